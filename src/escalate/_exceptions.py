@@ -1,0 +1,189 @@
+"""Every error escalate raises, in one place.
+
+Each class says what the caller can do about it: fix the input, retry later,
+or stop contacting someone. Builtins are mixed in where they fit, so existing
+``except ValueError`` / ``except LookupError`` code keeps working.
+
+::
+
+    EscalateError
+    ├── InvalidInput (ValueError)               fix the input; nothing was written
+    │   ├── InvalidIdentity                       a phone, email or social id that cannot be normalized
+    │   └── NaiveDatetimeError                    a datetime without a time zone
+    ├── NotFound (LookupError)                   no such handoff / contact
+    ├── ConcurrentUpdate                         someone else changed it first; reload and retry
+    ├── ConsentRequired                          stop contacting: no consent, or it was revoked
+    ├── TransportError                           sending failed
+    │   ├── RetryableTransportError                the provider did not take it; safe to retry
+    │   ├── PermanentTransportError                the provider refused it; do not retry
+    │   │   ├── InvalidRecipient                     bad, unreachable or landline address
+    │   │   └── RecipientOptedOut                    the carrier/provider holds an opt-out
+    │   └── UnknownOutcomeError                    it may have been sent; hold, never resend blindly
+    ├── WebhookSignatureError                    an inbound request failed verification
+    ├── InvalidWorkflowDefinition                a workflow is wrong when it is defined
+    ├── TransitionNotAllowed                     an event that the handoff's state does not accept
+    └── MissingDependencyError (ImportError)     an optional extra is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConcurrentUpdate",
+    "ConsentRequired",
+    "EscalateError",
+    "InvalidIdentity",
+    "InvalidInput",
+    "InvalidRecipient",
+    "InvalidWorkflowDefinition",
+    "MissingDependencyError",
+    "NaiveDatetimeError",
+    "NotFound",
+    "PermanentTransportError",
+    "RecipientOptedOut",
+    "RetryableTransportError",
+    "TransitionNotAllowed",
+    "TransportError",
+    "UnknownOutcomeError",
+    "WebhookSignatureError",
+]
+
+
+class EscalateError(Exception):
+    """Root of every error escalate raises on purpose."""
+
+
+class InvalidInput(EscalateError, ValueError):
+    """The caller passed something escalate cannot accept; nothing was written."""
+
+
+class InvalidIdentity(InvalidInput):
+    """A phone number, email address or social id that cannot be normalized.
+
+    Attributes:
+        kind: ``"phone"``, ``"email"`` or ``"social"``.
+        reason: why it was refused, without echoing the raw value (it is personal data).
+    """
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"invalid {kind} identity: {reason}")
+        self.kind = kind
+        self.reason = reason
+
+
+class NaiveDatetimeError(InvalidInput):
+    """A datetime without tzinfo: escalate cannot know which instant it means."""
+
+    def __init__(self, what: str = "datetime") -> None:
+        super().__init__(f"{what} must be timezone-aware (got a naive datetime)")
+
+
+class NotFound(EscalateError, LookupError):
+    """No record with that id (in this tenant)."""
+
+
+class ConcurrentUpdate(EscalateError):
+    """The record changed between read and write; reload and try again."""
+
+
+class ConsentRequired(EscalateError):
+    """Sending would contact an address without consent for the purpose.
+
+    Attributes:
+        reason: the consent decision's reason code (for example ``"revoked"``).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class TransportError(EscalateError):
+    """A transport could not deliver a message to its provider.
+
+    Attributes:
+        provider: the transport's provider name, e.g. ``"twilio"``.
+        code: the provider's own error code, when it gave one.
+        raw: the provider's raw error payload, kept for diagnosis.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        code: str | None = None,
+        raw: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.code = code
+        self.raw = raw
+
+
+class RetryableTransportError(TransportError):
+    """The provider proves it did not accept the message; retrying is safe.
+
+    Attributes:
+        retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        code: str | None = None,
+        raw: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, code=code, raw=raw)
+        self.retry_after = retry_after
+
+
+class PermanentTransportError(TransportError):
+    """The provider refused the message; sending it again will fail again."""
+
+
+class InvalidRecipient(PermanentTransportError):
+    """The address cannot receive this channel (invalid, unreachable, landline, hard bounce)."""
+
+
+class RecipientOptedOut(PermanentTransportError):
+    """The provider or carrier holds an opt-out for this address; stop contacting it."""
+
+
+class UnknownOutcomeError(TransportError):
+    """The request may have reached the provider: hold it for reconciliation, never resend."""
+
+
+class WebhookSignatureError(EscalateError):
+    """An inbound webhook failed signature verification; it was not recorded."""
+
+
+class InvalidWorkflowDefinition(EscalateError):
+    """A workflow definition is inconsistent; raised when it is defined."""
+
+
+class TransitionNotAllowed(EscalateError):
+    """The handoff's current state does not accept this event.
+
+    Attributes:
+        state: the state the handoff is in.
+        event: the name of the event that was refused.
+    """
+
+    def __init__(self, state: str, event: str) -> None:
+        super().__init__(f"event {event!r} is not allowed in state {state!r}")
+        self.state = state
+        self.event = event
+
+
+class MissingDependencyError(EscalateError, ImportError):
+    """An optional extra is needed; the message names the ``pip install`` to run."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed; install it with: pip install 'escalate[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra

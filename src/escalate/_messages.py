@@ -1,0 +1,84 @@
+"""Messages crossing the boundary: what we send, what a provider answers, what comes in."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from escalate._identity import Identity
+from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel
+from escalate._redact import redact_body
+
+__all__ = ["DeliveryStatus", "InboundMessage", "OutboundMessage", "SendResult"]
+
+
+class OutboundMessage(BaseModel):
+    """A private message for a transport to deliver.
+
+    ``id`` is ours and stable across retries, so a provider's status callback can
+    be matched back to it; ``idempotency_key`` is what the outbox deduplicates on.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    idempotency_key: str
+    tenant: str = DEFAULT_TENANT
+    channel: Channel
+    to: Identity
+    body: str = Field(min_length=1)
+    subject: str | None = None
+    reference: str | None = None
+    handoff_id: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"OutboundMessage(id={self.id!r}, channel={self.channel.value!r}, to={self.to!r}, "
+            f"body={redact_body(self.body)})"
+        )
+
+
+class DeliveryStatus(StrEnum):
+    """A message's state at the provider, normalized across providers."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class SendResult(BaseModel):
+    """What a provider answered when it accepted a message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    provider_message_id: str | None = None
+    status: DeliveryStatus = DeliveryStatus.QUEUED
+    raw: Any = None
+
+
+class InboundMessage(BaseModel):
+    """A message a customer sent us on a private channel, already verified and parsed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    sender: Identity
+    body: str
+    received_at: AwareDatetime
+    tenant: str = DEFAULT_TENANT
+    recipient: str | None = None
+    provider: str = "unknown"
+    provider_message_id: str | None = None
+    raw: Any = None
+
+    def __repr__(self) -> str:
+        return (
+            f"InboundMessage(channel={self.channel.value!r}, sender={self.sender!r}, "
+            f"body={redact_body(self.body)})"
+        )

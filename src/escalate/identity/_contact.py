@@ -1,0 +1,69 @@
+"""``Contact``: a person, as the set of identities linked to them, each with provenance."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from escalate._identity import Identity
+from escalate._models import DEFAULT_TENANT, AwareDatetime
+
+__all__ = ["Contact", "Link", "LinkSource"]
+
+
+class LinkSource(StrEnum):
+    """Where the knowledge that an identity belongs to a contact came from."""
+
+    CUSTOMER_PROVIDED = "customer_provided"
+    AGENT_ENTERED = "agent_entered"
+    EXTRACTED = "extracted"
+    CRM_IMPORT = "crm_import"
+    PROVIDER_ATTESTED = "provider_attested"
+    VERIFIED = "verified"
+
+
+class Link(BaseModel):
+    """One identity of a contact, with the evidence for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    identity: Identity
+    source: LinkSource
+    verified: bool = False
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    at: AwareDatetime
+    actor: str = "system"
+
+
+class Contact(BaseModel):
+    """A person in one tenant. A merged-away contact is a tombstone with ``merged_into`` set.
+
+    ``version`` increases with every committed change (optimistic concurrency).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tenant: str = DEFAULT_TENANT
+    links: tuple[Link, ...] = ()
+    created_at: AwareDatetime
+    merged_into: str | None = None
+    version: int = 1
+
+    @property
+    def identities(self) -> tuple[Identity, ...]:
+        """The linked identities, in link order."""
+        return tuple(link.identity for link in self.links)
+
+    @property
+    def is_tombstone(self) -> bool:
+        """True when this contact was merged into another."""
+        return self.merged_into is not None
+
+    def link_for(self, identity: Identity) -> Link | None:
+        """The link holding ``identity``, if this contact has it."""
+        return next((link for link in self.links if link.identity == identity), None)
+
+    def __repr__(self) -> str:
+        return f"Contact(id={self.id!r}, tenant={self.tenant!r}, identities={self.identities!r})"

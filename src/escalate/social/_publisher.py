@@ -1,0 +1,59 @@
+"""The ``SocialPublisher`` protocol, which posts the public reply, and a recording one."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from escalate._models import Thread
+
+__all__ = ["PublishedReply", "RecordingPublisher", "SocialPublisher"]
+
+
+class PublishedReply(BaseModel):
+    """A public reply the platform accepted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    thread_id: str
+    post_id: str
+    text: str
+
+
+@runtime_checkable
+class SocialPublisher(Protocol):
+    """Posts a public reply under a thread. Raise a ``TransportError`` on failure."""
+
+    def reply(self, thread: Thread, text: str) -> PublishedReply:
+        """Publish ``text`` as a reply to ``thread``."""
+        ...
+
+
+class RecordingPublisher:
+    """The default publisher: records replies in ``replies`` and posts nothing.
+
+    Use it in tests, or until a real platform integration is wired in.
+    """
+
+    def __init__(self) -> None:
+        self.replies: list[PublishedReply] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def reply(self, thread: Thread, text: str) -> PublishedReply:
+        with self._lock:
+            published = PublishedReply(
+                platform=thread.platform,
+                thread_id=thread.thread_id,
+                post_id=f"reply-{next(self._ids)}",
+                text=text,
+            )
+            self.replies.append(published)
+        return published
+
+    def __repr__(self) -> str:
+        return f"RecordingPublisher(replies={len(self.replies)})"

@@ -1,0 +1,74 @@
+"""``Changes``: one store transaction's worth of records, and the status enums of the outbox.
+
+Kept apart from the ``Store`` protocol and free of runtime imports of the
+records it carries, so that any layer can build a change without an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from escalate._models import Event, Handoff
+    from escalate.consent._records import ConsentRecord
+    from escalate.identity._contact import Contact
+    from escalate.store._protocol import OutboxItem, Timer
+
+__all__ = ["Changes", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # due at due_at
+    CLAIMED = "claimed"  # a worker holds it until lease_until
+    DONE = "done"  # the provider accepted it
+    HELD = "held"  # unknown outcome: waits for reconciliation, never resent by itself
+    FAILED = "failed"  # permanent failure
+    REFUSED = "refused"  # consent refused it
+
+
+@dataclass(frozen=True)
+class OutboxUpdate:
+    """Settles a claimed outbox row: new status, result, and when to try again."""
+
+    item_id: str
+    status: OutboxStatus
+    claimed_by: str
+    result: dict[str, Any] | None = None
+    due_at: datetime | None = None
+
+
+class TimerStatus(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Everything one transaction writes.
+
+    Attributes:
+        handoffs: new versions of handoffs (version 1 inserts).
+        contacts: new versions of contacts (version 1 inserts).
+        consent: consent records to append.
+        events: audit events to append.
+        outbox: outbox rows to insert.
+        outbox_updates: claimed outbox rows to settle.
+        timers: timers to start; a pending timer with the same name is replaced.
+        cancel_timers: ``(handoff_id, name)`` of pending timers to cancel.
+        fire_timers: ids of timers this transaction handled.
+    """
+
+    handoffs: Sequence[Handoff] = ()
+    contacts: Sequence[Contact] = ()
+    consent: Sequence[ConsentRecord] = ()
+    events: Sequence[Event] = ()
+    outbox: Sequence[OutboxItem] = ()
+    outbox_updates: Sequence[OutboxUpdate] = ()
+    timers: Sequence[Timer] = ()
+    cancel_timers: Sequence[tuple[str, str]] = ()
+    fire_timers: Sequence[str] = ()

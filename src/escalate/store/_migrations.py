@@ -1,0 +1,94 @@
+"""Schema migrations, in code: each is a version number and the statements that reach it.
+
+A database is migrated forward on open, one transaction for all pending steps; a
+database from a newer escalate is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from escalate._exceptions import EscalateError
+
+__all__ = ["SQLITE_MIGRATIONS", "Migration", "migrate"]
+
+Migration = tuple[int, Sequence[str]]
+
+SQLITE_MIGRATIONS: Sequence[Migration] = (
+    (
+        1,
+        (
+            """CREATE TABLE handoffs (
+                tenant TEXT NOT NULL, id TEXT NOT NULL, reference TEXT NOT NULL,
+                platform TEXT NOT NULL, thread_id TEXT NOT NULL, state TEXT NOT NULL,
+                is_open INTEGER NOT NULL, contact_id TEXT, version INTEGER NOT NULL,
+                opened_at TEXT NOT NULL, data TEXT NOT NULL,
+                PRIMARY KEY (tenant, id))""",
+            "CREATE UNIQUE INDEX handoffs_reference ON handoffs (tenant, reference)",
+            "CREATE UNIQUE INDEX handoffs_open_thread ON handoffs (tenant, platform, thread_id)"
+            " WHERE is_open = 1",
+            "CREATE INDEX handoffs_open_contact ON handoffs (tenant, contact_id) WHERE is_open = 1",
+            """CREATE TABLE contacts (
+                tenant TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+                merged_into TEXT, data TEXT NOT NULL,
+                PRIMARY KEY (tenant, id))""",
+            """CREATE TABLE contact_identities (
+                tenant TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+                contact_id TEXT NOT NULL,
+                PRIMARY KEY (tenant, kind, value)) WITHOUT ROWID""",
+            "CREATE INDEX contact_identities_contact ON contact_identities (tenant, contact_id)",
+            """CREATE TABLE consent_records (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                tenant TEXT NOT NULL, address_kind TEXT NOT NULL, address TEXT NOT NULL,
+                at TEXT NOT NULL, data TEXT NOT NULL)""",
+            "CREATE INDEX consent_records_address ON consent_records"
+            " (tenant, address_kind, address, seq)",
+            """CREATE TABLE events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                tenant TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+                handoff_id TEXT, contact_id TEXT, data TEXT NOT NULL)""",
+            "CREATE INDEX events_handoff ON events (tenant, handoff_id, seq)",
+            "CREATE INDEX events_contact ON events (tenant, contact_id, seq)",
+            """CREATE TABLE outbox (
+                id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handoff_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+                due_at TEXT NOT NULL, created_at TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, lease_until TEXT, claimed_by TEXT,
+                stale_claim INTEGER NOT NULL DEFAULT 0, command TEXT NOT NULL, result TEXT)""",
+            "CREATE INDEX outbox_due ON outbox (status, due_at)",
+            "CREATE INDEX outbox_handoff ON outbox (handoff_id)",
+            """CREATE TABLE timers (
+                id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handoff_id TEXT NOT NULL,
+                name TEXT NOT NULL, due_at TEXT NOT NULL, status TEXT NOT NULL)""",
+            "CREATE UNIQUE INDEX timers_pending ON timers (handoff_id, name)"
+            " WHERE status = 'pending'",
+            "CREATE INDEX timers_due ON timers (due_at) WHERE status = 'pending'",
+        ),
+    ),
+)
+
+
+class SchemaTooNew(EscalateError):
+    """The database was written by a newer escalate; upgrade escalate to use it."""
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
+    """Bring ``conn``'s schema to the last migration; return the version reached.
+
+    Call inside a transaction: either every pending step is applied or none is.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+    latest = migrations[-1][0] if migrations else 0
+    if current > latest:
+        raise SchemaTooNew(
+            f"database schema version {current} is newer than this escalate knows ({latest})"
+        )
+    for version, statements in migrations:
+        if version <= current:
+            continue
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    return max(current, latest)

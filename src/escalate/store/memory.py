@@ -1,0 +1,285 @@
+"""``MemoryStore``: the Store contract in process memory, for tests and short scripts.
+
+It keeps the same promises as the durable stores (atomic commits, version
+checks, uniqueness) so that a workflow tested against it behaves the same on
+SQLite. ``commit`` validates the whole change before applying any of it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from escalate._clock import ensure_aware
+from escalate._exceptions import ConcurrentUpdate
+from escalate._identity import Identity
+from escalate._models import Event, Handoff
+from escalate.consent._records import ConsentRecord
+from escalate.identity._contact import Contact
+from escalate.store._protocol import (
+    Changes,
+    OutboxItem,
+    OutboxStatus,
+    Timer,
+    TimerStatus,
+)
+
+__all__ = ["MemoryStore"]
+
+_IdentityKey = tuple[str, str, str]  # tenant, kind, value
+
+
+def check_version(kind: str, new_version: int, stored_version: int | None) -> None:
+    """Raise ``ConcurrentUpdate`` unless ``new_version`` is the stored one plus one."""
+    expected = 1 if stored_version is None else stored_version + 1
+    if new_version != expected:
+        raise ConcurrentUpdate(
+            f"{kind} version {new_version} does not follow stored version {stored_version}"
+        )
+
+
+def claim_token(worker: str) -> str:
+    """A per-claim owner tag, so a worker whose lease was taken over cannot settle the row."""
+    return f"{worker}:{uuid.uuid4().hex[:12]}"
+
+
+class MemoryStore:
+    """An in-memory ``Store``. Thread-safe; loses everything when the process ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._handoffs: dict[tuple[str, str], Handoff] = {}
+        self._open_threads: dict[tuple[str, str, str], str] = {}
+        self._references: dict[tuple[str, str], str] = {}
+        self._contacts: dict[tuple[str, str], Contact] = {}
+        self._identity_index: dict[_IdentityKey, str] = {}
+        self._consent: dict[_IdentityKey, list[ConsentRecord]] = defaultdict(list)
+        self._events: list[Event] = []
+        self._outbox: dict[str, OutboxItem] = {}
+        self._idempotency_keys: set[str] = set()
+        self._timers: dict[str, Timer] = {}
+        self._pending_timers: dict[tuple[str, str], str] = {}
+        self._seq = 0
+
+    # -- writing ----------------------------------------------------------------
+
+    def commit(self, changes: Changes) -> None:
+        with self._lock:
+            index_updates = self._validate(changes)
+            self._apply(changes, index_updates)
+
+    def _validate(self, changes: Changes) -> dict[_IdentityKey, str | None]:
+        seen: set[str] = set()
+        for handoff in changes.handoffs:
+            if handoff.id in seen:
+                raise ConcurrentUpdate("one change writes the same handoff twice")
+            seen.add(handoff.id)
+            stored = self._handoffs.get((handoff.tenant, handoff.id))
+            check_version("handoff", handoff.version, stored.version if stored else None)
+            owner = self._references.get((handoff.tenant, handoff.reference))
+            if owner not in (None, handoff.id):
+                raise ConcurrentUpdate("reference code already in use", )
+            if handoff.is_open:
+                thread_key = (handoff.tenant, handoff.thread.platform, handoff.thread.thread_id)
+                if self._open_threads.get(thread_key, handoff.id) != handoff.id:
+                    raise ConcurrentUpdate("this thread already has an open handoff")
+
+        # The identity index after the change: drop what the written contacts
+        # held, then add what their new versions hold (a merge moves identities).
+        index_updates: dict[_IdentityKey, str | None] = {}
+        for contact in changes.contacts:
+            if contact.id in seen:
+                raise ConcurrentUpdate("one change writes the same contact twice")
+            seen.add(contact.id)
+            stored_contact = self._contacts.get((contact.tenant, contact.id))
+            check_version("contact", contact.version, stored_contact.version if stored_contact else None)
+            if stored_contact is not None:
+                for identity in stored_contact.identities:
+                    key = (contact.tenant, identity.kind.value, identity.value)
+                    if self._identity_index.get(key) == contact.id:
+                        index_updates.setdefault(key, None)
+        for contact in changes.contacts:
+            if contact.is_tombstone:
+                continue
+            for identity in contact.identities:
+                key = (contact.tenant, identity.kind.value, identity.value)
+                current = index_updates[key] if key in index_updates else self._identity_index.get(key)
+                if current not in (None, contact.id):
+                    raise ConcurrentUpdate("identity is already linked to another contact")
+                index_updates[key] = contact.id
+
+        for item in changes.outbox:
+            if item.idempotency_key in self._idempotency_keys:
+                raise ConcurrentUpdate("outbox idempotency key already used")
+        for update in changes.outbox_updates:
+            stored_item = self._outbox.get(update.item_id)
+            if (
+                stored_item is None
+                or stored_item.status is not OutboxStatus.CLAIMED
+                or stored_item.claimed_by != update.claimed_by
+            ):
+                raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
+        return index_updates
+
+    def _apply(self, changes: Changes, index_updates: dict[_IdentityKey, str | None]) -> None:
+        for handoff in changes.handoffs:
+            self._handoffs[(handoff.tenant, handoff.id)] = handoff
+            self._references[(handoff.tenant, handoff.reference)] = handoff.id
+            thread_key = (handoff.tenant, handoff.thread.platform, handoff.thread.thread_id)
+            if handoff.is_open:
+                self._open_threads[thread_key] = handoff.id
+            elif self._open_threads.get(thread_key) == handoff.id:
+                del self._open_threads[thread_key]
+        for contact in changes.contacts:
+            self._contacts[(contact.tenant, contact.id)] = contact
+        for key, owner in index_updates.items():
+            if owner is None:
+                self._identity_index.pop(key, None)
+            else:
+                self._identity_index[key] = owner
+        for record in changes.consent:
+            self._seq += 1
+            key = (record.tenant, record.address.kind.value, record.address.value)
+            self._consent[key].append(record.model_copy(update={"seq": self._seq}))
+        for event in changes.events:
+            self._seq += 1
+            self._events.append(event.model_copy(update={"seq": self._seq}))
+        for item in changes.outbox:
+            self._outbox[item.id] = item
+            self._idempotency_keys.add(item.idempotency_key)
+        for update in changes.outbox_updates:
+            stored_item = self._outbox[update.item_id]
+            self._outbox[update.item_id] = stored_item.model_copy(
+                update={
+                    "status": update.status,
+                    "result": update.result,
+                    "due_at": ensure_aware(update.due_at) if update.due_at else stored_item.due_at,
+                    "lease_until": None,
+                    "claimed_by": None,
+                }
+            )
+        for handoff_id, name in changes.cancel_timers:
+            self._finish_timer(self._pending_timers.get((handoff_id, name)), TimerStatus.CANCELLED)
+        for timer_id in changes.fire_timers:
+            self._finish_timer(timer_id, TimerStatus.FIRED)
+        for timer in changes.timers:
+            self._finish_timer(
+                self._pending_timers.get((timer.handoff_id, timer.name)), TimerStatus.CANCELLED
+            )
+            self._timers[timer.id] = timer
+            self._pending_timers[(timer.handoff_id, timer.name)] = timer.id
+
+    def _finish_timer(self, timer_id: str | None, status: TimerStatus) -> None:
+        timer = self._timers.get(timer_id) if timer_id else None
+        if timer is None or timer.status is not TimerStatus.PENDING:
+            return
+        self._timers[timer.id] = timer.model_copy(update={"status": status})
+        self._pending_timers.pop((timer.handoff_id, timer.name), None)
+
+    # -- reading ----------------------------------------------------------------
+
+    def get_handoff(self, tenant: str, handoff_id: str) -> Handoff | None:
+        return self._handoffs.get((tenant, handoff_id))
+
+    def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
+        handoff_id = self._open_threads.get((tenant, platform, thread_id))
+        return self._handoffs.get((tenant, handoff_id)) if handoff_id else None
+
+    def open_handoffs_for_contact(self, tenant: str, contact_id: str) -> list[Handoff]:
+        with self._lock:
+            found = [
+                handoff
+                for (handoff_tenant, _), handoff in self._handoffs.items()
+                if handoff_tenant == tenant and handoff.contact_id == contact_id and handoff.is_open
+            ]
+        return sorted(found, key=lambda handoff: handoff.opened_at)
+
+    def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
+        return self._contacts.get((tenant, contact_id))
+
+    def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
+        contact_id = self._identity_index.get((tenant, identity.kind.value, identity.value))
+        return self._contacts.get((tenant, contact_id)) if contact_id else None
+
+    def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
+        with self._lock:
+            return list(self._consent.get((tenant, address.kind.value, address.value), ()))
+
+    def events(
+        self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
+    ) -> list[Event]:
+        with self._lock:
+            return [
+                event
+                for event in self._events
+                if event.tenant == tenant
+                and (handoff_id is None or event.handoff_id == handoff_id)
+                and (contact_id is None or event.contact_id == contact_id)
+            ]
+
+    def claim_outbox(
+        self,
+        now: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 100,
+        handoff_id: str | None = None,
+    ) -> list[OutboxItem]:
+        now = ensure_aware(now, "now")
+        with self._lock:
+            due = [
+                item
+                for item in self._outbox.values()
+                if (handoff_id is None or item.handoff_id == handoff_id)
+                and (
+                    (item.status is OutboxStatus.PENDING and item.due_at <= now)
+                    or (
+                        item.status is OutboxStatus.CLAIMED
+                        and item.lease_until is not None
+                        and item.lease_until <= now
+                    )
+                )
+            ]
+            due.sort(key=lambda item: (item.due_at, item.created_at, item.id))
+            claimed = []
+            for item in due[:limit]:
+                updated = item.model_copy(
+                    update={
+                        "status": OutboxStatus.CLAIMED,
+                        "lease_until": now + lease,
+                        "claimed_by": claim_token(worker),
+                        "attempts": item.attempts + 1,
+                        "stale_claim": item.status is OutboxStatus.CLAIMED,
+                    }
+                )
+                self._outbox[item.id] = updated
+                claimed.append(updated)
+            return claimed
+
+    def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
+        with self._lock:
+            items = [
+                item
+                for item in self._outbox.values()
+                if item.tenant == tenant and (handoff_id is None or item.handoff_id == handoff_id)
+            ]
+        return sorted(items, key=lambda item: (item.created_at, item.id))
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+        now = ensure_aware(now, "now")
+        with self._lock:
+            due = [
+                self._timers[timer_id]
+                for timer_id in self._pending_timers.values()
+                if self._timers[timer_id].due_at <= now
+            ]
+        return sorted(due, key=lambda timer: (timer.due_at, timer.id))[:limit]
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(handoffs={len(self._handoffs)}, contacts={len(self._contacts)})"

@@ -1,0 +1,398 @@
+"""``SQLiteStore``: the embedded default store, on the standard library's sqlite3.
+
+WAL journaling lets readers run while a writer commits; ``BEGIN IMMEDIATE`` takes
+the write lock up front so a transaction never fails half-way on lock upgrade.
+Records are stored as pydantic JSON next to the columns that are queried, and
+uniqueness rules (one open handoff per thread, one owner per identity, one
+pending timer per name) are enforced by indexes, not by hope.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from escalate._clock import ensure_aware
+from escalate._exceptions import ConcurrentUpdate
+from escalate._identity import Identity
+from escalate._models import Event, Handoff
+from escalate.consent._records import ConsentRecord
+from escalate.identity._contact import Contact
+from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
+from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
+from escalate.store.memory import check_version, claim_token
+
+__all__ = ["SQLiteStore"]
+
+
+def _ts(value: datetime) -> str:
+    """UTC, fixed width: string order is time order."""
+    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SQLiteStore:
+    """A ``Store`` in one SQLite file.
+
+    Args:
+        path: the database file, created if missing; ``":memory:"`` for a private
+            in-memory database.
+        timeout: seconds to wait for another process's write lock.
+    """
+
+    def __init__(self, path: str | Path = "escalate.db", *, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # WAL with synchronous=NORMAL is durable across application crashes
+            # and loses at most the last commits on power loss, never corrupts.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        with self._transaction():
+            migrate(self._conn, SQLITE_MIGRATIONS)
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version this database is at."""
+        row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- writing ----------------------------------------------------------------
+
+    def commit(self, changes: Changes) -> None:
+        try:
+            with self._transaction() as conn:
+                self._write_handoffs(conn, changes)
+                self._write_contacts(conn, changes)
+                self._write_rest(conn, changes)
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrentUpdate(f"a uniqueness rule refused the change: {exc}") from None
+
+    def _write_handoffs(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        for handoff in changes.handoffs:
+            row = (
+                handoff.reference,
+                handoff.thread.platform,
+                handoff.thread.thread_id,
+                handoff.state.value,
+                int(handoff.is_open),
+                handoff.contact_id,
+                handoff.version,
+                _ts(handoff.opened_at),
+                handoff.model_dump_json(),
+            )
+            if handoff.version == 1:
+                conn.execute(
+                    "INSERT INTO handoffs (reference, platform, thread_id, state, is_open,"
+                    " contact_id, version, opened_at, data, tenant, id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, handoff.tenant, handoff.id),
+                )
+                continue
+            cursor = conn.execute(
+                "UPDATE handoffs SET reference = ?, platform = ?, thread_id = ?, state = ?,"
+                " is_open = ?, contact_id = ?, version = ?, opened_at = ?, data = ?"
+                " WHERE tenant = ? AND id = ? AND version = ?",
+                (*row, handoff.tenant, handoff.id, handoff.version - 1),
+            )
+            if cursor.rowcount != 1:
+                stored = conn.execute(
+                    "SELECT version FROM handoffs WHERE tenant = ? AND id = ?",
+                    (handoff.tenant, handoff.id),
+                ).fetchone()
+                check_version("handoff", handoff.version, stored[0] if stored else None)
+
+    def _write_contacts(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        for contact in changes.contacts:
+            row = (contact.version, contact.merged_into, contact.model_dump_json())
+            if contact.version == 1:
+                conn.execute(
+                    "INSERT INTO contacts (version, merged_into, data, tenant, id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (*row, contact.tenant, contact.id),
+                )
+            else:
+                cursor = conn.execute(
+                    "UPDATE contacts SET version = ?, merged_into = ?, data = ?"
+                    " WHERE tenant = ? AND id = ? AND version = ?",
+                    (*row, contact.tenant, contact.id, contact.version - 1),
+                )
+                if cursor.rowcount != 1:
+                    raise ConcurrentUpdate(f"contact version {contact.version} is stale")
+            conn.execute(
+                "DELETE FROM contact_identities WHERE tenant = ? AND contact_id = ?",
+                (contact.tenant, contact.id),
+            )
+        # Inserted after every delete, so a merge can move identities between
+        # contacts written in the same change.
+        conn.executemany(
+            "INSERT INTO contact_identities (tenant, kind, value, contact_id) VALUES (?, ?, ?, ?)",
+            [
+                (contact.tenant, identity.kind.value, identity.value, contact.id)
+                for contact in changes.contacts
+                if not contact.is_tombstone
+                for identity in contact.identities
+            ],
+        )
+
+    def _write_rest(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        conn.executemany(
+            "INSERT INTO consent_records (id, tenant, address_kind, address, at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (r.id, r.tenant, r.address.kind.value, r.address.value, _ts(r.at), r.model_dump_json())
+                for r in changes.consent
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (e.id, e.tenant, e.kind, _ts(e.at), e.handoff_id, e.contact_id, e.model_dump_json())
+                for e in changes.events
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
+            " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    item.id,
+                    item.tenant,
+                    item.handoff_id,
+                    item.idempotency_key,
+                    item.status.value,
+                    _ts(item.due_at),
+                    _ts(item.created_at),
+                    item.attempts,
+                    item.command.model_dump_json(),
+                )
+                for item in changes.outbox
+            ],
+        )
+        for update in changes.outbox_updates:
+            cursor = conn.execute(
+                "UPDATE outbox SET status = ?, result = ?, due_at = COALESCE(?, due_at),"
+                " lease_until = NULL, claimed_by = NULL"
+                " WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
+                (
+                    update.status.value,
+                    None if update.result is None else _json(update.result),
+                    _ts(update.due_at) if update.due_at else None,
+                    update.item_id,
+                    update.claimed_by,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
+        conn.executemany(
+            "UPDATE timers SET status = 'cancelled'"
+            " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+            list(changes.cancel_timers),
+        )
+        conn.executemany(
+            "UPDATE timers SET status = 'fired' WHERE id = ? AND status = 'pending'",
+            [(timer_id,) for timer_id in changes.fire_timers],
+        )
+        for timer in changes.timers:
+            conn.execute(
+                "UPDATE timers SET status = 'cancelled'"
+                " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+                (timer.handoff_id, timer.name),
+            )
+            conn.execute(
+                "INSERT INTO timers (id, tenant, handoff_id, name, due_at, status)"
+                " VALUES (?, ?, ?, ?, ?, 'pending')",
+                (timer.id, timer.tenant, timer.handoff_id, timer.name, _ts(timer.due_at)),
+            )
+
+    # -- reading ----------------------------------------------------------------
+
+    def _one(self, sql: str, params: tuple[object, ...]) -> str | None:
+        with self._lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else str(row[0])
+
+    def _all(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def get_handoff(self, tenant: str, handoff_id: str) -> Handoff | None:
+        data = self._one("SELECT data FROM handoffs WHERE tenant = ? AND id = ?", (tenant, handoff_id))
+        return None if data is None else Handoff.model_validate_json(data)
+
+    def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
+        data = self._one(
+            "SELECT data FROM handoffs WHERE tenant = ? AND platform = ? AND thread_id = ?"
+            " AND is_open = 1",
+            (tenant, platform, thread_id),
+        )
+        return None if data is None else Handoff.model_validate_json(data)
+
+    def open_handoffs_for_contact(self, tenant: str, contact_id: str) -> list[Handoff]:
+        rows = self._all(
+            "SELECT data FROM handoffs WHERE tenant = ? AND contact_id = ? AND is_open = 1"
+            " ORDER BY opened_at, id",
+            (tenant, contact_id),
+        )
+        return [Handoff.model_validate_json(str(row[0])) for row in rows]
+
+    def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
+        data = self._one("SELECT data FROM contacts WHERE tenant = ? AND id = ?", (tenant, contact_id))
+        return None if data is None else Contact.model_validate_json(data)
+
+    def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
+        data = self._one(
+            "SELECT c.data FROM contact_identities i JOIN contacts c"
+            " ON c.tenant = i.tenant AND c.id = i.contact_id"
+            " WHERE i.tenant = ? AND i.kind = ? AND i.value = ?",
+            (tenant, identity.kind.value, identity.value),
+        )
+        return None if data is None else Contact.model_validate_json(data)
+
+    def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
+        rows = self._all(
+            "SELECT seq, data FROM consent_records"
+            " WHERE tenant = ? AND address_kind = ? AND address = ? ORDER BY seq",
+            (tenant, address.kind.value, address.value),
+        )
+        return [
+            ConsentRecord.model_validate_json(str(data)).model_copy(update={"seq": seq})
+            for seq, data in rows
+        ]
+
+    def events(
+        self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
+    ) -> list[Event]:
+        sql = "SELECT seq, data FROM events WHERE tenant = ?"
+        params: list[object] = [tenant]
+        if handoff_id is not None:
+            sql += " AND handoff_id = ?"
+            params.append(handoff_id)
+        if contact_id is not None:
+            sql += " AND contact_id = ?"
+            params.append(contact_id)
+        rows = self._all(sql + " ORDER BY seq", tuple(params))
+        return [Event.model_validate_json(str(data)).model_copy(update={"seq": seq}) for seq, data in rows]
+
+    def claim_outbox(
+        self,
+        now: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int = 100,
+        handoff_id: str | None = None,
+    ) -> list[OutboxItem]:
+        now_ts = _ts(now)
+        lease_ts = _ts(ensure_aware(now) + lease)
+        sql = (
+            "SELECT id, status FROM outbox WHERE ((status = 'pending' AND due_at <= ?)"
+            " OR (status = 'claimed' AND lease_until <= ?))"
+        )
+        params: list[object] = [now_ts, now_ts]
+        if handoff_id is not None:
+            sql += " AND handoff_id = ?"
+            params.append(handoff_id)
+        sql += " ORDER BY due_at, created_at, id LIMIT ?"
+        params.append(limit)
+        with self._transaction() as conn:
+            rows = conn.execute(sql, params).fetchall()
+            for item_id, status in rows:
+                conn.execute(
+                    "UPDATE outbox SET status = 'claimed', lease_until = ?, claimed_by = ?,"
+                    " attempts = attempts + 1, stale_claim = ? WHERE id = ?",
+                    (lease_ts, claim_token(worker), int(status == "claimed"), item_id),
+                )
+            ids = [row[0] for row in rows]
+            return self._load_outbox(conn, "id IN (%s)" % ",".join("?" * len(ids)), ids)
+
+    def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
+        where, params = "tenant = ?", [tenant]
+        if handoff_id is not None:
+            where += " AND handoff_id = ?"
+            params.append(handoff_id)
+        with self._lock:
+            return self._load_outbox(self._conn, where, params)
+
+    def _load_outbox(
+        self, conn: sqlite3.Connection, where: str, params: list[object] | list[str]
+    ) -> list[OutboxItem]:
+        rows = conn.execute(
+            "SELECT id, tenant, handoff_id, idempotency_key, command, status, due_at, created_at,"
+            " attempts, lease_until, claimed_by, stale_claim, result FROM outbox"
+            f" WHERE {where} ORDER BY created_at, id",  # noqa: S608 - where is built from constants
+            params,
+        ).fetchall()
+        return [
+            OutboxItem.model_validate(
+                {
+                    "id": row[0],
+                    "tenant": row[1],
+                    "handoff_id": row[2],
+                    "idempotency_key": row[3],
+                    "command": _loads(row[4]),
+                    "status": row[5],
+                    "due_at": row[6],
+                    "created_at": row[7],
+                    "attempts": row[8],
+                    "lease_until": row[9],
+                    "claimed_by": row[10],
+                    "stale_claim": bool(row[11]),
+                    "result": _loads(row[12]) if row[12] else None,
+                }
+            )
+            for row in rows
+        ]
+
+    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+        rows = self._all(
+            "SELECT id, tenant, handoff_id, name, due_at FROM timers"
+            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [
+            Timer(
+                id=str(row[0]),
+                tenant=str(row[1]),
+                handoff_id=str(row[2]),
+                name=str(row[3]),
+                due_at=datetime.fromisoformat(str(row[4])),
+                status=TimerStatus.PENDING,
+            )
+            for row in rows
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _loads(text: object) -> object:
+    return json.loads(str(text))

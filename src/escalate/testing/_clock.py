@@ -1,0 +1,47 @@
+"""``FakeClock``: time that moves only when a test says so."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from escalate._clock import ensure_aware
+
+__all__ = ["FakeClock"]
+
+
+class FakeClock:
+    """A ``Clock`` for tests. Starts at ``start`` (default 2026-01-05 15:00 UTC, a Monday).
+
+    >>> clock = FakeClock()
+    >>> clock.advance(minutes=5)
+    datetime.datetime(2026, 1, 5, 15, 5, tzinfo=datetime.timezone.utc)
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = ensure_aware(start, "start") if start else datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
+        """Move forward by ``delta`` or by ``timedelta(**units)``; return the new time."""
+        step = delta if delta is not None else timedelta(**units)
+        if step < timedelta(0):
+            raise ValueError("a FakeClock only moves forward")
+        with self._lock:
+            self._now += step
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        """Jump to ``when`` (aware, not in the past)."""
+        when = ensure_aware(when, "when")
+        with self._lock:
+            if when < self._now:
+                raise ValueError("a FakeClock only moves forward")
+            self._now = when
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self._now.isoformat()})"

@@ -1,0 +1,70 @@
+"""``MemoryTransport``: records what would have been sent; can be scripted to fail."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
+from escalate._models import Channel
+
+__all__ = ["MemoryTransport"]
+
+
+class MemoryTransport:
+    """A transport that keeps every accepted message in ``sent``.
+
+    Args:
+        channels: the channels it serves (default: all).
+        name: the provider name it reports.
+
+    Script failures with ``fail_next``: each queued exception is raised by one
+    ``send`` call, in order, and that message is not recorded as sent.
+    """
+
+    def __init__(
+        self, channels: Iterable[Channel] = tuple(Channel), *, name: str = "memory"
+    ) -> None:
+        self.name = name
+        self.channels = frozenset(Channel(channel) for channel in channels)
+        self.sent: list[OutboundMessage] = []
+        self.attempts: list[OutboundMessage] = []
+        self._failures: deque[Exception] = deque()
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def fail_next(self, error: Exception, times: int = 1) -> None:
+        """Make the next ``times`` sends raise ``error``."""
+        with self._lock:
+            self._failures.extend([error] * times)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        with self._lock:
+            self.attempts.append(message)
+            if self._failures:
+                raise self._failures.popleft()
+            self.sent.append(message)
+            number = len(self.sent)
+        return SendResult(
+            provider=self.name,
+            provider_message_id=f"{self.name}-{number}",
+            status=DeliveryStatus.SENT,
+        )
+
+    def sent_to(self, address: str) -> list[OutboundMessage]:
+        """Messages sent to one normalized address."""
+        return [message for message in self.sent if message.to.value == address]
+
+    def clear(self) -> None:
+        """Forget what was sent and any scripted failures."""
+        with self._lock:
+            self.sent.clear()
+            self.attempts.clear()
+            self._failures.clear()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return f"MemoryTransport(name={self.name!r}, sent={len(self.sent)})"

@@ -1,0 +1,93 @@
+"""Commands: what a workflow step asks the engine to do. Plain data, no I/O.
+
+``PostPublicReply``, ``SendMessage`` and ``Notify`` go through the outbox and are
+executed after their transition commits; ``StartTimer``, ``CancelTimer`` and
+``RecordConsent`` are state, written in the transition's own transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from escalate._identity import Identity
+from escalate._models import AwareDatetime, Channel
+from escalate._redact import redact_body
+from escalate.consent._records import ConsentAction, ConsentEvidence, Purpose
+
+__all__ = [
+    "CancelTimer",
+    "Command",
+    "Notify",
+    "OutboxCommand",
+    "PostPublicReply",
+    "RecordConsent",
+    "SendMessage",
+    "StartTimer",
+]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PostPublicReply(_Command):
+    """Reply publicly under the handoff's thread."""
+
+    kind: Literal["post_public_reply"] = "post_public_reply"
+    text: str = Field(min_length=1)
+
+
+class SendMessage(_Command):
+    """Send a private message; the engine checks consent right before sending."""
+
+    kind: Literal["send_message"] = "send_message"
+    channel: Channel
+    to: Identity
+    body: str = Field(min_length=1)
+    purpose: Purpose = Purpose.TRANSACTIONAL
+    subject: str | None = None
+    template: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SendMessage(channel={self.channel.value!r}, to={self.to!r}, body={redact_body(self.body)})"
+
+
+class Notify(_Command):
+    """Tell the helpdesk something (an SLA at risk, an abandoned handoff)."""
+
+    kind: Literal["notify"] = "notify"
+    topic: str
+    text: str
+
+
+class StartTimer(_Command):
+    """Start (or restart) the handoff's timer called ``name``."""
+
+    kind: Literal["start_timer"] = "start_timer"
+    name: str
+    due_at: AwareDatetime
+
+
+class CancelTimer(_Command):
+    """Cancel the handoff's timer called ``name``, if it is pending."""
+
+    kind: Literal["cancel_timer"] = "cancel_timer"
+    name: str
+
+
+class RecordConsent(_Command):
+    """Append a consent record for an address."""
+
+    kind: Literal["record_consent"] = "record_consent"
+    address: Identity
+    channel: Channel
+    purpose: Purpose
+    action: ConsentAction
+    evidence: ConsentEvidence
+    all_purposes: bool = False
+
+
+OutboxCommand = Annotated[PostPublicReply | SendMessage | Notify, Field(discriminator="kind")]
+Command = PostPublicReply | SendMessage | Notify | StartTimer | CancelTimer | RecordConsent

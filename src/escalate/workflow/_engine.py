@@ -1,0 +1,395 @@
+"""The engine: the imperative shell around a workflow's pure ``decide``.
+
+``apply`` turns a decision into one store transaction (the handoff's next
+version, its audit events, its outbox rows, timers and consent records).
+``dispatch`` then executes outbox rows: it claims them with a lease, checks
+consent right before every private send, calls the transport, and settles the
+row with the result, feeding results (a posted reply, a failed send) back into
+the workflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from escalate._clock import Clock
+from escalate._exceptions import (
+    ConcurrentUpdate,
+    PermanentTransportError,
+    RetryableTransportError,
+    TransitionNotAllowed,
+    TransportError,
+    UnknownOutcomeError,
+)
+from escalate._ids import new_id
+from escalate._messages import OutboundMessage
+from escalate._models import Channel, Event, Handoff
+from escalate._redact import redact_address
+from escalate.consent._ledger import decide_from_records
+from escalate.consent._ledger_service import consent_event, make_consent_record
+from escalate.identity._contact import Contact
+from escalate.retry import RetryPolicy
+from escalate.social._publisher import SocialPublisher
+from escalate.store._protocol import (
+    Changes,
+    OutboxItem,
+    OutboxStatus,
+    OutboxUpdate,
+    Store,
+    Timer,
+)
+from escalate.transports._base import Transport
+from escalate.workflow._commands import (
+    CancelTimer,
+    Notify,
+    PostPublicReply,
+    RecordConsent,
+    SendMessage,
+    StartTimer,
+)
+from escalate.workflow._definition import Transition, Workflow
+from escalate.workflow._inputs import PublicReplyPosted, SendFailed, TimerFired, WorkflowInput
+
+__all__ = ["DispatchReport", "Engine", "Notifier"]
+
+log = logging.getLogger("escalate")
+
+#: Receives the helpdesk notifications a workflow issues.
+Notifier = Callable[[Handoff, Notify], None]
+
+
+def _log_notifier(handoff: Handoff, notify: Notify) -> None:
+    log.warning("notify %s for handoff %s (%s)", notify.topic, handoff.id, handoff.reference)
+
+
+@dataclass
+class DispatchReport:
+    """What one ``run_due`` did, by outcome."""
+
+    timers_fired: int = 0
+    sent: int = 0
+    posted: int = 0
+    notified: int = 0
+    deferred: int = 0
+    retried: int = 0
+    held: int = 0
+    failed: int = 0
+    refused: int = 0
+
+    def __iadd__(self, other: DispatchReport) -> DispatchReport:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
+def _event(handoff: Handoff, kind: str, at: datetime, actor: str = "system", **data: Any) -> Event:
+    return Event(
+        id=new_id("ev"),
+        tenant=handoff.tenant,
+        kind=kind,
+        at=at,
+        handoff_id=handoff.id,
+        contact_id=handoff.contact_id,
+        actor=actor,
+        data=data,
+    )
+
+
+@dataclass
+class Engine:
+    """Runs one workflow over one store for one tenant."""
+
+    store: Store
+    workflow: Workflow
+    clock: Clock
+    tenant: str
+    transports: Sequence[Transport] = ()
+    publisher: SocialPublisher | None = None
+    notifier: Notifier = _log_notifier
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lease: timedelta = timedelta(minutes=2)
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    # -- transitions ------------------------------------------------------------
+
+    def transition(
+        self, handoff: Handoff, event: WorkflowInput, *, actor: str = "system"
+    ) -> tuple[Transition, Changes]:
+        """Decide, and build the one transaction that records the decision."""
+        now = self.clock.now()
+        transition = self.workflow.decide(handoff, event, self.workflow.context(now))
+        new = transition.handoff
+        events = [
+            _event(
+                new,
+                "handoff.transition",
+                now,
+                actor,
+                **{
+                    "from": transition.previous.value,
+                    "to": new.state.value,
+                    "input": event.kind,
+                    "reason": transition.reason,
+                },
+            )
+        ]
+        outbox: list[OutboxItem] = []
+        timers: list[Timer] = []
+        cancels: list[tuple[str, str]] = []
+        consent = []
+        for index, command in enumerate(transition.commands):
+            if isinstance(command, PostPublicReply | SendMessage | Notify):
+                outbox.append(
+                    OutboxItem(
+                        id=new_id("ob"),
+                        tenant=new.tenant,
+                        handoff_id=new.id,
+                        # Deterministic per transition: the version check makes a
+                        # transition commit once, so its commands are queued once.
+                        idempotency_key=f"{new.id}:{new.version}:{index}",
+                        command=command,
+                        due_at=now,
+                        created_at=now,
+                    )
+                )
+            elif isinstance(command, StartTimer):
+                timers.append(
+                    Timer(id=new_id("tm"), tenant=new.tenant, handoff_id=new.id, name=command.name, due_at=command.due_at)
+                )
+            elif isinstance(command, CancelTimer):
+                cancels.append((new.id, command.name))
+            elif isinstance(command, RecordConsent):
+                record = make_consent_record(
+                    tenant=new.tenant,
+                    address=command.address,
+                    channel=command.channel,
+                    purpose=command.purpose,
+                    action=command.action,
+                    evidence=command.evidence,
+                    at=now,
+                    actor=actor,
+                    handoff_id=new.id,
+                    all_purposes=command.all_purposes,
+                )
+                consent.append(record)
+                events.append(consent_event(record))
+        changes = Changes(
+            handoffs=(new,),
+            events=tuple(events),
+            outbox=tuple(outbox),
+            timers=tuple(timers),
+            cancel_timers=tuple(cancels),
+            consent=tuple(consent),
+        )
+        return transition, changes
+
+    def apply(
+        self,
+        handoff: Handoff,
+        event: WorkflowInput,
+        *,
+        actor: str = "system",
+        contacts: Sequence[Contact] = (),
+        events: Sequence[Event] = (),
+        fire_timers: Sequence[str] = (),
+    ) -> Handoff:
+        """Decide and commit, with any extra records that belong to the same change."""
+        transition, changes = self.transition(handoff, event, actor=actor)
+        self.store.commit(
+            Changes(
+                handoffs=changes.handoffs,
+                contacts=tuple(contacts),
+                consent=changes.consent,
+                events=(*events, *changes.events),
+                outbox=changes.outbox,
+                timers=changes.timers,
+                cancel_timers=changes.cancel_timers,
+                fire_timers=tuple(fire_timers),
+            )
+        )
+        return transition.handoff
+
+    def feed(self, handoff_id: str, event: WorkflowInput, *, fire_timers: Sequence[str] = ()) -> None:
+        """Feed a system input (a result, a timer) to a handoff, tolerating races.
+
+        A late input that the current state no longer accepts is recorded and
+        dropped: the workflow moved on, and that is not an error.
+        """
+        for _ in range(3):
+            handoff = self.store.get_handoff(self.tenant, handoff_id)
+            if handoff is None:
+                return
+            try:
+                self.apply(handoff, event, fire_timers=fire_timers)
+                return
+            except TransitionNotAllowed:
+                self.store.commit(
+                    Changes(
+                        events=(_event(handoff, "input.ignored", self.clock.now(), input=event.kind, state=handoff.state.value),),
+                        fire_timers=tuple(fire_timers),
+                    )
+                )
+                return
+            except ConcurrentUpdate:
+                continue
+        log.warning("handoff %s kept changing; input %s left for the next run", handoff_id, event.kind)
+
+    # -- timers -----------------------------------------------------------------
+
+    def fire_timers(self, limit: int = 100) -> int:
+        """Feed every due timer to its handoff; return how many fired."""
+        fired = 0
+        for timer in self.store.due_timers(self.clock.now(), limit=limit):
+            if timer.tenant != self.tenant:
+                continue
+            self.feed(timer.handoff_id, TimerFired(name=timer.name), fire_timers=(timer.id,))
+            fired += 1
+        return fired
+
+    # -- outbox -----------------------------------------------------------------
+
+    def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
+        """Claim due outbox rows and execute them, one by one."""
+        report = DispatchReport()
+        for item in self.store.claim_outbox(
+            self.clock.now(), worker=self.worker, lease=self.lease, limit=limit, handoff_id=handoff_id
+        ):
+            handoff = self.store.get_handoff(item.tenant, item.handoff_id)
+            if handoff is None:  # pragma: no cover - rows are written with their handoff
+                continue
+            command = item.command
+            if isinstance(command, SendMessage):
+                self._send(item, handoff, command, report)
+            elif isinstance(command, PostPublicReply):
+                self._post(item, handoff, command, report)
+            else:
+                self.notifier(handoff, command)
+                self._settle(item, handoff, OutboxStatus.DONE, "notify.sent", report, "notified", topic=command.topic)
+        return report
+
+    def _settle(
+        self,
+        item: OutboxItem,
+        handoff: Handoff,
+        status: OutboxStatus,
+        kind: str,
+        report: DispatchReport,
+        counter: str,
+        *,
+        due_at: datetime | None = None,
+        result: dict[str, Any] | None = None,
+        **data: Any,
+    ) -> bool:
+        now = self.clock.now()
+        update = OutboxUpdate(item_id=item.id, status=status, claimed_by=item.claimed_by or "", result=result, due_at=due_at)
+        event = _event(handoff, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
+        try:
+            self.store.commit(Changes(outbox_updates=(update,), events=(event,)))
+        except ConcurrentUpdate:
+            # Our lease was taken over; the new owner settles the row.
+            log.warning("outbox row %s was taken over by another worker", item.id)
+            return False
+        setattr(report, counter, getattr(report, counter) + 1)
+        return True
+
+    def _transport_for(self, channel: Channel) -> Transport | None:
+        return next((t for t in self.transports if channel in t.channels), None)
+
+    def _send(self, item: OutboxItem, handoff: Handoff, command: SendMessage, report: DispatchReport) -> None:
+        to = f"{command.to.kind.value}:{redact_address(command.to.kind.value, command.to.value)}"
+        if item.stale_claim:
+            # A previous worker claimed this send and never settled it: the
+            # provider may have it. Hold it rather than risk a second text.
+            self._settle(item, handoff, OutboxStatus.HELD, "message.held", report, "held", to=to, reason="lease_expired")
+            return
+        now = self.clock.now()
+        decision = decide_from_records(self.store.consent_records(handoff.tenant, command.to), command.purpose, now)
+        if not decision.allowed:
+            if decision.not_before is not None:
+                self._settle(
+                    item, handoff, OutboxStatus.PENDING, "message.deferred", report, "deferred",
+                    due_at=decision.not_before, to=to, reason=decision.reason,
+                    not_before=decision.not_before.isoformat(),
+                )
+                return
+            if self._settle(item, handoff, OutboxStatus.REFUSED, "message.refused", report, "refused", to=to, reason=decision.reason):
+                self.feed(handoff.id, SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"))
+            return
+        transport = self._transport_for(command.channel)
+        if transport is None:
+            if self._settle(item, handoff, OutboxStatus.FAILED, "message.failed", report, "failed", to=to, reason="no_transport"):
+                self.feed(handoff.id, SendFailed(channel=command.channel, reason="no_transport"))
+            return
+        message = OutboundMessage(
+            id=item.id,
+            idempotency_key=item.idempotency_key,
+            tenant=item.tenant,
+            channel=command.channel,
+            to=command.to,
+            body=command.body,
+            subject=command.subject,
+            reference=handoff.reference,
+            handoff_id=handoff.id,
+        )
+        try:
+            result = transport.send(message)
+        except RetryableTransportError as exc:
+            self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
+            return
+        except PermanentTransportError as exc:
+            if self._settle(item, handoff, OutboxStatus.FAILED, "message.failed", report, "failed", to=to, reason=type(exc).__name__, code=exc.code, provider=exc.provider):
+                self.feed(handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__))
+            return
+        except UnknownOutcomeError as exc:
+            self._settle(item, handoff, OutboxStatus.HELD, "message.held", report, "held", to=to, reason="unknown_outcome", code=exc.code)
+            return
+        except Exception as exc:  # noqa: BLE001 - a third-party transport's own error: outcome unknown
+            log.warning("transport %s raised %s; holding outbox row %s", transport.name, type(exc).__name__, item.id)
+            self._settle(item, handoff, OutboxStatus.HELD, "message.held", report, "held", to=to, reason=f"unexpected:{type(exc).__name__}")
+            return
+        self._settle(
+            item, handoff, OutboxStatus.DONE, "message.sent", report, "sent",
+            result={"provider": result.provider, "provider_message_id": result.provider_message_id},
+            to=to, channel=command.channel.value, provider=result.provider,
+            provider_message_id=result.provider_message_id,
+        )
+
+    def _retry_or_fail(
+        self, item: OutboxItem, handoff: Handoff, exc: TransportError, report: DispatchReport, *, to: str, channel: Channel | None
+    ) -> None:
+        now = self.clock.now()
+        delay = self.retry.next_delay(
+            attempt=item.attempts, elapsed=(now - item.created_at).total_seconds(), error=exc
+        )
+        if delay is not None:
+            self._settle(
+                item, handoff, OutboxStatus.PENDING, "message.retry_scheduled", report, "retried",
+                due_at=now + timedelta(seconds=delay), to=to, code=exc.code, delay_seconds=round(delay, 3),
+            )
+            return
+        if self._settle(item, handoff, OutboxStatus.FAILED, "message.failed", report, "failed", to=to, reason="retries_exhausted", code=exc.code) and channel is not None:
+            self.feed(handoff.id, SendFailed(channel=channel, reason="retries_exhausted"))
+
+    def _post(self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport) -> None:
+        if self.publisher is None:
+            self._settle(item, handoff, OutboxStatus.FAILED, "public_reply.failed", report, "failed", reason="no_publisher")
+            return
+        try:
+            published = self.publisher.reply(handoff.thread, command.text)
+        except RetryableTransportError as exc:
+            self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
+            return
+        except TransportError as exc:
+            self._settle(item, handoff, OutboxStatus.FAILED, "public_reply.failed", report, "failed", reason=type(exc).__name__)
+            return
+        if self._settle(
+            item, handoff, OutboxStatus.DONE, "public_reply.posted", report, "posted",
+            result={"post_id": published.post_id}, post_id=published.post_id,
+        ):
+            self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))

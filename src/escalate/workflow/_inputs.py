@@ -1,0 +1,86 @@
+"""Workflow inputs: the things that happen to a handoff and make it move.
+
+(The audit log's entries are ``escalate.Event``; these are what a workflow
+decides on.)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from escalate._identity import Identity
+from escalate._messages import InboundMessage
+from escalate._models import Channel
+from escalate.consent._records import ConsentEvidence
+
+__all__ = [
+    "ContactProvided",
+    "Opened",
+    "PublicReplyPosted",
+    "ReplyReceived",
+    "ResolveRequested",
+    "SendFailed",
+    "TimerFired",
+    "WorkflowInput",
+]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Opened(_Input):
+    """A public post was escalated."""
+
+    kind: Literal["opened"] = "opened"
+
+
+class PublicReplyPosted(_Input):
+    """The public acknowledgement was published."""
+
+    kind: Literal["public_reply_posted"] = "public_reply_posted"
+    post_id: str
+
+
+class ContactProvided(_Input):
+    """The customer gave a private address, with or without consent evidence."""
+
+    kind: Literal["contact_provided"] = "contact_provided"
+    identity: Identity
+    consent: ConsentEvidence | None = None
+
+
+class ReplyReceived(_Input):
+    """The customer wrote to us on the private channel."""
+
+    kind: Literal["reply_received"] = "reply_received"
+    message: InboundMessage
+
+
+class TimerFired(_Input):
+    """A durable timer came due."""
+
+    kind: Literal["timer_fired"] = "timer_fired"
+    name: str
+
+
+class ResolveRequested(_Input):
+    """An agent (or integration) closed the case as resolved."""
+
+    kind: Literal["resolve"] = "resolve"
+    reason: str = "resolved"
+
+
+class SendFailed(_Input):
+    """A private send failed permanently or was refused."""
+
+    kind: Literal["send_failed"] = "send_failed"
+    channel: Channel
+    reason: str
+
+
+WorkflowInput = (
+    Opened | PublicReplyPosted | ContactProvided | ReplyReceived | TimerFired | ResolveRequested | SendFailed
+)
