@@ -17,7 +17,6 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
-from escalate._redact import redact_address
 from escalate.consent._ledger_service import ConsentLedger, consent_event, make_consent_record
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
 from escalate.identity._book import ContactBook, link_event, with_link
@@ -137,8 +136,14 @@ class Escalator:
                 opened_at=now,
                 updated_at=now,
             )
-            opened = _event(draft, "handoff.opened", now, reference=draft.reference,
-                            platform=thread.platform, thread_id=thread.thread_id)
+            opened = _event(
+                draft,
+                "handoff.opened",
+                now,
+                reference=draft.reference,
+                platform=thread.platform,
+                thread_id=thread.thread_id,
+            )
             extra: list[Event] = [opened]
             if contact_changed:
                 extra.append(link_event(contact, contact.links[-1], handoff_id=draft.id))
@@ -187,12 +192,21 @@ class Escalator:
             events.append(link_event(contact, link, handoff_id=handoff.id))
         elif owner is not None and contact is not None and owner.id != contact.id:
             events.append(
-                _event(handoff, "identity.conflict", now, actor, other_contact_id=owner.id,
-                       identity=f"{identity.kind.value}:{redact_address(identity.kind.value, identity.value)}")
+                _event(
+                    handoff,
+                    "identity.conflict",
+                    now,
+                    actor,
+                    other_contact_id=owner.id,
+                    identity=str(identity),
+                )
             )
         updated = self.engine.apply(
-            handoff, ContactProvided(identity=identity, consent=consent), actor=actor,
-            contacts=contacts, events=events,
+            handoff,
+            ContactProvided(identity=identity, consent=consent),
+            actor=actor,
+            contacts=contacts,
+            events=events,
         )
         self._dispatch(updated)
         return self.handoffs.get(handoff_id)
@@ -209,11 +223,18 @@ class Escalator:
         now = self.clock.now()
         if message.body.strip().upper().rstrip(".!") in _OPT_OUT_KEYWORDS:
             record = make_consent_record(
-                tenant=self.tenant, address=message.sender, channel=message.channel,
-                purpose=Purpose.TRANSACTIONAL, action=ConsentAction.REVOKE,
-                evidence=ConsentEvidence(source=ConsentSource.SMS_KEYWORD,
-                                         provider_message_id=message.provider_message_id),
-                at=now, actor="customer", all_purposes=True,
+                tenant=self.tenant,
+                address=message.sender,
+                channel=message.channel,
+                purpose=Purpose.TRANSACTIONAL,
+                action=ConsentAction.REVOKE,
+                evidence=ConsentEvidence(
+                    source=ConsentSource.SMS_KEYWORD,
+                    provider_message_id=message.provider_message_id,
+                ),
+                at=now,
+                actor="customer",
+                all_purposes=True,
             )
             self.store.commit(Changes(consent=(record,), events=(consent_event(record),)))
         contact = self.contacts.resolve(message.sender)
@@ -221,15 +242,22 @@ class Escalator:
         for handoff in reversed(handoffs):
             event = ReplyReceived(message=message)
             if self.workflow.accepts(handoff.state, event):
-                received = _event(handoff, "reply.received", now, "customer",
-                                  channel=message.channel.value,
-                                  provider_message_id=message.provider_message_id)
+                received = _event(
+                    handoff,
+                    "reply.received",
+                    now,
+                    "customer",
+                    channel=message.channel.value,
+                    provider_message_id=message.provider_message_id,
+                )
                 updated = self.engine.apply(handoff, event, actor="customer", events=(received,))
                 self._dispatch(updated)
                 return self.handoffs.get(handoff.id)
         return None
 
-    def resolve(self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent") -> Handoff:
+    def resolve(
+        self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"
+    ) -> Handoff:
         """Close a handoff as resolved."""
         handoff = self.handoffs.get(handoff_id)
         updated = self.engine.apply(handoff, ResolveRequested(reason=reason), actor=actor)
@@ -271,9 +299,14 @@ class Escalator:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Escalator(tenant={self.tenant!r}, store={self.store!r}, workflow={self.workflow!r})"
+        return (
+            f"Escalator(tenant={self.tenant!r}, store={self.store!r}, workflow={self.workflow!r})"
+        )

@@ -8,7 +8,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
 
     EscalateError
     ├── InvalidInput (ValueError)               fix the input; nothing was written
-    │   ├── InvalidIdentity                       a phone, email or social id that cannot be normalized
+    │   ├── InvalidIdentity                       a phone, email or social id that won't normalize
     │   └── NaiveDatetimeError                    a datetime without a time zone
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import tenacity
-from tenacity import RetryCallState, stop_after_attempt, stop_after_delay, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
@@ -24,7 +30,8 @@ def _default_stop() -> stop_base:
 
 
 def _default_wait() -> wait_base:
-    return wait_exponential_jitter(initial=2, max=300, jitter=2)
+    # 2, 4, 8 ... seconds up to 5 minutes, plus up to 2 s of jitter against herds.
+    return wait_exponential(multiplier=2, max=300) + wait_random(0, 2)
 
 
 @dataclass(frozen=True)
@@ -42,9 +49,7 @@ class RetryPolicy:
     stop: stop_base = field(default_factory=_default_stop)
     wait: wait_base = field(default_factory=_default_wait)
 
-    def next_delay(
-        self, *, attempt: int, elapsed: float, error: BaseException
-    ) -> float | None:
+    def next_delay(self, *, attempt: int, elapsed: float, error: BaseException) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or ``None`` to give up.
 
         Args:

@@ -26,7 +26,10 @@ def decide_from_records(
         record
         for record in records
         if record.at <= at
-        and (record.purpose is purpose or (record.all_purposes and record.action is ConsentAction.REVOKE))
+        and (
+            record.purpose is purpose
+            or (record.all_purposes and record.action is ConsentAction.REVOKE)
+        )
     ]
     if not applicable:
         return Decision(allowed=False, reason="no_consent")

@@ -134,11 +134,27 @@ class ConsentLedger:
         self._store.commit(Changes(consent=(record,), events=(consent_event(record),)))
         return record
 
-    def grant(self, address: Identity, evidence: ConsentEvidence, *, purpose: Purpose | str = Purpose.TRANSACTIONAL, actor: str = "api") -> ConsentRecord:
+    def grant(
+        self,
+        address: Identity,
+        evidence: ConsentEvidence,
+        *,
+        purpose: Purpose | str = Purpose.TRANSACTIONAL,
+        actor: str = "api",
+    ) -> ConsentRecord:
         """Record a grant for ``purpose``."""
-        return self.record(address, purpose=purpose, action=ConsentAction.GRANT, evidence=evidence, actor=actor)
+        return self.record(
+            address, purpose=purpose, action=ConsentAction.GRANT, evidence=evidence, actor=actor
+        )
 
-    def revoke(self, address: Identity, evidence: ConsentEvidence, *, purpose: Purpose | str | None = None, actor: str = "api") -> ConsentRecord:
+    def revoke(
+        self,
+        address: Identity,
+        evidence: ConsentEvidence,
+        *,
+        purpose: Purpose | str | None = None,
+        actor: str = "api",
+    ) -> ConsentRecord:
         """Record a revoke for ``purpose``, or for every purpose when it is ``None``."""
         return self.record(
             address,

@@ -9,7 +9,6 @@ from escalate._clock import Clock
 from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
-from escalate._redact import redact_address
 from escalate.identity._contact import Contact, Link, LinkSource
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ def link_event(contact: Contact, link: Link, *, handoff_id: str | None = None) -
         handoff_id=handoff_id,
         actor=link.actor,
         data={
-            "identity": f"{identity.kind.value}:{redact_address(identity.kind.value, identity.value)}",
+            "identity": str(identity),
             "source": link.source.value,
             "verified": link.verified,
         },

@@ -80,7 +80,9 @@ class MemoryStore:
             check_version("handoff", handoff.version, stored.version if stored else None)
             owner = self._references.get((handoff.tenant, handoff.reference))
             if owner not in (None, handoff.id):
-                raise ConcurrentUpdate("reference code already in use", )
+                raise ConcurrentUpdate(
+                    "reference code already in use",
+                )
             if handoff.is_open:
                 thread_key = (handoff.tenant, handoff.thread.platform, handoff.thread.thread_id)
                 if self._open_threads.get(thread_key, handoff.id) != handoff.id:
@@ -94,7 +96,9 @@ class MemoryStore:
                 raise ConcurrentUpdate("one change writes the same contact twice")
             seen.add(contact.id)
             stored_contact = self._contacts.get((contact.tenant, contact.id))
-            check_version("contact", contact.version, stored_contact.version if stored_contact else None)
+            check_version(
+                "contact", contact.version, stored_contact.version if stored_contact else None
+            )
             if stored_contact is not None:
                 for identity in stored_contact.identities:
                     key = (contact.tenant, identity.kind.value, identity.value)
@@ -105,7 +109,9 @@ class MemoryStore:
                 continue
             for identity in contact.identities:
                 key = (contact.tenant, identity.kind.value, identity.value)
-                current = index_updates[key] if key in index_updates else self._identity_index.get(key)
+                current = (
+                    index_updates[key] if key in index_updates else self._identity_index.get(key)
+                )
                 if current not in (None, contact.id):
                     raise ConcurrentUpdate("identity is already linked to another contact")
                 index_updates[key] = contact.id

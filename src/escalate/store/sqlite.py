@@ -30,6 +30,12 @@ from escalate.store.memory import check_version, claim_token
 __all__ = ["SQLiteStore"]
 
 
+_OUTBOX_SELECT = (
+    "SELECT id, tenant, handoff_id, idempotency_key, command, status, due_at, created_at,"
+    " attempts, lease_until, claimed_by, stale_claim, result FROM outbox"
+)
+
+
 def _ts(value: datetime) -> str:
     """UTC, fixed width: string order is time order."""
     return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -159,7 +165,14 @@ class SQLiteStore:
             "INSERT INTO consent_records (id, tenant, address_kind, address, at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (r.id, r.tenant, r.address.kind.value, r.address.value, _ts(r.at), r.model_dump_json())
+                (
+                    r.id,
+                    r.tenant,
+                    r.address.kind.value,
+                    r.address.value,
+                    _ts(r.at),
+                    r.model_dump_json(),
+                )
                 for r in changes.consent
             ],
         )
@@ -237,7 +250,9 @@ class SQLiteStore:
             return self._conn.execute(sql, params).fetchall()
 
     def get_handoff(self, tenant: str, handoff_id: str) -> Handoff | None:
-        data = self._one("SELECT data FROM handoffs WHERE tenant = ? AND id = ?", (tenant, handoff_id))
+        data = self._one(
+            "SELECT data FROM handoffs WHERE tenant = ? AND id = ?", (tenant, handoff_id)
+        )
         return None if data is None else Handoff.model_validate_json(data)
 
     def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
@@ -257,7 +272,9 @@ class SQLiteStore:
         return [Handoff.model_validate_json(str(row[0])) for row in rows]
 
     def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
-        data = self._one("SELECT data FROM contacts WHERE tenant = ? AND id = ?", (tenant, contact_id))
+        data = self._one(
+            "SELECT data FROM contacts WHERE tenant = ? AND id = ?", (tenant, contact_id)
+        )
         return None if data is None else Contact.model_validate_json(data)
 
     def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
@@ -292,7 +309,10 @@ class SQLiteStore:
             sql += " AND contact_id = ?"
             params.append(contact_id)
         rows = self._all(sql + " ORDER BY seq", tuple(params))
-        return [Event.model_validate_json(str(data)).model_copy(update={"seq": seq}) for seq, data in rows]
+        return [
+            Event.model_validate_json(str(data)).model_copy(update={"seq": seq})
+            for seq, data in rows
+        ]
 
     def claim_outbox(
         self,
@@ -324,7 +344,8 @@ class SQLiteStore:
                     (lease_ts, claim_token(worker), int(status == "claimed"), item_id),
                 )
             ids = [row[0] for row in rows]
-            return self._load_outbox(conn, "id IN (%s)" % ",".join("?" * len(ids)), ids)
+            placeholders = ",".join("?" * len(ids))
+            return self._load_outbox(conn, f"id IN ({placeholders})", ids)
 
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         where, params = "tenant = ?", [tenant]
@@ -337,12 +358,9 @@ class SQLiteStore:
     def _load_outbox(
         self, conn: sqlite3.Connection, where: str, params: list[object] | list[str]
     ) -> list[OutboxItem]:
-        rows = conn.execute(
-            "SELECT id, tenant, handoff_id, idempotency_key, command, status, due_at, created_at,"
-            " attempts, lease_until, claimed_by, stale_claim, result FROM outbox"
-            f" WHERE {where} ORDER BY created_at, id",  # noqa: S608 - where is built from constants
-            params,
-        ).fetchall()
+        # `where` is only ever built from constant fragments; values are bound.
+        sql = _OUTBOX_SELECT + f" WHERE {where} ORDER BY created_at, id"
+        rows = conn.execute(sql, params).fetchall()
         return [
             OutboxItem.model_validate(
                 {

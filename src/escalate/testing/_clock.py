@@ -19,7 +19,9 @@ class FakeClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = ensure_aware(start, "start") if start else datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+        self._now = (
+            ensure_aware(start, "start") if start else datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+        )
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

@@ -51,7 +51,8 @@ class SendMessage(_Command):
     template: str | None = None
 
     def __repr__(self) -> str:
-        return f"SendMessage(channel={self.channel.value!r}, to={self.to!r}, body={redact_body(self.body)})"
+        body = redact_body(self.body)
+        return f"SendMessage(channel={self.channel.value!r}, to={self.to!r}, body={body})"
 
 
 class Notify(_Command):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from escalate._models import TERMINAL_STATES, Channel, Handoff, HandoffState, channel_for
+from escalate._models import Channel, Handoff, HandoffState, channel_for
 from escalate.consent._records import ConsentAction, Purpose
 from escalate.workflow._commands import Command, PostPublicReply, RecordConsent, SendMessage
 from escalate.workflow._definition import Context, Effects, Step, Workflow, effects
@@ -76,7 +76,9 @@ def _connect(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
     else:
         body, subject = ctx.render("intro_sms", reference=handoff.reference), None
     commands.append(
-        SendMessage(channel=channel, to=event.identity, body=body, subject=subject, template="intro")
+        SendMessage(
+            channel=channel, to=event.identity, body=body, subject=subject, template="intro"
+        )
     )
     return effects(*commands, address=event.identity, channel=channel)
 
@@ -85,7 +87,13 @@ DEFAULT_STEPS = (
     Step(S.OPENED, Opened, S.ACKNOWLEDGED, "public acknowledgement queued", _acknowledge),
     Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "public reply posted"),
     Step(S.CONNECTED, PublicReplyPosted, None, "public reply posted"),
-    Step((S.ACKNOWLEDGED, S.AWAITING_CONTACT), ContactProvided, S.CONNECTED, "contact provided", _connect),
+    Step(
+        (S.ACKNOWLEDGED, S.AWAITING_CONTACT),
+        ContactProvided,
+        S.CONNECTED,
+        "contact provided",
+        _connect,
+    ),
     Step(S.CONNECTED, ReplyReceived, None, "customer replied"),
     Step(OPEN_STATES, ResolveRequested, S.RESOLVED, "resolved"),
     Step(OPEN_STATES, SendFailed, S.FAILED, "private send failed"),

@@ -144,7 +144,9 @@ class Workflow:
                 f"workflow {self.name!r}: unreachable states {[str(s) for s in unreachable]}"
             )
         for state in reachable - TERMINAL_STATES:
-            if not any(state in step.sources and step.target not in (None, state) for step in self.steps):
+            if not any(
+                state in step.sources and step.target not in (None, state) for step in self.steps
+            ):
                 raise InvalidWorkflowDefinition(
                     f"workflow {self.name!r}: state {state.value!r} has no way out"
                 )
@@ -196,7 +198,9 @@ class Workflow:
         for step in self.steps:
             for state in step.sources:
                 target = step.target.value if step.target else f"{state.value} (stays)"
-                lines.append(f"| {state.value} | {_input_kind(step.on)} | {target} | {step.reason} |")
+                lines.append(
+                    f"| {state.value} | {_input_kind(step.on)} | {target} | {step.reason} |"
+                )
         return "\n".join(lines)
 
     @classmethod

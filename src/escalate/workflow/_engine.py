@@ -88,6 +88,20 @@ class DispatchReport:
         return self
 
 
+#: Which DispatchReport counter each settling event counts towards.
+_REPORT_COUNTERS = {
+    "message.sent": "sent",
+    "message.deferred": "deferred",
+    "message.retry_scheduled": "retried",
+    "message.held": "held",
+    "message.failed": "failed",
+    "message.refused": "refused",
+    "public_reply.posted": "posted",
+    "public_reply.failed": "failed",
+    "notify.sent": "notified",
+}
+
+
 def _event(handoff: Handoff, kind: str, at: datetime, actor: str = "system", **data: Any) -> Event:
     return Event(
         id=new_id("ev"),
@@ -160,7 +174,13 @@ class Engine:
                 )
             elif isinstance(command, StartTimer):
                 timers.append(
-                    Timer(id=new_id("tm"), tenant=new.tenant, handoff_id=new.id, name=command.name, due_at=command.due_at)
+                    Timer(
+                        id=new_id("tm"),
+                        tenant=new.tenant,
+                        handoff_id=new.id,
+                        name=command.name,
+                        due_at=command.due_at,
+                    )
                 )
             elif isinstance(command, CancelTimer):
                 cancels.append((new.id, command.name))
@@ -215,7 +235,9 @@ class Engine:
         )
         return transition.handoff
 
-    def feed(self, handoff_id: str, event: WorkflowInput, *, fire_timers: Sequence[str] = ()) -> None:
+    def feed(
+        self, handoff_id: str, event: WorkflowInput, *, fire_timers: Sequence[str] = ()
+    ) -> None:
         """Feed a system input (a result, a timer) to a handoff, tolerating races.
 
         A late input that the current state no longer accepts is recorded and
@@ -231,14 +253,24 @@ class Engine:
             except TransitionNotAllowed:
                 self.store.commit(
                     Changes(
-                        events=(_event(handoff, "input.ignored", self.clock.now(), input=event.kind, state=handoff.state.value),),
+                        events=(
+                            _event(
+                                handoff,
+                                "input.ignored",
+                                self.clock.now(),
+                                input=event.kind,
+                                state=handoff.state.value,
+                            ),
+                        ),
                         fire_timers=tuple(fire_timers),
                     )
                 )
                 return
             except ConcurrentUpdate:
                 continue
-        log.warning("handoff %s kept changing; input %s left for the next run", handoff_id, event.kind)
+        log.warning(
+            "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
+        )
 
     # -- timers -----------------------------------------------------------------
 
@@ -258,7 +290,11 @@ class Engine:
         """Claim due outbox rows and execute them, one by one."""
         report = DispatchReport()
         for item in self.store.claim_outbox(
-            self.clock.now(), worker=self.worker, lease=self.lease, limit=limit, handoff_id=handoff_id
+            self.clock.now(),
+            worker=self.worker,
+            lease=self.lease,
+            limit=limit,
+            handoff_id=handoff_id,
         ):
             handoff = self.store.get_handoff(item.tenant, item.handoff_id)
             if handoff is None:  # pragma: no cover - rows are written with their handoff
@@ -270,7 +306,14 @@ class Engine:
                 self._post(item, handoff, command, report)
             else:
                 self.notifier(handoff, command)
-                self._settle(item, handoff, OutboxStatus.DONE, "notify.sent", report, "notified", topic=command.topic)
+                self._settle(
+                    item,
+                    handoff,
+                    OutboxStatus.DONE,
+                    "notify.sent",
+                    report,
+                    topic=command.topic,
+                )
         return report
 
     def _settle(
@@ -280,14 +323,19 @@ class Engine:
         status: OutboxStatus,
         kind: str,
         report: DispatchReport,
-        counter: str,
         *,
         due_at: datetime | None = None,
         result: dict[str, Any] | None = None,
         **data: Any,
     ) -> bool:
         now = self.clock.now()
-        update = OutboxUpdate(item_id=item.id, status=status, claimed_by=item.claimed_by or "", result=result, due_at=due_at)
+        update = OutboxUpdate(
+            item_id=item.id,
+            status=status,
+            claimed_by=item.claimed_by or "",
+            result=result,
+            due_at=due_at,
+        )
         event = _event(handoff, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
         try:
             self.store.commit(Changes(outbox_updates=(update,), events=(event,)))
@@ -295,35 +343,73 @@ class Engine:
             # Our lease was taken over; the new owner settles the row.
             log.warning("outbox row %s was taken over by another worker", item.id)
             return False
+        counter = _REPORT_COUNTERS[kind]
         setattr(report, counter, getattr(report, counter) + 1)
         return True
 
     def _transport_for(self, channel: Channel) -> Transport | None:
         return next((t for t in self.transports if channel in t.channels), None)
 
-    def _send(self, item: OutboxItem, handoff: Handoff, command: SendMessage, report: DispatchReport) -> None:
+    def _send(
+        self, item: OutboxItem, handoff: Handoff, command: SendMessage, report: DispatchReport
+    ) -> None:
         to = f"{command.to.kind.value}:{redact_address(command.to.kind.value, command.to.value)}"
         if item.stale_claim:
             # A previous worker claimed this send and never settled it: the
             # provider may have it. Hold it rather than risk a second text.
-            self._settle(item, handoff, OutboxStatus.HELD, "message.held", report, "held", to=to, reason="lease_expired")
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.HELD,
+                "message.held",
+                report,
+                to=to,
+                reason="lease_expired",
+            )
             return
         now = self.clock.now()
-        decision = decide_from_records(self.store.consent_records(handoff.tenant, command.to), command.purpose, now)
+        decision = decide_from_records(
+            self.store.consent_records(handoff.tenant, command.to), command.purpose, now
+        )
         if not decision.allowed:
             if decision.not_before is not None:
                 self._settle(
-                    item, handoff, OutboxStatus.PENDING, "message.deferred", report, "deferred",
-                    due_at=decision.not_before, to=to, reason=decision.reason,
+                    item,
+                    handoff,
+                    OutboxStatus.PENDING,
+                    "message.deferred",
+                    report,
+                    due_at=decision.not_before,
+                    to=to,
+                    reason=decision.reason,
                     not_before=decision.not_before.isoformat(),
                 )
                 return
-            if self._settle(item, handoff, OutboxStatus.REFUSED, "message.refused", report, "refused", to=to, reason=decision.reason):
-                self.feed(handoff.id, SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"))
+            if self._settle(
+                item,
+                handoff,
+                OutboxStatus.REFUSED,
+                "message.refused",
+                report,
+                to=to,
+                reason=decision.reason,
+            ):
+                self.feed(
+                    handoff.id,
+                    SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
+                )
             return
         transport = self._transport_for(command.channel)
         if transport is None:
-            if self._settle(item, handoff, OutboxStatus.FAILED, "message.failed", report, "failed", to=to, reason="no_transport"):
+            if self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                "message.failed",
+                report,
+                to=to,
+                reason="no_transport",
+            ):
                 self.feed(handoff.id, SendFailed(channel=command.channel, reason="no_transport"))
             return
         message = OutboundMessage(
@@ -343,25 +429,72 @@ class Engine:
             self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
             return
         except PermanentTransportError as exc:
-            if self._settle(item, handoff, OutboxStatus.FAILED, "message.failed", report, "failed", to=to, reason=type(exc).__name__, code=exc.code, provider=exc.provider):
-                self.feed(handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__))
+            if self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                "message.failed",
+                report,
+                to=to,
+                reason=type(exc).__name__,
+                code=exc.code,
+                provider=exc.provider,
+            ):
+                self.feed(
+                    handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__)
+                )
             return
         except UnknownOutcomeError as exc:
-            self._settle(item, handoff, OutboxStatus.HELD, "message.held", report, "held", to=to, reason="unknown_outcome", code=exc.code)
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.HELD,
+                "message.held",
+                report,
+                to=to,
+                reason="unknown_outcome",
+                code=exc.code,
+            )
             return
         except Exception as exc:  # noqa: BLE001 - a third-party transport's own error: outcome unknown
-            log.warning("transport %s raised %s; holding outbox row %s", transport.name, type(exc).__name__, item.id)
-            self._settle(item, handoff, OutboxStatus.HELD, "message.held", report, "held", to=to, reason=f"unexpected:{type(exc).__name__}")
+            log.warning(
+                "transport %s raised %s; holding outbox row %s",
+                transport.name,
+                type(exc).__name__,
+                item.id,
+            )
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.HELD,
+                "message.held",
+                report,
+                to=to,
+                reason=f"unexpected:{type(exc).__name__}",
+            )
             return
         self._settle(
-            item, handoff, OutboxStatus.DONE, "message.sent", report, "sent",
+            item,
+            handoff,
+            OutboxStatus.DONE,
+            "message.sent",
+            report,
             result={"provider": result.provider, "provider_message_id": result.provider_message_id},
-            to=to, channel=command.channel.value, provider=result.provider,
+            to=to,
+            channel=command.channel.value,
+            provider=result.provider,
             provider_message_id=result.provider_message_id,
         )
 
     def _retry_or_fail(
-        self, item: OutboxItem, handoff: Handoff, exc: TransportError, report: DispatchReport, *, to: str, channel: Channel | None
+        self,
+        item: OutboxItem,
+        handoff: Handoff,
+        exc: TransportError,
+        report: DispatchReport,
+        *,
+        to: str,
+        channel: Channel | None,
     ) -> None:
         now = self.clock.now()
         delay = self.retry.next_delay(
@@ -369,16 +502,44 @@ class Engine:
         )
         if delay is not None:
             self._settle(
-                item, handoff, OutboxStatus.PENDING, "message.retry_scheduled", report, "retried",
-                due_at=now + timedelta(seconds=delay), to=to, code=exc.code, delay_seconds=round(delay, 3),
+                item,
+                handoff,
+                OutboxStatus.PENDING,
+                "message.retry_scheduled",
+                report,
+                due_at=now + timedelta(seconds=delay),
+                to=to,
+                code=exc.code,
+                delay_seconds=round(delay, 3),
             )
             return
-        if self._settle(item, handoff, OutboxStatus.FAILED, "message.failed", report, "failed", to=to, reason="retries_exhausted", code=exc.code) and channel is not None:
+        if (
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                "message.failed",
+                report,
+                to=to,
+                reason="retries_exhausted",
+                code=exc.code,
+            )
+            and channel is not None
+        ):
             self.feed(handoff.id, SendFailed(channel=channel, reason="retries_exhausted"))
 
-    def _post(self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport) -> None:
+    def _post(
+        self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport
+    ) -> None:
         if self.publisher is None:
-            self._settle(item, handoff, OutboxStatus.FAILED, "public_reply.failed", report, "failed", reason="no_publisher")
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                "public_reply.failed",
+                report,
+                reason="no_publisher",
+            )
             return
         try:
             published = self.publisher.reply(handoff.thread, command.text)
@@ -386,10 +547,22 @@ class Engine:
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
             return
         except TransportError as exc:
-            self._settle(item, handoff, OutboxStatus.FAILED, "public_reply.failed", report, "failed", reason=type(exc).__name__)
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                "public_reply.failed",
+                report,
+                reason=type(exc).__name__,
+            )
             return
         if self._settle(
-            item, handoff, OutboxStatus.DONE, "public_reply.posted", report, "posted",
-            result={"post_id": published.post_id}, post_id=published.post_id,
+            item,
+            handoff,
+            OutboxStatus.DONE,
+            "public_reply.posted",
+            report,
+            result={"post_id": published.post_id},
+            post_id=published.post_id,
         ):
             self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))

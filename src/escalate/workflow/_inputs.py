@@ -82,5 +82,11 @@ class SendFailed(_Input):
 
 
 WorkflowInput = (
-    Opened | PublicReplyPosted | ContactProvided | ReplyReceived | TimerFired | ResolveRequested | SendFailed
+    Opened
+    | PublicReplyPosted
+    | ContactProvided
+    | ReplyReceived
+    | TimerFired
+    | ResolveRequested
+    | SendFailed
 )

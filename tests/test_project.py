@@ -1,0 +1,49 @@
+"""The project's promises about itself: README commands, CI, public names."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import escalate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    block = re.search(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert block is not None, "README.md must open with a ```sh block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_opens_with_two_setup_commands() -> None:
+    """The README's first code block holds exactly the demo and the test command."""
+    demo, tests = readme_commands()
+    assert demo.endswith("escalate demo")
+    assert "pytest" in tests
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run calls the README's test command verbatim, so the two cannot drift."""
+    assert readme_commands()[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """escalate.__all__ is sorted and every name in it exists."""
+    names = [name for name in escalate.__all__ if name != "__version__"]
+    assert names == sorted(names)
+    for name in escalate.__all__:
+        assert hasattr(escalate, name), name
+
+
+def test_import_pulls_in_no_provider_sdk_or_driver() -> None:
+    """`import escalate` imports no provider SDK and no database driver."""
+    code = (
+        "import sys, escalate, escalate.store, escalate.transports, escalate.workflow;"
+        "banned = ('twilio', 'sendgrid', 'python_http_client', 'psycopg', 'smtplib', 'pytest');"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in banned))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
