@@ -1,0 +1,65 @@
+"""The ``escalate`` command: ``escalate demo``, ``escalate --version``, ``escalate --help``.
+
+Subcommands import what they need when they run, so ``escalate --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from escalate._version import __version__
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from rich.console import Console  # noqa: PLC0415 - keep --help fast
+
+    from escalate._demo import run_demo  # noqa: PLC0415
+
+    # emoji=False: "x:2244..." must not become an emoji shortcode.
+    result = run_demo(Console(emoji=False), database=args.db)
+    return 0 if result.handoff.state.value == "resolved" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one subparser per command."""
+    parser = argparse.ArgumentParser(
+        prog="escalate",
+        description=(
+            "Move a public social-media complaint into a private, consented SMS or email "
+            "conversation, and keep it there until it is resolved."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"escalate {__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run one scripted handoff on SQLite and print its timeline",
+        description="Run a whole scripted handoff (public post to resolved) with console "
+        "transports on a SQLite file in a temporary directory, and print its timeline.",
+    )
+    demo.add_argument(
+        "--db", type=Path, default=None, help="SQLite file to use instead of a temporary one"
+    )
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
