@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Event, Handoff
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class OutboxItem(BaseModel):
+class OutboxItem(Model):
     """One command waiting to be executed, written with the transition that caused it."""
 
     model_config = ConfigDict(frozen=True)
@@ -54,7 +55,7 @@ class OutboxItem(BaseModel):
     result: dict[str, Any] | None = None
 
 
-class Timer(BaseModel):
+class Timer(Model):
     """A durable timer of one handoff; one pending timer per ``(handoff_id, name)``."""
 
     model_config = ConfigDict(frozen=True)
