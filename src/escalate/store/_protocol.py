@@ -115,16 +115,22 @@ class Store(Protocol):
         lease: timedelta,
         limit: int = 100,
         handoff_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[OutboxItem]:
-        """Claim due rows: pending ones due by ``now`` and claimed ones whose lease expired."""
+        """Claim due rows: pending ones due by ``now`` and claimed ones whose lease expired.
+
+        ``tenant`` (and ``handoff_id``) restrict the claim; ``None`` claims for every tenant.
+        """
         ...
 
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         """Outbox rows, oldest first (for inspection and tests)."""
         ...
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
-        """Pending timers due by ``now``, earliest first."""
+    def due_timers(
+        self, now: datetime, *, limit: int = 100, tenant: str | None = None
+    ) -> list[Timer]:
+        """Pending timers due by ``now``, earliest first; of one tenant, or of all for ``None``."""
         ...
 
     def close(self) -> None: ...

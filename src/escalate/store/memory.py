@@ -242,6 +242,7 @@ class MemoryStore:
         lease: timedelta,
         limit: int = 100,
         handoff_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[OutboxItem]:
         now = ensure_aware(now, "now")
         with self._lock:
@@ -249,6 +250,7 @@ class MemoryStore:
                 item
                 for item in self._outbox.values()
                 if (handoff_id is None or item.handoff_id == handoff_id)
+                and (tenant is None or item.tenant == tenant)
                 and (
                     (item.status is OutboxStatus.PENDING and item.due_at <= now)
                     or (
@@ -283,13 +285,16 @@ class MemoryStore:
             ]
         return sorted(items, key=lambda item: (item.created_at, item.id))
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+    def due_timers(
+        self, now: datetime, *, limit: int = 100, tenant: str | None = None
+    ) -> list[Timer]:
         now = ensure_aware(now, "now")
         with self._lock:
             due = [
                 self._timers[timer_id]
                 for timer_id in self._pending_timers.values()
                 if self._timers[timer_id].due_at <= now
+                and (tenant is None or self._timers[timer_id].tenant == tenant)
             ]
         return sorted(due, key=lambda timer: (timer.due_at, timer.id))[:limit]
 

@@ -322,6 +322,7 @@ class SQLiteStore:
         lease: timedelta,
         limit: int = 100,
         handoff_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[OutboxItem]:
         now_ts = _ts(now)
         lease_ts = _ts(ensure_aware(now) + lease)
@@ -333,6 +334,9 @@ class SQLiteStore:
         if handoff_id is not None:
             sql += " AND handoff_id = ?"
             params.append(handoff_id)
+        if tenant is not None:
+            sql += " AND tenant = ?"
+            params.append(tenant)
         sql += " ORDER BY due_at, created_at, id LIMIT ?"
         params.append(limit)
         with self._transaction() as conn:
@@ -382,11 +386,14 @@ class SQLiteStore:
             for row in rows
         ]
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+    def due_timers(
+        self, now: datetime, *, limit: int = 100, tenant: str | None = None
+    ) -> list[Timer]:
         rows = self._all(
             "SELECT id, tenant, handoff_id, name, due_at FROM timers"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (_ts(now), limit),
+            " WHERE status = 'pending' AND due_at <= ? AND (? IS NULL OR tenant = ?)"
+            " ORDER BY due_at, id LIMIT ?",
+            (_ts(now), tenant, tenant, limit),
         )
         return [
             Timer(
