@@ -62,8 +62,12 @@ class SQLiteStore:
             # WAL with synchronous=NORMAL is durable across application crashes
             # and loses at most the last commits on power loss, never corrupts.
             self._conn.execute("PRAGMA synchronous = NORMAL")
-        with self._transaction():
-            migrate(self._conn, SQLITE_MIGRATIONS)
+        try:
+            with self._transaction():
+                migrate(self._conn, SQLITE_MIGRATIONS)
+        except BaseException:
+            self._conn.close()  # a refused file (SchemaTooNew) must not stay open
+            raise
 
     @property
     def schema_version(self) -> int:
