@@ -157,12 +157,20 @@ class Scenario:
         """
         if (phone is None) == (email is None):
             raise InvalidInput("customer_provides() takes exactly one of phone= or email=")
-        if phone is not None:
-            identity = self.phone = Identity.phone(phone, region=self.region)
-        else:
-            identity = self.email = Identity.email(str(email))
+        handoff_id = self._require_handoff()
+        identity = (
+            Identity.phone(phone, region=self.region)
+            if phone is not None
+            else Identity.email(str(email))
+        )
         evidence = WEB_FORM_CONSENT if consent is True else (consent or None)
-        return self.esc.contact_provided(self._require_handoff(), identity, consent=evidence)
+        handoff = self.esc.contact_provided(handoff_id, identity, consent=evidence)
+        # Remembered only once accepted, so a refused call changes nothing.
+        if phone is not None:
+            self.phone = identity
+        else:
+            self.email = identity
+        return handoff
 
     def customer_texts(self, body: str, *, sender: str | None = None) -> Handoff | None:
         """An SMS from the customer's phone (or ``sender``); returns the handoff it reached."""

@@ -66,11 +66,11 @@ def escalate_scenario(
     options = dict(marker.kwargs) if marker else {}
     unknown = sorted(set(options) - _MARKER_OPTIONS)
     if unknown:
-        raise pytest.UsageError(f"unknown escalate marker options {unknown}")
+        pytest.fail(f"unknown escalate marker options {unknown}", pytrace=False)
     store = options.get("store", "memory")
     if store not in ("memory", "sqlite"):
-        raise pytest.UsageError(
-            f"escalate marker: store must be 'memory' or 'sqlite', not {store!r}"
+        pytest.fail(
+            f"escalate marker: store must be 'memory' or 'sqlite', not {store!r}", pytrace=False
         )
     scenario = Scenario(
         escalate_workflow,
