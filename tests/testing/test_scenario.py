@@ -119,6 +119,7 @@ def test_failure_messages_redact_unless_asked() -> None:
         s.show_bodies = True
         with pytest.raises(AssertionError, match=s.reference):
             s.assert_nothing_more_sent()
+        s.assert_sent(1)
 
 
 def test_strict_and_lenient_verify() -> None:
@@ -130,6 +131,22 @@ def test_strict_and_lenient_verify() -> None:
             s.verify()
         s.strict = False
         s.verify()
+
+
+def test_with_block_verifies_on_normal_exit_only() -> None:
+    """Leaving a with block normally runs verify(); leaving it by an exception does not mask it."""
+
+    def story(fail: bool) -> None:
+        with Scenario() as s:
+            s.post_publicly()
+            s.customer_provides(phone=PHONE)
+            if fail:
+                raise KeyError("the test's own failure")
+
+    with pytest.raises(AssertionError, match="no assert_sent examined"):
+        story(fail=False)
+    with pytest.raises(KeyError):
+        story(fail=True)
 
 
 def test_advance_stops_at_each_due_timer_in_order() -> None:
@@ -152,7 +169,7 @@ def test_advance_is_path_independent(steps: list[int]) -> None:
     total = timedelta(minutes=sum(steps))
 
     def timeline(deltas: list[timedelta]) -> list[tuple[str, timedelta]]:
-        with Scenario(nudging_workflow(nudges=4)) as s:
+        with Scenario(nudging_workflow(nudges=4), strict=False) as s:
             s.post_publicly()
             s.customer_provides(phone=PHONE)
             start = s.clock.now()
@@ -169,6 +186,7 @@ def test_a_runaway_timer_fails_instead_of_hanging() -> None:
     with Scenario(nudging_workflow(runaway=True)) as s:
         s.post_publicly()
         s.customer_provides(phone=PHONE)
+        s.assert_sent(1)
         with pytest.raises(AssertionError, match="restart itself"):
             s.advance(days=1)
 

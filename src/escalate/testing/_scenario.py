@@ -9,7 +9,8 @@ and assertions about what was sent.
 
 Strictness, after respx: every private message the transport accepted must be
 examined by an ``assert_sent`` before the scenario ends; ``assert_nothing_more_sent``
-checks that now, and the ``escalate_scenario`` fixture checks it at teardown.
+checks that now; ``verify()`` runs it when a ``with`` block ends normally and at
+the ``escalate_scenario`` fixture's teardown (unless ``strict=False``).
 Public replies and helpdesk notifications are recorded but not strict.
 """
 
@@ -72,8 +73,9 @@ class Scenario:
         region: the region for phone numbers written without a country code.
         show_bodies: print message bodies in assertion failures. Off by default:
             bodies are personal data, and failures end up in CI logs.
-        strict: whether ``verify()`` (run by the pytest fixture at teardown)
-            fails on private sends no ``assert_sent`` examined.
+        strict: whether ``verify()`` fails on private sends no ``assert_sent``
+            examined; it runs when a ``with Scenario(...)`` block ends normally and
+            at the ``escalate_scenario`` fixture's teardown.
     """
 
     def __init__(
@@ -404,7 +406,12 @@ class Scenario:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        """Close; when the block ended normally, ``verify()`` first (respx's mock does the same)."""
+        try:
+            if exc_type is None:
+                self.verify()
+        finally:
+            self.close()
 
     def __repr__(self) -> str:
         return (
