@@ -65,7 +65,7 @@ def test_customer_provides_email() -> None:
 
 def test_without_consent_nothing_is_sent() -> None:
     """consent=False records no consent, so the engine refuses the send and nothing is sent."""
-    with Scenario() as s:
+    with Scenario(nudging_workflow()) as s:
         s.post_publicly()
         s.customer_provides(phone=PHONE, consent=False)
         assert s.sent == []
@@ -221,14 +221,17 @@ def test_retryable_failure_is_queued_then_sent() -> None:
         s.assert_sent(1, containing=s.reference)
 
 
-def test_permanent_failure_fails_the_handoff() -> None:
-    """A scripted permanent failure is not sent and moves the default workflow to failed."""
-    with Scenario() as s:
+def test_permanent_failure_is_attempted_not_sent() -> None:
+    """A scripted permanent failure reaches the transport, is not sent, and is not retried."""
+    with Scenario(nudging_workflow()) as s:
         s.post_publicly()
         s.transport.fail_next(InvalidRecipient("landline", code="21614"))
         s.customer_provides(phone=PHONE)
+        s.advance(minutes=30)
         assert s.sent == []
-        assert s.state is HandoffState.FAILED
+        assert len(s.transport.attempts) == 1
+        assert s.queued == []
+        assert "message.failed" in [event.kind for event in s.history]
 
 
 def test_custom_transports_and_notifications() -> None:
@@ -251,7 +254,7 @@ def test_custom_start_and_thread() -> None:
         handoff = s.post_publicly(platform="facebook", user_id="1001", handle=None, thread_id="c1")
         assert handoff.opened_at == start
         assert (handoff.thread.platform, handoff.thread.thread_id) == ("facebook", "c1")
-        assert s.public_replies[0].startswith("Hi,")
+        assert s.reference in s.public_replies[0]
         assert s.post_publicly(platform="facebook", thread_id="c1").id == handoff.id
 
 
@@ -292,6 +295,8 @@ def test_scenario_capture_events_covers_timer_firings() -> None:
         s.customer_provides(phone=PHONE)
         with s.capture_events() as events:
             s.advance(hours=1)
-        assert events.kinds == ["handoff.transition", "message.sent"]
-        assert events[0].data["input"] == "timer_fired"
+        assert events.kinds.count("message.sent") == 1
+        (transition,) = events.of_kind("handoff.transition")
+        assert transition.data["input"] == "timer_fired"
+        assert all(event.at == s.clock.now() for event in events)
         s.assert_sent(2)
