@@ -29,13 +29,13 @@ from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._messages import InboundMessage, OutboundMessage
 from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffState, Thread
-from escalate._redact import redact_address, redact_body
 from escalate.consent._records import ConsentEvidence, ConsentSource
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import PublishedReply, RecordingPublisher
 from escalate.store import OutboxItem, OutboxStatus, Store, open_store
 from escalate.testing._clock import FakeClock
 from escalate.testing._events import CapturedEvents, capture_events
+from escalate.testing._sends import SendChecks
 from escalate.transports._base import Transport
 from escalate.transports.memory import MemoryTransport
 from escalate.workflow._commands import Notify, SendMessage
@@ -113,13 +113,12 @@ class Scenario:
             notifier=lambda _handoff, notify: self.notifications.append(notify),
         )
         self.region = region
-        self.show_bodies = show_bodies
+        self._sends = SendChecks(self.transports, show_bodies=show_bodies)
         self.strict = strict
         self.phone: Identity | None = None
         self.email: Identity | None = None
         self._handoff_id: str | None = None
         self._threads = 0
-        self._examined: set[tuple[int, int]] = set()
 
     # -- the customer's and the agent's verbs -------------------------------------
 
@@ -274,7 +273,7 @@ class Scenario:
     @property
     def sent(self) -> list[OutboundMessage]:
         """Private messages the transports accepted, oldest first."""
-        return [message for _, message in self._sent_keyed()]
+        return self._sends.all()
 
     @property
     def public_replies(self) -> list[str]:
@@ -324,64 +323,25 @@ class Scenario:
         Sends that do not match stay unexamined, for a later ``assert_sent`` (or a
         failing ``assert_nothing_more_sent``). Returns the matching messages.
         """
-        wanted = Channel(channel) if channel is not None else None
-        address = to.value if isinstance(to, Identity) else to
-        fresh = [(key, m) for key, m in self._sent_keyed() if key not in self._examined]
-        matching = [
-            (key, message)
-            for key, message in fresh
-            if (wanted is None or message.channel is wanted)
-            and (address is None or message.to.value == address)
-            and (containing is None or containing in message.body)
-        ]
-        if len(matching) != count:
-            criteria = ", ".join(
-                f"{name}={value!r}"
-                for name, value in (
-                    ("channel", wanted),
-                    ("to", address and redact_address(_kind_of(address), address)),
-                    ("containing", containing),
-                )
-                if value is not None
-            )
-            raise AssertionError(
-                f"expected {count} new send(s){' with ' + criteria if criteria else ''}, "
-                f"found {len(matching)}; unexamined sends: {self._describe(fresh)}"
-            )
-        self._examined.update(key for key, _ in matching)
-        return [message for _, message in matching]
+        return self._sends.assert_sent(count, channel=channel, to=to, containing=containing)
 
     def assert_nothing_more_sent(self) -> None:
         """Every send so far has been examined by an ``assert_sent``."""
-        fresh = [(key, m) for key, m in self._sent_keyed() if key not in self._examined]
-        if fresh:
-            raise AssertionError(
-                f"{len(fresh)} send(s) no assert_sent examined: {self._describe(fresh)}"
-            )
+        self._sends.assert_nothing_more_sent()
 
     def verify(self) -> None:
         """The end-of-scenario check: with ``strict``, no send may go unexamined."""
         if self.strict:
             self.assert_nothing_more_sent()
 
-    def _sent_keyed(self) -> list[tuple[tuple[int, int], OutboundMessage]]:
-        memories = [t for t in self.transports if isinstance(t, MemoryTransport)]
-        return [
-            ((which, index), message)
-            for which, transport in enumerate(memories)
-            for index, message in enumerate(transport.sent)
-        ]
+    @property
+    def show_bodies(self) -> bool:
+        """Whether assertion failures print message bodies (personal data) or only sizes."""
+        return self._sends.show_bodies
 
-    def _describe(self, sends: list[tuple[tuple[int, int], OutboundMessage]]) -> str:
-        if not sends:
-            return "none"
-        lines = []
-        for _, message in sends:
-            to = redact_address(message.to.kind.value, message.to.value)
-            body = repr(message.body) if self.show_bodies else redact_body(message.body)
-            lines.append(f"{message.channel.value} to {to}: {body}")
-        hint = "" if self.show_bodies else " (Scenario(show_bodies=True) prints the bodies)"
-        return "[" + "; ".join(lines) + "]" + hint
+    @show_bodies.setter
+    def show_bodies(self, value: bool) -> None:
+        self._sends.show_bodies = value
 
     def _require_handoff(self) -> str:
         if self._handoff_id is None:
@@ -418,7 +378,3 @@ class Scenario:
             f"Scenario(workflow={self.esc.workflow!r}, at={self.clock.now().isoformat()}, "
             f"sent={len(self.sent)})"
         )
-
-
-def _kind_of(address: str) -> str:
-    return "email" if "@" in address else "phone"
