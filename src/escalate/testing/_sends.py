@@ -57,7 +57,7 @@ class SendChecks:
             criteria = ", ".join(
                 f"{name}={value!r}"
                 for name, value in (
-                    ("channel", wanted),
+                    ("channel", wanted and wanted.value),
                     ("to", shown_to),
                     ("containing", containing),
                 )
