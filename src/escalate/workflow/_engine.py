@@ -98,6 +98,7 @@ _REPORT_COUNTERS = {
     "message.refused": "refused",
     "public_reply.posted": "posted",
     "public_reply.failed": "failed",
+    "public_reply.held": "held",
     "notify.sent": "notified",
 }
 
@@ -531,6 +532,17 @@ class Engine:
     def _post(
         self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport
     ) -> None:
+        if item.stale_claim:
+            # As for a send: the crashed worker may have posted it; never post twice.
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.HELD,
+                "public_reply.held",
+                report,
+                reason="lease_expired",
+            )
+            return
         if self.publisher is None:
             self._settle(
                 item,
