@@ -26,6 +26,7 @@ from escalate._models import Event
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._merge import contact_event, merge_changes, unmerge_changes
 from escalate.identity._policy import LinkPolicy, default_link_policy
+from escalate.identity._proposals import accept_proposal, propose, reject_proposal
 from escalate.identity._records import (
     MergeProposal,
     MergeRecord,
@@ -320,32 +321,11 @@ class ContactBook:
     def propose(
         self, a: Contact, b: Contact, identity: Identity, reason: str
     ) -> tuple[MergeProposal, Changes]:
-        """A merge proposal for ``a`` and ``b`` (the open one if it exists) and its change."""
-        pair = tuple(sorted((a.id, b.id)))
-        for proposal in self.proposals():
-            if proposal.contact_ids == pair and proposal.identity == identity:
-                return proposal, Changes()
-        proposal = MergeProposal(
-            id=new_id("mp"),
-            tenant=self._tenant,
-            contact_ids=(pair[0], pair[1]),
-            identity=identity,
-            reason=reason,
-            created_at=self._clock.now(),
-        )
-        events = tuple(
-            contact_event(
-                contact,
-                "contact.merge_proposed",
-                proposal.created_at,
-                identity=identity,
-                proposal_id=proposal.id,
-                other_contact_id=other.id,
-                reason=reason,
-            )
-            for contact, other in ((a, b), (b, a))
-        )
-        return proposal, Changes(merge_proposals=(proposal,), events=events)
+        """A merge proposal for ``a`` and ``b`` (the open one if it exists) and its change.
+
+        The caller commits the change (with whatever else belongs to it).
+        """
+        return propose(self, a, b, identity, reason)
 
     def accept_proposal(self, proposal_id: str, *, actor: str = "agent") -> Contact:
         """Merge the proposal's contacts (a human said yes); returns the survivor.
@@ -354,56 +334,11 @@ class ContactBook:
             NotFound: no such proposal; InvalidInput: it is not open;
             ContactMerged: one side was merged elsewhere meanwhile.
         """
-        proposal = self._open_proposal(proposal_id)
-        first, second = self._merge_pair(*proposal.contact_ids, proposal.reason)
-        now = self._clock.now()
-        survivor, record, changes = merge_changes(
-            first, second, reason=f"proposal {proposal.id}: {proposal.reason}", actor=actor, at=now
-        )
-        decided = proposal.model_copy(
-            update={
-                "status": ProposalStatus.ACCEPTED,
-                "decided_at": now,
-                "decided_by": actor,
-                "merge_id": record.id,
-            }
-        )
-        self._store.commit(
-            Changes(
-                contacts=changes.contacts,
-                merges=changes.merges,
-                merge_proposals=(decided,),
-                events=changes.events,
-            )
-        )
-        return survivor
+        return accept_proposal(self, proposal_id, actor=actor)
 
     def reject_proposal(self, proposal_id: str, *, actor: str = "agent") -> MergeProposal:
         """Record that a human said these are different people."""
-        proposal = self._open_proposal(proposal_id)
-        now = self._clock.now()
-        decided = proposal.model_copy(
-            update={"status": ProposalStatus.REJECTED, "decided_at": now, "decided_by": actor}
-        )
-        event = Event(
-            id=new_id("ev"),
-            tenant=self._tenant,
-            kind="contact.proposal_rejected",
-            at=now,
-            contact_id=proposal.contact_ids[0],
-            actor=actor,
-            data={"proposal_id": proposal.id, "other_contact_id": proposal.contact_ids[1]},
-        )
-        self._store.commit(Changes(merge_proposals=(decided,), events=(event,)))
-        return decided
-
-    def _open_proposal(self, proposal_id: str) -> MergeProposal:
-        proposal = self._store.get_merge_proposal(self._tenant, proposal_id)
-        if proposal is None:
-            raise NotFound(f"no merge proposal {proposal_id!r} in tenant {self._tenant!r}")
-        if proposal.status is not ProposalStatus.OPEN:
-            raise InvalidInput(f"proposal {proposal_id!r} is already {proposal.status.value}")
-        return proposal
+        return reject_proposal(self, proposal_id, actor=actor)
 
     # -- verification -----------------------------------------------------------
 
