@@ -11,7 +11,10 @@ from escalate._escalator import Escalator
 from escalate._exceptions import (
     ConcurrentUpdate,
     ConsentRequired,
+    ContactMerged,
+    CrossTenantError,
     EscalateError,
+    IdentityTaken,
     InvalidIdentity,
     InvalidInput,
     InvalidRecipient,
@@ -20,19 +23,31 @@ from escalate._exceptions import (
     NaiveDatetimeError,
     NotFound,
     PermanentTransportError,
+    RateLimited,
     RecipientOptedOut,
     RetryableTransportError,
     SchemaTooNew,
     TransitionNotAllowed,
     TransportError,
     UnknownOutcomeError,
+    UnmergeNotPossible,
+    VerificationFailed,
     WebhookSignatureError,
 )
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
 from escalate._version import __version__
 from escalate.consent import ConsentEvidence, ConsentRecord, ConsentSource, Decision, Purpose
-from escalate.identity import Contact, Identity, IdentityKind, Link, LinkSource
+from escalate.identity import (
+    Contact,
+    ContactBook,
+    Identity,
+    IdentityKind,
+    Link,
+    LinkSource,
+    MergeProposal,
+    extract_identities,
+)
 from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
 from escalate.store import Store
@@ -48,6 +63,9 @@ __all__ = [
     "ConsentRequired",
     "ConsentSource",
     "Contact",
+    "ContactBook",
+    "ContactMerged",
+    "CrossTenantError",
     "Decision",
     "DeliveryStatus",
     "EscalateError",
@@ -57,6 +75,7 @@ __all__ = [
     "HandoffState",
     "Identity",
     "IdentityKind",
+    "IdentityTaken",
     "InboundMessage",
     "InvalidIdentity",
     "InvalidInput",
@@ -64,6 +83,7 @@ __all__ = [
     "InvalidWorkflowDefinition",
     "Link",
     "LinkSource",
+    "MergeProposal",
     "MissingDependencyError",
     "NaiveDatetimeError",
     "NotFound",
@@ -71,6 +91,7 @@ __all__ = [
     "PermanentTransportError",
     "PublishedReply",
     "Purpose",
+    "RateLimited",
     "RecipientOptedOut",
     "RecordingPublisher",
     "RetryPolicy",
@@ -85,7 +106,10 @@ __all__ = [
     "Transport",
     "TransportError",
     "UnknownOutcomeError",
+    "UnmergeNotPossible",
+    "VerificationFailed",
     "WebhookSignatureError",
     "Workflow",
+    "extract_identities",
     "__version__",
 ]

@@ -25,6 +25,7 @@ from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
+from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
 from escalate.store.memory import check_version, claim_token
 
 __all__ = ["SQLiteStore"]
@@ -36,12 +37,10 @@ _OUTBOX_SELECT = (
 )
 
 
-def _ts(value: datetime) -> str:
-    """UTC, fixed width: string order is time order."""
-    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+_ts = ts
 
 
-class SQLiteStore:
+class SQLiteStore(IdentityRecordsSQL):
     """A ``Store`` in one SQLite file.
 
     Args:
@@ -93,6 +92,7 @@ class SQLiteStore:
             with self._transaction() as conn:
                 self._write_handoffs(conn, changes)
                 self._write_contacts(conn, changes)
+                self._write_identity_records(conn, changes)
                 self._write_rest(conn, changes)
         except sqlite3.IntegrityError as exc:
             raise ConcurrentUpdate(f"a uniqueness rule refused the change: {exc}") from None
