@@ -175,6 +175,8 @@ class SMTPEmail:
                     raise smtplib.SMTPResponseException(code, reply)
                 stage = "data"
                 code, reply = smtp.data(email.as_bytes())
+                if code != 250:
+                    raise smtplib.SMTPDataError(code, reply)
                 stage = "done"
             finally:
                 self._quit(smtp)

@@ -124,7 +124,7 @@ def _network_key(exc: requests.RequestException) -> str:
 
 def _with_id(url: str, message_id: str) -> str:
     parts = urlsplit(url)
-    query = [*parse_qsl(parts.query), (STATUS_CALLBACK_PARAM, message_id)]
+    query = [*parse_qsl(parts.query, keep_blank_values=True), (STATUS_CALLBACK_PARAM, message_id)]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
