@@ -37,7 +37,7 @@ def test_posts_a_threaded_mail_and_reads_x_message_id(stub: StubServer) -> None:
     headers = body["headers"]
     assert headers["Message-ID"] == "<ob_7@acme.example>"
     assert headers["In-Reply-To"] == headers["References"] == "<handoff.ho_1@acme.example>"
-    assert body["custom_args"] == {CUSTOM_ARG: "ob_7"}
+    assert body["personalizations"][0]["custom_args"] == {CUSTOM_ARG: "ob_7"}
     assert result.provider_message_id is not None
     assert result.provider_message_id.startswith("sg")
     assert result.status is DeliveryStatus.QUEUED
@@ -69,7 +69,9 @@ def test_each_send_uses_fresh_request_headers(stub: StubServer) -> None:
     transport.send(email("ob_b"))
     first, second = (request.headers for request in stub.received)
     assert first.keys() == second.keys()
-    assert [request.json["custom_args"][CUSTOM_ARG] for request in stub.received] == [
+    assert [
+        request.json["personalizations"][0]["custom_args"][CUSTOM_ARG] for request in stub.received
+    ] == [
         "ob_a",
         "ob_b",
     ]

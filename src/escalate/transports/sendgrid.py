@@ -2,7 +2,8 @@
 
 Needs the extra: ``pip install 'escalate[sendgrid]'``. The 202's ``X-Message-Id``
 becomes the provider message id (it is ``sg_message_id`` in SendGrid's events),
-and ``custom_args.escalate_id`` carries our ``OutboundMessage.id`` into every event.
+and the personalization's ``custom_args.escalate_id`` carries our
+``OutboundMessage.id`` into every event.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ class SendGridEmail:
         mail.header = [
             Header(key, value) for key, value in settings.headers_for(message, self.name).items()
         ]
-        mail.custom_arg = CustomArg(CUSTOM_ARG, message.id)
+        # Per personalization: the spec types the top-level custom_args as a string.
+        mail.custom_arg = CustomArg(CUSTOM_ARG, message.id, p=0)
         body: dict[str, Any] = mail.get()
         return body
 
