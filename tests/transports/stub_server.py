@@ -216,3 +216,24 @@ class StubServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """Serve in its own process (benches: keeps the stub off the client's GIL).
+
+    Prints the stub's URL, then serves until standard input closes.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="escalate's fault-injecting provider stub")
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    with StubServer(latency=args.latency) as stub:
+        print(stub.url, flush=True)
+        sys.stdin.read()
+        print(len(stub.received), flush=True)
+
+
+if __name__ == "__main__":
+    main()

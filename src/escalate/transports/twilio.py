@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 from escalate._clock import Clock, SystemClock
 from escalate._exceptions import (
@@ -122,10 +122,15 @@ def _network_key(exc: requests.RequestException) -> str:
     return "net:aborted"
 
 
-def _with_id(url: str, message_id: str) -> str:
+def _callback_prefix(url: str) -> str:
+    """``url`` ready for ``quote_plus(message_id)``: computed once, since sends are hot."""
     parts = urlsplit(url)
-    query = [*parse_qsl(parts.query, keep_blank_values=True), (STATUS_CALLBACK_PARAM, message_id)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    base = urlunsplit(parts._replace(fragment=""))  # a fragment never reaches the server
+    return f"{base}{'&' if parts.query else '?'}{STATUS_CALLBACK_PARAM}="
+
+
+def _with_id(url: str, message_id: str) -> str:
+    return _callback_prefix(url) + quote_plus(message_id)
 
 
 class TwilioSMS:
@@ -169,6 +174,7 @@ class TwilioSMS:
         self.from_ = from_
         self.messaging_service_sid = messaging_service_sid
         self.status_callback = status_callback
+        self._callback = _callback_prefix(status_callback) if status_callback else None
         self._clock = clock or SystemClock()
         self._http = _HttpClient(base_url=base_url, timeout=timeout, pool_size=pool_size)
         self.client = Client(
@@ -221,8 +227,8 @@ class TwilioSMS:
         else:
             assert self.from_ is not None  # checked in __init__
             params["from_"] = self.from_ if self.from_.startswith(prefix) else prefix + self.from_
-        if self.status_callback:
-            params["status_callback"] = _with_id(self.status_callback, message.id)
+        if self._callback:
+            params["status_callback"] = self._callback + quote_plus(message.id)
         return params
 
     def send(self, message: OutboundMessage) -> SendResult:
