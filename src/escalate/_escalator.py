@@ -17,8 +17,10 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
-from escalate.consent._ledger_service import ConsentLedger, consent_event, make_consent_record
-from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
+from escalate.consent._inbound import plan_reply
+from escalate.consent._ledger_service import ConsentLedger, consent_facts
+from escalate.consent._policy import ConsentPolicy
+from escalate.consent._records import ConsentEvidence
 from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.retry import RetryPolicy
@@ -27,15 +29,15 @@ from escalate.store import Changes, Store, open_store
 from escalate.transports._base import Transport
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
-from escalate.workflow._inputs import ContactProvided, Opened, ReplyReceived, ResolveRequested
+from escalate.workflow._inputs import (
+    ConsentConfirmed,
+    ContactProvided,
+    Opened,
+    ReplyReceived,
+    ResolveRequested,
+)
 
 __all__ = ["Escalator", "HandoffQueries"]
-
-#: Whole-message opt-out keywords (trimmed, any case). The consent issue brings
-#: locales, free-text revocation and HELP; this is the floor that never moves.
-_OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"}
-)
 
 
 class HandoffQueries:
@@ -75,6 +77,8 @@ class Escalator:
         retry: the retry policy for retryable send failures.
         dispatch_immediately: execute a change's outbox rows right after it
             commits, instead of waiting for the next ``run_due``.
+        consent_policy: this tenant's consent policy (quiet hours per purpose,
+            keywords, help text, free-text revocation); see ``docs/consent.md``.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Escalator:
         notifier: Notifier | None = None,
         retry: RetryPolicy | None = None,
         dispatch_immediately: bool = True,
+        consent_policy: ConsentPolicy | None = None,
     ) -> None:
         if not isinstance(tenant, str) or not tenant.strip():
             raise InvalidInput("tenant must be a non-empty string")
@@ -105,12 +110,15 @@ class Escalator:
             transports=tuple(transports),
             publisher=self.publisher,
             retry=retry or RetryPolicy(),
+            consent=consent_policy or ConsentPolicy(),
         )
         if notifier is not None:
             self.engine.notifier = notifier
         self.dispatch_immediately = dispatch_immediately
         self.contacts = ContactBook(self.store, tenant=tenant, clock=self.clock)
-        self.consent = ConsentLedger(self.store, tenant=tenant, clock=self.clock)
+        self.consent = ConsentLedger(
+            self.store, tenant=tenant, clock=self.clock, policy=self.engine.consent
+        )
         self.handoffs = HandoffQueries(self.store, tenant)
 
     # -- verbs ----------------------------------------------------------------
@@ -214,32 +222,38 @@ class Escalator:
     def inbound(self, message: InboundMessage) -> Handoff | None:
         """A message from a customer on a private channel.
 
-        An opt-out keyword revokes consent for that address, for every purpose.
-        A message from a linked address moves that contact's open handoff.
+        The reply is classified first (``escalate.consent.classify_reply``): an
+        opt-out (keyword or free text) revokes every purpose for that address and
+        queues its one confirmation; START re-grants; YES confirms a pending
+        double opt-in; HELP/INFO is answered with the policy's help text. Then a
+        message from a linked address moves that contact's open handoff.
         Returns the handoff it was matched to, or ``None``.
         """
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
+        if message.sender.kind is IdentityKind.SOCIAL:
+            raise InvalidInput("inbound() takes a message from a phone number or email")
         now = self.clock.now()
-        if message.body.strip().upper().rstrip(".!") in _OPT_OUT_KEYWORDS:
-            record = make_consent_record(
-                tenant=self.tenant,
-                address=message.sender,
-                channel=message.channel,
-                purpose=Purpose.TRANSACTIONAL,
-                action=ConsentAction.REVOKE,
-                evidence=ConsentEvidence(
-                    source=ConsentSource.SMS_KEYWORD,
-                    provider_message_id=message.provider_message_id,
-                ),
-                at=now,
-                actor="customer",
-                all_purposes=True,
-            )
-            self.store.commit(Changes(consent=(record,), events=(consent_event(record),)))
         contact = self.contacts.resolve(message.sender)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
+        plan = plan_reply(
+            message,
+            consent_facts(self.store, self.tenant, message.sender, self.engine.consent),
+            tenant=self.tenant,
+            handoff=handoffs[-1] if handoffs else None,
+            policy=self.engine.consent,
+            brand=str(self.workflow.settings.get("brand", "Support")),
+            now=now,
+        )
+        if plan.records or plan.events or plan.outbox:
+            self.store.commit(Changes(consent=plan.records, events=plan.events, outbox=plan.outbox))
+            if plan.outbox and self.dispatch_immediately:
+                self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
         for handoff in reversed(handoffs):
+            if plan.confirmed_opt_in and self.workflow.accepts(handoff.state, ConsentConfirmed()):
+                updated = self.engine.apply(handoff, ConsentConfirmed(), actor="customer")
+                self._dispatch(updated)
+                return self.handoffs.get(handoff.id)
             event = ReplyReceived(message=message)
             if self.workflow.accepts(handoff.state, event):
                 received = _event(

@@ -9,7 +9,8 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     EscalateError
     ├── InvalidInput (ValueError)               fix the input; nothing was written
     │   ├── InvalidIdentity                       a phone, email or social id that won't normalize
-    │   └── NaiveDatetimeError                    a datetime without a time zone
+    │   ├── NaiveDatetimeError                    a datetime without a time zone
+    │   └── InvalidConsentReceipt                 a consent receipt that is not Kantara v1.1
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
@@ -31,6 +32,7 @@ __all__ = [
     "ConcurrentUpdate",
     "ConsentRequired",
     "EscalateError",
+    "InvalidConsentReceipt",
     "InvalidIdentity",
     "InvalidInput",
     "InvalidRecipient",
@@ -75,6 +77,10 @@ class NaiveDatetimeError(InvalidInput):
 
     def __init__(self, what: str = "datetime") -> None:
         super().__init__(f"{what} must be timezone-aware (got a naive datetime)")
+
+
+class InvalidConsentReceipt(InvalidInput):
+    """A consent receipt is malformed: not JSON, or not Kantara Consent Receipt v1.1."""
 
 
 class NotFound(EscalateError, LookupError):

@@ -84,7 +84,7 @@ class KeywordSet:
         *,
         opt_out: Iterable[str],
         opt_in: Iterable[str],
-        help: Iterable[str],  # noqa: A002 - the keyword's own name
+        help: Iterable[str],
         confirm: Iterable[str] = (),
     ) -> KeywordSet:
         """Build a set from words as typed (any case, any spacing)."""
@@ -122,9 +122,12 @@ DEFAULT_KEYWORDS: Mapping[str, KeywordSet] = {
 
 #: Words that may surround a bare opt-out keyword without changing what it means.
 _FILLER = frozenset(
-    "please pls plz now it this that all me already thanks thank you thx ok okay "
-    "just asap immediately right away and so i said".split()
-)
+    {
+        "please", "pls", "plz", "now", "it", "this", "that", "all", "me", "already",
+        "thanks", "thank", "you", "thx", "ok", "okay", "just", "asap", "immediately",
+        "right", "away", "and", "so", "i", "said",
+    }
+)  # fmt: skip
 _OBJECT = (
     r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
     r"call(?:ing|s)?|send(?:ing)?|spam(?:ming)?|notifications?|alerts?|updates?)"
@@ -267,6 +270,4 @@ def classify_reply(
     Raises:
         InvalidInput: ``text`` is not a string, or the locale has no keyword set.
     """
-    return classify(
-        text, locale=locale, pending_opt_in=pending_opt_in, keywords=keywords
-    ).intent
+    return classify(text, locale=locale, pending_opt_in=pending_opt_in, keywords=keywords).intent

@@ -88,6 +88,8 @@ class RecordConsent(_Command):
     action: ConsentAction
     evidence: ConsentEvidence
     all_purposes: bool = False
+    #: A double opt-in grant: only the "Reply YES" request may go until YES comes.
+    awaiting_confirmation: bool = False
 
 
 OutboxCommand = Annotated[PostPublicReply | SendMessage | Notify, Field(discriminator="kind")]

@@ -16,6 +16,7 @@ from escalate._models import Channel
 from escalate.consent._records import ConsentEvidence
 
 __all__ = [
+    "ConsentConfirmed",
     "ContactProvided",
     "Opened",
     "PublicReplyPosted",
@@ -52,6 +53,12 @@ class ContactProvided(_Input):
     consent: ConsentEvidence | None = None
 
 
+class ConsentConfirmed(_Input):
+    """The customer answered YES to a double opt-in request."""
+
+    kind: Literal["consent_confirmed"] = "consent_confirmed"
+
+
 class ReplyReceived(_Input):
     """The customer wrote to us on the private channel."""
 
@@ -85,6 +92,7 @@ WorkflowInput = (
     Opened
     | PublicReplyPosted
     | ContactProvided
+    | ConsentConfirmed
     | ReplyReceived
     | TimerFired
     | ResolveRequested
