@@ -12,6 +12,7 @@ from escalate._exceptions import (
     ConcurrentUpdate,
     ConsentRequired,
     EscalateError,
+    InvalidConsentReceipt,
     InvalidIdentity,
     InvalidInput,
     InvalidRecipient,
@@ -30,7 +31,14 @@ from escalate._exceptions import (
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
 from escalate._version import __version__
-from escalate.consent import ConsentEvidence, ConsentRecord, ConsentSource, Decision, Purpose
+from escalate.consent import (
+    ConsentEvidence,
+    ConsentPolicy,
+    ConsentRecord,
+    ConsentSource,
+    Decision,
+    Purpose,
+)
 from escalate.identity import Contact, Identity, IdentityKind, Link, LinkSource
 from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
@@ -43,6 +51,7 @@ __all__ = [
     "Clock",
     "ConcurrentUpdate",
     "ConsentEvidence",
+    "ConsentPolicy",
     "ConsentRecord",
     "ConsentRequired",
     "ConsentSource",
@@ -57,6 +66,7 @@ __all__ = [
     "Identity",
     "IdentityKind",
     "InboundMessage",
+    "InvalidConsentReceipt",
     "InvalidIdentity",
     "InvalidInput",
     "InvalidRecipient",
