@@ -146,7 +146,9 @@ def test_classifier_is_total(text: str, pending: bool) -> None:
 
 
 @given(
-    st.sampled_from(["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"]),
+    st.sampled_from(
+        ["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"]
+    ),
     st.sampled_from(["", " ", "  ", "\t"]),
     st.sampled_from(["", ".", "!", "!!", "?", " .", "..."]),
     st.booleans(),

@@ -159,4 +159,6 @@ def test_next_allowed_is_the_earliest_allowed_instant(
     assert all(hours.allows_local(window.at.astimezone(z).time()) for z in zones)
     if window.at > at:
         before = window.at - timedelta(minutes=1)
-        assert before < at or not all(hours.allows_local(before.astimezone(z).time()) for z in zones)
+        assert before < at or not all(
+            hours.allows_local(before.astimezone(z).time()) for z in zones
+        )
