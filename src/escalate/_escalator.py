@@ -247,10 +247,22 @@ class Escalator:
         )
         if plan.records or plan.events or plan.outbox:
             self.store.commit(Changes(consent=plan.records, events=plan.events, outbox=plan.outbox))
-            if plan.outbox and self.dispatch_immediately:
-                self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
-        for handoff in reversed(handoffs):
-            if plan.confirmed_opt_in and self.workflow.accepts(handoff.state, ConsentConfirmed()):
+        matched = self._reply_to_handoff(
+            message, plan.confirmed_opt_in, contact_id=contact.id if contact else None
+        )
+        if plan.outbox and self.dispatch_immediately:
+            self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
+        return matched
+
+    def _reply_to_handoff(
+        self, message: InboundMessage, confirmed_opt_in: bool, *, contact_id: str | None
+    ) -> Handoff | None:
+        # Read the handoffs again: recording consent may have settled their sends.
+        if contact_id is None:
+            return None
+        now = self.clock.now()
+        for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact_id)):
+            if confirmed_opt_in and self.workflow.accepts(handoff.state, ConsentConfirmed()):
                 updated = self.engine.apply(handoff, ConsentConfirmed(), actor="customer")
                 self._dispatch(updated)
                 return self.handoffs.get(handoff.id)
