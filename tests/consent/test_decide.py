@@ -78,7 +78,8 @@ def test_latest_record_wins() -> None:
         [rec(GRANT), rec(REVOKE, minutes=1), rec(GRANT, minutes=2)], Purpose.TRANSACTIONAL
     ).allowed
     refused = decide([rec(GRANT), rec(REVOKE, minutes=1)], Purpose.TRANSACTIONAL)
-    assert refused.reason == "revoked" and refused.records[0].action is REVOKE
+    assert refused.reason == "revoked"
+    assert refused.records[0].action is REVOKE
 
 
 def test_same_instant_is_ordered_by_write_order() -> None:
@@ -154,9 +155,11 @@ def test_quiet_hours_defer_with_not_before() -> None:
     decision = decide_from_records(
         [rec(GRANT, minutes=-700)], Purpose.TRANSACTIONAL, night, address=PHONE
     )
-    assert not decision.allowed and decision.reason == "quiet_hours"
+    assert not decision.allowed
+    assert decision.reason == "quiet_hours"
     assert decision.not_before == datetime(2026, 1, 5, 16, 0, tzinfo=UTC)
-    assert decision.zone_source == "number" and decision.zones == ("America/Los_Angeles",)
+    assert decision.zone_source == "number"
+    assert decision.zones == ("America/Los_Angeles",)
 
 
 def test_quiet_hours_are_per_purpose() -> None:
@@ -188,7 +191,8 @@ def test_toll_free_decision_says_it_used_the_tenant_zone() -> None:
     decision = decide_from_records(
         [record], Purpose.TRANSACTIONAL, T0, address=toll_free, policy=policy
     )
-    assert decision.allowed and decision.zone_source == "tenant_default"
+    assert decision.allowed
+    assert decision.zone_source == "tenant_default"
     known = decide_from_records(
         [record],
         Purpose.TRANSACTIONAL,
@@ -197,7 +201,8 @@ def test_toll_free_decision_says_it_used_the_tenant_zone() -> None:
         policy=policy,
         known_zone="Asia/Tokyo",
     )
-    assert known.reason == "quiet_hours" and known.zone_source == "contact"
+    assert known.reason == "quiet_hours"
+    assert known.zone_source == "contact"
 
 
 def test_opt_out_confirmation_only_within_five_minutes() -> None:
@@ -210,7 +215,8 @@ def test_opt_out_confirmation_only_within_five_minutes() -> None:
         template=OPT_OUT_CONFIRMATION_TEMPLATE,
         requested_at=T0 + timedelta(minutes=10),
     )
-    assert ok.allowed and ok.reason == "keyword_reply"
+    assert ok.allowed
+    assert ok.reason == "keyword_reply"
     late = decide(
         records,
         Purpose.TRANSACTIONAL,

@@ -47,7 +47,8 @@ def test_stop_revokes_every_purpose_and_confirms_once(
     esc.inbound(text(clock, "STOP"))
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).reason == "revoked"
     assert esc.consent.decide(PHONE, Purpose.MARKETING).reason == "revoked"
-    assert len(sms.sent) == 1 and "unsubscribed" in sms.sent[0].body
+    assert len(sms.sent) == 1
+    assert "unsubscribed" in sms.sent[0].body
     esc.inbound(text(clock, "stop!!"))
     esc.inbound(text(clock, "please stop texting me"))
     esc.run_due()
@@ -61,7 +62,8 @@ def test_free_text_revocation_revokes(
     connect(esc, clock)
     esc.inbound(text(clock, "Please stop texting me, I'm done"))
     record = esc.consent.records(PHONE)[-1]
-    assert record.action.value == "revoke" and record.all_purposes
+    assert record.action.value == "revoke"
+    assert record.all_purposes
     assert record.evidence.rule == "stop_messaging"
 
 
@@ -95,7 +97,8 @@ def test_confirmation_never_goes_after_five_minutes(
     esc.inbound(text(clock, "STOP"))
     clock.advance(minutes=6)
     report = esc.run_due()
-    assert sms.sent == [] and report.refused == 1
+    assert sms.sent == []
+    assert report.refused == 1
     refused = [e for e in store.events(esc.tenant) if e.kind == "message.refused"]
     assert refused[-1].data["reason"] == "reply_window_passed"
 
@@ -107,11 +110,14 @@ def test_help_is_answered_without_a_handoff(
     stranger = Identity.phone("+12125550100")
     assert esc.inbound(text(clock, "HELP", sender=stranger, mid="SM1")) is None
     (answer,) = sms.sent
-    assert answer.to == stranger and answer.handoff_id is None
-    assert "Acme" in answer.body and "STOP" in answer.body
+    assert answer.to == stranger
+    assert answer.handoff_id is None
+    assert "Acme" in answer.body
+    assert "STOP" in answer.body
     assert "Msg & data rates may apply" in answer.body
     (row,) = store.outbox(esc.tenant)
-    assert row.handoff_id is None and row.status is OutboxStatus.DONE
+    assert row.handoff_id is None
+    assert row.status is OutboxStatus.DONE
 
 
 def test_help_after_stop_is_not_answered(
@@ -136,7 +142,8 @@ def test_start_regrants_and_confirms(
     clock.advance(minutes=1)
     esc.inbound(text(clock, "START"))
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).allowed
-    assert len(sms.sent) == 1 and "subscribed" in sms.sent[0].body
+    assert len(sms.sent) == 1
+    assert "subscribed" in sms.sent[0].body
 
 
 def test_yes_without_pending_opt_in_is_an_ordinary_reply(esc: Escalator, clock: FakeClock) -> None:
@@ -163,8 +170,10 @@ def test_double_opt_in(store: Store, clock: FakeClock, sms: MemoryTransport) -> 
     assert f"Reply YES to get updates on case {handoff.reference} by text" in request.body
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).reason == "awaiting_confirmation"
     handoff = esc.inbound(text(clock, "YES"))
-    assert handoff is not None and handoff.state is HandoffState.CONNECTED
-    assert len(sms.sent) == 2 and handoff.reference in sms.sent[1].body
+    assert handoff is not None
+    assert handoff.state is HandoffState.CONNECTED
+    assert len(sms.sent) == 2
+    assert handoff.reference in sms.sent[1].body
 
 
 def test_double_opt_in_stop_instead_of_yes(

@@ -1,4 +1,4 @@
-"""Reply classification: keywords per locale, YES only for a pending opt-in, free-text revocation."""
+"""Reply classification: keywords per locale, YES only when pending, free-text revocation."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ NOT_REVOKING = [
 def test_the_table_is_large_enough() -> None:
     """The free-text table holds at least 40 real-looking messages, in both directions."""
     assert len(REVOKING) + len(NOT_REVOKING) >= 40
-    assert len(REVOKING) >= 20 and len(NOT_REVOKING) >= 20
+    assert len(REVOKING) >= 20
+    assert len(NOT_REVOKING) >= 20
 
 
 @pytest.mark.parametrize("text", REVOKING)
@@ -86,9 +87,11 @@ def test_keywords_are_whole_message() -> None:
 
 def test_free_text_is_reported_as_such() -> None:
     """classify() says which rule decided and whether it read free text."""
-    assert classify("STOP").rule == "keyword" and not classify("STOP").free_text
+    assert classify("STOP").rule == "keyword"
+    assert not classify("STOP").free_text
     verdict = classify("please stop texting me")
-    assert verdict.free_text and verdict.rule == "stop_messaging"
+    assert verdict.free_text
+    assert verdict.rule == "stop_messaging"
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,8 @@ def test_window_wrapping_midnight() -> None:
 def test_email_uses_the_default_zone() -> None:
     """An email address has no zone of its own: the tenant default decides."""
     window = QuietHours().window(Identity.email("a@example.com"), utc(2026, 1, 5, 3, 0))
-    assert window.source is ZoneSource.TENANT_DEFAULT and window.at == utc(2026, 1, 5, 8, 0)
+    assert window.source is ZoneSource.TENANT_DEFAULT
+    assert window.at == utc(2026, 1, 5, 8, 0)
 
 
 def test_naive_datetime_is_refused() -> None:

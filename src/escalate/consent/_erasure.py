@@ -71,7 +71,8 @@ def _scrub_handoff(store: Store, handoff: Handoff, now: datetime) -> None:
         current = store.get_handoff(handoff.tenant, handoff.id)
         if current is None:
             return
-        thread = current.thread.model_copy(update={"text": "", "url": None})
+        author = current.thread.author.with_handle(None)
+        thread = current.thread.model_copy(update={"text": "", "url": None, "author": author})
         scrubbed = current.model_copy(
             update={
                 "thread": thread,
