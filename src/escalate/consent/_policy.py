@@ -109,7 +109,11 @@ class ConsentPolicy:
                 f"help_text must name {{brand}}, say how to stop (STOP) and say {RATES_NOTICE!r}"
             )
         zone_info(self.default_zone)
-        object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))
+        try:
+            object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))
+        except ValueError:
+            choices = [choice.value for choice in FreeTextPolicy]
+            raise InvalidInput(f"free_text must be one of {choices}") from None
         unknown = set(self.quiet_hours) - set(Purpose)
         if unknown:
             raise InvalidInput(f"quiet_hours has unknown purposes {sorted(map(str, unknown))}")
