@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -70,3 +70,18 @@ def test_bad_policy(kwargs: dict[str, object]) -> None:
     """A policy missing a required help-text part, or naming unknown things, is refused."""
     with pytest.raises(InvalidInput):
         ConsentPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_evidence_repr_hides_personal_data() -> None:
+    """A consent record's repr shows neither the address nor the ip or user agent."""
+    from escalate.consent._ledger_service import make_consent_record
+
+    evidence = ConsentEvidence(source=ConsentSource.WEB_FORM, ip="203.0.113.7", user_agent="UA/1")
+    record = make_consent_record(
+        tenant="t", address=PHONE, purpose="transactional", action="grant", evidence=evidence,
+        at=datetime(2026, 1, 5, tzinfo=UTC),
+    )  # fmt: skip
+    shown = repr(record) + repr(evidence)
+    assert "203.0.113.7" not in shown
+    assert "UA/1" not in shown
+    assert PHONE.value not in shown

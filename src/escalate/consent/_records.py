@@ -78,6 +78,15 @@ class ConsentEvidence(BaseModel):
     #: ``stop_messaging``...), or the provider event it came from.
     rule: str | None = None
 
+    def __repr__(self) -> str:
+        # ip and user agent are personal data: say only whether they are held.
+        ip = "<held>" if self.ip else None
+        agent = "<held>" if self.user_agent else None
+        return (
+            f"ConsentEvidence(source={self.source.value!r}, text_version={self.text_version!r}, "
+            f"ip={ip}, user_agent={agent}, thread_id={self.thread_id!r}, rule={self.rule!r})"
+        )
+
     @model_validator(mode="after")
     def _version_from_text(self) -> Self:
         if self.text is not None and self.text_version is None:
