@@ -255,3 +255,22 @@ def test_bad_input() -> None:
         decide_from_records([], "newsletter", T0)  # type: ignore[arg-type]
     with pytest.raises(NaiveDatetimeError):
         decide_from_records([], Purpose.TRANSACTIONAL, datetime(2026, 1, 5))
+
+
+def test_confirmation_of_a_superseded_revoke_is_refused() -> None:
+    """A confirmation may go only while the revoke it confirms is still the latest record."""
+    first = rec(REVOKE, minutes=10, all_purposes=True)
+    records = [
+        rec(GRANT),
+        first,
+        rec(GRANT, minutes=11),
+        rec(REVOKE, minutes=12, all_purposes=True),
+    ]
+    stale = decide(records, Purpose.TRANSACTIONAL, minutes=12,
+                   template=OPT_OUT_CONFIRMATION_TEMPLATE,
+                   requested_at=T0 + timedelta(minutes=10), confirms=first.id)  # fmt: skip
+    assert stale.reason == "superseded"
+    current = decide(records, Purpose.TRANSACTIONAL, minutes=12,
+                     template=OPT_OUT_CONFIRMATION_TEMPLATE,
+                     requested_at=T0 + timedelta(minutes=12), confirms=records[-1].id)  # fmt: skip
+    assert current.allowed

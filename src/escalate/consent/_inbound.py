@@ -125,7 +125,9 @@ def plan_reply(
             all_purposes=all_purposes,
         )
 
-    def answer(template: str, text: str, key: str) -> tuple[OutboxItem, ...]:
+    def answer(
+        template: str, text: str, key: str, confirms: str | None = None
+    ) -> tuple[OutboxItem, ...]:
         if message.channel not in _TEXT_CHANNELS:
             return ()
         command = SendMessage(
@@ -133,6 +135,7 @@ def plan_reply(
             to=message.sender,
             body=policy.render(text, brand),
             template=template,
+            confirms=confirms,
         )
         return (
             OutboxItem(
@@ -165,7 +168,9 @@ def plan_reply(
         outbox = (
             ()
             if _stopped(facts)
-            else answer(OPT_OUT_CONFIRMATION_TEMPLATE, policy.opt_out_confirmation, revoke.id)
+            else answer(
+                OPT_OUT_CONFIRMATION_TEMPLATE, policy.opt_out_confirmation, revoke.id, revoke.id
+            )
         )
         return ReplyPlan(verdict, (revoke,), (consent_event(revoke),), outbox)
     if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and pending:
@@ -187,7 +192,9 @@ def plan_reply(
             record(ConsentAction.GRANT, purpose, tie=handoff_id or ties.get(purpose))
             for purpose in sorted(granted_before)
         )
-        outbox = answer(OPT_IN_CONFIRMATION_TEMPLATE, policy.opt_in_confirmation, grants[0].id)
+        outbox = answer(
+            OPT_IN_CONFIRMATION_TEMPLATE, policy.opt_in_confirmation, grants[0].id, grants[-1].id
+        )
         return ReplyPlan(verdict, grants, tuple(consent_event(g) for g in grants), outbox)
     if verdict.intent is ReplyIntent.HELP:
         if _stopped(facts):

@@ -18,7 +18,8 @@ The rules (each has a named test in ``tests/consent/test_decide.py``):
 7. Answers to the customer's own keyword (HELP, the opt-out and opt-in
    confirmations) skip quiet hours but must go within ``reply_window`` of the
    message they answer; after a revocation, the opt-out confirmation is the only
-   text allowed, and only while that revocation is the latest record.
+   text allowed, and only while that revocation is the latest record (a
+   confirmation followed by a newer record is `superseded`).
 """
 
 from __future__ import annotations
@@ -88,8 +89,10 @@ def _keyword_reply(
     facts: list[ConsentFact],
     template: str,
     at: datetime,
+    *,
     requested_at: datetime,
     policy: ConsentPolicy,
+    confirms: str | None,
 ) -> Decision:
     known = sorted((fact for fact in facts if fact.at <= at), key=_order)
     latest = known[-1] if known else None
@@ -97,6 +100,9 @@ def _keyword_reply(
     records = (latest,) if latest is not None else ()
     if at - requested_at > policy.reply_window:
         return Decision(allowed=False, reason="reply_window_passed", records=records)
+    if confirms is not None and (latest is None or latest.id != confirms):
+        # A newer record (a START after the STOP, a second STOP) took its place.
+        return Decision(allowed=False, reason="superseded", records=records)
     if template == OPT_OUT_CONFIRMATION_TEMPLATE:
         if latest is None or latest.action is not ConsentAction.REVOKE:
             return Decision(allowed=False, reason="not_revoked", records=records)
@@ -121,6 +127,7 @@ def decide_from_records(
     template: str | None = None,
     requested_at: datetime | None = None,
     known_zone: str | None = None,
+    confirms: str | None = None,
 ) -> Decision:
     """Decide from the records of one address, by the rules in the module docstring.
 
@@ -134,6 +141,7 @@ def decide_from_records(
         template: the ``SendMessage.template``; keyword answers follow rule 7.
         requested_at: when the message a keyword answer answers arrived.
         known_zone: the contact's known zone, which overrides the number's.
+        confirms: for a confirmation, the record it confirms (rule 7).
 
     Raises:
         NaiveDatetimeError: a naive ``at`` or ``requested_at``.
@@ -149,7 +157,9 @@ def decide_from_records(
     facts = list(records)
     if template in KEYWORD_REPLY_TEMPLATES:
         asked = ensure_aware(requested_at, "requested_at") if requested_at is not None else at
-        return _keyword_reply(facts, str(template), at, asked, policy)
+        return _keyword_reply(
+            facts, str(template), at, requested_at=asked, policy=policy, confirms=confirms
+        )
     basis = consent_basis(facts, purpose, at)
     if template == OPT_IN_REQUEST_TEMPLATE and basis.reason == "awaiting_confirmation":
         basis = basis.model_copy(update={"allowed": True, "reason": "opt_in_request"})

@@ -49,6 +49,9 @@ class SendMessage(_Command):
     purpose: Purpose = Purpose.TRANSACTIONAL
     subject: str | None = None
     template: str | None = None
+    #: For a consent confirmation: the id of the consent record it confirms; it
+    #: may go only while that record is the address's latest.
+    confirms: str | None = None
 
     def __repr__(self) -> str:
         body = redact_body(self.body)

@@ -381,6 +381,7 @@ class Engine:
             template=command.template,
             requested_at=item.created_at,
             known_zone=known_zone(self.store, item.tenant, command.to),
+            confirms=command.confirms,
         )
 
     def _send(
