@@ -9,6 +9,7 @@ from a scheduler. Every verb validates its input before it writes anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
@@ -246,7 +247,14 @@ class Escalator:
             now=now,
         )
         if plan.records or plan.events or plan.outbox:
-            self.store.commit(Changes(consent=plan.records, events=plan.events, outbox=plan.outbox))
+            try:
+                self.store.commit(
+                    Changes(consent=plan.records, events=plan.events, outbox=plan.outbox)
+                )
+            except ConcurrentUpdate:
+                # The only unique key here is the answer's idempotency key: this
+                # provider message was handled before (a webhook retry).
+                plan = replace(plan, outbox=())
         matched = self._reply_to_handoff(
             message, plan.confirmed_opt_in, contact_id=contact.id if contact else None
         )

@@ -219,3 +219,13 @@ def test_refused_send_is_an_event_with_the_reason(
     refused = [e for e in esc.history(handoff.id) if e.kind == "message.refused"]
     assert refused[0].data["reason"] == "no_consent"
     assert handoff.state is HandoffState.FAILED
+
+
+def test_duplicate_help_webhook_is_answered_once(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The same HELP delivered twice by the provider (same message id) is answered once."""
+    stranger = Identity.phone("+12125550100")
+    esc.inbound(text(clock, "HELP", sender=stranger, mid="SM42"))
+    esc.inbound(text(clock, "HELP", sender=stranger, mid="SM42"))
+    assert len(sms.sent) == 1
