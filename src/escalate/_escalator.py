@@ -232,10 +232,11 @@ class Escalator:
         """
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
-        if message.sender.kind is IdentityKind.SOCIAL:
-            raise InvalidInput("inbound() takes a message from a phone number or email")
         now = self.clock.now()
         contact = self.contacts.resolve(message.sender)
+        if message.sender.kind is IdentityKind.SOCIAL:
+            # A DM: consent is kept for phone numbers and emails, not social accounts.
+            return self._reply_to_handoff(message, False, contact_id=contact and contact.id)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
         plan = plan_reply(
             message,
