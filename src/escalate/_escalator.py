@@ -236,7 +236,8 @@ class Escalator:
         contact = self.contacts.resolve(message.sender)
         if message.sender.kind is IdentityKind.SOCIAL:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
-            return self._reply_to_handoff(message, False, contact_id=contact and contact.id)
+            contact_id = contact.id if contact is not None else None
+            return self._reply_to_handoff(message, False, contact_id=contact_id)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
         plan = plan_reply(
             message,
