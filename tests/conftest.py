@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,14 @@ def require_server(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+#: Monday 2026-01-05 18:00 UTC: 10:00 in Los Angeles, 13:00 in New York, so a
+#: test's texts to US numbers fall inside the default quiet-hours window.
+TEST_START = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(TEST_START)
 
 
 def make_store(kind: str, tmp_path: Path) -> Store:

@@ -15,6 +15,7 @@ from escalate._exceptions import (
     CrossTenantError,
     EscalateError,
     IdentityTaken,
+    InvalidConsentReceipt,
     InvalidIdentity,
     InvalidInput,
     InvalidRecipient,
@@ -37,7 +38,14 @@ from escalate._exceptions import (
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
 from escalate._version import __version__
-from escalate.consent import ConsentEvidence, ConsentRecord, ConsentSource, Decision, Purpose
+from escalate.consent import (
+    ConsentEvidence,
+    ConsentPolicy,
+    ConsentRecord,
+    ConsentSource,
+    Decision,
+    Purpose,
+)
 from escalate.identity import (
     Contact,
     ContactBook,
@@ -59,6 +67,7 @@ __all__ = [
     "Clock",
     "ConcurrentUpdate",
     "ConsentEvidence",
+    "ConsentPolicy",
     "ConsentRecord",
     "ConsentRequired",
     "ConsentSource",
@@ -77,6 +86,7 @@ __all__ = [
     "IdentityKind",
     "IdentityTaken",
     "InboundMessage",
+    "InvalidConsentReceipt",
     "InvalidIdentity",
     "InvalidInput",
     "InvalidRecipient",

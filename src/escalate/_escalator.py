@@ -9,6 +9,7 @@ from a scheduler. Every verb validates its input before it writes anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
@@ -17,8 +18,10 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
-from escalate.consent._ledger_service import ConsentLedger, consent_event, make_consent_record
-from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
+from escalate.consent._inbound import plan_reply
+from escalate.consent._ledger_service import ConsentLedger, consent_facts
+from escalate.consent._policy import ConsentPolicy
+from escalate.consent._records import ConsentEvidence
 from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._extract import extract_identities, find_identities
@@ -29,15 +32,15 @@ from escalate.store import Changes, Store, open_store
 from escalate.transports._base import Transport
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
-from escalate.workflow._inputs import ContactProvided, Opened, ReplyReceived, ResolveRequested
+from escalate.workflow._inputs import (
+    ConsentConfirmed,
+    ContactProvided,
+    Opened,
+    ReplyReceived,
+    ResolveRequested,
+)
 
 __all__ = ["Escalator", "HandoffQueries"]
-
-#: Whole-message opt-out keywords (trimmed, any case). The consent issue brings
-#: locales, free-text revocation and HELP; this is the floor that never moves.
-_OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"}
-)
 
 
 class HandoffQueries:
@@ -80,6 +83,8 @@ class Escalator:
         region: ISO region for reading national phone numbers in public posts
             (``"US"``); without it only ``+``-prefixed numbers are recognized.
         identity_secret: key for signed verification links (``esc.contacts``).
+        consent_policy: this tenant's consent policy (quiet hours per purpose,
+            keywords, help text, free-text revocation); see ``docs/consent.md``.
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class Escalator:
         dispatch_immediately: bool = True,
         region: str | None = None,
         identity_secret: bytes | None = None,
+        consent_policy: ConsentPolicy | None = None,
     ) -> None:
         if not isinstance(tenant, str) or not tenant.strip():
             raise InvalidInput("tenant must be a non-empty string")
@@ -117,6 +123,7 @@ class Escalator:
             transports=tuple(transports),
             publisher=self.publisher,
             retry=retry or RetryPolicy(),
+            consent=consent_policy or ConsentPolicy(),
         )
         if notifier is not None:
             self.engine.notifier = notifier
@@ -126,7 +133,9 @@ class Escalator:
         self.contacts = ContactBook(
             self.store, tenant=tenant, clock=self.clock, secret=identity_secret
         )
-        self.consent = ConsentLedger(self.store, tenant=tenant, clock=self.clock)
+        self.consent = ConsentLedger(
+            self.store, tenant=tenant, clock=self.clock, policy=self.engine.consent
+        )
         self.handoffs = HandoffQueries(self.store, tenant)
 
     # -- verbs ----------------------------------------------------------------
@@ -258,32 +267,59 @@ class Escalator:
     def inbound(self, message: InboundMessage) -> Handoff | None:
         """A message from a customer on a private channel.
 
-        An opt-out keyword revokes consent for that address, for every purpose.
-        A message from a linked address moves that contact's open handoff.
+        The reply is classified first (``escalate.consent.classify_reply``): an
+        opt-out (keyword or free text) revokes every purpose for that address and
+        queues its one confirmation; START re-grants; YES confirms a pending
+        double opt-in; HELP/INFO is answered with the policy's help text. Then a
+        message from a linked address moves that contact's open handoff.
         Returns the handoff it was matched to, or ``None``.
         """
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
         now = self.clock.now()
-        if message.body.strip().upper().rstrip(".!") in _OPT_OUT_KEYWORDS:
-            record = make_consent_record(
-                tenant=self.tenant,
-                address=message.sender,
-                channel=message.channel,
-                purpose=Purpose.TRANSACTIONAL,
-                action=ConsentAction.REVOKE,
-                evidence=ConsentEvidence(
-                    source=ConsentSource.SMS_KEYWORD,
-                    provider_message_id=message.provider_message_id,
-                ),
-                at=now,
-                actor="customer",
-                all_purposes=True,
-            )
-            self.store.commit(Changes(consent=(record,), events=(consent_event(record),)))
         contact = self.contacts.resolve(message.sender)
+        if message.sender.kind is IdentityKind.SOCIAL:
+            # A DM: consent is kept for phone numbers and emails, not social accounts.
+            contact_id = contact.id if contact is not None else None
+            return self._reply_to_handoff(message, False, contact_id=contact_id)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
-        for handoff in reversed(handoffs):
+        plan = plan_reply(
+            message,
+            consent_facts(self.store, self.tenant, message.sender, self.engine.consent),
+            tenant=self.tenant,
+            handoff=handoffs[-1] if handoffs else None,
+            policy=self.engine.consent,
+            brand=str(self.workflow.settings.get("brand", "Support")),
+            now=now,
+        )
+        if plan.records or plan.events or plan.outbox:
+            try:
+                self.store.commit(
+                    Changes(consent=plan.records, events=plan.events, outbox=plan.outbox)
+                )
+            except ConcurrentUpdate:
+                # The only unique key here is the answer's idempotency key: this
+                # provider message was handled before (a webhook retry).
+                plan = replace(plan, outbox=())
+        matched = self._reply_to_handoff(
+            message, plan.confirmed_opt_in, contact_id=contact.id if contact else None
+        )
+        if plan.outbox and self.dispatch_immediately:
+            self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
+        return matched
+
+    def _reply_to_handoff(
+        self, message: InboundMessage, confirmed_opt_in: bool, *, contact_id: str | None
+    ) -> Handoff | None:
+        # Read the handoffs again: recording consent may have settled their sends.
+        if contact_id is None:
+            return None
+        now = self.clock.now()
+        for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact_id)):
+            if confirmed_opt_in and self.workflow.accepts(handoff.state, ConsentConfirmed()):
+                updated = self.engine.apply(handoff, ConsentConfirmed(), actor="customer")
+                self._dispatch(updated)
+                return self.handoffs.get(handoff.id)
             event = ReplyReceived(message=message)
             if self.workflow.accepts(handoff.state, event):
                 received = _event(

@@ -14,7 +14,8 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     │   ├── ContactMerged                         the contact is a tombstone (merged away)
     │   ├── IdentityTaken                         the identity belongs to another live contact
     │   ├── UnmergeNotPossible                    the merge was already undone
-    │   └── VerificationFailed                    wrong, expired, used or forged code/link
+    │   ├── VerificationFailed                    wrong, expired, used or forged code/link
+    │   └── InvalidConsentReceipt                 a consent receipt that is not Kantara v1.1
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     ├── SchemaTooNew                             the database is from a newer escalate; upgrade
@@ -41,6 +42,7 @@ __all__ = [
     "CrossTenantError",
     "EscalateError",
     "IdentityTaken",
+    "InvalidConsentReceipt",
     "InvalidIdentity",
     "InvalidInput",
     "InvalidRecipient",
@@ -136,6 +138,10 @@ class VerificationFailed(InvalidInput):
     def __init__(self, reason: str) -> None:
         super().__init__(f"verification failed: {reason}")
         self.reason = reason
+
+
+class InvalidConsentReceipt(InvalidInput):
+    """A consent receipt is malformed: not JSON, or not Kantara Consent Receipt v1.1."""
 
 
 class NotFound(EscalateError, LookupError):

@@ -198,6 +198,7 @@ def test_after_stop_a_due_send_is_refused_not_sent() -> None:
         s.customer_provides(phone=PHONE)
         s.assert_sent(1)
         s.customer_texts("stop")
+        s.assert_sent(1, containing="unsubscribed")  # the one confirmation a STOP gets
         s.advance(hours=2)
         s.assert_nothing_more_sent()
         assert "message.refused" in [event.kind for event in s.history]

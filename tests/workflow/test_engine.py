@@ -157,7 +157,15 @@ def test_transition_table_lists_every_state_and_input() -> None:
     used = {s for step in DEFAULT.steps for s in step.sources} | {
         step.target for step in DEFAULT.steps if step.target
     }
-    assert used == {S.OPENED, S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.CONNECTED, S.RESOLVED, S.FAILED}
+    assert used == {
+        S.OPENED,
+        S.ACKNOWLEDGED,
+        S.AWAITING_CONTACT,
+        S.AWAITING_CONSENT,
+        S.CONNECTED,
+        S.RESOLVED,
+        S.FAILED,
+    }
     for state in used:
         assert f"| {state.value} |" in table
     for kind in ("opened", "public_reply_posted", "contact_provided", "reply_received"):
@@ -239,10 +247,12 @@ def test_stop_then_another_send_is_refused(
     stop = InboundMessage(channel=Channel.SMS, sender=PHONE, body=" stop ", received_at=clock.now())
     esc.inbound(stop)
     assert esc.consent.decide(PHONE, "marketing").reason == "revoked"
+    assert len(sms.sent) == 2, "the intro, then the one confirmation a STOP gets"
+    assert "unsubscribed" in sms.sent[1].body
     clock.advance(minutes=1)
     second = esc.open(make_thread(clock, thread_id="2002"))
     second = esc.contact_provided(second.id, PHONE)
-    assert len(sms.sent) == 1
+    assert len(sms.sent) == 2
     assert [e["reason"] for e in _events(esc, second.id, "message.refused")] == ["revoked"]
 
 

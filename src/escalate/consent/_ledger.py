@@ -1,4 +1,26 @@
-"""The consent decision, as a pure function of an address's ledger records."""
+"""The consent decision, as a pure function of an address's ledger records.
+
+The rules (each has a named test in ``tests/consent/test_decide.py``):
+
+1. Records after ``at`` are ignored, so a decision can be replayed for any instant.
+2. A record applies to a purpose when it is for that purpose, or is a revoke or
+   suppression covering every purpose (a STOP keyword, a provider opt-out).
+3. The latest applicable record wins: a revoke refuses (``revoked``), a
+   suppression refuses (``suppressed``), a grant still waiting for a double
+   opt-in YES refuses (``awaiting_confirmation``).
+4. Marketing needs an explicit grant for marketing, given by the customer (not
+   attested by an agent, not inferred from a provider): else
+   ``marketing_requires_explicit_grant``. A transactional grant never covers it.
+5. Transactional needs a grant since the last revoke that is tied to the
+   customer's request (a handoff or a thread): else ``grant_not_tied_to_request``.
+6. Quiet hours (SMS and WhatsApp, per purpose) defer rather than refuse: the
+   decision is ``quiet_hours`` with ``not_before`` at the window's opening.
+7. Answers to the customer's own keyword (HELP, the opt-out and opt-in
+   confirmations) skip quiet hours but must go within ``reply_window`` of the
+   message they answer; after a revocation, the opt-out confirmation is the only
+   text allowed, and only while that revocation is the latest record (a
+   confirmation followed by a newer record is `superseded`).
+"""
 
 from __future__ import annotations
 
@@ -6,34 +28,155 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from escalate._clock import ensure_aware
-from escalate.consent._records import ConsentAction, ConsentRecord, Decision, Purpose
+from escalate._identity import Identity, IdentityKind
+from escalate._models import Channel
+from escalate.consent._policy import (
+    KEYWORD_REPLY_TEMPLATES,
+    OPT_IN_REQUEST_TEMPLATE,
+    OPT_OUT_CONFIRMATION_TEMPLATE,
+    ConsentPolicy,
+)
+from escalate.consent._records import ConsentAction, ConsentFact, Decision, Purpose
 
-__all__ = ["decide_from_records"]
+__all__ = ["consent_basis", "decide_from_records"]
+
+_DEFAULT_POLICY: ConsentPolicy | None = None
+
+
+def _order(fact: ConsentFact) -> tuple[datetime, int]:
+    return (fact.at, fact.seq or 0)
+
+
+def consent_basis(facts: Iterable[ConsentFact], purpose: Purpose, at: datetime) -> Decision:
+    """Rules 1-5: is there standing consent for ``purpose`` at ``at``? (No quiet hours.)"""
+    known = sorted((fact for fact in facts if fact.at <= at), key=_order)
+    applicable = [
+        fact
+        for fact in known
+        if fact.purpose is purpose or (fact.all_purposes and fact.action is not ConsentAction.GRANT)
+    ]
+    if not applicable:
+        if purpose is Purpose.MARKETING and any(
+            fact.action is ConsentAction.GRANT for fact in known
+        ):
+            return Decision(allowed=False, reason="marketing_requires_explicit_grant")
+        return Decision(allowed=False, reason="no_consent")
+    latest = applicable[-1]
+    if latest.action is ConsentAction.REVOKE:
+        return Decision(allowed=False, reason="revoked", records=(latest,))
+    if latest.action is ConsentAction.SUPPRESS:
+        return Decision(allowed=False, reason="suppressed", records=(latest,))
+    if latest.awaiting_confirmation:
+        return Decision(allowed=False, reason="awaiting_confirmation", records=(latest,))
+    since_revoke: list[ConsentFact] = []
+    for fact in reversed(applicable):
+        if fact.action is not ConsentAction.GRANT:
+            break
+        since_revoke.append(fact)
+    if purpose is Purpose.MARKETING:
+        basis = next((fact for fact in since_revoke if fact.explicit), None)
+        reason = "marketing_requires_explicit_grant"
+    else:
+        basis = next((fact for fact in since_revoke if fact.tied_to_request), None)
+        reason = "grant_not_tied_to_request"
+    if basis is None:
+        return Decision(allowed=False, reason=reason, records=(latest,))
+    used = (latest,) if basis is latest else (basis, latest)
+    return Decision(allowed=True, reason="granted", records=used)
+
+
+def _keyword_reply(
+    facts: list[ConsentFact],
+    template: str,
+    at: datetime,
+    *,
+    requested_at: datetime,
+    policy: ConsentPolicy,
+    confirms: str | None,
+) -> Decision:
+    known = sorted((fact for fact in facts if fact.at <= at), key=_order)
+    latest = known[-1] if known else None
+    stopped = latest is not None and latest.action is not ConsentAction.GRANT
+    records = (latest,) if latest is not None else ()
+    if at - requested_at > policy.reply_window:
+        return Decision(allowed=False, reason="reply_window_passed", records=records)
+    if confirms is not None and (latest is None or latest.id != confirms):
+        # A newer record (a START after the STOP, a second STOP) took its place.
+        return Decision(allowed=False, reason="superseded", records=records)
+    if template == OPT_OUT_CONFIRMATION_TEMPLATE:
+        if latest is None or latest.action is not ConsentAction.REVOKE:
+            return Decision(allowed=False, reason="not_revoked", records=records)
+        if at - latest.at > policy.reply_window:
+            return Decision(allowed=False, reason="confirmation_window_passed", records=records)
+        return Decision(allowed=True, reason="keyword_reply", records=records)
+    if stopped:
+        # After a revocation, nothing but its one confirmation: not even HELP.
+        reason = "revoked" if latest and latest.action is ConsentAction.REVOKE else "suppressed"
+        return Decision(allowed=False, reason=reason, records=records)
+    return Decision(allowed=True, reason="keyword_reply", records=records)
 
 
 def decide_from_records(
-    records: Iterable[ConsentRecord], purpose: Purpose, at: datetime
+    records: Iterable[ConsentFact],
+    purpose: Purpose,
+    at: datetime,
+    *,
+    address: Identity | None = None,
+    channel: Channel | None = None,
+    policy: ConsentPolicy | None = None,
+    template: str | None = None,
+    requested_at: datetime | None = None,
+    known_zone: str | None = None,
+    confirms: str | None = None,
 ) -> Decision:
-    """Decide from the records of one address: the latest applicable record wins.
+    """Decide from the records of one address, by the rules in the module docstring.
 
-    A record applies when it is for ``purpose``, or is a revoke covering every
-    purpose (a STOP). Records after ``at`` are ignored, so a decision can be
-    replayed for any past instant.
+    Args:
+        records: the address's records (and erased proofs), any order.
+        purpose: why we would send.
+        at: when we would send.
+        address: the recipient; needed for quiet hours (phone numbers only).
+        channel: the channel; quiet hours apply to the policy's channels.
+        policy: the tenant's policy (default ``ConsentPolicy()``).
+        template: the ``SendMessage.template``; keyword answers follow rule 7.
+        requested_at: when the message a keyword answer answers arrived.
+        known_zone: the contact's known zone, which overrides the number's.
+        confirms: for a confirmation, the record it confirms (rule 7).
+
+    Raises:
+        NaiveDatetimeError: a naive ``at`` or ``requested_at``.
+        InvalidInput: an unknown purpose.
     """
+    global _DEFAULT_POLICY  # noqa: PLW0603 - built once, lazily, and immutable
+    from escalate.consent._ledger_service import parse_purpose  # noqa: PLC0415 - cycle
+
     at = ensure_aware(at, "at")
-    purpose = Purpose(purpose)
-    applicable = [
-        record
-        for record in records
-        if record.at <= at
-        and (
-            record.purpose is purpose
-            or (record.all_purposes and record.action is ConsentAction.REVOKE)
+    purpose = parse_purpose(purpose)
+    if policy is None:
+        policy = _DEFAULT_POLICY = _DEFAULT_POLICY or ConsentPolicy()
+    facts = list(records)
+    if template in KEYWORD_REPLY_TEMPLATES:
+        asked = ensure_aware(requested_at, "requested_at") if requested_at is not None else at
+        return _keyword_reply(
+            facts, str(template), at, requested_at=asked, policy=policy, confirms=confirms
         )
-    ]
-    if not applicable:
-        return Decision(allowed=False, reason="no_consent")
-    latest = max(applicable, key=lambda record: (record.at, record.seq or 0))
-    if latest.action is ConsentAction.REVOKE:
-        return Decision(allowed=False, reason="revoked", records=(latest,))
-    return Decision(allowed=True, reason="granted", records=(latest,))
+    basis = consent_basis(facts, purpose, at)
+    if template == OPT_IN_REQUEST_TEMPLATE and basis.reason == "awaiting_confirmation":
+        basis = basis.model_copy(update={"allowed": True, "reason": "opt_in_request"})
+    if not basis.allowed:
+        return basis
+    hours = policy.quiet_hours.get(purpose)
+    if (
+        hours is None
+        or address is None
+        or address.kind is not IdentityKind.PHONE
+        or (channel or Channel.SMS) not in policy.quiet_hours_channels
+    ):
+        return basis
+    window = hours.window(address, at, known_zone=known_zone, default_zone=policy.default_zone)
+    placed = {"zone_source": window.source.value, "zones": window.zones}
+    if window.at > at:
+        return basis.model_copy(
+            update={"allowed": False, "reason": "quiet_hours", "not_before": window.at, **placed}
+        )
+    return basis.model_copy(update=placed)

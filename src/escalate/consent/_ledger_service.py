@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from escalate._clock import Clock, ensure_aware
-from escalate._exceptions import InvalidInput
+from escalate._exceptions import InvalidInput, NotFound
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
 from escalate._models import Channel, Event, channel_for
 from escalate._redact import redact_address
-from escalate.consent._ledger import decide_from_records
+from escalate.consent._policy import ConsentPolicy
+from escalate.consent._receipts import ReceiptController, consent_receipt
 from escalate.consent._records import (
     ConsentAction,
     ConsentEvidence,
+    ConsentFact,
+    ConsentProof,
     ConsentRecord,
     Decision,
     Purpose,
@@ -22,9 +27,18 @@ from escalate.consent._records import (
 from escalate.store._changes import Changes
 
 if TYPE_CHECKING:
+    from escalate.identity._contact import Contact
     from escalate.store._protocol import Store
 
-__all__ = ["ConsentLedger", "consent_event", "make_consent_record", "parse_purpose"]
+__all__ = [
+    "ConsentLedger",
+    "address_hash",
+    "consent_event",
+    "consent_facts",
+    "known_zone",
+    "make_consent_record",
+    "parse_purpose",
+]
 
 
 def parse_purpose(purpose: Purpose | str) -> Purpose:
@@ -48,28 +62,36 @@ def make_consent_record(
     tenant: str,
     address: Identity,
     purpose: Purpose | str,
-    action: ConsentAction,
+    action: ConsentAction | str,
     evidence: ConsentEvidence,
     at: datetime,
     channel: Channel | None = None,
     actor: str = "system",
     handoff_id: str | None = None,
     all_purposes: bool = False,
+    awaiting_confirmation: bool = False,
 ) -> ConsentRecord:
     """Build a consent record, refusing addresses that cannot be messaged privately."""
     check_address(address)
+    if not isinstance(evidence, ConsentEvidence):
+        raise InvalidInput("evidence must be a ConsentEvidence")
+    try:
+        action = ConsentAction(action)
+    except ValueError:
+        raise InvalidInput(f"unknown consent action {action!r}; use grant or revoke") from None
     return ConsentRecord(
         id=new_id("cr"),
         tenant=tenant,
         address=address,
         channel=channel or channel_for(address),
         purpose=parse_purpose(purpose),
-        action=ConsentAction(action),
+        action=action,
         evidence=evidence,
         at=ensure_aware(at, "at"),
         actor=actor,
         handoff_id=handoff_id,
         all_purposes=all_purposes,
+        awaiting_confirmation=awaiting_confirmation,
     )
 
 
@@ -88,42 +110,93 @@ def consent_event(record: ConsentRecord) -> Event:
             "action": record.action.value,
             "source": record.source.value,
             "all_purposes": record.all_purposes,
+            "awaiting_confirmation": record.awaiting_confirmation,
+            "rule": record.evidence.rule,
             "record_id": record.id,
         },
     )
 
 
-def _parse_action(action: ConsentAction | str) -> ConsentAction:
-    try:
-        return ConsentAction(action)
-    except ValueError:
-        raise InvalidInput(f"unknown consent action {action!r}; use grant or revoke") from None
+def address_hash(policy: ConsentPolicy, tenant: str, address: Identity) -> str:
+    """The keyed hash that erased proofs keep instead of the address."""
+    message = f"{tenant}\x00{address.kind.value}\x00{address.value}".encode()
+    return hmac.new(policy.hash_key, message, hashlib.sha256).hexdigest()
+
+
+def consent_facts(
+    store: Store, tenant: str, address: Identity, policy: ConsentPolicy
+) -> list[ConsentFact]:
+    """Everything the ledger knows of an address: its records and any erased proofs."""
+    proofs: list[ConsentFact] = list(
+        store.consent_proofs(tenant, address_hash(policy, tenant, address))
+    )
+    return [*proofs, *store.consent_records(tenant, address)]
+
+
+def known_zone(store: Store, tenant: str, address: Identity) -> str | None:
+    """The time zone recorded on the address's contact, if any."""
+    contact = store.resolve_identity(tenant, address)
+    return contact.time_zone if contact is not None else None
 
 
 class ConsentLedger:
-    """Append-only consent facts per address, and the decision drawn from them."""
+    """Append-only consent facts per address, and the decision drawn from them.
 
-    def __init__(self, store: Store, *, tenant: str, clock: Clock) -> None:
+    Args:
+        store: where records live.
+        tenant: the tenant every record belongs to.
+        clock: the time source.
+        policy: the tenant's consent policy (quiet hours, keywords, texts).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        tenant: str,
+        clock: Clock,
+        policy: ConsentPolicy | None = None,
+    ) -> None:
         self._store = store
         self._tenant = tenant
         self._clock = clock
+        self.policy = policy or ConsentPolicy()
 
     def records(self, address: Identity) -> list[ConsentRecord]:
         """Every record held for ``address``, oldest first."""
         return self._store.consent_records(self._tenant, check_address(address))
 
     def decide(
-        self, address: Identity, purpose: Purpose | str, at: datetime | None = None
+        self,
+        address: Identity,
+        purpose: Purpose | str,
+        at: datetime | None = None,
+        *,
+        channel: Channel | None = None,
     ) -> Decision:
         """May we message ``address`` for ``purpose`` at ``at`` (default: now)?
 
+        Applies every rule of ``escalate.consent._ledger`` including quiet hours
+        (for the address's default channel unless ``channel`` is given).
+
         Raises:
-            InvalidInput: unknown purpose, or a naive ``at``.
+            InvalidInput: unknown purpose, a naive ``at``, not an Identity.
         """
         if at is not None and not isinstance(at, datetime):
             raise InvalidInput("at must be a timezone-aware datetime")
+        from escalate.consent._ledger import decide_from_records  # noqa: PLC0415 - cycle
+
+        check_address(address)
         when = ensure_aware(at, "at") if at is not None else self._clock.now()
-        return decide_from_records(self.records(address), parse_purpose(purpose), when)
+        return decide_from_records(
+            consent_facts(self._store, self._tenant, address, self.policy),
+            parse_purpose(purpose),
+            when,
+            address=address,
+            channel=channel or channel_for(address),
+            policy=self.policy,
+            known_zone=known_zone(self._store, self._tenant, address),
+        )
 
     def record(
         self,
@@ -134,17 +207,23 @@ class ConsentLedger:
         evidence: ConsentEvidence,
         actor: str = "api",
         all_purposes: bool = False,
+        handoff_id: str | None = None,
     ) -> ConsentRecord:
-        """Append one consent fact, with its audit event, in one transaction."""
+        """Append one consent fact, with its audit event, in one transaction.
+
+        Raises:
+            InvalidInput: unknown purpose or action, not a phone or email, bad evidence.
+        """
         record = make_consent_record(
             tenant=self._tenant,
             address=address,
             purpose=purpose,
-            action=_parse_action(action),
+            action=action,
             evidence=evidence,
             at=self._clock.now(),
             actor=actor,
             all_purposes=all_purposes,
+            handoff_id=handoff_id,
         )
         self._store.commit(Changes(consent=(record,), events=(consent_event(record),)))
         return record
@@ -156,10 +235,20 @@ class ConsentLedger:
         *,
         purpose: Purpose | str = Purpose.TRANSACTIONAL,
         actor: str = "api",
+        handoff_id: str | None = None,
     ) -> ConsentRecord:
-        """Record a grant for ``purpose``."""
+        """Record a grant for ``purpose``.
+
+        A transactional grant counts only when tied to the customer's request:
+        give ``handoff_id``, or a ``thread_id`` in the evidence.
+        """
         return self.record(
-            address, purpose=purpose, action=ConsentAction.GRANT, evidence=evidence, actor=actor
+            address,
+            purpose=purpose,
+            action=ConsentAction.GRANT,
+            evidence=evidence,
+            actor=actor,
+            handoff_id=handoff_id,
         )
 
     def revoke(
@@ -178,4 +267,91 @@ class ConsentLedger:
             evidence=evidence,
             actor=actor,
             all_purposes=purpose is None,
+        )
+
+    def record_provider_event(
+        self,
+        provider: str,
+        event: str,
+        address: Identity,
+        *,
+        at: datetime | None = None,
+        provider_message_id: str | None = None,
+        handoff_id: str | None = None,
+    ) -> tuple[ConsentRecord, ...]:
+        """Record what a provider event means for consent (Twilio 21610, SendGrid
+        unsubscribe, group_unsubscribe, spamreport, bounce); other events record nothing.
+
+        Returns:
+            the records written (empty when the event is not a consent fact).
+
+        Raises:
+            InvalidInput: unknown provider, wrong address kind, naive ``at``.
+        """
+        from escalate.consent._provider_events import (  # noqa: PLC0415 - cycle
+            records_from_provider_event,
+        )
+
+        records = records_from_provider_event(
+            tenant=self._tenant,
+            provider=provider,
+            event=event,
+            address=address,
+            at=at if at is not None else self._clock.now(),
+            provider_message_id=provider_message_id,
+            handoff_id=handoff_id,
+        )
+        if records:
+            self._store.commit(
+                Changes(consent=records, events=tuple(consent_event(r) for r in records))
+            )
+        return records
+
+    # -- data subject rights ----------------------------------------------------
+
+    def receipt(
+        self,
+        record: ConsentRecord,
+        *,
+        controller: ReceiptController,
+        policy_url: str,
+        jurisdiction: str = "US",
+    ) -> dict[str, Any]:
+        """The Kantara Consent Receipt v1.1 JSON of one record."""
+        return consent_receipt(
+            record, controller=controller, policy_url=policy_url, jurisdiction=jurisdiction
+        )
+
+    def _contact(self, contact: Contact | str) -> Contact:
+        contact_id = contact if isinstance(contact, str) else getattr(contact, "id", None)
+        if not isinstance(contact_id, str):
+            raise InvalidInput("export()/erase() take a Contact or a contact id")
+        found = self._store.get_contact(self._tenant, contact_id)
+        if found is None:
+            raise NotFound(f"no contact {contact_id!r} in tenant {self._tenant!r}")
+        return found
+
+    def export(self, contact: Contact | str) -> dict[str, Any]:
+        """Everything held on a person: identities, consent records, handoffs,
+        messages and audit events, as JSON-ready data.
+
+        Raises:
+            NotFound: no such contact.
+        """
+        from escalate.consent._erasure import export_contact  # noqa: PLC0415 - cycle
+
+        return export_contact(self._store, self._contact(contact), self.policy)
+
+    def erase(self, contact: Contact | str, *, actor: str = "api") -> list[ConsentProof]:
+        """Remove a person's personal data, keeping a hashed address and the minimum
+        proof of each consent and revocation (so a revoke still holds if the number
+        comes back). Returns the proofs kept.
+
+        Raises:
+            NotFound: no such contact.
+        """
+        from escalate.consent._erasure import erase_contact  # noqa: PLC0415 - cycle
+
+        return erase_contact(
+            self._store, self._contact(contact), self.policy, self._clock.now(), actor
         )

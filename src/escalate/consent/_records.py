@@ -16,6 +16,8 @@ from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel
 __all__ = [
     "ConsentAction",
     "ConsentEvidence",
+    "ConsentFact",
+    "ConsentProof",
     "ConsentRecord",
     "ConsentSource",
     "Decision",
@@ -32,8 +34,12 @@ class Purpose(StrEnum):
 
 
 class ConsentAction(StrEnum):
+    """A grant gives consent; a revoke takes it back; a suppression stops sends to an
+    address the provider cannot deliver to (a hard bounce), whatever the consent."""
+
     GRANT = "grant"
     REVOKE = "revoke"
+    SUPPRESS = "suppress"
 
 
 class ConsentSource(StrEnum):
@@ -69,6 +75,18 @@ class ConsentEvidence(Model):
     user_agent: str | None = None
     provider_message_id: str | None = None
     thread_id: str | None = None
+    #: For a reply read as consent: the classifier rule that read it (``keyword``,
+    #: ``stop_messaging``...), or the provider event it came from.
+    rule: str | None = None
+
+    def __repr__(self) -> str:
+        # ip and user agent are personal data: say only whether they are held.
+        ip = "<held>" if self.ip else None
+        agent = "<held>" if self.user_agent else None
+        return (
+            f"ConsentEvidence(source={self.source.value!r}, text_version={self.text_version!r}, "
+            f"ip={ip}, user_agent={agent}, thread_id={self.thread_id!r}, rule={self.rule!r})"
+        )
 
     @model_validator(mode="after")
     def _version_from_text(self) -> Self:
@@ -94,11 +112,81 @@ class ConsentRecord(Model):
     handoff_id: str | None = None
     #: A revoke that covers every purpose (a STOP keyword does).
     all_purposes: bool = False
+    #: A double opt-in grant that waits for the customer's YES: only the
+    #: confirmation request may be sent until a confirmed grant follows.
+    awaiting_confirmation: bool = False
     seq: int | None = None
 
     @property
     def source(self) -> ConsentSource:
         return self.evidence.source
+
+    @property
+    def tied_to_request(self) -> bool:
+        """True when the grant came with a customer's request (a handoff or a thread)."""
+        return self.handoff_id is not None or self.evidence.thread_id is not None
+
+    @property
+    def explicit(self) -> bool:
+        """True when the customer gave this grant themselves, not an agent or a provider."""
+        return self.source not in (ConsentSource.AGENT_ATTESTED, ConsentSource.PROVIDER_EVENT)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConsentRecord(id={self.id!r}, address={self.address!r}, "
+            f"purpose={self.purpose.value!r}, action={self.action.value!r}, "
+            f"source={self.source.value!r}, at={self.at.isoformat()!r})"
+        )
+
+
+class ConsentProof(Model):
+    """What ``erase`` keeps of a consent record: no address, no evidence beyond its shape.
+
+    ``address_hash`` is a keyed hash of the address, so a number that comes back
+    after erasure is still recognized (a revoke keeps holding) while the proof
+    names nobody. ``text_version`` still proves which wording was agreed to.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tenant: str = DEFAULT_TENANT
+    address_hash: str
+    channel: Channel
+    purpose: Purpose
+    action: ConsentAction
+    source: ConsentSource
+    text_version: str | None = None
+    at: AwareDatetime
+    all_purposes: bool = False
+    awaiting_confirmation: bool = False
+    tied_to_request: bool = False
+    explicit: bool = True
+    seq: int | None = None
+
+    @classmethod
+    def of(cls, record: ConsentRecord, address_hash: str) -> ConsentProof:
+        """The minimum proof of ``record``."""
+        return cls(
+            id=record.id,
+            tenant=record.tenant,
+            address_hash=address_hash,
+            channel=record.channel,
+            purpose=record.purpose,
+            action=record.action,
+            source=record.source,
+            text_version=record.evidence.text_version,
+            at=record.at,
+            all_purposes=record.all_purposes,
+            awaiting_confirmation=record.awaiting_confirmation,
+            tied_to_request=record.tied_to_request,
+            explicit=record.explicit,
+            seq=record.seq,
+        )
+
+
+#: What a decision is drawn from: live records, and the proofs erased ones left.
+ConsentFact = ConsentRecord | ConsentProof
 
 
 class Decision(Model):
@@ -106,14 +194,22 @@ class Decision(Model):
 
     Attributes:
         allowed: send now.
-        reason: a stable code: ``granted``, ``no_consent``, ``revoked``, ``quiet_hours``...
-        records: the ledger records the decision was based on.
+        reason: a stable code (see ``docs/consent.md``): ``granted``, ``no_consent``,
+            ``revoked``, ``suppressed``, ``awaiting_confirmation``,
+            ``marketing_requires_explicit_grant``, ``grant_not_tied_to_request``,
+            ``quiet_hours``, ``keyword_reply``, ``confirmation_window_passed``...
+        records: the ledger records (or erased proofs) the decision was based on.
         not_before: when sending is deferred rather than refused, the earliest instant.
+        zone_source: for SMS, where the quiet-hours zone came from: ``number``,
+            ``contact`` or ``tenant_default``.
+        zones: the zone(s) quiet hours were judged in.
     """
 
     model_config = ConfigDict(frozen=True)
 
     allowed: bool
     reason: str
-    records: tuple[ConsentRecord, ...] = ()
+    records: tuple[ConsentRecord | ConsentProof, ...] = ()
     not_before: datetime | None = None
+    zone_source: str | None = None
+    zones: tuple[str, ...] = ()

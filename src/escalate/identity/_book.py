@@ -402,6 +402,33 @@ class ContactBook:
             )
         return contact, None
 
+    def set_time_zone(self, contact_id: str, zone: str | None, *, actor: str = "api") -> Contact:
+        """Record the person's known IANA time zone (quiet hours use it over the number's).
+
+        Raises:
+            NotFound: no such contact.
+            InvalidInput: not an IANA zone name.
+        """
+        from escalate.consent._quiet_hours import zone_info  # noqa: PLC0415 - layering
+
+        if zone is not None:
+            zone_info(zone)
+        contact = self.get(contact_id)
+        if contact is None:
+            raise NotFound(f"no contact {contact_id!r} in tenant {self._tenant!r}")
+        updated = contact.model_copy(update={"time_zone": zone, "version": contact.version + 1})
+        event = Event(
+            id=new_id("ev"),
+            tenant=self._tenant,
+            kind="contact.time_zone_set",
+            at=self._clock.now(),
+            contact_id=contact.id,
+            actor=actor,
+            data={"time_zone": zone},
+        )
+        self._store.commit(Changes(contacts=(updated,), events=(event,)))
+        return updated
+
     # -- helpers ----------------------------------------------------------------
 
     def _load(self, contact: Contact | str) -> Contact:

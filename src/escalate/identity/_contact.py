@@ -66,6 +66,8 @@ class Contact(Model):
     created_at: AwareDatetime
     merged_into: str | None = None
     version: int = 1
+    #: The person's known IANA time zone; quiet hours use it over the number's.
+    time_zone: str | None = None
 
     @property
     def identities(self) -> tuple[Identity, ...]:

@@ -51,7 +51,7 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             "CREATE INDEX events_handoff ON events (tenant, handoff_id, seq)",
             "CREATE INDEX events_contact ON events (tenant, contact_id, seq)",
             """CREATE TABLE outbox (
-                id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handoff_id TEXT NOT NULL,
+                id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handoff_id TEXT,
                 idempotency_key TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
                 due_at TEXT NOT NULL, created_at TEXT NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0, lease_until TEXT, claimed_by TEXT,
@@ -89,6 +89,18 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
                 data TEXT NOT NULL,
                 PRIMARY KEY (tenant, id))""",
             "CREATE INDEX verifications_address ON verifications (tenant, kind, value, created_at)",
+        ),
+    ),
+    (
+        3,
+        (
+            # What erase() keeps of consent records: a keyed hash of the address
+            # and the shape of each fact, so a revoke still holds if the number returns.
+            """CREATE TABLE consent_proofs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                tenant TEXT NOT NULL, address_hash TEXT NOT NULL, at TEXT NOT NULL,
+                data TEXT NOT NULL)""",
+            "CREATE INDEX consent_proofs_hash ON consent_proofs (tenant, address_hash)",
         ),
     ),
 )

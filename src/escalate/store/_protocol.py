@@ -9,6 +9,7 @@ both win: the loser gets ``ConcurrentUpdate`` and nothing of its change is writt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,7 +18,7 @@ from pydantic import ConfigDict
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Event, Handoff
-from escalate.consent._records import ConsentRecord
+from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
 from escalate.store._changes import Changes, OutboxStatus, OutboxUpdate, TimerStatus
@@ -41,7 +42,8 @@ class OutboxItem(Model):
 
     id: str
     tenant: str = DEFAULT_TENANT
-    handoff_id: str
+    #: ``None`` for a message tied to no handoff (a HELP answer to an unknown number).
+    handoff_id: str | None
     idempotency_key: str
     command: OutboxCommand
     status: OutboxStatus = OutboxStatus.PENDING
@@ -120,6 +122,15 @@ class Store(Protocol):
 
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
         """All consent records of one address, in the order they were written."""
+        ...
+
+    def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
+        """The proofs erased consent records left for an address hash, in write order."""
+        ...
+
+    def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
+        """Atomically replace the address's consent records by ``proofs`` and delete the
+        outbox rows addressed to it (unless a worker holds one right now)."""
         ...
 
     def events(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
-from escalate.consent._records import ConsentRecord
+from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
 from escalate.store._protocol import (
@@ -62,6 +63,7 @@ class MemoryStore:
         self._idempotency_keys: set[str] = set()
         self._timers: dict[str, Timer] = {}
         self._pending_timers: dict[tuple[str, str], str] = {}
+        self._proofs: dict[tuple[str, str], list[ConsentProof]] = defaultdict(list)
         self._seq = 0
         self._merges: dict[tuple[str, str], MergeRecord] = {}
         self._proposals: dict[tuple[str, str], MergeProposal] = {}
@@ -283,6 +285,24 @@ class MemoryStore:
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
         with self._lock:
             return list(self._consent.get((tenant, address.kind.value, address.value), ()))
+
+    def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
+        with self._lock:
+            return list(self._proofs.get((tenant, address_hash), ()))
+
+    def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
+        with self._lock:
+            self._consent.pop((tenant, address.kind.value, address.value), None)
+            for proof in proofs:
+                self._proofs[(tenant, proof.address_hash)].append(proof)
+            for item in list(self._outbox.values()):
+                command = item.command
+                if (
+                    item.tenant == tenant
+                    and item.status is not OutboxStatus.CLAIMED
+                    and getattr(command, "to", None) == address
+                ):
+                    del self._outbox[item.id]
 
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None

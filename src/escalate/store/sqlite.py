@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
-from escalate.consent._records import ConsentRecord
+from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
@@ -300,6 +300,31 @@ class SQLiteStore(IdentityRecordsSQL):
             ConsentRecord.model_validate_json(str(data)).model_copy(update={"seq": seq})
             for seq, data in rows
         ]
+
+    def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
+        rows = self._all(
+            "SELECT data FROM consent_proofs WHERE tenant = ? AND address_hash = ? ORDER BY seq",
+            (tenant, address_hash),
+        )
+        return [ConsentProof.model_validate_json(str(row[0])) for row in rows]
+
+    def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM consent_records WHERE tenant = ? AND address_kind = ? AND address = ?",
+                (tenant, address.kind.value, address.value),
+            )
+            conn.executemany(
+                "INSERT INTO consent_proofs (id, tenant, address_hash, at, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(p.id, tenant, p.address_hash, _ts(p.at), p.model_dump_json()) for p in proofs],
+            )
+            conn.execute(
+                "DELETE FROM outbox WHERE tenant = ? AND status != 'claimed'"
+                " AND json_extract(command, '$.to.kind') = ?"
+                " AND json_extract(command, '$.to.value') = ?",
+                (tenant, address.kind.value, address.value),
+            )
 
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None

@@ -14,6 +14,7 @@ from escalate.workflow._commands import (
 )
 from escalate.workflow._definition import Context, Effects, Step, Transition, Workflow, effects
 from escalate.workflow._inputs import (
+    ConsentConfirmed,
     ContactProvided,
     Opened,
     PublicReplyPosted,
@@ -28,6 +29,7 @@ __all__ = [
     "TERMINAL_STATES",
     "CancelTimer",
     "Command",
+    "ConsentConfirmed",
     "ContactProvided",
     "Context",
     "Effects",

@@ -50,6 +50,9 @@ class SendMessage(_Command):
     purpose: Purpose = Purpose.TRANSACTIONAL
     subject: str | None = None
     template: str | None = None
+    #: For a consent confirmation: the id of the consent record it confirms; it
+    #: may go only while that record is the address's latest.
+    confirms: str | None = None
 
     def __repr__(self) -> str:
         body = redact_body(self.body)
@@ -89,6 +92,8 @@ class RecordConsent(_Command):
     action: ConsentAction
     evidence: ConsentEvidence
     all_purposes: bool = False
+    #: A double opt-in grant: only the "Reply YES" request may go until YES comes.
+    awaiting_confirmation: bool = False
 
 
 OutboxCommand = Annotated[PostPublicReply | SendMessage | Notify, Field(discriminator="kind")]

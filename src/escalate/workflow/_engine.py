@@ -32,7 +32,14 @@ from escalate._messages import OutboundMessage
 from escalate._models import Channel, Event, Handoff
 from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
-from escalate.consent._ledger_service import consent_event, make_consent_record
+from escalate.consent._ledger_service import (
+    consent_event,
+    consent_facts,
+    known_zone,
+    make_consent_record,
+)
+from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES, ConsentPolicy
+from escalate.consent._records import Decision
 from escalate.identity._contact import Contact
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import SocialPublisher
@@ -103,7 +110,13 @@ _REPORT_COUNTERS = {
 }
 
 
-def _event(handoff: Handoff, kind: str, at: datetime, actor: str = "system", **data: Any) -> Event:
+def _event(
+    handoff: Handoff | OutboxItem, kind: str, at: datetime, actor: str = "system", **data: Any
+) -> Event:
+    if isinstance(handoff, OutboxItem):  # a row tied to no handoff (a keyword answer)
+        return Event(
+            id=new_id("ev"), tenant=handoff.tenant, kind=kind, at=at, actor=actor, data=data
+        )
     return Event(
         id=new_id("ev"),
         tenant=handoff.tenant,
@@ -128,6 +141,7 @@ class Engine:
     publisher: SocialPublisher | None = None
     notifier: Notifier = _log_notifier
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     lease: timedelta = timedelta(minutes=2)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
@@ -197,6 +211,7 @@ class Engine:
                     actor=actor,
                     handoff_id=new.id,
                     all_purposes=command.all_purposes,
+                    awaiting_confirmation=command.awaiting_confirmation,
                 )
                 consent.append(record)
                 events.append(consent_event(record))
@@ -305,10 +320,14 @@ class Engine:
             # Another tenant's rows belong to its own transports and workflow.
             tenant=self.tenant,
         ):
+            command = item.command
+            if item.handoff_id is None:
+                if isinstance(command, SendMessage):
+                    self._send(item, None, command, report)
+                continue
             handoff = self.store.get_handoff(item.tenant, item.handoff_id)
             if handoff is None:  # pragma: no cover - rows are written with their handoff
                 continue
-            command = item.command
             if isinstance(command, SendMessage):
                 self._send(item, handoff, command, report)
             elif isinstance(command, PostPublicReply):
@@ -328,7 +347,7 @@ class Engine:
     def _settle(
         self,
         item: OutboxItem,
-        handoff: Handoff,
+        handoff: Handoff | None,
         status: OutboxStatus,
         kind: str,
         report: DispatchReport,
@@ -345,7 +364,7 @@ class Engine:
             result=result,
             due_at=due_at,
         )
-        event = _event(handoff, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
+        event = _event(handoff or item, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
         try:
             self.store.commit(Changes(outbox_updates=(update,), events=(event,)))
         except ConcurrentUpdate:
@@ -359,8 +378,27 @@ class Engine:
     def _transport_for(self, channel: Channel) -> Transport | None:
         return next((t for t in self.transports if channel in t.channels), None)
 
+    def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
+        """The full consent decision for one queued send (quiet hours included)."""
+        return decide_from_records(
+            consent_facts(self.store, item.tenant, command.to, self.consent),
+            command.purpose,
+            now,
+            address=command.to,
+            channel=command.channel,
+            policy=self.consent,
+            template=command.template,
+            requested_at=item.created_at,
+            known_zone=known_zone(self.store, item.tenant, command.to),
+            confirms=command.confirms,
+        )
+
     def _send(
-        self, item: OutboxItem, handoff: Handoff, command: SendMessage, report: DispatchReport
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        report: DispatchReport,
     ) -> None:
         to = f"{command.to.kind.value}:{redact_address(command.to.kind.value, command.to.value)}"
         if item.stale_claim:
@@ -377,9 +415,7 @@ class Engine:
             )
             return
         now = self.clock.now()
-        decision = decide_from_records(
-            self.store.consent_records(handoff.tenant, command.to), command.purpose, now
-        )
+        decision = self.consent_decision(item, command, now)
         if not decision.allowed:
             if decision.not_before is not None:
                 self._settle(
@@ -392,6 +428,7 @@ class Engine:
                     to=to,
                     reason=decision.reason,
                     not_before=decision.not_before.isoformat(),
+                    zone_source=decision.zone_source,
                 )
                 return
             if self._settle(
@@ -402,7 +439,10 @@ class Engine:
                 report,
                 to=to,
                 reason=decision.reason,
-            ):
+                template=command.template,
+                records=[record.id for record in decision.records],
+            ) and (handoff is not None and command.template not in KEYWORD_REPLY_TEMPLATES):
+                # A keyword answer that may no longer go is not the handoff's failure.
                 self.feed(
                     handoff.id,
                     SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
@@ -410,14 +450,17 @@ class Engine:
             return
         transport = self._transport_for(command.channel)
         if transport is None:
-            if self._settle(
-                item,
-                handoff,
-                OutboxStatus.FAILED,
-                "message.failed",
-                report,
-                to=to,
-                reason="no_transport",
+            if (
+                self._settle(
+                    item,
+                    handoff,
+                    OutboxStatus.FAILED,
+                    "message.failed",
+                    report,
+                    to=to,
+                    reason="no_transport",
+                )
+                and handoff is not None
             ):
                 self.feed(handoff.id, SendFailed(channel=command.channel, reason="no_transport"))
             return
@@ -429,8 +472,8 @@ class Engine:
             to=command.to,
             body=command.body,
             subject=command.subject,
-            reference=handoff.reference,
-            handoff_id=handoff.id,
+            reference=handoff.reference if handoff else None,
+            handoff_id=handoff.id if handoff else None,
         )
         try:
             result = transport.send(message)
@@ -438,16 +481,19 @@ class Engine:
             self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
             return
         except PermanentTransportError as exc:
-            if self._settle(
-                item,
-                handoff,
-                OutboxStatus.FAILED,
-                "message.failed",
-                report,
-                to=to,
-                reason=type(exc).__name__,
-                code=exc.code,
-                provider=exc.provider,
+            if (
+                self._settle(
+                    item,
+                    handoff,
+                    OutboxStatus.FAILED,
+                    "message.failed",
+                    report,
+                    to=to,
+                    reason=type(exc).__name__,
+                    code=exc.code,
+                    provider=exc.provider,
+                )
+                and handoff is not None
             ):
                 self.feed(
                     handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__)
@@ -498,7 +544,7 @@ class Engine:
     def _retry_or_fail(
         self,
         item: OutboxItem,
-        handoff: Handoff,
+        handoff: Handoff | None,
         exc: TransportError,
         report: DispatchReport,
         *,
@@ -534,6 +580,7 @@ class Engine:
                 code=exc.code,
             )
             and channel is not None
+            and handoff is not None
         ):
             self.feed(handoff.id, SendFailed(channel=channel, reason="retries_exhausted"))
 

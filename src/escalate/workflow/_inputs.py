@@ -17,6 +17,7 @@ from escalate._models import Channel
 from escalate.consent._records import ConsentEvidence
 
 __all__ = [
+    "ConsentConfirmed",
     "ContactProvided",
     "Opened",
     "PublicReplyPosted",
@@ -53,6 +54,12 @@ class ContactProvided(_Input):
     consent: ConsentEvidence | None = None
 
 
+class ConsentConfirmed(_Input):
+    """The customer answered YES to a double opt-in request."""
+
+    kind: Literal["consent_confirmed"] = "consent_confirmed"
+
+
 class ReplyReceived(_Input):
     """The customer wrote to us on the private channel."""
 
@@ -86,6 +93,7 @@ WorkflowInput = (
     Opened
     | PublicReplyPosted
     | ContactProvided
+    | ConsentConfirmed
     | ReplyReceived
     | TimerFired
     | ResolveRequested

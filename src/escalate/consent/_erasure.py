@@ -1,0 +1,123 @@
+"""Data subject rights over the store: export everything held on a person, and erase it.
+
+Erasure keeps what the law asks a controller to be able to show: for every
+consent record, a ``ConsentProof`` (keyed address hash, purpose, action,
+source, wording version, time). Addresses, evidence (ip, user agent, exact
+text), message bodies and the public post's text go. Audit events stay: they
+never held raw personal data (addresses in them are redacted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from escalate._exceptions import ConcurrentUpdate
+from escalate._identity import IdentityKind
+from escalate._ids import new_id
+from escalate._models import Event, Handoff
+from escalate.consent._ledger_service import address_hash
+from escalate.consent._policy import ConsentPolicy
+from escalate.consent._records import ConsentProof
+from escalate.store._changes import Changes
+
+if TYPE_CHECKING:
+    from escalate.identity._contact import Contact
+    from escalate.store._protocol import Store
+
+__all__ = ["erase_contact", "export_contact"]
+
+
+def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
+    ids = {event.handoff_id for event in store.events(contact.tenant, contact_id=contact.id)}
+    ids |= {h.id for h in store.open_handoffs_for_contact(contact.tenant, contact.id)}
+    found = (store.get_handoff(contact.tenant, hid) for hid in sorted(i for i in ids if i))
+    return [handoff for handoff in found if handoff is not None]
+
+
+def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dict[str, Any]:
+    """Everything the store holds on ``contact``, JSON-ready."""
+    tenant = contact.tenant
+    addresses = [i for i in contact.identities if i.kind is not IdentityKind.SOCIAL]
+    handoffs = _handoffs(store, contact)
+    handoff_ids = {handoff.id for handoff in handoffs}
+    messages = [
+        item
+        for item in store.outbox(tenant)
+        if item.handoff_id in handoff_ids or getattr(item.command, "to", None) in addresses
+    ]
+    return {
+        "contact": contact.model_dump(mode="json"),
+        "consent": [
+            record.model_dump(mode="json")
+            for address in addresses
+            for record in store.consent_records(tenant, address)
+        ],
+        "consent_proofs": [
+            proof.model_dump(mode="json")
+            for address in addresses
+            for proof in store.consent_proofs(tenant, address_hash(policy, tenant, address))
+        ],
+        "handoffs": [handoff.model_dump(mode="json") for handoff in handoffs],
+        "messages": [item.model_dump(mode="json") for item in messages],
+        "events": [
+            event.model_dump(mode="json") for event in store.events(tenant, contact_id=contact.id)
+        ],
+    }
+
+
+def _scrub_handoff(store: Store, handoff: Handoff, now: datetime) -> None:
+    for _ in range(3):
+        current = store.get_handoff(handoff.tenant, handoff.id)
+        if current is None:
+            return
+        author = current.thread.author.with_handle(None)
+        thread = current.thread.model_copy(update={"text": "", "url": None, "author": author})
+        scrubbed = current.model_copy(
+            update={
+                "thread": thread,
+                "address": None,
+                "version": current.version + 1,
+                "updated_at": now,
+            }
+        )
+        try:
+            store.commit(Changes(handoffs=(scrubbed,)))
+            return
+        except ConcurrentUpdate:
+            continue
+
+
+def erase_contact(
+    store: Store, contact: Contact, policy: ConsentPolicy, now: datetime, actor: str
+) -> list[ConsentProof]:
+    """Erase ``contact``'s personal data; return the consent proofs kept."""
+    tenant = contact.tenant
+    kept: list[ConsentProof] = []
+    for address in contact.identities:
+        if address.kind is IdentityKind.SOCIAL:
+            continue
+        hashed = address_hash(policy, tenant, address)
+        proofs = [ConsentProof.of(r, hashed) for r in store.consent_records(tenant, address)]
+        store.erase_address(tenant, address, proofs)
+        kept.extend(proofs)
+    for handoff in _handoffs(store, contact):
+        _scrub_handoff(store, handoff, now)
+    for _ in range(3):
+        current = store.get_contact(tenant, contact.id) or contact
+        erased = current.model_copy(update={"links": (), "version": current.version + 1})
+        event = Event(
+            id=new_id("ev"),
+            tenant=tenant,
+            kind="contact.erased",
+            at=now,
+            contact_id=contact.id,
+            actor=actor,
+            data={"identities": len(current.links), "consent_proofs": len(kept)},
+        )
+        try:
+            store.commit(Changes(contacts=(erased,), events=(event,)))
+            break
+        except ConcurrentUpdate:
+            continue
+    return kept

@@ -1,0 +1,208 @@
+"""What an inbound reply does to consent: records, audit events, and the one answer.
+
+``plan_reply`` is pure: given the message, the address's consent facts and the
+open handoff (if any), it returns what to write. The ``Escalator`` commits it in
+one transaction and dispatches the answer through the outbox.
+
+- opt-out (a keyword or free text): one revoke for every purpose; if the address
+  was not already stopped, one confirmation text (SMS/WhatsApp), which the
+  dispatcher only sends within ``reply_window`` of the revoke. A repeated STOP
+  records again but sends nothing. With ``free_text=review``, a free-text
+  revocation records a ``consent.review_requested`` event instead.
+- opt-in: ``YES`` to a pending double opt-in records a confirmed grant tied to
+  that request (the workflow then continues); ``START`` re-grants the purposes
+  granted before (transactional if none) and sends one confirmation.
+- help: one help text, unless the address is stopped (then nothing but an event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from escalate._ids import new_id
+from escalate._messages import InboundMessage
+from escalate._models import Channel, Event, Handoff
+from escalate.consent._keywords import Classification, ReplyIntent, classify
+from escalate.consent._ledger_service import consent_event, make_consent_record
+from escalate.consent._policy import (
+    HELP_TEMPLATE,
+    OPT_IN_CONFIRMATION_TEMPLATE,
+    OPT_OUT_CONFIRMATION_TEMPLATE,
+    ConsentPolicy,
+    FreeTextPolicy,
+)
+from escalate.consent._records import (
+    ConsentAction,
+    ConsentEvidence,
+    ConsentFact,
+    ConsentRecord,
+    ConsentSource,
+    Purpose,
+)
+from escalate.store._protocol import OutboxItem
+from escalate.workflow._commands import SendMessage
+
+__all__ = ["ReplyPlan", "pending_opt_in", "plan_reply"]
+
+_TEXT_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """What one inbound reply changes: records, events, answers; and what it meant."""
+
+    classification: Classification
+    records: tuple[ConsentRecord, ...] = ()
+    events: tuple[Event, ...] = ()
+    outbox: tuple[OutboxItem, ...] = ()
+    confirmed_opt_in: bool = False
+
+
+def _latest(facts: list[ConsentFact], purpose: Purpose | None = None) -> ConsentFact | None:
+    applicable = [
+        fact
+        for fact in facts
+        if purpose is None
+        or fact.purpose is purpose
+        or (fact.all_purposes and fact.action is not ConsentAction.GRANT)
+    ]
+    return max(applicable, key=lambda f: (f.at, f.seq or 0), default=None)
+
+
+def pending_opt_in(facts: list[ConsentFact]) -> ConsentFact | None:
+    """The grant waiting for a YES, when the address's latest transactional fact is one."""
+    latest = _latest(facts, Purpose.TRANSACTIONAL)
+    if latest is not None and latest.action is ConsentAction.GRANT and latest.awaiting_confirmation:
+        return latest
+    return None
+
+
+def _stopped(facts: list[ConsentFact]) -> bool:
+    latest = _latest(facts)
+    return latest is not None and latest.action is not ConsentAction.GRANT
+
+
+def plan_reply(
+    message: InboundMessage,
+    facts: list[ConsentFact],
+    *,
+    tenant: str,
+    handoff: Handoff | None,
+    policy: ConsentPolicy,
+    brand: str,
+    now: datetime,
+) -> ReplyPlan:
+    """Plan the consent side of one inbound reply (see the module docstring)."""
+    pending = pending_opt_in(facts)
+    verdict = classify(
+        message.body,
+        locale=policy.locale,
+        pending_opt_in=pending is not None,
+        keywords=policy.keywords,
+    )
+    source = (
+        ConsentSource.SMS_KEYWORD if message.channel in _TEXT_CHANNELS else ConsentSource.DM_REPLY
+    )
+    evidence = ConsentEvidence(
+        source=source, provider_message_id=message.provider_message_id, rule=verdict.rule
+    )
+    handoff_id = handoff.id if handoff is not None else None
+
+    def record(
+        action: ConsentAction, purpose: Purpose, *, all_purposes: bool = False, tie: str | None
+    ) -> ConsentRecord:
+        return make_consent_record(
+            tenant=tenant,
+            address=message.sender,
+            channel=message.channel,
+            purpose=purpose,
+            action=action,
+            evidence=evidence,
+            at=now,
+            actor="customer",
+            handoff_id=tie,
+            all_purposes=all_purposes,
+        )
+
+    def answer(
+        template: str, text: str, key: str, confirms: str | None = None
+    ) -> tuple[OutboxItem, ...]:
+        if message.channel not in _TEXT_CHANNELS:
+            return ()
+        command = SendMessage(
+            channel=message.channel,
+            to=message.sender,
+            body=policy.render(text, brand),
+            template=template,
+            confirms=confirms,
+        )
+        return (
+            OutboxItem(
+                id=new_id("ob"),
+                tenant=tenant,
+                handoff_id=handoff_id,
+                idempotency_key=f"consent:{template}:{key}",
+                command=command,
+                due_at=now,
+                created_at=now,
+            ),
+        )
+
+    def note(kind: str, **data: object) -> Event:
+        return Event(
+            id=new_id("ev"),
+            tenant=tenant,
+            kind=kind,
+            at=now,
+            handoff_id=handoff_id,
+            contact_id=handoff.contact_id if handoff else None,
+            actor="customer",
+            data={"rule": verdict.rule, "channel": message.channel.value, **data},
+        )
+
+    if verdict.intent is ReplyIntent.OPT_OUT:
+        if verdict.free_text and policy.free_text is FreeTextPolicy.REVIEW:
+            return ReplyPlan(verdict, events=(note("consent.review_requested"),))
+        revoke = record(ConsentAction.REVOKE, Purpose.TRANSACTIONAL, all_purposes=True, tie=None)
+        outbox = (
+            ()
+            if _stopped(facts)
+            else answer(
+                OPT_OUT_CONFIRMATION_TEMPLATE, policy.opt_out_confirmation, revoke.id, revoke.id
+            )
+        )
+        return ReplyPlan(verdict, (revoke,), (consent_event(revoke),), outbox)
+    if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and pending:
+        tie = getattr(pending, "handoff_id", None) or handoff_id
+        grant = record(ConsentAction.GRANT, Purpose.TRANSACTIONAL, tie=tie)
+        return ReplyPlan(verdict, (grant,), (consent_event(grant),), confirmed_opt_in=True)
+    if verdict.intent is ReplyIntent.OPT_IN:
+        granted_before = {fact.purpose for fact in facts if fact.action is ConsentAction.GRANT} or {
+            Purpose.TRANSACTIONAL
+        }
+        # START re-grants what the customer had granted; a transactional grant
+        # stays tied to the request it served, so it does not open new ones.
+        ties = {
+            fact.purpose: getattr(fact, "handoff_id", None)
+            for fact in sorted(facts, key=lambda f: (f.at, f.seq or 0))
+            if fact.action is ConsentAction.GRANT
+        }
+        grants = tuple(
+            record(ConsentAction.GRANT, purpose, tie=handoff_id or ties.get(purpose))
+            for purpose in sorted(granted_before)
+        )
+        outbox = answer(
+            OPT_IN_CONFIRMATION_TEMPLATE, policy.opt_in_confirmation, grants[0].id, grants[-1].id
+        )
+        return ReplyPlan(verdict, grants, tuple(consent_event(g) for g in grants), outbox)
+    if verdict.intent is ReplyIntent.HELP:
+        if _stopped(facts):
+            return ReplyPlan(verdict, events=(note("consent.help_not_answered", reason="revoked"),))
+        key = message.provider_message_id or new_id("in")
+        return ReplyPlan(
+            verdict,
+            events=(note("consent.help_requested"),),
+            outbox=answer(HELP_TEMPLATE, policy.help_text, key),
+        )
+    return ReplyPlan(verdict)

@@ -1,0 +1,273 @@
+"""What an inbound reply means for consent: keywords per locale and free-text revocation.
+
+``classify_reply`` is pure. The rules, in order (the first that matches wins):
+
+1. **Normalize**: Unicode NFKC, case-folded, accents kept; surrounding whitespace,
+   quotes and trailing punctuation or emoji are dropped, inner whitespace collapsed.
+2. **Whole-message keywords** of the locale: opt-out (``STOP``, ``STOPALL``,
+   ``UNSUBSCRIBE``, ``CANCEL``, ``END``, ``QUIT``, ``REVOKE``, ``OPTOUT``, ``OPT OUT``),
+   opt-in (``START``, ``UNSTOP``), help (``HELP``, ``INFO``). Every locale also
+   honours the English opt-out words: carriers do, and a STOP must never be missed.
+3. **Confirmation** (``YES``, ``Y``; ``SI`` in Spanish...) is ``opt_in`` only while a
+   double opt-in is pending; otherwise it is an ordinary reply (``none``).
+4. **Keyword with filler**: a short message made only of one opt-out keyword plus
+   politeness or emphasis ("please stop", "STOP STOP", "unsubscribe me now",
+   "cancel pls") is an opt-out: the FCC's 2025 order treats those words as a per se
+   revocation when they are the reply.
+5. **Free-text revocation** (English): a revocation verb aimed at *our messages*
+   ("please stop texting me", "don't text me again", "take me off your list",
+   "I want to opt out", "remove my number", "no more texts", "I revoke my
+   consent"). A revocation word aimed at something else ("my order won't stop
+   failing", "cancel my order", "the end of the month") matches no rule and is
+   ``none``; a negated one ("don't stop texting me") is ``none`` too.
+
+Anything else is ``none``. Rules 4 and 5 report ``free_text=True`` so a policy may
+flag such messages for review instead of revoking.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from escalate._exceptions import InvalidInput
+
+__all__ = [
+    "DEFAULT_KEYWORDS",
+    "Classification",
+    "KeywordSet",
+    "ReplyIntent",
+    "classify",
+    "classify_reply",
+]
+
+
+class ReplyIntent(StrEnum):
+    """What a customer's reply asks for, as far as consent goes."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    NONE = "none"
+
+
+_TRAILING = re.compile(r"[\s\W_]+$", re.UNICODE)
+_LEADING = re.compile(r"^[\s\W_]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def _normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    text = _LEADING.sub("", _TRAILING.sub("", text))
+    return _SPACES.sub(" ", text)
+
+
+def _words(items: Iterable[str]) -> frozenset[str]:
+    return frozenset(_normalize(item) for item in items)
+
+
+@dataclass(frozen=True)
+class KeywordSet:
+    """The whole-message keywords of one locale (matched after normalization)."""
+
+    opt_out: frozenset[str]
+    opt_in: frozenset[str]
+    help: frozenset[str]
+    confirm: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        opt_out: Iterable[str],
+        opt_in: Iterable[str],
+        help: Iterable[str],
+        confirm: Iterable[str] = (),
+    ) -> KeywordSet:
+        """Build a set from words as typed (any case, any spacing)."""
+        return cls(_words(opt_out), _words(opt_in), _words(help), _words(confirm))
+
+
+ENGLISH = KeywordSet.of(
+    opt_out=(
+        "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT",
+        "OPT-OUT", "STOP ALL",
+    ),
+    opt_in=("START", "UNSTOP"),
+    help=("HELP", "INFO"),
+    confirm=("YES", "Y"),
+)  # fmt: skip
+
+#: Keyword sets by locale; pass your own mapping to ``classify_reply(keywords=...)``.
+DEFAULT_KEYWORDS: Mapping[str, KeywordSet] = {
+    "en": ENGLISH,
+    "es": KeywordSet.of(
+        opt_out=("PARAR", "ALTO", "BAJA", "CANCELAR", "DETENER", "FIN", "ELIMINAR"),
+        opt_in=("COMENZAR", "INICIAR", "ALTA"),
+        help=("AYUDA", "INFORMACION", "INFORMACIÓN"),
+        confirm=("SI", "SÍ"),
+    ),
+    "fr": KeywordSet.of(
+        opt_out=("ARRET", "ARRÊT", "STOP", "DESABONNER", "DÉSABONNER", "FIN"),
+        opt_in=("DEMARRER", "DÉMARRER"),
+        help=("AIDE",),
+        confirm=("OUI",),
+    ),
+}
+
+# -- free text (English) --------------------------------------------------------
+
+#: Words that may surround a bare opt-out keyword without changing what it means.
+_FILLER = frozenset(
+    {
+        "please", "pls", "plz", "now", "it", "this", "that", "all", "me", "already",
+        "thanks", "thank", "you", "thx", "ok", "okay", "just", "asap", "immediately",
+        "right", "away", "and", "so", "i", "said",
+    }
+)  # fmt: skip
+_OBJECT = (
+    r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
+    r"call(?:ing|s)?|send(?:ing)?|spam(?:ming)?|notifications?|alerts?|updates?)"
+)
+_NEGATION = r"(?:don't|do not|dont|won't|will not|can't|cannot|doesn't|didn't|never|not)"
+_REVOKE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        # "please stop texting me", "stop sending me messages", "stop the texts"
+        (
+            "stop_messaging",
+            rf"\b(?:stop|quit|cease|end)\b(?: \w+){{0,2}} {_OBJECT}\b",
+        ),
+        # "don't text me again", "do not contact me", "never message me"
+        (
+            "do_not_contact",
+            r"\b(?:don't|do not|dont|never|no longer)\b (?:\w+ )?"
+            r"(?:text|message|contact|email|sms|call|send)\b(?: \w+)? (?:me|us|this number)\b",
+        ),
+        # "unsubscribe me", "I want to unsubscribe", "how do I unsubscribe"
+        ("unsubscribe", r"\bunsubscrib(?:e|ing)\b"),
+        # "I want to opt out", "opt me out", "opting out"
+        ("opt_out", r"\bopt(?:ing)?[- ]?(?:me )?out\b"),
+        # "take me off your list", "remove me from the list", "remove my number"
+        (
+            "remove_me",
+            r"\b(?:take|remove|delete|drop|get)\b (?:me|my (?:number|phone|email|name|details))"
+            r"(?: \w+){0,2} (?:off|from)\b|\bremove (?:me|my (?:number|phone|email))\b",
+        ),
+        # "no more texts", "no more messages please"
+        ("no_more", rf"\bno more {_OBJECT}\b"),
+        # "I revoke my consent", "I withdraw consent", "I do not consent"
+        (
+            "revoke_consent",
+            r"\b(?:revoke|withdraw|withdrawing|revoking|cancel)\b (?:\w+ )?(?:consent|permission)\b"
+            r"|\bdo not consent\b|\bdon't consent\b",
+        ),
+        # "cancel my subscription", "cancel these texts", "end these messages"
+        (
+            "cancel_messages",
+            rf"\b(?:cancel|end|quit)\b (?:my |these |the |this |all )?(?:subscription|{_OBJECT})\b",
+        ),
+        # "leave me alone", "stop bothering me"
+        ("leave_me_alone", r"\bleave me alone\b|\bstop (?:bothering|harassing|pestering) me\b"),
+    )
+)
+_NEGATED_STOP = re.compile(rf"\b{_NEGATION} (?:\w+ )?(?:stop|quit|cancel|end|unsubscribe)\b")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """``classify``'s full answer: the intent, the rule that decided, and whether it was free text.
+
+    Attributes:
+        intent: what the reply asks for.
+        rule: ``keyword``, ``confirm``, ``keyword_with_filler``, a free-text rule
+            name (``stop_messaging``, ``unsubscribe``...), or ``none``.
+        free_text: True when the revocation was read from words, not a keyword.
+    """
+
+    intent: ReplyIntent
+    rule: str
+    free_text: bool = False
+
+
+def _keywords_for(locale: str, keywords: Mapping[str, KeywordSet] | None) -> KeywordSet:
+    if not isinstance(locale, str):
+        raise InvalidInput("locale must be a string such as 'en'")
+    table = DEFAULT_KEYWORDS if keywords is None else keywords
+    language = locale.replace("_", "-").split("-")[0].lower()
+    found = table.get(locale) or table.get(language)
+    if found is None:
+        raise InvalidInput(f"no keywords for locale {locale!r}; known: {sorted(table)}")
+    return found
+
+
+def classify(
+    text: str,
+    *,
+    locale: str = "en",
+    pending_opt_in: bool = False,
+    keywords: Mapping[str, KeywordSet] | None = None,
+) -> Classification:
+    """Classify a reply and say which rule decided (see the module docstring).
+
+    Raises:
+        InvalidInput: ``text`` is not a string, or the locale has no keyword set.
+    """
+    if not isinstance(text, str):
+        raise InvalidInput("a reply's text must be a string")
+    words = _keywords_for(locale, keywords)
+    opt_out = words.opt_out | ENGLISH.opt_out
+    message = _normalize(text)
+    if not message:
+        return Classification(ReplyIntent.NONE, "none")
+    if message in opt_out:
+        return Classification(ReplyIntent.OPT_OUT, "keyword")
+    if message in words.opt_in:
+        return Classification(ReplyIntent.OPT_IN, "keyword")
+    if message in words.help:
+        return Classification(ReplyIntent.HELP, "keyword")
+    if message in words.confirm:
+        if pending_opt_in:
+            return Classification(ReplyIntent.OPT_IN, "confirm")
+        return Classification(ReplyIntent.NONE, "confirm_without_pending_opt_in")
+    tokens = re.findall(r"[\w'-]+", message)
+    if (
+        0 < len(tokens) <= 6
+        and any(token in opt_out for token in tokens)
+        and all(token in opt_out or token in _FILLER for token in tokens)
+    ):
+        return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler", free_text=True)
+    if locale.replace("_", "-").split("-")[0].lower() != "en":
+        # Free-text rules are written for English; other locales get keywords only.
+        return Classification(ReplyIntent.NONE, "none")
+    plain = " ".join(tokens)
+    negated = _NEGATED_STOP.search(plain)
+    for name, pattern in _REVOKE_PATTERNS:
+        match = pattern.search(plain)
+        if match is None:
+            continue
+        if negated is not None and name in ("stop_messaging", "cancel_messages", "unsubscribe"):
+            continue  # "don't stop texting me", "i didn't unsubscribe"
+        return Classification(ReplyIntent.OPT_OUT, name, free_text=True)
+    return Classification(ReplyIntent.NONE, "none")
+
+
+def classify_reply(
+    text: str,
+    *,
+    locale: str = "en",
+    pending_opt_in: bool = False,
+    keywords: Mapping[str, KeywordSet] | None = None,
+) -> ReplyIntent:
+    """What a customer's reply means for consent.
+
+    Free-text revocation ("please stop texting me") is ``opt_out``; ``YES`` is
+    ``opt_in`` only when ``pending_opt_in`` is True.
+
+    Raises:
+        InvalidInput: ``text`` is not a string, or the locale has no keyword set.
+    """
+    return classify(text, locale=locale, pending_opt_in=pending_opt_in, keywords=keywords).intent

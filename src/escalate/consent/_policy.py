@@ -1,0 +1,129 @@
+"""``ConsentPolicy``: one tenant's consent settings, per purpose.
+
+An ``Escalator`` serves one tenant, so the policy it is given is that tenant's:
+quiet hours per purpose (``None`` turns them off for a purpose), the default
+zone, keywords per locale, the help and confirmation texts, and whether a
+free-text revocation revokes or is flagged for review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from escalate._exceptions import InvalidInput
+from escalate._models import Channel
+from escalate.consent._keywords import DEFAULT_KEYWORDS, KeywordSet
+from escalate.consent._quiet_hours import QuietHours, zone_info
+from escalate.consent._records import Purpose
+
+__all__ = [
+    "HELP_TEMPLATE",
+    "KEYWORD_REPLY_TEMPLATES",
+    "OPT_IN_CONFIRMATION_TEMPLATE",
+    "OPT_IN_REQUEST_TEMPLATE",
+    "OPT_OUT_CONFIRMATION_TEMPLATE",
+    "ConsentPolicy",
+    "FreeTextPolicy",
+]
+
+#: ``SendMessage.template`` names of the texts the consent layer sends itself.
+HELP_TEMPLATE = "consent.help"
+OPT_OUT_CONFIRMATION_TEMPLATE = "consent.opt_out_confirmation"
+OPT_IN_CONFIRMATION_TEMPLATE = "consent.opt_in_confirmation"
+OPT_IN_REQUEST_TEMPLATE = "consent.opt_in_request"
+#: Answers to a customer's own keyword: sent at once (no quiet hours), within the
+#: confirmation window of the message they answer, or not at all.
+KEYWORD_REPLY_TEMPLATES = frozenset(
+    {HELP_TEMPLATE, OPT_OUT_CONFIRMATION_TEMPLATE, OPT_IN_CONFIRMATION_TEMPLATE}
+)
+
+RATES_NOTICE = "Msg & data rates may apply"
+
+
+class FreeTextPolicy(StrEnum):
+    """What a free-text revocation ("please stop texting me") does."""
+
+    REVOKE = "revoke"  # revoke every purpose, like STOP
+    REVIEW = "review"  # record a review event and notify; a person decides
+
+
+def _default_quiet_hours() -> dict[Purpose, QuietHours | None]:
+    return {Purpose.TRANSACTIONAL: QuietHours(), Purpose.MARKETING: QuietHours()}
+
+
+@dataclass(frozen=True)
+class ConsentPolicy:
+    """One tenant's consent settings.
+
+    Args:
+        brand: the name the help and confirmation texts sign with; ``None`` uses
+            the workflow's ``brand`` setting.
+        quiet_hours: per purpose; ``None`` for a purpose sends at any hour.
+        quiet_hours_channels: the channels quiet hours apply to (SMS, WhatsApp).
+        default_zone: the tenant's zone, used when a number gives none that works.
+        locale: the keyword locale of inbound replies.
+        keywords: keyword sets by locale.
+        free_text: revoke on a free-text revocation, or flag it for review.
+        help_text: the HELP/INFO answer; must name ``{brand}``, say how to stop
+            (``STOP``) and say "Msg & data rates may apply".
+        opt_out_confirmation: the one text after a revocation.
+        opt_in_confirmation: the answer to START (or to YES for a double opt-in).
+        reply_window: keyword answers go out within this time of the message
+            they answer, or not at all (5 minutes).
+        hash_key: key of the address hash that erased proofs keep; set a secret
+            so the hash of a phone number cannot be reversed by enumeration.
+
+    Raises:
+        InvalidInput: a help text missing a required part, an unknown zone or locale.
+    """
+
+    brand: str | None = None
+    quiet_hours: Mapping[Purpose, QuietHours | None] = field(default_factory=_default_quiet_hours)
+    quiet_hours_channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.WHATSAPP})
+    default_zone: str = "UTC"
+    locale: str = "en"
+    keywords: Mapping[str, KeywordSet] = field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
+    free_text: FreeTextPolicy = FreeTextPolicy.REVOKE
+    help_text: str = (
+        "{brand}: we text you about your support case. Reply STOP to opt out, HELP for help. "
+        "Msg & data rates may apply."
+    )
+    opt_out_confirmation: str = (
+        "{brand}: you're unsubscribed and will get no more texts from us. Reply START to "
+        "resubscribe."
+    )
+    opt_in_confirmation: str = (
+        "{brand}: you're subscribed to texts about your case. Reply STOP to opt out. "
+        "Msg & data rates may apply."
+    )
+    reply_window: timedelta = timedelta(minutes=5)
+    hash_key: bytes = b"escalate"
+
+    def __post_init__(self) -> None:
+        text = self.help_text
+        if "{brand}" not in text or "STOP" not in text.upper() or RATES_NOTICE not in text:
+            raise InvalidInput(
+                f"help_text must name {{brand}}, say how to stop (STOP) and say {RATES_NOTICE!r}"
+            )
+        zone_info(self.default_zone)
+        try:
+            object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))
+        except ValueError:
+            choices = [choice.value for choice in FreeTextPolicy]
+            raise InvalidInput(f"free_text must be one of {choices}") from None
+        unknown = set(self.quiet_hours) - set(Purpose)
+        if unknown:
+            raise InvalidInput(f"quiet_hours has unknown purposes {sorted(map(str, unknown))}")
+        if self.locale.replace("_", "-").split("-")[0].lower() not in {
+            key.split("-")[0].lower() for key in self.keywords
+        }:
+            raise InvalidInput(f"no keywords for locale {self.locale!r}")
+        if self.reply_window <= timedelta(0):
+            raise InvalidInput("reply_window must be positive")
+
+    def render(self, text: str, brand: str, **values: str) -> str:
+        """Fill a policy text with the brand (the policy's own, else ``brand``)."""
+        return text.format(brand=self.brand or brand, **values)

@@ -1,0 +1,202 @@
+"""Quiet hours: when a text may reach someone, in the recipient's own time zone.
+
+The zone comes from the number (``phonenumbers.timezone``). A number that spans
+several zones gets the window that fits all of them (a +1 605 number in Mountain
+and Central time may be texted 09:00-21:00 Central). When the zones leave no
+common window, or the number is not located anywhere (a toll-free +1 800 number,
+which phonenumbers maps to every zone from Guam to Newfoundland), the contact's
+known zone decides, else the tenant's default zone, and the answer says which
+one was used. A contact's known zone always overrides.
+
+(Windows repeat daily, so zones are compared around the clock: with 08:00-21:00,
+Guam and Newfoundland do share 2.5 hours, Guam's morning being Newfoundland's
+evening. That is why toll-free numbers are treated as unlocated rather than
+intersected: their zone list is the numbering plan's, not the person's.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezone
+
+from escalate._clock import ensure_aware
+from escalate._exceptions import InvalidInput
+from escalate._identity import Identity, IdentityKind
+
+__all__ = ["QuietHours", "Window", "ZoneSource", "zone_info", "zones_for_number"]
+
+#: How far ahead to look for a common window; every window repeats daily.
+_HORIZON_DAYS = 3
+
+
+class ZoneSource(StrEnum):
+    """Which zone(s) a quiet-hours answer was computed in."""
+
+    NUMBER = "number"  # every zone the number maps to
+    CONTACT = "contact"  # the contact's known zone
+    TENANT_DEFAULT = "tenant_default"  # the tenant's default zone
+
+
+@lru_cache(maxsize=512)
+def zone_info(name: str) -> ZoneInfo:
+    """``ZoneInfo(name)``, with a typed error for an unknown zone.
+
+    Raises:
+        InvalidInput: not an IANA zone name.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {name!r}") from None
+
+
+#: Number types that are not located anywhere: phonenumbers maps them to every
+#: zone of their numbering plan, which says nothing about where the person is.
+_UNLOCATED = frozenset(
+    {
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    }
+)
+
+
+@lru_cache(maxsize=4096)
+def _zones_for_e164(e164: str) -> tuple[str, ...]:
+    parsed = phonenumbers.parse(e164)
+    if phonenumbers.number_type(parsed) in _UNLOCATED:
+        return ()
+    zones = phone_timezone.time_zones_for_number(parsed)
+    return tuple(zone for zone in zones if zone != "Etc/Unknown")
+
+
+def zones_for_number(address: Identity) -> tuple[str, ...]:
+    """The IANA zones a phone number may be in.
+
+    Empty for an email, an unknown area, and numbers that are not located
+    anywhere (toll-free, premium rate, shared cost, UAN, personal numbers).
+    """
+    if address.kind is not IdentityKind.PHONE:
+        return ()
+    return _zones_for_e164(address.value)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A quiet-hours answer: when sending may happen, and in which zone(s) it was judged.
+
+    Attributes:
+        at: the first allowed instant at or after the asked time, in UTC.
+        zones: the zones the window was computed in.
+        source: number, contact or tenant default.
+    """
+
+    at: datetime
+    zones: tuple[str, ...]
+    source: ZoneSource
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Texts may be sent from ``start`` (inclusive) to ``end`` (exclusive), local time.
+
+    ``QuietHours()`` is 08:00-21:00. A window that wraps midnight
+    (``start=time(22), end=time(6)``) is allowed too; ``start == end`` is refused.
+    """
+
+    start: time = time(8)
+    end: time = time(21)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.start, time) or not isinstance(self.end, time):
+            raise InvalidInput("QuietHours start and end must be datetime.time values")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise InvalidInput("QuietHours start and end are local times; give them no tzinfo")
+        if self.start == self.end:
+            raise InvalidInput("QuietHours start and end must differ")
+
+    def allows_local(self, local: time) -> bool:
+        """True when a local wall-clock time is inside the sending window."""
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def _allowed(self, instant: datetime, zones: tuple[ZoneInfo, ...]) -> bool:
+        return all(
+            self.allows_local(instant.astimezone(zone).time().replace(tzinfo=None))
+            for zone in zones
+        )
+
+    def _first_allowed(self, at: datetime, names: tuple[str, ...]) -> datetime | None:
+        zones = tuple(zone_info(name) for name in names)
+        if self._allowed(at, zones):
+            return at
+        # The common window, if any, opens when the last zone's window opens: so
+        # the candidates are each zone's local openings over the next days.
+        candidates = []
+        for zone in zones:
+            local_day = at.astimezone(zone).date()
+            for offset in range(_HORIZON_DAYS + 1):
+                day = local_day + timedelta(days=offset)
+                # A local opening that falls in a DST gap resolves forward (fold=0),
+                # and _allowed re-checks it in every zone anyway.
+                opening = datetime.combine(day, self.start, tzinfo=zone).astimezone(UTC)
+                if opening > at:
+                    candidates.append(opening)
+        return next((c for c in sorted(candidates) if self._allowed(c, zones)), None)
+
+    def window(
+        self,
+        address: Identity,
+        at: datetime,
+        *,
+        known_zone: str | None = None,
+        default_zone: str = "UTC",
+    ) -> Window:
+        """The first allowed instant at or after ``at``, with the zones it was judged in.
+
+        Raises:
+            NaiveDatetimeError: ``at`` has no time zone.
+            InvalidInput: ``address`` is not an Identity, or a zone name is unknown.
+        """
+        if not isinstance(address, Identity):
+            raise InvalidInput("QuietHours takes an Identity")
+        at = ensure_aware(at, "at")
+        if known_zone is not None:
+            found = self._first_allowed(at, (known_zone,))
+            if found is not None:
+                return Window(found, (known_zone,), ZoneSource.CONTACT)
+        zones = zones_for_number(address)
+        if zones and known_zone is None:
+            found = self._first_allowed(at, zones)
+            if found is not None:
+                return Window(found, zones, ZoneSource.NUMBER)
+        found = self._first_allowed(at, (default_zone,))
+        if found is None:  # pragma: no cover - a non-empty daily window always opens
+            raise InvalidInput("the quiet-hours window never opens")
+        return Window(found, (default_zone,), ZoneSource.TENANT_DEFAULT)
+
+    def next_allowed(
+        self,
+        address: Identity,
+        at: datetime,
+        *,
+        known_zone: str | None = None,
+        default_zone: str = "UTC",
+    ) -> datetime:
+        """``at`` itself when a text may go now, else the window's opening (aware, UTC).
+
+        Raises:
+            NaiveDatetimeError: ``at`` has no time zone (it is a ``ValueError`` too).
+            InvalidInput: ``address`` is not an Identity, or a zone name is unknown.
+        """
+        found = self.window(address, at, known_zone=known_zone, default_zone=default_zone).at
+        return at if found == at else found

@@ -1,0 +1,164 @@
+"""Reply classification: keywords per locale, YES only when pending, free-text revocation."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from escalate import InvalidInput
+from escalate.consent import DEFAULT_KEYWORDS, KeywordSet, ReplyIntent, classify, classify_reply
+
+#: Replies that revoke consent: keywords in every spelling, and free text (FCC 2025-04-11).
+REVOKING = [
+    "STOP", "stop", "Stop.", "STOP!!!", "  stop  ", "Stop 🛑", "STOPALL", "stop all",
+    "UNSUBSCRIBE", "Unsubscribe.", "cancel", "CANCEL!", "End", "quit", "REVOKE", "OPTOUT",
+    "Opt out", "OPT-OUT", "opt out!",
+    "please stop", "stop please", "STOP STOP STOP", "pls stop", "stop it now", "cancel pls",
+    "unsubscribe me", "Unsubscribe me please",
+    "please stop texting me", "Stop texting me please", "stop sending me messages",
+    "Please stop messaging this number", "Stop sending these alerts", "stop the texts",
+    "quit texting me", "end these messages", "I want to opt out",
+    "I'd like to opt out of these texts", "opt me out", "Don't text me again",
+    "do not contact me anymore", "never message me again", "take me off your list",
+    "Remove me from your mailing list", "remove my number", "Please remove me",
+    "no more texts please", "leave me alone", "I revoke my consent to receive messages",
+    "I withdraw my consent", "cancel my subscription", "how do I unsubscribe?",
+    "Stop. Bothering. Me.", "stop contacting me",
+]  # fmt: skip
+
+#: Replies that merely contain such a word in another sense, or are ordinary replies.
+NOT_REVOKING = [
+    "my order won't stop failing", "cancel my order please", "cancel the reservation for Friday",
+    "the app keeps crashing, can't stop it", "The noise won't stop", "order 1234 never arrived",
+    "thanks, that fixed it", "when does the sale end?", "The end of the month is fine",
+    "I want to quit my job lol", "Can you help me with my refund?", "yes", "Yes please",
+    "don't stop texting me, this is helpful", "I never said stop", "hello",
+    "what's my tracking number", "my package stopped moving in Memphis",
+    "the driver didn't stop at my house", "Stop by the store tomorrow?",
+    "I can't end the call on your app", "ok", "STOPPED by the store, no luck", "",
+    "   ", "The bus stop is where I left it", "Can I cancel and reorder?",
+]  # fmt: skip
+
+
+def test_the_table_is_large_enough() -> None:
+    """The free-text table holds at least 40 real-looking messages, in both directions."""
+    assert len(REVOKING) + len(NOT_REVOKING) >= 40
+    assert len(REVOKING) >= 20
+    assert len(NOT_REVOKING) >= 20
+
+
+@pytest.mark.parametrize("text", REVOKING)
+def test_revoking_replies_are_opt_out(text: str) -> None:
+    """Each keyword spelling and each free-text revocation classifies as opt_out."""
+    assert classify_reply(text) is ReplyIntent.OPT_OUT
+
+
+@pytest.mark.parametrize("text", NOT_REVOKING)
+def test_other_senses_are_not_opt_out(text: str) -> None:
+    """A revocation word in another sense, or an ordinary reply, is not an opt-out."""
+    assert classify_reply(text) is not ReplyIntent.OPT_OUT
+
+
+@pytest.mark.parametrize("text", ["START", "start", "Unstop", "UNSTOP!"])
+def test_start_and_unstop_opt_in(text: str) -> None:
+    """START and UNSTOP are opt-in keywords."""
+    assert classify_reply(text) is ReplyIntent.OPT_IN
+
+
+@pytest.mark.parametrize("text", ["HELP", "help?", "Info", "INFO."])
+def test_help_and_info(text: str) -> None:
+    """HELP and INFO ask for the help text."""
+    assert classify_reply(text) is ReplyIntent.HELP
+
+
+@pytest.mark.parametrize("text", ["YES", "yes", "Y", "Yes!"])
+def test_yes_opts_in_only_when_pending(text: str) -> None:
+    """YES is opt_in only as the answer to a pending double opt-in."""
+    assert classify_reply(text, pending_opt_in=True) is ReplyIntent.OPT_IN
+    assert classify_reply(text) is ReplyIntent.NONE
+
+
+def test_keywords_are_whole_message() -> None:
+    """A keyword inside a longer ordinary sentence is not a keyword."""
+    assert classify_reply("I need help with my order") is ReplyIntent.NONE
+    assert classify_reply("start the refund please") is ReplyIntent.NONE
+
+
+def test_free_text_is_reported_as_such() -> None:
+    """classify() says which rule decided and whether it read free text."""
+    assert classify("STOP").rule == "keyword"
+    assert not classify("STOP").free_text
+    verdict = classify("please stop texting me")
+    assert verdict.free_text
+    assert verdict.rule == "stop_messaging"
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "intent"),
+    [
+        ("PARAR", "es", ReplyIntent.OPT_OUT),
+        ("baja", "es-MX", ReplyIntent.OPT_OUT),
+        ("STOP", "es", ReplyIntent.OPT_OUT),  # English opt-outs hold in every locale
+        ("AYUDA", "es_US", ReplyIntent.HELP),
+        ("COMENZAR", "es", ReplyIntent.OPT_IN),
+        ("ARRÊT", "fr", ReplyIntent.OPT_OUT),
+        ("aide", "fr-CA", ReplyIntent.HELP),
+        ("por favor deja de escribirme", "es", ReplyIntent.NONE),  # free text is English-only
+    ],
+)
+def test_locales(text: str, locale: str, intent: ReplyIntent) -> None:
+    """Keyword sets are per locale; the English opt-out words count everywhere."""
+    assert classify_reply(text, locale=locale) is intent
+
+
+def test_si_confirms_a_pending_spanish_opt_in() -> None:
+    """SÍ answers a pending double opt-in in Spanish."""
+    assert classify_reply("Sí", locale="es", pending_opt_in=True) is ReplyIntent.OPT_IN
+
+
+def test_keyword_sets_are_configurable() -> None:
+    """A caller's own keyword set replaces the default for its locale."""
+    custom = {
+        **DEFAULT_KEYWORDS,
+        "en": KeywordSet.of(opt_out=("STOP", "BASTA"), opt_in=("GO",), help=("SOS",)),
+    }
+    assert classify_reply("basta", keywords=custom) is ReplyIntent.OPT_OUT
+    assert classify_reply("go", keywords=custom) is ReplyIntent.OPT_IN
+    assert classify_reply("sos", keywords=custom) is ReplyIntent.HELP
+    assert classify_reply("help", keywords=custom) is ReplyIntent.NONE
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"STOP"])
+def test_non_string_text_is_refused(bad: object) -> None:
+    """A reply that is not a string raises InvalidInput (a ValueError)."""
+    with pytest.raises(InvalidInput):
+        classify_reply(bad)  # type: ignore[arg-type]
+
+
+def test_unknown_locale_is_refused() -> None:
+    """A locale with no keyword set raises InvalidInput rather than guessing."""
+    with pytest.raises(InvalidInput, match="no keywords"):
+        classify_reply("STOP", locale="xx")
+
+
+@given(st.text(max_size=200), st.booleans())
+def test_classifier_is_total(text: str, pending: bool) -> None:
+    """Any string classifies to one of the intents without raising."""
+    assert classify_reply(text, pending_opt_in=pending) in set(ReplyIntent)
+
+
+@given(
+    st.sampled_from(
+        ["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"]
+    ),
+    st.sampled_from(["", " ", "  ", "\t"]),
+    st.sampled_from(["", ".", "!", "!!", "?", " .", "..."]),
+    st.booleans(),
+)
+def test_opt_out_keywords_survive_case_space_and_punctuation(
+    word: str, pad: str, tail: str, lower: bool
+) -> None:
+    """Every opt-out keyword is recognized trimmed, in any case, with trailing punctuation."""
+    text = pad + (word.lower() if lower else word) + tail + pad
+    assert classify_reply(text) is ReplyIntent.OPT_OUT

@@ -1,0 +1,141 @@
+"""Kantara receipts, export of everything held on a person, and erasure that keeps minimum proof."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from escalate import (
+    Escalator,
+    Identity,
+    InboundMessage,
+    InvalidConsentReceipt,
+    InvalidInput,
+    NotFound,
+)
+from escalate.consent import ConsentReceipt, ReceiptController, consent_receipt
+from escalate.store import Store
+from escalate.testing import FakeClock, MemoryTransport
+from tests.conftest import WEB_FORM_CONSENT, make_thread
+
+PHONE = Identity.phone("+14155550100")
+CONTROLLER = ReceiptController(
+    piiController="Acme Inc.", contact="Privacy team", address="1 Main St, Springfield",
+    email="privacy@acme.example", phone="+1 415 555 0199",
+)  # fmt: skip
+
+
+def connected(esc: Escalator, clock: FakeClock) -> str:
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert handoff.contact_id is not None
+    return handoff.contact_id
+
+
+def test_receipt_is_kantara_v1_1(esc: Escalator, clock: FakeClock) -> None:
+    """A grant's receipt has the v1.1 fields and reads back through ConsentReceipt.parse."""
+    connected(esc, clock)
+    (record,) = esc.consent.records(PHONE)
+    receipt = esc.consent.receipt(
+        record, controller=CONTROLLER, policy_url="https://acme.example/p"
+    )
+    assert receipt["version"] == "KI-CR-v1.1.0"
+    assert receipt["consentReceiptID"] == record.id
+    assert receipt["piiPrincipalId"] == PHONE.value
+    assert receipt["consentTimestamp"] == int(record.at.timestamp())
+    assert receipt["services"][0]["purposes"][0]["consentType"] == "EXPLICIT"
+    assert record.evidence.text_version in receipt["collectionMethod"]
+    parsed = ConsentReceipt.parse(json.dumps(receipt))
+    assert parsed.to_json() == receipt
+
+
+def test_revoke_receipt_names_the_termination(esc: Escalator, clock: FakeClock) -> None:
+    """A revocation's receipt covers every purpose and says when and how consent ended."""
+    connected(esc, clock)
+    esc.inbound(InboundMessage(channel="sms", sender=PHONE, body="STOP", received_at=clock.now()))
+    revoke = esc.consent.records(PHONE)[-1]
+    receipt = consent_receipt(revoke, controller=CONTROLLER, policy_url="https://acme.example/p")
+    purposes = receipt["services"][0]["purposes"]
+    assert len(purposes) == 2
+    assert purposes[0]["termination"].startswith("Revoked")
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: r.pop("piiPrincipalId"),
+        lambda r: r.update(version="KI-CR-v1.0.0"),
+        lambda r: r.update(consentTimestamp="yesterday"),
+        lambda r: r.update(services=[]),
+        lambda r: r.update(unexpected=True),
+        lambda r: r["services"][0]["purposes"][0].update(consentType="MAYBE"),
+    ],
+)
+def test_malformed_receipts_are_refused(esc: Escalator, clock: FakeClock, mutate: object) -> None:
+    """A receipt with a missing, mistyped or unknown field raises InvalidConsentReceipt."""
+    connected(esc, clock)
+    receipt = consent_receipt(
+        esc.consent.records(PHONE)[0], controller=CONTROLLER, policy_url="https://a.example"
+    )
+    mutate(receipt)  # type: ignore[operator]
+    with pytest.raises(InvalidConsentReceipt):
+        ConsentReceipt.parse(receipt)
+
+
+@pytest.mark.parametrize("bad", ["{not json", "[]", b"null"])
+def test_non_object_receipts_are_refused(bad: str | bytes) -> None:
+    """Text that is not a JSON receipt object raises InvalidConsentReceipt (an InvalidInput)."""
+    with pytest.raises(InvalidInput):
+        ConsentReceipt.parse(bad)
+
+
+def test_export_holds_everything(esc: Escalator, clock: FakeClock, sms: MemoryTransport) -> None:
+    """export(contact) has the identities, consent records, handoffs, messages and events."""
+    contact_id = connected(esc, clock)
+    data = esc.consent.export(contact_id)
+    assert any(link["identity"]["value"] == PHONE.value for link in data["contact"]["links"])
+    assert data["consent"][0]["evidence"]["ip"] == "203.0.113.7"
+    assert data["handoffs"]
+    assert data["events"]
+    assert any(m["command"].get("body") == sms.sent[0].body for m in data["messages"])
+    json.dumps(data)
+
+
+def test_erase_removes_personal_data_but_keeps_proof(
+    esc: Escalator, clock: FakeClock, store: Store, sms: MemoryTransport
+) -> None:
+    """erase() leaves no address, evidence or body, keeps hashed proofs, and a STOP still holds."""
+    contact_id = connected(esc, clock)
+    esc.inbound(InboundMessage(channel="sms", sender=PHONE, body="STOP", received_at=clock.now()))
+    proofs = esc.consent.erase(contact_id)
+    assert [p.action.value for p in proofs] == ["grant", "revoke"]
+    dumped = json.dumps(esc.consent.export(contact_id))
+    assert PHONE.value not in dumped
+    assert "203.0.113.7" not in dumped
+    assert sms.sent[0].body not in dumped
+    assert make_thread(clock).text not in dumped
+    assert esc.consent.records(PHONE) == []
+    # The number comes back: the revocation still holds, proven by the hashed proof.
+    decision = esc.consent.decide(PHONE, "transactional")
+    assert decision.reason == "revoked"
+    assert decision.records[0].id == proofs[1].id
+
+
+def test_export_and_erase_unknown_contact(esc: Escalator) -> None:
+    """An unknown contact raises NotFound; a wrong type raises InvalidInput."""
+    with pytest.raises(NotFound):
+        esc.consent.export("ct_missing")
+    with pytest.raises(InvalidInput):
+        esc.consent.erase(42)  # type: ignore[arg-type]
+
+
+def test_known_zone_overrides_the_number(esc: Escalator, clock: FakeClock) -> None:
+    """A contact's known zone decides quiet hours over the number's own zone."""
+    contact_id = connected(esc, clock)  # 10:00 in Los Angeles: open
+    esc.contacts.set_time_zone(contact_id, "Asia/Tokyo")  # 03:00 in Tokyo: closed
+    decision = esc.consent.decide(PHONE, "transactional")
+    assert decision.reason == "quiet_hours"
+    assert decision.zone_source == "contact"
+    with pytest.raises(InvalidInput):
+        esc.contacts.set_time_zone(contact_id, "Mars/Olympus")

@@ -1,0 +1,52 @@
+"""Store contract for consent erasure and handoff-less outbox rows (runs on every store)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from escalate import Channel, Identity
+from escalate.consent import ConsentAction, ConsentEvidence, ConsentProof, ConsentSource, Purpose
+from escalate.consent._ledger_service import make_consent_record
+from escalate.store import Changes, OutboxItem, OutboxStatus, Store
+from escalate.workflow import SendMessage
+
+AT = datetime(2026, 1, 5, 18, tzinfo=UTC)
+PHONE = Identity.phone("+14155550100")
+OTHER = Identity.phone("+12125550100")
+
+
+def grant(address: Identity) -> object:
+    return make_consent_record(
+        tenant="default", address=address, purpose=Purpose.TRANSACTIONAL,
+        action=ConsentAction.GRANT, at=AT,
+        evidence=ConsentEvidence(source=ConsentSource.WEB_FORM, text="ok", ip="203.0.113.7"),
+    )  # fmt: skip
+
+
+def row(to: Identity, key: str, handoff_id: str | None = None) -> OutboxItem:
+    command = SendMessage(channel=Channel.SMS, to=to, body="hello there", template="consent.help")
+    return OutboxItem(id=f"ob_{key}", handoff_id=handoff_id, idempotency_key=key,
+                      command=command, due_at=AT, created_at=AT)  # fmt: skip
+
+
+def test_outbox_row_without_handoff_round_trips(store: Store) -> None:
+    """An outbox row tied to no handoff is stored, claimed and settled like any other."""
+    store.commit(Changes(outbox=(row(PHONE, "k1"),)))
+    (claimed,) = store.claim_outbox(AT, worker="w", lease=timedelta(minutes=1))
+    assert claimed.handoff_id is None
+    assert claimed.status is OutboxStatus.CLAIMED
+    assert store.outbox("default")[0].handoff_id is None
+
+
+def test_erase_address_keeps_proofs_and_drops_personal_rows(store: Store) -> None:
+    """erase_address swaps an address's records for proofs and deletes its unclaimed outbox rows."""
+    mine, theirs = grant(PHONE), grant(OTHER)
+    store.commit(Changes(consent=(mine, theirs), outbox=(row(PHONE, "a"), row(OTHER, "b"))))
+    stored = store.consent_records("default", PHONE)[0]
+    proof = ConsentProof.of(stored, "hash-1")  # type: ignore[arg-type]
+    store.erase_address("default", PHONE, [proof])
+    assert store.consent_records("default", PHONE) == []
+    assert store.consent_records("default", OTHER) != []
+    assert store.consent_proofs("default", "hash-1") == [proof]
+    assert store.consent_proofs("default", "hash-2") == []
+    assert [item.idempotency_key for item in store.outbox("default")] == ["b"]
