@@ -9,6 +9,7 @@ from a scheduler. Every verb validates its input before it writes anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
@@ -17,10 +18,12 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
+from escalate.audit import AuditReport, verify_store
 from escalate.consent._ledger_service import ConsentLedger, consent_event, make_consent_record
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
 from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
+from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
 from escalate.store import Changes, Store, open_store
@@ -279,6 +282,22 @@ class Escalator:
         """The handoff's audit events, oldest first."""
         self.handoffs.get(handoff_id)
         return self.store.events(self.tenant, handoff_id=handoff_id)
+
+    def verify_log(self, *, handoff_id: str | None = None) -> AuditReport:
+        """Check the tenant's audit log (or one handoff's chain) for tampering.
+
+        See ``docs/audit.md`` for what it detects; ``report.ok`` is the verdict.
+        """
+        return verify_store(self.store, self.tenant, handoff_id=handoff_id)
+
+    def report(self, *, since: datetime | None = None, until: datetime | None = None) -> SlaReport:
+        """SLA figures of the handoffs opened in ``[since, until)``, judged as of now.
+
+        See ``docs/reporting.md`` for the definitions.
+        """
+        return store_report(
+            self.store, self.tenant, as_of=self.clock.now(), since=since, until=until
+        )
 
     # -- plumbing -------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
+from escalate.audit._chain import ChainHead, ChainKey, chain_of, link_events
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
@@ -176,14 +177,7 @@ class SQLiteStore:
                 for r in changes.consent
             ],
         )
-        conn.executemany(
-            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (e.id, e.tenant, e.kind, _ts(e.at), e.handoff_id, e.contact_id, e.model_dump_json())
-                for e in changes.events
-            ],
-        )
+        self._write_events(conn, changes.events)
         conn.executemany(
             "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
             " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -237,6 +231,47 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, 'pending')",
                 (timer.id, timer.tenant, timer.handoff_id, timer.name, _ts(timer.due_at)),
             )
+
+    def _write_events(self, conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+        # Runs inside BEGIN IMMEDIATE: no other writer can move a head between
+        # reading it here and writing the new one below, so chains never fork.
+        keys = {(event.tenant, chain_of(event)) for event in events}
+        heads: dict[ChainKey, ChainHead] = {}
+        for tenant, chain in keys:
+            row = conn.execute(
+                "SELECT hash, event_id, length FROM audit_chain_heads"
+                " WHERE tenant = ? AND chain = ?",
+                (tenant, chain),
+            ).fetchone()
+            if row is not None:
+                heads[(tenant, chain)] = ChainHead(
+                    tenant=tenant, chain=chain, hash=row[0], event_id=row[1], length=row[2]
+                )
+        linked, new_heads = link_events(events, heads)
+        conn.executemany(
+            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data,"
+            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.id,
+                    e.tenant,
+                    e.kind,
+                    _ts(e.at),
+                    e.handoff_id,
+                    e.contact_id,
+                    e.model_dump_json(exclude={"seq", "prev_hash", "hash"}),
+                    e.prev_hash,
+                    e.hash,
+                )
+                for e in linked
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO audit_chain_heads (tenant, chain, hash, event_id, length)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, chain) DO UPDATE SET"
+            " hash = excluded.hash, event_id = excluded.event_id, length = excluded.length",
+            [(h.tenant, h.chain, h.hash, h.event_id, h.length) for h in new_heads.values()],
+        )
 
     # -- reading ----------------------------------------------------------------
 
@@ -300,7 +335,7 @@ class SQLiteStore:
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
-        sql = "SELECT seq, data FROM events WHERE tenant = ?"
+        sql = "SELECT seq, data, prev_hash, hash FROM events WHERE tenant = ?"
         params: list[object] = [tenant]
         if handoff_id is not None:
             sql += " AND handoff_id = ?"
@@ -310,9 +345,41 @@ class SQLiteStore:
             params.append(contact_id)
         rows = self._all(sql + " ORDER BY seq", tuple(params))
         return [
-            Event.model_validate_json(str(data)).model_copy(update={"seq": seq})
-            for seq, data in rows
+            Event.model_validate_json(str(data)).model_copy(
+                update={"seq": seq, "prev_hash": prev_hash, "hash": hash_}
+            )
+            for seq, data, prev_hash, hash_ in rows
         ]
+
+    def chain_heads(self, tenant: str) -> list[ChainHead]:
+        rows = self._all(
+            "SELECT chain, hash, event_id, length FROM audit_chain_heads"
+            " WHERE tenant = ? ORDER BY chain",
+            (tenant,),
+        )
+        return [
+            ChainHead(
+                tenant=tenant,
+                chain=str(chain),
+                hash=str(hash_),
+                event_id=str(event_id),
+                length=int(str(length)),
+            )
+            for chain, hash_, event_id, length in rows
+        ]
+
+    def handoffs_opened(
+        self, tenant: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Handoff]:
+        sql, params = "SELECT data FROM handoffs WHERE tenant = ?", [tenant]
+        if since is not None:
+            sql += " AND opened_at >= ?"
+            params.append(_ts(since))
+        if until is not None:
+            sql += " AND opened_at < ?"
+            params.append(_ts(until))
+        rows = self._all(sql + " ORDER BY opened_at, id", tuple(params))
+        return [Handoff.model_validate_json(str(row[0])) for row in rows]
 
     def claim_outbox(
         self,
