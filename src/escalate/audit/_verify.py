@@ -121,11 +121,14 @@ def verify_chains(
     names = sorted(set(by_chain) | {chain for _, chain in head_of})
     for chain in names:
         ordered = sorted(by_chain.get(chain, ()), key=lambda event: event.seq or 0)
+        found = len(problems)
         checked, skipped, last_hash = _check_chain(chain, ordered, problems)
         verified += checked
         legacy += skipped
         head = head_of.get((tenant, chain))
-        _check_head(chain, head, ordered, problems, checked=checked, last_hash=last_hash)
+        # A chain with a broken link cannot have the head's length: say it once.
+        count = checked if len(problems) == found else None
+        _check_head(chain, head, ordered, problems, checked=count, last_hash=last_hash)
     return AuditReport(
         tenant=tenant,
         chains=len(names),
@@ -180,11 +183,11 @@ def _check_head(
     ordered: list[Event],
     problems: list[AuditProblem],
     *,
-    checked: int,
+    checked: int | None,
     last_hash: str | None,
 ) -> None:
     if head is None:
-        if checked:
+        if last_hash is not None:
             detail = "hashed events but no recorded head: the head was deleted"
             problems.append(AuditProblem(kind=ProblemKind.UNANCHORED, chain=chain, detail=detail))
         return
@@ -205,7 +208,7 @@ def _check_head(
                 detail=detail,
             )
         )
-    elif checked != head.length:
+    elif checked is not None and checked != head.length:
         detail = f"the head records {head.length} events, the log holds {checked}"
         problems.append(AuditProblem(kind=ProblemKind.HEAD_MISMATCH, chain=chain, detail=detail))
 
