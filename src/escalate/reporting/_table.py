@@ -33,12 +33,13 @@ def _when(value: datetime) -> str:
 
 
 def _share(part: int, whole: int, what: str) -> str:
-    return "-" if not whole else f"{100 * part / whole:.1f}% ({part} of {whole} {what})"
+    return "-" if not whole else f"{100 * part / whole:.1f}%\n{part} of {whole} {what}"
 
 
 def _durations(stats: DurationStats) -> tuple[str, str]:
     summary = (
-        f"median {format_duration(stats.median)}, p90 {format_duration(stats.p90)}, "
+        f"median {format_duration(stats.median)}\n"
+        f"p90 {format_duration(stats.p90)}\n"
         f"max {format_duration(stats.max)}"
     )
     detail = f"n={stats.count}" + (f", {stats.missing} without" if stats.missing else "")
@@ -50,10 +51,11 @@ def report_table(report: SlaReport) -> Table:
     since = _when(report.since) if report.since else "the start"
     until = _when(report.until or report.as_of)
     table = Table(
-        title=f"SLA report, tenant {report.tenant!r}, handoffs opened from {since} to {until}"
+        title=f"SLA report, tenant {report.tenant!r}",
+        caption=f"handoffs opened from {since} to {until}",
     )
-    table.add_column("metric")
-    table.add_column("value")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("value", no_wrap=True)
     table.add_column("sample", style="dim")
     table.add_row("handoffs opened", str(report.handoffs), "")
     table.add_row("time to first public response", *_durations(report.first_public_response))
