@@ -29,7 +29,9 @@ __all__ = ["ChainHead", "ChainKey", "canonical_content", "chain_of", "event_hash
 ChainKey = tuple[str, str]
 
 #: Fields that are not the event's content: where the store put it, and the chain itself.
-_NOT_CONTENT = frozenset({"seq", "prev_hash", "hash"})
+_NOT_CONTENT = {"seq", "prev_hash", "hash"}
+#: Sorted keys, no whitespace, UTF-8 kept as is (hashed as UTF-8 bytes).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class ChainHead(BaseModel):
@@ -72,9 +74,9 @@ def canonical_content(event: Event) -> str:
     store's row order, the others are what is being computed. The JSON form is
     what the stores persist, so a round trip through a store hashes the same.
     """
-    content = event.model_dump(mode="json", exclude=set(_NOT_CONTENT))
-    content["at"] = event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    content = event.model_dump(mode="json", exclude=_NOT_CONTENT)
+    content["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return _CANONICAL.encode(content)
 
 
 def event_hash(prev_hash: str | None, event: Event) -> str:
@@ -99,19 +101,20 @@ def link_events(
         The events with ``prev_hash`` and ``hash`` set, in the given order, and the
         new head of every chain they touched.
     """
-    new_heads: dict[ChainKey, ChainHead] = {}
+    # (hash, event id, length) per chain touched; heads are built once at the end.
+    tips: dict[ChainKey, tuple[str, str, int]] = {}
     linked: list[Event] = []
     for event in events:
         key = (event.tenant, chain_of(event))
-        head = new_heads.get(key) or heads.get(key)
-        prev_hash = head.hash if head is not None else None
+        tip = tips.get(key)
+        if tip is None and (head := heads.get(key)) is not None:
+            tip = (head.hash, head.event_id, head.length)
+        prev_hash = tip[0] if tip is not None else None
         own = event_hash(prev_hash, event)
         linked.append(event.model_copy(update={"prev_hash": prev_hash, "hash": own}))
-        new_heads[key] = ChainHead(
-            tenant=event.tenant,
-            chain=key[1],
-            hash=own,
-            event_id=event.id,
-            length=(head.length if head is not None else 0) + 1,
-        )
+        tips[key] = (own, event.id, (tip[2] if tip is not None else 0) + 1)
+    new_heads = {
+        key: ChainHead(tenant=key[0], chain=key[1], hash=own, event_id=event_id, length=length)
+        for key, (own, event_id, length) in tips.items()
+    }
     return linked, new_heads
