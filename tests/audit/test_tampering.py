@@ -309,6 +309,29 @@ def test_a_rewritten_tail_is_caught_by_an_exported_head(
     assert [p.kind for p in against_export.problems] == [ProblemKind.HEAD_MISMATCH]
 
 
+def test_an_edited_sqlite_column_is_found(tmp_path: Path, clock: FakeClock) -> None:
+    """Moving an event to another handoff by editing only its indexed column is an edit too."""
+    path = tmp_path / "escalate.db"
+    esc = Escalator(
+        SQLiteStore(path),
+        transports=[MemoryTransport()],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+    )
+    try:
+        first, second = run_handoffs(esc, clock)
+        moved = esc.history(first)[2]
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("UPDATE events SET handoff_id = ? WHERE id = ?", (second, moved.id))
+        conn.close()
+        assert moved.id in [event.id for event in esc.history(second)]
+        problems = esc.verify_log().problems
+        assert ProblemKind.EDITED in {problem.kind for problem in problems}
+        assert moved.id in {problem.event_id for problem in problems}
+    finally:
+        esc.close()
+
+
 def test_events_written_before_migration_6_are_skipped(tmp_path: Path, clock: FakeClock) -> None:
     """Rows from before the hash columns existed are counted, not verified; new rows chain on."""
     path = tmp_path / "old.db"

@@ -335,7 +335,10 @@ class SQLiteStore:
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
-        sql = "SELECT seq, data, prev_hash, hash FROM events WHERE tenant = ?"
+        sql = (
+            "SELECT seq, data, prev_hash, hash, kind, handoff_id, contact_id FROM events"
+            " WHERE tenant = ?"
+        )
         params: list[object] = [tenant]
         if handoff_id is not None:
             sql += " AND handoff_id = ?"
@@ -344,11 +347,20 @@ class SQLiteStore:
             sql += " AND contact_id = ?"
             params.append(contact_id)
         rows = self._all(sql + " ORDER BY seq", tuple(params))
+        # The queried columns override the JSON: what callers filter on is what
+        # verification hashes, so editing a column alone shows up as an edit.
         return [
             Event.model_validate_json(str(data)).model_copy(
-                update={"seq": seq, "prev_hash": prev_hash, "hash": hash_}
+                update={
+                    "seq": seq,
+                    "prev_hash": prev_hash,
+                    "hash": hash_,
+                    "kind": kind,
+                    "handoff_id": handoff,
+                    "contact_id": contact,
+                }
             )
-            for seq, data, prev_hash, hash_ in rows
+            for seq, data, prev_hash, hash_, kind, handoff, contact in rows
         ]
 
     def chain_heads(self, tenant: str) -> list[ChainHead]:
