@@ -64,7 +64,8 @@ def _panel(axes: Axes, stats: DurationStats, title: str, color: str) -> None:
         return
     upper = max(minutes) * 1.05 or 1.0  # durations start at zero; keep that edge visible
     bins = min(20, max(5, len(minutes)))
-    axes.hist(minutes, bins=bins, range=(0.0, upper), color=color, edgecolor="white")
+    counts, _, _ = axes.hist(minutes, bins=bins, range=(0.0, upper), color=color, ec="white")
+    axes.set_ylim(0.0, float(max(counts)) * 1.25)  # headroom for the median label
     axes.set_xlim(left=0.0)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     median = stats.median
@@ -76,6 +77,7 @@ def _panel(axes: Axes, stats: DurationStats, title: str, color: str) -> None:
             xycoords="axes fraction",
             ha="right",
             va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8},
         )
 
 

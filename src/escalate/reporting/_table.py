@@ -56,7 +56,7 @@ def report_table(report: SlaReport) -> Table:
     )
     table.add_column("metric", no_wrap=True)
     table.add_column("value", no_wrap=True)
-    table.add_column("sample", style="dim")
+    table.add_column("detail", style="dim")
     table.add_row("handoffs opened", str(report.handoffs), "")
     table.add_row("time to first public response", *_durations(report.first_public_response))
     table.add_row("time to private handoff", *_durations(report.private_handoff))
