@@ -30,8 +30,10 @@ from escalate._exceptions import (
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
 from escalate._version import __version__
+from escalate.audit import AuditReport
 from escalate.consent import ConsentEvidence, ConsentRecord, ConsentSource, Decision, Purpose
 from escalate.identity import Contact, Identity, IdentityKind, Link, LinkSource
+from escalate.reporting import SlaReport
 from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
 from escalate.store import Store
@@ -39,6 +41,7 @@ from escalate.transports import Transport
 from escalate.workflow import Workflow
 
 __all__ = [
+    "AuditReport",
     "Channel",
     "Clock",
     "ConcurrentUpdate",
@@ -75,6 +78,7 @@ __all__ = [
     "RetryPolicy",
     "RetryableTransportError",
     "SendResult",
+    "SlaReport",
     "SocialPublisher",
     "Store",
     "SystemClock",
