@@ -95,6 +95,11 @@ class Escalator:
     ) -> None:
         if not isinstance(tenant, str) or not tenant.strip():
             raise InvalidInput("tenant must be a non-empty string")
+        # Checked before the store is opened, so a refused call creates no database file.
+        if not isinstance(store, str | Store):
+            raise InvalidInput("store must be a store URL or a Store")
+        if workflow is not None and not isinstance(workflow, Workflow):
+            raise InvalidInput("workflow must be a Workflow (e.g. Workflow.default())")
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.tenant = tenant
@@ -268,7 +273,13 @@ class Escalator:
         return self.handoffs.get(handoff_id)
 
     def run_due(self, *, limit: int = 100) -> DispatchReport:
-        """Fire due timers and dispatch due outbox rows; call it from your scheduler."""
+        """Fire due timers and dispatch due outbox rows; call it from your scheduler.
+
+        Raises:
+            InvalidInput: ``limit`` is not a positive int (0 would never finish).
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidInput("limit must be a positive int")
         report = DispatchReport(timers_fired=self.engine.fire_timers(limit=limit))
         while True:
             batch = self.engine.dispatch(limit=limit)

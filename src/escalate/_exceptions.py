@@ -12,6 +12,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     │   └── NaiveDatetimeError                    a datetime without a time zone
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
+    ├── SchemaTooNew                             the database is from a newer escalate; upgrade
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
     ├── TransportError                           sending failed
     │   ├── RetryableTransportError                the provider did not take it; safe to retry
@@ -41,6 +42,7 @@ __all__ = [
     "PermanentTransportError",
     "RecipientOptedOut",
     "RetryableTransportError",
+    "SchemaTooNew",
     "TransitionNotAllowed",
     "TransportError",
     "UnknownOutcomeError",
@@ -83,6 +85,10 @@ class NotFound(EscalateError, LookupError):
 
 class ConcurrentUpdate(EscalateError):
     """The record changed between read and write; reload and try again."""
+
+
+class SchemaTooNew(EscalateError):
+    """The database was written by a newer escalate; upgrade escalate to use it."""
 
 
 class ConsentRequired(EscalateError):

@@ -15,9 +15,10 @@ from typing import Self
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
 from escalate._exceptions import InvalidIdentity
+from escalate._model import Model
 from escalate._redact import redact_address
 
 __all__ = ["PLATFORMS", "Identity", "IdentityKind"]
@@ -42,14 +43,15 @@ PLATFORMS: dict[str, str] = {
     "ig": "instagram",
 }
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # X, Facebook (PSID/ASID) and Instagram (IGSID) user ids are all decimal strings;
 # insisting on digits catches the common mistake of passing a handle as the id.
-_SOCIAL_USER_ID = re.compile(r"^[0-9]{1,32}$")
-_HANDLE = re.compile(r"^[\w.\-]{1,100}$")
+_SOCIAL_USER_ID = re.compile(r"[0-9]{1,32}")
+# Patterns are used with fullmatch: "$" would also accept a trailing newline.
+_HANDLE = re.compile(r"[\w.\-]{1,100}")
 
 
-class Identity(BaseModel):
+class Identity(Model):
     """One address of a person. Frozen, hashable, equal by ``(kind, value)``.
 
     Build it with ``Identity.phone``, ``Identity.email`` or ``Identity.social``;
@@ -71,17 +73,26 @@ class Identity(BaseModel):
         # A cheap structural check so that a hand-built or deserialized Identity
         # cannot smuggle in an unnormalized address; full parsing is in the
         # constructors.
-        if self.kind is IdentityKind.PHONE and not _E164.match(self.value):
-            raise ValueError("phone identity value must be E.164")
+        kind = self.kind.value
+        if self.kind is IdentityKind.PHONE and not _E164.fullmatch(self.value):
+            raise InvalidIdentity(kind, "value must be E.164")
         if self.kind is IdentityKind.EMAIL and (
-            "@" not in self.value or self.value != self.value.lower()
+            "@" not in self.value or self.value != self.value.lower().strip()
         ):
-            raise ValueError("email identity value must be a normalized address")
+            raise InvalidIdentity(kind, "value must be a normalized address")
         if self.kind is IdentityKind.SOCIAL:
             platform, _, user_id = self.value.partition(":")
-            if PLATFORMS.get(platform) != platform or not _SOCIAL_USER_ID.match(user_id):
-                raise ValueError("social identity value must be '<platform>:<user id>'")
+            if PLATFORMS.get(platform) != platform or not _SOCIAL_USER_ID.fullmatch(user_id):
+                raise InvalidIdentity(kind, "value must be '<platform>:<numeric user id>'")
+            if self.handle is not None and not _HANDLE.fullmatch(self.handle):
+                raise InvalidIdentity(kind, "handle has characters no platform allows")
+        elif self.handle is not None:
+            raise InvalidIdentity(kind, "only social identities have a handle")
         return self
+
+    @classmethod
+    def _input_error(cls, problems: str) -> InvalidIdentity:
+        return InvalidIdentity("unknown", problems)
 
     # -- constructors ---------------------------------------------------------
 
@@ -101,6 +112,8 @@ class Identity(BaseModel):
         if not isinstance(raw, str):
             raise InvalidIdentity("phone", f"expected str, got {type(raw).__name__}")
         if region is not None:
+            if not isinstance(region, str):
+                raise InvalidIdentity("phone", f"region must be a str, got {type(region).__name__}")
             region = region.upper()
             if region not in phonenumbers.SUPPORTED_REGIONS:
                 raise InvalidIdentity("phone", f"unknown region {region!r}")
@@ -124,13 +137,15 @@ class Identity(BaseModel):
 
     @classmethod
     def email(cls, raw: str) -> Identity:
-        """Normalize an email address (syntax only; no DNS lookup), lowercased.
+        """Normalize an email address (syntax only; no DNS lookup), trimmed and lowercased.
 
         Raises:
             InvalidIdentity: not a string or not a syntactically valid address.
         """
         if not isinstance(raw, str):
             raise InvalidIdentity("email", f"expected str, got {type(raw).__name__}")
+        # Forms and pasted text bring padding; phones and social ids tolerate it too.
+        raw = raw.strip()
         try:
             # Lowercasing can change a Unicode address (e.g. dotted I), so the
             # lowercased form is validated again: the result is a fixed point.
@@ -163,7 +178,7 @@ class Identity(BaseModel):
         user_id = user_id.strip()
         if not user_id:
             raise InvalidIdentity("social", "empty user id")
-        if not _SOCIAL_USER_ID.match(user_id):
+        if not _SOCIAL_USER_ID.fullmatch(user_id):
             raise InvalidIdentity(
                 "social", "user id must be the platform's numeric id, not a handle"
             )
@@ -171,7 +186,7 @@ class Identity(BaseModel):
             if not isinstance(handle, str):
                 raise InvalidIdentity("social", "handle must be a string")
             handle = handle.strip().removeprefix("@")
-            if not _HANDLE.match(handle):
+            if not _HANDLE.fullmatch(handle):
                 raise InvalidIdentity("social", "handle has characters no platform allows")
         return cls(kind=IdentityKind.SOCIAL, value=f"{canonical}:{user_id}", handle=handle)
 

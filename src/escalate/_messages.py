@@ -5,16 +5,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel
 from escalate._redact import redact_body
 
 __all__ = ["DeliveryStatus", "InboundMessage", "OutboundMessage", "SendResult"]
 
 
-class OutboundMessage(BaseModel):
+class OutboundMessage(Model):
     """A private message for a transport to deliver.
 
     ``id`` is ours and stable across retries, so a provider's status callback can
@@ -51,7 +52,7 @@ class DeliveryStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-class SendResult(BaseModel):
+class SendResult(Model):
     """What a provider answered when it accepted a message."""
 
     model_config = ConfigDict(frozen=True)
@@ -62,7 +63,7 @@ class SendResult(BaseModel):
     raw: Any = None
 
 
-class InboundMessage(BaseModel):
+class InboundMessage(Model):
     """A message a customer sent us on a private channel, already verified and parsed."""
 
     model_config = ConfigDict(frozen=True)

@@ -10,10 +10,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from escalate._clock import ensure_aware
 from escalate._identity import PLATFORMS, Identity, IdentityKind
+from escalate._model import Model
 from escalate._redact import redact_body
 
 __all__ = [
@@ -51,7 +52,7 @@ def channel_for(identity: Identity) -> Channel:
     raise ValueError("a social identity is not a private channel")
 
 
-class Thread(BaseModel):
+class Thread(Model):
     """The public post that starts a handoff.
 
     Args:
@@ -119,7 +120,7 @@ TERMINAL_STATES = frozenset(
 )
 
 
-class Handoff(BaseModel):
+class Handoff(Model):
     """One escalation of one public thread to a private channel.
 
     ``version`` increases with every committed change; the store refuses a write
@@ -151,7 +152,7 @@ class Handoff(BaseModel):
         return self.state not in TERMINAL_STATES
 
 
-class Event(BaseModel):
+class Event(Model):
     """One append-only audit entry.
 
     ``data`` holds no raw personal data: addresses appear redacted, bodies not at

@@ -36,6 +36,13 @@ def parse_purpose(purpose: Purpose | str) -> Purpose:
         raise InvalidInput(f"unknown purpose {purpose!r}; use one of {choices}") from None
 
 
+def check_address(address: object) -> Identity:
+    """``address`` if it is a phone or email ``Identity``; ``InvalidInput`` otherwise."""
+    if not isinstance(address, Identity) or address.kind is IdentityKind.SOCIAL:
+        raise InvalidInput("consent belongs to a phone or email Identity")
+    return address
+
+
 def make_consent_record(
     *,
     tenant: str,
@@ -50,8 +57,7 @@ def make_consent_record(
     all_purposes: bool = False,
 ) -> ConsentRecord:
     """Build a consent record, refusing addresses that cannot be messaged privately."""
-    if address.kind is IdentityKind.SOCIAL:
-        raise InvalidInput("consent is recorded for a phone number or an email address")
+    check_address(address)
     return ConsentRecord(
         id=new_id("cr"),
         tenant=tenant,
@@ -87,6 +93,13 @@ def consent_event(record: ConsentRecord) -> Event:
     )
 
 
+def _parse_action(action: ConsentAction | str) -> ConsentAction:
+    try:
+        return ConsentAction(action)
+    except ValueError:
+        raise InvalidInput(f"unknown consent action {action!r}; use grant or revoke") from None
+
+
 class ConsentLedger:
     """Append-only consent facts per address, and the decision drawn from them."""
 
@@ -97,7 +110,7 @@ class ConsentLedger:
 
     def records(self, address: Identity) -> list[ConsentRecord]:
         """Every record held for ``address``, oldest first."""
-        return self._store.consent_records(self._tenant, address)
+        return self._store.consent_records(self._tenant, check_address(address))
 
     def decide(
         self, address: Identity, purpose: Purpose | str, at: datetime | None = None
@@ -107,6 +120,8 @@ class ConsentLedger:
         Raises:
             InvalidInput: unknown purpose, or a naive ``at``.
         """
+        if at is not None and not isinstance(at, datetime):
+            raise InvalidInput("at must be a timezone-aware datetime")
         when = ensure_aware(at, "at") if at is not None else self._clock.now()
         return decide_from_records(self.records(address), parse_purpose(purpose), when)
 
@@ -125,7 +140,7 @@ class ConsentLedger:
             tenant=self._tenant,
             address=address,
             purpose=purpose,
-            action=ConsentAction(action),
+            action=_parse_action(action),
             evidence=evidence,
             at=self._clock.now(),
             actor=actor,

@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel
 
 __all__ = [
@@ -52,7 +53,7 @@ def text_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class ConsentEvidence(BaseModel):
+class ConsentEvidence(Model):
     """What proves a consent fact: the exact words shown, and where the answer came from.
 
     ``text_version`` is computed from ``text`` when not given, so two records made
@@ -76,7 +77,7 @@ class ConsentEvidence(BaseModel):
         return self
 
 
-class ConsentRecord(BaseModel):
+class ConsentRecord(Model):
     """One append-only consent fact about one address (not a person)."""
 
     model_config = ConfigDict(frozen=True)
@@ -100,7 +101,7 @@ class ConsentRecord(BaseModel):
         return self.evidence.source
 
 
-class Decision(BaseModel):
+class Decision(Model):
     """The answer to "may we send to this address, for this purpose, now?".
 
     Attributes:

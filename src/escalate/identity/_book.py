@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from escalate._clock import Clock
+from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
@@ -56,7 +57,13 @@ class ContactBook:
         self._clock = clock
 
     def resolve(self, identity: Identity) -> Contact | None:
-        """The live contact ``identity`` is linked to in this tenant, if any."""
+        """The live contact ``identity`` is linked to in this tenant, if any.
+
+        Raises:
+            InvalidInput: ``identity`` is not an ``Identity``.
+        """
+        if not isinstance(identity, Identity):
+            raise InvalidInput("resolve() takes an Identity")
         return self._store.resolve_identity(self._tenant, identity)
 
     def get(self, contact_id: str) -> Contact | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime
 
 __all__ = ["Contact", "Link", "LinkSource"]
@@ -23,7 +24,7 @@ class LinkSource(StrEnum):
     VERIFIED = "verified"
 
 
-class Link(BaseModel):
+class Link(Model):
     """One identity of a contact, with the evidence for it."""
 
     model_config = ConfigDict(frozen=True)
@@ -36,7 +37,7 @@ class Link(BaseModel):
     actor: str = "system"
 
 
-class Contact(BaseModel):
+class Contact(Model):
     """A person in one tenant. A merged-away contact is a tombstone with ``merged_into`` set.
 
     ``version`` increases with every committed change (optimistic concurrency).

@@ -6,14 +6,15 @@ import itertools
 import threading
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from escalate._model import Model
 from escalate._models import Thread
 
 __all__ = ["PublishedReply", "RecordingPublisher", "SocialPublisher"]
 
 
-class PublishedReply(BaseModel):
+class PublishedReply(Model):
     """A public reply the platform accepted."""
 
     model_config = ConfigDict(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from escalate._exceptions import EscalateError
+from escalate._exceptions import SchemaTooNew
 
 __all__ = ["SQLITE_MIGRATIONS", "Migration", "migrate"]
 
@@ -81,10 +81,6 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
         ),
     ),
 )
-
-
-class SchemaTooNew(EscalateError):
-    """The database was written by a newer escalate; upgrade escalate to use it."""
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> int:

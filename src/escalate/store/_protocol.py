@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Event, Handoff
 from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentRecord
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-class OutboxItem(BaseModel):
+class OutboxItem(Model):
     """One command waiting to be executed, written with the transition that caused it."""
 
     model_config = ConfigDict(frozen=True)
@@ -55,7 +56,7 @@ class OutboxItem(BaseModel):
     result: dict[str, Any] | None = None
 
 
-class Timer(BaseModel):
+class Timer(Model):
     """A durable timer of one handoff; one pending timer per ``(handoff_id, name)``."""
 
     model_config = ConfigDict(frozen=True)
@@ -129,16 +130,22 @@ class Store(Protocol):
         lease: timedelta,
         limit: int = 100,
         handoff_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[OutboxItem]:
-        """Claim due rows: pending ones due by ``now`` and claimed ones whose lease expired."""
+        """Claim due rows: pending ones due by ``now`` and claimed ones whose lease expired.
+
+        ``tenant`` (and ``handoff_id``) restrict the claim; ``None`` claims for every tenant.
+        """
         ...
 
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         """Outbox rows, oldest first (for inspection and tests)."""
         ...
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
-        """Pending timers due by ``now``, earliest first."""
+    def due_timers(
+        self, now: datetime, *, limit: int = 100, tenant: str | None = None
+    ) -> list[Timer]:
+        """Pending timers due by ``now``, earliest first; of one tenant, or of all for ``None``."""
         ...
 
     def close(self) -> None: ...

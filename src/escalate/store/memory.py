@@ -74,21 +74,28 @@ class MemoryStore:
 
     def _validate(self, changes: Changes) -> dict[_IdentityKey, str | None]:
         seen: set[str] = set()
+        # Uniqueness holds within the change too, as the SQL stores' indexes enforce.
+        references: dict[tuple[str, str], str] = {}
+        open_threads: dict[tuple[str, str, str], str | None] = {}
         for handoff in changes.handoffs:
             if handoff.id in seen:
                 raise ConcurrentUpdate("one change writes the same handoff twice")
             seen.add(handoff.id)
             stored = self._handoffs.get((handoff.tenant, handoff.id))
             check_version("handoff", handoff.version, stored.version if stored else None)
-            owner = self._references.get((handoff.tenant, handoff.reference))
+            reference_key = (handoff.tenant, handoff.reference)
+            owner = references.get(reference_key, self._references.get(reference_key))
             if owner not in (None, handoff.id):
-                raise ConcurrentUpdate(
-                    "reference code already in use",
-                )
+                raise ConcurrentUpdate("reference code already in use")
+            references[reference_key] = handoff.id
+            thread_key = (handoff.tenant, handoff.thread.platform, handoff.thread.thread_id)
             if handoff.is_open:
-                thread_key = (handoff.tenant, handoff.thread.platform, handoff.thread.thread_id)
-                if self._open_threads.get(thread_key, handoff.id) != handoff.id:
+                holder = open_threads.get(thread_key, self._open_threads.get(thread_key))
+                if holder not in (None, handoff.id):
                     raise ConcurrentUpdate("this thread already has an open handoff")
+                open_threads[thread_key] = handoff.id
+            elif self._open_threads.get(thread_key) == handoff.id:
+                open_threads[thread_key] = None  # closed here: the thread is free
 
         # The identity index after the change: drop what the written contacts
         # held, then add what their new versions hold (a merge moves identities).
@@ -118,9 +125,11 @@ class MemoryStore:
                     raise ConcurrentUpdate("identity is already linked to another contact")
                 index_updates[key] = contact.id
 
+        keys: set[str] = set()
         for item in changes.outbox:
-            if item.idempotency_key in self._idempotency_keys:
+            if item.idempotency_key in self._idempotency_keys or item.idempotency_key in keys:
                 raise ConcurrentUpdate("outbox idempotency key already used")
+            keys.add(item.idempotency_key)
         for update in changes.outbox_updates:
             stored_item = self._outbox.get(update.item_id)
             if (
@@ -257,6 +266,7 @@ class MemoryStore:
         lease: timedelta,
         limit: int = 100,
         handoff_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[OutboxItem]:
         now = ensure_aware(now, "now")
         with self._lock:
@@ -264,6 +274,7 @@ class MemoryStore:
                 item
                 for item in self._outbox.values()
                 if (handoff_id is None or item.handoff_id == handoff_id)
+                and (tenant is None or item.tenant == tenant)
                 and (
                     (item.status is OutboxStatus.PENDING and item.due_at <= now)
                     or (
@@ -298,13 +309,16 @@ class MemoryStore:
             ]
         return sorted(items, key=lambda item: (item.created_at, item.id))
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+    def due_timers(
+        self, now: datetime, *, limit: int = 100, tenant: str | None = None
+    ) -> list[Timer]:
         now = ensure_aware(now, "now")
         with self._lock:
             due = [
                 self._timers[timer_id]
                 for timer_id in self._pending_timers.values()
                 if self._timers[timer_id].due_at <= now
+                and (tenant is None or self._timers[timer_id].tenant == tenant)
             ]
         return sorted(due, key=lambda timer: (timer.due_at, timer.id))[:limit]
 

@@ -63,8 +63,12 @@ class SQLiteStore:
             # WAL with synchronous=NORMAL is durable across application crashes
             # and loses at most the last commits on power loss, never corrupts.
             self._conn.execute("PRAGMA synchronous = NORMAL")
-        with self._transaction():
-            migrate(self._conn, SQLITE_MIGRATIONS)
+        try:
+            with self._transaction():
+                migrate(self._conn, SQLITE_MIGRATIONS)
+        except BaseException:
+            self._conn.close()  # a refused file (SchemaTooNew) must not stay open
+            raise
 
     @property
     def schema_version(self) -> int:
@@ -401,6 +405,7 @@ class SQLiteStore:
         lease: timedelta,
         limit: int = 100,
         handoff_id: str | None = None,
+        tenant: str | None = None,
     ) -> list[OutboxItem]:
         now_ts = _ts(now)
         lease_ts = _ts(ensure_aware(now) + lease)
@@ -412,6 +417,9 @@ class SQLiteStore:
         if handoff_id is not None:
             sql += " AND handoff_id = ?"
             params.append(handoff_id)
+        if tenant is not None:
+            sql += " AND tenant = ?"
+            params.append(tenant)
         sql += " ORDER BY due_at, created_at, id LIMIT ?"
         params.append(limit)
         with self._transaction() as conn:
@@ -461,11 +469,14 @@ class SQLiteStore:
             for row in rows
         ]
 
-    def due_timers(self, now: datetime, *, limit: int = 100) -> list[Timer]:
+    def due_timers(
+        self, now: datetime, *, limit: int = 100, tenant: str | None = None
+    ) -> list[Timer]:
         rows = self._all(
             "SELECT id, tenant, handoff_id, name, due_at FROM timers"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (_ts(now), limit),
+            " WHERE status = 'pending' AND due_at <= ? AND (? IS NULL OR tenant = ?)"
+            " ORDER BY due_at, id LIMIT ?",
+            (_ts(now), tenant, tenant, limit),
         )
         return [
             Timer(

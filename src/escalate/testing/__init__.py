@@ -1,7 +1,15 @@
-"""Test kit for users' own escalation workflows: a fake clock and in-memory doubles.
+"""Test kit for users' own escalation workflows.
 
-Also registered as a pytest plugin (entry point ``pytest11``), which provides the
-``fake_clock`` fixture.
+- ``FakeClock``: time that moves only when the test says so.
+- ``MemoryStore``, ``MemoryTransport`` (records sends; ``fail_next`` scripts
+  failures), ``RecordingPublisher``: in-memory doubles.
+- ``capture_events()``: the audit events written during a block.
+- ``Scenario``: drive one customer's handoff (post publicly, advance time, give a
+  phone, text STOP) and assert what was sent.
+
+Also registered as a pytest plugin (entry point ``pytest11``, name ``escalate``),
+providing the ``fake_clock``, ``escalate_workflow`` and ``escalate_scenario``
+fixtures. See ``docs/testing.md``.
 """
 
 from __future__ import annotations
@@ -9,6 +17,18 @@ from __future__ import annotations
 from escalate.social._publisher import RecordingPublisher
 from escalate.store.memory import MemoryStore
 from escalate.testing._clock import FakeClock
+from escalate.testing._events import CapturedEvents, capture_events
+from escalate.testing._scenario import SCENARIO_START, WEB_FORM_CONSENT, Scenario
 from escalate.transports.memory import MemoryTransport
 
-__all__ = ["FakeClock", "MemoryStore", "MemoryTransport", "RecordingPublisher"]
+__all__ = [
+    "SCENARIO_START",
+    "WEB_FORM_CONSENT",
+    "CapturedEvents",
+    "FakeClock",
+    "MemoryStore",
+    "MemoryTransport",
+    "RecordingPublisher",
+    "Scenario",
+    "capture_events",
+]

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from escalate._clock import ensure_aware
+from escalate._exceptions import InvalidInput
 
 __all__ = ["FakeClock"]
 
@@ -32,7 +33,7 @@ class FakeClock:
         """Move forward by ``delta`` or by ``timedelta(**units)``; return the new time."""
         step = delta if delta is not None else timedelta(**units)
         if step < timedelta(0):
-            raise ValueError("a FakeClock only moves forward")
+            raise InvalidInput("a FakeClock only moves forward")
         with self._lock:
             self._now += step
             return self._now
@@ -42,7 +43,7 @@ class FakeClock:
         when = ensure_aware(when, "when")
         with self._lock:
             if when < self._now:
-                raise ValueError("a FakeClock only moves forward")
+                raise InvalidInput("a FakeClock only moves forward")
             self._now = when
 
     def __repr__(self) -> str:

@@ -1,15 +1,89 @@
-"""The pytest plugin: fixtures for testing escalation workflows."""
+"""The pytest plugin (entry point ``pytest11``, name ``escalate``): fixtures for workflow tests.
+
+Fixtures:
+    fake_clock: a ``FakeClock`` at 2026-01-05 15:00 UTC.
+    escalate_workflow: the workflow ``escalate_scenario`` drives; override it in
+        your ``conftest.py`` to test your own.
+    escalate_scenario: a ``Scenario`` on that workflow. Strict: a test that passes
+        while private sends went unexamined fails at teardown, like respx's
+        ``assert_all_called``. ``@pytest.mark.escalate(strict=False, store="sqlite")``
+        relaxes it or picks the SQLite store.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
 from escalate.testing._clock import FakeClock
+from escalate.testing._scenario import Scenario
+from escalate.workflow._definition import Workflow
 
-__all__ = ["fake_clock"]
+__all__ = ["escalate_scenario", "escalate_workflow", "fake_clock"]
+
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+_MARKER_OPTIONS = frozenset({"strict", "store"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``escalate`` marker, so ``--strict-markers`` accepts it."""
+    config.addinivalue_line(
+        "markers",
+        "escalate(strict=True, store='memory'): options of the escalate_scenario fixture",
+    )
+
+
+# Old-style hookwrapper on purpose: the plugin loads in every pytest run of an
+# environment where escalate is installed, including pytest 7's.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep the call phase's report, so the strict check runs only after a passing test."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
 
 
 @pytest.fixture
 def fake_clock() -> FakeClock:
     """A ``FakeClock`` at 2026-01-05 15:00 UTC."""
     return FakeClock()
+
+
+@pytest.fixture
+def escalate_workflow() -> Workflow:
+    """The workflow under test: ``Workflow.default()``; override this fixture for your own."""
+    return Workflow.default()
+
+
+@pytest.fixture
+def escalate_scenario(
+    request: pytest.FixtureRequest, escalate_workflow: Workflow
+) -> Iterator[Scenario]:
+    """A ``Scenario`` driving ``escalate_workflow``; strict about unexamined sends."""
+    marker = request.node.get_closest_marker("escalate")
+    options = dict(marker.kwargs) if marker else {}
+    unknown = sorted(set(options) - _MARKER_OPTIONS)
+    if unknown:
+        pytest.fail(f"unknown escalate marker options {unknown}", pytrace=False)
+    store = options.get("store", "memory")
+    if store not in ("memory", "sqlite"):
+        pytest.fail(
+            f"escalate marker: store must be 'memory' or 'sqlite', not {store!r}", pytrace=False
+        )
+    scenario = Scenario(
+        escalate_workflow,
+        store="memory://" if store == "memory" else "sqlite",
+        strict=bool(options.get("strict", True)),
+    )
+    try:
+        yield scenario
+        report = request.node.stash.get(_CALL_REPORT, None)
+        if report is not None and report.passed:
+            try:
+                scenario.verify()
+            except AssertionError as exc:
+                pytest.fail(f"escalate_scenario ended with unexamined sends: {exc}", pytrace=False)
+    finally:
+        scenario.close()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import AwareDatetime, Channel
 from escalate._redact import redact_body
 from escalate.consent._records import ConsentAction, ConsentEvidence, Purpose
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class _Command(BaseModel):
+class _Command(Model):
     model_config = ConfigDict(frozen=True)
 
 

@@ -277,9 +277,7 @@ class Engine:
     def fire_timers(self, limit: int = 100) -> int:
         """Feed every due timer to its handoff; return how many fired."""
         fired = 0
-        for timer in self.store.due_timers(self.clock.now(), limit=limit):
-            if timer.tenant != self.tenant:
-                continue
+        for timer in self.store.due_timers(self.clock.now(), limit=limit, tenant=self.tenant):
             self.feed(timer.handoff_id, TimerFired(name=timer.name), fire_timers=(timer.id,))
             fired += 1
         return fired
@@ -295,6 +293,8 @@ class Engine:
             lease=self.lease,
             limit=limit,
             handoff_id=handoff_id,
+            # Another tenant's rows belong to its own transports and workflow.
+            tenant=self.tenant,
         ):
             handoff = self.store.get_handoff(item.tenant, item.handoff_id)
             if handoff is None:  # pragma: no cover - rows are written with their handoff

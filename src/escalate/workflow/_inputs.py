@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from escalate._identity import Identity
 from escalate._messages import InboundMessage
+from escalate._model import Model
 from escalate._models import Channel
 from escalate.consent._records import ConsentEvidence
 
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(frozen=True)
 
 

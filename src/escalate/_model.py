@@ -1,0 +1,56 @@
+"""``Model``: the pydantic base of escalate's public records.
+
+It keeps two house rules that plain pydantic models break:
+
+- bad input to a constructor raises escalate's own typed error (an ``InvalidInput``,
+  so still a ``ValueError``), not ``pydantic.ValidationError``; an escalate error
+  raised by a field validator (``NaiveDatetimeError``, ``InvalidIdentity``) comes
+  out as itself. The message names the fields and what is wrong with them but
+  never echoes the input, which may be personal data.
+- ``str()`` is the (redacted) ``repr()``: pydantic's own ``__str__`` bypasses a
+  custom ``__repr__`` and would print phone numbers and message bodies.
+
+Deserializing with ``model_validate`` still raises ``ValidationError``: that is
+stored data, not caller input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from escalate._exceptions import EscalateError, InvalidInput
+
+__all__ = ["Model"]
+
+
+class Model(BaseModel):
+    """Base of escalate's pydantic records: typed construction errors, redacted ``str()``."""
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise self._invalid_input(exc) from None
+
+    @classmethod
+    def _invalid_input(cls, exc: ValidationError) -> EscalateError:
+        errors = exc.errors(include_url=False, include_input=False)
+        if len(errors) == 1:
+            cause = errors[0].get("ctx", {}).get("error")
+            if isinstance(cause, EscalateError):
+                return cause
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+            for error in errors
+        )
+        return cls._input_error(problems)
+
+    @classmethod
+    def _input_error(cls, problems: str) -> EscalateError:
+        """The error for input that does not validate; a subclass may narrow it."""
+        return InvalidInput(f"invalid {cls.__name__}: {problems}")
+
+    def __str__(self) -> str:
+        return repr(self)

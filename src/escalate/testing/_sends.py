@@ -1,0 +1,100 @@
+"""Strict bookkeeping of private sends: which ones a test has examined, and readable failures.
+
+Failure messages show the channel, the redacted address and the body's length;
+bodies only on request, since they are personal data and failures land in CI logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from escalate._identity import Identity
+from escalate._messages import OutboundMessage
+from escalate._models import Channel
+from escalate._redact import redact_address, redact_body
+from escalate.transports._base import Transport
+from escalate.transports.memory import MemoryTransport
+
+__all__ = ["SendChecks"]
+
+#: (which MemoryTransport, index in its ``sent``): identifies one accepted send.
+_Key = tuple[int, int]
+
+
+class SendChecks:
+    """Which messages the ``MemoryTransport``s among ``transports`` accepted, and a test saw."""
+
+    def __init__(self, transports: Sequence[Transport], *, show_bodies: bool = False) -> None:
+        self._memories = [t for t in transports if isinstance(t, MemoryTransport)]
+        self._examined: set[_Key] = set()
+        self.show_bodies = show_bodies
+
+    def all(self) -> list[OutboundMessage]:
+        """Every accepted message, transport by transport, oldest first."""
+        return [message for _, message in self._keyed()]
+
+    def assert_sent(
+        self,
+        count: int,
+        *,
+        channel: Channel | str | None = None,
+        to: str | Identity | None = None,
+        containing: str | None = None,
+    ) -> list[OutboundMessage]:
+        """Exactly ``count`` unexamined sends match the filters; mark and return them."""
+        wanted = Channel(channel) if channel is not None else None
+        address = to.value if isinstance(to, Identity) else to
+        fresh = self._fresh()
+        matching = [
+            (key, message)
+            for key, message in fresh
+            if (wanted is None or message.channel is wanted)
+            and (address is None or message.to.value == address)
+            and (containing is None or containing in message.body)
+        ]
+        if len(matching) != count:
+            shown_to = address and redact_address("email" if "@" in address else "phone", address)
+            criteria = ", ".join(
+                f"{name}={value!r}"
+                for name, value in (
+                    ("channel", wanted and wanted.value),
+                    ("to", shown_to),
+                    ("containing", containing),
+                )
+                if value is not None
+            )
+            raise AssertionError(
+                f"expected {count} new send(s){' with ' + criteria if criteria else ''}, "
+                f"found {len(matching)}; unexamined sends: {self._describe(fresh)}"
+            )
+        self._examined.update(key for key, _ in matching)
+        return [message for _, message in matching]
+
+    def assert_nothing_more_sent(self) -> None:
+        """Every accepted message has been examined."""
+        fresh = self._fresh()
+        if fresh:
+            raise AssertionError(
+                f"{len(fresh)} send(s) no assert_sent examined: {self._describe(fresh)}"
+            )
+
+    def _keyed(self) -> list[tuple[_Key, OutboundMessage]]:
+        return [
+            ((which, index), message)
+            for which, transport in enumerate(self._memories)
+            for index, message in enumerate(transport.sent)
+        ]
+
+    def _fresh(self) -> list[tuple[_Key, OutboundMessage]]:
+        return [(key, message) for key, message in self._keyed() if key not in self._examined]
+
+    def _describe(self, sends: list[tuple[_Key, OutboundMessage]]) -> str:
+        if not sends:
+            return "none"
+        lines = []
+        for _, message in sends:
+            to = redact_address(message.to.kind.value, message.to.value)
+            body = repr(message.body) if self.show_bodies else redact_body(message.body)
+            lines.append(f"{message.channel.value} to {to}: {body}")
+        hint = "" if self.show_bodies else " (Scenario(show_bodies=True) prints the bodies)"
+        return "[" + "; ".join(lines) + "]" + hint

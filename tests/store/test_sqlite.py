@@ -1,0 +1,104 @@
+"""SQLiteStore's own promises: WAL, a versioned schema, reopening, and sharing one file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from escalate import ConcurrentUpdate, EscalateError, Escalator, HandoffState, SchemaTooNew
+from escalate.store import Changes, SQLiteStore, open_store
+from escalate.store._migrations import SQLITE_MIGRATIONS
+from escalate.testing import FakeClock
+from tests.conftest import make_thread
+from tests.store._records import PHONE, consent, event, handoff, moved
+
+LATEST = SQLITE_MIGRATIONS[-1][0]
+
+
+def _versions(path: Path) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+
+
+def test_wal_mode_is_on(tmp_path: Path) -> None:
+    """A file database is opened in WAL journal mode, which persists in the file."""
+    store = SQLiteStore(tmp_path / "e.db")
+    store.close()
+    with sqlite3.connect(tmp_path / "e.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_schema_version_table_records_each_migration(tmp_path: Path) -> None:
+    """A new database records every migration it applied in schema_version."""
+    store = SQLiteStore(tmp_path / "e.db")
+    assert store.schema_version == LATEST
+    store.close()
+    assert _versions(tmp_path / "e.db") == [version for version, _ in SQLITE_MIGRATIONS]
+
+
+def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    """Reopening an existing file keeps its records and applies no migration twice."""
+    path = tmp_path / "e.db"
+    store = SQLiteStore(path)
+    store.commit(Changes(handoffs=(handoff(),), events=(event("ev_1"),), consent=(consent("c"),)))
+    store.close()
+    versions = _versions(path)
+    reopened = SQLiteStore(path)
+    assert getattr(reopened.get_handoff("default", "ho_1"), "reference", None) == "AAAA-11"
+    assert [e.id for e in reopened.events("default")] == ["ev_1"]
+    assert [r.id for r in reopened.consent_records("default", PHONE)] == ["c"]
+    reopened.close()
+    assert _versions(path) == versions
+
+
+def test_a_newer_schema_is_refused_with_a_typed_error(tmp_path: Path) -> None:
+    """A database written by a newer escalate is refused with SchemaTooNew, and left unchanged."""
+    path = tmp_path / "e.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (LATEST + 1,))
+    conn.close()
+    with pytest.raises(SchemaTooNew, match="newer") as caught:
+        SQLiteStore(path)
+    assert isinstance(caught.value, EscalateError)
+    assert _versions(path)[-1] == LATEST + 1
+
+
+def test_two_stores_on_one_file_see_each_others_commits(tmp_path: Path) -> None:
+    """Two SQLiteStore objects on one file (two workers) see each other's commits."""
+    path = tmp_path / "e.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    first.commit(Changes(handoffs=(handoff(),)))
+    seen = second.get_handoff("default", "ho_1")
+    assert seen is not None
+    second.commit(Changes(handoffs=(moved(seen, state=HandoffState.ACKNOWLEDGED),)))
+    assert getattr(first.get_handoff("default", "ho_1"), "state", None) == "acknowledged"
+    first.close()
+    second.close()
+
+
+def test_the_loser_of_a_race_between_two_stores_gets_concurrent_update(tmp_path: Path) -> None:
+    """When two stores move the same handoff version, the second commit is refused."""
+    path = tmp_path / "e.db"
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    first.commit(Changes(handoffs=(handoff(),)))
+    current = second.get_handoff("default", "ho_1")
+    assert current is not None
+    first.commit(Changes(handoffs=(moved(current, state=HandoffState.ACKNOWLEDGED),)))
+    with pytest.raises(ConcurrentUpdate):
+        second.commit(Changes(handoffs=(moved(current, state=HandoffState.RESOLVED),)))
+    assert getattr(second.get_handoff("default", "ho_1"), "state", None) == "acknowledged"
+    first.close()
+    second.close()
+
+
+def test_sqlite_url_opens_a_file_that_an_escalator_reuses(tmp_path: Path) -> None:
+    """`sqlite:///path` opens the file; a second Escalator on it finds the open handoff."""
+    clock = FakeClock()
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    with Escalator(url, clock=clock) as first:
+        opened = first.open(make_thread(clock))
+    with Escalator(open_store(url), clock=clock) as second:
+        assert second.open(make_thread(clock)).id == opened.id

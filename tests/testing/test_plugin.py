@@ -1,0 +1,136 @@
+"""The pytest plugin, run in a nested pytest: loaded from the entry point, fixtures, strictness."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import pytest
+
+STORY = """
+from escalate.testing import Scenario
+
+def test_story(escalate_scenario: Scenario) -> None:
+    s = escalate_scenario
+    s.post_publicly()
+    s.advance(minutes=5)
+    s.customer_provides(phone="(415) 555-0142", consent=True)
+    s.assert_sent(1, channel="sms", containing=s.reference)
+    s.assert_nothing_more_sent()
+"""
+
+
+def test_entry_point_names_the_plugin_module() -> None:
+    """The pytest11 entry point called escalate points at escalate.testing.plugin."""
+    (point,) = [ep for ep in entry_points(group="pytest11") if ep.name == "escalate"]
+    assert point.value == "escalate.testing.plugin"
+
+
+def test_fixtures_work_without_any_conftest(pytester: pytest.Pytester) -> None:
+    """A bare test module gets escalate_scenario and fake_clock from the installed plugin."""
+    pytester.makepyfile(
+        STORY
+        + """
+def test_clock(fake_clock) -> None:
+    start = fake_clock.now()
+    assert fake_clock.advance(minutes=5) - start == __import__("datetime").timedelta(minutes=5)
+"""
+    )
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=2)
+
+
+def test_plugin_loads_in_a_fresh_process(pytester: pytest.Pytester) -> None:
+    """In a new interpreter, the entry point alone registers the plugin and its fixtures."""
+    pytester.makepyfile(STORY)
+    result = pytester.runpytest_subprocess("--trace-config")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*escalate*escalate*testing*plugin*"])
+
+
+def test_disabling_the_plugin_removes_its_fixtures(pytester: pytest.Pytester) -> None:
+    """With -p no:escalate the fixtures are gone, proving they came from that plugin name."""
+    pytester.makepyfile(STORY)
+    result = pytester.runpytest("-p", "no:escalate")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'escalate_scenario' not found*"])
+
+
+def test_unexamined_send_fails_at_teardown(pytester: pytest.Pytester) -> None:
+    """A passing test that left a send unexamined errors at teardown, naming the send."""
+    pytester.makepyfile(
+        """
+def test_forgot_to_look(escalate_scenario) -> None:
+    escalate_scenario.post_publicly()
+    escalate_scenario.customer_provides(phone="(415) 555-0142")
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*unexamined sends*sms to +1********42*"])
+    result.stdout.no_fnmatch_line("*+14155550142*")
+
+
+def test_failing_test_is_not_reported_twice(pytester: pytest.Pytester) -> None:
+    """When the test itself fails, the strict teardown check stays quiet."""
+    pytester.makepyfile(
+        """
+def test_fails(escalate_scenario) -> None:
+    escalate_scenario.post_publicly()
+    escalate_scenario.customer_provides(phone="(415) 555-0142")
+    assert escalate_scenario.state.value == "resolved"
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+
+
+def test_marker_relaxes_strictness_and_picks_sqlite(pytester: pytest.Pytester) -> None:
+    """@pytest.mark.escalate(strict=False, store="sqlite") is accepted under --strict-markers."""
+    pytester.makepyfile(
+        """
+import pytest
+from escalate.store import SQLiteStore
+
+@pytest.mark.escalate(strict=False, store="sqlite")
+def test_lenient(escalate_scenario) -> None:
+    assert isinstance(escalate_scenario.esc.store, SQLiteStore)
+    escalate_scenario.post_publicly()
+    escalate_scenario.customer_provides(phone="(415) 555-0142")
+
+@pytest.mark.escalate(colour="blue")
+def test_bad_option(escalate_scenario) -> None:
+    pass
+
+@pytest.mark.escalate(store="postgres")
+def test_bad_store(escalate_scenario) -> None:
+    pass
+"""
+    )
+    result = pytester.runpytest("--strict-markers")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        ["*unknown escalate marker options*colour*", "*store must be*not 'postgres'*"]
+    )
+
+
+def test_conftest_overrides_the_workflow(pytester: pytest.Pytester) -> None:
+    """Overriding escalate_workflow in conftest.py makes escalate_scenario drive that workflow."""
+    pytester.makeconftest(
+        """
+import pytest
+from escalate import Workflow
+
+@pytest.fixture
+def escalate_workflow() -> Workflow:
+    return Workflow.default(brand="Globex")
+"""
+    )
+    pytester.makepyfile(
+        """
+def test_brand(escalate_scenario) -> None:
+    s = escalate_scenario
+    s.post_publicly()
+    s.customer_provides(phone="(415) 555-0142")
+    s.assert_sent(1, containing="Globex")
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
