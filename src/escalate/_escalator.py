@@ -298,13 +298,25 @@ class Escalator:
         """Check the tenant's audit log (or one handoff's chain) for tampering.
 
         See ``docs/audit.md`` for what it detects; ``report.ok`` is the verdict.
+
+        Raises:
+            InvalidInput: ``handoff_id`` is not a string.
+            NotFound: no such handoff.
         """
+        if handoff_id is not None:
+            if not isinstance(handoff_id, str):
+                raise InvalidInput("handoff_id must be a string")
+            self.handoffs.get(handoff_id)
         return verify_store(self.store, self.tenant, handoff_id=handoff_id)
 
     def report(self, *, since: datetime | None = None, until: datetime | None = None) -> SlaReport:
         """SLA figures of the handoffs opened in ``[since, until)``, judged as of now.
 
         See ``docs/reporting.md`` for the definitions.
+
+        Raises:
+            InvalidInput: a bound that is not a datetime, or ``since`` after ``until``.
+            NaiveDatetimeError: a bound without a time zone.
         """
         return store_report(
             self.store, self.tenant, as_of=self.clock.now(), since=since, until=until

@@ -10,7 +10,16 @@ from typing import Protocol
 
 import pytest
 
-from escalate import Channel, Escalator, Event, Identity, InboundMessage, Workflow
+from escalate import (
+    Channel,
+    Escalator,
+    Event,
+    Identity,
+    InboundMessage,
+    InvalidInput,
+    NotFound,
+    Workflow,
+)
 from escalate._ids import new_id
 from escalate.audit import ProblemKind, event_hash, verify_chains
 from escalate.store import MemoryStore, SQLiteStore, Store
@@ -169,6 +178,15 @@ def test_an_untouched_log_verifies(setup: tuple[Escalator, Tamper, list[str]]) -
     assert report.events_before_hashing == 0
     assert {head.chain for head in report.heads} >= {f"handoff:{first}", f"handoff:{second}"}
     assert esc.verify_log(handoff_id=first).chains == 1
+
+
+def test_verify_log_refuses_a_bad_handoff_id(setup: tuple[Escalator, Tamper, list[str]]) -> None:
+    """verify_log(handoff_id=...) with a non-string or an unknown id raises a typed error."""
+    esc, _, _ = setup
+    with pytest.raises(InvalidInput):
+        esc.verify_log(handoff_id=42)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        esc.verify_log(handoff_id="ho_nope")
 
 
 def test_an_edited_event_is_found(setup: tuple[Escalator, Tamper, list[str]]) -> None:

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from escalate import Escalator, Event, Handoff, Identity, NaiveDatetimeError, Thread
+from escalate import (
+    Escalator,
+    Event,
+    Handoff,
+    Identity,
+    InvalidInput,
+    NaiveDatetimeError,
+    Thread,
+)
 from escalate._ids import new_id
 from escalate.reporting import format_duration, sla_report
 from escalate.testing import FakeClock
@@ -177,3 +185,20 @@ def test_escalator_report_through_the_workflow(esc: Escalator, clock: FakeClock)
     assert (report.closed, report.abandonment_rate) == (1, 0.0)
     assert esc.report(since=start + H).handoffs == 1
     assert esc.report(until=start + H).handoffs == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"since": "2026-03-01"}, InvalidInput),
+        ({"until": 1_700_000_000}, InvalidInput),
+        ({"since": T0 + H, "until": T0}, InvalidInput),
+        ({"since": datetime(2026, 3, 1)}, NaiveDatetimeError),  # naive on purpose
+    ],
+)
+def test_escalator_report_refuses_bad_bounds(
+    esc: Escalator, kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    """esc.report() with a non-datetime, naive or inverted bound raises a typed error."""
+    with pytest.raises(error):
+        esc.report(**kwargs)  # type: ignore[arg-type]

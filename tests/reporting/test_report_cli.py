@@ -123,6 +123,8 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["report", "--store", "redis://x"]) == 2
     assert main(["report", "--store", "memory://", "--since", "2026-03-01T09:00"]) == 2
     assert main(["report", "--store", "memory://", "--since", "last tuesday"]) == 2
+    inverted = ["--since", "2026-03-02", "--until", "2026-03-01"]
+    assert main(["report", "--store", "memory://", *inverted]) == 2
     err = capsys.readouterr().err
     assert "no database" in err
     assert "time zone" in err or "zone" in err

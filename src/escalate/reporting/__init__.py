@@ -10,7 +10,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from escalate.reporting._histogram import write_histogram_png
-from escalate.reporting._metrics import RESOLUTION_WINDOW, DurationStats, SlaReport, sla_report
+from escalate.reporting._metrics import (
+    RESOLUTION_WINDOW,
+    DurationStats,
+    SlaReport,
+    check_window,
+    sla_report,
+)
 from escalate.reporting._table import format_duration, report_table
 
 if TYPE_CHECKING:
@@ -37,6 +43,7 @@ def store_report(
     until: datetime | None = None,
 ) -> SlaReport:
     """The SLA report of a tenant's handoffs opened in ``[since, until)``, read from ``store``."""
+    as_of, since, until = check_window(as_of, since, until)  # before touching the store
     handoffs = store.handoffs_opened(tenant, since=since, until=until)
     events = [
         event for handoff in handoffs for event in store.events(tenant, handoff_id=handoff.id)

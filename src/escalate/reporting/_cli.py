@@ -79,6 +79,9 @@ def run_report(args: argparse.Namespace) -> int:
         if args.png is not None:
             written = write_histogram_png(report, args.png)
             print(f"histogram written to {written}", file=sys.stderr if args.json else sys.stdout)
+    except InvalidInput as exc:
+        print(f"escalate report: error: {exc}", file=sys.stderr)
+        return 2
     except EscalateError as exc:
         print(f"escalate report: error: {exc}", file=sys.stderr)
         return 1

@@ -26,9 +26,10 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from escalate._clock import ensure_aware
+from escalate._exceptions import InvalidInput
 from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
 
-__all__ = ["DurationStats", "SlaReport", "sla_report"]
+__all__ = ["RESOLUTION_WINDOW", "DurationStats", "SlaReport", "check_window", "sla_report"]
 
 RESOLUTION_WINDOW = timedelta(hours=24)
 _TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
@@ -141,11 +142,10 @@ def sla_report(
         tenant: the tenant; default that of the first handoff (or ``"default"``).
 
     Raises:
+        InvalidInput: a bound that is not a datetime, or ``since`` after ``until``.
         NaiveDatetimeError: a bound or ``as_of`` without a time zone.
     """
-    as_of = ensure_aware(as_of, "as_of")
-    since = None if since is None else ensure_aware(since, "since")
-    until = None if until is None else ensure_aware(until, "until")
+    as_of, since, until = check_window(as_of, since, until)
     candidates = list(handoffs)
     tenant = tenant or (candidates[0].tenant if candidates else "default")
     cohort = sorted(
@@ -200,6 +200,28 @@ def sla_report(
         closed=closed,
         abandoned=abandoned,
     )
+
+
+def check_window(
+    as_of: datetime, since: datetime | None, until: datetime | None
+) -> tuple[datetime, datetime | None, datetime | None]:
+    """Validate a report's moments and return them in UTC.
+
+    Raises:
+        InvalidInput: a moment that is not a datetime, or ``since`` after ``until``.
+        NaiveDatetimeError: a datetime without a time zone.
+    """
+    checked: list[datetime | None] = []
+    for what, value in (("as_of", as_of), ("since", since), ("until", until)):
+        if value is not None and not isinstance(value, datetime):
+            raise InvalidInput(f"{what} must be a datetime or None")
+        checked.append(None if value is None else ensure_aware(value, what))
+    aware_as_of, aware_since, aware_until = checked
+    if aware_as_of is None:
+        raise InvalidInput("as_of is required")
+    if aware_since is not None and aware_until is not None and aware_since > aware_until:
+        raise InvalidInput("since must not be after until")
+    return aware_as_of, aware_since, aware_until
 
 
 def _is_terminal(event: Event) -> bool:

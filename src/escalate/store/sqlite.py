@@ -21,11 +21,12 @@ from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
-from escalate.audit._chain import ChainHead, ChainKey, chain_of, link_events
+from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
+from escalate.store._sqlite_chain import insert_events, load_chain_heads
 from escalate.store.memory import check_version, claim_token
 
 __all__ = ["SQLiteStore"]
@@ -237,45 +238,7 @@ class SQLiteStore:
             )
 
     def _write_events(self, conn: sqlite3.Connection, events: Sequence[Event]) -> None:
-        # Runs inside BEGIN IMMEDIATE: no other writer can move a head between
-        # reading it here and writing the new one below, so chains never fork.
-        keys = {(event.tenant, chain_of(event)) for event in events}
-        heads: dict[ChainKey, ChainHead] = {}
-        for tenant, chain in keys:
-            row = conn.execute(
-                "SELECT hash, event_id, length FROM audit_chain_heads"
-                " WHERE tenant = ? AND chain = ?",
-                (tenant, chain),
-            ).fetchone()
-            if row is not None:
-                heads[(tenant, chain)] = ChainHead(
-                    tenant=tenant, chain=chain, hash=row[0], event_id=row[1], length=row[2]
-                )
-        linked, new_heads = link_events(events, heads)
-        conn.executemany(
-            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data,"
-            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    e.id,
-                    e.tenant,
-                    e.kind,
-                    _ts(e.at),
-                    e.handoff_id,
-                    e.contact_id,
-                    e.model_dump_json(exclude={"seq", "prev_hash", "hash"}),
-                    e.prev_hash,
-                    e.hash,
-                )
-                for e in linked
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO audit_chain_heads (tenant, chain, hash, event_id, length)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, chain) DO UPDATE SET"
-            " hash = excluded.hash, event_id = excluded.event_id, length = excluded.length",
-            [(h.tenant, h.chain, h.hash, h.event_id, h.length) for h in new_heads.values()],
-        )
+        insert_events(conn, events)  # hashed and linked into their audit chains
 
     # -- reading ----------------------------------------------------------------
 
@@ -368,21 +331,8 @@ class SQLiteStore:
         ]
 
     def chain_heads(self, tenant: str) -> list[ChainHead]:
-        rows = self._all(
-            "SELECT chain, hash, event_id, length FROM audit_chain_heads"
-            " WHERE tenant = ? ORDER BY chain",
-            (tenant,),
-        )
-        return [
-            ChainHead(
-                tenant=tenant,
-                chain=str(chain),
-                hash=str(hash_),
-                event_id=str(event_id),
-                length=int(str(length)),
-            )
-            for chain, hash_, event_id, length in rows
-        ]
+        with self._lock:
+            return load_chain_heads(self._conn, tenant)
 
     def handoffs_opened(
         self, tenant: str, *, since: datetime | None = None, until: datetime | None = None
