@@ -11,7 +11,10 @@ from escalate._escalator import Escalator
 from escalate._exceptions import (
     ConcurrentUpdate,
     ConsentRequired,
+    ContactMerged,
+    CrossTenantError,
     EscalateError,
+    IdentityTaken,
     InvalidIdentity,
     InvalidInput,
     InvalidRecipient,
@@ -20,12 +23,15 @@ from escalate._exceptions import (
     NaiveDatetimeError,
     NotFound,
     PermanentTransportError,
+    RateLimited,
     RecipientOptedOut,
     RetryableTransportError,
     SchemaTooNew,
     TransitionNotAllowed,
     TransportError,
     UnknownOutcomeError,
+    UnmergeNotPossible,
+    VerificationFailed,
     WebhookSignatureError,
 )
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
@@ -33,7 +39,16 @@ from escalate._models import Channel, Event, Handoff, HandoffState, Thread
 from escalate._version import __version__
 from escalate.audit import AuditReport
 from escalate.consent import ConsentEvidence, ConsentRecord, ConsentSource, Decision, Purpose
-from escalate.identity import Contact, Identity, IdentityKind, Link, LinkSource
+from escalate.identity import (
+    Contact,
+    ContactBook,
+    Identity,
+    IdentityKind,
+    Link,
+    LinkSource,
+    MergeProposal,
+    extract_identities,
+)
 from escalate.reporting import SlaReport
 from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
@@ -51,6 +66,9 @@ __all__ = [
     "ConsentRequired",
     "ConsentSource",
     "Contact",
+    "ContactBook",
+    "ContactMerged",
+    "CrossTenantError",
     "Decision",
     "DeliveryStatus",
     "EscalateError",
@@ -60,6 +78,7 @@ __all__ = [
     "HandoffState",
     "Identity",
     "IdentityKind",
+    "IdentityTaken",
     "InboundMessage",
     "InvalidIdentity",
     "InvalidInput",
@@ -67,6 +86,7 @@ __all__ = [
     "InvalidWorkflowDefinition",
     "Link",
     "LinkSource",
+    "MergeProposal",
     "MissingDependencyError",
     "NaiveDatetimeError",
     "NotFound",
@@ -74,6 +94,7 @@ __all__ = [
     "PermanentTransportError",
     "PublishedReply",
     "Purpose",
+    "RateLimited",
     "RecipientOptedOut",
     "RecordingPublisher",
     "RetryPolicy",
@@ -89,7 +110,10 @@ __all__ = [
     "Transport",
     "TransportError",
     "UnknownOutcomeError",
+    "UnmergeNotPossible",
+    "VerificationFailed",
     "WebhookSignatureError",
     "Workflow",
+    "extract_identities",
     "__version__",
 ]

@@ -23,6 +23,8 @@ from escalate.consent._ledger_service import ConsentLedger, consent_event, make_
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
 from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
+from escalate.identity._extract import extract_identities, find_identities
+from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
@@ -78,6 +80,9 @@ class Escalator:
         retry: the retry policy for retryable send failures.
         dispatch_immediately: execute a change's outbox rows right after it
             commits, instead of waiting for the next ``run_due``.
+        region: ISO region for reading national phone numbers in public posts
+            (``"US"``); without it only ``+``-prefixed numbers are recognized.
+        identity_secret: key for signed verification links (``esc.contacts``).
     """
 
     def __init__(
@@ -92,6 +97,8 @@ class Escalator:
         notifier: Notifier | None = None,
         retry: RetryPolicy | None = None,
         dispatch_immediately: bool = True,
+        region: str | None = None,
+        identity_secret: bytes | None = None,
     ) -> None:
         if not isinstance(tenant, str) or not tenant.strip():
             raise InvalidInput("tenant must be a non-empty string")
@@ -117,7 +124,11 @@ class Escalator:
         if notifier is not None:
             self.engine.notifier = notifier
         self.dispatch_immediately = dispatch_immediately
-        self.contacts = ContactBook(self.store, tenant=tenant, clock=self.clock)
+        find_identities("", region)  # refuses an unknown region now, not at the first post
+        self.region = region
+        self.contacts = ContactBook(
+            self.store, tenant=tenant, clock=self.clock, secret=identity_secret
+        )
         self.consent = ConsentLedger(self.store, tenant=tenant, clock=self.clock)
         self.handoffs = HandoffQueries(self.store, tenant)
 
@@ -132,7 +143,7 @@ class Escalator:
             if existing is not None:
                 return existing
             now = self.clock.now()
-            contact, contact_changed = self.contacts.link_for_author(thread.author, now)
+            contact, author_event = self.contacts.link_for_author(thread.author, now)
             draft = Handoff(
                 id=new_id("ho"),
                 tenant=self.tenant,
@@ -153,11 +164,26 @@ class Escalator:
                 thread_id=thread.thread_id,
             )
             extra: list[Event] = [opened]
-            if contact_changed:
-                extra.append(link_event(contact, contact.links[-1], handoff_id=draft.id))
+            if author_event is not None:
+                extra.append(author_event.model_copy(update={"handoff_id": draft.id}))
+            shared = extract_identities(thread.text, self.region)
+            if shared:
+                # The customer posted an address publicly: the workflow can offer
+                # to move on and warn them. Recorded, never linked on a guess.
+                extra.append(
+                    _event(
+                        draft,
+                        "identity.shared_publicly",
+                        now,
+                        identities=[str(identity) for identity in shared],
+                    )
+                )
             try:
                 handoff = self.engine.apply(
-                    draft, Opened(), contacts=(contact,) if contact_changed else (), events=extra
+                    draft,
+                    Opened(),
+                    contacts=(contact,) if author_event is not None else (),
+                    events=extra,
                 )
             except ConcurrentUpdate:
                 continue  # another worker opened it, or the author/reference raced: look again
@@ -175,9 +201,11 @@ class Escalator:
     ) -> Handoff:
         """The customer gave a phone number or email, with the consent evidence if any.
 
-        The identity is linked to the handoff's contact (unless it already belongs
-        to another contact, which is recorded, not merged), the consent is
-        recorded, and the workflow moves on, all in one transaction.
+        The contacts' link policy decides what happens to the identity: linked to
+        the handoff's contact when free; when another contact holds it, an
+        ``identity.conflict`` event and a merge proposal for a human (never a
+        silent merge). The consent is recorded and the workflow moves on, all in
+        one transaction.
 
         Raises:
             NotFound: no such handoff.
@@ -192,12 +220,20 @@ class Escalator:
         now = self.clock.now()
         contacts: tuple[Contact, ...] = ()
         events: list[Event] = []
-        contact = self.contacts.get(handoff.contact_id) if handoff.contact_id else None
+        extra = Changes()
+        # The handoff may point at a contact merged away since: act on its survivor.
+        contact = self.contacts.live(handoff.contact_id) if handoff.contact_id else None
         owner = self.contacts.resolve(identity)
-        if contact is not None and owner is None:
+        action = (
+            self.contacts.policy(LinkSituation(identity, contact, owner))
+            if contact is not None
+            else LinkAction.NOTHING
+        )
+        if contact is not None and owner is None and action is LinkAction.LINK:
             link = Link(identity=identity, source=LinkSource.CUSTOMER_PROVIDED, at=now, actor=actor)
-            contacts = (with_link(contact, link),)
-            events.append(link_event(contact, link, handoff_id=handoff.id))
+            linked = with_link(contact, link)
+            contacts = (linked,)
+            events.append(link_event(linked, link, handoff_id=handoff.id))
         elif owner is not None and contact is not None and owner.id != contact.id:
             events.append(
                 _event(
@@ -209,12 +245,15 @@ class Escalator:
                     identity=str(identity),
                 )
             )
+            # A customer-provided address is an unverified claim: a human decides.
+            _, extra = self.contacts.propose(contact, owner, identity, "identity_claimed")
         updated = self.engine.apply(
             handoff,
             ContactProvided(identity=identity, consent=consent),
             actor=actor,
             contacts=contacts,
             events=events,
+            extra=extra,
         )
         self._dispatch(updated)
         return self.handoffs.get(handoff_id)

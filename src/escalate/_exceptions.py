@@ -9,10 +9,16 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     EscalateError
     ├── InvalidInput (ValueError)               fix the input; nothing was written
     │   ├── InvalidIdentity                       a phone, email or social id that won't normalize
-    │   └── NaiveDatetimeError                    a datetime without a time zone
+    │   ├── NaiveDatetimeError                    a datetime without a time zone
+    │   ├── CrossTenantError                      a contact or record of another tenant
+    │   ├── ContactMerged                         the contact is a tombstone (merged away)
+    │   ├── IdentityTaken                         the identity belongs to another live contact
+    │   ├── UnmergeNotPossible                    the merge was already undone
+    │   └── VerificationFailed                    wrong, expired, used or forged code/link
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     ├── SchemaTooNew                             the database is from a newer escalate; upgrade
+    ├── RateLimited                              too many attempts; wait ``retry_after`` seconds
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
     ├── TransportError                           sending failed
     │   ├── RetryableTransportError                the provider did not take it; safe to retry
@@ -31,7 +37,10 @@ from __future__ import annotations
 __all__ = [
     "ConcurrentUpdate",
     "ConsentRequired",
+    "ContactMerged",
+    "CrossTenantError",
     "EscalateError",
+    "IdentityTaken",
     "InvalidIdentity",
     "InvalidInput",
     "InvalidRecipient",
@@ -40,12 +49,15 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFound",
     "PermanentTransportError",
+    "RateLimited",
     "RecipientOptedOut",
     "RetryableTransportError",
     "SchemaTooNew",
     "TransitionNotAllowed",
     "TransportError",
     "UnknownOutcomeError",
+    "UnmergeNotPossible",
+    "VerificationFailed",
     "WebhookSignatureError",
 ]
 
@@ -79,6 +91,53 @@ class NaiveDatetimeError(InvalidInput):
         super().__init__(f"{what} must be timezone-aware (got a naive datetime)")
 
 
+class CrossTenantError(InvalidInput):
+    """A contact, merge or identity record of another tenant: tenants are never crossed."""
+
+
+class ContactMerged(InvalidInput):
+    """The contact was merged into another (it is a tombstone); act on the survivor.
+
+    Attributes:
+        contact_id: the tombstone.
+        merged_into: the contact it was merged into.
+    """
+
+    def __init__(self, contact_id: str, merged_into: str) -> None:
+        super().__init__(f"contact {contact_id!r} was merged into {merged_into!r}")
+        self.contact_id = contact_id
+        self.merged_into = merged_into
+
+
+class IdentityTaken(InvalidInput):
+    """The identity is linked to another live contact; merge or unlink first.
+
+    Attributes:
+        contact_id: the contact that holds it.
+    """
+
+    def __init__(self, contact_id: str) -> None:
+        super().__init__(f"identity is already linked to contact {contact_id!r}")
+        self.contact_id = contact_id
+
+
+class UnmergeNotPossible(InvalidInput):
+    """The merge cannot be undone (it already was)."""
+
+
+class VerificationFailed(InvalidInput):
+    """A one-time code or confirm link was refused; nothing was verified.
+
+    Attributes:
+        reason: ``"wrong_code"``, ``"expired"``, ``"used"``, ``"too_many_attempts"``,
+            ``"bad_signature"`` or ``"unknown"``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"verification failed: {reason}")
+        self.reason = reason
+
+
 class NotFound(EscalateError, LookupError):
     """No record with that id (in this tenant)."""
 
@@ -89,6 +148,18 @@ class ConcurrentUpdate(EscalateError):
 
 class SchemaTooNew(EscalateError):
     """The database was written by a newer escalate; upgrade escalate to use it."""
+
+
+class RateLimited(EscalateError):
+    """Too many requests for one address in the window; nothing was written.
+
+    Attributes:
+        retry_after: seconds until a new request will be accepted.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConsentRequired(EscalateError):

@@ -325,6 +325,20 @@ def test_a_crashed_workers_send_is_held_not_repeated(
     assert [e["reason"] for e in _events(esc, handoff.id, "message.held")] == ["lease_expired"]
 
 
+def test_a_crashed_workers_public_reply_is_held_not_posted_twice(
+    esc: Escalator, store: Store, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """A public reply claimed by a worker that never settled it is held after the lease."""
+    esc.dispatch_immediately = False
+    handoff = esc.open(make_thread(clock))
+    (claimed,) = store.claim_outbox(clock.now(), worker="crashed", lease=timedelta(minutes=2))
+    assert isinstance(claimed.command, PostPublicReply)
+    clock.advance(minutes=3)
+    assert esc.run_due().held == 1
+    assert publisher.replies == []
+    assert [e["reason"] for e in _events(esc, handoff.id, "public_reply.held")] == ["lease_expired"]
+
+
 # -- engine: opening, timers, tenants -------------------------------------------------
 
 

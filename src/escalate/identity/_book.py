@@ -1,4 +1,10 @@
-"""``ContactBook``: the contacts API a caller holds as ``esc.contacts``."""
+"""``ContactBook``: the contacts API a caller holds as ``esc.contacts``.
+
+Every verb reads, checks (tenant, tombstone, ownership), then writes the new
+contact versions and their audit events in one ``store.commit``; a refused verb
+raises a typed error before anything is written. Verification lives in
+``_verifying.py`` (functions the book's verification verbs call).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,38 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from escalate._clock import Clock
-from escalate._exceptions import InvalidInput
+from escalate._exceptions import (
+    ContactMerged,
+    CrossTenantError,
+    IdentityTaken,
+    InvalidInput,
+    NotFound,
+    UnmergeNotPossible,
+)
 from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
 from escalate.identity._contact import Contact, Link, LinkSource
+from escalate.identity._merge import contact_event, merge_changes, unmerge_changes
+from escalate.identity._policy import LinkPolicy, default_link_policy
+from escalate.identity._proposals import accept_proposal, propose, reject_proposal
+from escalate.identity._records import (
+    MergeProposal,
+    MergeRecord,
+    ProposalStatus,
+    VerificationChallenge,
+)
+from escalate.identity._verify import VerificationPolicy
+from escalate.identity._verifying import confirm_code, confirm_link, start_verification
+from escalate.store._changes import Changes
 
 if TYPE_CHECKING:
     from escalate.store._protocol import Store
 
-__all__ = ["ContactBook", "link_event", "new_contact", "with_link"]
+__all__ = ["ContactBook", "LinkEvidence", "link_event", "new_contact", "with_link"]
+
+LinkEvidence = LinkSource | str
+"""The provenance a caller states for a link: a ``LinkSource`` or its value."""
 
 
 def new_contact(tenant: str, link: Link) -> Contact:
@@ -24,37 +52,70 @@ def new_contact(tenant: str, link: Link) -> Contact:
 
 
 def with_link(contact: Contact, link: Link) -> Contact:
-    """The contact's next version with ``link`` added (or replacing the same identity's)."""
-    links = tuple(existing for existing in contact.links if existing.identity != link.identity)
-    return contact.model_copy(update={"links": (*links, link), "version": contact.version + 1})
+    """The contact's next version with ``link`` added, or replacing the same identity's in place."""
+    if contact.link_for(link.identity) is None:
+        links = (*contact.links, link)
+    else:
+        links = tuple(link if old.identity == link.identity else old for old in contact.links)
+    return contact.model_copy(update={"links": links, "version": contact.version + 1})
 
 
 def link_event(contact: Contact, link: Link, *, handoff_id: str | None = None) -> Event:
     """The audit event for a new link (identity redacted)."""
-    identity = link.identity
-    return Event(
-        id=new_id("ev"),
-        tenant=contact.tenant,
-        kind="contact.linked",
-        at=link.at,
-        contact_id=contact.id,
+    return contact_event(
+        contact,
+        "contact.linked",
+        link.at,
+        link.actor,
         handoff_id=handoff_id,
-        actor=link.actor,
-        data={
-            "identity": str(identity),
-            "source": link.source.value,
-            "verified": link.verified,
-        },
+        identity=link.identity,
+        source=link.source.value,
+        verified=link.verified,
+        confidence=link.confidence,
     )
 
 
-class ContactBook:
-    """Looks up contacts by identity, within one tenant."""
+def _source(evidence: LinkEvidence) -> LinkSource:
+    try:
+        source = LinkSource(evidence)
+    except ValueError:
+        choices = [s.value for s in LinkSource if s is not LinkSource.VERIFIED]
+        raise InvalidInput(f"unknown link source {evidence!r}; use one of {choices}") from None
+    if source is LinkSource.VERIFIED:
+        raise InvalidInput("verified links come only from confirm_code() or confirm_link()")
+    return source
 
-    def __init__(self, store: Store, *, tenant: str, clock: Clock) -> None:
+
+class ContactBook:
+    """Contacts of one tenant: resolve, link, unlink, merge, unmerge, proposals, verification.
+
+    Args:
+        store: where contacts live.
+        tenant: the only tenant this book reads or writes.
+        clock: the time source.
+        secret: key for signed confirm links (``None``: codes only).
+        policy: the auto-linking policy (default: ``default_link_policy``).
+        verification: code length, expiry and rate limits.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        tenant: str,
+        clock: Clock,
+        secret: bytes | None = None,
+        policy: LinkPolicy = default_link_policy,
+        verification: VerificationPolicy | None = None,
+    ) -> None:
         self._store = store
         self._tenant = tenant
         self._clock = clock
+        self._secret = secret
+        self.policy = policy
+        self.verification = verification or VerificationPolicy()
+
+    # -- reading ----------------------------------------------------------------
 
     def resolve(self, identity: Identity) -> Contact | None:
         """The live contact ``identity`` is linked to in this tenant, if any.
@@ -70,17 +131,324 @@ class ContactBook:
         """A contact by id (a tombstone too), or ``None``."""
         return self._store.get_contact(self._tenant, contact_id)
 
-    def link_for_author(self, identity: Identity, at: datetime) -> tuple[Contact, bool]:
-        """The contact of a thread's author, creating it if new; True when it changed.
+    def live(self, contact: Contact | str) -> Contact:
+        """The live contact ``contact`` is, or was merged into (following tombstones).
 
-        The platform attests who posted, so the link is ``provider_attested``.
+        Raises:
+            NotFound: no such contact in this tenant.
+            CrossTenantError: a ``Contact`` of another tenant.
+        """
+        current = self._load(contact)
+        for _ in range(10_000):
+            if current.merged_into is None:
+                return current
+            current = self._load(current.merged_into)
+        raise InvalidInput("merge chain too long")  # pragma: no cover - needs 10,000 merges
+
+    def get_merge(self, merge_id: str) -> MergeRecord:
+        """A merge record by id. Raises ``NotFound``."""
+        record = self._store.get_merge(self._tenant, merge_id)
+        if record is None:
+            raise NotFound(f"no merge {merge_id!r} in tenant {self._tenant!r}")
+        return record
+
+    def proposals(
+        self, status: ProposalStatus | str | None = ProposalStatus.OPEN
+    ) -> list[MergeProposal]:
+        """Merge proposals waiting for a human (or all with ``status=None``), oldest first."""
+        wanted = None if status is None else ProposalStatus(status).value
+        return self._store.merge_proposals(self._tenant, status=wanted)
+
+    # -- linking ----------------------------------------------------------------
+
+    def create(
+        self,
+        identity: Identity,
+        evidence: LinkEvidence,
+        *,
+        confidence: float = 1.0,
+        actor: str = "api",
+    ) -> Contact:
+        """A new contact holding ``identity``.
+
+        Raises:
+            IdentityTaken: another contact holds it.
+        """
+        owner = self.resolve(identity)
+        if owner is not None:
+            raise IdentityTaken(owner.id)
+        link = self._new_link(identity, evidence, confidence, actor)
+        contact = new_contact(self._tenant, link)
+        self._store.commit(Changes(contacts=(contact,), events=(link_event(contact, link),)))
+        return contact
+
+    def link(
+        self,
+        contact: Contact | str,
+        identity: Identity,
+        evidence: LinkEvidence,
+        *,
+        confidence: float = 1.0,
+        actor: str = "api",
+    ) -> Contact:
+        """Link ``identity`` to ``contact`` with its provenance; returns the contact after.
+
+        Linking to a merged-away contact links to its survivor, remembering the
+        contact it was meant for, so undoing the merge gives it back. Linking an
+        identity the contact already holds changes only a social display handle.
+
+        Raises:
+            NotFound / CrossTenantError: the contact is unknown or of another tenant.
+            IdentityTaken: another live contact holds the identity (use ``merge``).
+            InvalidInput: unknown source, ``"verified"`` as a source, bad confidence.
+        """
+        target = self._load(contact)
+        live = self.live(target)
+        link = self._new_link(identity, evidence, confidence, actor)
+        if live.id != target.id:
+            link = link.model_copy(update={"origin": target.id})
+        owner = self.resolve(identity)
+        if owner is not None and owner.id != live.id:
+            raise IdentityTaken(owner.id)
+        existing = live.link_for(identity)
+        if existing is not None:
+            return self._update_handle(live, existing, identity, actor) or live
+        updated = with_link(live, link)
+        self._store.commit(Changes(contacts=(updated,), events=(link_event(updated, link),)))
+        return updated
+
+    def unlink(self, contact: Contact | str, identity: Identity, *, actor: str = "api") -> Contact:
+        """Remove ``identity`` from ``contact``; returns the contact after.
+
+        Raises:
+            NotFound: the contact does not hold the identity (or does not exist).
+            ContactMerged: the contact is a tombstone.
+        """
+        current = self._load(contact)
+        if current.merged_into is not None:
+            raise ContactMerged(current.id, current.merged_into)
+        if not isinstance(identity, Identity) or current.link_for(identity) is None:
+            raise NotFound("the contact does not hold this identity")
+        links = tuple(link for link in current.links if link.identity != identity)
+        updated = current.model_copy(update={"links": links, "version": current.version + 1})
+        event = contact_event(
+            updated, "contact.unlinked", self._clock.now(), actor, identity=identity
+        )
+        self._store.commit(Changes(contacts=(updated,), events=(event,)))
+        return updated
+
+    # -- merging ----------------------------------------------------------------
+
+    def merge(
+        self, a: Contact | str, b: Contact | str, reason: str, *, actor: str = "api"
+    ) -> Contact:
+        """Merge two live contacts; the older survives, the other becomes a tombstone.
+
+        Returns the survivor; ``get_merge(...)``/the ``contact.merged`` event carry the
+        merge id for ``unmerge``.
+
+        Raises:
+            CrossTenantError: either contact belongs to another tenant.
+            ContactMerged: either is a tombstone.
+            InvalidInput: the same contact twice, or an empty reason.
+        """
+        survivor, _ = self._merge(a, b, reason, actor)
+        return survivor
+
+    def merge_with_record(
+        self, a: Contact | str, b: Contact | str, reason: str, *, actor: str = "api"
+    ) -> tuple[Contact, MergeRecord]:
+        """``merge``, also returning the merge record (whose ``id`` ``unmerge`` takes)."""
+        return self._merge(a, b, reason, actor)
+
+    def _merge(
+        self, a: Contact | str, b: Contact | str, reason: str, actor: str
+    ) -> tuple[Contact, MergeRecord]:
+        first, second = self._merge_pair(a, b, reason)
+        survivor, record, changes = merge_changes(
+            first, second, reason=reason, actor=actor, at=self._clock.now()
+        )
+        self._store.commit(changes)
+        return survivor, record
+
+    def _merge_pair(
+        self, a: Contact | str, b: Contact | str, reason: str
+    ) -> tuple[Contact, Contact]:
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("a merge needs a reason")
+        first, second = self._load(a), self._load(b)
+        if first.id == second.id:
+            raise InvalidInput("cannot merge a contact with itself")
+        for contact in (first, second):
+            if contact.merged_into is not None:
+                raise ContactMerged(contact.id, contact.merged_into)
+        return first, second
+
+    def unmerge(self, merge_id: str, *, actor: str = "api") -> tuple[Contact, Contact]:
+        """Undo a merge: both contacts as they were, plus what was linked to each since.
+
+        Works after later merges too (the identities come out of whatever now
+        holds them). Returns ``(survivor side, restored contact)``.
+
+        Raises:
+            NotFound: no such merge in this tenant.
+            UnmergeNotPossible: it was already undone.
+        """
+        record = self.get_merge(merge_id)
+        if not record.is_active:
+            raise UnmergeNotPossible(f"merge {merge_id!r} was already undone")
+        absorbed = self._load(record.absorbed_id)
+        root = self.live(record.survivor_id)
+        root_after, restored, changes = unmerge_changes(
+            record,
+            root=root,
+            absorbed=absorbed,
+            origins=self._merged_into(absorbed.id),
+            actor=actor,
+            at=self._clock.now(),
+        )
+        self._store.commit(changes)
+        return root_after, restored
+
+    def _merged_into(self, contact_id: str) -> set[str]:
+        """``contact_id`` and every contact (still) merged into it, transitively."""
+        found, todo = {contact_id}, [contact_id]
+        while todo:
+            for merge in self._store.active_merges_into(self._tenant, todo.pop()):
+                if merge.absorbed_id not in found:
+                    found.add(merge.absorbed_id)
+                    todo.append(merge.absorbed_id)
+        return found
+
+    # -- proposals --------------------------------------------------------------
+
+    def propose(
+        self, a: Contact, b: Contact, identity: Identity, reason: str
+    ) -> tuple[MergeProposal, Changes]:
+        """A merge proposal for ``a`` and ``b`` (the open one if it exists) and its change.
+
+        The caller commits the change (with whatever else belongs to it).
+        """
+        return propose(self, a, b, identity, reason)
+
+    def accept_proposal(self, proposal_id: str, *, actor: str = "agent") -> Contact:
+        """Merge the proposal's contacts (a human said yes); returns the survivor.
+
+        Raises:
+            NotFound: no such proposal; InvalidInput: it is not open;
+            ContactMerged: one side was merged elsewhere meanwhile.
+        """
+        return accept_proposal(self, proposal_id, actor=actor)
+
+    def reject_proposal(self, proposal_id: str, *, actor: str = "agent") -> MergeProposal:
+        """Record that a human said these are different people."""
+        return reject_proposal(self, proposal_id, actor=actor)
+
+    # -- verification -----------------------------------------------------------
+
+    def start_verification(
+        self, contact: Contact | str, identity: Identity, *, actor: str = "system"
+    ) -> VerificationChallenge:
+        """Issue a one-time code (and a signed link token) proving ``identity`` is the contact's.
+
+        Deliver ``challenge.code`` (or ``challenge.confirm_url(base)``) to ``identity``
+        yourself; escalate stores only a salted hash of it.
+
+        Raises:
+            InvalidInput: a social identity (verify a phone or email).
+            RateLimited: the address got too many codes in the window.
+        """
+        return start_verification(self, contact, identity, actor=actor)
+
+    def confirm_code(self, challenge_id: str, code: str, *, actor: str = "customer") -> Contact:
+        """Check a one-time code; on success the link is marked verified.
+
+        If another contact holds the identity, the policy decides: a verified link
+        on both sides merges, anything else becomes a merge proposal.
+        Returns the (live) contact the identity is verified for.
+
+        Raises:
+            VerificationFailed: wrong (the attempt is counted), expired, used, or
+                too many attempts.
+        """
+        return confirm_code(self, challenge_id, code, actor=actor)
+
+    def confirm_link(self, token: str, *, actor: str = "customer") -> Contact:
+        """Check a signed confirm-link token; on success the link is marked verified.
+
+        Raises:
+            VerificationFailed: bad signature, unknown, expired or used.
+        """
+        return confirm_link(self, token, actor=actor)
+
+    # -- the thread author ------------------------------------------------------
+
+    def link_for_author(self, identity: Identity, at: datetime) -> tuple[Contact, Event | None]:
+        """The contact of a thread's author, and the event to record when it changed.
+
+        The platform attests who posted, so a new link is ``provider_attested``.
         A changed display handle updates the link, not the identity.
         """
         contact = self.resolve(identity)
         if contact is None:
             link = Link(identity=identity, source=LinkSource.PROVIDER_ATTESTED, at=at)
-            return new_contact(self._tenant, link), True
+            created = new_contact(self._tenant, link)
+            return created, link_event(created, link)
         existing = contact.link_for(identity)
-        if existing is not None and existing.identity.handle != identity.handle and identity.handle:
-            return with_link(contact, existing.model_copy(update={"identity": identity})), True
-        return contact, False
+        if existing is not None and identity.handle and existing.identity.handle != identity.handle:
+            updated = with_link(contact, existing.model_copy(update={"identity": identity}))
+            return updated, contact_event(
+                updated, "contact.handle_changed", at, identity=identity, handle=identity.handle
+            )
+        return contact, None
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _load(self, contact: Contact | str) -> Contact:
+        if isinstance(contact, Contact):
+            if contact.tenant != self._tenant:
+                raise CrossTenantError(
+                    f"contact {contact.id!r} belongs to another tenant than {self._tenant!r}"
+                )
+            contact = contact.id
+        if not isinstance(contact, str):
+            raise InvalidInput("expected a Contact or a contact id")
+        found = self._store.get_contact(self._tenant, contact)
+        if found is None:
+            raise NotFound(f"no contact {contact!r} in tenant {self._tenant!r}")
+        return found
+
+    def _new_link(
+        self, identity: Identity, evidence: LinkEvidence, confidence: float, actor: str
+    ) -> Link:
+        if not isinstance(identity, Identity):
+            raise InvalidInput("expected an Identity")
+        if not isinstance(confidence, int | float) or not 0.0 <= confidence <= 1.0:
+            raise InvalidInput("confidence must be between 0 and 1")
+        return Link(
+            identity=identity,
+            source=_source(evidence),
+            confidence=confidence,
+            at=self._clock.now(),
+            actor=actor,
+        )
+
+    def _update_handle(
+        self, contact: Contact, existing: Link, identity: Identity, actor: str
+    ) -> Contact | None:
+        if not identity.handle or existing.identity.handle == identity.handle:
+            return None
+        updated = with_link(contact, existing.model_copy(update={"identity": identity}))
+        event = contact_event(
+            updated,
+            "contact.handle_changed",
+            self._clock.now(),
+            actor,
+            identity=identity,
+            handle=identity.handle,
+        )
+        self._store.commit(Changes(contacts=(updated,), events=(event,)))
+        return updated
+
+    def __repr__(self) -> str:
+        return f"ContactBook(tenant={self._tenant!r}, store={self._store!r})"

@@ -25,7 +25,20 @@ class LinkSource(StrEnum):
 
 
 class Link(Model):
-    """One identity of a contact, with the evidence for it."""
+    """One identity of a contact, with the evidence for it (its provenance).
+
+    Attributes:
+        identity: the address; a social one carries the current display handle.
+        source: how we learnt that the identity belongs to the contact.
+        verified: True only after a one-time code or a signed confirm link succeeded.
+        confidence: how sure the source is, 0..1 (an extracted number is less sure
+            than one the customer typed into a form).
+        at: when the link was made (or last changed, e.g. verified).
+        actor: who made it (``"customer"``, an agent id, ``"system"``).
+        verified_at: when verification succeeded.
+        origin: the contact id the caller linked to, when that contact had been
+            merged into this one; undoing that merge gives the link back to it.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -35,6 +48,8 @@ class Link(Model):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     at: AwareDatetime
     actor: str = "system"
+    verified_at: AwareDatetime | None = None
+    origin: str | None = None
 
 
 class Contact(Model):

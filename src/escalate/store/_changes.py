@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from escalate._models import Event, Handoff
     from escalate.consent._records import ConsentRecord
     from escalate.identity._contact import Contact
+    from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
     from escalate.store._protocol import OutboxItem, Timer
 
 __all__ = ["Changes", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
@@ -61,6 +62,9 @@ class Changes:
         timers: timers to start; a pending timer with the same name is replaced.
         cancel_timers: ``(handoff_id, name)`` of pending timers to cancel.
         fire_timers: ids of timers this transaction handled.
+        merges: merge records to insert or update (an unmerge marks one undone).
+        merge_proposals: merge proposals to insert or update.
+        verifications: verification challenges; versioned like contacts.
     """
 
     handoffs: Sequence[Handoff] = ()
@@ -72,3 +76,6 @@ class Changes:
     timers: Sequence[Timer] = ()
     cancel_timers: Sequence[tuple[str, str]] = ()
     fire_timers: Sequence[str] = ()
+    merges: Sequence[MergeRecord] = ()
+    merge_proposals: Sequence[MergeProposal] = ()
+    verifications: Sequence[VerificationRecord] = ()

@@ -67,6 +67,31 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
         ),
     ),
     (
+        2,
+        (
+            # Identity linking (issue 3): merges to undo, proposals for humans,
+            # verification challenges (codes stored as salted hashes only).
+            """CREATE TABLE contact_merges (
+                tenant TEXT NOT NULL, id TEXT NOT NULL, survivor_id TEXT NOT NULL,
+                absorbed_id TEXT NOT NULL, active INTEGER NOT NULL, at TEXT NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (tenant, id))""",
+            "CREATE INDEX contact_merges_survivor ON contact_merges (tenant, survivor_id)"
+            " WHERE active = 1",
+            """CREATE TABLE merge_proposals (
+                tenant TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL,
+                created_at TEXT NOT NULL, data TEXT NOT NULL,
+                PRIMARY KEY (tenant, id))""",
+            "CREATE INDEX merge_proposals_status ON merge_proposals (tenant, status, created_at)",
+            """CREATE TABLE verifications (
+                tenant TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
+                value TEXT NOT NULL, created_at TEXT NOT NULL, version INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                PRIMARY KEY (tenant, id))""",
+            "CREATE INDEX verifications_address ON verifications (tenant, kind, value, created_at)",
+        ),
+    ),
+    (
         # The audit hash chain (escalate.audit): rows written before this step keep
         # NULL hashes; verification starts at each chain's first hashed event.
         6,

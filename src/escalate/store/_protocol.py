@@ -20,6 +20,7 @@ from escalate._models import DEFAULT_TENANT, AwareDatetime, Event, Handoff
 from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
+from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
 from escalate.store._changes import Changes, OutboxStatus, OutboxUpdate, TimerStatus
 from escalate.workflow._commands import OutboxCommand
 
@@ -96,6 +97,26 @@ class Store(Protocol):
 
     def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
         """The live (not merged-away) contact an identity is linked to, if any."""
+        ...
+
+    def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
+        """A merge record (active or undone) by id."""
+        ...
+
+    def active_merges_into(self, tenant: str, survivor_id: str) -> list[MergeRecord]:
+        """Merges not undone whose survivor is ``survivor_id``, oldest first."""
+        ...
+
+    def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None: ...
+
+    def merge_proposals(self, tenant: str, *, status: str | None = None) -> list[MergeProposal]:
+        """Merge proposals, oldest first, optionally only those with ``status``."""
+        ...
+
+    def get_verification(self, tenant: str, challenge_id: str) -> VerificationRecord | None: ...
+
+    def count_verifications(self, tenant: str, identity: Identity, since: datetime) -> int:
+        """How many verification challenges ``identity`` got at or after ``since``."""
         ...
 
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:

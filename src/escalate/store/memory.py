@@ -19,6 +19,7 @@ from escalate._models import Event, Handoff
 from escalate.audit._chain import ChainHead, ChainKey, link_events
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
+from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
 from escalate.store._protocol import (
     Changes,
     OutboxItem,
@@ -63,6 +64,12 @@ class MemoryStore:
         self._timers: dict[str, Timer] = {}
         self._pending_timers: dict[tuple[str, str], str] = {}
         self._seq = 0
+        self._merges: dict[tuple[str, str], MergeRecord] = {}
+        self._proposals: dict[tuple[str, str], MergeProposal] = {}
+        self._verifications: dict[tuple[str, str], VerificationRecord] = {}
+        self._verifications_by_address: dict[_IdentityKey, list[VerificationRecord]] = defaultdict(
+            list
+        )
         self._chain_heads: dict[ChainKey, ChainHead] = {}
 
     # -- writing ----------------------------------------------------------------
@@ -126,6 +133,13 @@ class MemoryStore:
                 index_updates[key] = contact.id
 
         keys: set[str] = set()
+        for challenge in changes.verifications:
+            stored_challenge = self._verifications.get((challenge.tenant, challenge.id))
+            check_version(
+                "verification",
+                challenge.version,
+                stored_challenge.version if stored_challenge else None,
+            )
         for item in changes.outbox:
             if item.idempotency_key in self._idempotency_keys or item.idempotency_key in keys:
                 raise ConcurrentUpdate("outbox idempotency key already used")
@@ -156,6 +170,19 @@ class MemoryStore:
                 self._identity_index.pop(key, None)
             else:
                 self._identity_index[key] = owner
+        for merge in changes.merges:
+            self._merges[(merge.tenant, merge.id)] = merge
+        for proposal in changes.merge_proposals:
+            self._proposals[(proposal.tenant, proposal.id)] = proposal
+        for challenge in changes.verifications:
+            if challenge.version == 1:
+                address = (
+                    challenge.tenant,
+                    challenge.identity.kind.value,
+                    challenge.identity.value,
+                )
+                self._verifications_by_address[address].append(challenge)
+            self._verifications[(challenge.tenant, challenge.id)] = challenge
         for record in changes.consent:
             self._seq += 1
             key = (record.tenant, record.address.kind.value, record.address.value)
@@ -221,6 +248,41 @@ class MemoryStore:
     def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
         contact_id = self._identity_index.get((tenant, identity.kind.value, identity.value))
         return self._contacts.get((tenant, contact_id)) if contact_id else None
+
+    def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
+        return self._merges.get((tenant, merge_id))
+
+    def active_merges_into(self, tenant: str, survivor_id: str) -> list[MergeRecord]:
+        with self._lock:
+            found = [
+                merge
+                for merge in self._merges.values()
+                if merge.tenant == tenant and merge.survivor_id == survivor_id and merge.is_active
+            ]
+        return sorted(found, key=lambda merge: (merge.at, merge.id))
+
+    def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None:
+        return self._proposals.get((tenant, proposal_id))
+
+    def merge_proposals(self, tenant: str, *, status: str | None = None) -> list[MergeProposal]:
+        with self._lock:
+            found = [
+                proposal
+                for proposal in self._proposals.values()
+                if proposal.tenant == tenant and (status is None or proposal.status == status)
+            ]
+        return sorted(found, key=lambda proposal: (proposal.created_at, proposal.id))
+
+    def get_verification(self, tenant: str, challenge_id: str) -> VerificationRecord | None:
+        return self._verifications.get((tenant, challenge_id))
+
+    def count_verifications(self, tenant: str, identity: Identity, since: datetime) -> int:
+        since = ensure_aware(since, "since")
+        with self._lock:
+            issued = self._verifications_by_address.get(
+                (tenant, identity.kind.value, identity.value), []
+            )
+            return sum(1 for challenge in issued if challenge.created_at >= since)
 
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
         with self._lock:

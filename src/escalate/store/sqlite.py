@@ -27,6 +27,7 @@ from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_chain_heads
+from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
 from escalate.store.memory import check_version, claim_token
 
 __all__ = ["SQLiteStore"]
@@ -38,12 +39,10 @@ _OUTBOX_SELECT = (
 )
 
 
-def _ts(value: datetime) -> str:
-    """UTC, fixed width: string order is time order."""
-    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+_ts = ts
 
 
-class SQLiteStore:
+class SQLiteStore(IdentityRecordsSQL):
     """A ``Store`` in one SQLite file.
 
     Args:
@@ -95,6 +94,7 @@ class SQLiteStore:
             with self._transaction() as conn:
                 self._write_handoffs(conn, changes)
                 self._write_contacts(conn, changes)
+                self._write_identity_records(conn, changes)
                 self._write_rest(conn, changes)
         except sqlite3.IntegrityError as exc:
             raise ConcurrentUpdate(f"a uniqueness rule refused the change: {exc}") from None

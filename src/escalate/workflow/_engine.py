@@ -98,6 +98,7 @@ _REPORT_COUNTERS = {
     "message.refused": "refused",
     "public_reply.posted": "posted",
     "public_reply.failed": "failed",
+    "public_reply.held": "held",
     "notify.sent": "notified",
 }
 
@@ -218,19 +219,27 @@ class Engine:
         contacts: Sequence[Contact] = (),
         events: Sequence[Event] = (),
         fire_timers: Sequence[str] = (),
+        extra: Changes | None = None,
     ) -> Handoff:
-        """Decide and commit, with any extra records that belong to the same change."""
+        """Decide and commit, with any extra records that belong to the same change.
+
+        ``extra`` carries identity records (merge proposals, merges) to write too.
+        """
         transition, changes = self.transition(handoff, event, actor=actor)
+        extra = extra or Changes()
         self.store.commit(
             Changes(
                 handoffs=changes.handoffs,
-                contacts=tuple(contacts),
+                contacts=(*contacts, *extra.contacts),
                 consent=changes.consent,
-                events=(*events, *changes.events),
+                events=(*events, *extra.events, *changes.events),
                 outbox=changes.outbox,
                 timers=changes.timers,
                 cancel_timers=changes.cancel_timers,
                 fire_timers=tuple(fire_timers),
+                merges=extra.merges,
+                merge_proposals=extra.merge_proposals,
+                verifications=extra.verifications,
             )
         )
         return transition.handoff
@@ -531,6 +540,17 @@ class Engine:
     def _post(
         self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport
     ) -> None:
+        if item.stale_claim:
+            # As for a send: the crashed worker may have posted it; never post twice.
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.HELD,
+                "public_reply.held",
+                report,
+                reason="lease_expired",
+            )
+            return
         if self.publisher is None:
             self._settle(
                 item,

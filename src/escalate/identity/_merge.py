@@ -1,0 +1,172 @@
+"""Merging and unmerging contacts, as pure functions from stored records to a ``Changes``.
+
+The ``ContactBook`` reads, these functions decide, one ``store.commit`` writes. Keeping
+them pure makes the hard rules (who survives, what goes back where on undo) testable
+without a store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from escalate._identity import Identity
+from escalate._ids import new_id
+from escalate._models import Event
+from escalate.identity._contact import Contact, Link
+from escalate.identity._records import MergeRecord
+from escalate.store._changes import Changes
+
+__all__ = ["choose_survivor", "contact_event", "merge_changes", "unmerge_changes"]
+
+
+def contact_event(
+    contact: Contact,
+    kind: str,
+    at: datetime,
+    actor: str = "system",
+    *,
+    handoff_id: str | None = None,
+    identity: Identity | None = None,
+    **data: Any,
+) -> Event:
+    """An audit event about one contact; an identity appears only redacted."""
+    if identity is not None:
+        data["identity"] = str(identity)
+    return Event(
+        id=new_id("ev"),
+        tenant=contact.tenant,
+        kind=kind,
+        at=at,
+        contact_id=contact.id,
+        handoff_id=handoff_id,
+        actor=actor,
+        data=data,
+    )
+
+
+def choose_survivor(a: Contact, b: Contact) -> tuple[Contact, Contact]:
+    """``(survivor, absorbed)``: the older contact survives, ties broken by id.
+
+    Deterministic and independent of argument order, so ``merge(a, b)`` and
+    ``merge(b, a)`` keep the same contact id, which is the one handoffs and CRM
+    records most likely already point at.
+    """
+    first, second = sorted((a, b), key=lambda contact: (contact.created_at, contact.id))
+    return first, second
+
+
+def merge_changes(
+    a: Contact, b: Contact, *, reason: str, actor: str, at: datetime
+) -> tuple[Contact, MergeRecord, Changes]:
+    """The survivor's next version, the merge record and the change that writes both.
+
+    Callers check first that both are live, distinct and of one tenant.
+    """
+    survivor, absorbed = choose_survivor(a, b)
+    merged = survivor.model_copy(
+        update={"links": (*survivor.links, *absorbed.links), "version": survivor.version + 1}
+    )
+    tombstone = absorbed.model_copy(
+        update={"links": (), "merged_into": survivor.id, "version": absorbed.version + 1}
+    )
+    record = MergeRecord(
+        id=new_id("mg"),
+        tenant=survivor.tenant,
+        survivor_id=survivor.id,
+        absorbed_id=absorbed.id,
+        reason=reason,
+        actor=actor,
+        at=at,
+        survivor_before=survivor,
+        absorbed_before=absorbed,
+    )
+    events = (
+        contact_event(
+            merged,
+            "contact.merged",
+            at,
+            actor,
+            merge_id=record.id,
+            absorbed_id=absorbed.id,
+            reason=reason,
+            identities=len(merged.links),
+        ),
+        contact_event(
+            tombstone,
+            "contact.merged_away",
+            at,
+            actor,
+            merge_id=record.id,
+            merged_into=survivor.id,
+            reason=reason,
+        ),
+    )
+    changes = Changes(contacts=(merged, tombstone), merges=(record,), events=events)
+    return merged, record, changes
+
+
+def unmerge_changes(
+    record: MergeRecord,
+    *,
+    root: Contact,
+    absorbed: Contact,
+    origins: set[str],
+    actor: str,
+    at: datetime,
+) -> tuple[Contact, Contact, Changes]:
+    """Give the absorbed contact back what it had, plus what was linked to it since.
+
+    Args:
+        record: the active merge to undo.
+        root: the live contact that now holds the merged identities (the survivor,
+            or whatever the survivor was merged into later).
+        absorbed: the tombstone to bring back.
+        origins: the absorbed contact's id and the ids of contacts merged into it
+            (still merged): a link made for one of them after the merge goes back.
+
+    Returns:
+        ``(root after, absorbed after, changes)``. Links that were the absorbed
+        contact's before the merge go back with their current provenance (a link
+        verified since stays verified); identities unlinked since stay unlinked;
+        links made for the survivor since stay with it.
+    """
+    own = {link.identity.key for link in record.absorbed_before.links}
+    moving: list[Link] = []
+    staying: list[Link] = []
+    for link in root.links:
+        if link.identity.key in own or link.origin in origins:
+            moving.append(
+                link.model_copy(update={"origin": None}) if link.origin == absorbed.id else link
+            )
+        else:
+            staying.append(link)
+    root_after = root.model_copy(update={"links": tuple(staying), "version": root.version + 1})
+    restored = absorbed.model_copy(
+        update={"links": tuple(moving), "merged_into": None, "version": absorbed.version + 1}
+    )
+    undone = record.model_copy(update={"undone_at": at, "undone_by": actor})
+    events = (
+        contact_event(
+            root_after,
+            "contact.unmerged",
+            at,
+            actor,
+            merge_id=record.id,
+            restored_id=restored.id,
+            identities_returned=len(moving),
+        ),
+        contact_event(
+            restored,
+            "contact.restored",
+            at,
+            actor,
+            merge_id=record.id,
+            identities=len(moving),
+        ),
+    )
+    return (
+        root_after,
+        restored,
+        Changes(contacts=(root_after, restored), merges=(undone,), events=events),
+    )

@@ -1,0 +1,134 @@
+"""The SQLite half of identity linking: merges, merge proposals and verification challenges.
+
+A mixin of ``SQLiteStore``, kept apart so the store module stays readable; the
+tables come from migration 2.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime
+
+from escalate._clock import ensure_aware
+from escalate._exceptions import ConcurrentUpdate
+from escalate._identity import Identity
+from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
+from escalate.store._changes import Changes
+
+__all__ = ["IdentityRecordsSQL", "ts"]
+
+
+def ts(value: datetime) -> str:
+    """UTC, fixed width: string order is time order."""
+    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_ts = ts
+
+
+class IdentityRecordsSQL:
+    """Writes and reads the identity tables; needs ``_conn`` and ``_lock`` from the store."""
+
+    _conn: sqlite3.Connection
+    _lock: threading.RLock
+
+    def _one_value(self, sql: str, params: tuple[object, ...]) -> str | None:
+        with self._lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else str(row[0])
+
+    def _all_rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _write_identity_records(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        conn.executemany(
+            "INSERT OR REPLACE INTO contact_merges"
+            " (tenant, id, survivor_id, absorbed_id, active, at, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    m.tenant,
+                    m.id,
+                    m.survivor_id,
+                    m.absorbed_id,
+                    int(m.is_active),
+                    _ts(m.at),
+                    m.model_dump_json(),
+                )
+                for m in changes.merges
+            ],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO merge_proposals (tenant, id, status, created_at, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (p.tenant, p.id, p.status.value, _ts(p.created_at), p.model_dump_json())
+                for p in changes.merge_proposals
+            ],
+        )
+        for v in changes.verifications:
+            if v.version == 1:
+                conn.execute(
+                    "INSERT INTO verifications (tenant, id, kind, value, created_at, version, data)"
+                    " VALUES (?, ?, ?, ?, ?, 1, ?)",
+                    (
+                        v.tenant,
+                        v.id,
+                        v.identity.kind.value,
+                        v.identity.value,
+                        _ts(v.created_at),
+                        v.model_dump_json(),
+                    ),
+                )
+                continue
+            cursor = conn.execute(
+                "UPDATE verifications SET version = ?, data = ?"
+                " WHERE tenant = ? AND id = ? AND version = ?",
+                (v.version, v.model_dump_json(), v.tenant, v.id, v.version - 1),
+            )
+            if cursor.rowcount != 1:
+                raise ConcurrentUpdate(f"verification version {v.version} is stale")
+
+    def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
+        data = self._one_value(
+            "SELECT data FROM contact_merges WHERE tenant = ? AND id = ?", (tenant, merge_id)
+        )
+        return None if data is None else MergeRecord.model_validate_json(data)
+
+    def active_merges_into(self, tenant: str, survivor_id: str) -> list[MergeRecord]:
+        rows = self._all_rows(
+            "SELECT data FROM contact_merges WHERE tenant = ? AND survivor_id = ? AND active = 1"
+            " ORDER BY at, id",
+            (tenant, survivor_id),
+        )
+        return [MergeRecord.model_validate_json(str(row[0])) for row in rows]
+
+    def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None:
+        data = self._one_value(
+            "SELECT data FROM merge_proposals WHERE tenant = ? AND id = ?", (tenant, proposal_id)
+        )
+        return None if data is None else MergeProposal.model_validate_json(data)
+
+    def merge_proposals(self, tenant: str, *, status: str | None = None) -> list[MergeProposal]:
+        sql, params = "SELECT data FROM merge_proposals WHERE tenant = ?", [tenant]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(str(status))
+        rows = self._all_rows(sql + " ORDER BY created_at, id", tuple(params))
+        return [MergeProposal.model_validate_json(str(row[0])) for row in rows]
+
+    def get_verification(self, tenant: str, challenge_id: str) -> VerificationRecord | None:
+        data = self._one_value(
+            "SELECT data FROM verifications WHERE tenant = ? AND id = ?", (tenant, challenge_id)
+        )
+        return None if data is None else VerificationRecord.model_validate_json(data)
+
+    def count_verifications(self, tenant: str, identity: Identity, since: datetime) -> int:
+        count = self._one_value(
+            "SELECT COUNT(*) FROM verifications"
+            " WHERE tenant = ? AND kind = ? AND value = ? AND created_at >= ?",
+            (tenant, identity.kind.value, identity.value, _ts(since)),
+        )
+        return int(count or 0)

@@ -1,0 +1,140 @@
+"""ContactBook: link, unlink, merge, unmerge, proposals, with provenance and audit events."""
+
+from __future__ import annotations
+
+import pytest
+
+from escalate import ContactMerged, IdentityTaken, LinkSource, NotFound, UnmergeNotPossible
+from escalate.identity import ProposalStatus
+from escalate.store import Store
+from escalate.testing import FakeClock
+from tests.identity.helpers import EMAIL, FB_JANE, PHONE, X_JANE, book
+
+
+def test_create_and_resolve_keep_provenance(store: Store, clock: FakeClock) -> None:
+    """A created contact resolves by its identity and its link carries source, time and actor."""
+    contacts = book(store, clock)
+    contact = contacts.create(X_JANE, "provider_attested", actor="ingest")
+    found = contacts.resolve(X_JANE)
+    assert found == contact
+    link = found.links[0]
+    assert (link.source, link.verified, link.at, link.actor) == (
+        LinkSource.PROVIDER_ATTESTED,
+        False,
+        clock.now(),
+        "ingest",
+    )
+    assert [e.kind for e in store.events("default", contact_id=contact.id)] == ["contact.linked"]
+
+
+def test_link_and_unlink_write_audit_events(store: Store, clock: FakeClock) -> None:
+    """Link adds an identity with its confidence; unlink removes it; both are audited."""
+    contacts = book(store, clock)
+    contact = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    contact = contacts.link(contact, PHONE, LinkSource.EXTRACTED, confidence=0.4, actor="bot")
+    assert contacts.resolve(PHONE) == contact
+    assert contact.link_for(PHONE) is not None
+    assert contact.link_for(PHONE).confidence == 0.4  # type: ignore[union-attr]
+    contact = contacts.unlink(contact, PHONE)
+    assert contacts.resolve(PHONE) is None
+    kinds = [e.kind for e in store.events("default", contact_id=contact.id)]
+    assert kinds == ["contact.linked", "contact.linked", "contact.unlinked"]
+    assert "+14155550100" not in str(store.events("default"))
+
+
+def test_handle_change_updates_display_not_identity(store: Store, clock: FakeClock) -> None:
+    """Linking the same user id with a new handle keeps one identity and updates its handle."""
+    contacts = book(store, clock)
+    contact = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    renamed = X_JANE.with_handle("jane_new")
+    updated = contacts.link(contact, renamed, LinkSource.PROVIDER_ATTESTED)
+    assert len(updated.links) == 1
+    assert updated.links[0].identity.handle == "jane_new"
+    assert contacts.resolve(X_JANE) == updated
+
+
+def test_merge_is_deterministic_and_leaves_a_tombstone(store: Store, clock: FakeClock) -> None:
+    """The older contact survives whatever the argument order; the other points at it."""
+    contacts = book(store, clock)
+    older = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    clock.advance(minutes=1)
+    newer = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    survivor, record = contacts.merge_with_record(newer, older, "same person, agent checked")
+    assert survivor.id == older.id
+    assert set(survivor.identities) == {X_JANE, PHONE}
+    tombstone = contacts.get(newer.id)
+    assert tombstone is not None
+    assert tombstone.merged_into == older.id
+    assert contacts.resolve(PHONE) == survivor
+    assert record.absorbed_before == newer
+    assert record.survivor_before == older
+
+
+def test_unmerge_restores_both_plus_later_links(store: Store, clock: FakeClock) -> None:
+    """Undo gives each side its identities back, and a link made for the tombstone goes with it."""
+    contacts = book(store, clock)
+    a = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    clock.advance(minutes=1)
+    b = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    _, record = contacts.merge_with_record(a, b, "agent thinks so")
+    contacts.link(a.id, FB_JANE, LinkSource.AGENT_ENTERED)  # for the survivor
+    contacts.link(b.id, EMAIL, LinkSource.CUSTOMER_PROVIDED)  # for the merged-away one
+    survivor, restored = contacts.unmerge(record.id)
+    assert survivor.identities == (X_JANE, FB_JANE)
+    assert restored.identities == (PHONE, EMAIL)
+    assert restored.merged_into is None
+    assert contacts.resolve(EMAIL) == restored
+    assert restored.links[0] == b.links[0]
+    with pytest.raises(UnmergeNotPossible):
+        contacts.unmerge(record.id)
+
+
+def test_unmerge_after_a_later_merge(store: Store, clock: FakeClock) -> None:
+    """Undoing an earlier merge takes the identities out of whatever holds them now."""
+    contacts = book(store, clock)
+    a = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    clock.advance(minutes=1)
+    b = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    clock.advance(minutes=1)
+    c = contacts.create(EMAIL, LinkSource.CUSTOMER_PROVIDED)
+    _, first = contacts.merge_with_record(b, c, "one")  # b survives
+    contacts.merge(a, b, "two")  # a survives, b becomes a tombstone
+    _, restored = contacts.unmerge(first.id)
+    assert restored.id == c.id
+    assert restored.identities == (EMAIL,)
+    assert contacts.resolve(PHONE).id == a.id  # type: ignore[union-attr]
+    assert set(contacts.live(a.id).identities) == {X_JANE, PHONE}
+
+
+def test_link_refuses_an_identity_held_by_another_contact(store: Store, clock: FakeClock) -> None:
+    """Linking someone else's identity raises IdentityTaken naming the holder."""
+    contacts = book(store, clock)
+    holder = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    other = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    with pytest.raises(IdentityTaken) as caught:
+        contacts.link(other, PHONE, LinkSource.AGENT_ENTERED)
+    assert caught.value.contact_id == holder.id
+
+
+def test_proposals_are_accepted_or_rejected_by_a_human(store: Store, clock: FakeClock) -> None:
+    """A proposal merges only when accepted; a rejected one stays rejected."""
+    contacts = book(store, clock)
+    a = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    b = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    proposal, changes = contacts.propose(a, b, PHONE, "identity_claimed")
+    store.commit(changes)
+    again, no_changes = contacts.propose(b, a, PHONE, "identity_claimed")
+    assert again.id == proposal.id
+    assert no_changes.merge_proposals == ()
+    assert [p.id for p in contacts.proposals()] == [proposal.id]
+    assert contacts.get(b.id).merged_into is None  # type: ignore[union-attr]
+    survivor = contacts.accept_proposal(proposal.id)
+    assert set(survivor.identities) == {X_JANE, PHONE}
+    accepted = contacts.proposals(status=None)[0]
+    assert accepted.status is ProposalStatus.ACCEPTED
+    assert accepted.merge_id is not None
+    assert contacts.proposals() == []
+    with pytest.raises(ContactMerged):
+        contacts.merge(a, b, "again")
+    with pytest.raises(NotFound):
+        contacts.reject_proposal("mp_missing")

@@ -1,0 +1,76 @@
+"""extract_identities finds phones (phonenumbers' matcher) and emails (email-validator) in text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from escalate import Identity, InvalidInput, extract_identities
+from escalate.identity import find_identities
+
+
+def test_finds_phones_and_emails_in_a_post() -> None:
+    """National and international numbers and emails come out normalized, in order, once."""
+    text = (
+        "@acme my order never came!! call me (415) 555-0100 or +44 20 7123 4567, "
+        "mail Jane.Doe@Example.com. or again 415.555.0100"
+    )
+    assert extract_identities(text, region="US") == [
+        Identity.phone("+14155550100"),
+        Identity.phone("+442071234567"),
+        Identity.email("jane.doe@example.com"),
+    ]
+
+
+def test_positions_point_at_the_text() -> None:
+    """find_identities gives spans that cover what the customer wrote."""
+    text = "reach me: jane@example.com / 415 555 0100"
+    spans = [text[f.start : f.end] for f in find_identities(text, region="US")]
+    assert spans == ["jane@example.com", "415 555 0100"]
+
+
+def test_without_region_only_international_numbers() -> None:
+    """With no region a national number is not guessed at."""
+    assert extract_identities("call 415 555 0100") == []
+    assert extract_identities("call +1 415 555 0100") == [Identity.phone("+14155550100")]
+
+
+def test_handles_and_junk_are_not_identities() -> None:
+    """A social @handle, an invalid number and a broken address are not extracted."""
+    assert extract_identities("@jane_d 555-0100 12345 jane@ @example.com", region="US") == []
+
+
+def test_bad_arguments_raise_typed_errors() -> None:
+    """A non-string text, an oversized text or an unknown region raise InvalidInput."""
+    with pytest.raises(InvalidInput):
+        extract_identities(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        extract_identities("x" * 100_001)
+    with pytest.raises(InvalidInput):
+        extract_identities("hi", region="QQ")
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_normalized_identities(text: str) -> None:
+    """Whatever the text, every result is a normalized identity that round-trips."""
+    for found in find_identities(text, region="US"):
+        identity = found.identity
+        rebuilt = (
+            Identity.phone(identity.value)
+            if identity.kind.value == "phone"
+            else Identity.email(identity.value)
+        )
+        assert rebuilt == identity
+        assert 0 <= found.start < found.end <= len(text)
+
+
+@given(
+    st.sampled_from(["(415) 555-0100", "415-555-0100", "+1 415 555 0100", "415.555.0100"]),
+    st.text(alphabet="abc ,.!?\n", max_size=20),
+    st.text(alphabet="abc ,.!?\n", max_size=20),
+)
+def test_a_number_in_any_surrounding_text_is_found(number: str, before: str, after: str) -> None:
+    """A written number is found whatever words surround it."""
+    text = f"{before} {number} {after}"
+    assert Identity.phone("+14155550100") in extract_identities(text, region="US")

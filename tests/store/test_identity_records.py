@@ -1,0 +1,93 @@
+"""Store contract for identity records: merges, proposals, verifications (every store)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from escalate import ConcurrentUpdate, Contact, Identity, Link, LinkSource
+from escalate.identity import MergeProposal, MergeRecord, ProposalStatus, VerificationRecord
+from escalate.store import Changes, Store
+
+AT = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+PHONE = Identity.phone("+14155550100")
+
+
+def _contact(cid: str, tenant: str = "default") -> Contact:
+    link = Link(identity=PHONE, source=LinkSource.CRM_IMPORT, at=AT)
+    return Contact(id=cid, tenant=tenant, links=(link,), created_at=AT)
+
+
+def test_merge_records_round_trip_and_filter_active(store: Store) -> None:
+    """A merge record reads back equal; active_merges_into lists only active ones, per tenant."""
+    before = _contact("ct_a")
+    record = MergeRecord(
+        id="mg_1",
+        survivor_id="ct_s",
+        absorbed_id="ct_a",
+        reason="r",
+        at=AT,
+        survivor_before=_contact("ct_s"),
+        absorbed_before=before,
+    )
+    store.commit(Changes(merges=(record,)))
+    assert store.get_merge("default", "mg_1") == record
+    assert store.get_merge("other", "mg_1") is None
+    assert store.active_merges_into("default", "ct_s") == [record]
+    assert store.active_merges_into("other", "ct_s") == []
+    undone = record.model_copy(update={"undone_at": AT, "undone_by": "x"})
+    store.commit(Changes(merges=(undone,)))
+    assert store.active_merges_into("default", "ct_s") == []
+    assert store.get_merge("default", "mg_1") == undone
+
+
+def test_proposals_filter_by_status(store: Store) -> None:
+    """Proposals read back by id and by status, oldest first, never across tenants."""
+    first = MergeProposal(
+        id="mp_1", contact_ids=("a", "b"), identity=PHONE, reason="r", created_at=AT
+    )
+    second = first.model_copy(update={"id": "mp_2", "created_at": AT + timedelta(seconds=1)})
+    store.commit(Changes(merge_proposals=(second, first)))
+    assert store.merge_proposals("default", status="open") == [first, second]
+    decided = first.model_copy(update={"status": ProposalStatus.REJECTED})
+    store.commit(Changes(merge_proposals=(decided,)))
+    assert store.merge_proposals("default", status="open") == [second]
+    assert store.merge_proposals("default") == [decided, second]
+    assert store.get_merge_proposal("default", "mp_1") == decided
+    assert store.merge_proposals("other") == []
+
+
+def test_verifications_are_versioned_and_counted(store: Store) -> None:
+    """A challenge update must carry version + 1; counts are per address and time."""
+    record = VerificationRecord(
+        id="vc_1",
+        contact_id="ct",
+        identity=PHONE,
+        salt="00",
+        code_hash="ab",
+        created_at=AT,
+        expires_at=AT + timedelta(minutes=10),
+    )
+    store.commit(Changes(verifications=(record,)))
+    assert store.get_verification("default", "vc_1") == record
+    assert store.count_verifications("default", PHONE, AT) == 1
+    assert store.count_verifications("default", PHONE, AT + timedelta(seconds=1)) == 0
+    assert store.count_verifications("other", PHONE, AT) == 0
+    used = record.model_copy(update={"used_at": AT, "version": 2})
+    store.commit(Changes(verifications=(used,)))
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(Changes(verifications=(used,)))  # a second use of version 1 -> 2
+    assert store.get_verification("default", "vc_1") == used
+    assert store.count_verifications("default", PHONE, AT) == 1
+
+
+def test_a_refused_commit_writes_no_identity_records(store: Store) -> None:
+    """A commit refused on a contact version writes none of its merges or proposals."""
+    store.commit(Changes(contacts=(_contact("ct_a"),)))
+    proposal = MergeProposal(
+        id="mp_1", contact_ids=("a", "b"), identity=PHONE, reason="r", created_at=AT
+    )
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(Changes(contacts=(_contact("ct_a"),), merge_proposals=(proposal,)))
+    assert store.merge_proposals("default") == []
