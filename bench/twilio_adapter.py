@@ -1,0 +1,117 @@
+"""P2: our Twilio adapter vs the raw SDK's ``client.messages.create``, against one local stub.
+
+Both variants use the official twilio SDK over loopback to the same fault-free
+stub (tests/transports/stub_server.py, in its own process so it does not compete
+for our GIL), interleaved message by message in one process so machine noise
+hits both alike. Figure: median per-message time of each, and
+their ratio (target <= 1.05).
+
+    .venv/bin/python bench/twilio_adapter.py [--messages 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from escalate import Channel, Identity, OutboundMessage
+from escalate.transports.twilio import TwilioSMS
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+FROM = "+14155550101"
+TO = "+14155550100"
+BODY = "Hi, this is Acme about case K7QP-3M. Reply STOP to opt out."
+
+
+class RewritingClient(TwilioHttpClient):
+    """The specs README's recipe: the SDK's own client, sent to the stub instead of twilio.com."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(timeout=10)
+        self.base_url = base_url
+
+    def request(self, method, url, *args, **kwargs):
+        url = re.sub(r"^https://[A-Za-z0-9.-]+\.twilio\.com", self.base_url, url)
+        return super().request(method, url, *args, **kwargs)
+
+
+def measure(messages: int, url: str) -> tuple[float, float]:
+    """Median seconds per message for (raw SDK, adapter), interleaved one by one."""
+    raw = Client(ACCOUNT_SID, "token", http_client=RewritingClient(url))
+    adapter = TwilioSMS(
+        ACCOUNT_SID,
+        "token",
+        from_=FROM,
+        base_url=url,
+        status_callback="https://hooks.example/twilio/status",
+    )
+    to = Identity.phone(TO)
+
+    def send_raw(i: int) -> None:
+        raw.messages.create(
+            to=TO,
+            from_=FROM,
+            body=BODY,
+            status_callback=f"https://hooks.example/twilio/status?escalate_id=ob_{i}",
+        )
+
+    def send_adapter(i: int) -> None:
+        # Building the OutboundMessage is part of the adapter's cost: the engine does it.
+        adapter.send(
+            OutboundMessage(
+                id=f"ob_{i}", idempotency_key=f"k{i}", channel=Channel.SMS, to=to, body=BODY
+            )
+        )
+
+    for i in range(50):  # warm both connection pools and code paths
+        send_raw(i)
+        send_adapter(i)
+    timings: dict[str, list[float]] = {"raw": [], "adapter": []}
+    variants = [("raw", send_raw), ("adapter", send_adapter)]
+    for i in range(messages):
+        # Alternate which goes first, so neither always follows the other.
+        for name, send in variants if i % 2 else variants[::-1]:
+            started = time.perf_counter()
+            send(i)
+            timings[name].append(time.perf_counter() - started)
+    adapter.close()
+    return statistics.median(timings["raw"]), statistics.median(timings["adapter"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    args = parser.parse_args()
+    # The stub runs in its own process so its threads do not compete for our GIL.
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.transports.stub_server"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert stub.stdin is not None
+    assert stub.stdout is not None
+    try:
+        raw, adapter = measure(args.messages, stub.stdout.readline().strip())
+    finally:
+        stub.stdin.close()
+        received = stub.stdout.readline().strip()
+        stub.wait(timeout=10)
+    print(f"messages per variant: {args.messages} (+50 warm-up each); stub requests: {received}")
+    print(f"raw client.messages.create: median {raw * 1e3:.3f} ms/message")
+    print(f"TwilioSMS.send:             median {adapter * 1e3:.3f} ms/message")
+    print(f"ratio adapter/raw: {adapter / raw:.3f} (target <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""``SMTPEmail``: email through the standard library's smtplib, the fallback provider.
+
+It speaks SMTP step by step (MAIL, RCPT, DATA) so it knows how far a failure
+got: a failure before DATA completes proves the server did not take the
+message (retry it); a timeout or a dropped connection while waiting for DATA's
+final answer may mean it was queued (hold it, never resend).
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl as _ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import formataddr
+from socket import gaierror
+from typing import Any
+
+from escalate._exceptions import (
+    InvalidInput,
+    InvalidRecipient,
+    PermanentTransportError,
+    RetryableTransportError,
+    TransportError,
+)
+from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
+from escalate._models import Channel
+from escalate.transports._email import EmailSettings
+from escalate.transports._provider import NETWORK_ERRORS, error_for
+
+__all__ = ["ERRORS", "SMTPEmail"]
+
+#: "<stage> <code>", "<code>" or "<class>xx", or a network failure -> meaning.
+ERRORS: dict[str, type[TransportError]] = {
+    **NETWORK_ERRORS,
+    "rcpt 550": InvalidRecipient,  # no such mailbox: a hard bounce
+    "rcpt 551": InvalidRecipient,  # user not local
+    "rcpt 553": InvalidRecipient,  # mailbox name not allowed
+    "4xx": RetryableTransportError,  # the server refused it for now (greylisting, 421, 452)
+    "5xx": PermanentTransportError,  # refused for good (auth 535, policy 554)
+    "smtp:unsupported": PermanentTransportError,  # no STARTTLS: never fall back to cleartext
+}
+
+
+def _network_key(exc: OSError, stage: str) -> str:
+    if stage == "data":
+        return "net:read-timeout" if isinstance(exc, TimeoutError) else "net:aborted"
+    if isinstance(exc, ConnectionRefusedError):
+        return "net:refused"
+    if isinstance(exc, gaierror):
+        return "net:dns"
+    if isinstance(exc, TimeoutError):
+        return "net:connect-timeout"
+    return "net:send-failed"
+
+
+class SMTPEmail:
+    """Sends email through an SMTP server (STARTTLS and login by default).
+
+    Args:
+        host, port: the submission server (port 587 with STARTTLS; 465 with ``ssl=True``).
+        username, password: login credentials, if the server needs them.
+        starttls: upgrade the connection before login; a server without STARTTLS fails
+            permanently rather than receiving credentials in cleartext.
+        ssl: connect with implicit TLS (SMTPS) instead.
+        from_email, from_name, reply_to, subject, message_id_domain: see ``EmailSettings``.
+        timeout: seconds per network operation.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        *,
+        from_email: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        ssl: bool = False,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+        subject: str = "Your case {reference}",
+        message_id_domain: str | None = None,
+        timeout: float = 10.0,
+        ssl_context: _ssl.SSLContext | None = None,
+        name: str = "smtp",
+    ) -> None:
+        if not host or not from_email:
+            raise InvalidInput("SMTPEmail needs a host and a from_email")
+        self.name = name
+        self.channels = frozenset({Channel.EMAIL})
+        self.host, self.port = host, port
+        self.settings = EmailSettings(from_email, from_name, reply_to, subject, message_id_domain)
+        self._login = (username, password) if username else None
+        self._starttls, self._ssl = starttls and not ssl, ssl
+        self._context = ssl_context
+        self.timeout = timeout
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SMTPEmail:
+        """Build from ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
+        ``SMTP_FROM_EMAIL`` and ``SMTP_STARTTLS`` (``false`` turns it off)."""
+        env = os.environ if environ is None else environ
+        settings: dict[str, Any] = {
+            "host": env.get("SMTP_HOST"),
+            "port": int(env.get("SMTP_PORT") or 587),
+            "username": env.get("SMTP_USERNAME"),
+            "password": env.get("SMTP_PASSWORD"),
+            "from_email": env.get("SMTP_FROM_EMAIL"),
+            "starttls": (env.get("SMTP_STARTTLS") or "true").lower() not in {"0", "false", "no"},
+        }
+        settings.update(overrides)
+        for key in ("host", "from_email"):
+            if not settings[key]:
+                raise InvalidInput(f"SMTPEmail.from_env: SMTP_{key.upper()} is not set")
+        return cls(**settings)
+
+    def build(self, message: OutboundMessage) -> EmailMessage:
+        """The RFC 5322 message for ``message``, with threading headers."""
+        settings = self.settings
+        email = EmailMessage()
+        email["From"] = formataddr((settings.from_name or "", settings.from_email))
+        email["To"] = settings.recipient(message, self.name)
+        email["Subject"] = settings.subject_for(message)
+        reply_to = settings.reply_to_for(message)
+        if reply_to:
+            email["Reply-To"] = reply_to
+        for key, value in settings.headers_for(message, self.name).items():
+            email[key] = value
+        email.set_content(message.body)
+        return email
+
+    def _connect(self) -> smtplib.SMTP:
+        context = self._context or _ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if self._ssl:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self._starttls:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self._login:
+                smtp.login(self._login[0], self._login[1] or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Submit the message to the SMTP server.
+
+        Raises:
+            RetryableTransportError: refused for now (4xx), or no connection.
+            InvalidRecipient: the server rejected the recipient (550/551/553).
+            PermanentTransportError: refused for good (5xx), or no STARTTLS.
+            UnknownOutcomeError: the connection failed waiting for DATA's answer.
+        """
+        email = self.build(message)
+        recipient = str(email["To"])
+        stage = "connect"
+        try:
+            smtp = self._connect()
+            try:
+                stage = "mail"
+                code, reply = smtp.mail(self.settings.from_email)
+                if code != 250:
+                    raise smtplib.SMTPSenderRefused(code, reply, self.settings.from_email)
+                stage = "rcpt"
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    raise smtplib.SMTPResponseException(code, reply)
+                stage = "data"
+                code, reply = smtp.data(email.as_bytes())
+                if code != 250:
+                    raise smtplib.SMTPDataError(code, reply)
+                stage = "done"
+            finally:
+                self._quit(smtp)
+        except smtplib.SMTPNotSupportedError as exc:
+            raise self._error(("smtp:unsupported",), f"{stage}: {exc}", None) from exc
+        except smtplib.SMTPResponseException as exc:
+            code = exc.smtp_code
+            keys = (f"{stage} {code}", str(code), f"{code // 100}xx")
+            raise self._error(keys, f"{stage}: SMTP {code}", exc.smtp_error) from exc
+        except OSError as exc:
+            # smtplib's own errors (SMTPServerDisconnected) are OSErrors: the stage decides.
+            key = _network_key(exc, stage)
+            raise self._error((key,), f"{stage}: {key}: {type(exc).__name__}", None) from exc
+        return SendResult(
+            provider=self.name,
+            provider_message_id=str(email["Message-ID"]),
+            status=DeliveryStatus.QUEUED,
+            raw={"code": code, "reply": reply.decode("utf-8", "replace")},
+        )
+
+    def _error(self, keys: tuple[str, ...], text: str, raw: object) -> TransportError:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        return error_for(ERRORS, keys, f"smtp: {text}", provider=self.name, raw=raw)
+
+    @staticmethod
+    def _quit(smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()  # the message's fate was decided before QUIT
+
+    def close(self) -> None:
+        """Nothing pooled: each message uses its own connection."""
+
+    def __repr__(self) -> str:
+        return f"SMTPEmail(name={self.name!r}, host={self.host!r}, port={self.port})"
