@@ -38,6 +38,7 @@ from escalate._exceptions import (
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
 from escalate._version import __version__
+from escalate.audit import AuditReport
 from escalate.consent import (
     ConsentEvidence,
     ConsentPolicy,
@@ -56,6 +57,7 @@ from escalate.identity import (
     MergeProposal,
     extract_identities,
 )
+from escalate.reporting import SlaReport
 from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
 from escalate.store import Store
@@ -63,6 +65,7 @@ from escalate.transports import Transport
 from escalate.workflow import Workflow
 
 __all__ = [
+    "AuditReport",
     "Channel",
     "Clock",
     "ConcurrentUpdate",
@@ -108,6 +111,7 @@ __all__ = [
     "RetryableTransportError",
     "SchemaTooNew",
     "SendResult",
+    "SlaReport",
     "SocialPublisher",
     "Store",
     "SystemClock",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
@@ -18,6 +19,7 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
+from escalate.audit import AuditReport, verify_store
 from escalate.consent._inbound import plan_reply
 from escalate.consent._ledger_service import ConsentLedger, consent_facts
 from escalate.consent._policy import ConsentPolicy
@@ -26,6 +28,7 @@ from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._extract import extract_identities, find_identities
 from escalate.identity._policy import LinkAction, LinkSituation
+from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
 from escalate.store import Changes, Store, open_store
@@ -365,6 +368,34 @@ class Escalator:
         """The handoff's audit events, oldest first."""
         self.handoffs.get(handoff_id)
         return self.store.events(self.tenant, handoff_id=handoff_id)
+
+    def verify_log(self, *, handoff_id: str | None = None) -> AuditReport:
+        """Check the tenant's audit log (or one handoff's chain) for tampering.
+
+        See ``docs/audit.md`` for what it detects; ``report.ok`` is the verdict.
+
+        Raises:
+            InvalidInput: ``handoff_id`` is not a string.
+            NotFound: no such handoff.
+        """
+        if handoff_id is not None:
+            if not isinstance(handoff_id, str):
+                raise InvalidInput("handoff_id must be a string")
+            self.handoffs.get(handoff_id)
+        return verify_store(self.store, self.tenant, handoff_id=handoff_id)
+
+    def report(self, *, since: datetime | None = None, until: datetime | None = None) -> SlaReport:
+        """SLA figures of the handoffs opened in ``[since, until)``, judged as of now.
+
+        See ``docs/reporting.md`` for the definitions.
+
+        Raises:
+            InvalidInput: a bound that is not a datetime, or ``since`` after ``until``.
+            NaiveDatetimeError: a bound without a time zone.
+        """
+        return store_report(
+            self.store, self.tenant, as_of=self.clock.now(), since=since, until=until
+        )
 
     # -- plumbing -------------------------------------------------------------
 

@@ -157,7 +157,9 @@ class Event(Model):
 
     ``data`` holds no raw personal data: addresses appear redacted, bodies not at
     all (they live in the outbox row that sent them). ``seq`` is assigned by the
-    store and orders events globally.
+    store and orders events globally. ``prev_hash`` and ``hash`` are set by the
+    store when it commits the event: they link it into its audit chain (see
+    ``escalate.audit`` and ``docs/audit.md``); whatever a caller puts there is replaced.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -171,3 +173,5 @@ class Event(Model):
     actor: str = "system"
     data: dict[str, Any] = Field(default_factory=dict)
     seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from escalate._version import __version__
+from escalate.reporting._cli import add_report_arguments
 
 __all__ = ["main"]
 
@@ -23,6 +24,12 @@ def _demo(args: argparse.Namespace) -> int:
     # emoji=False: "x:2244..." must not become an emoji shortcode.
     result = run_demo(Console(emoji=False), database=args.db)
     return 0 if result.handoff.state.value == "resolved" else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from escalate.reporting._cli import run_report  # noqa: PLC0415
+
+    return run_report(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", type=Path, default=None, help="SQLite file to use instead of a temporary one"
     )
     demo.set_defaults(handler=_demo)
+
+    report = commands.add_parser(
+        "report",
+        help="print SLA figures from the audit log (optionally a PNG histogram)",
+        description="Print time to first public response, time to private handoff, the share "
+        "resolved within 24 h and the abandonment rate of the handoffs opened in a window.",
+    )
+    add_report_arguments(report)
+    report.set_defaults(handler=_report)
     return parser
 
 

@@ -103,6 +103,20 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             "CREATE INDEX consent_proofs_hash ON consent_proofs (tenant, address_hash)",
         ),
     ),
+    (
+        # The audit hash chain (escalate.audit): rows written before this step keep
+        # NULL hashes; verification starts at each chain's first hashed event.
+        4,
+        (
+            "ALTER TABLE events ADD COLUMN prev_hash TEXT",
+            "ALTER TABLE events ADD COLUMN hash TEXT",
+            """CREATE TABLE audit_chain_heads (
+                tenant TEXT NOT NULL, chain TEXT NOT NULL, hash TEXT NOT NULL,
+                event_id TEXT NOT NULL, length INTEGER NOT NULL,
+                PRIMARY KEY (tenant, chain)) WITHOUT ROWID""",
+            "CREATE INDEX handoffs_opened ON handoffs (tenant, opened_at)",
+        ),
+    ),
 )
 
 

@@ -18,6 +18,7 @@ from pydantic import ConfigDict
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Event, Handoff
+from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
@@ -136,7 +137,21 @@ class Store(Protocol):
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
-        """Audit events, oldest first, optionally for one handoff or contact."""
+        """Audit events, oldest first, optionally for one handoff or contact.
+
+        ``commit`` links every event into its audit chain (``prev_hash``, ``hash``)
+        and records the chain's new head in the same transaction.
+        """
+        ...
+
+    def chain_heads(self, tenant: str) -> list[ChainHead]:
+        """The recorded head of every audit chain of a tenant (see ``escalate.audit``)."""
+        ...
+
+    def handoffs_opened(
+        self, tenant: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Handoff]:
+        """Handoffs opened in ``[since, until)`` (either bound optional), oldest first."""
         ...
 
     def claim_outbox(

@@ -17,6 +17,7 @@ from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
+from escalate.audit._chain import ChainHead, ChainKey, link_events
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
@@ -71,6 +72,7 @@ class MemoryStore:
         self._verifications_by_address: dict[_IdentityKey, list[VerificationRecord]] = defaultdict(
             list
         )
+        self._chain_heads: dict[ChainKey, ChainHead] = {}
 
     # -- writing ----------------------------------------------------------------
 
@@ -187,7 +189,9 @@ class MemoryStore:
             self._seq += 1
             key = (record.tenant, record.address.kind.value, record.address.value)
             self._consent[key].append(record.model_copy(update={"seq": self._seq}))
-        for event in changes.events:
+        linked, heads = link_events(changes.events, self._chain_heads)
+        self._chain_heads.update(heads)
+        for event in linked:
             self._seq += 1
             self._events.append(event.model_copy(update={"seq": self._seq}))
         for item in changes.outbox:
@@ -315,6 +319,26 @@ class MemoryStore:
                 and (handoff_id is None or event.handoff_id == handoff_id)
                 and (contact_id is None or event.contact_id == contact_id)
             ]
+
+    def chain_heads(self, tenant: str) -> list[ChainHead]:
+        with self._lock:
+            heads = [head for head in self._chain_heads.values() if head.tenant == tenant]
+        return sorted(heads, key=lambda head: head.chain)
+
+    def handoffs_opened(
+        self, tenant: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Handoff]:
+        since = None if since is None else ensure_aware(since, "since")
+        until = None if until is None else ensure_aware(until, "until")
+        with self._lock:
+            found = [
+                handoff
+                for (handoff_tenant, _), handoff in self._handoffs.items()
+                if handoff_tenant == tenant
+                and (since is None or handoff.opened_at >= since)
+                and (until is None or handoff.opened_at < until)
+            ]
+        return sorted(found, key=lambda handoff: (handoff.opened_at, handoff.id))
 
     def claim_outbox(
         self,

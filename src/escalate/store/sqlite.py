@@ -21,10 +21,12 @@ from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
+from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
+from escalate.store._sqlite_chain import insert_events, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
 from escalate.store.memory import check_version, claim_token
 
@@ -180,14 +182,7 @@ class SQLiteStore(IdentityRecordsSQL):
                 for r in changes.consent
             ],
         )
-        conn.executemany(
-            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (e.id, e.tenant, e.kind, _ts(e.at), e.handoff_id, e.contact_id, e.model_dump_json())
-                for e in changes.events
-            ],
-        )
+        self._write_events(conn, changes.events)
         conn.executemany(
             "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
             " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -241,6 +236,9 @@ class SQLiteStore(IdentityRecordsSQL):
                 " VALUES (?, ?, ?, ?, ?, 'pending')",
                 (timer.id, timer.tenant, timer.handoff_id, timer.name, _ts(timer.due_at)),
             )
+
+    def _write_events(self, conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+        insert_events(conn, events)  # hashed and linked into their audit chains
 
     # -- reading ----------------------------------------------------------------
 
@@ -329,7 +327,10 @@ class SQLiteStore(IdentityRecordsSQL):
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
-        sql = "SELECT seq, data FROM events WHERE tenant = ?"
+        sql = (
+            "SELECT seq, data, prev_hash, hash, kind, handoff_id, contact_id FROM events"
+            " WHERE tenant = ?"
+        )
         params: list[object] = [tenant]
         if handoff_id is not None:
             sql += " AND handoff_id = ?"
@@ -338,10 +339,38 @@ class SQLiteStore(IdentityRecordsSQL):
             sql += " AND contact_id = ?"
             params.append(contact_id)
         rows = self._all(sql + " ORDER BY seq", tuple(params))
+        # The queried columns override the JSON: what callers filter on is what
+        # verification hashes, so editing a column alone shows up as an edit.
         return [
-            Event.model_validate_json(str(data)).model_copy(update={"seq": seq})
-            for seq, data in rows
+            Event.model_validate_json(str(data)).model_copy(
+                update={
+                    "seq": seq,
+                    "prev_hash": prev_hash,
+                    "hash": hash_,
+                    "kind": kind,
+                    "handoff_id": handoff,
+                    "contact_id": contact,
+                }
+            )
+            for seq, data, prev_hash, hash_, kind, handoff, contact in rows
         ]
+
+    def chain_heads(self, tenant: str) -> list[ChainHead]:
+        with self._lock:
+            return load_chain_heads(self._conn, tenant)
+
+    def handoffs_opened(
+        self, tenant: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Handoff]:
+        sql, params = "SELECT data FROM handoffs WHERE tenant = ?", [tenant]
+        if since is not None:
+            sql += " AND opened_at >= ?"
+            params.append(_ts(since))
+        if until is not None:
+            sql += " AND opened_at < ?"
+            params.append(_ts(until))
+        rows = self._all(sql + " ORDER BY opened_at, id", tuple(params))
+        return [Handoff.model_validate_json(str(row[0])) for row in rows]
 
     def claim_outbox(
         self,

@@ -66,7 +66,7 @@ def retry_after_seconds(headers: Mapping[str, str] | None, now: datetime) -> flo
     value = lowered.get("retry-after")
     if value is not None:
         value = value.strip()
-        if value.isdigit():
+        if _is_delta_seconds(value):
             return float(value)
         try:
             when = parsedate_to_datetime(value)
@@ -75,9 +75,14 @@ def retry_after_seconds(headers: Mapping[str, str] | None, now: datetime) -> flo
         if when is not None and when.tzinfo is not None:
             return max(0.0, (when - now).total_seconds())
     reset = lowered.get("x-ratelimit-reset")
-    if reset is not None and reset.strip().isdigit():
+    if reset is not None and _is_delta_seconds(reset.strip()):
         return max(0.0, float(reset) - now.timestamp())
     return None
+
+
+def _is_delta_seconds(value: str) -> bool:
+    # RFC 9110 delta-seconds are ASCII digits; str.isdigit() also accepts "²".
+    return value.isascii() and value.isdigit()
 
 
 def error_for(

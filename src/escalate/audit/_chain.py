@@ -1,0 +1,120 @@
+"""The audit log's hash chains: which chain an event joins, and how it is hashed.
+
+Every store links events the same way, inside its commit, so a chain is one
+unbroken sequence however many workers write: each event's ``hash`` is
+``sha256(prev_hash + "\\n" + canonical JSON of its content)``, and its ``prev_hash``
+is the hash of the event before it in the same chain. The last hash of every
+chain is kept as its *head*, written in the same transaction, so deleting the
+newest events is as visible as deleting old ones.
+
+Chain rule: an event with a ``handoff_id`` joins that handoff's chain; one with
+only a ``contact_id`` joins that contact's chain; one with neither joins the
+tenant's chain. Every chain lives inside one tenant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC
+
+from pydantic import BaseModel, ConfigDict
+
+from escalate._models import Event
+
+__all__ = ["ChainHead", "ChainKey", "canonical_content", "chain_of", "event_hash", "link_events"]
+
+#: ``(tenant, chain)``: a chain is named ``handoff:<id>``, ``contact:<id>`` or ``tenant``.
+ChainKey = tuple[str, str]
+
+#: Fields that are not the event's content: where the store put it, and the chain itself.
+_NOT_CONTENT = {"seq", "prev_hash", "hash"}
+#: Sorted keys, no whitespace, UTF-8 kept as is (hashed as UTF-8 bytes).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class ChainHead(BaseModel):
+    """The newest event of one audit chain, as the store recorded it.
+
+    Attributes:
+        tenant: the tenant the chain belongs to.
+        chain: ``handoff:<id>``, ``contact:<id>`` or ``tenant``.
+        hash: the ``hash`` of the chain's newest event.
+        event_id: that event's id.
+        length: how many hashed events the chain holds.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str
+    chain: str
+    hash: str
+    event_id: str
+    length: int
+
+    @property
+    def key(self) -> ChainKey:
+        return (self.tenant, self.chain)
+
+
+def chain_of(event: Event) -> str:
+    """The name of the chain ``event`` belongs to (see the module docstring for the rule)."""
+    if event.handoff_id is not None:
+        return f"handoff:{event.handoff_id}"
+    if event.contact_id is not None:
+        return f"contact:{event.contact_id}"
+    return "tenant"
+
+
+def canonical_content(event: Event) -> str:
+    """The event's content as canonical JSON: sorted keys, no whitespace, time in UTC.
+
+    ``seq``, ``prev_hash`` and ``hash`` are left out: the first is assigned by the
+    store's row order, the others are what is being computed. The JSON form is
+    what the stores persist, so a round trip through a store hashes the same.
+    """
+    content = event.model_dump(mode="json", exclude=_NOT_CONTENT)
+    content["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return _CANONICAL.encode(content)
+
+
+def event_hash(prev_hash: str | None, event: Event) -> str:
+    """``sha256(prev_hash + "\\n" + canonical_content(event))`` as hex; no predecessor is ``""``."""
+    digest = hashlib.sha256()
+    digest.update((prev_hash or "").encode("ascii"))
+    digest.update(b"\n")
+    digest.update(canonical_content(event).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def link_events(
+    events: Iterable[Event], heads: Mapping[ChainKey, ChainHead]
+) -> tuple[list[Event], dict[ChainKey, ChainHead]]:
+    """Link ``events`` onto the chains whose current heads are ``heads``.
+
+    Pure: the store calls it inside its write transaction with the heads of the
+    chains the events join (a chain with no head starts fresh), then writes the
+    linked events and the returned new heads in that same transaction.
+
+    Returns:
+        The events with ``prev_hash`` and ``hash`` set, in the given order, and the
+        new head of every chain they touched.
+    """
+    # (hash, event id, length) per chain touched; heads are built once at the end.
+    tips: dict[ChainKey, tuple[str, str, int]] = {}
+    linked: list[Event] = []
+    for event in events:
+        key = (event.tenant, chain_of(event))
+        tip = tips.get(key)
+        if tip is None and (head := heads.get(key)) is not None:
+            tip = (head.hash, head.event_id, head.length)
+        prev_hash = tip[0] if tip is not None else None
+        own = event_hash(prev_hash, event)
+        linked.append(event.model_copy(update={"prev_hash": prev_hash, "hash": own}))
+        tips[key] = (own, event.id, (tip[2] if tip is not None else 0) + 1)
+    new_heads = {
+        key: ChainHead(tenant=key[0], chain=key[1], hash=own, event_id=event_id, length=length)
+        for key, (own, event_id, length) in tips.items()
+    }
+    return linked, new_heads

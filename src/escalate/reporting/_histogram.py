@@ -1,0 +1,85 @@
+"""A PNG histogram of an SLA report's response times, drawn with matplotlib (``escalate[report]``).
+
+matplotlib is an optional extra: the core never imports it, and a missing one
+raises ``MissingDependencyError`` naming the ``pip install`` to run. The figure is
+drawn on matplotlib's Agg canvas directly, not through ``pyplot``, so it touches
+no global state and needs no display.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from escalate._exceptions import MissingDependencyError
+from escalate.reporting._metrics import DurationStats, SlaReport
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["write_histogram_png"]
+
+#: Figure size in inches at ``DPI``: 1000 x 450 pixels.
+SIZE = (10.0, 4.5)
+DPI = 100
+
+
+def write_histogram_png(report: SlaReport, path: str | Path) -> Path:
+    """Write a histogram of the report's response times (in minutes) to ``path`` as PNG.
+
+    Two panels: time to first public response and time to private handoff.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed (``escalate[report]``).
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+        from matplotlib.figure import Figure  # noqa: PLC0415
+    except ImportError:
+        raise MissingDependencyError("matplotlib", "report") from None
+
+    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    left, right = figure.subplots(1, 2)
+    _panel(left, report.first_public_response, "Time to first public response", "tab:blue")
+    _panel(right, report.private_handoff, "Time to private handoff", "tab:green")
+    window = f"{_when(report.since, 'start')} to {_when(report.until, 'now')}"
+    count = f"{report.handoffs} handoff{'s' if report.handoffs != 1 else ''}"
+    figure.suptitle(f"escalate: {count} opened, tenant {report.tenant}, {window}")
+    target = Path(path)
+    figure.savefig(target, format="png", dpi=DPI)
+    return target
+
+
+def _panel(axes: Axes, stats: DurationStats, title: str, color: str) -> None:
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415 - optional extra, checked above
+
+    minutes = [seconds / 60 for seconds in stats.samples]
+    axes.set_title(title)
+    axes.set_xlabel("minutes")
+    axes.set_ylabel("handoffs")
+    if not minutes:
+        axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
+        return
+    upper = max(minutes) * 1.05 or 1.0  # durations start at zero; keep that edge visible
+    bins = min(20, max(5, len(minutes)))
+    counts, _, _ = axes.hist(minutes, bins=bins, range=(0.0, upper), color=color, ec="white")
+    axes.set_ylim(0.0, float(max(counts)) * 1.25)  # headroom for the median label
+    axes.set_xlim(left=0.0)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    median = stats.median
+    if median is not None:
+        axes.axvline(median.total_seconds() / 60, color="black", linestyle="--", linewidth=1)
+        axes.annotate(
+            f"median {median.total_seconds() / 60:.1f} min (n={stats.count})",
+            xy=(0.98, 0.95),
+            xycoords="axes fraction",
+            ha="right",
+            va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+        )
+
+
+def _when(value: datetime | None, default: str) -> str:
+    return default if value is None else value.strftime("%Y-%m-%d %H:%M %Z")

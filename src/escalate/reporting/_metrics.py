@@ -1,0 +1,236 @@
+"""SLA metrics computed from the audit log: a pure function over handoffs and their events.
+
+The report is about a *cohort*: the handoffs opened in ``[since, until)``, with
+every event they have as of ``as_of`` (so a handoff opened yesterday and resolved
+today counts as resolved). Definitions, each from audit events:
+
+- time to first public response: from the public post (``thread.posted_at``, or
+  the handoff's opening if the platform's clock put the post later) to the first
+  ``public_reply.posted``;
+- time to private handoff: from the handoff's opening to its first ``message.sent``;
+- resolved within 24 h: handoffs whose ``handoff.transition`` to ``resolved`` came
+  at most 24 h after opening, out of those whose 24 h have passed by ``as_of`` or
+  that were already resolved in time (a handoff still inside its first 24 h is
+  not counted either way);
+- abandonment rate: handoffs whose first terminal transition went to
+  ``abandoned``, out of all handoffs that reached a terminal state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from escalate._clock import ensure_aware
+from escalate._exceptions import InvalidInput
+from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
+
+__all__ = ["RESOLUTION_WINDOW", "DurationStats", "SlaReport", "check_window", "sla_report"]
+
+RESOLUTION_WINDOW = timedelta(hours=24)
+_TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
+_Match = Callable[[Event], bool]
+
+
+class DurationStats(BaseModel):
+    """A set of durations and their summary (nearest-rank percentiles).
+
+    Attributes:
+        samples: every duration, in seconds, in the cohort's order.
+        missing: handoffs in the cohort for which the measured step never happened.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    samples: tuple[float, ...]
+    missing: int
+
+    @property
+    def count(self) -> int:
+        return len(self.samples)
+
+    @property
+    def median(self) -> timedelta | None:
+        return self.percentile(50)
+
+    @property
+    def p90(self) -> timedelta | None:
+        return self.percentile(90)
+
+    @property
+    def mean(self) -> timedelta | None:
+        if not self.samples:
+            return None
+        return timedelta(seconds=sum(self.samples) / len(self.samples))
+
+    @property
+    def max(self) -> timedelta | None:
+        return timedelta(seconds=max(self.samples)) if self.samples else None
+
+    def percentile(self, p: float) -> timedelta | None:
+        """The nearest-rank ``p``-th percentile (the smallest sample with >= p% at or below)."""
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        return timedelta(seconds=ordered[rank - 1])
+
+
+class SlaReport(BaseModel):
+    """The SLA figures of one tenant's handoffs opened in ``[since, until)``.
+
+    Attributes:
+        tenant: the tenant reported on.
+        since: the cohort's lower bound (inclusive), if any.
+        until: the cohort's upper bound (exclusive), if any.
+        as_of: the moment outcomes were judged at.
+        handoffs: how many handoffs the cohort holds.
+        first_public_response: public post -> first public reply.
+        private_handoff: opened -> first private message sent.
+        resolved_in_time: resolved within 24 h of opening.
+        resolution_judged: handoffs whose 24 h outcome is known by ``as_of``.
+        closed: handoffs that reached a terminal state.
+        abandoned: closed handoffs whose terminal state is ``abandoned``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str
+    since: AwareDatetime | None
+    until: AwareDatetime | None
+    as_of: AwareDatetime
+    handoffs: int
+    first_public_response: DurationStats
+    private_handoff: DurationStats
+    resolved_in_time: int
+    resolution_judged: int
+    closed: int
+    abandoned: int
+
+    @property
+    def resolved_within_24h(self) -> float | None:
+        """Share (0..1) resolved within 24 h, of those judged; ``None`` when none is."""
+        return self.resolved_in_time / self.resolution_judged if self.resolution_judged else None
+
+    @property
+    def abandonment_rate(self) -> float | None:
+        """Share (0..1) of closed handoffs that were abandoned; ``None`` when none closed."""
+        return self.abandoned / self.closed if self.closed else None
+
+
+def sla_report(
+    handoffs: Iterable[Handoff],
+    events: Iterable[Event],
+    *,
+    as_of: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    tenant: str | None = None,
+) -> SlaReport:
+    """Compute the SLA report of the handoffs opened in ``[since, until)``.
+
+    Args:
+        handoffs: candidate handoffs (others are filtered out by tenant and window).
+        events: audit events; only those of the cohort's handoffs are read.
+        as_of: when the outcomes are judged (normally the clock's now).
+        since: cohort lower bound, inclusive.
+        until: cohort upper bound, exclusive.
+        tenant: the tenant; default that of the first handoff (or ``"default"``).
+
+    Raises:
+        InvalidInput: a bound that is not a datetime, or ``since`` after ``until``.
+        NaiveDatetimeError: a bound or ``as_of`` without a time zone.
+    """
+    as_of, since, until = check_window(as_of, since, until)
+    candidates = list(handoffs)
+    tenant = tenant or (candidates[0].tenant if candidates else "default")
+    cohort = sorted(
+        (
+            handoff
+            for handoff in candidates
+            if handoff.tenant == tenant
+            and (since is None or handoff.opened_at >= since)
+            and (until is None or handoff.opened_at < until)
+        ),
+        key=lambda handoff: (handoff.opened_at, handoff.id),
+    )
+    ids = {handoff.id for handoff in cohort}
+    by_handoff: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        if event.handoff_id in ids and event.tenant == tenant and event.at <= as_of:
+            by_handoff[event.handoff_id].append(event)
+
+    response: list[float] = []
+    private: list[float] = []
+    in_time = judged = closed = abandoned = 0
+    for handoff in cohort:
+        history = sorted(by_handoff.get(handoff.id, ()), key=lambda e: (e.at, e.seq or 0))
+        start = min(handoff.thread.posted_at, handoff.opened_at)
+        replied = _first(history, lambda e: e.kind == "public_reply.posted")
+        if replied is not None:
+            response.append((replied.at - start).total_seconds())
+        sent = _first(history, lambda e: e.kind == "message.sent")
+        if sent is not None:
+            private.append((sent.at - handoff.opened_at).total_seconds())
+        terminal = _first(history, _is_terminal)
+        if terminal is not None:
+            closed += 1
+            abandoned += terminal.data.get("to") == HandoffState.ABANDONED.value
+        deadline = handoff.opened_at + RESOLUTION_WINDOW
+        resolved = terminal is not None and terminal.data.get("to") == HandoffState.RESOLVED.value
+        if resolved and terminal is not None and terminal.at <= deadline:
+            in_time += 1
+            judged += 1
+        elif as_of >= deadline or terminal is not None:
+            judged += 1  # late, or closed otherwise: the 24 h outcome is known
+    return SlaReport(
+        tenant=tenant,
+        since=since,
+        until=until,
+        as_of=as_of,
+        handoffs=len(cohort),
+        first_public_response=_stats(response, len(cohort)),
+        private_handoff=_stats(private, len(cohort)),
+        resolved_in_time=in_time,
+        resolution_judged=judged,
+        closed=closed,
+        abandoned=abandoned,
+    )
+
+
+def check_window(
+    as_of: datetime, since: datetime | None, until: datetime | None
+) -> tuple[datetime, datetime | None, datetime | None]:
+    """Validate a report's moments and return them in UTC.
+
+    Raises:
+        InvalidInput: a moment that is not a datetime, or ``since`` after ``until``.
+        NaiveDatetimeError: a datetime without a time zone.
+    """
+    checked: list[datetime | None] = []
+    for what, value in (("as_of", as_of), ("since", since), ("until", until)):
+        if value is not None and not isinstance(value, datetime):
+            raise InvalidInput(f"{what} must be a datetime or None")
+        checked.append(None if value is None else ensure_aware(value, what))
+    aware_as_of, aware_since, aware_until = checked
+    if aware_as_of is None:
+        raise InvalidInput("as_of is required")
+    if aware_since is not None and aware_until is not None and aware_since > aware_until:
+        raise InvalidInput("since must not be after until")
+    return aware_as_of, aware_since, aware_until
+
+
+def _is_terminal(event: Event) -> bool:
+    return event.kind == "handoff.transition" and event.data.get("to") in _TERMINAL
+
+
+def _first(history: Sequence[Event], match: _Match) -> Event | None:
+    return next((event for event in history if match(event)), None)
+
+
+def _stats(samples: list[float], cohort: int) -> DurationStats:
+    return DurationStats(samples=tuple(samples), missing=cohort - len(samples))

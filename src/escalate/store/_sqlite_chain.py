@@ -1,0 +1,77 @@
+"""The SQLite side of the audit hash chain: link and insert events, read and move chain heads.
+
+Called by ``SQLiteStore`` inside its ``BEGIN IMMEDIATE`` transaction, which holds
+SQLite's write lock: no other writer, in this process or another, can move a
+chain head between reading it here and writing the new one, so chains never fork.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from escalate._clock import ensure_aware
+from escalate._models import Event
+from escalate.audit._chain import ChainHead, ChainKey, chain_of, link_events
+
+__all__ = ["insert_events", "load_chain_heads"]
+
+
+def _utc_text(value: datetime) -> str:
+    # The same fixed-width UTC form as the rest of the SQLite store: text order is time order.
+    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+    """Link ``events`` onto their chains, insert them, and move the chains' heads."""
+    if not events:
+        return
+    heads: dict[ChainKey, ChainHead] = {}
+    for tenant, chain in {(event.tenant, chain_of(event)) for event in events}:
+        row = conn.execute(
+            "SELECT hash, event_id, length FROM audit_chain_heads WHERE tenant = ? AND chain = ?",
+            (tenant, chain),
+        ).fetchone()
+        if row is not None:
+            heads[(tenant, chain)] = ChainHead(
+                tenant=tenant, chain=chain, hash=row[0], event_id=row[1], length=row[2]
+            )
+    linked, new_heads = link_events(events, heads)
+    conn.executemany(
+        "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data,"
+        " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                e.id,
+                e.tenant,
+                e.kind,
+                _utc_text(e.at),
+                e.handoff_id,
+                e.contact_id,
+                e.model_dump_json(exclude={"seq", "prev_hash", "hash"}),
+                e.prev_hash,
+                e.hash,
+            )
+            for e in linked
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO audit_chain_heads (tenant, chain, hash, event_id, length)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, chain) DO UPDATE SET"
+        " hash = excluded.hash, event_id = excluded.event_id, length = excluded.length",
+        [(h.tenant, h.chain, h.hash, h.event_id, h.length) for h in new_heads.values()],
+    )
+
+
+def load_chain_heads(conn: sqlite3.Connection, tenant: str) -> list[ChainHead]:
+    """Every recorded chain head of a tenant, by chain name."""
+    rows = conn.execute(
+        "SELECT chain, hash, event_id, length FROM audit_chain_heads"
+        " WHERE tenant = ? ORDER BY chain",
+        (tenant,),
+    ).fetchall()
+    return [
+        ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
+        for chain, hash_, event_id, length in rows
+    ]
