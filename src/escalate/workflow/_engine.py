@@ -5,7 +5,9 @@ version, its audit events, its outbox rows, timers and consent records).
 ``dispatch`` then executes outbox rows: it claims them with a lease, checks
 consent right before every private send, calls the transport, and settles the
 row with the result, feeding results (a posted reply, a failed send) back into
-the workflow.
+the workflow. Claimed rows run on a bounded thread pool (the SDKs block on I/O),
+one task per handoff so one handoff's messages keep their order, and every send
+first takes a slot from the per-sender ``Pacer``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +26,7 @@ from escalate._clock import Clock
 from escalate._exceptions import (
     ConcurrentUpdate,
     PermanentTransportError,
+    RecipientOptedOut,
     RetryableTransportError,
     TransitionNotAllowed,
     TransportError,
@@ -30,11 +35,20 @@ from escalate._exceptions import (
 from escalate._ids import new_id
 from escalate._messages import OutboundMessage
 from escalate._models import Channel, Event, Handoff
+from escalate._pacing import Pacer
 from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
 from escalate.consent._ledger_service import consent_event, make_consent_record
+from escalate.consent._records import (
+    ConsentAction,
+    ConsentEvidence,
+    ConsentRecord,
+    ConsentSource,
+    Purpose,
+)
 from escalate.identity._contact import Contact
 from escalate.retry import RetryPolicy
+from escalate.sms import segments
 from escalate.social._publisher import SocialPublisher
 from escalate.store._protocol import (
     Changes,
@@ -81,6 +95,7 @@ class DispatchReport:
     held: int = 0
     failed: int = 0
     refused: int = 0
+    paced: int = 0
 
     def __iadd__(self, other: DispatchReport) -> DispatchReport:
         for name in self.__dataclass_fields__:
@@ -96,6 +111,7 @@ _REPORT_COUNTERS = {
     "message.held": "held",
     "message.failed": "failed",
     "message.refused": "refused",
+    "message.paced": "paced",
     "public_reply.posted": "posted",
     "public_reply.failed": "failed",
     "notify.sent": "notified",
@@ -129,6 +145,11 @@ class Engine:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease: timedelta = timedelta(minutes=2)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    #: Handoffs dispatched at once; 1 runs every send on the calling thread.
+    concurrency: int = 1
+    pacer: Pacer | None = None
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # -- transitions ------------------------------------------------------------
 
@@ -287,8 +308,8 @@ class Engine:
     # -- outbox -----------------------------------------------------------------
 
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
-        """Claim due outbox rows and execute them, one by one."""
-        report = DispatchReport()
+        """Claim due outbox rows and execute them, up to ``concurrency`` handoffs at once."""
+        groups: dict[str, list[OutboxItem]] = {}
         for item in self.store.claim_outbox(
             self.clock.now(),
             worker=self.worker,
@@ -296,6 +317,34 @@ class Engine:
             limit=limit,
             handoff_id=handoff_id,
         ):
+            groups.setdefault(item.handoff_id, []).append(item)
+        if self.concurrency <= 1 or len(groups) <= 1:
+            report = DispatchReport()
+            for group in groups.values():
+                report += self._run_group(group)
+            return report
+        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
+        return _collect(futures)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker pool (after the tasks it is running)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _run_group(self, items: Sequence[OutboxItem]) -> DispatchReport:
+        """Execute one handoff's claimed rows in order (its messages keep their order)."""
+        report = DispatchReport()
+        for item in items:
             handoff = self.store.get_handoff(item.tenant, item.handoff_id)
             if handoff is None:  # pragma: no cover - rows are written with their handoff
                 continue
@@ -326,6 +375,7 @@ class Engine:
         *,
         due_at: datetime | None = None,
         result: dict[str, Any] | None = None,
+        consent: Sequence[ConsentRecord] = (),
         **data: Any,
     ) -> bool:
         now = self.clock.now()
@@ -337,8 +387,11 @@ class Engine:
             due_at=due_at,
         )
         event = _event(handoff, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
+        events = (event, *(consent_event(record) for record in consent))
         try:
-            self.store.commit(Changes(outbox_updates=(update,), events=(event,)))
+            self.store.commit(
+                Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
+            )
         except ConcurrentUpdate:
             # Our lease was taken over; the new owner settles the row.
             log.warning("outbox row %s was taken over by another worker", item.id)
@@ -367,6 +420,9 @@ class Engine:
                 reason="lease_expired",
             )
             return
+        transport = self._transport_for(command.channel)
+        if transport is not None and not self._pace(item, handoff, transport, report, to=to):
+            return
         now = self.clock.now()
         decision = decide_from_records(
             self.store.consent_records(handoff.tenant, command.to), command.purpose, now
@@ -380,6 +436,7 @@ class Engine:
                     "message.deferred",
                     report,
                     due_at=decision.not_before,
+                    result=item.result,
                     to=to,
                     reason=decision.reason,
                     not_before=decision.not_before.isoformat(),
@@ -399,7 +456,6 @@ class Engine:
                     SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
                 )
             return
-        transport = self._transport_for(command.channel)
         if transport is None:
             if self._settle(
                 item,
@@ -423,10 +479,48 @@ class Engine:
             reference=handoff.reference,
             handoff_id=handoff.id,
         )
+        # Providers bill per segment; record what this body costs on every SMS.
+        sms = segments(command.body) if command.channel is Channel.SMS else None
+        size: dict[str, Any] = (
+            {"encoding": sms.encoding.value, "segments": sms.segments, "units": sms.units}
+            if sms
+            else {}
+        )
         try:
             result = transport.send(message)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
+            return
+        except RecipientOptedOut as exc:
+            # The carrier holds a STOP we never saw: record it as ours, with the
+            # row's settlement, so nothing else is sent to this address.
+            revoke = make_consent_record(
+                tenant=handoff.tenant,
+                address=command.to,
+                channel=command.channel,
+                purpose=Purpose.TRANSACTIONAL,
+                action=ConsentAction.REVOKE,
+                evidence=ConsentEvidence(source=ConsentSource.PROVIDER_EVENT),
+                at=now,
+                actor=exc.provider or transport.name,
+                handoff_id=handoff.id,
+                all_purposes=True,
+            )
+            if self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                "message.failed",
+                report,
+                consent=(revoke,),
+                to=to,
+                reason=type(exc).__name__,
+                code=exc.code,
+                provider=exc.provider,
+            ):
+                self.feed(
+                    handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__)
+                )
             return
         except PermanentTransportError as exc:
             if self._settle(
@@ -479,12 +573,49 @@ class Engine:
             OutboxStatus.DONE,
             "message.sent",
             report,
-            result={"provider": result.provider, "provider_message_id": result.provider_message_id},
+            result={
+                "provider": result.provider,
+                "provider_message_id": result.provider_message_id,
+                **size,
+            },
             to=to,
             channel=command.channel.value,
             provider=result.provider,
             provider_message_id=result.provider_message_id,
+            **size,
         )
+
+    def _pace(
+        self,
+        item: OutboxItem,
+        handoff: Handoff,
+        transport: Transport,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> bool:
+        """Take the sender's next pacing slot, or put the row back if it is too far off."""
+        if self.pacer is None:
+            return True
+        lease_until = item.lease_until or self.clock.now() + self.lease
+        # Never wait past half the lease: a row whose lease expires mid-wait
+        # would be taken over and held, not sent.
+        budget = max((lease_until - self.clock.now()).total_seconds() / 2, 0.0)
+        sender = getattr(transport, "sender", None)
+        if self.pacer.acquire(transport.name, sender, max_wait=budget):
+            return True
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.PENDING,
+            "message.paced",
+            report,
+            due_at=self.clock.now() + timedelta(seconds=budget),
+            result=item.result,
+            to=to,
+            provider=transport.name,
+        )
+        return False
 
     def _retry_or_fail(
         self,
@@ -497,8 +628,12 @@ class Engine:
         channel: Channel | None,
     ) -> None:
         now = self.clock.now()
+        # The deadline counts from the first attempt, not from when the row was
+        # written (a quiet-hours deferral is not time spent retrying).
+        first = (item.result or {}).get("first_attempt_at")
+        first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
         delay = self.retry.next_delay(
-            attempt=item.attempts, elapsed=(now - item.created_at).total_seconds(), error=exc
+            attempt=item.attempts, elapsed=(now - first_at).total_seconds(), error=exc
         )
         if delay is not None:
             self._settle(
@@ -508,6 +643,7 @@ class Engine:
                 "message.retry_scheduled",
                 report,
                 due_at=now + timedelta(seconds=delay),
+                result={**(item.result or {}), "first_attempt_at": first_at.isoformat()},
                 to=to,
                 code=exc.code,
                 delay_seconds=round(delay, 3),
@@ -566,3 +702,18 @@ class Engine:
             post_id=published.post_id,
         ):
             self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))
+
+
+def _collect(futures: Sequence[Future[DispatchReport]]) -> DispatchReport:
+    """Sum the groups' reports; re-raise the first error once every group finished."""
+    report = DispatchReport()
+    error: BaseException | None = None
+    for future in futures:
+        failure = future.exception()
+        if failure is not None:
+            error = error or failure
+            continue
+        report += future.result()
+    if error is not None:
+        raise error
+    return report
