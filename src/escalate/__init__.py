@@ -29,6 +29,8 @@ from escalate._exceptions import (
 )
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
+from escalate._outbox import Outbox
+from escalate._pacing import Pacer
 from escalate._version import __version__
 from escalate.consent import ConsentEvidence, ConsentRecord, ConsentSource, Decision, Purpose
 from escalate.identity import Contact, Identity, IdentityKind, Link, LinkSource
@@ -67,6 +69,8 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFound",
     "OutboundMessage",
+    "Outbox",
+    "Pacer",
     "PermanentTransportError",
     "PublishedReply",
     "Purpose",

@@ -17,6 +17,8 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
+from escalate._outbox import Outbox
+from escalate._pacing import Pacer
 from escalate.consent._ledger_service import ConsentLedger, consent_event, make_consent_record
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
 from escalate.identity._book import ContactBook, link_event, with_link
@@ -75,6 +77,9 @@ class Escalator:
         retry: the retry policy for retryable send failures.
         dispatch_immediately: execute a change's outbox rows right after it
             commits, instead of waiting for the next ``run_due``.
+        concurrency: how many handoffs ``run_due`` dispatches at once, on a
+            thread pool (1: every send on the calling thread).
+        pacer: per-sender rate limits, so providers never answer 429.
     """
 
     def __init__(
@@ -89,9 +94,13 @@ class Escalator:
         notifier: Notifier | None = None,
         retry: RetryPolicy | None = None,
         dispatch_immediately: bool = True,
+        concurrency: int = 1,
+        pacer: Pacer | None = None,
     ) -> None:
         if not isinstance(tenant, str) or not tenant.strip():
             raise InvalidInput("tenant must be a non-empty string")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput("concurrency must be a positive integer")
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.tenant = tenant
@@ -105,6 +114,8 @@ class Escalator:
             transports=tuple(transports),
             publisher=self.publisher,
             retry=retry or RetryPolicy(),
+            concurrency=concurrency,
+            pacer=pacer,
         )
         if notifier is not None:
             self.engine.notifier = notifier
@@ -112,6 +123,7 @@ class Escalator:
         self.contacts = ContactBook(self.store, tenant=tenant, clock=self.clock)
         self.consent = ConsentLedger(self.store, tenant=tenant, clock=self.clock)
         self.handoffs = HandoffQueries(self.store, tenant)
+        self.outbox = Outbox(self.engine)
 
     # -- verbs ----------------------------------------------------------------
 
@@ -290,7 +302,8 @@ class Escalator:
                     break
 
     def close(self) -> None:
-        """Close the store and the transports."""
+        """Stop the dispatch pool, then close the transports and the store."""
+        self.engine.close()
         for transport in self.engine.transports:
             transport.close()
         self.store.close()
