@@ -23,9 +23,7 @@ class FakeTime:
 def max_in_window(times: list[float], window: float = 1.0) -> int:
     """The largest count of timestamps in any half-open window of ``window`` seconds."""
     times = sorted(times)
-    return max(
-        sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times)
-    )
+    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
 
 
 def test_sends_are_spaced_and_never_exceed_the_rate_in_any_second() -> None:

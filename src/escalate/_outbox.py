@@ -119,7 +119,7 @@ class Outbox:
                 result["provider_message_id"] = provider_message_id
             if error_code is not None:
                 result["error_code"] = error_code
-            data: dict[str, Any] = {"status": delivery.value, "error_code": error_code}
+            data: dict[str, Any] = {"delivery_status": delivery.value, "error_code": error_code}
             known = (item.result or {}).get("delivery_status")
             try:
                 if item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
