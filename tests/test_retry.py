@@ -67,7 +67,7 @@ def test_only_retryable_errors_are_retried(error: Exception) -> None:
 
 
 def test_in_process_retrying_uses_the_policy_and_injected_sleep() -> None:
-    """policy.retrying() retries RetryableTransportError, honours Retry-After, sleeps via the fake."""
+    """policy.retrying() retries RetryableTransportError, honours Retry-After, sleeps the fake."""
     slept: list[float] = []
     calls = 0
 

@@ -25,7 +25,9 @@ def test_get_outbox_item_by_id_and_tenant(store: Store, clock: FakeClock) -> Non
     """A row is found by its id in its tenant only."""
     [row_id] = pending_rows(store, clock, 1)
     item = store.get_outbox_item("default", row_id)
-    assert item is not None and item.id == row_id and item.status is OutboxStatus.PENDING
+    assert item is not None
+    assert item.id == row_id
+    assert item.status is OutboxStatus.PENDING
     assert store.get_outbox_item("other", row_id) is None
     assert store.get_outbox_item("default", "ob_missing") is None
 
@@ -67,7 +69,8 @@ def test_from_status_update_moves_a_row_in_that_status(store: Store, clock: Fake
     item = store.get_outbox_item("default", ids[0])
     assert item is not None
     assert (item.status, item.result) == (OutboxStatus.DONE, {"delivery_status": "delivered"})
-    assert item.claimed_by is None and item.lease_until is None
+    assert item.claimed_by is None
+    assert item.lease_until is None
 
 
 def test_from_status_update_of_a_moved_row_writes_nothing(store: Store, clock: FakeClock) -> None:
@@ -79,7 +82,8 @@ def test_from_status_update_of_a_moved_row_writes_nothing(store: Store, clock: F
     with pytest.raises(ConcurrentUpdate):
         store.commit(Changes(outbox_updates=(stale,), events=(event,)))
     item = store.get_outbox_item("default", row_id)
-    assert item is not None and item.status is OutboxStatus.PENDING
+    assert item is not None
+    assert item.status is OutboxStatus.PENDING
     assert len(store.events("default")) == before
 
 

@@ -68,7 +68,7 @@ def test_provider_permanent_failure_falls_through() -> None:
 def test_recipient_unknown_and_retryable_errors_do_not_fall_through(
     error: TransportError,
 ) -> None:
-    """Recipient problems, unknown outcomes and retryable errors surface; the backup is untouched."""
+    """Recipient problems, unknown outcomes and retryable errors surface; no backup is tried."""
     primary, backup, combined = pair()
     primary.fail_next(error)
     with pytest.raises(type(error)):
@@ -93,6 +93,7 @@ def test_channel_no_inner_transport_serves_is_refused_and_close_closes_all() -> 
     with pytest.raises(PermanentTransportError):
         combined.send(sms)
     combined.close()
-    assert primary.closed and backup.closed
+    assert primary.closed
+    assert backup.closed
     with pytest.raises(InvalidInput):
         FallbackTransport([])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from escalate import (
@@ -70,23 +71,16 @@ def dispatcher(store: Store, clock: FakeClock, transport: RecordingTransport) ->
 
 
 def race(escalators: list[Escalator]) -> None:
-    """Run every escalator's run_due at once, from its own thread, small batches."""
+    """Run every escalator's run_due at once, from its own thread, in small batches."""
     start = threading.Barrier(len(escalators))
-    errors: list[BaseException] = []
 
     def run(esc: Escalator) -> None:
         start.wait()
-        try:
-            esc.run_due(limit=7)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        esc.run_due(limit=7)
 
-    threads = [threading.Thread(target=run, args=(esc,)) for esc in escalators]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(len(escalators)) as pool:
+        for future in [pool.submit(run, esc) for esc in escalators]:
+            future.result()  # re-raises a dispatcher's error here
 
 
 def test_pool_and_rival_escalators_on_one_memory_store_send_each_row_once() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from tenacity import stop_after_attempt, stop_before_delay, wait_fixed
 
 from escalate import (
@@ -56,7 +55,8 @@ def test_retryable_errors_are_retried_per_policy(
     esc = escalator(store, clock, sms, retry=RetryPolicy(stop_after_attempt(5), wait_fixed(30)))
     sms.fail_next(RetryableTransportError("503", provider="memory", code="503"), times=2)
     handoff = connect(esc, clock)
-    assert len(sms.attempts) == 1 and sms.sent == []
+    assert len(sms.attempts) == 1
+    assert sms.sent == []
     clock.advance(seconds=29)
     esc.run_due()
     assert len(sms.attempts) == 1  # not due yet
@@ -64,7 +64,8 @@ def test_retryable_errors_are_retried_per_policy(
     esc.run_due()
     clock.advance(seconds=30)
     esc.run_due()
-    assert len(sms.attempts) == 3 and len(sms.sent) == 1
+    assert len(sms.attempts) == 3
+    assert len(sms.sent) == 1
     assert kinds(esc, handoff).count("message.retry_scheduled") == 2
     assert kinds(esc, handoff).count("message.sent") == 1
 
@@ -131,7 +132,8 @@ def test_opt_out_from_the_provider_revokes_consent_in_the_same_commit(
     sms.fail_next(RecipientOptedOut("21610 unsubscribed", provider="twilio", code="21610"))
     handoff = connect(esc, clock)
     [revoke] = [r for r in esc.consent.records(PHONE) if r.action.value == "revoke"]
-    assert revoke.source.value == "provider_event" and revoke.all_purposes
+    assert revoke.source.value == "provider_event"
+    assert revoke.all_purposes
     assert not esc.consent.decide(PHONE, "transactional").allowed
     assert not esc.consent.decide(PHONE, "marketing").allowed
     history = esc.history(handoff.id)
@@ -153,7 +155,8 @@ def test_unknown_outcome_is_held_and_never_resent(
         esc.run_due()
     assert len(sms.attempts) == 1
     [held] = esc.outbox.held()
-    assert held.handoff_id == handoff.id and held.attempts == 1
+    assert held.handoff_id == handoff.id
+    assert held.attempts == 1
     assert "message.held" in kinds(esc, handoff)
 
 

@@ -32,7 +32,8 @@ def test_delivered_callback_settles_a_held_row_once(
     held = held_row(esc, clock, sms)
     row = esc.outbox.reconcile(held.id, "delivered", provider_message_id="SM123")
     assert row.status is OutboxStatus.DONE
-    assert row.result is not None and row.result["provider_message_id"] == "SM123"
+    assert row.result is not None
+    assert row.result["provider_message_id"] == "SM123"
     handoff = esc.handoffs.get(held.handoff_id)
     events = len(esc.history(handoff.id))
     esc.outbox.reconcile(held.id, DeliveryStatus.DELIVERED)
@@ -71,7 +72,8 @@ def test_operator_can_mark_sent_mark_failed_or_release(
     released = esc.outbox.release(held.id)
     assert released.status is OutboxStatus.PENDING
     esc.run_due()
-    assert len(sms.sent) == 1 and esc.outbox.get(held.id).status is OutboxStatus.DONE
+    assert len(sms.sent) == 1
+    assert esc.outbox.get(held.id).status is OutboxStatus.DONE
     with pytest.raises(InvalidInput):
         esc.outbox.release(held.id)  # only held rows can be released
     with pytest.raises(InvalidInput):
@@ -95,7 +97,8 @@ def test_mark_sent_by_operator(store: Store, clock: FakeClock, sms: MemoryTransp
     esc = escalator(store, clock, sms)
     held = held_row(esc, clock, sms)
     row = esc.outbox.mark_sent(held.id, provider_message_id="SM9")
-    assert row.status is OutboxStatus.DONE and row.result == {"provider_message_id": "SM9"}
+    assert row.status is OutboxStatus.DONE
+    assert row.result == {"provider_message_id": "SM9"}
 
 
 def test_bad_input_is_refused(store: Store, clock: FakeClock, sms: MemoryTransport) -> None:
