@@ -279,11 +279,8 @@ class Escalator:
     def run_due(self, *, limit: int = 100) -> DispatchReport:
         """Fire due timers and dispatch due outbox rows; call it from your scheduler."""
         report = DispatchReport(timers_fired=self.engine.fire_timers(limit=limit))
-        while True:
-            batch = self.engine.dispatch(limit=limit)
-            report += batch
-            if sum(vars(batch).values()) < limit:
-                return report
+        report += self.engine.drain(batch=limit)
+        return report
 
     # -- queries --------------------------------------------------------------
 

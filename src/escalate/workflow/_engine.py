@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from queue import SimpleQueue
 from typing import Any
 
 from escalate._clock import Clock
@@ -308,7 +309,75 @@ class Engine:
     # -- outbox -----------------------------------------------------------------
 
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
-        """Claim due outbox rows and execute them, up to ``concurrency`` handoffs at once."""
+        """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
+        groups = self._claim(limit=limit, handoff_id=handoff_id)
+        if self.concurrency <= 1 or len(groups) <= 1:
+            report = DispatchReport()
+            for group in groups.values():
+                report += self._run_group(group)
+            return report
+        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
+        return _collect(futures)
+
+    def drain(self, *, batch: int = 100) -> DispatchReport:
+        """Dispatch until no row is due, keeping every worker of the pool busy.
+
+        Rather than claim a batch and wait for its slowest send, it claims just
+        enough to keep ``2 * concurrency`` handoffs queued or in flight, and claims
+        again as each finishes. A handoff with a task in flight gets its newly
+        claimed rows after that task, so its messages keep their order.
+        """
+        report = DispatchReport()
+        if self.concurrency <= 1:
+            while True:
+                groups = self._claim(limit=batch)
+                for group in groups.values():
+                    report += self._run_group(group)
+                if sum(len(group) for group in groups.values()) < batch:
+                    return report
+        running: dict[Future[DispatchReport], str] = {}
+        waiting: dict[str, list[OutboxItem]] = {}
+        # Finished tasks report here: O(1) per completion, unlike wait() on every future.
+        finished: SimpleQueue[Future[DispatchReport]] = SimpleQueue()
+        error: BaseException | None = None
+        exhausted = False
+
+        def submit(handoff_id: str, group: list[OutboxItem]) -> None:
+            future = self._executor().submit(self._run_group, group)
+            running[future] = handoff_id
+            future.add_done_callback(finished.put)
+
+        while True:
+            room = min(batch, 2 * self.concurrency - len(running))
+            # Claim in chunks, not one row per finished send: each claim is a
+            # write transaction, and the queued half of the window keeps the pool fed.
+            chunk = min(batch, max(1, self.concurrency // 4))
+            if error is None and not exhausted and (room >= chunk or not running):
+                groups = self._claim(limit=room)
+                exhausted = sum(len(group) for group in groups.values()) < room
+                busy = set(running.values())
+                for handoff_id, group in groups.items():
+                    if handoff_id in busy:
+                        waiting.setdefault(handoff_id, []).extend(group)
+                    else:
+                        submit(handoff_id, group)
+            if not running:
+                if error is not None:
+                    raise error
+                return report
+            future = finished.get()
+            handoff_id = running.pop(future)
+            failure = future.exception()
+            if failure is not None:
+                error = error or failure
+            else:
+                report += future.result()
+                exhausted = False  # results may have queued more work
+            if handoff_id in waiting:
+                submit(handoff_id, waiting.pop(handoff_id))
+
+    def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[OutboxItem]]:
+        """Claim due rows, grouped by handoff in claim order."""
         groups: dict[str, list[OutboxItem]] = {}
         for item in self.store.claim_outbox(
             self.clock.now(),
@@ -318,13 +387,7 @@ class Engine:
             handoff_id=handoff_id,
         ):
             groups.setdefault(item.handoff_id, []).append(item)
-        if self.concurrency <= 1 or len(groups) <= 1:
-            report = DispatchReport()
-            for group in groups.values():
-                report += self._run_group(group)
-            return report
-        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
-        return _collect(futures)
+        return groups
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
