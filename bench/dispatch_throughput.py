@@ -214,7 +214,9 @@ def queue(store: SQLiteStore, count: int) -> None:
     store.commit(Changes(handoffs=handoffs, consent=consent, outbox=outbox))
 
 
-def run(sends: int, concurrency: int, latency: float, pace: float | None) -> dict[str, float]:
+def run(
+    sends: int, concurrency: int, latency: float, pace: float | None, margin: float = 0.05
+) -> dict[str, float]:
     stub = Stub(latency, int(pace) if pace else None)
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "bench.db")
@@ -223,7 +225,7 @@ def run(sends: int, concurrency: int, latency: float, pace: float | None) -> dic
             store,
             transports=[HTTPTransport(stub.port)],
             concurrency=concurrency,
-            pacer=Pacer({"stub": pace}) if pace else None,
+            pacer=Pacer({"stub": pace}, margin=margin) if pace else None,
             dispatch_immediately=False,
         )
         started = time.perf_counter()
@@ -269,6 +271,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.100)
     parser.add_argument("--pace", type=float, default=50.0, help="pacing limit (msg/s)")
     parser.add_argument("--paced-sends", type=int, default=500)
+    parser.add_argument("--margin", type=float, default=0.05, help="Pacer jitter margin (s)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     limit = args.concurrency / args.latency
@@ -284,9 +287,10 @@ def main() -> None:
         f" (target >= 90%), {free['per_second'] / raw:.1%} of the raw pool;"
         f" held {free['held']:.0f}, 429s {free['rejected_429']:.0f}"
     )
-    paced = run(args.paced_sends, args.concurrency, args.latency, args.pace)
+    paced = run(args.paced_sends, args.concurrency, args.latency, args.pace, args.margin)
     print(
-        f"paced at {args.pace:.0f}/s (stub limit {args.pace:.0f}/s): {paced['sent']:.0f} sent in"
+        f"paced at {args.pace:.0f}/s, margin {args.margin:.2f} s (stub limit {args.pace:.0f}/s):"
+        f" {paced['sent']:.0f} sent in"
         f" {paced['seconds']:.2f} s = {paced['per_second']:.1f}/s; largest count in any 1-s"
         f" window {paced['max_in_1s']:.0f} (target <= {args.pace:.0f}); 429s"
         f" {paced['rejected_429']:.0f} (target 0); retried {paced['retried']:.0f}"
