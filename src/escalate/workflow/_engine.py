@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from queue import SimpleQueue
 from typing import Any
 
 from escalate._clock import Clock
@@ -69,6 +68,7 @@ from escalate.workflow._commands import (
     StartTimer,
 )
 from escalate.workflow._definition import Transition, Workflow
+from escalate.workflow._drain import stream
 from escalate.workflow._inputs import PublicReplyPosted, SendFailed, TimerFired, WorkflowInput
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
@@ -322,10 +322,8 @@ class Engine:
     def drain(self, *, batch: int = 100) -> DispatchReport:
         """Dispatch until no row is due, keeping every worker of the pool busy.
 
-        Rather than claim a batch and wait for its slowest send, it claims just
-        enough to keep ``2 * concurrency`` handoffs queued or in flight, and claims
-        again as each finishes. A handoff with a task in flight gets its newly
-        claimed rows after that task, so its messages keep their order.
+        Rather than claim a batch and wait for its slowest send, it keeps
+        ``2 * concurrency`` handoffs queued or in flight (see ``_drain.stream``).
         """
         report = DispatchReport()
         if self.concurrency <= 1:
@@ -335,46 +333,22 @@ class Engine:
                     report += self._run_group(group)
                 if sum(len(group) for group in groups.values()) < batch:
                     return report
-        running: dict[Future[DispatchReport], str] = {}
-        waiting: dict[str, list[OutboxItem]] = {}
-        # Finished tasks report here: O(1) per completion, unlike wait() on every future.
-        finished: SimpleQueue[Future[DispatchReport]] = SimpleQueue()
-        error: BaseException | None = None
-        exhausted = False
 
-        def submit(handoff_id: str, group: list[OutboxItem]) -> None:
-            future = self._executor().submit(self._run_group, group)
-            running[future] = handoff_id
-            future.add_done_callback(finished.put)
+        def add(result: DispatchReport) -> None:
+            nonlocal report
+            report += result
 
-        while True:
-            room = min(batch, 2 * self.concurrency - len(running))
-            # Claim in chunks, not one row per finished send: each claim is a
-            # write transaction, and the queued half of the window keeps the pool fed.
-            chunk = min(batch, max(1, self.concurrency // 4))
-            if error is None and not exhausted and (room >= chunk or not running):
-                groups = self._claim(limit=room)
-                exhausted = sum(len(group) for group in groups.values()) < room
-                busy = set(running.values())
-                for handoff_id, group in groups.items():
-                    if handoff_id in busy:
-                        waiting.setdefault(handoff_id, []).extend(group)
-                    else:
-                        submit(handoff_id, group)
-            if not running:
-                if error is not None:
-                    raise error
-                return report
-            future = finished.get()
-            handoff_id = running.pop(future)
-            failure = future.exception()
-            if failure is not None:
-                error = error or failure
-            else:
-                report += future.result()
-                exhausted = False  # results may have queued more work
-            if handoff_id in waiting:
-                submit(handoff_id, waiting.pop(handoff_id))
+        stream(
+            claim=lambda room: self._claim(limit=room),
+            run=self._run_group,
+            done=add,
+            pool=self._executor(),
+            # Twice the pool: the queued half keeps workers fed between claims;
+            # claims come in chunks, since each is a write transaction.
+            window=min(batch, 2 * self.concurrency),
+            chunk=min(batch, max(1, self.concurrency // 4)),
+        )
+        return report
 
     def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[OutboxItem]]:
         """Claim due rows, grouped by handoff in claim order."""
