@@ -33,7 +33,8 @@ class Pacer:
     Args:
         rates: messages per second, keyed by transport name (every sender of that
             transport gets its own bucket at that rate) or by ``(name, sender)``
-            for one number or address.
+            for one number or address. The engine takes ``sender`` from the
+            transport's optional ``sender`` attribute (its From number or address).
         margin: seconds of jitter allowance (see the module docstring).
         clock: a monotonic time source in seconds.
         sleep: how to wait (inject a fake in tests).
