@@ -37,6 +37,8 @@ from escalate._exceptions import (
 )
 from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
 from escalate._models import Channel, Event, Handoff, HandoffState, Thread
+from escalate._outbox import Outbox
+from escalate._pacing import Pacer
 from escalate._version import __version__
 from escalate.audit import AuditReport
 from escalate.consent import (
@@ -101,6 +103,8 @@ __all__ = [
     "NaiveDatetimeError",
     "NotFound",
     "OutboundMessage",
+    "Outbox",
+    "Pacer",
     "PermanentTransportError",
     "PublishedReply",
     "Purpose",

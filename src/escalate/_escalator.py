@@ -19,6 +19,8 @@ from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
+from escalate._outbox import Outbox
+from escalate._pacing import Pacer
 from escalate.audit import AuditReport, verify_store
 from escalate.consent._inbound import plan_reply
 from escalate.consent._ledger_service import ConsentLedger, consent_facts
@@ -88,6 +90,9 @@ class Escalator:
         identity_secret: key for signed verification links (``esc.contacts``).
         consent_policy: this tenant's consent policy (quiet hours per purpose,
             keywords, help text, free-text revocation); see ``docs/consent.md``.
+        concurrency: how many handoffs ``run_due`` dispatches at once, on a
+            thread pool (1: every send on the calling thread).
+        pacer: per-sender rate limits, so providers never answer 429.
     """
 
     def __init__(
@@ -105,9 +110,13 @@ class Escalator:
         region: str | None = None,
         identity_secret: bytes | None = None,
         consent_policy: ConsentPolicy | None = None,
+        concurrency: int = 1,
+        pacer: Pacer | None = None,
     ) -> None:
         if not isinstance(tenant, str) or not tenant.strip():
             raise InvalidInput("tenant must be a non-empty string")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput("concurrency must be a positive integer")
         # Checked before the store is opened, so a refused call creates no database file.
         if not isinstance(store, str | Store):
             raise InvalidInput("store must be a store URL or a Store")
@@ -127,6 +136,8 @@ class Escalator:
             publisher=self.publisher,
             retry=retry or RetryPolicy(),
             consent=consent_policy or ConsentPolicy(),
+            concurrency=concurrency,
+            pacer=pacer,
         )
         if notifier is not None:
             self.engine.notifier = notifier
@@ -140,6 +151,7 @@ class Escalator:
             self.store, tenant=tenant, clock=self.clock, policy=self.engine.consent
         )
         self.handoffs = HandoffQueries(self.store, tenant)
+        self.outbox = Outbox(self.engine)
 
     # -- verbs ----------------------------------------------------------------
 
@@ -356,11 +368,8 @@ class Escalator:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidInput("limit must be a positive int")
         report = DispatchReport(timers_fired=self.engine.fire_timers(limit=limit))
-        while True:
-            batch = self.engine.dispatch(limit=limit)
-            report += batch
-            if sum(vars(batch).values()) < limit:
-                return report
+        report += self.engine.drain(batch=limit)
+        return report
 
     # -- queries --------------------------------------------------------------
 
@@ -407,7 +416,8 @@ class Escalator:
                     break
 
     def close(self) -> None:
-        """Close the store and the transports."""
+        """Stop the dispatch pool, then close the transports and the store."""
+        self.engine.close()
         for transport in self.engine.transports:
             transport.close()
         self.store.close()

@@ -33,13 +33,20 @@ class OutboxStatus(StrEnum):
 
 @dataclass(frozen=True)
 class OutboxUpdate:
-    """Settles a claimed outbox row: new status, result, and when to try again."""
+    """Settles a claimed outbox row: new status, result, and when to try again.
+
+    With ``from_status`` set, it instead moves a row that is in that status
+    (reconciliation of a held or sent row, by a status callback or an operator);
+    ``claimed_by`` is then ignored. Either way a row that moved on in between
+    makes the commit raise ``ConcurrentUpdate``.
+    """
 
     item_id: str
     status: OutboxStatus
-    claimed_by: str
+    claimed_by: str = ""
     result: dict[str, Any] | None = None
     due_at: datetime | None = None
+    from_status: OutboxStatus | None = None
 
 
 class TimerStatus(StrEnum):

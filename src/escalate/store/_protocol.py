@@ -170,6 +170,16 @@ class Store(Protocol):
         """
         ...
 
+    def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
+        """One outbox row by id (``OutboundMessage.id`` is the row's id)."""
+        ...
+
+    def outbox_with_status(
+        self, tenant: str, status: OutboxStatus, *, limit: int = 100
+    ) -> list[OutboxItem]:
+        """Rows in one status, oldest first (``HELD`` ones wait for reconciliation)."""
+        ...
+
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         """Outbox rows, oldest first (for inspection and tests)."""
         ...

@@ -148,7 +148,10 @@ class MemoryStore:
             keys.add(item.idempotency_key)
         for update in changes.outbox_updates:
             stored_item = self._outbox.get(update.item_id)
-            if (
+            if update.from_status is not None:
+                if stored_item is None or stored_item.status is not update.from_status:
+                    raise ConcurrentUpdate(f"outbox row is no longer {update.from_status.value}")
+            elif (
                 stored_item is None
                 or stored_item.status is not OutboxStatus.CLAIMED
                 or stored_item.claimed_by != update.claimed_by
@@ -381,6 +384,21 @@ class MemoryStore:
                 self._outbox[item.id] = updated
                 claimed.append(updated)
             return claimed
+
+    def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
+        item = self._outbox.get(item_id)
+        return item if item is not None and item.tenant == tenant else None
+
+    def outbox_with_status(
+        self, tenant: str, status: OutboxStatus, *, limit: int = 100
+    ) -> list[OutboxItem]:
+        with self._lock:
+            items = [
+                item
+                for item in self._outbox.values()
+                if item.tenant == tenant and item.status is status
+            ]
+        return sorted(items, key=lambda item: (item.created_at, item.id))[:limit]
 
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         with self._lock:

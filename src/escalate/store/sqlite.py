@@ -25,7 +25,7 @@ from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
-from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
+from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
 from escalate.store.memory import check_version, claim_token
@@ -38,6 +38,11 @@ _OUTBOX_SELECT = (
     " attempts, lease_until, claimed_by, stale_claim, result FROM outbox"
 )
 
+
+_SETTLE = (
+    "UPDATE outbox SET status = ?, result = ?, due_at = COALESCE(?, due_at),"
+    " lease_until = NULL, claimed_by = NULL"
+)
 
 _ts = ts
 
@@ -202,18 +207,22 @@ class SQLiteStore(IdentityRecordsSQL):
             ],
         )
         for update in changes.outbox_updates:
-            cursor = conn.execute(
-                "UPDATE outbox SET status = ?, result = ?, due_at = COALESCE(?, due_at),"
-                " lease_until = NULL, claimed_by = NULL"
-                " WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
-                (
-                    update.status.value,
-                    None if update.result is None else _json(update.result),
-                    _ts(update.due_at) if update.due_at else None,
-                    update.item_id,
-                    update.claimed_by,
-                ),
+            # A claimed row is settled by its claim token; a reconciled one by its status.
+            values = (
+                update.status.value,
+                None if update.result is None else _json(update.result),
+                _ts(update.due_at) if update.due_at else None,
+                update.item_id,
             )
+            if update.from_status is None:
+                cursor = conn.execute(
+                    _SETTLE + " WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
+                    (*values, update.claimed_by),
+                )
+            else:
+                cursor = conn.execute(
+                    _SETTLE + " WHERE id = ? AND status = ?", (*values, update.from_status.value)
+                )
             if cursor.rowcount != 1:
                 raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
         conn.executemany(
@@ -409,6 +418,21 @@ class SQLiteStore(IdentityRecordsSQL):
             placeholders = ",".join("?" * len(ids))
             return self._load_outbox(conn, f"id IN ({placeholders})", ids)
 
+    def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
+        with self._lock:
+            found = self._load_outbox(self._conn, "tenant = ? AND id = ?", [tenant, item_id])
+        return found[0] if found else None
+
+    def outbox_with_status(
+        self, tenant: str, status: OutboxStatus, *, limit: int = 100
+    ) -> list[OutboxItem]:
+        where = (
+            "id IN (SELECT id FROM outbox WHERE tenant = ? AND status = ?"
+            " ORDER BY created_at, id LIMIT ?)"
+        )
+        with self._lock:
+            return self._load_outbox(self._conn, where, [tenant, status.value, limit])
+
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         where, params = "tenant = ?", [tenant]
         if handoff_id is not None:
@@ -418,7 +442,7 @@ class SQLiteStore(IdentityRecordsSQL):
             return self._load_outbox(self._conn, where, params)
 
     def _load_outbox(
-        self, conn: sqlite3.Connection, where: str, params: list[object] | list[str]
+        self, conn: sqlite3.Connection, where: str, params: Sequence[object]
     ) -> list[OutboxItem]:
         # `where` is only ever built from constant fragments; values are bound.
         sql = _OUTBOX_SELECT + f" WHERE {where} ORDER BY created_at, id"

@@ -12,16 +12,19 @@ __all__ = ["FakeClock"]
 
 
 class FakeClock:
-    """A ``Clock`` for tests. Starts at ``start`` (default 2026-01-05 15:00 UTC, a Monday).
+    """A ``Clock`` for tests. Starts at ``start`` (default 2026-01-05 18:00 UTC, a Monday).
+
+    The default is daytime across the US and Europe (10:00 in San Francisco,
+    18:00 in London), so a test's first text is not deferred by quiet hours.
 
     >>> clock = FakeClock()
     >>> clock.advance(minutes=5)
-    datetime.datetime(2026, 1, 5, 15, 5, tzinfo=datetime.timezone.utc)
+    datetime.datetime(2026, 1, 5, 18, 5, tzinfo=datetime.timezone.utc)
     """
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = (
-            ensure_aware(start, "start") if start else datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+            ensure_aware(start, "start") if start else datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
         )
         self._lock = threading.Lock()
 

@@ -5,7 +5,9 @@ version, its audit events, its outbox rows, timers and consent records).
 ``dispatch`` then executes outbox rows: it claims them with a lease, checks
 consent right before every private send, calls the transport, and settles the
 row with the result, feeding results (a posted reply, a failed send) back into
-the workflow.
+the workflow. Claimed rows run on a bounded thread pool (the SDKs block on I/O),
+one task per handoff so one handoff's messages keep their order, and every send
+first takes a slot from the per-sender ``Pacer``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +26,7 @@ from escalate._clock import Clock
 from escalate._exceptions import (
     ConcurrentUpdate,
     PermanentTransportError,
+    RecipientOptedOut,
     RetryableTransportError,
     TransitionNotAllowed,
     TransportError,
@@ -30,6 +35,7 @@ from escalate._exceptions import (
 from escalate._ids import new_id
 from escalate._messages import OutboundMessage
 from escalate._models import Channel, Event, Handoff
+from escalate._pacing import Pacer
 from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
 from escalate.consent._ledger_service import (
@@ -39,9 +45,17 @@ from escalate.consent._ledger_service import (
     make_consent_record,
 )
 from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES, ConsentPolicy
-from escalate.consent._records import Decision
+from escalate.consent._records import (
+    ConsentAction,
+    ConsentEvidence,
+    ConsentRecord,
+    ConsentSource,
+    Decision,
+    Purpose,
+)
 from escalate.identity._contact import Contact
 from escalate.retry import RetryPolicy
+from escalate.sms import segments
 from escalate.social._publisher import SocialPublisher
 from escalate.store._protocol import (
     Changes,
@@ -61,6 +75,7 @@ from escalate.workflow._commands import (
     StartTimer,
 )
 from escalate.workflow._definition import Transition, Workflow
+from escalate.workflow._drain import stream
 from escalate.workflow._inputs import PublicReplyPosted, SendFailed, TimerFired, WorkflowInput
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
@@ -88,6 +103,7 @@ class DispatchReport:
     held: int = 0
     failed: int = 0
     refused: int = 0
+    paced: int = 0
 
     def __iadd__(self, other: DispatchReport) -> DispatchReport:
         for name in self.__dataclass_fields__:
@@ -103,6 +119,7 @@ _REPORT_COUNTERS = {
     "message.held": "held",
     "message.failed": "failed",
     "message.refused": "refused",
+    "message.paced": "paced",
     "public_reply.posted": "posted",
     "public_reply.failed": "failed",
     "public_reply.held": "held",
@@ -144,6 +161,11 @@ class Engine:
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     lease: timedelta = timedelta(minutes=2)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    #: Handoffs dispatched at once; 1 runs every send on the calling thread.
+    concurrency: int = 1
+    pacer: Pacer | None = None
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     # -- transitions ------------------------------------------------------------
 
@@ -309,8 +331,50 @@ class Engine:
     # -- outbox -----------------------------------------------------------------
 
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
-        """Claim due outbox rows and execute them, one by one."""
+        """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
+        groups = self._claim(limit=limit, handoff_id=handoff_id)
+        if self.concurrency <= 1 or len(groups) <= 1:
+            report = DispatchReport()
+            for group in groups.values():
+                report += self._run_group(group)
+            return report
+        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
+        return _collect(futures)
+
+    def drain(self, *, batch: int = 100) -> DispatchReport:
+        """Dispatch until no row is due, keeping every worker of the pool busy.
+
+        Rather than claim a batch and wait for its slowest send, it keeps
+        ``2 * concurrency`` handoffs queued or in flight (see ``_drain.stream``).
+        """
         report = DispatchReport()
+        if self.concurrency <= 1:
+            while True:
+                groups = self._claim(limit=batch)
+                for group in groups.values():
+                    report += self._run_group(group)
+                if sum(len(group) for group in groups.values()) < batch:
+                    return report
+
+        def add(result: DispatchReport) -> None:
+            nonlocal report
+            report += result
+
+        stream(
+            claim=lambda room: self._claim(limit=room),
+            run=self._run_group,
+            done=add,
+            pool=self._executor(),
+            # Twice the pool: the queued half keeps workers fed between claims;
+            # claims come in chunks, since each is a write transaction.
+            window=min(batch, 2 * self.concurrency),
+            chunk=min(batch, max(1, self.concurrency // 4)),
+        )
+        return report
+
+    def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[OutboxItem]]:
+        """Claim due rows, grouped by handoff in claim order."""
+        groups: dict[str, list[OutboxItem]] = {}
         for item in self.store.claim_outbox(
             self.clock.now(),
             worker=self.worker,
@@ -320,6 +384,29 @@ class Engine:
             # Another tenant's rows belong to its own transports and workflow.
             tenant=self.tenant,
         ):
+            # A row with no handoff (a keyword answer) is a group of its own.
+            groups.setdefault(item.handoff_id or item.id, []).append(item)
+        return groups
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker pool (after the tasks it is running)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _run_group(self, items: Sequence[OutboxItem]) -> DispatchReport:
+        """Execute one handoff's claimed rows in order (its messages keep their order)."""
+        report = DispatchReport()
+        for item in items:
             command = item.command
             if item.handoff_id is None:
                 if isinstance(command, SendMessage):
@@ -354,6 +441,7 @@ class Engine:
         *,
         due_at: datetime | None = None,
         result: dict[str, Any] | None = None,
+        consent: Sequence[ConsentRecord] = (),
         **data: Any,
     ) -> bool:
         now = self.clock.now()
@@ -365,8 +453,11 @@ class Engine:
             due_at=due_at,
         )
         event = _event(handoff or item, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
+        events = (event, *(consent_event(record) for record in consent))
         try:
-            self.store.commit(Changes(outbox_updates=(update,), events=(event,)))
+            self.store.commit(
+                Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
+            )
         except ConcurrentUpdate:
             # Our lease was taken over; the new owner settles the row.
             log.warning("outbox row %s was taken over by another worker", item.id)
@@ -414,6 +505,9 @@ class Engine:
                 reason="lease_expired",
             )
             return
+        transport = self._transport_for(command.channel)
+        if transport is not None and not self._pace(item, handoff, transport, report, to=to):
+            return
         now = self.clock.now()
         decision = self.consent_decision(item, command, now)
         if not decision.allowed:
@@ -425,6 +519,7 @@ class Engine:
                     "message.deferred",
                     report,
                     due_at=decision.not_before,
+                    result=item.result,
                     to=to,
                     reason=decision.reason,
                     not_before=decision.not_before.isoformat(),
@@ -448,7 +543,6 @@ class Engine:
                     SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
                 )
             return
-        transport = self._transport_for(command.channel)
         if transport is None:
             if (
                 self._settle(
@@ -475,10 +569,51 @@ class Engine:
             reference=handoff.reference if handoff else None,
             handoff_id=handoff.id if handoff else None,
         )
+        # Providers bill per segment; record what this body costs on every SMS.
+        sms = segments(command.body) if command.channel is Channel.SMS else None
+        size: dict[str, Any] = (
+            {"encoding": sms.encoding.value, "segments": sms.segments, "units": sms.units}
+            if sms
+            else {}
+        )
         try:
             result = transport.send(message)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
+            return
+        except RecipientOptedOut as exc:
+            # The carrier holds a STOP we never saw: record it as ours, with the
+            # row's settlement, so nothing else is sent to this address.
+            revoke = make_consent_record(
+                tenant=item.tenant,
+                address=command.to,
+                channel=command.channel,
+                purpose=Purpose.TRANSACTIONAL,
+                action=ConsentAction.REVOKE,
+                evidence=ConsentEvidence(source=ConsentSource.PROVIDER_EVENT),
+                at=now,
+                actor=exc.provider or transport.name,
+                handoff_id=item.handoff_id,
+                all_purposes=True,
+            )
+            if (
+                self._settle(
+                    item,
+                    handoff,
+                    OutboxStatus.FAILED,
+                    "message.failed",
+                    report,
+                    consent=(revoke,),
+                    to=to,
+                    reason=type(exc).__name__,
+                    code=exc.code,
+                    provider=exc.provider,
+                )
+                and handoff is not None
+            ):
+                self.feed(
+                    handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__)
+                )
             return
         except PermanentTransportError as exc:
             if (
@@ -534,12 +669,49 @@ class Engine:
             OutboxStatus.DONE,
             "message.sent",
             report,
-            result={"provider": result.provider, "provider_message_id": result.provider_message_id},
+            result={
+                "provider": result.provider,
+                "provider_message_id": result.provider_message_id,
+                **size,
+            },
             to=to,
             channel=command.channel.value,
             provider=result.provider,
             provider_message_id=result.provider_message_id,
+            **size,
         )
+
+    def _pace(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        transport: Transport,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> bool:
+        """Take the sender's next pacing slot, or put the row back if it is too far off."""
+        if self.pacer is None:
+            return True
+        lease_until = item.lease_until or self.clock.now() + self.lease
+        # Never wait past half the lease: a row whose lease expires mid-wait
+        # would be taken over and held, not sent.
+        budget = max((lease_until - self.clock.now()).total_seconds() / 2, 0.0)
+        sender = getattr(transport, "sender", None)
+        if self.pacer.acquire(transport.name, sender, max_wait=budget):
+            return True
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.PENDING,
+            "message.paced",
+            report,
+            due_at=self.clock.now() + timedelta(seconds=budget),
+            result=item.result,
+            to=to,
+            provider=transport.name,
+        )
+        return False
 
     def _retry_or_fail(
         self,
@@ -552,8 +724,12 @@ class Engine:
         channel: Channel | None,
     ) -> None:
         now = self.clock.now()
+        # The deadline counts from the first attempt, not from when the row was
+        # written (a quiet-hours deferral is not time spent retrying).
+        first = (item.result or {}).get("first_attempt_at")
+        first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
         delay = self.retry.next_delay(
-            attempt=item.attempts, elapsed=(now - item.created_at).total_seconds(), error=exc
+            attempt=item.attempts, elapsed=(now - first_at).total_seconds(), error=exc
         )
         if delay is not None:
             self._settle(
@@ -563,6 +739,7 @@ class Engine:
                 "message.retry_scheduled",
                 report,
                 due_at=now + timedelta(seconds=delay),
+                result={**(item.result or {}), "first_attempt_at": first_at.isoformat()},
                 to=to,
                 code=exc.code,
                 delay_seconds=round(delay, 3),
@@ -633,3 +810,18 @@ class Engine:
             post_id=published.post_id,
         ):
             self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))
+
+
+def _collect(futures: Sequence[Future[DispatchReport]]) -> DispatchReport:
+    """Sum the groups' reports; re-raise the first error once every group finished."""
+    report = DispatchReport()
+    error: BaseException | None = None
+    for future in futures:
+        failure = future.exception()
+        if failure is not None:
+            error = error or failure
+            continue
+        report += future.result()
+    if error is not None:
+        raise error
+    return report

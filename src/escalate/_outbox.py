@@ -1,0 +1,198 @@
+"""``esc.outbox``: inspect the outbox and reconcile what the dispatcher could not settle.
+
+A send whose outcome is unknown (a timeout after the request left, a crashed
+worker's claim) is ``held``: never resent by itself, because the provider may
+have it. It leaves that state in one of two ways. The provider's delivery-status
+callback, keyed by our message id (``OutboundMessage.id`` is the row's id), tells
+us what happened (``reconcile``); or an operator decides (``mark_sent``,
+``mark_failed``, or ``release`` to send it again, knowingly). Every move is one
+commit with its audit event, guarded by the row's status, so duplicate and late
+callbacks change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
+from escalate._messages import DeliveryStatus
+from escalate._models import Handoff
+from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
+from escalate.workflow._commands import SendMessage
+from escalate.workflow._engine import Engine, _event
+from escalate.workflow._inputs import SendFailed
+
+__all__ = ["Outbox"]
+
+_ACCEPTED = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED})
+
+
+class Outbox:
+    """The outbox of one tenant, as ``esc.outbox``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._store = engine.store
+        self._tenant = engine.tenant
+
+    # -- reading --------------------------------------------------------------
+
+    def get(self, item_id: str) -> OutboxItem:
+        """One row by id (our message id).
+
+        Raises:
+            NotFound: no such row in this tenant.
+        """
+        item = self._store.get_outbox_item(self._tenant, item_id)
+        if item is None:
+            raise NotFound(f"no outbox row {item_id!r} in tenant {self._tenant!r}")
+        return item
+
+    def held(self, *, limit: int = 100) -> list[OutboxItem]:
+        """Rows waiting for reconciliation, oldest first."""
+        return self._store.outbox_with_status(self._tenant, OutboxStatus.HELD, limit=limit)
+
+    # -- operator decisions ---------------------------------------------------
+
+    def mark_sent(
+        self, item_id: str, *, provider_message_id: str | None = None, actor: str = "operator"
+    ) -> OutboxItem:
+        """A held row was delivered after all (seen in the provider's console)."""
+        item = self._held(item_id)
+        result = {**(item.result or {}), "provider_message_id": provider_message_id}
+        self._move(item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True)
+        return self.get(item_id)
+
+    def mark_failed(
+        self, item_id: str, *, reason: str = "operator", actor: str = "operator"
+    ) -> OutboxItem:
+        """A held row never reached the customer: fail it, and let the workflow fall back."""
+        item = self._held(item_id)
+        self._move(item, OutboxStatus.FAILED, "message.failed", actor, item.result, reason=reason)
+        self._feed_failure(item, reason)
+        return self.get(item_id)
+
+    def release(self, item_id: str, *, actor: str = "operator") -> OutboxItem:
+        """Send a held row again: only when you know the provider does not have it."""
+        item = self._held(item_id)
+        self._move(
+            item,
+            OutboxStatus.PENDING,
+            "message.released",
+            actor,
+            item.result,
+            due_at=self._engine.clock.now(),
+        )
+        return self.get(item_id)
+
+    # -- provider callbacks ---------------------------------------------------
+
+    def reconcile(
+        self,
+        message_id: str,
+        status: DeliveryStatus | str,
+        *,
+        provider_message_id: str | None = None,
+        error_code: str | None = None,
+        actor: str = "provider",
+    ) -> OutboxItem:
+        """Apply a delivery-status callback for our message ``message_id``.
+
+        An accepted status settles a held row as sent; ``failed`` fails a held or
+        sent row and lets the workflow fall back to another channel. A status the
+        row already has, or one that arrives out of order for a row that moved on,
+        is recorded as an event at most and changes nothing else.
+
+        Raises:
+            NotFound: no such row in this tenant.
+            InvalidInput: an unknown status.
+        """
+        try:
+            delivery = DeliveryStatus(status)
+        except ValueError:
+            raise InvalidInput(f"unknown delivery status {status!r}") from None
+        for _ in range(3):
+            item = self.get(message_id)
+            result = {**(item.result or {}), "delivery_status": delivery.value}
+            if provider_message_id is not None:
+                result["provider_message_id"] = provider_message_id
+            if error_code is not None:
+                result["error_code"] = error_code
+            data: dict[str, Any] = {"delivery_status": delivery.value, "error_code": error_code}
+            known = (item.result or {}).get("delivery_status")
+            try:
+                if item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
+                    self._move(
+                        item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True
+                    )
+                elif delivery is DeliveryStatus.FAILED and item.status in (
+                    OutboxStatus.HELD,
+                    OutboxStatus.DONE,
+                ):
+                    self._move(
+                        item, OutboxStatus.FAILED, "message.undelivered", actor, result, **data
+                    )
+                    self._feed_failure(item, "undelivered")
+                elif item.status is OutboxStatus.DONE and known != delivery.value:
+                    self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
+                elif item.status is OutboxStatus.DONE or known == delivery.value:
+                    pass  # a duplicate callback
+                else:
+                    # In flight, failed or refused: keep the fact, move nothing.
+                    self._record(item, "message.status", actor, **data)
+                return self.get(message_id)
+            except ConcurrentUpdate:
+                continue  # the row moved between read and write: look again
+        raise ConcurrentUpdate(f"outbox row {message_id!r} kept changing")
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _held(self, item_id: str) -> OutboxItem:
+        item = self.get(item_id)
+        if item.status is not OutboxStatus.HELD:
+            raise InvalidInput(f"outbox row {item_id!r} is {item.status.value}, not held")
+        return item
+
+    def _handoff(self, item: OutboxItem) -> Handoff | OutboxItem:
+        # A row with no handoff (a keyword answer) is its own audit subject.
+        if item.handoff_id is None:
+            return item
+        handoff = self._store.get_handoff(item.tenant, item.handoff_id)
+        if handoff is None:  # pragma: no cover - rows are written with their handoff
+            raise NotFound(f"no handoff {item.handoff_id!r}")
+        return handoff
+
+    def _move(
+        self,
+        item: OutboxItem,
+        status: OutboxStatus,
+        kind: str,
+        actor: str,
+        result: dict[str, Any] | None,
+        *,
+        due_at: datetime | None = None,
+        **data: Any,
+    ) -> None:
+        update = OutboxUpdate(
+            item_id=item.id, status=status, result=result, due_at=due_at, from_status=item.status
+        )
+        event = _event(
+            self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
+        )
+        self._store.commit(Changes(outbox_updates=(update,), events=(event,)))
+
+    def _record(self, item: OutboxItem, kind: str, actor: str, **data: Any) -> None:
+        event = _event(
+            self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
+        )
+        self._store.commit(Changes(events=(event,)))
+
+    def _feed_failure(self, item: OutboxItem, reason: str) -> None:
+        if isinstance(item.command, SendMessage) and item.handoff_id is not None:
+            self._engine.feed(
+                item.handoff_id, SendFailed(channel=item.command.channel, reason=reason)
+            )
+
+    def __repr__(self) -> str:
+        return f"Outbox(tenant={self._tenant!r})"
