@@ -27,12 +27,14 @@ from escalate._exceptions import (
     TransportError,
     UnknownOutcomeError,
 )
+from escalate._identity import IdentityKind
 from escalate._ids import new_id
 from escalate._messages import OutboundMessage
-from escalate._models import Channel, Event, Handoff
+from escalate._models import Channel, Event, Handoff, channel_for
 from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
 from escalate.consent._ledger_service import consent_event, make_consent_record
+from escalate.consent._records import Decision, Purpose
 from escalate.identity._contact import Contact
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import SocialPublisher
@@ -53,7 +55,7 @@ from escalate.workflow._commands import (
     SendMessage,
     StartTimer,
 )
-from escalate.workflow._definition import Transition, Workflow
+from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._inputs import PublicReplyPosted, SendFailed, TimerFired, WorkflowInput
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
@@ -137,7 +139,12 @@ class Engine:
     ) -> tuple[Transition, Changes]:
         """Decide, and build the one transaction that records the decision."""
         now = self.clock.now()
-        transition = self.workflow.decide(handoff, event, self.workflow.context(now))
+        addresses = (
+            self._addresses(handoff, now)
+            if self.workflow.wants_addresses(handoff.state, event)
+            else ()
+        )
+        transition = self.workflow.decide(handoff, event, self.workflow.context(now, addresses))
         new = transition.handoff
         events = [
             _event(
@@ -208,6 +215,20 @@ class Engine:
             consent=tuple(consent),
         )
         return transition, changes
+
+    def _addresses(self, handoff: Handoff, now: datetime) -> list[ContactAddress]:
+        """The contact's phones and emails with their consent decisions, for fallback."""
+        contact = self.store.get_contact(handoff.tenant, handoff.contact_id or "")
+        addresses = []
+        for identity in contact.identities if contact else ():
+            if identity.kind is IdentityKind.SOCIAL:
+                continue
+            records = self.store.consent_records(handoff.tenant, identity)
+            decision = decide_from_records(records, Purpose.TRANSACTIONAL, now)
+            addresses.append(
+                ContactAddress(identity, channel_for(identity), decision.allowed, decision.reason)
+            )
+        return addresses
 
     def apply(
         self,
@@ -371,6 +392,8 @@ class Engine:
         decision = decide_from_records(
             self.store.consent_records(handoff.tenant, command.to), command.purpose, now
         )
+        if command.opt_in_request and decision.reason == "no_consent":
+            decision = self._opt_in_request_decision(item, decision)
         if not decision.allowed:
             if decision.not_before is not None:
                 self._settle(
@@ -422,6 +445,11 @@ class Engine:
             subject=command.subject,
             reference=handoff.reference,
             handoff_id=handoff.id,
+            headers=(
+                {**command.headers, "Reply-To": command.reply_to}
+                if command.reply_to
+                else dict(command.headers)
+            ),
         )
         try:
             result = transport.send(message)
@@ -486,6 +514,26 @@ class Engine:
             provider_message_id=result.provider_message_id,
         )
 
+    def _opt_in_request_decision(self, item: OutboxItem, decision: Decision) -> Decision:
+        """The double opt-in request may go out without a grant, once per address and handoff.
+
+        Only when the address has no record at all for the purpose (a revoke
+        keeps refusing it), and no other opt-in request to the same address in
+        this handoff was ever attempted (sent, held, claimed or failed).
+        """
+        assert isinstance(item.command, SendMessage)
+        for other in self.store.outbox(item.tenant, handoff_id=item.handoff_id):
+            command = other.command
+            if (
+                other.id != item.id
+                and isinstance(command, SendMessage)
+                and command.opt_in_request
+                and command.to == item.command.to
+                and other.status is not OutboxStatus.PENDING
+            ):
+                return Decision(allowed=False, reason="opt_in_already_requested")
+        return Decision(allowed=True, reason="opt_in_request")
+
     def _retry_or_fail(
         self,
         item: OutboxItem,
@@ -542,7 +590,21 @@ class Engine:
             )
             return
         try:
-            published = self.publisher.reply(handoff.thread, command.text)
+            if command.private:
+                private_reply = getattr(self.publisher, "private_reply", None)
+                if private_reply is None:
+                    self._settle(
+                        item,
+                        handoff,
+                        OutboxStatus.FAILED,
+                        "public_reply.failed",
+                        report,
+                        reason="no_private_reply",
+                    )
+                    return
+                published = private_reply(handoff.thread, command.text)
+            else:
+                published = self.publisher.reply(handoff.thread, command.text)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
             return

@@ -18,6 +18,8 @@ from escalate.consent._records import ConsentEvidence
 __all__ = [
     "ContactProvided",
     "Opened",
+    "OptInConfirmed",
+    "OptedOut",
     "PublicReplyPosted",
     "ReplyReceived",
     "ResolveRequested",
@@ -60,7 +62,7 @@ class ReplyReceived(_Input):
 
 
 class TimerFired(_Input):
-    """A durable timer came due."""
+    """A durable timer came due; ``name`` is the name it was started with."""
 
     kind: Literal["timer_fired"] = "timer_fired"
     name: str
@@ -81,6 +83,21 @@ class SendFailed(_Input):
     reason: str
 
 
+class OptInConfirmed(_Input):
+    """The customer answered the double opt-in request with YES."""
+
+    kind: Literal["opt_in_confirmed"] = "opt_in_confirmed"
+    message: InboundMessage
+
+
+class OptedOut(_Input):
+    """The customer opted out (STOP or an equivalent) of the handoff's address."""
+
+    kind: Literal["opted_out"] = "opted_out"
+    channel: Channel
+    reason: str = "opt_out_keyword"
+
+
 WorkflowInput = (
     Opened
     | PublicReplyPosted
@@ -89,4 +106,6 @@ WorkflowInput = (
     | TimerFired
     | ResolveRequested
     | SendFailed
+    | OptInConfirmed
+    | OptedOut
 )
