@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
-from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound, TransitionNotAllowed
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
-from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
+from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffState, Thread
 from escalate.consent._ledger_service import ConsentLedger, consent_event, make_consent_record
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
 from escalate.identity._book import ContactBook, link_event, with_link
@@ -27,7 +27,16 @@ from escalate.store import Changes, Store, open_store
 from escalate.transports._base import Transport
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
-from escalate.workflow._inputs import ContactProvided, Opened, ReplyReceived, ResolveRequested
+from escalate.workflow._inputs import (
+    ContactProvided,
+    Opened,
+    OptedOut,
+    OptInConfirmed,
+    ReplyReceived,
+    ResolveRequested,
+    WorkflowInput,
+)
+from escalate.workflow._threading import ReplyAddressing
 
 __all__ = ["Escalator", "HandoffQueries"]
 
@@ -36,6 +45,33 @@ __all__ = ["Escalator", "HandoffQueries"]
 _OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"}
 )
+
+
+def _reply_intent(body: str) -> str:
+    """``opt_out``, ``opt_in`` (YES/START/UNSTOP) or ``none``.
+
+    To be replaced by ``escalate.consent.classify_reply`` (issue 4) at merge.
+    """
+    word = body.strip().upper().rstrip(".!")
+    if word in _OPT_OUT_KEYWORDS:
+        return "opt_out"
+    if word in {"YES", "START", "UNSTOP"}:
+        return "opt_in"
+    return "none"
+
+
+def _workflow_input(
+    message: InboundMessage, handoff: Handoff, *, opted_out: bool
+) -> WorkflowInput | None:
+    """What an inbound message means to one handoff (pure)."""
+    own_address = handoff.address == message.sender
+    if opted_out:
+        # Consent belongs to the address: only handoffs on it are declined.
+        return OptedOut(channel=message.channel) if own_address else None
+    awaiting = handoff.state is HandoffState.AWAITING_CONSENT
+    if awaiting and own_address and _reply_intent(message.body) == "opt_in":
+        return OptInConfirmed(message=message)
+    return ReplyReceived(message=message)
 
 
 class HandoffQueries:
@@ -221,7 +257,8 @@ class Escalator:
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
         now = self.clock.now()
-        if message.body.strip().upper().rstrip(".!") in _OPT_OUT_KEYWORDS:
+        intent = _reply_intent(message.body)
+        if intent == "opt_out":
             record = make_consent_record(
                 tenant=self.tenant,
                 address=message.sender,
@@ -237,23 +274,63 @@ class Escalator:
                 all_purposes=True,
             )
             self.store.commit(Changes(consent=(record,), events=(consent_event(record),)))
+        return self._route_inbound(message, opted_out=intent == "opt_out")
+
+    # -- workflow routing of inbound messages (issue 6) ---------------------------
+    # Kept apart from the consent handling above so the two can be merged
+    # independently: consent records the revoke; this part moves the handoffs.
+
+    def _route_inbound(self, message: InboundMessage, *, opted_out: bool) -> Handoff | None:
+        """Feed ``message`` to the open handoff(s) it belongs to.
+
+        An email to a signed reply-to address (``support+<token>@...``) goes to
+        that handoff; otherwise the sender's contact's open handoffs are tried,
+        newest first. An opt-out declines every open handoff on that address;
+        a YES answers a pending double opt-in; anything else is a reply.
+        """
+        handoffs: list[Handoff] = []
+        if message.channel is Channel.EMAIL and message.recipient:
+            routed = self.handoff_for_reply_address(message.recipient)
+            if routed is not None and routed.is_open:
+                handoffs.append(routed)
         contact = self.contacts.resolve(message.sender)
-        handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
-        for handoff in reversed(handoffs):
-            event = ReplyReceived(message=message)
-            if self.workflow.accepts(handoff.state, event):
-                received = _event(
-                    handoff,
-                    "reply.received",
-                    now,
-                    "customer",
-                    channel=message.channel.value,
-                    provider_message_id=message.provider_message_id,
-                )
+        if contact is not None:
+            for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact.id)):
+                if handoff.id not in {h.id for h in handoffs}:
+                    handoffs.append(handoff)
+        matched: Handoff | None = None
+        for handoff in handoffs:
+            event = _workflow_input(message, handoff, opted_out=opted_out)
+            if event is None or not self.workflow.accepts(handoff.state, event):
+                continue
+            received = _event(
+                handoff,
+                "reply.received",
+                self.clock.now(),
+                "customer",
+                channel=message.channel.value,
+                input=event.kind,
+                provider_message_id=message.provider_message_id,
+            )
+            try:
                 updated = self.engine.apply(handoff, event, actor="customer", events=(received,))
-                self._dispatch(updated)
-                return self.handoffs.get(handoff.id)
-        return None
+            except TransitionNotAllowed:
+                continue  # a guard refused it (e.g. a YES from another address)
+            self._dispatch(updated)
+            matched = self.handoffs.get(handoff.id)
+            if not isinstance(event, OptedOut):
+                return matched
+        return matched
+
+    def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
+        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged)."""
+        addressing = self.workflow.settings.get("reply_to")
+        if not isinstance(addressing, ReplyAddressing):
+            return None
+        handoff_id = addressing.resolve(recipient)
+        if handoff_id is None:
+            return None
+        return self.store.get_handoff(self.tenant, handoff_id)
 
     def resolve(
         self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"
