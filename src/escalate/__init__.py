@@ -36,9 +36,10 @@ from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
 from escalate.store import Store
 from escalate.transports import Transport
-from escalate.workflow import Workflow
+from escalate.workflow import BusinessHours, ReplyAddressing, Templates, Workflow
 
 __all__ = [
+    "BusinessHours",
     "Channel",
     "Clock",
     "ConcurrentUpdate",
@@ -72,12 +73,14 @@ __all__ = [
     "Purpose",
     "RecipientOptedOut",
     "RecordingPublisher",
+    "ReplyAddressing",
     "RetryPolicy",
     "RetryableTransportError",
     "SendResult",
     "SocialPublisher",
     "Store",
     "SystemClock",
+    "Templates",
     "Thread",
     "TransitionNotAllowed",
     "Transport",

@@ -102,6 +102,7 @@ class Templates:
                     raise InvalidWorkflowDefinition(
                         f"template {name!r} ({locale}): {exc}"
                     ) from None
+        self._check_budget()
 
     @classmethod
     def single(cls, texts: Mapping[str, str], locale: str = "en") -> Templates:
@@ -126,7 +127,7 @@ class Templates:
         """``locale`` if the library has it, else the default locale."""
         return locale if locale in self.texts else self.default_locale
 
-    def validate(self, settings: Iterable[str], required: Iterable[str] = ()) -> None:
+    def validate(self, settings: Mapping[str, object], required: Iterable[str] = ()) -> None:
         """Check required names exist, variables are known, private ones carry the reference.
 
         Raises:
@@ -146,8 +147,11 @@ class Templates:
                 raise InvalidWorkflowDefinition(
                     f"template {name!r} ({locale}) is a private message without {{reference}}"
                 )
+        self._check_budget({k: v for k, v in settings.items() if isinstance(v, str)})
+
+    def _check_budget(self, samples: Mapping[str, object] | None = None) -> None:
         if self.max_sms_segments is not None:
-            for cost in self.sms_report():
+            for cost in self.sms_report(samples):
                 if cost.cost.segments > self.max_sms_segments:
                     raise InvalidWorkflowDefinition(
                         f"template {cost.name!r} ({cost.locale}) costs {cost.cost.segments}"
