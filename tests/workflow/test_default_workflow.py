@@ -105,9 +105,8 @@ def test_meta_private_reply_only_within_seven_days(
         )
 
     fresh = esc.open(comment("c1", timedelta(days=1)))
-    assert [r.text for r in publisher.private_replies] == [
-        publisher.private_replies[0].text
-    ] and fresh.reference in publisher.private_replies[0].text
+    assert [r.text for r in publisher.private_replies] == [publisher.private_replies[0].text]
+    assert fresh.reference in publisher.private_replies[0].text
     esc.open(comment("c2", timedelta(days=8)))
     assert len(publisher.private_replies) == 1
     assert "direct message" in publisher.replies[-1].text
@@ -129,10 +128,13 @@ def test_double_opt_in_sends_only_the_request_until_yes(
     esc.inbound(text(clock, "hello?"))  # not a YES: nothing more is sent
     assert len(sms.sent) == 1
     handoff = esc.inbound(text(clock, " yes "))
-    assert handoff is not None and handoff.state is S.CONNECTED
+    assert handoff is not None
+    assert handoff.state is S.CONNECTED
     decision = esc.consent.decide(PHONE, "transactional")
-    assert decision.allowed and decision.records[0].source is ConsentSource.SMS_KEYWORD
-    assert len(sms.sent) == 2 and handoff.reference in sms.sent[1].body
+    assert decision.allowed
+    assert decision.records[0].source is ConsentSource.SMS_KEYWORD
+    assert len(sms.sent) == 2
+    assert handoff.reference in sms.sent[1].body
 
 
 def test_the_opt_in_request_is_never_sent_twice_to_one_address(
@@ -156,10 +158,12 @@ def test_stop_while_awaiting_consent_declines_and_cancels_timers(
     handoff = esc.open(make_thread(clock))
     esc.contact_provided(handoff.id, PHONE)
     handoff = esc.inbound(text(clock, "STOP"))
-    assert handoff is not None and handoff.state is S.DECLINED
+    assert handoff is not None
+    assert handoff.state is S.DECLINED
     clock.advance(days=30)
     assert esc.run_due().timers_fired == 0
-    assert len(sms.sent) == 1 and notes == []
+    assert len(sms.sent) == 1
+    assert notes == []
 
 
 def test_sla_at_risk_notifies_the_helpdesk_at_75_percent(
@@ -197,10 +201,12 @@ def test_one_reminder_then_abandoned_with_a_helpdesk_notice(
     esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
     clock.advance(hours=24)
     esc.run_due()
-    assert len(sms.sent) == 2 and handoff.reference in sms.sent[1].body
+    assert len(sms.sent) == 2
+    assert handoff.reference in sms.sent[1].body
     clock.advance(hours=47)
     esc.run_due()
-    assert len(sms.sent) == 2 and esc.handoffs.get(handoff.id).state is S.CONNECTED
+    assert len(sms.sent) == 2
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED
     clock.advance(hours=1)
     esc.run_due()
     assert esc.handoffs.get(handoff.id).state is S.ABANDONED
@@ -221,7 +227,8 @@ def test_a_reply_cancels_the_reminder(
     esc.inbound(text(clock, "my order is 1234"))
     clock.advance(days=6)
     esc.run_due()
-    assert len(sms.sent) == 1 and esc.handoffs.get(handoff.id).state is S.CONNECTED
+    assert len(sms.sent) == 1
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED
     clock.advance(days=1)
     esc.run_due()
     assert esc.handoffs.get(handoff.id).close_reason == "conversation went idle; helpdesk notified"
@@ -260,4 +267,5 @@ def test_email_consent_connects_directly_even_with_double_opt_in(
     handoff = esc.open(make_thread(clock))
     evidence = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
     handoff = esc.contact_provided(handoff.id, Identity.email("jane@example.com"), consent=evidence)
-    assert handoff.state is S.CONNECTED and sms.sent[0].subject
+    assert handoff.state is S.CONNECTED
+    assert sms.sent[0].subject

@@ -60,12 +60,14 @@ def base_steps(*extra: Step) -> list[Step]:
 
 
 def build(*extra: Step, texts: Templates | None = None) -> Workflow:
-    return Workflow("t", base_steps(*extra), templates=texts or templates(), settings={"brand": "A"})
+    return Workflow(
+        "t", base_steps(*extra), templates=texts or templates(), settings={"brand": "A"}
+    )
 
 
 def test_a_timer_without_a_handler_in_a_state_it_can_be_pending_in_is_refused() -> None:
     """A started timer that no TimerFired step handles where it may be pending is an error."""
-    with pytest.raises(InvalidWorkflowDefinition, match="'nudge'.*acknowledged.*no exit"):
+    with pytest.raises(InvalidWorkflowDefinition, match=r"'nudge'.*acknowledged.*no exit"):
         build(Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack", start_timer, starts=("nudge",)))
 
 
@@ -145,7 +147,7 @@ def test_unknown_template_variables_are_reported_with_name_and_locale() -> None:
 
 def test_a_locale_missing_a_template_is_refused() -> None:
     """Every locale defines the same template names."""
-    with pytest.raises(InvalidWorkflowDefinition, match="locale 'es'.*missing.*intro.sms"):
+    with pytest.raises(InvalidWorkflowDefinition, match=r"locale 'es'.*missing.*intro.sms"):
         Templates({"en": TEXTS, "es": {"public.ack": "Caso {reference}"}})
 
 

@@ -52,7 +52,8 @@ def test_permanent_sms_failure_falls_back_to_consented_email(
     assert handoff.state is S.CONNECTED
     assert (handoff.channel, handoff.address) == (Channel.EMAIL, EMAIL)
     assert handoff.failed_channels == (Channel.SMS,)
-    assert [m.to for m in sms.sent] == [EMAIL] and handoff.reference in sms.sent[0].body
+    assert [m.to for m in sms.sent] == [EMAIL]
+    assert handoff.reference in sms.sent[0].body
     reasons = [e.data.get("reason") for e in esc.history(handoff.id)]
     assert "send failed; fell back to another channel" in reasons
 
@@ -106,11 +107,13 @@ def test_emails_thread_and_carry_a_signed_reply_to(
     esc.run_due()
     intro, reminder = sms.sent
     root = f"<{handoff.id}@acme.example>"
-    assert intro.headers["Message-ID"] == root and "In-Reply-To" not in intro.headers
+    assert intro.headers["Message-ID"] == root
+    assert "In-Reply-To" not in intro.headers
     assert reminder.headers["In-Reply-To"] == root == reminder.headers["References"]
     assert reminder.headers["Message-ID"] not in (root, intro.headers["Message-ID"])
     reply_to = intro.headers["Reply-To"]
-    assert reply_to.startswith("support+") and reply_to.endswith("@acme.example")
+    assert reply_to.startswith("support+")
+    assert reply_to.endswith("@acme.example")
     assert esc.handoff_for_reply_address(f"Acme <{reply_to}>").id == handoff.id  # type: ignore[union-attr]
     assert handoff.reference in intro.subject  # type: ignore[operator]
 
@@ -130,7 +133,9 @@ def test_inbound_email_to_the_reply_address_routes_to_its_handoff(
         recipient=REPLIES.address_for(handoff.id),
     )
     assert esc.inbound(message).id == handoff.id  # type: ignore[union-attr]
-    forged = message.model_copy(update={"recipient": f"support+{handoff.id}.{'0' * 20}@acme.example"})
+    forged = message.model_copy(
+        update={"recipient": f"support+{handoff.id}.{'0' * 20}@acme.example"}
+    )
     assert esc.inbound(forged) is None
 
 
@@ -159,9 +164,7 @@ def test_reply_addressing_refuses_bad_configuration() -> None:
     assert "secret" not in repr(REPLIES).replace("secret=<hidden>", "")
 
 
-def test_late_failure_on_a_previous_channel_is_ignored(
-    make_esc: MakeEsc, clock: FakeClock
-) -> None:
+def test_late_failure_on_a_previous_channel_is_ignored(make_esc: MakeEsc, clock: FakeClock) -> None:
     """A SendFailed for a channel the handoff no longer uses changes nothing but the log."""
     from escalate.workflow import SendFailed
 
@@ -171,5 +174,6 @@ def test_late_failure_on_a_previous_channel_is_ignored(
     clock.advance(minutes=1)
     esc.engine.feed(handoff.id, SendFailed(channel=Channel.SMS, reason="InvalidRecipient"))
     after = esc.handoffs.get(handoff.id)
-    assert after.state is S.CONNECTED and after.channel is Channel.EMAIL
+    assert after.state is S.CONNECTED
+    assert after.channel is Channel.EMAIL
     assert timedelta(0) < after.updated_at - handoff.updated_at

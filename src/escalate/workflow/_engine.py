@@ -392,7 +392,7 @@ class Engine:
         decision = decide_from_records(
             self.store.consent_records(handoff.tenant, command.to), command.purpose, now
         )
-        if command.opt_in_request and decision.reason == "no_consent":
+        if command.opt_in_request:
             decision = self._opt_in_request_decision(item, decision)
         if not decision.allowed:
             if decision.not_before is not None:
@@ -517,9 +517,10 @@ class Engine:
     def _opt_in_request_decision(self, item: OutboxItem, decision: Decision) -> Decision:
         """The double opt-in request may go out without a grant, once per address and handoff.
 
-        Only when the address has no record at all for the purpose (a revoke
-        keeps refusing it), and no other opt-in request to the same address in
-        this handoff was ever attempted (sent, held, claimed or failed).
+        Never twice: refused when another opt-in request to the same address in
+        this handoff was already attempted (sent, held, claimed or failed),
+        whatever the ledger says. Otherwise allowed when the ledger allows it
+        or holds nothing for the purpose; a revoke keeps refusing it.
         """
         assert isinstance(item.command, SendMessage)
         for other in self.store.outbox(item.tenant, handoff_id=item.handoff_id):
@@ -532,7 +533,9 @@ class Engine:
                 and other.status is not OutboxStatus.PENDING
             ):
                 return Decision(allowed=False, reason="opt_in_already_requested")
-        return Decision(allowed=True, reason="opt_in_request")
+        if decision.reason == "no_consent":
+            return Decision(allowed=True, reason="opt_in_request")
+        return decision
 
     def _retry_or_fail(
         self,
