@@ -27,7 +27,7 @@ from escalate.workflow import (
     WorkflowInput,
     effects,
 )
-from escalate.workflow._definition import ALL_INPUTS, _input_kind
+from escalate.workflow._inputs import ALL_INPUTS, input_kind
 
 S = HandoffState
 NOW = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -192,7 +192,7 @@ def test_the_default_transition_table_names_every_state_and_input() -> None:
         assert f"| {state.value} |" in table
     kinds: list[type[WorkflowInput]] = list(ALL_INPUTS)
     for input_type in kinds:
-        assert f"| {_input_kind(input_type)} |" in table
+        assert f"| {input_kind(input_type)} |" in table
     assert "(not handled)" not in table
 
 

@@ -46,7 +46,7 @@ from escalate.workflow import (
     SendMessage,
     TimerFired,
 )
-from escalate.workflow._definition import _input_kind
+from escalate.workflow._inputs import input_kind
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 THREADS = [("t1", "42"), ("t2", "42"), ("t3", "43")]
@@ -68,7 +68,7 @@ TIMER_NAMES = [*sorted(WORKFLOWS[False].timers), "unknown"]
 
 def declared(workflow: Workflow) -> set[tuple[str, str, str]]:
     return {
-        (state.value, _input_kind(step.on), (step.target or state).value)
+        (state.value, input_kind(step.on), (step.target or state).value)
         for step in workflow.steps
         for state in step.sources
     }

@@ -21,7 +21,6 @@ built (``InvalidWorkflowDefinition``), not at 2 a.m.:
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -32,7 +31,8 @@ from escalate._identity import Identity
 from escalate._models import TERMINAL_STATES, Channel, Handoff, HandoffState
 from escalate.consent._records import Purpose
 from escalate.workflow._commands import CancelTimer, Command, SendMessage, StartTimer
-from escalate.workflow._inputs import TimerFired, WorkflowInput
+from escalate.workflow._inputs import TimerFired, WorkflowInput, input_kind
+from escalate.workflow._table import render_table
 from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
 
 __all__ = ["ContactAddress", "Context", "Effects", "Step", "Transition", "Workflow", "effects"]
@@ -126,7 +126,7 @@ class Step:
         return self.source if isinstance(self.source, tuple) else (self.source,)
 
     def describe(self) -> str:
-        return f"{'/'.join(s.value for s in self.sources)} --{_input_kind(self.on)}-->"
+        return f"{'/'.join(s.value for s in self.sources)} --{input_kind(self.on)}-->"
 
 
 @dataclass(frozen=True)
@@ -142,12 +142,6 @@ class Transition:
     def state(self) -> HandoffState:
         return self.handoff.state
 
-
-def _input_kind(input_type: type[WorkflowInput]) -> str:
-    return str(input_type.model_fields["kind"].default)
-
-
-ALL_INPUTS: tuple[type[WorkflowInput], ...] = typing.get_args(WorkflowInput)
 
 LocalePolicy = Callable[[Handoff], str]
 
@@ -192,7 +186,7 @@ class Workflow:
         self._index: dict[tuple[HandoffState, str], list[Step]] = {}
         for step in self.steps:
             for state in step.sources:
-                self._index.setdefault((state, _input_kind(step.on)), []).append(step)
+                self._index.setdefault((state, input_kind(step.on)), []).append(step)
         self.timers: frozenset[str] = frozenset(n for s in self.steps for n in s.starts)
         try:
             self._validate(required_templates)
@@ -371,33 +365,8 @@ class Workflow:
     # -- describing -------------------------------------------------------------
 
     def transition_table(self) -> str:
-        """The workflow as markdown: its states, its inputs, and every step."""
-        states = [s for s in HandoffState]
-        lines = ["| state | kind |", "| --- | --- |"]
-        lines += [
-            f"| {s.value} | {'terminal' if s in TERMINAL_STATES else 'open'}"
-            f"{' (initial)' if s is self.initial else ''} |"
-            for s in states
-        ]
-        handled = {_input_kind(step.on) for step in self.steps}
-        lines += ["", "| input | meaning |", "| --- | --- |"]
-        for input_type in ALL_INPUTS:
-            kind = _input_kind(input_type)
-            doc = (input_type.__doc__ or "").strip().splitlines()[0]
-            lines.append(f"| {kind} | {doc}{'' if kind in handled else ' (not handled)'} |")
-        lines += [
-            "",
-            "| from | on | to | when | reason | does |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for step in self.steps:
-            for state in step.sources:
-                target = step.target.value if step.target else f"{state.value} (stays)"
-                lines.append(
-                    f"| {state.value} | {_input_kind(step.on)} | {target} | {_when(step)}"
-                    f" | {step.reason} | {_does(step)} |"
-                )
-        return "\n".join(lines) + "\n"
+        """The workflow as markdown: its states, every input, and every step."""
+        return render_table(self)
 
     def sms_report(self) -> list[SmsTemplateCost]:
         """Encoding and segment count of every SMS template, in every locale."""
@@ -417,28 +386,3 @@ class Workflow:
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, steps={len(self.steps)})"
-
-
-def _when(step: Step) -> str:
-    parts = []
-    if step.timer:
-        parts.append(f"timer `{step.timer}`")
-    if step.guard is not None:
-        doc = (step.guard.__doc__ or "").strip().splitlines()
-        parts.append(doc[0].rstrip(".") if doc else getattr(step.guard, "__name__", "guard"))
-    return "; ".join(parts)
-
-
-def _does(step: Step) -> str:
-    parts = []
-    if step.sends is not None:
-        parts.append(
-            f"sends ({step.sends.value}{', opt-in request' if step.opt_in_request else ''})"
-        )
-    if step.templates:
-        parts.append("renders " + ", ".join(f"`{t}`" for t in step.templates))
-    if step.starts:
-        parts.append("starts " + ", ".join(f"`{t}`" for t in step.starts))
-    if step.cancels:
-        parts.append("cancels " + ", ".join(f"`{t}`" for t in step.cancels))
-    return "; ".join(parts)

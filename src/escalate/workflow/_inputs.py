@@ -6,6 +6,7 @@ decides on.)
 
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +17,7 @@ from escalate._models import Channel
 from escalate.consent._records import ConsentEvidence
 
 __all__ = [
+    "ALL_INPUTS",
     "ContactProvided",
     "Opened",
     "OptInConfirmed",
@@ -26,6 +28,7 @@ __all__ = [
     "SendFailed",
     "TimerFired",
     "WorkflowInput",
+    "input_kind",
 ]
 
 
@@ -109,3 +112,12 @@ WorkflowInput = (
     | OptInConfirmed
     | OptedOut
 )
+
+
+#: Every input type, in declaration order (for the transition table).
+ALL_INPUTS: tuple[type[WorkflowInput], ...] = typing.get_args(WorkflowInput)
+
+
+def input_kind(input_type: type[WorkflowInput]) -> str:
+    """The ``kind`` string an input type carries (``"timer_fired"``)."""
+    return str(input_type.model_fields["kind"].default)
