@@ -269,3 +269,79 @@ def test_email_consent_connects_directly_even_with_double_opt_in(
     handoff = esc.contact_provided(handoff.id, Identity.email("jane@example.com"), consent=evidence)
     assert handoff.state is S.CONNECTED
     assert sms.sent[0].subject
+
+
+def test_opt_in_request_is_refused_for_an_address_that_said_stop(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A number that revoked earlier never gets the opt-in request; the handoff declines."""
+    esc = make_esc(double_opt_in=True)
+    esc.consent.revoke(PHONE, ConsentEvidence(source=ConsentSource.SMS_KEYWORD))
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE)
+    assert sms.sent == []
+    assert handoff.state is S.DECLINED
+
+
+def test_stop_on_a_connected_number_declines_its_handoff_only(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """STOP from the handoff's number declines it; an email handoff of the same person stays."""
+    esc = make_esc()
+    by_sms = esc.open(make_thread(clock, thread_id="1"))
+    esc.contact_provided(by_sms.id, PHONE, consent=WEB_FORM_CONSENT)
+    by_email = esc.open(make_thread(clock, thread_id="2"))
+    evidence = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me.")
+    esc.contact_provided(by_email.id, Identity.email("jane@example.com"), consent=evidence)
+    declined = esc.inbound(text(clock, "Stop"))
+    assert declined is not None
+    assert declined.id == by_sms.id
+    assert declined.state is S.DECLINED
+    assert esc.handoffs.get(by_email.id).state is S.CONNECTED
+    clock.advance(days=30)
+    esc.run_due()
+    assert [m.to for m in sms.sent].count(PHONE) == 1
+
+
+def test_private_reply_needs_a_publisher_that_can_send_it(
+    store: object, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A publisher without private_reply records the failure instead of posting publicly."""
+    from escalate import Escalator, PublishedReply, Thread, Workflow
+
+    class PublicOnly:
+        def reply(self, thread: Thread, text: str) -> PublishedReply:
+            return PublishedReply(
+                platform=thread.platform, thread_id=thread.thread_id, post_id="p1", text=text
+            )
+
+    esc = Escalator(
+        store,  # type: ignore[arg-type]
+        transports=[sms],
+        clock=clock,
+        publisher=PublicOnly(),
+        workflow=Workflow.default(meta_private_replies=True),
+    )
+    comment = Thread(
+        platform="instagram",
+        thread_id="c9",
+        author=Identity.social("instagram", "77"),
+        text="!",
+        posted_at=clock.now(),
+    )
+    handoff = esc.open(comment)
+    failures = [e.data for e in esc.history(handoff.id) if e.kind == "public_reply.failed"]
+    assert failures
+    assert failures[0]["reason"] == "no_private_reply"
+    assert handoff.state is S.AWAITING_CONTACT
+
+
+def test_locale_can_be_chosen_per_handoff(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """A callable locale policy picks Spanish for one thread and English for another."""
+    esc = make_esc(locale=lambda handoff: "es" if handoff.thread.thread_id == "es1" else "en")
+    esc.open(make_thread(clock, thread_id="es1"))
+    esc.open(make_thread(clock, thread_id="en1", user_id="43"))
+    assert "Caso " in publisher.replies[0].text
+    assert "Case " in publisher.replies[1].text
