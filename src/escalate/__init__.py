@@ -64,10 +64,11 @@ from escalate.retry import RetryPolicy
 from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
 from escalate.store import Store
 from escalate.transports import Transport
-from escalate.workflow import Workflow
+from escalate.workflow import BusinessHours, ReplyAddressing, Templates, Workflow
 
 __all__ = [
     "AuditReport",
+    "BusinessHours",
     "Channel",
     "Clock",
     "ConcurrentUpdate",
@@ -111,6 +112,7 @@ __all__ = [
     "RateLimited",
     "RecipientOptedOut",
     "RecordingPublisher",
+    "ReplyAddressing",
     "RetryPolicy",
     "RetryableTransportError",
     "SchemaTooNew",
@@ -119,6 +121,7 @@ __all__ = [
     "SocialPublisher",
     "Store",
     "SystemClock",
+    "Templates",
     "Thread",
     "TransitionNotAllowed",
     "Transport",

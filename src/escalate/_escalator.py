@@ -14,11 +14,11 @@ from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
-from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound, TransitionNotAllowed
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference
 from escalate._messages import InboundMessage
-from escalate._models import DEFAULT_TENANT, Event, Handoff, HandoffState, Thread
+from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffState, Thread
 from escalate._outbox import Outbox
 from escalate._pacing import Pacer
 from escalate.audit import AuditReport, verify_store
@@ -38,14 +38,35 @@ from escalate.transports._base import Transport
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
 from escalate.workflow._inputs import (
-    ConsentConfirmed,
     ContactProvided,
     Opened,
+    OptedOut,
+    OptInConfirmed,
     ReplyReceived,
     ResolveRequested,
+    WorkflowInput,
 )
+from escalate.workflow._threading import ReplyAddressing
 
 __all__ = ["Escalator", "HandoffQueries"]
+
+
+def _workflow_input(
+    message: InboundMessage, handoff: Handoff, *, opted_out: bool, confirmed_opt_in: bool
+) -> WorkflowInput | None:
+    """What an inbound message means to one handoff (pure).
+
+    ``opted_out`` and ``confirmed_opt_in`` are the consent side's reading of the
+    reply (``classify_reply`` and the ledger), so one classifier decides both.
+    """
+    own_address = handoff.address == message.sender
+    if opted_out:
+        # Consent belongs to the address: only handoffs on it are declined.
+        return OptedOut(channel=message.channel) if own_address else None
+    awaiting = handoff.state is HandoffState.AWAITING_CONSENT
+    if awaiting and own_address and confirmed_opt_in:
+        return OptInConfirmed(message=message)
+    return ReplyReceived(message=message)
 
 
 class HandoffQueries:
@@ -295,8 +316,7 @@ class Escalator:
         contact = self.contacts.resolve(message.sender)
         if message.sender.kind is IdentityKind.SOCIAL:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
-            contact_id = contact.id if contact is not None else None
-            return self._reply_to_handoff(message, False, contact_id=contact_id)
+            return self._route_inbound(message, opted_out=False, confirmed_opt_in=False)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
         plan = plan_reply(
             message,
@@ -306,6 +326,10 @@ class Escalator:
             policy=self.engine.consent,
             brand=str(self.workflow.settings.get("brand", "Support")),
             now=now,
+            awaiting_opt_in=any(
+                h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
+                for h in handoffs
+            ),
         )
         if plan.records or plan.events or plan.outbox:
             try:
@@ -316,39 +340,73 @@ class Escalator:
                 # The only unique key here is the answer's idempotency key: this
                 # provider message was handled before (a webhook retry).
                 plan = replace(plan, outbox=())
-        matched = self._reply_to_handoff(
-            message, plan.confirmed_opt_in, contact_id=contact.id if contact else None
+        matched = self._route_inbound(
+            message, opted_out=plan.revoked, confirmed_opt_in=plan.confirmed_opt_in
         )
         if plan.outbox and self.dispatch_immediately:
             self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
         return matched
 
-    def _reply_to_handoff(
-        self, message: InboundMessage, confirmed_opt_in: bool, *, contact_id: str | None
+    # -- workflow routing of inbound messages ---------------------------------
+    # The consent side (above) records what the reply meant for the address;
+    # this part moves the handoffs.
+
+    def _route_inbound(
+        self, message: InboundMessage, *, opted_out: bool, confirmed_opt_in: bool
     ) -> Handoff | None:
-        # Read the handoffs again: recording consent may have settled their sends.
-        if contact_id is None:
-            return None
-        now = self.clock.now()
-        for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact_id)):
-            if confirmed_opt_in and self.workflow.accepts(handoff.state, ConsentConfirmed()):
-                updated = self.engine.apply(handoff, ConsentConfirmed(), actor="customer")
-                self._dispatch(updated)
-                return self.handoffs.get(handoff.id)
-            event = ReplyReceived(message=message)
-            if self.workflow.accepts(handoff.state, event):
-                received = _event(
-                    handoff,
-                    "reply.received",
-                    now,
-                    "customer",
-                    channel=message.channel.value,
-                    provider_message_id=message.provider_message_id,
-                )
+        """Feed ``message`` to the open handoff(s) it belongs to.
+
+        An email to a signed reply-to address (``support+<token>@...``) goes to
+        that handoff; otherwise the sender's contact's open handoffs are tried,
+        newest first (read again: recording consent may have settled their
+        sends). An opt-out declines every open handoff on that address; a YES
+        answers a pending double opt-in; anything else is a reply.
+        """
+        handoffs: list[Handoff] = []
+        if message.channel is Channel.EMAIL and message.recipient:
+            routed = self.handoff_for_reply_address(message.recipient)
+            if routed is not None and routed.is_open:
+                handoffs.append(routed)
+        contact = self.contacts.resolve(message.sender)
+        if contact is not None:
+            for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact.id)):
+                if handoff.id not in {h.id for h in handoffs}:
+                    handoffs.append(handoff)
+        matched: Handoff | None = None
+        for handoff in handoffs:
+            event = _workflow_input(
+                message, handoff, opted_out=opted_out, confirmed_opt_in=confirmed_opt_in
+            )
+            if event is None or not self.workflow.accepts(handoff.state, event):
+                continue
+            received = _event(
+                handoff,
+                "reply.received",
+                self.clock.now(),
+                "customer",
+                channel=message.channel.value,
+                input=event.kind,
+                provider_message_id=message.provider_message_id,
+            )
+            try:
                 updated = self.engine.apply(handoff, event, actor="customer", events=(received,))
-                self._dispatch(updated)
-                return self.handoffs.get(handoff.id)
-        return None
+            except TransitionNotAllowed:
+                continue  # a guard refused it (e.g. a YES from another address)
+            self._dispatch(updated)
+            matched = self.handoffs.get(handoff.id)
+            if not isinstance(event, OptedOut):
+                return matched
+        return matched
+
+    def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
+        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged)."""
+        addressing = self.workflow.settings.get("reply_to")
+        if not isinstance(addressing, ReplyAddressing):
+            return None
+        handoff_id = addressing.resolve(recipient)
+        if handoff_id is None:
+            return None
+        return self.store.get_handoff(self.tenant, handoff_id)
 
     def resolve(
         self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"

@@ -145,6 +145,8 @@ class Handoff(Model):
     connected_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
     close_reason: str | None = None
+    #: Channels whose sends failed permanently; the workflow does not fall back to them.
+    failed_channels: tuple[Channel, ...] = ()
 
     @property
     def is_open(self) -> bool:

@@ -137,9 +137,9 @@ def test_no_text_ever_breaks_consent(
             esc.run_due()
     esc.run_due()
 
-    templates = {
-        item.id: getattr(item.command, "template", None) for item in store.outbox(esc.tenant)
-    }
+    rows = {item.id: item for item in store.outbox(esc.tenant)}
+    templates = {row_id: getattr(row.command, "template", None) for row_id, row in rows.items()}
+    opt_in_requests: set[str | None] = set()
     confirmed_revokes: set[str] = set()
     for sent in transport.log:
         template = templates[sent.message.id]
@@ -157,8 +157,12 @@ def test_no_text_ever_breaks_consent(
             # An answer to the customer's own text: within 5 minutes of one.
             assert any(timedelta(0) <= sent.at - t <= WINDOW for t in inbound_at)
             continue
-        if template == "consent.opt_in_request":
-            assert state in ("pending", "granted")
+        if getattr(rows[sent.message.id].command, "opt_in_request", False):
+            # Rule 8: the double opt-in request is the one text allowed before a
+            # grant (never after a revoke, checked above), once per handoff.
+            handoff_id = rows[sent.message.id].handoff_id
+            assert handoff_id not in opt_in_requests, "two opt-in requests in one handoff"
+            opt_in_requests.add(handoff_id)
         else:
             assert state == "granted", f"{template} sent without consent ({state})"
         local = sent.at.astimezone(LA).time()

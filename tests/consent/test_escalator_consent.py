@@ -129,7 +129,9 @@ def test_help_after_stop_is_not_answered(
     sent = len(sms.sent)
     esc.inbound(text(clock, "HELP"))
     assert len(sms.sent) == sent
-    assert "consent.help_not_answered" in [e.kind for e in esc.history(handoff_id)]
+    # STOP declined the handoff, so the HELP belongs to no open one: look tenant-wide.
+    assert esc.handoffs.get(handoff_id).state.value == "declined"
+    assert "consent.help_not_answered" in [e.kind for e in esc.store.events(esc.tenant)]
 
 
 def test_start_regrants_and_confirms(

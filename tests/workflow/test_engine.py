@@ -87,8 +87,7 @@ def test_opened_is_acknowledged_publicly_with_the_reference() -> None:
     transition = DEFAULT.decide(draft(), Opened(), DEFAULT.context(NOW))
     assert (transition.previous, transition.state) == (S.OPENED, S.ACKNOWLEDGED)
     assert transition.reason == "public acknowledgement queued"
-    (command,) = transition.commands
-    assert isinstance(command, PostPublicReply)
+    (command,) = [c for c in transition.commands if isinstance(c, PostPublicReply)]
     assert "K7QP-3M" in command.text
     assert "@jane_d" in command.text
     assert transition.handoff.version == 2
@@ -100,7 +99,7 @@ def test_contact_with_consent_records_it_and_sends_the_intro() -> None:
     event = ContactProvided(identity=PHONE, consent=WEB_FORM_CONSENT)
     transition = DEFAULT.decide(draft(S.AWAITING_CONTACT), event, DEFAULT.context(NOW))
     assert transition.state is S.CONNECTED
-    consent, send = transition.commands
+    consent, send = [c for c in transition.commands if isinstance(c, RecordConsent | SendMessage)]
     assert isinstance(consent, RecordConsent)
     assert consent.address == PHONE
     assert consent.evidence.thread_id == "1001"
@@ -115,8 +114,8 @@ def test_email_contact_without_consent_sends_only_an_email() -> None:
     """Email contact without consent evidence gives just an email with a subject."""
     event = ContactProvided(identity=EMAIL)
     transition = DEFAULT.decide(draft(S.ACKNOWLEDGED), event, DEFAULT.context(NOW))
-    (send,) = transition.commands
-    assert isinstance(send, SendMessage)
+    assert not [c for c in transition.commands if isinstance(c, RecordConsent)]
+    (send,) = [c for c in transition.commands if isinstance(c, SendMessage)]
     assert send.channel is Channel.EMAIL
     assert send.subject is not None
     assert "K7QP-3M" in send.subject
@@ -157,21 +156,11 @@ def test_transition_table_lists_every_state_and_input() -> None:
     used = {s for step in DEFAULT.steps for s in step.sources} | {
         step.target for step in DEFAULT.steps if step.target
     }
-    assert used == {
-        S.OPENED,
-        S.ACKNOWLEDGED,
-        S.AWAITING_CONTACT,
-        S.AWAITING_CONSENT,
-        S.CONNECTED,
-        S.RESOLVED,
-        S.FAILED,
-    }
+    assert used == set(S), "the default workflow uses every state"
     for state in used:
         assert f"| {state.value} |" in table
-    for kind in ("opened", "public_reply_posted", "contact_provided", "reply_received"):
+    for kind in {step.on.model_fields["kind"].default for step in DEFAULT.steps}:
         assert f"| {kind} |" in table
-    rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
-    assert len(rows) == sum(len(step.sources) for step in DEFAULT.steps)
 
 
 # -- definitions ------------------------------------------------------------------
@@ -371,8 +360,8 @@ def _nudge(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
 TIMED = Workflow(
     "timed",
     [
-        Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack, nudge in an hour", _nudge),
-        Step(S.ACKNOWLEDGED, TimerFired, S.ABANDONED, "no answer"),
+        Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack, nudge in an hour", _nudge, starts=("nudge",)),
+        Step(S.ACKNOWLEDGED, TimerFired, S.ABANDONED, "no answer", timer="nudge"),
         Step(S.ACKNOWLEDGED, ResolveRequested, S.RESOLVED, "resolved"),
     ],
 )
@@ -392,17 +381,14 @@ def test_timers_fire_through_run_due(store: Store, clock: FakeClock) -> None:
     assert esc.run_due().timers_fired == 0
 
 
-def test_a_timer_its_state_no_longer_accepts_is_ignored_once(
-    store: Store, clock: FakeClock
-) -> None:
-    """A timer firing after the handoff moved on is recorded as ignored and never fires again."""
+def test_closing_a_handoff_cancels_its_timers(store: Store, clock: FakeClock) -> None:
+    """Closing a handoff cancels its timers: nothing fires afterwards, and it stays closed."""
     esc = Escalator(store, clock=clock, workflow=TIMED)
     handoff = esc.open(make_thread(clock))
     esc.resolve(handoff.id)
     clock.advance(hours=2)
-    assert esc.run_due().timers_fired == 1
     assert esc.run_due().timers_fired == 0
-    assert [e.kind for e in esc.history(handoff.id)].count("input.ignored") == 1
+    assert "input.ignored" not in [e.kind for e in esc.history(handoff.id)]
     assert esc.handoffs.get(handoff.id).state is S.RESOLVED
 
 

@@ -58,6 +58,11 @@ class ReplyPlan:
     outbox: tuple[OutboxItem, ...] = ()
     confirmed_opt_in: bool = False
 
+    @property
+    def revoked(self) -> bool:
+        """The reply revoked consent (an opt-out that was not sent for review)."""
+        return any(record.action is ConsentAction.REVOKE for record in self.records)
+
 
 def _latest(facts: list[ConsentFact], purpose: Purpose | None = None) -> ConsentFact | None:
     applicable = [
@@ -92,13 +97,19 @@ def plan_reply(
     policy: ConsentPolicy,
     brand: str,
     now: datetime,
+    awaiting_opt_in: bool = False,
 ) -> ReplyPlan:
-    """Plan the consent side of one inbound reply (see the module docstring)."""
+    """Plan the consent side of one inbound reply (see the module docstring).
+
+    ``awaiting_opt_in``: a handoff on this address waits for a double opt-in
+    YES. Its workflow records the grant (with the exact request text it
+    showed), so the plan only says the opt-in was confirmed.
+    """
     pending = pending_opt_in(facts)
     verdict = classify(
         message.body,
         locale=policy.locale,
-        pending_opt_in=pending is not None,
+        pending_opt_in=pending is not None or awaiting_opt_in,
         keywords=policy.keywords,
     )
     source = (
@@ -173,6 +184,8 @@ def plan_reply(
             )
         )
         return ReplyPlan(verdict, (revoke,), (consent_event(revoke),), outbox)
+    if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and awaiting_opt_in:
+        return ReplyPlan(verdict, events=(note("consent.opt_in_confirmed"),), confirmed_opt_in=True)
     if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and pending:
         tie = getattr(pending, "handoff_id", None) or handoff_id
         grant = record(ConsentAction.GRANT, Purpose.TRANSACTIONAL, tie=tie)

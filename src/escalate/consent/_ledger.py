@@ -20,6 +20,10 @@ The rules (each has a named test in ``tests/consent/test_decide.py``):
    message they answer; after a revocation, the opt-out confirmation is the only
    text allowed, and only while that revocation is the latest record (a
    confirmation followed by a newer record is `superseded`).
+8. A double opt-in request ("Reply YES to get updates on case K7QP-3M by text")
+   is the one text allowed before a grant: with no record for the purpose, or a
+   grant awaiting its YES, it is allowed (``opt_in_request``), quiet hours still
+   apply, a revoke still refuses it; the engine sends it at most once per handoff.
 """
 
 from __future__ import annotations
@@ -128,6 +132,7 @@ def decide_from_records(
     requested_at: datetime | None = None,
     known_zone: str | None = None,
     confirms: str | None = None,
+    opt_in_request: bool = False,
 ) -> Decision:
     """Decide from the records of one address, by the rules in the module docstring.
 
@@ -142,6 +147,10 @@ def decide_from_records(
         requested_at: when the message a keyword answer answers arrived.
         known_zone: the contact's known zone, which overrides the number's.
         confirms: for a confirmation, the record it confirms (rule 7).
+        opt_in_request: the message is a double opt-in request ("Reply YES..."),
+            the one text allowed before a grant: with no record, or a grant
+            awaiting its YES, it may go (quiet hours still apply); a revoke
+            still refuses it. That it goes once per handoff is the engine's check.
 
     Raises:
         NaiveDatetimeError: a naive ``at`` or ``requested_at``.
@@ -161,7 +170,8 @@ def decide_from_records(
             facts, str(template), at, requested_at=asked, policy=policy, confirms=confirms
         )
     basis = consent_basis(facts, purpose, at)
-    if template == OPT_IN_REQUEST_TEMPLATE and basis.reason == "awaiting_confirmation":
+    is_request = opt_in_request or template == OPT_IN_REQUEST_TEMPLATE
+    if is_request and basis.reason in ("awaiting_confirmation", "no_consent"):
         basis = basis.model_copy(update={"allowed": True, "reason": "opt_in_request"})
     if not basis.allowed:
         return basis

@@ -27,7 +27,12 @@ class PublishedReply(Model):
 
 @runtime_checkable
 class SocialPublisher(Protocol):
-    """Posts a public reply under a thread. Raise a ``TransportError`` on failure."""
+    """Posts a public reply under a thread. Raise a ``TransportError`` on failure.
+
+    A publisher for Facebook/Instagram may also have ``private_reply(thread,
+    text) -> PublishedReply`` (Meta's private reply to a comment: one per
+    comment, within 7 days); the engine uses it for ``PostPublicReply(private=True)``.
+    """
 
     def reply(self, thread: Thread, text: str) -> PublishedReply:
         """Publish ``text`` as a reply to ``thread``."""
@@ -42,6 +47,7 @@ class RecordingPublisher:
 
     def __init__(self) -> None:
         self.replies: list[PublishedReply] = []
+        self.private_replies: list[PublishedReply] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -54,6 +60,18 @@ class RecordingPublisher:
                 text=text,
             )
             self.replies.append(published)
+        return published
+
+    def private_reply(self, thread: Thread, text: str) -> PublishedReply:
+        """Record a Meta-style private reply to ``thread``'s comment."""
+        with self._lock:
+            published = PublishedReply(
+                platform=thread.platform,
+                thread_id=thread.thread_id,
+                post_id=f"private-{next(self._ids)}",
+                text=text,
+            )
+            self.private_replies.append(published)
         return published
 
     def __repr__(self) -> str:

@@ -12,11 +12,23 @@ from escalate.workflow._commands import (
     SendMessage,
     StartTimer,
 )
-from escalate.workflow._definition import Context, Effects, Step, Transition, Workflow, effects
+from escalate.workflow._default import default_workflow
+from escalate.workflow._default_templates import DEFAULT_TEMPLATES
+from escalate.workflow._definition import (
+    ContactAddress,
+    Context,
+    Effects,
+    Step,
+    Transition,
+    Workflow,
+    effects,
+)
+from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
-    ConsentConfirmed,
     ContactProvided,
     Opened,
+    OptedOut,
+    OptInConfirmed,
     PublicReplyPosted,
     ReplyReceived,
     ResolveRequested,
@@ -24,30 +36,51 @@ from escalate.workflow._inputs import (
     TimerFired,
     WorkflowInput,
 )
+from escalate.workflow._invite import (
+    META_PRIVATE_REPLY_WINDOW,
+    consent_page_link,
+    meta_private_reply_allowed,
+    x_dm_link,
+)
+from escalate.workflow._templates import SmsTemplateCost, Templates
+from escalate.workflow._threading import ReplyAddressing, thread_headers
 
 __all__ = [
+    "DEFAULT_TEMPLATES",
+    "META_PRIVATE_REPLY_WINDOW",
     "TERMINAL_STATES",
+    "BusinessHours",
     "CancelTimer",
     "Command",
-    "ConsentConfirmed",
+    "ContactAddress",
     "ContactProvided",
     "Context",
     "Effects",
     "HandoffState",
     "Notify",
     "Opened",
+    "OptInConfirmed",
+    "OptedOut",
     "PostPublicReply",
     "PublicReplyPosted",
     "RecordConsent",
+    "ReplyAddressing",
     "ReplyReceived",
     "ResolveRequested",
     "SendFailed",
     "SendMessage",
+    "SmsTemplateCost",
     "StartTimer",
     "Step",
+    "Templates",
     "TimerFired",
     "Transition",
     "Workflow",
     "WorkflowInput",
+    "consent_page_link",
+    "default_workflow",
     "effects",
+    "meta_private_reply_allowed",
+    "thread_headers",
+    "x_dm_link",
 ]

@@ -38,10 +38,20 @@ class PostPublicReply(_Command):
 
     kind: Literal["post_public_reply"] = "post_public_reply"
     text: str = Field(min_length=1)
+    #: A Meta private reply to the comment (one per comment, within 7 days),
+    #: sent through the publisher's ``private_reply``.
+    private: bool = False
 
 
 class SendMessage(_Command):
-    """Send a private message; the engine checks consent right before sending."""
+    """Send a private message; the engine checks consent right before sending.
+
+    ``opt_in_request`` marks the one message that may go out before a grant
+    exists: the double opt-in request ("Reply YES to get updates..."). The
+    engine sends it only if the address has no revoke, and at most once per
+    address and handoff. ``headers`` and ``reply_to`` are passed to the
+    transport (email threading); ``segments``/``encoding`` report an SMS's cost.
+    """
 
     kind: Literal["send_message"] = "send_message"
     channel: Channel
@@ -53,6 +63,11 @@ class SendMessage(_Command):
     #: For a consent confirmation: the id of the consent record it confirms; it
     #: may go only while that record is the address's latest.
     confirms: str | None = None
+    opt_in_request: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+    reply_to: str | None = None
+    segments: int | None = None
+    encoding: str | None = None
 
     def __repr__(self) -> str:
         body = redact_body(self.body)

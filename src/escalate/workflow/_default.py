@@ -1,177 +1,297 @@
-"""``Workflow.default()``: public acknowledgement -> private contact -> resolution."""
+"""``Workflow.default()``: public acknowledgement -> private contact -> consent -> resolution.
+
+::
+
+    opened -> acknowledged -> awaiting_contact -> [awaiting_consent] -> connected -> resolved
+                                  \\-> abandoned (no answer), declined (opted out), failed
+
+Timers: ``first_response_sla`` (notify the helpdesk when the SLA is at risk),
+``reminder`` (one follow-up when the customer goes quiet), ``abandon`` (no
+answer: abandoned, helpdesk notified), ``idle`` (a conversation that went quiet
+after the customer answered). ``docs/workflows.md`` has the generated table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from escalate._models import Channel, Handoff, HandoffState, channel_for
-from escalate.consent._policy import OPT_IN_REQUEST_TEMPLATE
-from escalate.consent._records import ConsentAction, Purpose
-from escalate.workflow._commands import Command, PostPublicReply, RecordConsent, SendMessage
-from escalate.workflow._definition import Context, Effects, Step, Workflow, effects
+from escalate._exceptions import InvalidInput
+from escalate._models import Handoff
+from escalate.consent._records import Purpose
+from escalate.workflow._default_actions import (
+    ABANDON,
+    BEFORE_CONTACT,
+    IDLE,
+    INTRO,
+    OPEN,
+    REMINDER,
+    REMINDERS,
+    SLA,
+    S,
+    abandon,
+    acknowledge,
+    can_fall_back,
+    confirm_opt_in,
+    connect,
+    customer_replied,
+    fall_back,
+    from_address,
+    mark_failed,
+    opted_out,
+    remind,
+    request_opt_in,
+    sla_at_risk,
+    stale_failure,
+    wants_opt_in,
+)
+from escalate.workflow._default_templates import DEFAULT_TEMPLATES
+from escalate.workflow._definition import Step, Workflow
+from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
-    ConsentConfirmed,
     ContactProvided,
     Opened,
+    OptedOut,
+    OptInConfirmed,
     PublicReplyPosted,
     ReplyReceived,
     ResolveRequested,
     SendFailed,
+    TimerFired,
 )
+from escalate.workflow._templates import Templates
+from escalate.workflow._threading import ReplyAddressing
 
-__all__ = ["DEFAULT_TEMPLATES", "default_workflow"]
+__all__ = ["DEFAULT_STEPS", "default_workflow"]
 
-S = HandoffState
-OPEN_STATES = (
-    S.OPENED,
-    S.ACKNOWLEDGED,
-    S.AWAITING_CONTACT,
-    S.AWAITING_CONSENT,
-    S.CONNECTED,
-)
-
-DEFAULT_TEMPLATES: dict[str, str] = {
-    "public_ack": (
-        "{greeting} we're sorry about this and want to help. To keep your details private, "
-        "{invite} and we'll follow up there. Case {reference}"
-    ),
-    "invite_link": "share a phone number or email at {contact_url}",
-    "invite_dm": "send us a direct message with the best phone number or email to reach you",
-    "intro_sms": (
-        "{brand}: hi, this is about your post (case {reference}). Reply here and we'll sort it "
-        "out. Reply STOP to opt out."
-    ),
-    "opt_in_request": (
-        "{brand}: Reply YES to get updates on case {reference} by text. Reply STOP to opt out. "
-        "Msg & data rates may apply."
-    ),
-    "intro_email_subject": "{brand}: your case {reference}",
-    "intro_email": (
-        "Hi,\n\nThanks for reaching out to {brand}. This is about your post (case {reference}). "
-        "Reply to this email and we'll sort it out.\n\n{brand}"
-    ),
-}
-
-
-def _acknowledge(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
-    handle = handoff.thread.author.handle
-    invite = "invite_link" if ctx.settings.get("contact_url") else "invite_dm"
-    text = ctx.render(
-        "public_ack",
-        greeting=f"@{handle}" if handle else "Hi,",
-        invite=ctx.render(invite),
-        reference=handoff.reference,
-    )
-    return effects(PostPublicReply(text=text))
-
-
-def _double_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> bool:
-    return bool(ctx.settings.get("double_opt_in")) and channel_for(event.identity) is Channel.SMS
-
-
-def _request_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
-    """Double opt-in: record the form's consent as waiting for YES, and ask for it."""
-    commands: list[Command] = []
-    if event.consent is not None:
-        commands.append(
-            RecordConsent(
-                address=event.identity,
-                channel=Channel.SMS,
-                purpose=Purpose.TRANSACTIONAL,
-                action=ConsentAction.GRANT,
-                evidence=event.consent.model_copy(
-                    update={"thread_id": event.consent.thread_id or handoff.thread.thread_id}
-                ),
-                awaiting_confirmation=True,
-            )
-        )
-    commands.append(
-        SendMessage(
-            channel=Channel.SMS,
-            to=event.identity,
-            body=ctx.render("opt_in_request", reference=handoff.reference),
-            template=OPT_IN_REQUEST_TEMPLATE,
-        )
-    )
-    return effects(*commands, address=event.identity, channel=Channel.SMS)
-
-
-def _confirmed(handoff: Handoff, _: ConsentConfirmed, ctx: Context) -> Effects:
-    """YES arrived (the ledger recorded it): now the first real text goes."""
-    if handoff.address is None:  # pragma: no cover - set when the opt-in was requested
-        return effects()
-    body = ctx.render("intro_sms", reference=handoff.reference)
-    return effects(
-        SendMessage(channel=Channel.SMS, to=handoff.address, body=body, template="intro")
-    )
-
-
-def _connect(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
-    channel = channel_for(event.identity)
-    commands: list[Command] = []
-    if event.consent is not None:
-        commands.append(
-            RecordConsent(
-                address=event.identity,
-                channel=channel,
-                purpose=Purpose.TRANSACTIONAL,
-                action=ConsentAction.GRANT,
-                evidence=event.consent.model_copy(
-                    update={"thread_id": event.consent.thread_id or handoff.thread.thread_id}
-                ),
-            )
-        )
-    if channel is Channel.EMAIL:
-        body = ctx.render("intro_email", reference=handoff.reference)
-        subject: str | None = ctx.render("intro_email_subject", reference=handoff.reference)
-    else:
-        body, subject = ctx.render("intro_sms", reference=handoff.reference), None
-    commands.append(
-        SendMessage(
-            channel=channel, to=event.identity, body=body, subject=subject, template="intro"
-        )
-    )
-    return effects(*commands, address=event.identity, channel=channel)
-
+TX = Purpose.TRANSACTIONAL
 
 DEFAULT_STEPS = (
-    Step(S.OPENED, Opened, S.ACKNOWLEDGED, "public acknowledgement queued", _acknowledge),
-    Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "public reply posted"),
-    Step(S.CONNECTED, PublicReplyPosted, None, "public reply posted"),
     Step(
-        (S.ACKNOWLEDGED, S.AWAITING_CONTACT),
+        S.OPENED,
+        Opened,
+        S.ACKNOWLEDGED,
+        "public acknowledgement queued",
+        acknowledge,
+        templates=(
+            "public.greeting",
+            "public.ack",
+            "public.ack_off_hours",
+            "invite.link",
+            "invite.x_dm",
+            "invite.dm",
+            "invite.meta",
+            "social.dm_prefill",
+            "social.private_reply",
+        ),
+        starts=(SLA, ABANDON),
+    ),
+    Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "public reply posted"),
+    Step(OPEN[1:], PublicReplyPosted, None, "public reply posted"),
+    Step(
+        BEFORE_CONTACT,
         ContactProvided,
         S.AWAITING_CONSENT,
         "contact provided; double opt-in requested",
-        _request_opt_in,
-        guard=_double_opt_in,
+        request_opt_in,
+        guard=wants_opt_in,
+        templates=("opt_in.sms",),
+        opt_in_request=True,
+        starts=(ABANDON,),
+        sends=TX,
     ),
     Step(
-        (S.ACKNOWLEDGED, S.AWAITING_CONTACT),
+        BEFORE_CONTACT,
         ContactProvided,
         S.CONNECTED,
         "contact provided",
-        _connect,
+        connect,
+        templates=INTRO,
+        starts=(REMINDER,),
+        cancels=(SLA, ABANDON),
+        sends=TX,
     ),
-    Step(S.AWAITING_CONSENT, ConsentConfirmed, S.CONNECTED, "double opt-in confirmed", _confirmed),
-    Step(S.AWAITING_CONSENT, ReplyReceived, None, "customer replied before confirming"),
-    Step(S.AWAITING_CONSENT, PublicReplyPosted, None, "public reply posted"),
-    Step(S.CONNECTED, ReplyReceived, None, "customer replied"),
-    Step(OPEN_STATES, ResolveRequested, S.RESOLVED, "resolved"),
-    Step(OPEN_STATES, SendFailed, S.FAILED, "private send failed"),
+    Step(
+        S.AWAITING_CONSENT,
+        OptInConfirmed,
+        S.CONNECTED,
+        "double opt-in confirmed",
+        confirm_opt_in,
+        guard=from_address,
+        templates=("opt_in.sms", *INTRO),
+        starts=(REMINDER,),
+        cancels=(SLA, ABANDON),
+        sends=TX,
+    ),
+    Step(S.AWAITING_CONSENT, ReplyReceived, None, "reply before opt-in; not a YES"),
+    Step(
+        S.CONNECTED,
+        ReplyReceived,
+        None,
+        "customer replied",
+        customer_replied,
+        starts=(IDLE,),
+        cancels=(REMINDER, ABANDON, IDLE),
+    ),
+    Step(
+        BEFORE_CONTACT,
+        TimerFired,
+        None,
+        "first-response SLA at risk; helpdesk notified",
+        sla_at_risk,
+        timer=SLA,
+        templates=("notify.sla_at_risk",),
+    ),
+    Step(
+        S.CONNECTED,
+        TimerFired,
+        None,
+        "no reply; follow-up reminder sent",
+        remind,
+        timer=REMINDER,
+        templates=REMINDERS,
+        starts=(ABANDON,),
+        sends=TX,
+    ),
+    Step(
+        OPEN,
+        TimerFired,
+        S.ABANDONED,
+        "no answer from the customer; helpdesk notified",
+        abandon,
+        timer=ABANDON,
+        templates=("notify.abandoned",),
+    ),
+    Step(
+        S.CONNECTED,
+        TimerFired,
+        S.ABANDONED,
+        "conversation went idle; helpdesk notified",
+        abandon,
+        timer=IDLE,
+        templates=("notify.abandoned",),
+    ),
+    Step(OPEN, SendFailed, None, "late failure on a previous channel", guard=stale_failure),
+    Step(
+        S.AWAITING_CONSENT,
+        SendFailed,
+        S.CONNECTED,
+        "send failed; fell back to another channel",
+        fall_back,
+        guard=can_fall_back,
+        templates=INTRO,
+        starts=(REMINDER,),
+        cancels=(SLA, ABANDON),
+        uses_addresses=True,
+        sends=TX,
+    ),
+    Step(
+        S.CONNECTED,
+        SendFailed,
+        None,
+        "send failed; fell back to another channel",
+        fall_back,
+        guard=can_fall_back,
+        templates=INTRO,
+        uses_addresses=True,
+        sends=TX,
+    ),
+    Step(
+        OPEN,
+        SendFailed,
+        S.DECLINED,
+        "the customer opted out; no other channel",
+        mark_failed,
+        guard=opted_out,
+    ),
+    Step(
+        OPEN,
+        SendFailed,
+        S.FAILED,
+        "send failed; no other consented channel",
+        mark_failed,
+    ),
+    Step(OPEN, OptedOut, S.DECLINED, "the customer opted out"),
+    Step(OPEN, ResolveRequested, S.RESOLVED, "resolved"),
 )
 
 
-def default_workflow(**settings: Any) -> Workflow:
+def default_workflow(
+    *,
+    brand: str = "Support",
+    locale: str | Callable[[Handoff], str] = "en",
+    business_hours: BusinessHours | None = None,
+    contact_url: str | None = None,
+    x_recipient_id: str | None = None,
+    meta_private_replies: bool = False,
+    double_opt_in: bool = False,
+    sla: timedelta = timedelta(minutes=60),
+    sla_warning: float = 0.75,
+    reminder_after: timedelta = timedelta(hours=24),
+    abandon_after: timedelta = timedelta(hours=48),
+    contact_timeout: timedelta = timedelta(hours=72),
+    idle_after: timedelta = timedelta(days=7),
+    reply_to: ReplyAddressing | None = None,
+    message_id_domain: str = "escalate.invalid",
+    templates: Templates | None = None,
+    **settings: Any,
+) -> Workflow:
     """Build the default workflow.
 
-    ``settings``: ``brand`` and ``contact_url`` fill its templates;
-    ``double_opt_in=True`` asks "Reply YES ..." before any other text by SMS.
+    Args:
+        brand: the name messages sign with.
+        locale: a locale code of the templates (``"en"``, ``"es"``), or a callable
+            ``(handoff) -> locale``.
+        business_hours: off-hours acknowledgements say when the team is back.
+        contact_url: a consent page; the public reply links to it with ``?ref=``.
+        x_recipient_id: the brand's numeric X id; on X the reply carries a DM link.
+        meta_private_replies: on Facebook/Instagram, send a private reply to the
+            comment (one per comment, within 7 days of it).
+        double_opt_in: a phone gets "Reply YES..." before any other text.
+        sla: first-response SLA, measured to the first private message.
+        sla_warning: share of ``sla`` after which the helpdesk is told it is at risk.
+        reminder_after: quiet time after the first private message before the one reminder.
+        abandon_after: further quiet time after the reminder before abandoning.
+        contact_timeout: time to wait for contact details / the YES before abandoning.
+        idle_after: quiet time after a customer reply before the handoff is abandoned.
+        reply_to: signed reply-to addresses for email (``ReplyAddressing``).
+        message_id_domain: Message-ID domain when ``reply_to`` is not set.
+        templates: a replacement template library (same names and variables).
+        settings: extra string values templates may use.
+
+    Raises:
+        InvalidInput: a non-positive duration or a warning share outside (0, 1].
+        InvalidWorkflowDefinition: replacement templates that do not fit.
     """
+    durations = {
+        "sla": sla,
+        "reminder_after": reminder_after,
+        "abandon_after": abandon_after,
+        "contact_timeout": contact_timeout,
+        "idle_after": idle_after,
+    }
+    for name, value in durations.items():
+        if not isinstance(value, timedelta) or value <= timedelta(0):
+            raise InvalidInput(f"{name} must be a positive timedelta")
+    if not 0 < sla_warning <= 1:
+        raise InvalidInput("sla_warning must be in (0, 1]")
     return Workflow(
         "default",
         DEFAULT_STEPS,
-        templates=DEFAULT_TEMPLATES,
-        settings={"brand": "Support", "contact_url": None, "double_opt_in": False, **settings},
-        required_templates=DEFAULT_TEMPLATES,
+        templates=templates or DEFAULT_TEMPLATES,
+        settings={
+            **settings,
+            **durations,
+            "brand": brand,
+            "locale": locale,
+            "business_hours": business_hours,
+            "contact_url": contact_url,
+            "x_recipient_id": x_recipient_id,
+            "meta_private_replies": meta_private_replies,
+            "double_opt_in": double_opt_in,
+            "sla_warning": sla_warning,
+            "reply_to": reply_to,
+            "message_id_domain": message_id_domain,
+        },
     )

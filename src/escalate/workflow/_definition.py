@@ -4,34 +4,68 @@ A ``Workflow`` is a list of ``Step``s: in these states, on this input, if this
 guard holds, go to that state and issue these commands. ``decide`` picks the
 first matching step and returns a ``Transition``; it reads no clock and does no
 I/O, so a workflow is unit-tested with plain values.
+
+A step declares what its action may do, so a definition is checked when it is
+built (``InvalidWorkflowDefinition``), not at 2 a.m.:
+
+- ``templates``: the templates it renders (each must exist in every locale, and
+  use only known variables);
+- ``sends``: the consent purpose its private messages rely on. A step that
+  renders a private-message template (``.sms``/``.email``/``.subject``) must
+  declare it; the engine checks consent for that purpose before every send,
+  and ``decide`` refuses a ``SendMessage`` its step did not declare;
+- ``starts`` / ``cancels``: the timers it may start, and the ones it always
+  cancels; a ``TimerFired`` step names its ``timer``. Every timer must have a
+  ``TimerFired`` step in every non-terminal state it can be pending in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from escalate._exceptions import InvalidWorkflowDefinition, TransitionNotAllowed
-from escalate._models import TERMINAL_STATES, Handoff, HandoffState
-from escalate.workflow._commands import Command
-from escalate.workflow._inputs import WorkflowInput
+from escalate._identity import Identity
+from escalate._models import TERMINAL_STATES, Channel, Handoff, HandoffState
+from escalate.consent._records import Purpose
+from escalate.workflow._commands import CancelTimer, Command, SendMessage, StartTimer
+from escalate.workflow._inputs import TimerFired, WorkflowInput, input_kind
+from escalate.workflow._table import render_table
+from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
 
-__all__ = ["Context", "Effects", "Step", "Transition", "Workflow", "effects"]
+__all__ = ["ContactAddress", "Context", "Effects", "Step", "Transition", "Workflow", "effects"]
+
+
+@dataclass(frozen=True)
+class ContactAddress:
+    """One private address of the handoff's contact, with its consent decision now."""
+
+    identity: Identity
+    channel: Channel
+    allowed: bool
+    reason: str
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a step may know besides the handoff and the input: the time, and settings."""
+    """What a step may know besides the handoff and the input.
+
+    ``addresses`` is filled by the engine only for steps declared with
+    ``uses_addresses=True``: the contact's phone numbers and emails with the
+    consent decision (for the transactional purpose) of each.
+    """
 
     now: datetime
-    templates: Mapping[str, str] = field(default_factory=dict)
+    templates: Templates = field(default_factory=lambda: Templates({"en": {}}))
     settings: Mapping[str, Any] = field(default_factory=dict)
+    locale: str = "en"
+    addresses: tuple[ContactAddress, ...] = ()
 
     def render(self, template: str, **values: object) -> str:
-        """Fill the named template with ``settings`` and ``values``."""
-        return self.templates[template].format_map({**self.settings, **values})
+        """Fill the named template, in this context's locale, with ``settings`` and ``values``."""
+        return self.templates.render(template, self.locale, {**self.settings, **values})
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,15 @@ class Step:
         reason: recorded with the transition in the audit log.
         action: builds commands and handoff updates; pure.
         guard: the step applies only when this returns True; first match wins.
+            Its docstring's first line names it in the transition table.
+        timer: for ``on=TimerFired``: the timer this step handles (required).
+        starts: timers the action may start.
+        cancels: timers this step always cancels (``decide`` issues the commands).
+        sends: the consent purpose the action's private messages rely on.
+        opt_in_request: the action sends the double opt-in request, the one
+            message allowed before a grant (target must be ``awaiting_consent``).
+        templates: templates the action renders.
+        uses_addresses: the action reads ``ctx.addresses`` (the engine loads them).
     """
 
     source: HandoffState | tuple[HandoffState, ...]
@@ -70,10 +113,20 @@ class Step:
     reason: str
     action: Action | None = None
     guard: Guard | None = None
+    timer: str | None = None
+    starts: tuple[str, ...] = ()
+    cancels: tuple[str, ...] = ()
+    sends: Purpose | None = None
+    opt_in_request: bool = False
+    templates: tuple[str, ...] = ()
+    uses_addresses: bool = False
 
     @property
     def sources(self) -> tuple[HandoffState, ...]:
         return self.source if isinstance(self.source, tuple) else (self.source,)
+
+    def describe(self) -> str:
+        return f"{'/'.join(s.value for s in self.sources)} --{input_kind(self.on)}-->"
 
 
 @dataclass(frozen=True)
@@ -90,16 +143,26 @@ class Transition:
         return self.handoff.state
 
 
-def _input_kind(input_type: type[WorkflowInput]) -> str:
-    return str(input_type.model_fields["kind"].default)
+LocalePolicy = Callable[[Handoff], str]
 
 
 class Workflow:
     """A validated set of steps.
 
+    Args:
+        name: shown in reprs and errors.
+        steps: the declared transitions; first match wins.
+        templates: a ``Templates`` library, or a plain ``{name: text}`` (one locale).
+        settings: values every template may use, and options the steps read.
+            ``settings["locale"]`` is a locale code or a callable
+            ``(handoff) -> locale``.
+        initial: the state a new handoff starts in.
+        required_templates: template names that must exist.
+
     Raises:
-        InvalidWorkflowDefinition: a state no step reaches, a non-terminal state
-            with no way out, or a template a step needs that is not defined.
+        InvalidWorkflowDefinition: an unreachable state, a non-terminal state with
+            no way out, a missing template or unknown template variable, a timer
+            with no exit, or a step that sends without declaring its consent purpose.
     """
 
     def __init__(
@@ -107,26 +170,40 @@ class Workflow:
         name: str,
         steps: Iterable[Step],
         *,
-        templates: Mapping[str, str] | None = None,
+        templates: Templates | Mapping[str, str] | None = None,
         settings: Mapping[str, Any] | None = None,
         initial: HandoffState = HandoffState.OPENED,
         required_templates: Iterable[str] = (),
     ) -> None:
         self.name = name
         self.steps: tuple[Step, ...] = tuple(steps)
-        self.templates: dict[str, str] = dict(templates or {})
+        if isinstance(templates, Templates):
+            self.templates = templates
+        else:
+            self.templates = Templates.single(dict(templates or {}))
         self.settings: dict[str, Any] = dict(settings or {})
         self.initial = initial
         self._index: dict[tuple[HandoffState, str], list[Step]] = {}
         for step in self.steps:
             for state in step.sources:
-                self._index.setdefault((state, _input_kind(step.on)), []).append(step)
-        self._validate(required_templates)
+                self._index.setdefault((state, input_kind(step.on)), []).append(step)
+        self.timers: frozenset[str] = frozenset(n for s in self.steps for n in s.starts)
+        try:
+            self._validate(required_templates)
+        except InvalidWorkflowDefinition as exc:
+            raise InvalidWorkflowDefinition(f"workflow {self.name!r}: {exc}") from None
+
+    # -- validation -------------------------------------------------------------
 
     def _validate(self, required_templates: Iterable[str]) -> None:
-        missing = sorted(set(required_templates) - set(self.templates))
-        if missing:
-            raise InvalidWorkflowDefinition(f"workflow {self.name!r}: missing templates {missing}")
+        used_templates = {t for step in self.steps for t in step.templates}
+        self.templates.validate(self.settings, (*required_templates, *used_templates))
+        self._validate_states()
+        for step in self.steps:
+            self._validate_step(step)
+        self._validate_timers()
+
+    def _validate_states(self) -> None:
         reachable = {self.initial}
         frontier = [self.initial]
         while frontier:
@@ -140,38 +217,120 @@ class Workflow:
         }
         unreachable = sorted(used - reachable)
         if unreachable:
-            raise InvalidWorkflowDefinition(
-                f"workflow {self.name!r}: unreachable states {[str(s) for s in unreachable]}"
-            )
-        for state in reachable - TERMINAL_STATES:
+            raise InvalidWorkflowDefinition(f"unreachable states {[str(s) for s in unreachable]}")
+        for state in sorted(reachable - TERMINAL_STATES):
             if not any(
                 state in step.sources and step.target not in (None, state) for step in self.steps
             ):
-                raise InvalidWorkflowDefinition(
-                    f"workflow {self.name!r}: state {state.value!r} has no way out"
-                )
+                raise InvalidWorkflowDefinition(f"state {state.value!r} has no way out")
 
-    def context(self, now: datetime) -> Context:
+    def _validate_step(self, step: Step) -> None:
+        where = step.describe()
+        if (step.on is TimerFired) != (step.timer is not None):
+            raise InvalidWorkflowDefinition(
+                f"{where}: a TimerFired step names its timer, and only such a step does"
+            )
+        if step.timer is not None and step.timer not in self.timers:
+            raise InvalidWorkflowDefinition(f"{where}: timer {step.timer!r} is never started")
+        unknown = sorted(set(step.cancels) - self.timers)
+        if unknown:
+            raise InvalidWorkflowDefinition(f"{where}: cancels timers never started {unknown}")
+        private = [t for t in step.templates if t.endswith(PRIVATE_SUFFIXES)]
+        if private and step.sends is None:
+            raise InvalidWorkflowDefinition(
+                f"{where}: renders private messages {private} but declares no consent"
+                " purpose (sends=Purpose...)"
+            )
+        if step.opt_in_request and (
+            step.sends is None or step.target is not HandoffState.AWAITING_CONSENT
+        ):
+            raise InvalidWorkflowDefinition(
+                f"{where}: an opt-in request step must declare sends= and go to awaiting_consent"
+            )
+
+    def _validate_timers(self) -> None:
+        handled = {(state, s.timer) for s in self.steps if s.timer for state in s.sources}
+        for name in sorted(self.timers):
+            frontier = [
+                step.target or state
+                for step in self.steps
+                if name in step.starts
+                for state in step.sources
+            ]
+            pending: set[HandoffState] = set()
+            while frontier:
+                state = frontier.pop()
+                if state in TERMINAL_STATES or state in pending:
+                    continue
+                pending.add(state)
+                for step in self.steps:
+                    if state in step.sources and name not in step.cancels and step.timer != name:
+                        frontier.append(step.target or state)
+            for state in sorted(pending):
+                if (state, name) not in handled:
+                    raise InvalidWorkflowDefinition(
+                        f"timer {name!r} can be pending in state {state.value!r}, where no"
+                        " step handles it (a timer with no exit)"
+                    )
+
+    # -- deciding ---------------------------------------------------------------
+
+    def context(self, now: datetime, addresses: Iterable[ContactAddress] = ()) -> Context:
         """The decision context for ``now``, with this workflow's templates and settings."""
-        return Context(now=now, templates=self.templates, settings=self.settings)
+        return Context(
+            now=now,
+            templates=self.templates,
+            settings=self.settings,
+            locale=self.templates.default_locale,
+            addresses=tuple(addresses),
+        )
+
+    def locale_for(self, handoff: Handoff) -> str:
+        """The locale of ``handoff``'s messages, from ``settings["locale"]``."""
+        policy = self.settings.get("locale")
+        locale = policy(handoff) if callable(policy) else policy
+        return self.templates.locale(locale if isinstance(locale, str) else "")
 
     def accepts(self, state: HandoffState, event: WorkflowInput) -> bool:
-        """True when some step of ``state`` is declared for this kind of input."""
-        return (state, event.kind) in self._index
+        """True when some step of ``state`` is declared for this input (a timer: by its name).
+
+        Guards are not evaluated: a declared step may still refuse at ``decide``.
+        """
+        name = getattr(event, "name", None)
+        return any(
+            step.timer is None or step.timer == name
+            for step in self._index.get((state, event.kind), ())
+        )
+
+    def wants_addresses(self, state: HandoffState, event: WorkflowInput) -> bool:
+        """True when a step that may handle ``event`` in ``state`` reads ``ctx.addresses``."""
+        return any(step.uses_addresses for step in self._index.get((state, event.kind), ()))
+
+    def _step_for(self, handoff: Handoff, event: WorkflowInput, ctx: Context) -> Step:
+        for step in self._index.get((handoff.state, event.kind), ()):
+            if step.timer is not None and getattr(event, "name", None) != step.timer:
+                continue
+            if step.guard is None or step.guard(handoff, event, ctx):
+                return step
+        raise TransitionNotAllowed(handoff.state.value, event.kind)
 
     def decide(self, handoff: Handoff, event: WorkflowInput, ctx: Context) -> Transition:
         """Pick the step for ``(handoff.state, event)`` and compute its transition.
 
         Raises:
             TransitionNotAllowed: no step (or no step whose guard holds) matches.
+            InvalidWorkflowDefinition: the step's action issued a command it did
+                not declare (a send, a timer).
         """
-        for step in self._index.get((handoff.state, event.kind), ()):
-            if step.guard is None or step.guard(handoff, event, ctx):
-                break
-        else:
-            raise TransitionNotAllowed(handoff.state.value, event.kind)
+        ctx = replace(ctx, locale=self.locale_for(handoff))
+        step = self._step_for(handoff, event, ctx)
         produced = step.action(handoff, event, ctx) if step.action else Effects()
+        self._check_commands(step, produced.commands)
         target = step.target or handoff.state
+        cancels = list(step.cancels)
+        if target in TERMINAL_STATES and handoff.is_open:
+            cancels = sorted(self.timers)  # a closed handoff keeps no timer
+        commands = (*(CancelTimer(name=n) for n in cancels), *produced.commands)
         updates: dict[str, Any] = {
             **produced.updates,
             "state": target,
@@ -188,26 +347,45 @@ class Workflow:
         return Transition(
             handoff=handoff.model_copy(update=updates),
             previous=handoff.state,
-            commands=produced.commands,
+            commands=commands,
             reason=step.reason,
         )
 
+    def _check_commands(self, step: Step, commands: Iterable[Command]) -> None:
+        where = step.describe()
+        for command in commands:
+            if isinstance(command, SendMessage):
+                if step.sends is None or command.purpose is not step.sends:
+                    raise InvalidWorkflowDefinition(
+                        f"{where}: sends for purpose {command.purpose.value!r} but declares"
+                        f" sends={step.sends}"
+                    )
+                if command.opt_in_request and not step.opt_in_request:
+                    raise InvalidWorkflowDefinition(f"{where}: undeclared opt-in request")
+                if command.template and command.template not in step.templates:
+                    raise InvalidWorkflowDefinition(
+                        f"{where}: undeclared template {command.template!r}"
+                    )
+            elif isinstance(command, StartTimer) and command.name not in step.starts:
+                raise InvalidWorkflowDefinition(f"{where}: undeclared timer {command.name!r}")
+
+    # -- describing -------------------------------------------------------------
+
     def transition_table(self) -> str:
-        """The steps as a markdown table: from, on, to, reason, commands."""
-        lines = ["| from | on | to | reason |", "| --- | --- | --- | --- |"]
-        for step in self.steps:
-            for state in step.sources:
-                target = step.target.value if step.target else f"{state.value} (stays)"
-                lines.append(
-                    f"| {state.value} | {_input_kind(step.on)} | {target} | {step.reason} |"
-                )
-        return "\n".join(lines)
+        """The workflow as markdown: its states, every input, and every step."""
+        return render_table(self)
+
+    def sms_report(self) -> list[SmsTemplateCost]:
+        """Encoding and segment count of every SMS template, in every locale."""
+        samples = {k: v for k, v in self.settings.items() if isinstance(v, str)}
+        return self.templates.sms_report(samples)
 
     @classmethod
     def default(cls, **settings: Any) -> Workflow:
-        """The standard path: public acknowledgement, contact, private conversation, resolution.
+        """The standard path: public acknowledgement, contact, consent, private conversation.
 
-        Keyword settings fill the templates: ``brand``, ``contact_url``.
+        See ``escalate.workflow.default_workflow`` for the keyword settings
+        (``brand``, ``business_hours``, ``double_opt_in``, timers, invitations...).
         """
         from escalate.workflow._default import default_workflow  # noqa: PLC0415 - cycle
 

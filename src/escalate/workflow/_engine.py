@@ -32,9 +32,10 @@ from escalate._exceptions import (
     TransportError,
     UnknownOutcomeError,
 )
+from escalate._identity import IdentityKind
 from escalate._ids import new_id
 from escalate._messages import OutboundMessage
-from escalate._models import Channel, Event, Handoff
+from escalate._models import Channel, Event, Handoff, channel_for
 from escalate._pacing import Pacer
 from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
@@ -74,7 +75,7 @@ from escalate.workflow._commands import (
     SendMessage,
     StartTimer,
 )
-from escalate.workflow._definition import Transition, Workflow
+from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._drain import stream
 from escalate.workflow._inputs import PublicReplyPosted, SendFailed, TimerFired, WorkflowInput
 
@@ -174,7 +175,12 @@ class Engine:
     ) -> tuple[Transition, Changes]:
         """Decide, and build the one transaction that records the decision."""
         now = self.clock.now()
-        transition = self.workflow.decide(handoff, event, self.workflow.context(now))
+        addresses = (
+            self._addresses(handoff, now)
+            if self.workflow.wants_addresses(handoff.state, event)
+            else ()
+        )
+        transition = self.workflow.decide(handoff, event, self.workflow.context(now, addresses))
         new = transition.handoff
         events = [
             _event(
@@ -246,6 +252,20 @@ class Engine:
             consent=tuple(consent),
         )
         return transition, changes
+
+    def _addresses(self, handoff: Handoff, now: datetime) -> list[ContactAddress]:
+        """The contact's phones and emails with their consent decisions, for fallback."""
+        contact = self.store.get_contact(handoff.tenant, handoff.contact_id or "")
+        addresses = []
+        for identity in contact.identities if contact else ():
+            if identity.kind is IdentityKind.SOCIAL:
+                continue
+            records = self.store.consent_records(handoff.tenant, identity)
+            decision = decide_from_records(records, Purpose.TRANSACTIONAL, now)
+            addresses.append(
+                ContactAddress(identity, channel_for(identity), decision.allowed, decision.reason)
+            )
+        return addresses
 
     def apply(
         self,
@@ -482,6 +502,7 @@ class Engine:
             requested_at=item.created_at,
             known_zone=known_zone(self.store, item.tenant, command.to),
             confirms=command.confirms,
+            opt_in_request=command.opt_in_request,
         )
 
     def _send(
@@ -509,7 +530,10 @@ class Engine:
         if transport is not None and not self._pace(item, handoff, transport, report, to=to):
             return
         now = self.clock.now()
-        decision = self.consent_decision(item, command, now)
+        if command.opt_in_request and self._opt_in_already_requested(item, command):
+            decision = Decision(allowed=False, reason="opt_in_already_requested")
+        else:
+            decision = self.consent_decision(item, command, now)
         if not decision.allowed:
             if decision.not_before is not None:
                 self._settle(
@@ -568,6 +592,11 @@ class Engine:
             subject=command.subject,
             reference=handoff.reference if handoff else None,
             handoff_id=handoff.id if handoff else None,
+            headers=(
+                {**command.headers, "Reply-To": command.reply_to}
+                if command.reply_to
+                else dict(command.headers)
+            ),
         )
         # Providers bill per segment; record what this body costs on every SMS.
         sms = segments(command.body) if command.channel is Channel.SMS else None
@@ -713,6 +742,22 @@ class Engine:
         )
         return False
 
+    def _opt_in_already_requested(self, item: OutboxItem, command: SendMessage) -> bool:
+        """Whether another double opt-in request to this address in this handoff was attempted.
+
+        The request is the one text allowed before a grant, so it must never go
+        twice: any other request row that left pending (sent, held, claimed or
+        failed) counts, whatever the ledger says.
+        """
+        return any(
+            other.id != item.id
+            and isinstance(other.command, SendMessage)
+            and other.command.opt_in_request
+            and other.command.to == command.to
+            and other.status is not OutboxStatus.PENDING
+            for other in self.store.outbox(item.tenant, handoff_id=item.handoff_id)
+        )
+
     def _retry_or_fail(
         self,
         item: OutboxItem,
@@ -786,7 +831,21 @@ class Engine:
             )
             return
         try:
-            published = self.publisher.reply(handoff.thread, command.text)
+            if command.private:
+                private_reply = getattr(self.publisher, "private_reply", None)
+                if private_reply is None:
+                    self._settle(
+                        item,
+                        handoff,
+                        OutboxStatus.FAILED,
+                        "public_reply.failed",
+                        report,
+                        reason="no_private_reply",
+                    )
+                    return
+                published = private_reply(handoff.thread, command.text)
+            else:
+                published = self.publisher.reply(handoff.thread, command.text)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
             return

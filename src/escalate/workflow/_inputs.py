@@ -6,6 +6,7 @@ decides on.)
 
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
 from pydantic import ConfigDict
@@ -17,15 +18,18 @@ from escalate._models import Channel
 from escalate.consent._records import ConsentEvidence
 
 __all__ = [
-    "ConsentConfirmed",
+    "ALL_INPUTS",
     "ContactProvided",
     "Opened",
+    "OptInConfirmed",
+    "OptedOut",
     "PublicReplyPosted",
     "ReplyReceived",
     "ResolveRequested",
     "SendFailed",
     "TimerFired",
     "WorkflowInput",
+    "input_kind",
 ]
 
 
@@ -54,12 +58,6 @@ class ContactProvided(_Input):
     consent: ConsentEvidence | None = None
 
 
-class ConsentConfirmed(_Input):
-    """The customer answered YES to a double opt-in request."""
-
-    kind: Literal["consent_confirmed"] = "consent_confirmed"
-
-
 class ReplyReceived(_Input):
     """The customer wrote to us on the private channel."""
 
@@ -68,7 +66,7 @@ class ReplyReceived(_Input):
 
 
 class TimerFired(_Input):
-    """A durable timer came due."""
+    """A durable timer came due; ``name`` is the name it was started with."""
 
     kind: Literal["timer_fired"] = "timer_fired"
     name: str
@@ -89,13 +87,38 @@ class SendFailed(_Input):
     reason: str
 
 
+class OptInConfirmed(_Input):
+    """The customer answered the double opt-in request with YES."""
+
+    kind: Literal["opt_in_confirmed"] = "opt_in_confirmed"
+    message: InboundMessage
+
+
+class OptedOut(_Input):
+    """The customer opted out (STOP or an equivalent) of the handoff's address."""
+
+    kind: Literal["opted_out"] = "opted_out"
+    channel: Channel
+    reason: str = "opt_out_keyword"
+
+
 WorkflowInput = (
     Opened
     | PublicReplyPosted
     | ContactProvided
-    | ConsentConfirmed
     | ReplyReceived
     | TimerFired
     | ResolveRequested
     | SendFailed
+    | OptInConfirmed
+    | OptedOut
 )
+
+
+#: Every input type, in declaration order (for the transition table).
+ALL_INPUTS: tuple[type[WorkflowInput], ...] = typing.get_args(WorkflowInput)
+
+
+def input_kind(input_type: type[WorkflowInput]) -> str:
+    """The ``kind`` string an input type carries (``"timer_fired"``)."""
+    return str(input_type.model_fields["kind"].default)

@@ -1,0 +1,280 @@
+"""The default workflow's actions and guards: pure functions of (handoff, input, context).
+
+``_default.py`` declares the steps that use them. A guard's docstring names it in
+the transition table.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from escalate._identity import Identity
+from escalate._models import Channel, Handoff, HandoffState, channel_for
+from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
+from escalate.sms import segments
+from escalate.workflow._commands import (
+    Command,
+    Notify,
+    PostPublicReply,
+    RecordConsent,
+    SendMessage,
+    StartTimer,
+)
+from escalate.workflow._definition import ContactAddress, Context, Effects, effects
+from escalate.workflow._hours import BusinessHours
+from escalate.workflow._inputs import (
+    ContactProvided,
+    Opened,
+    OptInConfirmed,
+    ReplyReceived,
+    SendFailed,
+    TimerFired,
+)
+from escalate.workflow._invite import consent_page_link, meta_private_reply_allowed, x_dm_link
+from escalate.workflow._threading import ReplyAddressing, root_headers, thread_headers
+
+S = HandoffState
+OPEN = (S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.AWAITING_CONSENT, S.CONNECTED)
+BEFORE_CONTACT = (S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.AWAITING_CONSENT)
+SLA, REMINDER, ABANDON, IDLE = "first_response_sla", "reminder", "abandon", "idle"
+INTRO = ("intro.sms", "intro.email", "intro.subject")
+REMINDERS = ("reminder.sms", "reminder.email", "reminder.subject")
+
+
+def _td(ctx: Context, name: str) -> timedelta:
+    value = ctx.settings[name]
+    assert isinstance(value, timedelta)  # checked by default_workflow
+    return value
+
+
+# -- messages -------------------------------------------------------------------
+
+
+def _message(
+    handoff: Handoff,
+    ctx: Context,
+    to: ContactAddress | Identity,
+    name: str,
+    *,
+    opt_in: bool = False,
+) -> SendMessage:
+    """A private message from template family ``name`` (``intro``...) on ``to``'s channel."""
+    identity = to.identity if isinstance(to, ContactAddress) else to
+    channel = channel_for(identity)
+    reference = handoff.reference
+    if channel is Channel.EMAIL:
+        replies = _reply_addressing(ctx)
+        domain = replies.domain if replies else str(ctx.settings["message_id_domain"])
+        # The handoff's first email starts the thread; later ones answer it.
+        if handoff.channel is Channel.EMAIL:
+            headers = thread_headers(handoff.id, handoff.version + 1, 0, domain)
+        else:
+            headers = root_headers(handoff.id, domain)
+        return SendMessage(
+            channel=channel,
+            to=identity,
+            body=ctx.render(f"{name}.email", reference=reference),
+            subject=ctx.render(f"{name}.subject", reference=reference),
+            template=f"{name}.email",
+            headers=headers,
+            reply_to=replies.address_for(handoff.id) if replies else None,
+        )
+    body = ctx.render(f"{name}.sms", reference=reference)
+    cost = segments(body)
+    return SendMessage(
+        channel=channel,
+        to=identity,
+        body=body,
+        template=f"{name}.sms",
+        opt_in_request=opt_in,
+        segments=cost.segments,
+        encoding=cost.encoding.value,
+    )
+
+
+def _reply_addressing(ctx: Context) -> ReplyAddressing | None:
+    value = ctx.settings.get("reply_to")
+    return value if isinstance(value, ReplyAddressing) else None
+
+
+def _notify(handoff: Handoff, ctx: Context, topic: str, **values: object) -> Notify:
+    text = ctx.render(f"notify.{topic}", reference=handoff.reference, **values)
+    return Notify(topic=topic, text=text)
+
+
+# -- steps ----------------------------------------------------------------------
+
+
+def acknowledge(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
+    ref = handoff.reference
+    handle = handoff.thread.author.handle
+    commands: list[Command] = []
+    settings = ctx.settings
+    if settings.get("contact_url"):
+        invite = ctx.render("invite.link", link=consent_page_link(settings["contact_url"], ref))
+    elif handoff.thread.platform == "x" and settings.get("x_recipient_id"):
+        prefill = ctx.render("social.dm_prefill", reference=ref)
+        link = x_dm_link(settings["x_recipient_id"], prefill)
+        invite = ctx.render("invite.x_dm", link=link, reference=ref)
+    elif settings.get("meta_private_replies") and meta_private_reply_allowed(
+        handoff.thread, ctx.now
+    ):
+        invite = ctx.render("invite.meta", reference=ref)
+        private = ctx.render("social.private_reply", reference=ref)
+        commands.append(PostPublicReply(text=private, private=True))
+    else:
+        invite = ctx.render("invite.dm", reference=ref)
+    greeting = f"@{handle}" if handle else ctx.render("public.greeting")
+    hours = settings.get("business_hours")
+    if isinstance(hours, BusinessHours) and not hours.is_open(ctx.now):
+        back = hours.describe_return(ctx.now, ctx.locale)
+        text = ctx.render(
+            "public.ack_off_hours", greeting=greeting, invite=invite, reference=ref, back=back
+        )
+    else:
+        text = ctx.render("public.ack", greeting=greeting, invite=invite, reference=ref)
+    commands.insert(0, PostPublicReply(text=text))
+    sla_at = handoff.opened_at + _td(ctx, "sla") * float(settings["sla_warning"])
+    commands += [
+        StartTimer(name=SLA, due_at=sla_at),
+        StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "contact_timeout")),
+    ]
+    return effects(*commands)
+
+
+def wants_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> bool:
+    """double opt-in configured and the address is a phone"""
+    return bool(ctx.settings["double_opt_in"]) and channel_for(event.identity) is Channel.SMS
+
+
+def request_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
+    send = _message(handoff, ctx, event.identity, "opt_in", opt_in=True)
+    timer = StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "contact_timeout"))
+    commands: list[Command] = [send, timer]
+    if event.consent is not None:
+        # Keep the form's proof, marked as waiting for the YES: the ledger
+        # refuses every other text until the YES turns it into a grant.
+        evidence = event.consent.model_copy(
+            update={"thread_id": event.consent.thread_id or handoff.thread.thread_id}
+        )
+        commands.insert(
+            0,
+            RecordConsent(
+                address=event.identity,
+                channel=send.channel,
+                purpose=Purpose.TRANSACTIONAL,
+                action=ConsentAction.GRANT,
+                evidence=evidence,
+                awaiting_confirmation=True,
+            ),
+        )
+    return effects(*commands, address=event.identity, channel=send.channel)
+
+
+def connect(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
+    channel = channel_for(event.identity)
+    commands: list[Command] = []
+    if event.consent is not None:
+        evidence = event.consent.model_copy(
+            update={"thread_id": event.consent.thread_id or handoff.thread.thread_id}
+        )
+        commands.append(
+            RecordConsent(
+                address=event.identity,
+                channel=channel,
+                purpose=Purpose.TRANSACTIONAL,
+                action=ConsentAction.GRANT,
+                evidence=evidence,
+            )
+        )
+    commands.append(_message(handoff, ctx, event.identity, "intro"))
+    commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
+    return effects(*commands, address=event.identity, channel=channel)
+
+
+def from_address(handoff: Handoff, event: OptInConfirmed, _: Context) -> bool:
+    """the YES came from the handoff's address"""
+    return event.message.sender == handoff.address
+
+
+def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Effects:
+    assert handoff.address is not None  # awaiting_consent is entered with an address
+    evidence = ConsentEvidence(
+        source=ConsentSource.SMS_KEYWORD,
+        text=ctx.render("opt_in.sms", reference=handoff.reference),
+        provider_message_id=event.message.provider_message_id,
+        thread_id=handoff.thread.thread_id,
+    )
+    record = RecordConsent(
+        address=handoff.address,
+        channel=Channel.SMS,
+        purpose=Purpose.TRANSACTIONAL,
+        action=ConsentAction.GRANT,
+        evidence=evidence,
+    )
+    intro = _message(handoff, ctx, handoff.address, "intro")
+    timer = StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after"))
+    return effects(record, intro, timer)
+
+
+def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effects:
+    return effects(StartTimer(name=IDLE, due_at=ctx.now + _td(ctx, "idle_after")))
+
+
+def remind(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
+    assert handoff.address is not None  # connected is entered with an address
+    send = _message(handoff, ctx, handoff.address, "reminder")
+    return effects(send, StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "abandon_after")))
+
+
+def sla_at_risk(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
+    due = handoff.opened_at + _td(ctx, "sla")
+    return effects(_notify(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes")))
+
+
+def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
+    return effects(_notify(handoff, ctx, "abandoned"))
+
+
+# -- fallback -------------------------------------------------------------------
+
+
+def stale_failure(handoff: Handoff, event: SendFailed, _: Context) -> bool:
+    """the failure is not on the handoff's current channel (a late result)"""
+    return event.channel is not handoff.channel
+
+
+def _fallback_address(handoff: Handoff, event: SendFailed, ctx: Context) -> ContactAddress | None:
+    excluded = {event.channel, *handoff.failed_channels}
+    return next(
+        (a for a in ctx.addresses if a.allowed and a.channel not in excluded),
+        None,
+    )
+
+
+def can_fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
+    """the contact has another channel with consent"""
+    return _fallback_address(handoff, event, ctx) is not None
+
+
+def opted_out(handoff: Handoff, event: SendFailed, _: Context) -> bool:
+    """consent for the address was revoked"""
+    return event.reason in ("consent:revoked", "RecipientOptedOut")
+
+
+def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    address = _fallback_address(handoff, event, ctx)
+    assert address is not None  # the guard found it
+    commands: list[Command] = [_message(handoff, ctx, address, "intro")]
+    if handoff.state is S.AWAITING_CONSENT:
+        commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
+    return effects(
+        *commands,
+        address=address.identity,
+        channel=address.channel,
+        failed_channels=(*handoff.failed_channels, event.channel),
+    )
+
+
+def mark_failed(handoff: Handoff, event: SendFailed, _: Context) -> Effects:
+    return effects(failed_channels=(*handoff.failed_channels, event.channel))

@@ -1,0 +1,133 @@
+"""The default workflow's reply templates, in English and Spanish, and the variables each uses.
+
+Settings (``brand`` and any other string setting) may be used by every template;
+the variables listed here are what the default workflow's steps pass.
+"""
+
+from __future__ import annotations
+
+from escalate.workflow._templates import Templates
+
+__all__ = ["DEFAULT_TEMPLATES", "DEFAULT_TEXTS", "DEFAULT_VARIABLES"]
+
+DEFAULT_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "public.greeting": "Hi,",
+        "public.ack": (
+            "{greeting} we're sorry about this and want to help. To keep your details private, "
+            "{invite} and we'll follow up there. Case {reference}"
+        ),
+        "public.ack_off_hours": (
+            "{greeting} we're sorry about this and want to help. Our team is back {back}. "
+            "To keep your details private, {invite} and we'll pick it up then. Case {reference}"
+        ),
+        "invite.link": "share a phone number or email at {link}",
+        "invite.x_dm": "send us a DM ({link}) with the best phone number or email to reach you",
+        "invite.dm": "send us a direct message with the best phone number or email to reach you",
+        "invite.meta": "we've sent you a private message: reply there with a phone or email",
+        "social.dm_prefill": "Case {reference}: you can reach me at ",
+        "social.private_reply": (
+            "Hi, this is {brand} about your comment (case {reference}). Reply here with the best "
+            "phone number or email to reach you."
+        ),
+        "opt_in.sms": (
+            "{brand}: Reply YES to get updates on case {reference} by text. "
+            "Reply STOP to opt out. Msg & data rates may apply."
+        ),
+        "intro.sms": (
+            "{brand}: hi, this is about your post (case {reference}). Reply here and we'll sort "
+            "it out. Reply STOP to opt out."
+        ),
+        "intro.subject": "{brand}: your case {reference}",
+        "intro.email": (
+            "Hi,\n\nThanks for reaching out to {brand}. This is about your post "
+            "(case {reference}). Reply to this email and we'll sort it out.\n\n{brand}"
+        ),
+        "reminder.sms": (
+            "{brand}: just checking in on case {reference}. Reply here if you still need help. "
+            "Reply STOP to opt out."
+        ),
+        "reminder.subject": "{brand}: still need help with case {reference}?",
+        "reminder.email": (
+            "Hi,\n\nJust checking in on case {reference}. Reply to this email if you still "
+            "need help.\n\n{brand}"
+        ),
+        "notify.sla_at_risk": "Case {reference}: first-response SLA at risk (due {due}).",
+        "notify.abandoned": (
+            "Case {reference}: no answer from the customer; the handoff was abandoned. "
+            "Close the public thread."
+        ),
+    },
+    "es": {
+        "public.greeting": "Hola,",
+        "public.ack": (
+            "{greeting} sentimos lo ocurrido y queremos ayudarte. Para proteger tus datos, "
+            "{invite} y seguimos por ahí. Caso {reference}"
+        ),
+        "public.ack_off_hours": (
+            "{greeting} sentimos lo ocurrido y queremos ayudarte. Nuestro equipo vuelve el "
+            "{back}. Para proteger tus datos, {invite} y lo retomamos entonces. Caso {reference}"
+        ),
+        "invite.link": "déjanos un teléfono o email en {link}",
+        "invite.x_dm": "envíanos un DM ({link}) con el mejor teléfono o email para contactarte",
+        "invite.dm": "envíanos un mensaje directo con el mejor teléfono o email para contactarte",
+        "invite.meta": "te enviamos un mensaje privado: responde ahí con un teléfono o email",
+        "social.dm_prefill": "Caso {reference}: podéis contactarme en ",
+        "social.private_reply": (
+            "Hola, somos {brand}, sobre tu comentario (caso {reference}). Responde aquí con el "
+            "mejor teléfono o email para contactarte."
+        ),
+        "opt_in.sms": (
+            "{brand}: Responde YES para recibir por SMS novedades del caso {reference}. "
+            "Responde STOP para darte de baja. Pueden aplicarse tarifas de mensajes y datos."
+        ),
+        "intro.sms": (
+            "{brand}: hola, te escribimos por tu mensaje (caso {reference}). Responde aquí y lo "
+            "resolvemos. Responde STOP para darte de baja."
+        ),
+        "intro.subject": "{brand}: tu caso {reference}",
+        "intro.email": (
+            "Hola:\n\nGracias por escribir a {brand}. Te contactamos por tu mensaje "
+            "(caso {reference}). Responde a este email y lo resolvemos.\n\n{brand}"
+        ),
+        "reminder.sms": (
+            "{brand}: ¿sigues necesitando ayuda con el caso {reference}? Responde aquí. "
+            "Responde STOP para darte de baja."
+        ),
+        "reminder.subject": "{brand}: ¿sigues necesitando ayuda con el caso {reference}?",
+        "reminder.email": (
+            "Hola:\n\n¿Sigues necesitando ayuda con el caso {reference}? Responde a este "
+            "email.\n\n{brand}"
+        ),
+        "notify.sla_at_risk": "Caso {reference}: SLA de primera respuesta en riesgo ({due}).",
+        "notify.abandoned": (
+            "Caso {reference}: el cliente no respondió; el traspaso se abandonó. "
+            "Cierra el hilo público."
+        ),
+    },
+}
+
+_REF = {"reference"}
+
+DEFAULT_VARIABLES: dict[str, set[str]] = {
+    "public.greeting": set(),
+    "public.ack": {"greeting", "invite", "reference"},
+    "public.ack_off_hours": {"greeting", "invite", "reference", "back"},
+    "invite.link": {"link", "reference"},
+    "invite.x_dm": {"link", "reference"},
+    "invite.dm": _REF,
+    "invite.meta": _REF,
+    "social.dm_prefill": _REF,
+    "social.private_reply": _REF,
+    "opt_in.sms": _REF,
+    "intro.sms": _REF,
+    "intro.subject": _REF,
+    "intro.email": _REF,
+    "reminder.sms": _REF,
+    "reminder.subject": _REF,
+    "reminder.email": _REF,
+    "notify.sla_at_risk": {"reference", "due"},
+    "notify.abandoned": _REF,
+}
+
+DEFAULT_TEMPLATES = Templates(DEFAULT_TEXTS, variables=DEFAULT_VARIABLES)

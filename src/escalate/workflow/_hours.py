@@ -1,0 +1,107 @@
+"""``BusinessHours``: when the team is in, in its own time zone, minus holidays.
+
+Used by the default workflow so that an off-hours public acknowledgement says
+when the team is back. Pure: every method takes the instant it is asked about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from escalate._clock import ensure_aware
+from escalate._exceptions import InvalidInput
+
+__all__ = ["BusinessHours"]
+
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+}
+
+
+@dataclass(frozen=True, init=False)
+class BusinessHours:
+    """Opening hours in one time zone.
+
+    Args:
+        tz: an IANA zone name, e.g. ``"America/New_York"``.
+        opens: local opening time (default 09:00).
+        closes: local closing time (default 17:00); must be after ``opens``.
+        days: open weekdays, Monday = 0 (default Monday to Friday).
+        holidays: local dates the team is out.
+
+    Raises:
+        InvalidInput: unknown zone, ``closes`` not after ``opens``, bad weekday,
+            or no open day at all.
+    """
+
+    tz: str
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
+    days: frozenset[int] = frozenset(range(5))
+    holidays: frozenset[date] = field(default_factory=frozenset)
+
+    def __init__(
+        self,
+        tz: str,
+        opens: time = time(9, 0),
+        closes: time = time(17, 0),
+        days: Iterable[int] = range(5),
+        holidays: Iterable[date] = (),
+    ) -> None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"unknown time zone {tz!r}") from None
+        if closes <= opens:
+            raise InvalidInput("closes must be after opens")
+        day_set = frozenset(days)
+        if not day_set or not day_set <= set(range(7)):
+            raise InvalidInput("days must be a non-empty set of weekdays 0-6 (Monday = 0)")
+        object.__setattr__(self, "tz", tz)
+        object.__setattr__(self, "opens", opens)
+        object.__setattr__(self, "closes", closes)
+        object.__setattr__(self, "days", day_set)
+        object.__setattr__(self, "holidays", frozenset(holidays))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def _open_day(self, day: date) -> bool:
+        return day.weekday() in self.days and day not in self.holidays
+
+    def is_open(self, at: datetime) -> bool:
+        """True when ``at`` falls within opening hours."""
+        local = ensure_aware(at, "at").astimezone(self.zone)
+        return self._open_day(local.date()) and self.opens <= local.time() < self.closes
+
+    def next_open(self, at: datetime) -> datetime:
+        """The next opening instant at or after ``at`` (``at`` itself when open), in UTC.
+
+        Raises:
+            InvalidInput: no open day within the next 400 days (holidays cover all).
+        """
+        at = ensure_aware(at, "at")
+        if self.is_open(at):
+            return at
+        local = at.astimezone(self.zone)
+        day = local.date()
+        if local.time() >= self.opens:
+            day += timedelta(days=1)
+        for _ in range(400):
+            if self._open_day(day):
+                # fold=0 and ZoneInfo resolve a DST gap/overlap deterministically.
+                opening = datetime.combine(day, self.opens, tzinfo=self.zone)
+                return ensure_aware(opening)
+            day += timedelta(days=1)
+        raise InvalidInput("no open day in the next 400 days")
+
+    def describe_return(self, at: datetime, locale: str = "en") -> str:
+        """When the team is back after ``at``, for a public reply: ``Monday 09:00 EST``."""
+        back = self.next_open(at).astimezone(self.zone)
+        names = _WEEKDAYS.get(locale, _WEEKDAYS["en"])
+        return f"{names[back.weekday()]} {back:%H:%M} {back.tzname()}"

@@ -1,0 +1,53 @@
+"""Invitation helpers: how a public reply asks the customer to go private, within platform limits.
+
+- X: a DM deep link, ``https://x.com/messages/compose?recipient_id=...&text=...``,
+  opens a DM to the brand with the reference code prefilled.
+- Facebook / Instagram: a *private reply* to the comment: one message per
+  comment, only within 7 days of it; after the customer answers, the usual
+  24-hour messaging window applies (nothing here sends in it).
+- Anywhere: a consent page link carrying the reference code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from escalate._clock import ensure_aware
+from escalate._models import Thread
+
+__all__ = [
+    "META_PRIVATE_REPLY_WINDOW",
+    "consent_page_link",
+    "meta_private_reply_allowed",
+    "x_dm_link",
+]
+
+#: Meta accepts one private reply per comment, within 7 days of the comment.
+META_PRIVATE_REPLY_WINDOW = timedelta(days=7)
+
+
+def x_dm_link(recipient_id: str, text: str) -> str:
+    """A link that opens an X DM to ``recipient_id`` (the brand's numeric id) with ``text``."""
+    if not recipient_id.isdigit():
+        raise ValueError("recipient_id must be the brand's numeric X user id")
+    query = urlencode({"recipient_id": recipient_id, "text": text})
+    return f"https://x.com/messages/compose?{query}"
+
+
+def meta_private_reply_allowed(thread: Thread, now: datetime) -> bool:
+    """True when a Meta private reply to ``thread``'s comment is still allowed at ``now``.
+
+    The one-per-comment limit is kept by the workflow: only its ``Opened`` step
+    issues a private reply, and a handoff is opened once per thread.
+    """
+    if thread.platform not in ("facebook", "instagram"):
+        return False
+    return ensure_aware(now, "now") - thread.posted_at <= META_PRIVATE_REPLY_WINDOW
+
+
+def consent_page_link(base_url: str, reference: str) -> str:
+    """``base_url`` with ``?ref=<reference>`` added, so the page knows the case."""
+    parts = urlsplit(base_url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({"ref": reference})))

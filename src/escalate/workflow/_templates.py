@@ -1,0 +1,187 @@
+"""``Templates``: a library of named reply templates, per locale, checked when defined.
+
+A template is a ``str.format`` text with named fields only (``{reference}``);
+positional fields, attribute or index access (``{a.b}``, ``{a[0]}``) and
+conversions are refused, so a template can never reach into an object.
+Naming: a name ending in ``.sms`` is an SMS body, ``.email`` an email body,
+``.subject`` an email subject; they are private messages, and every private
+message must carry ``{reference}`` (thread continuity). SMS bodies report their
+encoding and segment count (``Templates.sms_report``).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from escalate._exceptions import InvalidWorkflowDefinition
+from escalate.sms import SegmentInfo, segments
+
+__all__ = ["PRIVATE_SUFFIXES", "SmsTemplateCost", "Templates"]
+
+#: Template-name suffixes that mark a private message (sent only with consent).
+PRIVATE_SUFFIXES = (".sms", ".email", ".subject")
+
+#: Values used to measure an SMS template when a variable has no sample.
+_SAMPLE = "x" * 12
+
+
+@dataclass(frozen=True)
+class SmsTemplateCost:
+    """One SMS template's cost in one locale, rendered with sample values."""
+
+    name: str
+    locale: str
+    text: str
+    cost: SegmentInfo
+
+
+def fields_of(text: str) -> frozenset[str]:
+    """The named fields of a format string.
+
+    Raises:
+        ValueError: unbalanced braces, a positional field, attribute or index
+            access, or a conversion/format spec holding a field.
+    """
+    names: set[str] = set()
+    for _, field, spec, conversion in string.Formatter().parse(text):
+        if field is None:
+            continue
+        if not field.isidentifier():
+            raise ValueError(f"field {{{field}}} must be a plain name")
+        if conversion or (spec and "{" in spec):
+            raise ValueError(f"field {{{field}}} may not use a conversion or nested field")
+        names.add(field)
+    return frozenset(names)
+
+
+class Templates:
+    """Named templates per locale, validated when built.
+
+    Args:
+        texts: ``{locale: {name: text}}``; every locale defines the same names.
+        variables: ``{name: {variable, ...}}``: the values the workflow passes
+            when it renders ``name``. ``settings`` names are always available.
+        default_locale: used when a handoff's locale is not in the library.
+        max_sms_segments: refuse any ``.sms`` template costing more segments.
+
+    Raises:
+        InvalidWorkflowDefinition: a locale missing a template, a malformed
+            template, or an unknown variable (reported with name and locale).
+    """
+
+    def __init__(
+        self,
+        texts: Mapping[str, Mapping[str, str]],
+        *,
+        variables: Mapping[str, Iterable[str]] | None = None,
+        default_locale: str = "en",
+        max_sms_segments: int | None = None,
+    ) -> None:
+        if default_locale not in texts:
+            raise InvalidWorkflowDefinition(f"templates: no {default_locale!r} locale")
+        self.texts = {locale: dict(names) for locale, names in texts.items()}
+        self.variables = {name: frozenset(v) for name, v in (variables or {}).items()}
+        self.default_locale = default_locale
+        self.max_sms_segments = max_sms_segments
+        self._fields: dict[tuple[str, str], frozenset[str]] = {}
+        names = set(self.texts[default_locale])
+        for locale, table in self.texts.items():
+            if set(table) != names:
+                missing = sorted(names - set(table))
+                extra = sorted(set(table) - names)
+                raise InvalidWorkflowDefinition(
+                    f"templates: locale {locale!r} differs from {default_locale!r}:"
+                    f" missing {missing}, extra {extra}"
+                )
+            for name, text in table.items():
+                try:
+                    self._fields[(locale, name)] = fields_of(text)
+                except ValueError as exc:
+                    raise InvalidWorkflowDefinition(
+                        f"template {name!r} ({locale}): {exc}"
+                    ) from None
+        self._check_budget()
+
+    @classmethod
+    def single(cls, texts: Mapping[str, str], locale: str = "en") -> Templates:
+        """A one-locale library whose templates may use any variable (legacy form)."""
+        library = cls({locale: texts})
+        library.variables = {name: fields for (_, name), fields in library._fields.items()}
+        return library
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.texts[self.default_locale])
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(self.texts)
+
+    def fields(self, name: str, locale: str) -> frozenset[str]:
+        """The variables template ``name`` uses in ``locale``."""
+        return self._fields[(self.locale(locale), name)]
+
+    def locale(self, locale: str) -> str:
+        """``locale`` if the library has it, else the default locale."""
+        return locale if locale in self.texts else self.default_locale
+
+    def validate(self, settings: Mapping[str, object], required: Iterable[str] = ()) -> None:
+        """Check required names exist, variables are known, private ones carry the reference.
+
+        Raises:
+            InvalidWorkflowDefinition: the first problem found, naming template and locale.
+        """
+        missing = sorted(set(required) - self.names)
+        if missing:
+            raise InvalidWorkflowDefinition(f"missing templates {missing}")
+        common = frozenset(settings)
+        for (locale, name), fields in sorted(self._fields.items()):
+            unknown = sorted(fields - self.variables.get(name, frozenset()) - common)
+            if unknown:
+                raise InvalidWorkflowDefinition(
+                    f"template {name!r} ({locale}) uses unknown variables {unknown}"
+                )
+            if name.endswith((".sms", ".email")) and "reference" not in fields:
+                raise InvalidWorkflowDefinition(
+                    f"template {name!r} ({locale}) is a private message without {{reference}}"
+                )
+        self._check_budget({k: v for k, v in settings.items() if isinstance(v, str)})
+
+    def _check_budget(self, samples: Mapping[str, object] | None = None) -> None:
+        if self.max_sms_segments is not None:
+            for cost in self.sms_report(samples):
+                if cost.cost.segments > self.max_sms_segments:
+                    raise InvalidWorkflowDefinition(
+                        f"template {cost.name!r} ({cost.locale}) costs {cost.cost.segments}"
+                        f" SMS segments (max {self.max_sms_segments})"
+                    )
+
+    def render(self, name: str, locale: str, values: Mapping[str, object]) -> str:
+        """Fill template ``name`` in ``locale`` (or the default locale).
+
+        Raises:
+            KeyError: no such template, or a variable it uses has no value.
+        """
+        return self.texts[self.locale(locale)][name].format_map(values)
+
+    def sms_report(self, samples: Mapping[str, object] | None = None) -> list[SmsTemplateCost]:
+        """Encoding and segments of every ``.sms`` template in every locale.
+
+        Variables are filled from ``samples`` (a reference code is ``K7QP-3M``),
+        and any other variable with 12 characters, so the figure is a realistic
+        estimate, not a bound.
+        """
+        values: dict[str, object] = {"reference": "K7QP-3M", **(samples or {})}
+        report = []
+        for (locale, name), fields in sorted(self._fields.items()):
+            if not name.endswith(".sms"):
+                continue
+            filled = {field: values.get(field, _SAMPLE) for field in fields}
+            text = self.texts[locale][name].format_map(filled)
+            report.append(SmsTemplateCost(name, locale, text, segments(text)))
+        return report
+
+    def __repr__(self) -> str:
+        return f"Templates(locales={list(self.locales)}, names={len(self.names)})"

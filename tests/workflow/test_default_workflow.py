@@ -1,0 +1,348 @@
+"""The default workflow end to end through the Escalator: acknowledgement, consent, timers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from escalate import (
+    BusinessHours,
+    Channel,
+    ConsentEvidence,
+    ConsentSource,
+    HandoffState,
+    Identity,
+    InboundMessage,
+)
+from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
+from escalate.workflow import Notify
+from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.workflow.conftest import MakeEsc
+
+S = HandoffState
+PHONE = Identity.phone("+14155550100")
+
+
+def text(clock: FakeClock, body: str, sender: Identity = PHONE) -> InboundMessage:
+    return InboundMessage(channel=Channel.SMS, sender=sender, body=body, received_at=clock.now())
+
+
+def transitions(esc: object, handoff_id: str) -> list[tuple[str, str, str]]:
+    history = esc.history(handoff_id)  # type: ignore[attr-defined]
+    return [
+        (e.data["from"], e.data["to"], e.data["reason"])
+        for e in history
+        if e.kind == "handoff.transition"
+    ]
+
+
+def test_off_hours_acknowledgement_says_when_the_team_is_back(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """A Friday-night post on a long weekend is told the team is back Tuesday 09:00 local."""
+    clock.set(datetime(2026, 1, 17, 3, 0, tzinfo=UTC))  # Fri 22:00 in New York
+    hours = BusinessHours("America/New_York", holidays={date(2026, 1, 19)})  # MLK day
+    esc = make_esc(business_hours=hours)
+    handoff = esc.open(make_thread(clock))
+    reply = publisher.replies[0].text
+    assert "back Tuesday 09:00 EST" in reply
+    assert handoff.reference in reply
+
+
+def test_in_hours_acknowledgement_does_not_mention_return(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """During opening hours the public reply is the plain acknowledgement."""
+    clock.set(datetime(2026, 1, 20, 15, 0, tzinfo=UTC))  # Tue 10:00 in New York
+    esc = make_esc(business_hours=BusinessHours("America/New_York"))
+    esc.open(make_thread(clock))
+    assert "back" not in publisher.replies[0].text
+
+
+def test_spanish_locale_renders_spanish_templates(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher, sms: MemoryTransport
+) -> None:
+    """locale='es' uses the Spanish library for the public reply and the SMS."""
+    esc = make_esc(locale="es")
+    handoff = esc.open(make_thread(clock))
+    assert "Caso " + handoff.reference in publisher.replies[0].text
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert sms.sent[0].body.startswith("Acme: hola")
+
+
+def test_x_invitation_carries_a_dm_deep_link_with_the_reference(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """On X with the brand's id configured, the reply links to a prefilled DM."""
+    handoff = make_esc(x_recipient_id="783214").open(make_thread(clock))
+    reply = publisher.replies[0].text
+    assert "https://x.com/messages/compose?recipient_id=783214&text=Case+" in reply
+    assert handoff.reference.replace("-", "-") in reply
+
+
+def test_consent_page_link_wins_when_configured(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """A consent page URL is linked with the reference as ?ref=."""
+    handoff = make_esc(contact_url="https://acme.example/contact").open(make_thread(clock))
+    assert f"https://acme.example/contact?ref={handoff.reference}" in publisher.replies[0].text
+
+
+def test_meta_private_reply_only_within_seven_days(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """A Facebook comment gets one private reply when fresh, none after 7 days."""
+    from escalate import Thread
+
+    esc = make_esc(meta_private_replies=True)
+
+    def comment(thread_id: str, age: timedelta) -> Thread:
+        return Thread(
+            platform="facebook",
+            thread_id=thread_id,
+            author=Identity.social("facebook", "555"),
+            text="bad service",
+            posted_at=clock.now() - age,
+        )
+
+    fresh = esc.open(comment("c1", timedelta(days=1)))
+    assert [r.text for r in publisher.private_replies] == [publisher.private_replies[0].text]
+    assert fresh.reference in publisher.private_replies[0].text
+    esc.open(comment("c2", timedelta(days=8)))
+    assert len(publisher.private_replies) == 1
+    assert "direct message" in publisher.replies[-1].text
+
+
+def test_double_opt_in_sends_only_the_request_until_yes(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """With double opt-in, a phone gets "Reply YES" first; YES records consent and connects."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert handoff.state is S.AWAITING_CONSENT
+    assert [m.body for m in sms.sent] == [
+        f"Acme: Reply YES to get updates on case {handoff.reference} by text. "
+        "Reply STOP to opt out. Msg & data rates may apply."
+    ]
+    assert not esc.consent.decide(PHONE, "transactional").allowed
+    esc.inbound(text(clock, "hello?"))  # not a YES: nothing more is sent
+    assert len(sms.sent) == 1
+    handoff = esc.inbound(text(clock, " yes "))
+    assert handoff is not None
+    assert handoff.state is S.CONNECTED
+    decision = esc.consent.decide(PHONE, "transactional")
+    assert decision.allowed
+    assert decision.records[0].source is ConsentSource.SMS_KEYWORD
+    assert len(sms.sent) == 2
+    assert handoff.reference in sms.sent[1].body
+
+
+def test_the_opt_in_request_is_never_sent_twice_to_one_address(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Giving the same number again re-queues the request, which the engine refuses."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE)
+    esc.contact_provided(handoff.id, PHONE)
+    assert len(sms.sent) == 1
+    refused = [e for e in esc.history(handoff.id) if e.kind == "message.refused"]
+    assert [e.data["reason"] for e in refused] == ["opt_in_already_requested"]
+
+
+def test_stop_while_awaiting_consent_declines_and_cancels_timers(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, notes: list[Notify]
+) -> None:
+    """STOP answers the opt-in request: declined, and no timer fires afterwards."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE)
+    handoff = esc.inbound(text(clock, "STOP"))
+    assert handoff is not None
+    assert handoff.state is S.DECLINED
+    clock.advance(days=30)
+    assert esc.run_due().timers_fired == 0
+    assert len(sms.sent) == 2, "the opt-in request, then the one STOP confirmation"
+    assert "unsubscribed" in sms.sent[1].body
+    assert notes == []
+
+
+def test_sla_at_risk_notifies_the_helpdesk_at_75_percent(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify]
+) -> None:
+    """Nobody connected 45 minutes after the post: the helpdesk hears the SLA is at risk."""
+    esc = make_esc()
+    esc.open(make_thread(clock))
+    clock.advance(minutes=44)
+    esc.run_due()
+    assert notes == []
+    clock.advance(minutes=1)
+    esc.run_due()
+    assert [n.topic for n in notes] == ["sla_at_risk"]
+
+
+def test_sla_timer_is_cancelled_when_the_customer_answers(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify]
+) -> None:
+    """Contact details within the SLA cancel the at-risk notification."""
+    esc = make_esc(sla=timedelta(minutes=30))
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.advance(hours=1)
+    esc.run_due()
+    assert notes == []
+
+
+def test_one_reminder_then_abandoned_with_a_helpdesk_notice(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, notes: list[Notify]
+) -> None:
+    """Quiet for 24 h: one reminder; quiet 48 h more: abandoned and the helpdesk is told."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.advance(hours=24)
+    esc.run_due()
+    assert len(sms.sent) == 2
+    assert handoff.reference in sms.sent[1].body
+    clock.advance(hours=47)
+    esc.run_due()
+    assert len(sms.sent) == 2
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+    clock.advance(hours=1)
+    esc.run_due()
+    assert esc.handoffs.get(handoff.id).state is S.ABANDONED
+    assert [n.topic for n in notes] == ["abandoned"]
+    assert ("connected", "abandoned", "no answer from the customer; helpdesk notified") in (
+        transitions(esc, handoff.id)
+    )
+
+
+def test_a_reply_cancels_the_reminder(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The customer answered: no reminder goes out; the idle timer closes it much later."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.advance(hours=1)
+    esc.inbound(text(clock, "my order is 1234"))
+    clock.advance(days=6)
+    esc.run_due()
+    assert len(sms.sent) == 1
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+    clock.advance(days=1)
+    esc.run_due()
+    assert esc.handoffs.get(handoff.id).close_reason == "conversation went idle; helpdesk notified"
+
+
+def test_customer_never_gives_contact_is_abandoned(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify]
+) -> None:
+    """Awaiting contact for contact_timeout: abandoned, SLA notice first."""
+    esc = make_esc(contact_timeout=timedelta(hours=12))
+    handoff = esc.open(make_thread(clock))
+    clock.advance(hours=1)
+    esc.run_due()
+    clock.advance(hours=11)
+    esc.run_due()
+    assert esc.handoffs.get(handoff.id).state is S.ABANDONED
+    assert [n.topic for n in notes] == ["sla_at_risk", "abandoned"]
+
+
+def test_sms_commands_report_segments_and_encoding(
+    make_esc: MakeEsc, clock: FakeClock, store: object
+) -> None:
+    """An SMS in the outbox carries its segment count and encoding."""
+    esc = make_esc(locale="es")
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    (row,) = [r for r in esc.store.outbox(esc.tenant) if r.command.kind == "send_message"]
+    assert (row.command.encoding, row.command.segments) == ("UCS-2", 2)  # type: ignore[union-attr]
+
+
+def test_email_consent_connects_directly_even_with_double_opt_in(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Double opt-in is for SMS: an email with consent evidence connects at once."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    evidence = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
+    handoff = esc.contact_provided(handoff.id, Identity.email("jane@example.com"), consent=evidence)
+    assert handoff.state is S.CONNECTED
+    assert sms.sent[0].subject
+
+
+def test_opt_in_request_is_refused_for_an_address_that_said_stop(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A number that revoked earlier never gets the opt-in request; the handoff declines."""
+    esc = make_esc(double_opt_in=True)
+    esc.consent.revoke(PHONE, ConsentEvidence(source=ConsentSource.SMS_KEYWORD))
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE)
+    assert sms.sent == []
+    assert handoff.state is S.DECLINED
+
+
+def test_stop_on_a_connected_number_declines_its_handoff_only(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """STOP from the handoff's number declines it; an email handoff of the same person stays."""
+    esc = make_esc()
+    by_sms = esc.open(make_thread(clock, thread_id="1"))
+    esc.contact_provided(by_sms.id, PHONE, consent=WEB_FORM_CONSENT)
+    by_email = esc.open(make_thread(clock, thread_id="2"))
+    evidence = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me.")
+    esc.contact_provided(by_email.id, Identity.email("jane@example.com"), consent=evidence)
+    declined = esc.inbound(text(clock, "Stop"))
+    assert declined is not None
+    assert declined.id == by_sms.id
+    assert declined.state is S.DECLINED
+    assert esc.handoffs.get(by_email.id).state is S.CONNECTED
+    clock.advance(days=30)
+    esc.run_due()
+    assert [m.to for m in sms.sent].count(PHONE) == 2, "the intro, then the STOP confirmation"
+
+
+def test_private_reply_needs_a_publisher_that_can_send_it(
+    store: object, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A publisher without private_reply records the failure instead of posting publicly."""
+    from escalate import Escalator, PublishedReply, Thread, Workflow
+
+    class PublicOnly:
+        def reply(self, thread: Thread, text: str) -> PublishedReply:
+            return PublishedReply(
+                platform=thread.platform, thread_id=thread.thread_id, post_id="p1", text=text
+            )
+
+    esc = Escalator(
+        store,  # type: ignore[arg-type]
+        transports=[sms],
+        clock=clock,
+        publisher=PublicOnly(),
+        workflow=Workflow.default(meta_private_replies=True),
+    )
+    comment = Thread(
+        platform="instagram",
+        thread_id="c9",
+        author=Identity.social("instagram", "77"),
+        text="!",
+        posted_at=clock.now(),
+    )
+    handoff = esc.open(comment)
+    failures = [e.data for e in esc.history(handoff.id) if e.kind == "public_reply.failed"]
+    assert failures
+    assert failures[0]["reason"] == "no_private_reply"
+    assert handoff.state is S.AWAITING_CONTACT
+
+
+def test_locale_can_be_chosen_per_handoff(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """A callable locale policy picks Spanish for one thread and English for another."""
+    esc = make_esc(locale=lambda handoff: "es" if handoff.thread.thread_id == "es1" else "en")
+    esc.open(make_thread(clock, thread_id="es1"))
+    esc.open(make_thread(clock, thread_id="en1", user_id="43"))
+    assert "Caso " in publisher.replies[0].text
+    assert "Case " in publisher.replies[1].text

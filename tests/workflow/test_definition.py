@@ -1,0 +1,204 @@
+"""Workflow definitions are checked when they are built, and ``decide`` enforces declarations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from escalate import (
+    Handoff,
+    HandoffState,
+    Identity,
+    InvalidWorkflowDefinition,
+    Purpose,
+    Templates,
+    Thread,
+    Workflow,
+)
+from escalate.workflow import (
+    ContactProvided,
+    Opened,
+    ResolveRequested,
+    SendMessage,
+    StartTimer,
+    Step,
+    TimerFired,
+    WorkflowInput,
+    effects,
+)
+from escalate.workflow._inputs import ALL_INPUTS, input_kind
+
+S = HandoffState
+NOW = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
+TEXTS = {"intro.sms": "Hi from {brand}, case {reference}", "public.ack": "Case {reference}"}
+
+
+def handoff(state: HandoffState = S.OPENED) -> Handoff:
+    thread = Thread(
+        platform="x", thread_id="1", author=Identity.social("x", "42"), text="t", posted_at=NOW
+    )
+    return Handoff(
+        id="ho_1", reference="K7QP-3M", thread=thread, opened_at=NOW, updated_at=NOW, state=state
+    )
+
+
+def templates(**extra: str) -> Templates:
+    return Templates({"en": {**TEXTS, **extra}}, variables={n: {"reference"} for n in TEXTS})
+
+
+def start_timer(_: Handoff, __: object, ctx: object) -> object:
+    return effects(StartTimer(name="nudge", due_at=NOW + timedelta(hours=1)))
+
+
+def base_steps(*extra: Step) -> list[Step]:
+    return [
+        Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack"),
+        Step(S.ACKNOWLEDGED, ResolveRequested, S.RESOLVED, "resolved"),
+        *extra,
+    ]
+
+
+def build(*extra: Step, texts: Templates | None = None) -> Workflow:
+    return Workflow(
+        "t", base_steps(*extra), templates=texts or templates(), settings={"brand": "A"}
+    )
+
+
+def test_a_timer_without_a_handler_in_a_state_it_can_be_pending_in_is_refused() -> None:
+    """A started timer that no TimerFired step handles where it may be pending is an error."""
+    with pytest.raises(InvalidWorkflowDefinition, match=r"'nudge'.*acknowledged.*no exit"):
+        build(Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack", start_timer, starts=("nudge",)))
+
+
+def test_a_timer_with_a_handler_or_cancelled_on_every_exit_is_accepted() -> None:
+    """A timer handled in every state it can be pending in makes a valid definition."""
+    workflow = build(
+        Step(S.ACKNOWLEDGED, TimerFired, S.RESOLVED, "nudged", timer="nudge"),
+        Step(S.OPENED, ContactProvided, S.ACKNOWLEDGED, "c", start_timer, starts=("nudge",)),
+    )
+    assert workflow.timers == {"nudge"}
+
+
+def test_a_timer_step_must_name_its_timer_and_the_timer_must_be_started() -> None:
+    """TimerFired steps name a started timer; other steps cannot name one."""
+    with pytest.raises(InvalidWorkflowDefinition, match="names its timer"):
+        build(Step(S.ACKNOWLEDGED, TimerFired, None, "x"))
+    with pytest.raises(InvalidWorkflowDefinition, match="never started"):
+        build(Step(S.ACKNOWLEDGED, TimerFired, None, "x", timer="ghost"))
+
+
+def test_a_step_rendering_a_private_message_must_declare_its_consent_purpose() -> None:
+    """A step that renders an .sms/.email template without sends= is refused."""
+    with pytest.raises(InvalidWorkflowDefinition, match="no consent purpose"):
+        build(Step(S.ACKNOWLEDGED, ContactProvided, S.RESOLVED, "c", templates=("intro.sms",)))
+
+
+def test_an_undeclared_send_is_refused_when_decided() -> None:
+    """A SendMessage from a step without sends= raises instead of reaching the outbox."""
+
+    def sneaky(h: Handoff, event: ContactProvided, ctx: object) -> object:
+        return effects(SendMessage(channel="sms", to=event.identity, body="hi K7QP-3M"))
+
+    workflow = build(
+        Step(S.ACKNOWLEDGED, ContactProvided, S.CONNECTED, "c", sneaky),
+        Step(S.CONNECTED, ResolveRequested, S.RESOLVED, "r"),
+    )
+    event = ContactProvided(identity=Identity.phone("+14155550100"))
+    with pytest.raises(InvalidWorkflowDefinition, match="sends for purpose"):
+        workflow.decide(handoff(S.ACKNOWLEDGED), event, workflow.context(NOW))
+
+
+def test_an_undeclared_timer_is_refused_when_decided() -> None:
+    """A StartTimer the step did not declare in starts= raises."""
+    workflow = build(
+        Step(S.ACKNOWLEDGED, ContactProvided, S.CONNECTED, "c", start_timer),
+        Step(S.CONNECTED, ResolveRequested, S.RESOLVED, "r"),
+    )
+    event = ContactProvided(identity=Identity.phone("+14155550100"))
+    with pytest.raises(InvalidWorkflowDefinition, match="undeclared timer"):
+        workflow.decide(handoff(S.ACKNOWLEDGED), event, workflow.context(NOW))
+
+
+def test_an_opt_in_request_step_must_go_to_awaiting_consent() -> None:
+    """opt_in_request=True is only valid on a sending step into awaiting_consent."""
+    with pytest.raises(InvalidWorkflowDefinition, match="opt-in request"):
+        build(
+            Step(
+                S.ACKNOWLEDGED,
+                ContactProvided,
+                S.RESOLVED,
+                "c",
+                sends=Purpose.TRANSACTIONAL,
+                opt_in_request=True,
+            )
+        )
+
+
+def test_unknown_template_variables_are_reported_with_name_and_locale() -> None:
+    """A variable the workflow never passes, in any one locale, is a definition error."""
+    library = Templates(
+        {"en": TEXTS, "es": {**TEXTS, "public.ack": "Caso {referencia}"}},
+        variables={n: {"reference"} for n in TEXTS},
+    )
+    with pytest.raises(InvalidWorkflowDefinition, match=r"'public.ack' \(es\).*referencia"):
+        build(texts=library)
+
+
+def test_a_locale_missing_a_template_is_refused() -> None:
+    """Every locale defines the same template names."""
+    with pytest.raises(InvalidWorkflowDefinition, match=r"locale 'es'.*missing.*intro.sms"):
+        Templates({"en": TEXTS, "es": {"public.ack": "Caso {reference}"}})
+
+
+@pytest.mark.parametrize("text", ["{reference", "{0}", "{a.b}", "{a[0]}", "{reference!r}"])
+def test_malformed_or_reaching_templates_are_refused(text: str) -> None:
+    """Unbalanced braces, positional, attribute, index fields and conversions are refused."""
+    with pytest.raises(InvalidWorkflowDefinition):
+        Templates({"en": {"x": text}})
+
+
+def test_a_private_message_without_the_reference_code_is_refused() -> None:
+    """Thread continuity: every .sms/.email template carries {reference}."""
+    with pytest.raises(InvalidWorkflowDefinition, match="without \\{reference\\}"):
+        build(texts=templates(**{"other.sms": "Hi from {brand}"}))
+
+
+def test_missing_templates_a_step_renders_are_refused() -> None:
+    """A template a step declares but the library lacks is a definition error."""
+    with pytest.raises(InvalidWorkflowDefinition, match="missing templates"):
+        build(Step(S.ACKNOWLEDGED, ContactProvided, S.CONNECTED, "c", templates=("nope",)))
+
+
+def test_unreachable_and_dead_end_states_are_refused() -> None:
+    """The original structural checks still hold."""
+    with pytest.raises(InvalidWorkflowDefinition, match="unreachable"):
+        build(Step(S.CONNECTED, ResolveRequested, S.RESOLVED, "r"))
+    with pytest.raises(InvalidWorkflowDefinition, match="no way out"):
+        Workflow("t", [Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack")])
+
+
+def test_a_sms_template_over_the_segment_budget_is_refused() -> None:
+    """max_sms_segments makes an expensive SMS template a definition error."""
+    long = "case {reference} " + "ú" * 80
+    with pytest.raises(InvalidWorkflowDefinition, match="costs 2 SMS segments"):
+        Templates({"en": {"x.sms": long}}, variables={"x.sms": {"reference"}}, max_sms_segments=1)
+
+
+def test_the_default_transition_table_names_every_state_and_input() -> None:
+    """The default workflow's table names all nine states and every input kind."""
+    table = Workflow.default().transition_table()
+    for state in HandoffState:
+        assert f"| {state.value} |" in table
+    kinds: list[type[WorkflowInput]] = list(ALL_INPUTS)
+    for input_type in kinds:
+        assert f"| {input_kind(input_type)} |" in table
+    assert "(not handled)" not in table
+
+
+def test_reaching_a_terminal_state_cancels_every_timer() -> None:
+    """decide appends a CancelTimer for each of the workflow's timers on a terminal transition."""
+    workflow = Workflow.default()
+    step = workflow.decide(handoff(S.CONNECTED), ResolveRequested(), workflow.context(NOW))
+    cancelled = {c.name for c in step.commands if c.kind == "cancel_timer"}
+    assert cancelled == workflow.timers == {"first_response_sla", "reminder", "abandon", "idle"}

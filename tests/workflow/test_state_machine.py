@@ -1,0 +1,256 @@
+"""The engine against random event streams: duplicates, reordering, late timers, failures.
+
+Properties: every recorded transition is one the workflow declares (and none
+leaves a terminal state), a thread has at most one open handoff, the opt-in
+request reaches an address at most once per handoff, and every handoff ends in a
+terminal state once time runs far enough.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from escalate import (
+    Channel,
+    Escalator,
+    Identity,
+    InboundMessage,
+    InvalidRecipient,
+    RecipientOptedOut,
+    RetryableTransportError,
+    TransitionNotAllowed,
+    UnknownOutcomeError,
+    Workflow,
+)
+from escalate.store import MemoryStore, SQLiteStore, Store
+from escalate.testing import FakeClock, MemoryTransport
+from escalate.workflow import (
+    TERMINAL_STATES,
+    PublicReplyPosted,
+    SendFailed,
+    SendMessage,
+    TimerFired,
+)
+from escalate.workflow._inputs import input_kind
+from tests.conftest import WEB_FORM_CONSENT, make_thread
+
+THREADS = [("t1", "42"), ("t2", "42"), ("t3", "43")]
+ADDRESSES = [
+    Identity.phone("+14155550100"),
+    Identity.phone("+14155550101"),
+    Identity.email("jane@example.com"),
+]
+BODIES = ["YES", "yes", "STOP", "hello", "yes please", "START", "stop texting me"]
+FAILURES = [
+    InvalidRecipient("landline", provider="m", code="21614"),
+    RecipientOptedOut("carrier opt-out", provider="m", code="21610"),
+    RetryableTransportError("busy", provider="m", code="429"),
+    UnknownOutcomeError("timeout", provider="m"),
+]
+WORKFLOWS = {flag: Workflow.default(brand="Acme", double_opt_in=flag) for flag in (False, True)}
+TIMER_NAMES = [*sorted(WORKFLOWS[False].timers), "unknown"]
+
+
+def declared(workflow: Workflow) -> set[tuple[str, str, str]]:
+    return {
+        (state.value, input_kind(step.on), (step.target or state).value)
+        for step in workflow.steps
+        for state in step.sources
+    }
+
+
+class HandoffStreams(RuleBasedStateMachine):
+    """Random inputs through the real Escalator; see the module docstring for the properties."""
+
+    store_kind = "memory"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock()
+        self.sms = MemoryTransport()
+        self.tmp: str | None = None
+        self.handoff_ids: list[str] = []
+        self.esc: Escalator | None = None
+
+    def _store(self) -> Store:
+        if self.store_kind == "sqlite":
+            self.tmp = tempfile.mkdtemp()
+            return SQLiteStore(Path(self.tmp) / "e.db")
+        return MemoryStore()
+
+    @initialize(immediate=st.booleans(), double_opt_in=st.booleans())
+    def setup(self, immediate: bool, double_opt_in: bool) -> None:
+        self.workflow = WORKFLOWS[double_opt_in]
+        self.allowed = declared(self.workflow)
+        self.esc = Escalator(
+            self._store(),
+            transports=[self.sms],
+            clock=self.clock,
+            workflow=self.workflow,
+            dispatch_immediately=immediate,
+            notifier=lambda handoff, notify: None,
+        )
+
+    @property
+    def e(self) -> Escalator:
+        assert self.esc is not None
+        return self.esc
+
+    def _pick(self, index: int) -> str:
+        return self.handoff_ids[index % len(self.handoff_ids)]
+
+    @rule(
+        thread=st.sampled_from(THREADS),
+        contact=st.none() | st.tuples(st.sampled_from(ADDRESSES), st.booleans()),
+    )
+    def open(self, thread: tuple[str, str], contact: tuple[Identity, bool] | None) -> None:
+        """Open (or re-open) a thread, often with the customer answering at once."""
+        handoff = self.e.open(make_thread(self.clock, thread_id=thread[0], user_id=thread[1]))
+        if handoff.id not in self.handoff_ids:
+            self.handoff_ids.append(handoff.id)
+        if contact is not None:
+            self.contact(self.handoff_ids.index(handoff.id), *contact, then=None)
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(
+        index=st.integers(0, 9),
+        address=st.sampled_from(ADDRESSES),
+        consent=st.booleans(),
+        then=st.none() | st.sampled_from(BODIES),
+    )
+    def contact(
+        self, index: int, address: Identity, consent: bool, then: str | None = None
+    ) -> None:
+        """The customer gives an address, with or without consent, and may write from it."""
+        with contextlib.suppress(TransitionNotAllowed):
+            self.e.contact_provided(
+                self._pick(index), address, consent=WEB_FORM_CONSENT if consent else None
+            )
+        if then is not None:
+            self.inbound(address, then)
+
+    @rule(address=st.sampled_from(ADDRESSES), body=st.sampled_from(BODIES))
+    def inbound(self, address: Identity, body: str) -> None:
+        channel = Channel.EMAIL if address.kind.value == "email" else Channel.SMS
+        self.e.inbound(
+            InboundMessage(channel=channel, sender=address, body=body, received_at=self.clock.now())
+        )
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(index=st.integers(0, 9), chance=st.integers(0, 3))
+    def resolve(self, index: int, chance: int) -> None:
+        """An agent resolves a case (one draw in four, so cases live long enough)."""
+        if chance:
+            return
+        with contextlib.suppress(TransitionNotAllowed):
+            self.e.resolve(self._pick(index))
+
+    @rule(minutes=st.integers(0, 4 * 24 * 60))
+    def advance(self, minutes: int) -> None:
+        self.clock.advance(minutes=minutes)
+        self.e.run_due()
+
+    @rule(failure=st.sampled_from(FAILURES))
+    def script_failure(self, failure: Exception) -> None:
+        self.sms.fail_next(failure)
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(index=st.integers(0, 9), name=st.sampled_from(TIMER_NAMES))
+    def late_timer(self, index: int, name: str) -> None:
+        self.e.engine.feed(self._pick(index), TimerFired(name=name))
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(index=st.integers(0, 9))
+    def duplicate_reply_posted(self, index: int) -> None:
+        self.e.engine.feed(self._pick(index), PublicReplyPosted(post_id="dup"))
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(index=st.integers(0, 9), channel=st.sampled_from([Channel.SMS, Channel.EMAIL]))
+    def late_send_failed(self, index: int, channel: Channel) -> None:
+        self.e.engine.feed(
+            self._pick(index), SendFailed(channel=channel, reason="InvalidRecipient")
+        )
+
+    @invariant()
+    def only_declared_transitions(self) -> None:
+        if self.esc is None:
+            return
+        for handoff_id in self.handoff_ids:
+            previous = None
+            for event in self.e.history(handoff_id):
+                if event.kind != "handoff.transition":
+                    continue
+                data = event.data
+                assert (data["from"], data["input"], data["to"]) in self.allowed, data
+                assert previous is None or data["from"] == previous, (previous, data)
+                previous = data["to"]
+
+    @invariant()
+    def one_open_handoff_per_thread(self) -> None:
+        if self.esc is None:
+            return
+        open_threads = Counter(
+            handoff.thread.thread_id
+            for handoff in map(self.e.handoffs.get, self.handoff_ids)
+            if handoff.is_open
+        )
+        assert all(count == 1 for count in open_threads.values()), open_threads
+
+    @invariant()
+    def opt_in_request_at_most_once(self) -> None:
+        if self.esc is None:
+            return
+        attempted = Counter(
+            (row.handoff_id, row.command.to)
+            for row in self.e.store.outbox(self.e.tenant)
+            if isinstance(row.command, SendMessage)
+            and row.command.opt_in_request
+            and row.status.value in ("done", "held", "claimed")
+        )
+        assert all(count == 1 for count in attempted.values()), attempted
+
+    def teardown(self) -> None:
+        if self.esc is not None:
+            try:
+                for _ in range(20):  # 60 days: past every timer of the default workflow
+                    self.clock.advance(days=3)
+                    self.e.run_due()
+                states = {h: self.e.handoffs.get(h).state for h in self.handoff_ids}
+                assert all(state in TERMINAL_STATES for state in states.values()), states
+            finally:
+                self.e.close()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class SQLiteHandoffStreams(HandoffStreams):
+    store_kind = "sqlite"
+
+
+TestHandoffStreams = HandoffStreams.TestCase
+TestHandoffStreams.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+TestSQLiteHandoffStreams = SQLiteHandoffStreams.TestCase
+TestSQLiteHandoffStreams.settings = settings(max_examples=10, stateful_step_count=20, deadline=None)
+
+
+def test_every_default_timer_has_an_exit() -> None:
+    """Sanity: the workflow under test declares the four default timers."""
+    assert set(TIMER_NAMES) == {"first_response_sla", "reminder", "abandon", "idle", "unknown"}
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
