@@ -18,6 +18,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     │   └── InvalidConsentReceipt                 a consent receipt that is not Kantara v1.1
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
+    │   └── StaleTimer                             the timer was cancelled or fired; drop it
     ├── SchemaTooNew                             the database is from a newer escalate; upgrade
     ├── RateLimited                              too many attempts; wait ``retry_after`` seconds
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
@@ -55,6 +56,7 @@ __all__ = [
     "RecipientOptedOut",
     "RetryableTransportError",
     "SchemaTooNew",
+    "StaleTimer",
     "TransitionNotAllowed",
     "TransportError",
     "UnknownOutcomeError",
@@ -150,6 +152,19 @@ class NotFound(EscalateError, LookupError):
 
 class ConcurrentUpdate(EscalateError):
     """The record changed between read and write; reload and try again."""
+
+
+class StaleTimer(ConcurrentUpdate):
+    """A change fires a timer that is no longer pending (a reply cancelled it, or
+    another worker fired it); nothing was written, and the firing should be dropped.
+
+    Attributes:
+        timer_id: the timer.
+    """
+
+    def __init__(self, timer_id: str) -> None:
+        super().__init__(f"timer {timer_id!r} is no longer pending")
+        self.timer_id = timer_id
 
 
 class SchemaTooNew(EscalateError):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from escalate import ConcurrentUpdate, HandoffState
+from escalate import ConcurrentUpdate, HandoffState, StaleTimer
 from escalate.consent import ConsentAction
 from escalate.store import Changes, OutboxStatus, OutboxUpdate, Store
 from tests.store._records import (
@@ -303,6 +303,37 @@ def test_cancel_and_fire_remove_a_timer_from_due(store: Store) -> None:
     assert store.due_timers(T0 + timedelta(days=1)) == []
     store.commit(Changes(timers=(timer("tm_3", name="seed"),)))
     assert [t.id for t in store.due_timers(T0)] == ["tm_3"]
+
+
+def test_firing_a_timer_that_is_no_longer_pending_is_refused_whole(store: Store) -> None:
+    """Firing a cancelled or already-fired timer raises StaleTimer and writes nothing else."""
+    seed(store)
+    store.commit(Changes(timers=(timer("tm_1", name="remind"),)))
+    store.commit(Changes(cancel_timers=(("ho_1", "remind"),)))
+    before = len(store.events("default"))
+    with pytest.raises(StaleTimer) as caught:
+        store.commit(Changes(fire_timers=("tm_1",), events=(event("ev_stale"),)))
+    assert caught.value.timer_id == "tm_1"
+    assert isinstance(caught.value, ConcurrentUpdate)
+    assert len(store.events("default")) == before
+    store.commit(Changes(fire_timers=("tm_seed",)))
+    with pytest.raises(StaleTimer):
+        store.commit(Changes(fire_timers=("tm_seed",)))
+    with pytest.raises(StaleTimer):
+        store.commit(Changes(fire_timers=("tm_missing",)))
+
+
+def test_a_timer_can_fire_and_be_restarted_in_one_change(store: Store) -> None:
+    """The transition a timer causes may cancel or restart that same timer in its commit."""
+    seed(store)
+    store.commit(
+        Changes(
+            fire_timers=("tm_seed",),
+            cancel_timers=(("ho_1", "seed"),),
+            timers=(timer("tm_next", name="seed", due_at=T0 + timedelta(hours=1)),),
+        )
+    )
+    assert [t.id for t in store.due_timers(T0 + timedelta(hours=2))] == ["tm_next"]
 
 
 def test_due_timers_are_earliest_first_and_limited(store: Store) -> None:

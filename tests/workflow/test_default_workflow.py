@@ -13,8 +13,9 @@ from escalate import (
     Identity,
     InboundMessage,
 )
+from escalate.store import Store
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
-from escalate.workflow import Notify
+from escalate.workflow import Notify, TimerFired
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
@@ -346,3 +347,20 @@ def test_locale_can_be_chosen_per_handoff(
     esc.open(make_thread(clock, thread_id="en1", user_id="43"))
     assert "Caso " in publisher.replies[0].text
     assert "Case " in publisher.replies[1].text
+
+
+def test_a_reminder_cancelled_after_it_was_read_as_due_is_not_sent(
+    make_esc: MakeEsc, store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A reply that cancels the reminder between a worker's read and its fire stops the reminder."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.advance(hours=25)
+    (due,) = [t for t in store.due_timers(clock.now(), tenant=esc.tenant) if t.name == "reminder"]
+    esc.inbound(text(clock, "still waiting, thanks"))  # after the worker read it as due
+    sent = len(sms.sent)
+    esc.engine.feed(due.handoff_id, TimerFired(name=due.name), fire_timers=(due.id,))
+    esc.run_due()
+    assert len(sms.sent) == sent, "no reminder after the customer answered"
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from escalate._clock import ensure_aware
-from escalate._exceptions import ConcurrentUpdate
+from escalate._exceptions import ConcurrentUpdate, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
 from escalate.audit._chain import ChainHead, ChainKey, link_events
@@ -134,6 +134,11 @@ class MemoryStore:
                     raise ConcurrentUpdate("identity is already linked to another contact")
                 index_updates[key] = contact.id
 
+        self._validate_rest(changes)
+        return index_updates
+
+    def _validate_rest(self, changes: Changes) -> None:
+        """Verifications, outbox rows and timers (the records with no identity index)."""
         keys: set[str] = set()
         for challenge in changes.verifications:
             stored_challenge = self._verifications.get((challenge.tenant, challenge.id))
@@ -146,6 +151,10 @@ class MemoryStore:
             if item.idempotency_key in self._idempotency_keys or item.idempotency_key in keys:
                 raise ConcurrentUpdate("outbox idempotency key already used")
             keys.add(item.idempotency_key)
+        for timer_id in changes.fire_timers:
+            timer = self._timers.get(timer_id)
+            if timer is None or timer.status is not TimerStatus.PENDING:
+                raise StaleTimer(timer_id)
         for update in changes.outbox_updates:
             stored_item = self._outbox.get(update.item_id)
             if update.from_status is not None:
@@ -157,7 +166,6 @@ class MemoryStore:
                 or stored_item.claimed_by != update.claimed_by
             ):
                 raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
-        return index_updates
 
     def _apply(self, changes: Changes, index_updates: dict[_IdentityKey, str | None]) -> None:
         for handoff in changes.handoffs:

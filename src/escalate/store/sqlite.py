@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from escalate._clock import ensure_aware
-from escalate._exceptions import ConcurrentUpdate
+from escalate._exceptions import ConcurrentUpdate, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
 from escalate.audit._chain import ChainHead
@@ -225,14 +225,19 @@ class SQLiteStore(IdentityRecordsSQL):
                 )
             if cursor.rowcount != 1:
                 raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
+        # Fired first: the transition a timer causes may cancel or restart that
+        # same timer, and firing must see it still pending.
+        for timer_id in changes.fire_timers:
+            cursor = conn.execute(
+                "UPDATE timers SET status = 'fired' WHERE id = ? AND status = 'pending'",
+                (timer_id,),
+            )
+            if cursor.rowcount != 1:
+                raise StaleTimer(timer_id)
         conn.executemany(
             "UPDATE timers SET status = 'cancelled'"
             " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
             list(changes.cancel_timers),
-        )
-        conn.executemany(
-            "UPDATE timers SET status = 'fired' WHERE id = ? AND status = 'pending'",
-            [(timer_id,) for timer_id in changes.fire_timers],
         )
         for timer in changes.timers:
             conn.execute(

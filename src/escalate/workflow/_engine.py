@@ -28,6 +28,7 @@ from escalate._exceptions import (
     PermanentTransportError,
     RecipientOptedOut,
     RetryableTransportError,
+    StaleTimer,
     TransitionNotAllowed,
     TransportError,
     UnknownOutcomeError,
@@ -317,7 +318,7 @@ class Engine:
                 self.apply(handoff, event, fire_timers=fire_timers)
                 return
             except TransitionNotAllowed:
-                self.store.commit(
+                self._commit_ignoring_stale_timer(
                     Changes(
                         events=(
                             _event(
@@ -332,11 +333,21 @@ class Engine:
                     )
                 )
                 return
+            except StaleTimer:
+                # A reply cancelled the timer (or another worker fired it) after
+                # we read it as due: firing it now would remind someone who answered.
+                return
             except ConcurrentUpdate:
                 continue
         log.warning(
             "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
         )
+
+    def _commit_ignoring_stale_timer(self, changes: Changes) -> None:
+        try:
+            self.store.commit(changes)
+        except StaleTimer:
+            return
 
     # -- timers -----------------------------------------------------------------
 
