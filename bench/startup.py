@@ -3,6 +3,7 @@
 Run: python bench/startup.py [--runs 15]
 Each run is a fresh interpreter, so the figures include Python's own start-up;
 the bare interpreter (`python -c pass`) is measured side by side as the baseline.
+`import escalate` loads names lazily; importing `Escalator` pays for the models.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def main() -> None:
     rows = [
         ("python -c pass (baseline)", [sys.executable, "-c", "pass"]),
         ("python -c 'import escalate'", [sys.executable, "-c", "import escalate"]),
+        (
+            "... 'from escalate import Escalator'",
+            [sys.executable, "-c", "from escalate import Escalator"],
+        ),
         ("escalate --help", [escalate_cli, "--help"]),
     ]
     baseline = None

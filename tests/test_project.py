@@ -38,6 +38,27 @@ def test_all_is_sorted_and_complete() -> None:
         assert hasattr(escalate, name), name
 
 
+def test_lazy_names_are_the_modules_own_objects() -> None:
+    """Every lazily imported public name resolves to the object its module defines."""
+    import importlib
+
+    for name, module in escalate._LAZY.items():
+        assert getattr(escalate, name) is getattr(importlib.import_module(module), name)
+    assert set(escalate._LAZY) <= set(escalate.__all__)
+    assert sorted(dir(escalate)) == sorted(escalate.__all__)
+
+
+def test_help_imports_no_model_code() -> None:
+    """`escalate --help` loads neither pydantic nor phonenumbers (it stays fast)."""
+    code = (
+        "import sys; from escalate.cli import build_parser; build_parser().format_help();"
+        "heavy = ('pydantic', 'phonenumbers', 'email_validator');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_import_pulls_in_no_provider_sdk_or_driver() -> None:
     """`import escalate` imports no provider SDK and no database driver."""
     code = (

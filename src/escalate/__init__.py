@@ -6,8 +6,9 @@ with an underscore is internal and may change without notice.
 
 from __future__ import annotations
 
-from escalate._clock import Clock, SystemClock
-from escalate._escalator import Escalator
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from escalate._exceptions import (
     ConcurrentUpdate,
     ConsentRequired,
@@ -36,36 +37,100 @@ from escalate._exceptions import (
     VerificationFailed,
     WebhookSignatureError,
 )
-from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
-from escalate._models import Channel, Event, Handoff, HandoffState, Thread
-from escalate._outbox import Outbox
-from escalate._pacing import Pacer
 from escalate._version import __version__
-from escalate.audit import AuditReport
-from escalate.consent import (
-    ConsentEvidence,
-    ConsentPolicy,
-    ConsentRecord,
-    ConsentSource,
-    Decision,
-    Purpose,
-)
-from escalate.identity import (
-    Contact,
-    ContactBook,
-    Identity,
-    IdentityKind,
-    Link,
-    LinkSource,
-    MergeProposal,
-    extract_identities,
-)
-from escalate.reporting import SlaReport
-from escalate.retry import RetryPolicy
-from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
-from escalate.store import Store
-from escalate.transports import Transport
-from escalate.workflow import BusinessHours, ReplyAddressing, Templates, Workflow
+
+if TYPE_CHECKING:
+    from escalate._clock import Clock, SystemClock
+    from escalate._escalator import Escalator
+    from escalate._messages import DeliveryStatus, InboundMessage, OutboundMessage, SendResult
+    from escalate._models import Channel, Event, Handoff, HandoffState, Thread
+    from escalate._outbox import Outbox
+    from escalate._pacing import Pacer
+    from escalate.audit import AuditReport
+    from escalate.consent import (
+        ConsentEvidence,
+        ConsentPolicy,
+        ConsentRecord,
+        ConsentSource,
+        Decision,
+        Purpose,
+    )
+    from escalate.identity import (
+        Contact,
+        ContactBook,
+        Identity,
+        IdentityKind,
+        Link,
+        LinkSource,
+        MergeProposal,
+        extract_identities,
+    )
+    from escalate.reporting import SlaReport
+    from escalate.retry import RetryPolicy
+    from escalate.social import PublishedReply, RecordingPublisher, SocialPublisher
+    from escalate.store import Store
+    from escalate.transports import Transport
+    from escalate.workflow import BusinessHours, ReplyAddressing, Templates, Workflow
+
+# Everything but the exceptions is imported on first use (PEP 562), so that
+# `escalate --help` and `except escalate.EscalateError` don't pay for pydantic
+# models, phonenumbers' metadata and email-validator's tables.
+_LAZY: dict[str, str] = {
+    "AuditReport": "escalate.audit",
+    "BusinessHours": "escalate.workflow",
+    "Channel": "escalate._models",
+    "Clock": "escalate._clock",
+    "ConsentEvidence": "escalate.consent",
+    "ConsentPolicy": "escalate.consent",
+    "ConsentRecord": "escalate.consent",
+    "ConsentSource": "escalate.consent",
+    "Contact": "escalate.identity",
+    "ContactBook": "escalate.identity",
+    "Decision": "escalate.consent",
+    "DeliveryStatus": "escalate._messages",
+    "Escalator": "escalate._escalator",
+    "Event": "escalate._models",
+    "Handoff": "escalate._models",
+    "HandoffState": "escalate._models",
+    "Identity": "escalate.identity",
+    "IdentityKind": "escalate.identity",
+    "InboundMessage": "escalate._messages",
+    "Link": "escalate.identity",
+    "LinkSource": "escalate.identity",
+    "MergeProposal": "escalate.identity",
+    "OutboundMessage": "escalate._messages",
+    "Outbox": "escalate._outbox",
+    "Pacer": "escalate._pacing",
+    "PublishedReply": "escalate.social",
+    "Purpose": "escalate.consent",
+    "RecordingPublisher": "escalate.social",
+    "ReplyAddressing": "escalate.workflow",
+    "RetryPolicy": "escalate.retry",
+    "SendResult": "escalate._messages",
+    "SlaReport": "escalate.reporting",
+    "SocialPublisher": "escalate.social",
+    "Store": "escalate.store",
+    "SystemClock": "escalate._clock",
+    "Templates": "escalate.workflow",
+    "Thread": "escalate._models",
+    "Transport": "escalate.transports",
+    "Workflow": "escalate.workflow",
+    "extract_identities": "escalate.identity",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'escalate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AuditReport",

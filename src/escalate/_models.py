@@ -16,6 +16,7 @@ from escalate._clock import ensure_aware
 from escalate._identity import PLATFORMS, Identity, IdentityKind
 from escalate._model import Model
 from escalate._redact import redact_body
+from escalate._tenant import DEFAULT_TENANT
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -29,7 +30,6 @@ __all__ = [
     "channel_for",
 ]
 
-DEFAULT_TENANT = "default"
 
 #: A datetime that must carry a time zone; stored and compared in UTC.
 AwareDatetime = Annotated[datetime, AfterValidator(ensure_aware)]

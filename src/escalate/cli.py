@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from escalate._report_cli import add_report_arguments
 from escalate._version import __version__
-from escalate.reporting._cli import add_report_arguments
 
 __all__ = ["main"]
 
@@ -27,7 +27,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from escalate.reporting._cli import run_report  # noqa: PLC0415
+    from escalate._report_cli import run_report  # noqa: PLC0415
 
     return run_report(args)
 

@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escalate import InvalidInput, MissingDependencyError, NaiveDatetimeError
+from escalate._report_cli import parse_when
 from escalate.cli import main
 from escalate.reporting import sla_report, write_histogram_png
-from escalate.reporting._cli import parse_when
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from escalate._clock import SystemClock
 from escalate._exceptions import EscalateError, InvalidInput, NaiveDatetimeError
-from escalate._models import DEFAULT_TENANT
+from escalate._tenant import DEFAULT_TENANT
 
 __all__ = ["add_report_arguments", "parse_when", "run_report"]
 
