@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from escalate import ConcurrentUpdate, EscalateError, Escalator, HandoffState, SchemaTooNew
+from escalate import (
+    ConcurrentUpdate,
+    EscalateError,
+    Escalator,
+    HandoffState,
+    InvalidInput,
+    SchemaTooNew,
+)
 from escalate.store import Changes, SQLiteStore, open_store
 from escalate.store._migrations import SQLITE_MIGRATIONS
 from escalate.testing import FakeClock
@@ -102,3 +109,13 @@ def test_sqlite_url_opens_a_file_that_an_escalator_reuses(tmp_path: Path) -> Non
         opened = first.open(make_thread(clock))
     with Escalator(open_store(url), clock=clock) as second:
         assert second.open(make_thread(clock)).id == opened.id
+
+
+def test_an_unopenable_file_is_a_typed_error(tmp_path: Path) -> None:
+    """A path in a missing directory, or a file that is not a database, raises InvalidInput."""
+    with pytest.raises(InvalidInput, match="cannot open SQLite database"):
+        SQLiteStore(tmp_path / "no" / "such" / "dir.db")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database file, not even close" * 100)
+    with pytest.raises(InvalidInput, match="cannot open SQLite database"):
+        SQLiteStore(junk)

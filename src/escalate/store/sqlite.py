@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from escalate._clock import ensure_aware
-from escalate._exceptions import ConcurrentUpdate, StaleTimer
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
 from escalate.audit._chain import ChainHead
@@ -59,15 +59,19 @@ class SQLiteStore(IdentityRecordsSQL):
     def __init__(self, path: str | Path = "escalate.db", *, timeout: float = 30.0) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            # WAL with synchronous=NORMAL is durable across application crashes
-            # and loses at most the last commits on power loss, never corrupts.
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                # WAL with synchronous=NORMAL is durable across application crashes
+                # and loses at most the last commits on power loss, never corrupts.
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            # A missing directory, no permission, or a file that is not a database.
+            raise InvalidInput(f"cannot open SQLite database {self.path!r}: {exc}") from None
         try:
             with self._transaction():
                 migrate(self._conn, SQLITE_MIGRATIONS)
