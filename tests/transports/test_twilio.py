@@ -27,6 +27,13 @@ def test_is_a_transport_for_sms_and_whatsapp() -> None:
     assert transport.channels == {Channel.SMS, Channel.WHATSAPP}
 
 
+def test_paces_per_number_or_messaging_service() -> None:
+    """The Pacer's key (`sender`) is the From number, or the Messaging Service when set."""
+    assert make("http://127.0.0.1:9").sender == FROM_NUMBER
+    service = "MG" + "0" * 32
+    assert make("http://127.0.0.1:9", from_=None, messaging_service_sid=service).sender == service
+
+
 def test_sms_posts_to_from_body_and_callback_with_our_id(stub: StubServer) -> None:
     """An SMS posts To, From, Body and a StatusCallback that names our message id."""
     transport = make(stub.url, status_callback="https://hooks.example/twilio/status?tenant=a")

@@ -108,6 +108,7 @@ class SendGridEmail:
             raise InvalidInput("SendGridEmail needs an api_key and a from_email")
         self.name = name
         self.channels = frozenset({Channel.EMAIL})
+        self.sender = from_email  # the Pacer's key for this transport's rate
         self.settings = EmailSettings(
             from_email=from_email,
             from_name=from_name,

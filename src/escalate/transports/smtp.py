@@ -90,6 +90,7 @@ class SMTPEmail:
             raise InvalidInput("SMTPEmail needs a host and a from_email")
         self.name = name
         self.channels = frozenset({Channel.EMAIL})
+        self.sender = from_email  # the Pacer's key for this transport's rate
         self.host, self.port = host, port
         self.settings = EmailSettings(from_email, from_name, reply_to, subject, message_id_domain)
         self._login = (username, password) if username else None

@@ -173,6 +173,8 @@ class TwilioSMS:
         self.channels = frozenset({Channel.SMS, Channel.WHATSAPP})
         self.from_ = from_
         self.messaging_service_sid = messaging_service_sid
+        #: What the Pacer keys this transport's rate on: one number, or one service.
+        self.sender = messaging_service_sid or from_
         self.status_callback = status_callback
         self._callback = _callback_prefix(status_callback) if status_callback else None
         self._clock = clock or SystemClock()
