@@ -33,7 +33,9 @@ fresh file); the medians are reported with the load average.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import re
 import sqlite3
 import statistics
@@ -347,9 +349,6 @@ def bench(handoffs: int, rounds: int) -> dict[str, float]:
 
 
 def profile(handoffs: int) -> None:
-    import cProfile
-    import pstats
-
     with tempfile.TemporaryDirectory() as name:
         lib = Library.open(Path(name) / "profile.db")
         lib.run(10**6, 5)
@@ -370,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     figures = bench(args.handoffs, args.rounds)
     print(
-        f"handoffs per round: {args.handoffs}, rounds: {args.rounds}, python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}"
+        f"handoffs per round: {args.handoffs}, rounds: {args.rounds},"
+        f" python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}"
     )
     for key, value in figures.items():
         print(f"{key}: {value:,.2f}" if isinstance(value, float) else f"{key}: {value}")
