@@ -229,8 +229,7 @@ class Escalator:
                 )
             except ConcurrentUpdate:
                 continue  # another worker opened it, or the author/reference raced: look again
-            self._dispatch(handoff)
-            return self.handoffs.get(handoff.id)
+            return self._dispatch(handoff)
         raise ConcurrentUpdate("could not open the handoff: the thread kept changing")
 
     def contact_provided(
@@ -297,8 +296,7 @@ class Escalator:
             events=events,
             extra=extra,
         )
-        self._dispatch(updated)
-        return self.handoffs.get(handoff_id)
+        return self._dispatch(updated)
 
     def inbound(self, message: InboundMessage) -> Handoff | None:
         """A message from a customer on a private channel.
@@ -392,8 +390,7 @@ class Escalator:
                 updated = self.engine.apply(handoff, event, actor="customer", events=(received,))
             except TransitionNotAllowed:
                 continue  # a guard refused it (e.g. a YES from another address)
-            self._dispatch(updated)
-            matched = self.handoffs.get(handoff.id)
+            matched = self._dispatch(updated)
             if not isinstance(event, OptedOut):
                 return matched
         return matched
@@ -414,8 +411,7 @@ class Escalator:
         """Close a handoff as resolved."""
         handoff = self.handoffs.get(handoff_id)
         updated = self.engine.apply(handoff, ResolveRequested(reason=reason), actor=actor)
-        self._dispatch(updated)
-        return self.handoffs.get(handoff_id)
+        return self._dispatch(updated)
 
     def run_due(self, *, limit: int = 100) -> DispatchReport:
         """Fire due timers and dispatch due outbox rows; call it from your scheduler.
@@ -466,12 +462,21 @@ class Escalator:
 
     # -- plumbing -------------------------------------------------------------
 
-    def _dispatch(self, handoff: Handoff) -> None:
-        if self.dispatch_immediately:
-            # Results (a posted reply) may queue more work for the same handoff.
-            for _ in range(5):
-                if not any(vars(self.engine.dispatch(handoff_id=handoff.id)).values()):
-                    break
+    def _dispatch(self, handoff: Handoff) -> Handoff:
+        """Run the handoff's due rows; return it as it now stands.
+
+        When nothing was dispatched, ``handoff`` (just committed by this verb) is
+        still its latest version here and is returned without a read.
+        """
+        if not self.dispatch_immediately:
+            return handoff
+        dispatched = False
+        # Results (a posted reply) may queue more work for the same handoff.
+        for _ in range(5):
+            if not any(vars(self.engine.dispatch(handoff_id=handoff.id)).values()):
+                break
+            dispatched = True
+        return self.handoffs.get(handoff.id) if dispatched else handoff
 
     def close(self) -> None:
         """Stop the dispatch pool, then close the transports and the store."""

@@ -413,6 +413,12 @@ class SQLiteStore(IdentityRecordsSQL):
         if tenant is not None:
             sql += " AND tenant = ?"
             params.append(tenant)
+        with self._lock:
+            # Most calls find nothing due: a plain read (WAL lets it run beside
+            # a writer) answers that without taking the write lock. When rows
+            # are due they are selected again under BEGIN IMMEDIATE below.
+            if self._conn.execute(sql + " LIMIT 1", params).fetchone() is None:
+                return []
         sql += " ORDER BY due_at, created_at, id LIMIT ?"
         params.append(limit)
         with self._transaction() as conn:

@@ -1,0 +1,29 @@
+"""A short run of bench/handoff_lifecycle.py: the baseline replays exactly the library's writes."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "handoff_lifecycle.py"
+
+
+def test_baseline_writes_the_same_rows_and_commits(tmp_path: Path) -> None:
+    """Over a few lifecycles the baseline makes as many write commits and row changes."""
+    bench = runpy.run_path(str(BENCH))
+    shape = bench["compare"](tmp_path, 5)
+    assert shape["library_commits"] == 5 * shape["write_commits_per_handoff"], shape
+    assert shape["baseline_commits"] == shape["library_commits"], shape
+    assert shape["library_changes"] > 0
+    assert shape["baseline_changes"] == shape["library_changes"], shape
+    # Every write transaction of a lifecycle is replayed, and no transaction is left empty.
+    assert shape["statements_per_handoff"] >= shape["write_commits_per_handoff"] > 0
+
+
+def test_bench_runs_and_reports_a_ratio(tmp_path: Path) -> None:
+    """A tiny interleaved run reports positive rates for both sides and their ratio."""
+    bench = runpy.run_path(str(BENCH))
+    figures = bench["bench"](10, 2)
+    assert figures["library_handoffs_per_s"] > 0
+    assert figures["raw_handoffs_per_s"] > 0
+    assert figures["ratio"] == figures["raw_handoffs_per_s"] / figures["library_handoffs_per_s"]
