@@ -25,39 +25,25 @@ from typing import Any
 from escalate._clock import Clock
 from escalate._exceptions import (
     ConcurrentUpdate,
-    PermanentTransportError,
-    RecipientOptedOut,
-    RetryableTransportError,
     StaleTimer,
     TransitionNotAllowed,
-    TransportError,
-    UnknownOutcomeError,
 )
 from escalate._identity import IdentityKind
 from escalate._ids import new_id
-from escalate._messages import OutboundMessage
-from escalate._models import Channel, Event, Handoff, channel_for
+from escalate._models import Event, Handoff, channel_for
 from escalate._pacing import Pacer
-from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
 from escalate.consent._ledger_service import (
     consent_event,
-    consent_facts,
-    known_zone,
     make_consent_record,
 )
-from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES, ConsentPolicy
+from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import (
-    ConsentAction,
-    ConsentEvidence,
     ConsentRecord,
-    ConsentSource,
-    Decision,
     Purpose,
 )
 from escalate.identity._contact import Contact
 from escalate.retry import RetryPolicy
-from escalate.sms import segments
 from escalate.social._publisher import SocialPublisher
 from escalate.store._protocol import (
     Changes,
@@ -78,7 +64,8 @@ from escalate.workflow._commands import (
 )
 from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._drain import stream
-from escalate.workflow._inputs import PublicReplyPosted, SendFailed, TimerFired, WorkflowInput
+from escalate.workflow._inputs import TimerFired, WorkflowInput
+from escalate.workflow._sending import SendPath
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
 
@@ -149,7 +136,7 @@ def _event(
 
 
 @dataclass
-class Engine:
+class Engine(SendPath):
     """Runs one workflow over one store for one tenant."""
 
     store: Store
@@ -496,390 +483,6 @@ class Engine:
         counter = _REPORT_COUNTERS[kind]
         setattr(report, counter, getattr(report, counter) + 1)
         return True
-
-    def _transport_for(self, channel: Channel) -> Transport | None:
-        return next((t for t in self.transports if channel in t.channels), None)
-
-    def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
-        """The full consent decision for one queued send (quiet hours included)."""
-        return decide_from_records(
-            consent_facts(self.store, item.tenant, command.to, self.consent),
-            command.purpose,
-            now,
-            address=command.to,
-            channel=command.channel,
-            policy=self.consent,
-            template=command.template,
-            requested_at=item.created_at,
-            known_zone=known_zone(self.store, item.tenant, command.to),
-            confirms=command.confirms,
-            opt_in_request=command.opt_in_request,
-        )
-
-    def _send(
-        self,
-        item: OutboxItem,
-        handoff: Handoff | None,
-        command: SendMessage,
-        report: DispatchReport,
-    ) -> None:
-        to = f"{command.to.kind.value}:{redact_address(command.to.kind.value, command.to.value)}"
-        if item.stale_claim:
-            # A previous worker claimed this send and never settled it: the
-            # provider may have it. Hold it rather than risk a second text.
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.HELD,
-                "message.held",
-                report,
-                to=to,
-                reason="lease_expired",
-            )
-            return
-        transport = self._transport_for(command.channel)
-        if transport is not None and not self._pace(item, handoff, transport, report, to=to):
-            return
-        now = self.clock.now()
-        if command.opt_in_request and self._opt_in_already_requested(item, command):
-            decision = Decision(allowed=False, reason="opt_in_already_requested")
-        else:
-            decision = self.consent_decision(item, command, now)
-        if not decision.allowed:
-            if decision.not_before is not None:
-                self._settle(
-                    item,
-                    handoff,
-                    OutboxStatus.PENDING,
-                    "message.deferred",
-                    report,
-                    due_at=decision.not_before,
-                    result=item.result,
-                    to=to,
-                    reason=decision.reason,
-                    not_before=decision.not_before.isoformat(),
-                    zone_source=decision.zone_source,
-                )
-                return
-            if self._settle(
-                item,
-                handoff,
-                OutboxStatus.REFUSED,
-                "message.refused",
-                report,
-                to=to,
-                reason=decision.reason,
-                template=command.template,
-                records=[record.id for record in decision.records],
-            ) and (handoff is not None and command.template not in KEYWORD_REPLY_TEMPLATES):
-                # A keyword answer that may no longer go is not the handoff's failure.
-                self.feed(
-                    handoff.id,
-                    SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
-                )
-            return
-        if transport is None:
-            if (
-                self._settle(
-                    item,
-                    handoff,
-                    OutboxStatus.FAILED,
-                    "message.failed",
-                    report,
-                    to=to,
-                    reason="no_transport",
-                )
-                and handoff is not None
-            ):
-                self.feed(handoff.id, SendFailed(channel=command.channel, reason="no_transport"))
-            return
-        message = OutboundMessage(
-            id=item.id,
-            idempotency_key=item.idempotency_key,
-            tenant=item.tenant,
-            channel=command.channel,
-            to=command.to,
-            body=command.body,
-            subject=command.subject,
-            reference=handoff.reference if handoff else None,
-            handoff_id=handoff.id if handoff else None,
-            headers=(
-                {**command.headers, "Reply-To": command.reply_to}
-                if command.reply_to
-                else dict(command.headers)
-            ),
-        )
-        # Providers bill per segment; record what this body costs on every SMS.
-        sms = segments(command.body) if command.channel is Channel.SMS else None
-        size: dict[str, Any] = (
-            {"encoding": sms.encoding.value, "segments": sms.segments, "units": sms.units}
-            if sms
-            else {}
-        )
-        try:
-            result = transport.send(message)
-        except RetryableTransportError as exc:
-            self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
-            return
-        except RecipientOptedOut as exc:
-            # The carrier holds a STOP we never saw: record it as ours, with the
-            # row's settlement, so nothing else is sent to this address.
-            revoke = make_consent_record(
-                tenant=item.tenant,
-                address=command.to,
-                channel=command.channel,
-                purpose=Purpose.TRANSACTIONAL,
-                action=ConsentAction.REVOKE,
-                evidence=ConsentEvidence(source=ConsentSource.PROVIDER_EVENT),
-                at=now,
-                actor=exc.provider or transport.name,
-                handoff_id=item.handoff_id,
-                all_purposes=True,
-            )
-            if (
-                self._settle(
-                    item,
-                    handoff,
-                    OutboxStatus.FAILED,
-                    "message.failed",
-                    report,
-                    consent=(revoke,),
-                    to=to,
-                    reason=type(exc).__name__,
-                    code=exc.code,
-                    provider=exc.provider,
-                )
-                and handoff is not None
-            ):
-                self.feed(
-                    handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__)
-                )
-            return
-        except PermanentTransportError as exc:
-            if (
-                self._settle(
-                    item,
-                    handoff,
-                    OutboxStatus.FAILED,
-                    "message.failed",
-                    report,
-                    to=to,
-                    reason=type(exc).__name__,
-                    code=exc.code,
-                    provider=exc.provider,
-                )
-                and handoff is not None
-            ):
-                self.feed(
-                    handoff.id, SendFailed(channel=command.channel, reason=type(exc).__name__)
-                )
-            return
-        except UnknownOutcomeError as exc:
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.HELD,
-                "message.held",
-                report,
-                to=to,
-                reason="unknown_outcome",
-                code=exc.code,
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - a third-party transport's own error: outcome unknown
-            log.warning(
-                "transport %s raised %s; holding outbox row %s",
-                transport.name,
-                type(exc).__name__,
-                item.id,
-            )
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.HELD,
-                "message.held",
-                report,
-                to=to,
-                reason=f"unexpected:{type(exc).__name__}",
-            )
-            return
-        self._settle(
-            item,
-            handoff,
-            OutboxStatus.DONE,
-            "message.sent",
-            report,
-            result={
-                "provider": result.provider,
-                "provider_message_id": result.provider_message_id,
-                **size,
-            },
-            to=to,
-            channel=command.channel.value,
-            provider=result.provider,
-            provider_message_id=result.provider_message_id,
-            **size,
-        )
-
-    def _pace(
-        self,
-        item: OutboxItem,
-        handoff: Handoff | None,
-        transport: Transport,
-        report: DispatchReport,
-        *,
-        to: str,
-    ) -> bool:
-        """Take the sender's next pacing slot, or put the row back if it is too far off."""
-        if self.pacer is None:
-            return True
-        lease_until = item.lease_until or self.clock.now() + self.lease
-        # Never wait past half the lease: a row whose lease expires mid-wait
-        # would be taken over and held, not sent.
-        budget = max((lease_until - self.clock.now()).total_seconds() / 2, 0.0)
-        sender = getattr(transport, "sender", None)
-        if self.pacer.acquire(transport.name, sender, max_wait=budget):
-            return True
-        self._settle(
-            item,
-            handoff,
-            OutboxStatus.PENDING,
-            "message.paced",
-            report,
-            due_at=self.clock.now() + timedelta(seconds=budget),
-            result=item.result,
-            to=to,
-            provider=transport.name,
-        )
-        return False
-
-    def _opt_in_already_requested(self, item: OutboxItem, command: SendMessage) -> bool:
-        """Whether another double opt-in request to this address in this handoff was attempted.
-
-        The request is the one text allowed before a grant, so it must never go
-        twice: any other request row that left pending (sent, held, claimed or
-        failed) counts, whatever the ledger says.
-        """
-        return any(
-            other.id != item.id
-            and isinstance(other.command, SendMessage)
-            and other.command.opt_in_request
-            and other.command.to == command.to
-            and other.status is not OutboxStatus.PENDING
-            for other in self.store.outbox(item.tenant, handoff_id=item.handoff_id)
-        )
-
-    def _retry_or_fail(
-        self,
-        item: OutboxItem,
-        handoff: Handoff | None,
-        exc: TransportError,
-        report: DispatchReport,
-        *,
-        to: str,
-        channel: Channel | None,
-    ) -> None:
-        now = self.clock.now()
-        # The deadline counts from the first attempt, not from when the row was
-        # written (a quiet-hours deferral is not time spent retrying).
-        first = (item.result or {}).get("first_attempt_at")
-        first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
-        delay = self.retry.next_delay(
-            attempt=item.attempts, elapsed=(now - first_at).total_seconds(), error=exc
-        )
-        if delay is not None:
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.PENDING,
-                "message.retry_scheduled",
-                report,
-                due_at=now + timedelta(seconds=delay),
-                result={**(item.result or {}), "first_attempt_at": first_at.isoformat()},
-                to=to,
-                code=exc.code,
-                delay_seconds=round(delay, 3),
-            )
-            return
-        if (
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.FAILED,
-                "message.failed",
-                report,
-                to=to,
-                reason="retries_exhausted",
-                code=exc.code,
-            )
-            and channel is not None
-            and handoff is not None
-        ):
-            self.feed(handoff.id, SendFailed(channel=channel, reason="retries_exhausted"))
-
-    def _post(
-        self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport
-    ) -> None:
-        if item.stale_claim:
-            # As for a send: the crashed worker may have posted it; never post twice.
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.HELD,
-                "public_reply.held",
-                report,
-                reason="lease_expired",
-            )
-            return
-        if self.publisher is None:
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.FAILED,
-                "public_reply.failed",
-                report,
-                reason="no_publisher",
-            )
-            return
-        try:
-            if command.private:
-                private_reply = getattr(self.publisher, "private_reply", None)
-                if private_reply is None:
-                    self._settle(
-                        item,
-                        handoff,
-                        OutboxStatus.FAILED,
-                        "public_reply.failed",
-                        report,
-                        reason="no_private_reply",
-                    )
-                    return
-                published = private_reply(handoff.thread, command.text)
-            else:
-                published = self.publisher.reply(handoff.thread, command.text)
-        except RetryableTransportError as exc:
-            self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
-            return
-        except TransportError as exc:
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.FAILED,
-                "public_reply.failed",
-                report,
-                reason=type(exc).__name__,
-            )
-            return
-        if self._settle(
-            item,
-            handoff,
-            OutboxStatus.DONE,
-            "public_reply.posted",
-            report,
-            result={"post_id": published.post_id},
-            post_id=published.post_id,
-        ):
-            self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))
 
 
 def _collect(futures: Sequence[Future[DispatchReport]]) -> DispatchReport:

@@ -1,0 +1,456 @@
+"""The engine's send path: one claimed outbox row, from consent check to settled result.
+
+Kept apart from the engine's transitions and claiming (``_engine.py``): this is
+where a message meets the outside world, so every way that can end (sent,
+deferred, refused, retried, failed, held) is spelled out here, and each ends in
+exactly one settlement of the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from escalate._exceptions import (
+    PermanentTransportError,
+    RecipientOptedOut,
+    RetryableTransportError,
+    TransportError,
+    UnknownOutcomeError,
+)
+from escalate._messages import OutboundMessage
+from escalate._models import Channel, Handoff
+from escalate._redact import redact_address
+from escalate.consent._ledger import decide_from_records
+from escalate.consent._ledger_service import consent_facts, known_zone, make_consent_record
+from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES, ConsentPolicy
+from escalate.consent._records import (
+    ConsentAction,
+    ConsentEvidence,
+    ConsentRecord,
+    ConsentSource,
+    Decision,
+    Purpose,
+)
+from escalate.sms import segments
+from escalate.store._protocol import OutboxItem, OutboxStatus
+from escalate.workflow._commands import PostPublicReply, SendMessage
+from escalate.workflow._inputs import PublicReplyPosted, SendFailed
+
+if TYPE_CHECKING:
+    from escalate._clock import Clock
+    from escalate._pacing import Pacer
+    from escalate.retry import RetryPolicy
+    from escalate.social._publisher import SocialPublisher
+    from escalate.store._protocol import Store
+    from escalate.transports._base import Transport
+    from escalate.workflow._engine import DispatchReport
+    from escalate.workflow._inputs import WorkflowInput
+
+__all__ = ["SendPath"]
+
+log = logging.getLogger("escalate")
+
+
+class SendPath:
+    """The ``Engine``'s methods that execute a claimed ``SendMessage`` or ``PostPublicReply``."""
+
+    if TYPE_CHECKING:  # provided by the Engine dataclass
+        store: Store
+        clock: Clock
+        transports: Sequence[Transport]
+        publisher: SocialPublisher | None
+        retry: RetryPolicy
+        consent: ConsentPolicy
+        lease: timedelta
+        pacer: Pacer | None
+
+        def _settle(
+            self,
+            item: OutboxItem,
+            handoff: Handoff | None,
+            status: OutboxStatus,
+            kind: str,
+            report: DispatchReport,
+            *,
+            due_at: datetime | None = None,
+            result: dict[str, Any] | None = None,
+            consent: Sequence[ConsentRecord] = (),
+            **data: Any,
+        ) -> bool: ...
+
+        def feed(
+            self, handoff_id: str, event: WorkflowInput, *, fire_timers: Sequence[str] = ()
+        ) -> None: ...
+
+    def _transport_for(self, channel: Channel) -> Transport | None:
+        return next((t for t in self.transports if channel in t.channels), None)
+
+    def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
+        """The full consent decision for one queued send (quiet hours included)."""
+        if command.opt_in_request and self._opt_in_already_requested(item, command):
+            return Decision(allowed=False, reason="opt_in_already_requested")
+        return decide_from_records(
+            consent_facts(self.store, item.tenant, command.to, self.consent),
+            command.purpose,
+            now,
+            address=command.to,
+            channel=command.channel,
+            policy=self.consent,
+            template=command.template,
+            requested_at=item.created_at,
+            known_zone=known_zone(self.store, item.tenant, command.to),
+            confirms=command.confirms,
+            opt_in_request=command.opt_in_request,
+        )
+
+    def _opt_in_already_requested(self, item: OutboxItem, command: SendMessage) -> bool:
+        """Whether another double opt-in request to this address in this handoff was attempted.
+
+        The request is the one text allowed before a grant, so it must never go
+        twice: any other request row that left pending (sent, held, claimed or
+        failed) counts, whatever the ledger says.
+        """
+        return any(
+            other.id != item.id
+            and isinstance(other.command, SendMessage)
+            and other.command.opt_in_request
+            and other.command.to == command.to
+            and other.status is not OutboxStatus.PENDING
+            for other in self.store.outbox(item.tenant, handoff_id=item.handoff_id)
+        )
+
+    # -- a private message --------------------------------------------------------
+
+    def _send(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        report: DispatchReport,
+    ) -> None:
+        to = f"{command.to.kind.value}:{redact_address(command.to.kind.value, command.to.value)}"
+        if item.stale_claim:
+            # A previous worker claimed this send and never settled it: the
+            # provider may have it. Hold it rather than risk a second text.
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
+                reason="lease_expired",
+            )  # fmt: skip
+            return
+        transport = self._transport_for(command.channel)
+        if transport is not None and not self._pace(item, handoff, transport, report, to=to):
+            return
+        now = self.clock.now()
+        decision = self.consent_decision(item, command, now)
+        if not decision.allowed:
+            self._not_allowed(item, handoff, command, decision, report, to=to)
+            return
+        if transport is None:
+            self._fail(item, handoff, report, channel=command.channel, reason="no_transport", to=to)
+            return
+        # Providers bill per segment; record what this body costs on every SMS.
+        sms = segments(command.body) if command.channel is Channel.SMS else None
+        size: dict[str, Any] = (
+            {"encoding": sms.encoding.value, "segments": sms.segments, "units": sms.units}
+            if sms
+            else {}
+        )
+        try:
+            result = transport.send(_outbound(item, handoff, command))
+        except Exception as exc:  # noqa: BLE001 - every failure is classified in _send_failed
+            self._send_failed(
+                item, handoff, command, report, transport=transport, exc=exc, to=to, now=now
+            )
+            return
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.DONE,
+            "message.sent",
+            report,
+            result={
+                "provider": result.provider,
+                "provider_message_id": result.provider_message_id,
+                **size,
+            },
+            to=to,
+            channel=command.channel.value,
+            provider=result.provider,
+            provider_message_id=result.provider_message_id,
+            **size,
+        )
+
+    def _not_allowed(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        decision: Decision,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> None:
+        """Consent said no: defer to the window's opening, or refuse with the reason."""
+        if decision.not_before is not None:
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.PENDING,
+                "message.deferred",
+                report,
+                due_at=decision.not_before,
+                result=item.result,
+                to=to,
+                reason=decision.reason,
+                not_before=decision.not_before.isoformat(),
+                zone_source=decision.zone_source,
+            )
+            return
+        refused = self._settle(
+            item,
+            handoff,
+            OutboxStatus.REFUSED,
+            "message.refused",
+            report,
+            to=to,
+            reason=decision.reason,
+            template=command.template,
+            records=[record.id for record in decision.records],
+        )
+        # A keyword answer that may no longer go is not the handoff's failure.
+        if refused and handoff is not None and command.template not in KEYWORD_REPLY_TEMPLATES:
+            reason = f"consent:{decision.reason}"
+            self.feed(handoff.id, SendFailed(channel=command.channel, reason=reason))
+
+    def _send_failed(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        report: DispatchReport,
+        *,
+        transport: Transport,
+        exc: Exception,
+        to: str,
+        now: datetime,
+    ) -> None:
+        """Settle a send the transport raised on, by what the error proves."""
+        if isinstance(exc, RetryableTransportError):
+            self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
+        elif isinstance(exc, PermanentTransportError):
+            consent: tuple[ConsentRecord, ...] = ()
+            if isinstance(exc, RecipientOptedOut):
+                # The carrier holds a STOP we never saw: record it as ours, with
+                # the row's settlement, so nothing else is sent to this address.
+                consent = (
+                    make_consent_record(
+                        tenant=item.tenant,
+                        address=command.to,
+                        channel=command.channel,
+                        purpose=Purpose.TRANSACTIONAL,
+                        action=ConsentAction.REVOKE,
+                        evidence=ConsentEvidence(source=ConsentSource.PROVIDER_EVENT),
+                        at=now,
+                        actor=exc.provider or transport.name,
+                        handoff_id=item.handoff_id,
+                        all_purposes=True,
+                    ),
+                )
+            self._fail(
+                item,
+                handoff,
+                report,
+                channel=command.channel,
+                reason=type(exc).__name__,
+                consent=consent,
+                to=to,
+                code=exc.code,
+                provider=exc.provider,
+            )
+        elif isinstance(exc, UnknownOutcomeError):
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
+                reason="unknown_outcome", code=exc.code,
+            )  # fmt: skip
+        else:
+            # A third-party transport's own error: it may have sent, so hold it.
+            log.warning(
+                "transport %s raised %s; holding outbox row %s",
+                transport.name,
+                type(exc).__name__,
+                item.id,
+            )
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
+                reason=f"unexpected:{type(exc).__name__}",
+            )  # fmt: skip
+
+    def _fail(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        report: DispatchReport,
+        *,
+        channel: Channel,
+        reason: str,
+        consent: Sequence[ConsentRecord] = (),
+        **data: Any,
+    ) -> None:
+        """Settle the row as failed and tell its handoff, so the workflow can fall back."""
+        settled = self._settle(
+            item,
+            handoff,
+            OutboxStatus.FAILED,
+            "message.failed",
+            report,
+            consent=consent,
+            reason=reason,
+            **data,
+        )
+        if settled and handoff is not None:
+            self.feed(handoff.id, SendFailed(channel=channel, reason=reason))
+
+    def _pace(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        transport: Transport,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> bool:
+        """Take the sender's next pacing slot, or put the row back if it is too far off."""
+        if self.pacer is None:
+            return True
+        lease_until = item.lease_until or self.clock.now() + self.lease
+        # Never wait past half the lease: a row whose lease expires mid-wait
+        # would be taken over and held, not sent.
+        budget = max((lease_until - self.clock.now()).total_seconds() / 2, 0.0)
+        sender = getattr(transport, "sender", None)
+        if self.pacer.acquire(transport.name, sender, max_wait=budget):
+            return True
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.PENDING,
+            "message.paced",
+            report,
+            due_at=self.clock.now() + timedelta(seconds=budget),
+            result=item.result,
+            to=to,
+            provider=transport.name,
+        )
+        return False
+
+    def _retry_or_fail(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        exc: TransportError,
+        report: DispatchReport,
+        *,
+        to: str,
+        channel: Channel | None,
+    ) -> None:
+        now = self.clock.now()
+        # The deadline counts from the first attempt, not from when the row was
+        # written (a quiet-hours deferral is not time spent retrying).
+        first = (item.result or {}).get("first_attempt_at")
+        first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
+        delay = self.retry.next_delay(
+            attempt=item.attempts, elapsed=(now - first_at).total_seconds(), error=exc
+        )
+        if delay is not None:
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.PENDING,
+                "message.retry_scheduled",
+                report,
+                due_at=now + timedelta(seconds=delay),
+                result={**(item.result or {}), "first_attempt_at": first_at.isoformat()},
+                to=to,
+                code=exc.code,
+                delay_seconds=round(delay, 3),
+            )
+        elif channel is not None:
+            self._fail(
+                item, handoff, report, channel=channel, reason="retries_exhausted", to=to,
+                code=exc.code,
+            )  # fmt: skip
+        else:
+            self._settle(
+                item, handoff, OutboxStatus.FAILED, "public_reply.failed", report,
+                reason="retries_exhausted", code=exc.code,
+            )  # fmt: skip
+
+    # -- a public reply -----------------------------------------------------------
+
+    def _post(
+        self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport
+    ) -> None:
+        failed = "public_reply.failed"
+        if item.stale_claim:
+            # As for a send: the crashed worker may have posted it; never post twice.
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "public_reply.held", report,
+                reason="lease_expired",
+            )  # fmt: skip
+            return
+        if self.publisher is None:
+            self._settle(item, handoff, OutboxStatus.FAILED, failed, report, reason="no_publisher")
+            return
+        # A Meta private reply needs the publisher's optional private_reply verb.
+        publish = (
+            getattr(self.publisher, "private_reply", None)
+            if command.private
+            else self.publisher.reply
+        )
+        if publish is None:
+            self._settle(
+                item, handoff, OutboxStatus.FAILED, failed, report, reason="no_private_reply"
+            )
+            return
+        try:
+            published = publish(handoff.thread, command.text)
+        except RetryableTransportError as exc:
+            self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
+            return
+        except TransportError as exc:
+            self._settle(
+                item, handoff, OutboxStatus.FAILED, failed, report, reason=type(exc).__name__
+            )
+            return
+        if self._settle(
+            item,
+            handoff,
+            OutboxStatus.DONE,
+            "public_reply.posted",
+            report,
+            result={"post_id": published.post_id},
+            post_id=published.post_id,
+        ):
+            self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))
+
+
+def _outbound(item: OutboxItem, handoff: Handoff | None, command: SendMessage) -> OutboundMessage:
+    """The message a transport sends for one outbox row; its id is the row's, for callbacks."""
+    return OutboundMessage(
+        id=item.id,
+        idempotency_key=item.idempotency_key,
+        tenant=item.tenant,
+        channel=command.channel,
+        to=command.to,
+        body=command.body,
+        subject=command.subject,
+        reference=handoff.reference if handoff else None,
+        handoff_id=handoff.id if handoff else None,
+        headers=(
+            {**command.headers, "Reply-To": command.reply_to}
+            if command.reply_to
+            else dict(command.headers)
+        ),
+    )
