@@ -16,7 +16,7 @@ from types import TracebackType
 from escalate._clock import Clock, SystemClock
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound, TransitionNotAllowed
 from escalate._identity import Identity, IdentityKind
-from escalate._ids import new_id, new_reference
+from escalate._ids import new_id, new_reference, normalize_reference
 from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffState, Thread
 from escalate._outbox import Outbox
@@ -90,6 +90,23 @@ class HandoffQueries:
     def for_thread(self, platform: str, thread_id: str) -> Handoff | None:
         """The open handoff of a public thread, if any."""
         return self._store.find_open_handoff(self._tenant, platform, thread_id)
+
+    def by_reference(self, reference: str) -> Handoff:
+        """The handoff a customer's reference code names (``K7QP-3M``, as typed or read).
+
+        Case, spaces and hyphens are ignored, and I, L and O read as 1, 1 and 0.
+
+        Raises:
+            InvalidInput: not a reference code.
+            NotFound: no handoff with that code in this tenant.
+        """
+        code = normalize_reference(reference)
+        if code is None:
+            raise InvalidInput("not a reference code (like K7QP-3M)")
+        handoff = self._store.find_handoff_by_reference(self._tenant, code)
+        if handoff is None:
+            raise NotFound(f"no handoff with reference {code!r} in tenant {self._tenant!r}")
+        return handoff
 
 
 class Escalator:

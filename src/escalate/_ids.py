@@ -10,7 +10,13 @@ import re
 import secrets
 import uuid
 
-__all__ = ["CROCKFORD_ALPHABET", "REFERENCE_PATTERN", "new_id", "new_reference"]
+__all__ = [
+    "CROCKFORD_ALPHABET",
+    "REFERENCE_PATTERN",
+    "new_id",
+    "new_reference",
+    "normalize_reference",
+]
 
 CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{2,}$")
@@ -29,3 +35,21 @@ def new_reference(length: int = 6) -> str:
     """
     chars = "".join(secrets.choice(CROCKFORD_ALPHABET) for _ in range(length))
     return f"{chars[:4]}-{chars[4:]}"
+
+
+# Crockford's decoding: what a person may read or type for each code character.
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def normalize_reference(text: str) -> str | None:
+    """The reference code a person typed (``k7qp 3m``, ``K7QP3M``, ``k7qp-3m``), or ``None``.
+
+    Case, spaces and hyphens are ignored and I, L and O read as 1, 1 and 0, as
+    Crockford's base32 prescribes, so a code read aloud or copied by hand still
+    finds its handoff.
+    """
+    if not isinstance(text, str):
+        return None
+    chars = "".join(text.split()).replace("-", "").upper().translate(_READ_AS)
+    code = f"{chars[:4]}-{chars[4:]}"
+    return code if REFERENCE_PATTERN.match(code) else None

@@ -426,3 +426,13 @@ def test_nothing_is_read_across_tenants(store: Store) -> None:
     assert [i.id for i in claimed] == ["ob_9"]
     assert [t.id for t in store.due_timers(T0, tenant="acme")] == ["tm_9"]
     assert [t.id for t in store.due_timers(T0, tenant="default")] == ["tm_seed"]
+
+
+def test_a_handoff_is_found_by_its_reference_in_its_tenant_only(store: Store) -> None:
+    """find_handoff_by_reference finds open and closed handoffs, never another tenant's."""
+    seed(store)
+    found = store.find_handoff_by_reference("default", "AAAA-11")
+    assert found is not None
+    assert found.id == "ho_1"
+    assert store.find_handoff_by_reference("other", "AAAA-11") is None
+    assert store.find_handoff_by_reference("default", "ZZZZ-99") is None

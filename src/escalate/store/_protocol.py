@@ -91,6 +91,10 @@ class Store(Protocol):
         """The open handoff of a public thread, if any."""
         ...
 
+    def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
+        """The handoff with this reference code (open or closed), if any."""
+        ...
+
     def open_handoffs_for_contact(self, tenant: str, contact_id: str) -> list[Handoff]:
         """Open handoffs of a contact, oldest first."""
         ...

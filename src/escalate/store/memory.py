@@ -242,6 +242,10 @@ class MemoryStore:
     def get_handoff(self, tenant: str, handoff_id: str) -> Handoff | None:
         return self._handoffs.get((tenant, handoff_id))
 
+    def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
+        handoff_id = self._references.get((tenant, reference))
+        return self._handoffs.get((tenant, handoff_id)) if handoff_id else None
+
     def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
         handoff_id = self._open_threads.get((tenant, platform, thread_id))
         return self._handoffs.get((tenant, handoff_id)) if handoff_id else None

@@ -275,6 +275,12 @@ class SQLiteStore(IdentityRecordsSQL):
         )
         return None if data is None else Handoff.model_validate_json(data)
 
+    def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
+        data = self._one(
+            "SELECT data FROM handoffs WHERE tenant = ? AND reference = ?", (tenant, reference)
+        )
+        return None if data is None else Handoff.model_validate_json(data)
+
     def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
         data = self._one(
             "SELECT data FROM handoffs WHERE tenant = ? AND platform = ? AND thread_id = ?"
