@@ -241,3 +241,20 @@ def test_contact_for_a_closed_handoff_is_refused_and_writes_nothing(
         esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
     assert contents(esc) == before
     assert esc.consent.records(PHONE) == []
+
+
+def test_inbound_for_another_tenant_is_refused(esc: Escalator, clock: FakeClock) -> None:
+    """A message labelled with another tenant raises CrossTenantError and changes nothing."""
+    from escalate import Channel, CrossTenantError, Identity, InboundMessage
+
+    message = InboundMessage(
+        channel=Channel.SMS,
+        sender=Identity.phone("+14155550100"),
+        body="STOP",
+        received_at=clock.now(),
+        tenant="someone-else",
+    )
+    before = esc.store.events(esc.tenant)
+    with pytest.raises(CrossTenantError):
+        esc.inbound(message)
+    assert esc.store.events(esc.tenant) == before

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from escalate.store import Store
     from escalate.transports import Transport
     from escalate.workflow import BusinessHours, ReplyAddressing, Templates, Workflow
+    from escalate.workflow._engine import DispatchReport, Notifier
 
 # Everything but the exceptions is imported on first use (PEP 562), so that
 # `escalate --help` and `except escalate.EscalateError` don't pay for pydantic
@@ -88,6 +89,7 @@ _LAZY: dict[str, str] = {
     "ContactBook": "escalate.identity",
     "Decision": "escalate.consent",
     "DeliveryStatus": "escalate._messages",
+    "DispatchReport": "escalate.workflow._engine",
     "Escalator": "escalate._escalator",
     "Event": "escalate._models",
     "Handoff": "escalate._models",
@@ -98,6 +100,7 @@ _LAZY: dict[str, str] = {
     "Link": "escalate.identity",
     "LinkSource": "escalate.identity",
     "MergeProposal": "escalate.identity",
+    "Notifier": "escalate.workflow._engine",
     "OutboundMessage": "escalate._messages",
     "Outbox": "escalate._outbox",
     "Pacer": "escalate._pacing",
@@ -149,6 +152,7 @@ __all__ = [
     "CrossTenantError",
     "Decision",
     "DeliveryStatus",
+    "DispatchReport",
     "EscalateError",
     "Escalator",
     "Event",
@@ -169,6 +173,7 @@ __all__ = [
     "MissingDependencyError",
     "NaiveDatetimeError",
     "NotFound",
+    "Notifier",
     "OutboundMessage",
     "Outbox",
     "Pacer",

@@ -14,7 +14,13 @@ from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
-from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound, TransitionNotAllowed
+from escalate._exceptions import (
+    ConcurrentUpdate,
+    CrossTenantError,
+    InvalidInput,
+    NotFound,
+    TransitionNotAllowed,
+)
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id, new_reference, normalize_reference
 from escalate._messages import InboundMessage
@@ -324,9 +330,17 @@ class Escalator:
         double opt-in; HELP/INFO is answered with the policy's help text. Then a
         message from a linked address moves that contact's open handoff.
         Returns the handoff it was matched to, or ``None``.
+
+        Raises:
+            InvalidInput: not an ``InboundMessage``.
+            CrossTenantError: the message names another tenant.
         """
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
+        if message.tenant != self.tenant:
+            raise CrossTenantError(
+                f"message for tenant {message.tenant!r} given to tenant {self.tenant!r}'s escalator"
+            )
         now = self.clock.now()
         contact = self.contacts.resolve(message.sender)
         if message.sender.kind is IdentityKind.SOCIAL:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from escalate._models import TERMINAL_STATES, HandoffState
+from escalate._models import TERMINAL_STATES, HandoffState, channel_for
 from escalate.workflow._commands import (
     CancelTimer,
     Command,
@@ -46,6 +46,7 @@ from escalate.workflow._templates import SmsTemplateCost, Templates
 from escalate.workflow._threading import ReplyAddressing, thread_headers
 
 __all__ = [
+    "channel_for",
     "DEFAULT_TEMPLATES",
     "META_PRIVATE_REPLY_WINDOW",
     "TERMINAL_STATES",
