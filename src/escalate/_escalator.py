@@ -44,6 +44,7 @@ from escalate.transports._base import Transport
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
 from escalate.workflow._inputs import (
+    AgentReplied,
     ContactProvided,
     Opened,
     OptedOut,
@@ -435,6 +436,24 @@ class Escalator:
         if handoff_id is None:
             return None
         return self.store.get_handoff(self.tenant, handoff_id)
+
+    def send_message(self, handoff_id: str, text: str, *, actor: str = "agent") -> Handoff:
+        """An agent writes to the customer on the handoff's private channel.
+
+        The message goes through the workflow and the outbox like every other:
+        the consent check, quiet hours, the reference code and the audit log all
+        apply (the default workflow signs it and adds the case reference).
+
+        Raises:
+            NotFound: no such handoff.
+            InvalidInput: empty or overlong text.
+            TransitionNotAllowed: the handoff is not in a private conversation yet.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("send_message() needs the message text")
+        handoff = self.handoffs.get(handoff_id)
+        updated = self.engine.apply(handoff, AgentReplied(text=text.strip()), actor=actor)
+        return self._dispatch(updated)
 
     def resolve(
         self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from escalate import (
     BusinessHours,
     Channel,
@@ -12,6 +14,8 @@ from escalate import (
     HandoffState,
     Identity,
     InboundMessage,
+    InvalidInput,
+    TransitionNotAllowed,
 )
 from escalate.store import Store
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
@@ -364,3 +368,49 @@ def test_a_reminder_cancelled_after_it_was_read_as_due_is_not_sent(
     esc.run_due()
     assert len(sms.sent) == sent, "no reminder after the customer answered"
     assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+
+
+def test_an_agent_message_goes_through_consent_and_carries_the_reference(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """esc.send_message sends on the private channel, signed, with the case reference."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.send_message(handoff.id, "A replacement ships today; tracking {ABC} follows.")
+    (agent,) = sms.sent[1:]
+    assert agent.body.startswith("Acme: A replacement ships today; tracking {ABC} follows.")
+    assert handoff.reference in agent.body
+    kinds = [e.kind for e in esc.history(handoff.id)]
+    assert kinds.count("message.sent") == 2
+
+
+def test_an_agent_message_after_stop_is_refused_not_sent(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """After STOP the handoff is declined: an agent's message is refused as a transition."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.inbound(text(clock, "STOP"))
+    sent = len(sms.sent)
+    with pytest.raises(TransitionNotAllowed):
+        esc.send_message(handoff.id, "one more thing")
+    with pytest.raises(InvalidInput):
+        esc.send_message(handoff.id, "   ")
+    assert len(sms.sent) == sent
+
+
+def test_an_agent_message_in_quiet_hours_waits_for_the_morning(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """An agent writing at night is deferred to 08:00 in the customer's zone, not dropped."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.set(datetime(2026, 1, 6, 7, 0, tzinfo=UTC))  # 23:00 in San Francisco
+    esc.send_message(handoff.id, "Update on your order")
+    assert len(sms.sent) == 1
+    clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))  # 08:00 in San Francisco
+    esc.run_due()
+    assert len(sms.sent) == 2

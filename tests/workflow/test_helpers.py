@@ -131,7 +131,7 @@ def test_default_sms_report_shows_every_locale_and_the_costly_ones() -> None:
     report = {(c.name, c.locale): c.cost for c in Workflow.default(brand="Acme").sms_report()}
     assert set(report) == {
         (name, locale)
-        for name in ("intro.sms", "opt_in.sms", "reminder.sms")
+        for name in ("agent.sms", "intro.sms", "opt_in.sms", "reminder.sms")
         for locale in ("en", "es")
     }
     assert all(

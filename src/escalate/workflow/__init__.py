@@ -25,6 +25,7 @@ from escalate.workflow._definition import (
 )
 from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
+    AgentReplied,
     ContactProvided,
     Opened,
     OptedOut,
@@ -46,6 +47,7 @@ from escalate.workflow._templates import SmsTemplateCost, Templates
 from escalate.workflow._threading import ReplyAddressing, thread_headers
 
 __all__ = [
+    "AgentReplied",
     "channel_for",
     "DEFAULT_TEMPLATES",
     "META_PRIVATE_REPLY_WINDOW",

@@ -22,6 +22,7 @@ from escalate._models import Handoff
 from escalate.consent._records import Purpose
 from escalate.workflow._default_actions import (
     ABANDON,
+    AGENT,
     BEFORE_CONTACT,
     IDLE,
     INTRO,
@@ -32,6 +33,7 @@ from escalate.workflow._default_actions import (
     S,
     abandon,
     acknowledge,
+    agent_reply,
     can_fall_back,
     confirm_opt_in,
     connect,
@@ -50,6 +52,7 @@ from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 from escalate.workflow._definition import Step, Workflow
 from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
+    AgentReplied,
     ContactProvided,
     Opened,
     OptedOut,
@@ -213,6 +216,15 @@ DEFAULT_STEPS = (
         mark_failed,
     ),
     Step(OPEN, OptedOut, S.DECLINED, "the customer opted out"),
+    Step(
+        S.CONNECTED,
+        AgentReplied,
+        None,
+        "agent replied privately",
+        agent_reply,
+        templates=AGENT,
+        sends=TX,
+    ),
     Step(OPEN, ResolveRequested, S.RESOLVED, "resolved"),
 )
 

@@ -23,6 +23,7 @@ from escalate.workflow._commands import (
 from escalate.workflow._definition import ContactAddress, Context, Effects, effects
 from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
+    AgentReplied,
     ContactProvided,
     Opened,
     OptInConfirmed,
@@ -39,6 +40,7 @@ BEFORE_CONTACT = (S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.AWAITING_CONSENT)
 SLA, REMINDER, ABANDON, IDLE = "first_response_sla", "reminder", "abandon", "idle"
 INTRO = ("intro.sms", "intro.email", "intro.subject")
 REMINDERS = ("reminder.sms", "reminder.email", "reminder.subject")
+AGENT = ("agent.sms", "agent.email", "agent.subject")
 
 
 def _td(ctx: Context, name: str) -> timedelta:
@@ -57,8 +59,12 @@ def _message(
     name: str,
     *,
     opt_in: bool = False,
+    **values: object,
 ) -> SendMessage:
-    """A private message from template family ``name`` (``intro``...) on ``to``'s channel."""
+    """A private message from template family ``name`` (``intro``...) on ``to``'s channel.
+
+    ``values`` fill the template's own variables (an agent's ``text``).
+    """
     identity = to.identity if isinstance(to, ContactAddress) else to
     channel = channel_for(identity)
     reference = handoff.reference
@@ -73,13 +79,13 @@ def _message(
         return SendMessage(
             channel=channel,
             to=identity,
-            body=ctx.render(f"{name}.email", reference=reference),
+            body=ctx.render(f"{name}.email", reference=reference, **values),
             subject=ctx.render(f"{name}.subject", reference=reference),
             template=f"{name}.email",
             headers=headers,
             reply_to=replies.address_for(handoff.id) if replies else None,
         )
-    body = ctx.render(f"{name}.sms", reference=reference)
+    body = ctx.render(f"{name}.sms", reference=reference, **values)
     cost = segments(body)
     return SendMessage(
         channel=channel,
@@ -215,6 +221,11 @@ def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Eff
     intro = _message(handoff, ctx, handoff.address, "intro")
     timer = StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after"))
     return effects(record, intro, timer)
+
+
+def agent_reply(handoff: Handoff, event: AgentReplied, ctx: Context) -> Effects:
+    assert handoff.address is not None  # connected is entered with an address
+    return effects(_message(handoff, ctx, handoff.address, "agent", text=event.text))
 
 
 def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effects:

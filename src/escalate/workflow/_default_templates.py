@@ -52,6 +52,9 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Hi,\n\nJust checking in on case {reference}. Reply to this email if you still "
             "need help.\n\n{brand}"
         ),
+        "agent.sms": "{brand}: {text} (case {reference})",
+        "agent.subject": "{brand}: your case {reference}",
+        "agent.email": "{text}\n\n{brand} (case {reference})",
         "notify.sla_at_risk": "Case {reference}: first-response SLA at risk (due {due}).",
         "notify.abandoned": (
             "Case {reference}: no answer from the customer; the handoff was abandoned. "
@@ -99,6 +102,9 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Hola:\n\n¿Sigues necesitando ayuda con el caso {reference}? Responde a este "
             "email.\n\n{brand}"
         ),
+        "agent.sms": "{brand}: {text} (caso {reference})",
+        "agent.subject": "{brand}: tu caso {reference}",
+        "agent.email": "{text}\n\n{brand} (caso {reference})",
         "notify.sla_at_risk": "Caso {reference}: SLA de primera respuesta en riesgo ({due}).",
         "notify.abandoned": (
             "Caso {reference}: el cliente no respondió; el traspaso se abandonó. "
@@ -126,6 +132,9 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "reminder.sms": _REF,
     "reminder.subject": _REF,
     "reminder.email": _REF,
+    "agent.sms": {"reference", "text"},
+    "agent.subject": _REF,
+    "agent.email": {"reference", "text"},
     "notify.sla_at_risk": {"reference", "due"},
     "notify.abandoned": _REF,
 }

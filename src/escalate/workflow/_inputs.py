@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from escalate._identity import Identity
 from escalate._messages import InboundMessage
@@ -18,6 +18,7 @@ from escalate._models import Channel
 from escalate.consent._records import ConsentEvidence
 
 __all__ = [
+    "AgentReplied",
     "ALL_INPUTS",
     "ContactProvided",
     "Opened",
@@ -63,6 +64,13 @@ class ReplyReceived(_Input):
 
     kind: Literal["reply_received"] = "reply_received"
     message: InboundMessage
+
+
+class AgentReplied(_Input):
+    """An agent wrote to the customer on the private channel (``esc.send_message``)."""
+
+    kind: Literal["agent_replied"] = "agent_replied"
+    text: str = Field(min_length=1, max_length=5_000)
 
 
 class TimerFired(_Input):
@@ -112,6 +120,7 @@ WorkflowInput = (
     | SendFailed
     | OptInConfirmed
     | OptedOut
+    | AgentReplied
 )
 
 
