@@ -48,6 +48,28 @@ def test_lazy_names_are_the_modules_own_objects() -> None:
     assert sorted(dir(escalate)) == sorted(escalate.__all__)
 
 
+def test_every_public_module_imports_first() -> None:
+    """Each public module imports in a fresh process state, whatever is imported before it."""
+    root = ROOT / "src" / "escalate"
+    public = sorted(
+        "escalate." + ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in root.rglob("*.py")
+        if not any(part.startswith("_") for part in path.relative_to(root).parts[:-1])
+        and (path.name == "__init__.py" or not path.name.startswith("_"))
+    )
+    modules = ["escalate", *(name.removesuffix(".__init__") for name in public)]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] == 'escalate']:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def test_help_imports_no_model_code() -> None:
     """`escalate --help` loads neither pydantic nor phonenumbers (it stays fast)."""
     code = (

@@ -6,8 +6,7 @@ with an underscore is internal and may change without notice.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from escalate._exceptions import (
     ConcurrentUpdate,
@@ -37,6 +36,7 @@ from escalate._exceptions import (
     VerificationFailed,
     WebhookSignatureError,
 )
+from escalate._lazy import lazy_exports
 from escalate._version import __version__
 
 if TYPE_CHECKING:
@@ -122,19 +122,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'escalate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "AuditReport",
     "BusinessHours",
@@ -206,3 +193,5 @@ __all__ = [
     "extract_identities",
     "__version__",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

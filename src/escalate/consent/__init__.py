@@ -14,33 +14,84 @@ See ``docs/consent.md`` for the rules. The pieces:
 
 from __future__ import annotations
 
-from escalate.consent._keywords import (
-    DEFAULT_KEYWORDS,
-    Classification,
-    KeywordSet,
-    ReplyIntent,
-    classify,
-    classify_reply,
-)
-from escalate.consent._ledger import decide_from_records
-from escalate.consent._ledger_service import ConsentLedger
-from escalate.consent._policy import ConsentPolicy, FreeTextPolicy
-from escalate.consent._provider_events import (
-    PROVIDER_CONSENT_EVENTS,
-    records_from_provider_event,
-)
-from escalate.consent._quiet_hours import QuietHours, Window, ZoneSource, zones_for_number
-from escalate.consent._receipts import ConsentReceipt, ReceiptController, consent_receipt
-from escalate.consent._records import (
-    ConsentAction,
-    ConsentEvidence,
-    ConsentProof,
-    ConsentRecord,
-    ConsentSource,
-    Decision,
-    Purpose,
-    text_version,
-)
+from typing import TYPE_CHECKING
+
+from escalate._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from escalate.consent._keywords import (
+        DEFAULT_KEYWORDS,
+        Classification,
+        KeywordSet,
+        ReplyIntent,
+        classify,
+        classify_reply,
+    )
+    from escalate.consent._ledger import (
+        decide_from_records,
+    )
+    from escalate.consent._ledger_service import (
+        ConsentLedger,
+    )
+    from escalate.consent._policy import (
+        ConsentPolicy,
+        FreeTextPolicy,
+    )
+    from escalate.consent._provider_events import (
+        PROVIDER_CONSENT_EVENTS,
+        records_from_provider_event,
+    )
+    from escalate.consent._quiet_hours import (
+        QuietHours,
+        Window,
+        ZoneSource,
+        zones_for_number,
+    )
+    from escalate.consent._receipts import (
+        ConsentReceipt,
+        ReceiptController,
+        consent_receipt,
+    )
+    from escalate.consent._records import (
+        ConsentAction,
+        ConsentEvidence,
+        ConsentProof,
+        ConsentRecord,
+        ConsentSource,
+        Decision,
+        Purpose,
+        text_version,
+    )
+
+_LAZY: dict[str, str] = {
+    "Classification": "escalate.consent._keywords",
+    "ConsentAction": "escalate.consent._records",
+    "ConsentEvidence": "escalate.consent._records",
+    "ConsentLedger": "escalate.consent._ledger_service",
+    "ConsentPolicy": "escalate.consent._policy",
+    "ConsentProof": "escalate.consent._records",
+    "ConsentReceipt": "escalate.consent._receipts",
+    "ConsentRecord": "escalate.consent._records",
+    "ConsentSource": "escalate.consent._records",
+    "DEFAULT_KEYWORDS": "escalate.consent._keywords",
+    "Decision": "escalate.consent._records",
+    "FreeTextPolicy": "escalate.consent._policy",
+    "KeywordSet": "escalate.consent._keywords",
+    "PROVIDER_CONSENT_EVENTS": "escalate.consent._provider_events",
+    "Purpose": "escalate.consent._records",
+    "QuietHours": "escalate.consent._quiet_hours",
+    "ReceiptController": "escalate.consent._receipts",
+    "ReplyIntent": "escalate.consent._keywords",
+    "Window": "escalate.consent._quiet_hours",
+    "ZoneSource": "escalate.consent._quiet_hours",
+    "classify": "escalate.consent._keywords",
+    "classify_reply": "escalate.consent._keywords",
+    "consent_receipt": "escalate.consent._receipts",
+    "decide_from_records": "escalate.consent._ledger",
+    "records_from_provider_event": "escalate.consent._provider_events",
+    "text_version": "escalate.consent._records",
+    "zones_for_number": "escalate.consent._quiet_hours",
+}
 
 __all__ = [
     "DEFAULT_KEYWORDS",
@@ -71,3 +122,5 @@ __all__ = [
     "text_version",
     "zones_for_number",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
