@@ -145,7 +145,7 @@ def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:
             message_id=report.message_id,
             provider_message_id=report.provider_message_id,
             at=report.at,
-            key=report.key,
+            key=content_key(report.key, "event"),
             raw=report.raw,
         )
         if apply_provider_event(esc, event) is Applied.APPLIED:

@@ -212,7 +212,7 @@ class SendGridWebhook(WebhookParser):
                     message_id=ours,
                     provider_message_id=sg_id,
                     at=at,
-                    key=key,
+                    key=content_key(key, "event"),  # a bounce's report has its own key
                     raw=event,
                 )
             )
