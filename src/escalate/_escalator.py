@@ -41,6 +41,7 @@ from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
 from escalate.store import Changes, Store, open_store
 from escalate.transports._base import Transport
+from escalate.webhooks._apply import Applied, MemorySeen, Seen, WebhookRecord, apply_webhook
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
 from escalate.workflow._inputs import (
@@ -197,6 +198,8 @@ class Escalator:
         )
         self.handoffs = HandoffQueries(self.store, tenant)
         self.outbox = Outbox(self.engine)
+        #: Content keys of the webhook records this process applied (``handle_webhook``).
+        self.webhook_seen: Seen = MemorySeen()
 
     # -- verbs ----------------------------------------------------------------
 
@@ -426,6 +429,20 @@ class Escalator:
             if not isinstance(event, OptedOut):
                 return matched
         return matched
+
+    def handle_webhook(
+        self, records: WebhookRecord | Iterable[WebhookRecord], *, seen: Seen | None = None
+    ) -> list[Applied]:
+        """Apply what a webhook parser returned (one record or a batch), in order.
+
+        Duplicates and out-of-order reports change nothing (``docs/webhooks.md``);
+        ``seen`` replaces the per-process ``esc.webhook_seen`` (e.g. a shared one).
+
+        Raises:
+            InvalidInput: something other than webhook records.
+        """
+        batch = [records] if isinstance(records, WebhookRecord) else list(records)
+        return [apply_webhook(self, record, seen=seen or self.webhook_seen) for record in batch]
 
     def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
         """The handoff a signed reply-to address names, or ``None`` (not ours, or forged)."""

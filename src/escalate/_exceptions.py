@@ -15,7 +15,8 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     │   ├── IdentityTaken                         the identity belongs to another live contact
     │   ├── UnmergeNotPossible                    the merge was already undone
     │   ├── VerificationFailed                    wrong, expired, used or forged code/link
-    │   └── InvalidConsentReceipt                 a consent receipt that is not Kantara v1.1
+    │   ├── InvalidConsentReceipt                 a consent receipt that is not Kantara v1.1
+    │   └── InvalidWebhookPayload                 a verified webhook whose body cannot be read
     ├── NotFound (LookupError)                   no such handoff / contact
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     │   └── StaleTimer                             the timer was cancelled or fired; drop it
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidIdentity",
     "InvalidInput",
     "InvalidRecipient",
+    "InvalidWebhookPayload",
     "InvalidWorkflowDefinition",
     "MissingDependencyError",
     "NaiveDatetimeError",
@@ -144,6 +146,13 @@ class VerificationFailed(InvalidInput):
 
 class InvalidConsentReceipt(InvalidInput):
     """A consent receipt is malformed: not JSON, or not Kantara Consent Receipt v1.1."""
+
+
+class InvalidWebhookPayload(InvalidInput):
+    """A webhook request (verified, or accepted insecurely) whose body cannot be parsed.
+
+    Answer the provider with a 4xx: retrying the same body will not help.
+    """
 
 
 class NotFound(EscalateError, LookupError):

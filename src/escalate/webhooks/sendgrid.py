@@ -1,0 +1,219 @@
+"""``SendGridWebhook``: verify and parse SendGrid's signed Event Webhook.
+
+Needs the extra: ``pip install 'escalate[sendgrid]'``. The signature is ECDSA
+P-256/SHA-256 over the ``X-Twilio-Email-Event-Webhook-Timestamp`` header plus
+the raw body, byte for byte, checked by the SDK's ``EventWebhook``; the
+timestamp must also be within ``max_skew`` of our clock, so a captured request
+cannot be replayed next week. The body is a JSON array of events: delivery
+events become ``DeliveryReport``s (keyed to our ``escalate_id`` custom arg), the
+others ``ProviderEvent``s; a hard ``bounce`` is both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from escalate._exceptions import (
+    InvalidIdentity,
+    InvalidInput,
+    InvalidWebhookPayload,
+    MissingDependencyError,
+)
+from escalate._identity import Identity
+from escalate._messages import DeliveryStatus
+from escalate.webhooks._base import (
+    DeliveryReport,
+    ProviderEvent,
+    WebhookParser,
+    content_key,
+    header,
+    logger,
+)
+
+try:
+    from sendgrid.helpers.eventwebhook import EventWebhook
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise MissingDependencyError("sendgrid", "sendgrid") from exc
+
+__all__ = ["SIGNATURE_HEADER", "STATUSES", "SendGridWebhook", "TIMESTAMP_HEADER"]
+
+SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+_CUSTOM_ARG = "escalate_id"  # transports.sendgrid.CUSTOM_ARG, without importing the transport
+
+#: SendGrid delivery event -> normalized status. Events not listed (open, click,
+#: unsubscribe, group_unsubscribe, spamreport, any new one) are ``ProviderEvent``s.
+STATUSES: dict[str, DeliveryStatus] = {
+    "processed": DeliveryStatus.QUEUED,
+    "deferred": DeliveryStatus.QUEUED,  # SendGrid is still trying
+    "delivered": DeliveryStatus.DELIVERED,
+    "bounce": DeliveryStatus.FAILED,
+    "dropped": DeliveryStatus.FAILED,
+}
+
+#: Delivery events that are also a fact about the address (``bounce`` of type ``bounce``).
+_ALSO_EVENTS = frozenset({"bounce"})
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _address(raw: object) -> Identity | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return Identity.email(raw)
+    except InvalidIdentity:
+        return None
+
+
+def _our_id(event: Mapping[str, Any]) -> str | None:
+    # Custom args arrive as top-level fields; older payloads nest them.
+    found = _str(event.get(_CUSTOM_ARG))
+    for nested in ("custom_args", "unique_args"):
+        args = event.get(nested)
+        if found is None and isinstance(args, dict):
+            found = _str(args.get(_CUSTOM_ARG))
+    return found
+
+
+class SendGridWebhook(WebhookParser):
+    """Verifies and parses SendGrid's signed Event Webhook.
+
+    Args:
+        public_key: the verification key from Mail Settings > Signed Event
+            Webhook (base64 DER); ``None`` only with ``insecure=True``.
+        max_skew: how far the signed timestamp may be from our clock.
+        insecure, clock: see ``WebhookParser``.
+
+    Raises:
+        InvalidInput: a public key that is not an EC public key.
+    """
+
+    provider = "sendgrid"
+
+    def __init__(
+        self, public_key: str | None, *, max_skew: timedelta = timedelta(minutes=5), **options: Any
+    ) -> None:
+        super().__init__(public_key, **options)
+        if not isinstance(max_skew, timedelta) or max_skew <= timedelta(0):
+            raise InvalidInput("max_skew must be a positive timedelta")
+        self.max_skew = max_skew
+        try:
+            self._verifier = EventWebhook(public_key.strip()) if public_key else None
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(f"not a SendGrid verification key: {type(exc).__name__}") from None
+
+    def verify(self, url_or_path: str | None, headers: Mapping[str, str], body: bytes) -> str:
+        """Check the signature and the timestamp; return the body as text.
+
+        ``url_or_path`` is not signed by SendGrid; it is accepted so that every
+        parser is called the same way.
+
+        Raises:
+            WebhookSignatureError: a missing header, a bad signature (wrong key or
+                a body changed by a single byte) or a timestamp outside ``max_skew``.
+            InvalidWebhookPayload: a body that is not UTF-8.
+        """
+        text = self.text(body)
+        if self.skip_verification():
+            return text
+        assert self._verifier is not None  # a key was configured
+        signature = header(headers, SIGNATURE_HEADER)
+        timestamp = header(headers, TIMESTAMP_HEADER)
+        if not signature or not timestamp:
+            raise self.refuse(f"no {SIGNATURE_HEADER} / {TIMESTAMP_HEADER} header")
+        try:
+            signed_at = datetime.fromtimestamp(int(timestamp.strip()), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise self.refuse("the timestamp header is not epoch seconds") from None
+        if abs(self.clock.now() - signed_at) > self.max_skew:
+            raise self.refuse("the timestamp is outside the allowed clock skew (a replay?)")
+        try:
+            valid = self._verifier.verify_signature(text, signature, timestamp)
+        except (ValueError, TypeError):  # not base64, not a DER signature
+            valid = False
+        if not valid:
+            raise self.refuse("the ECDSA signature does not match")
+        return text
+
+    def parse(
+        self, url_or_path: str | None, headers: Mapping[str, str], body: bytes
+    ) -> tuple[DeliveryReport | ProviderEvent, ...]:
+        """Verify, then read every event of the batch.
+
+        An event that cannot be read (no name, no timestamp) is skipped and logged,
+        so one odd event does not make SendGrid resend the whole batch forever.
+
+        Raises:
+            WebhookSignatureError: see ``verify``.
+            InvalidWebhookPayload: the body is not a JSON array.
+        """
+        text = self.verify(url_or_path, headers, body)
+        try:
+            events = json.loads(text)
+        except (ValueError, RecursionError):
+            raise InvalidWebhookPayload("a SendGrid event webhook body is a JSON array") from None
+        if not isinstance(events, list):
+            raise InvalidWebhookPayload("a SendGrid event webhook body is a JSON array")
+        records: list[DeliveryReport | ProviderEvent] = []
+        for index, event in enumerate(events):
+            read = self._read(event) if isinstance(event, dict) else None
+            if read is None:
+                logger.warning("sendgrid event %d skipped: no event name or timestamp", index)
+                continue
+            records.extend(read)
+        return tuple(records)
+
+    def _read(self, event: dict[str, Any]) -> list[DeliveryReport | ProviderEvent] | None:
+        name = _str(event.get("event"))
+        stamp = event.get("timestamp")
+        if name is None or not isinstance(stamp, int | float) or isinstance(stamp, bool):
+            return None
+        try:
+            at = datetime.fromtimestamp(stamp, UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
+        name = name.strip().lower()
+        kind = _str(event.get("type"))  # bounce: "bounce" (hard) or "blocked"
+        sg_id, ours, email = _str(event.get("sg_message_id")), _our_id(event), event.get("email")
+        address = _address(email)
+        # The content, never sg_event_id alone: SendGrid may change it on a retry.
+        key = content_key(self.provider, sg_id or ours, name, kind, stamp, address)
+        records: list[DeliveryReport | ProviderEvent] = []
+        status = STATUSES.get(name)
+        if status is not None:
+            code = event.get("status") if name == "bounce" else event.get("reason")
+            records.append(
+                DeliveryReport(
+                    provider=self.provider,
+                    message_id=ours,
+                    provider_message_id=sg_id,
+                    status=status,
+                    provider_status=name,
+                    error_code=_str(code) if name != "processed" else None,
+                    address=address,
+                    at=at,
+                    key=key,
+                    raw=event,
+                )
+            )
+        if status is None or name in _ALSO_EVENTS:
+            fact = "blocked" if name == "bounce" and kind == "blocked" else name
+            records.append(
+                ProviderEvent(
+                    provider=self.provider,
+                    event=fact,
+                    address=address,
+                    message_id=ours,
+                    provider_message_id=sg_id,
+                    at=at,
+                    key=content_key(key, "event"),  # a bounce's report has its own key
+                    raw=event,
+                )
+            )
+        return records

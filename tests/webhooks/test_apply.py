@@ -1,0 +1,159 @@
+"""End to end: verified webhooks move the escalator, and duplicates or late ones change nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from escalate import Escalator, Identity, Purpose
+from escalate.store import OutboxStatus, Store
+from escalate.testing import FakeClock, MemoryTransport
+from escalate.webhooks import Applied, MemorySeen
+from escalate.webhooks.sendgrid import SendGridWebhook
+from escalate.webhooks.twilio import TwilioWebhook
+from tests.webhooks.signing import PUBLIC_BASE, TWILIO_TOKEN, SendGridKey, twilio_request
+from tests.workflow.test_delivery import PHONE, connect, escalator, kinds
+from tests.workflow.test_reconcile import held_row
+
+EMAIL = Identity.email("jane@example.com")
+
+
+def status_request(message_id: str, status: str, **extra: str) -> tuple[str, dict[str, str], bytes]:
+    params = {"MessageSid": "SM77", "MessageStatus": status, "To": PHONE.value, **extra}
+    return twilio_request(params, url=f"{PUBLIC_BASE}/twilio/status?escalate_id={message_id}")
+
+
+def test_inbound_stop_revokes_once(store: Store, clock: FakeClock, sms: MemoryTransport) -> None:
+    """A signed STOP webhook revokes the number; Twilio's retry of it changes nothing."""
+    esc = escalator(store, clock, sms)
+    connect(esc, clock)
+    hook = TwilioWebhook(TWILIO_TOKEN, clock=clock)
+    request = twilio_request({"From": PHONE.value, "Body": " stop ", "MessageSid": "SMin1"})
+    assert esc.handle_webhook(hook.parse(*request)) == [Applied.APPLIED]
+    assert not esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).allowed
+    records, sent = len(esc.consent.records(PHONE)), len(sms.sent)
+    assert esc.handle_webhook(hook.parse(*request)) == [Applied.DUPLICATE]
+    assert (len(esc.consent.records(PHONE)), len(sms.sent)) == (records, sent)
+
+
+def test_status_callback_reconciles_a_held_row_forward_only(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """delivered settles the held row; a duplicate, then a late 'sent', change nothing."""
+    esc = escalator(store, clock, sms)
+    held = held_row(esc, clock, sms)
+    hook = TwilioWebhook(TWILIO_TOKEN, public_base_url=PUBLIC_BASE, clock=clock)
+    path = f"/twilio/status?escalate_id={held.id}"
+    _, headers, body = status_request(held.id, "delivered")
+    assert esc.handle_webhook(hook.parse(path, headers, body)) == [Applied.APPLIED]
+    row = esc.outbox.get(held.id)
+    assert row.status is OutboxStatus.DONE
+    assert row.result is not None
+    assert row.result["provider_message_id"] == "SM77"
+    events = len(esc.store.events("default"))
+    # A fresh Seen (another process): the outbox's forward-only guard still holds.
+    for late in ("delivered", "sent", "queued", "failed"):
+        report = hook.parse_status(*status_request(held.id, late))
+        assert esc.handle_webhook(report, seen=MemorySeen()) == [Applied.DUPLICATE]
+    assert esc.outbox.get(held.id).result == row.result
+    assert len(esc.store.events("default")) == events
+    clock.advance(hours=1)
+    esc.run_due()
+    assert len(sms.attempts) == 1  # never resent
+
+
+def test_undelivered_21610_fails_the_row_and_revokes(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """An undelivered report with 21610 fails our row and records the carrier's opt-out."""
+    esc = escalator(store, clock, sms)
+    handoff = connect(esc, clock)
+    [row] = [i for i in esc.store.outbox("default") if i.command.kind == "send_message"]
+    hook = TwilioWebhook(TWILIO_TOKEN, clock=clock)
+    request = status_request(row.id, "undelivered", ErrorCode="21610")
+    assert esc.handle_webhook(hook.parse(*request)) == [Applied.APPLIED]
+    assert esc.outbox.get(row.id).status is OutboxStatus.FAILED
+    assert not esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).allowed
+    records = len(esc.consent.records(PHONE))
+    clock.advance(minutes=1)
+    assert esc.handle_webhook(hook.parse(*request), seen=MemorySeen()) == [Applied.DUPLICATE]
+    assert len(esc.consent.records(PHONE)) == records
+    assert kinds(esc, handoff).count("message.undelivered") == 1
+
+
+def test_reports_for_other_messages_are_answered_not_applied(esc: Escalator) -> None:
+    """No escalate_id: ignored; an id this tenant lacks: unknown_message; nothing written."""
+    hook = TwilioWebhook(TWILIO_TOKEN)
+    no_id = hook.parse(*twilio_request({"MessageSid": "SM1", "MessageStatus": "sent"}))
+    unknown = hook.parse(*status_request("msg_nope", "delivered"))
+    assert esc.handle_webhook([no_id, unknown]) == [Applied.IGNORED, Applied.UNKNOWN_MESSAGE]
+    assert esc.store.events("default") == []
+
+
+def test_sendgrid_unsubscribe_and_bounce(store: Store, clock: FakeClock) -> None:
+    """Unsubscribe revokes, hard bounce suppresses; a retry with a new sg_event_id adds nothing."""
+    esc = Escalator(store, clock=clock)
+    key = SendGridKey()
+    hook = SendGridWebhook(key.public, clock=clock)
+    stamp = int(clock.now().timestamp())
+    events = [
+        {"email": EMAIL.value, "timestamp": stamp, "event": "open", "sg_event_id": "e0"},
+        {
+            "email": EMAIL.value,
+            "timestamp": stamp,
+            "event": "unsubscribe",
+            "sg_event_id": "e1",
+            "sg_message_id": "sg1.filter",
+        },
+    ]
+    applied = esc.handle_webhook(hook.parse(*key.request(events, clock.now())))
+    assert applied == [Applied.IGNORED, Applied.APPLIED]
+    assert not esc.consent.decide(EMAIL, Purpose.TRANSACTIONAL).allowed
+    [revoke] = esc.consent.records(EMAIL)
+    assert revoke.evidence.rule == "sendgrid:unsubscribe"
+    clock.advance(seconds=30)
+    retry = [{**events[1], "sg_event_id": "e1-retry"}]
+    again = hook.parse(*key.request(retry, clock.now()))
+    assert esc.handle_webhook(again, seen=MemorySeen()) == [Applied.DUPLICATE]
+    assert esc.handle_webhook(again) == [Applied.DUPLICATE]
+    assert len(esc.consent.records(EMAIL)) == 1
+    bounce = [
+        {
+            "email": "bob@example.com",
+            "timestamp": stamp,
+            "event": "bounce",
+            "type": "bounce",
+            "status": "5.1.1",
+            "escalate_id": "msg_gone",
+        }
+    ]
+    report, event = hook.parse(*key.request(bounce, clock.now()))
+    assert esc.handle_webhook([report, event]) == [Applied.UNKNOWN_MESSAGE, Applied.APPLIED]
+    [suppress] = esc.consent.records(Identity.email("bob@example.com"))
+    assert suppress.action.value == "suppress"
+
+
+def test_memory_seen_forgets_the_oldest() -> None:
+    """MemorySeen is bounded: past maxsize the oldest key is forgotten."""
+    seen = MemorySeen(maxsize=2)
+    assert [seen.first_time(k) for k in ("a", "b", "a", "c", "b", "a")] == [
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+def test_duplicates_within_the_signed_window(store: Store, clock: FakeClock) -> None:
+    """A captured SendGrid request replayed within max_skew is applied only once."""
+    esc = Escalator(store, clock=clock)
+    key = SendGridKey()
+    hook = SendGridWebhook(key.public, clock=clock, max_skew=timedelta(minutes=5))
+    stamp = int(clock.now().timestamp())
+    request = key.request(
+        [{"email": EMAIL.value, "timestamp": stamp, "event": "spamreport"}], clock.now()
+    )
+    assert esc.handle_webhook(hook.parse(*request)) == [Applied.APPLIED]
+    clock.advance(minutes=4)
+    assert esc.handle_webhook(hook.parse(*request), seen=MemorySeen()) == [Applied.DUPLICATE]
