@@ -47,7 +47,8 @@ from escalate import (
 )
 from escalate._ids import new_id, new_reference
 from escalate.consent._ledger_service import make_consent_record
-from escalate.consent._records import ConsentAction
+from escalate.consent._policy import ConsentPolicy
+from escalate.consent._records import ConsentAction, Purpose
 from escalate.store import Changes, OutboxItem, SQLiteStore
 from escalate.workflow._commands import SendMessage
 
@@ -197,6 +198,7 @@ def queue(store: SQLiteStore, count: int) -> None:
                 action=ConsentAction.GRANT,
                 evidence=ConsentEvidence(source=ConsentSource.WEB_FORM, text="Text me"),
                 at=now,
+                handoff_id=handoff.id,  # a transactional grant is tied to the request
             )
         )
         outbox.append(
@@ -227,6 +229,8 @@ def run(
             concurrency=concurrency,
             pacer=Pacer({"stub": pace}, margin=margin) if pace else None,
             dispatch_immediately=False,
+            # The bench measures dispatch, at whatever hour it runs: no quiet hours.
+            consent_policy=ConsentPolicy(quiet_hours={Purpose.TRANSACTIONAL: None}),
         )
         started = time.perf_counter()
         report = esc.run_due(limit=500)

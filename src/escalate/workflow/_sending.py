@@ -101,10 +101,18 @@ class SendPath:
             policy=self.consent,
             template=command.template,
             requested_at=item.created_at,
-            known_zone=known_zone(self.store, item.tenant, command.to),
+            known_zone=self._known_zone(item, command),
             confirms=command.confirms,
             opt_in_request=command.opt_in_request,
         )
+
+    def _known_zone(self, item: OutboxItem, command: SendMessage) -> str | None:
+        # The contact's zone only matters where quiet hours apply; skipping the
+        # lookup elsewhere saves a contact read on every send.
+        hours = self.consent.quiet_hours.get(command.purpose)
+        if hours is None or command.channel not in self.consent.quiet_hours_channels:
+            return None
+        return known_zone(self.store, item.tenant, command.to)
 
     def _opt_in_already_requested(self, item: OutboxItem, command: SendMessage) -> bool:
         """Whether another double opt-in request to this address in this handoff was attempted.
