@@ -17,6 +17,7 @@ from escalate._exceptions import InvalidIdentity, InvalidWebhookPayload, Missing
 from escalate._identity import Identity
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._models import Channel
+from escalate.transports.twilio import STATUS_CALLBACK_PARAM, STATUSES
 from escalate.webhooks._base import DeliveryReport, WebhookParser, content_key, header
 
 try:
@@ -30,22 +31,8 @@ __all__ = ["ESCALATE_ID_PARAM", "SIGNATURE_HEADER", "STATUSES", "TwilioWebhook"]
 SIGNATURE_HEADER = "X-Twilio-Signature"
 _SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 
-#: The StatusCallback query parameter ``TwilioSMS`` adds (``STATUS_CALLBACK_PARAM`` there).
-ESCALATE_ID_PARAM = "escalate_id"
-
-#: Twilio ``MessageStatus`` -> normalized status; anything else is ``UNKNOWN``.
-STATUSES: dict[str, DeliveryStatus] = {
-    "accepted": DeliveryStatus.QUEUED,
-    "scheduled": DeliveryStatus.QUEUED,
-    "queued": DeliveryStatus.QUEUED,
-    "sending": DeliveryStatus.QUEUED,
-    "sent": DeliveryStatus.SENT,
-    "delivered": DeliveryStatus.DELIVERED,
-    "read": DeliveryStatus.DELIVERED,
-    "undelivered": DeliveryStatus.FAILED,
-    "failed": DeliveryStatus.FAILED,
-    "canceled": DeliveryStatus.FAILED,
-}
+# One table for both directions: the status a send returns and the one a callback reports.
+ESCALATE_ID_PARAM = STATUS_CALLBACK_PARAM
 
 #: Sender prefix -> channel; a bare E.164 number is SMS.
 _CHANNELS: dict[str, Channel] = {"whatsapp:": Channel.WHATSAPP}
