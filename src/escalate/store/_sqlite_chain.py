@@ -14,6 +14,7 @@ from datetime import datetime
 from escalate._clock import ensure_aware
 from escalate._models import Event
 from escalate.audit._chain import ChainHead, ChainKey, chain_of, link_events
+from escalate.store._sqlite_identity import many
 
 __all__ = ["insert_events", "load_chain_heads"]
 
@@ -38,7 +39,8 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
                 tenant=tenant, chain=chain, hash=row[0], event_id=row[1], length=row[2]
             )
     linked, new_heads = link_events(events, heads)
-    conn.executemany(
+    many(
+        conn,
         "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data,"
         " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -56,7 +58,8 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
             for e in linked
         ],
     )
-    conn.executemany(
+    many(
+        conn,
         "INSERT INTO audit_chain_heads (tenant, chain, hash, event_id, length)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, chain) DO UPDATE SET"
         " hash = excluded.hash, event_id = excluded.event_id, length = excluded.length",

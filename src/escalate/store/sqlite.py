@@ -27,7 +27,7 @@ from escalate.identity._contact import Contact
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_chain_heads
-from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
+from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store.memory import check_version, claim_token
 
 __all__ = ["SQLiteStore"]
@@ -165,7 +165,8 @@ class SQLiteStore(IdentityRecordsSQL):
             )
         # Inserted after every delete, so a merge can move identities between
         # contacts written in the same change.
-        conn.executemany(
+        many(
+            conn,
             "INSERT INTO contact_identities (tenant, kind, value, contact_id) VALUES (?, ?, ?, ?)",
             [
                 (contact.tenant, identity.kind.value, identity.value, contact.id)
@@ -176,7 +177,8 @@ class SQLiteStore(IdentityRecordsSQL):
         )
 
     def _write_rest(self, conn: sqlite3.Connection, changes: Changes) -> None:
-        conn.executemany(
+        many(
+            conn,
             "INSERT INTO consent_records (id, tenant, address_kind, address, at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -192,7 +194,8 @@ class SQLiteStore(IdentityRecordsSQL):
             ],
         )
         self._write_events(conn, changes.events)
-        conn.executemany(
+        many(
+            conn,
             "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
             " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -238,7 +241,8 @@ class SQLiteStore(IdentityRecordsSQL):
             )
             if cursor.rowcount != 1:
                 raise StaleTimer(timer_id)
-        conn.executemany(
+        many(
+            conn,
             "UPDATE timers SET status = 'cancelled'"
             " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
             list(changes.cancel_timers),
@@ -336,7 +340,8 @@ class SQLiteStore(IdentityRecordsSQL):
                 "DELETE FROM consent_records WHERE tenant = ? AND address_kind = ? AND address = ?",
                 (tenant, address.kind.value, address.value),
             )
-            conn.executemany(
+            many(
+                conn,
                 "INSERT INTO consent_proofs (id, tenant, address_hash, at, data)"
                 " VALUES (?, ?, ?, ?, ?)",
                 [(p.id, tenant, p.address_hash, _ts(p.at), p.model_dump_json()) for p in proofs],
