@@ -349,7 +349,7 @@ class Escalator:
         contact = self.contacts.resolve(message.sender)
         if message.sender.kind is IdentityKind.SOCIAL:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
-            return self._route_inbound(message, opted_out=False, confirmed_opt_in=False)
+            return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
         plan = plan_reply(
             message,
@@ -374,7 +374,7 @@ class Escalator:
                 # provider message was handled before (a webhook retry).
                 plan = replace(plan, outbox=())
         matched = self._route_inbound(
-            message, opted_out=plan.revoked, confirmed_opt_in=plan.confirmed_opt_in
+            message, contact, opted_out=plan.revoked, confirmed_opt_in=plan.confirmed_opt_in
         )
         if plan.outbox and self.dispatch_immediately:
             self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
@@ -385,7 +385,12 @@ class Escalator:
     # this part moves the handoffs.
 
     def _route_inbound(
-        self, message: InboundMessage, *, opted_out: bool, confirmed_opt_in: bool
+        self,
+        message: InboundMessage,
+        contact: Contact | None,
+        *,
+        opted_out: bool,
+        confirmed_opt_in: bool,
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
 
@@ -400,10 +405,10 @@ class Escalator:
             routed = self.handoff_for_reply_address(message.recipient)
             if routed is not None and routed.is_open:
                 handoffs.append(routed)
-        contact = self.contacts.resolve(message.sender)
-        if contact is not None:
+        if contact is not None:  # the sender's contact, resolved once by inbound()
+            routed_ids = {h.id for h in handoffs}
             for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact.id)):
-                if handoff.id not in {h.id for h in handoffs}:
+                if handoff.id not in routed_ids:
                     handoffs.append(handoff)
         matched: Handoff | None = None
         for handoff in handoffs:
