@@ -24,6 +24,7 @@ from escalate._models import Event, Handoff
 from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
+from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_chain_heads
@@ -59,6 +60,7 @@ class SQLiteStore(IdentityRecordsSQL):
     def __init__(self, path: str | Path = "escalate.db", *, timeout: float = 30.0) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        self._group = GroupCommit(self._transaction, self._write)
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -99,14 +101,14 @@ class SQLiteStore(IdentityRecordsSQL):
     # -- writing ----------------------------------------------------------------
 
     def commit(self, changes: Changes) -> None:
-        try:
-            with self._transaction() as conn:
-                self._write_handoffs(conn, changes)
-                self._write_contacts(conn, changes)
-                self._write_identity_records(conn, changes)
-                self._write_rest(conn, changes)
-        except sqlite3.IntegrityError as exc:
-            raise ConcurrentUpdate(f"a uniqueness rule refused the change: {exc}") from None
+        # Concurrent callers (the dispatch pool settling sends) share transactions.
+        self._group.commit(changes)
+
+    def _write(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        self._write_handoffs(conn, changes)
+        self._write_contacts(conn, changes)
+        self._write_identity_records(conn, changes)
+        self._write_rest(conn, changes)
 
     def _write_handoffs(self, conn: sqlite3.Connection, changes: Changes) -> None:
         for handoff in changes.handoffs:

@@ -1,0 +1,137 @@
+"""Group commit: concurrent ``commit()`` calls share one SQLite transaction.
+
+When the outbox runs on a worker pool, every send ends in a small write (the
+row's settlement and its audit event). One transaction each would spend most of
+that time in ``BEGIN``/``COMMIT`` and in handing the connection lock from thread
+to thread. Instead, callers queue their change; whichever caller gets the
+connection writes everything queued so far in one transaction and commits once.
+Every caller still returns only after its own change is committed, or raises its
+own refusal:
+
+- a change that is refused (a stale version, a fired timer, a uniqueness rule)
+  rolls the shared transaction back; each change of the batch is then written
+  again in a transaction of its own, so the refusal reaches its own caller only
+  and the others still commit (refusals are rare: this costs nothing otherwise);
+- if the commit itself fails, every change in the batch failed, and every
+  caller raises.
+
+A caller with nobody else waiting pays one uncontended condition, nothing more.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from escalate._exceptions import ConcurrentUpdate, EscalateError
+from escalate.store._protocol import Changes
+
+__all__ = ["GroupCommit"]
+
+#: What the store refuses for one change, leaving the others in the batch alone.
+_REFUSALS = (EscalateError, sqlite3.IntegrityError)
+
+
+@dataclass(eq=False)
+class _Pending:
+    changes: Changes
+    done: bool = False
+    error: BaseException | None = field(default=None)
+
+
+class GroupCommit:
+    """Queue changes from many threads and write them in shared transactions.
+
+    Args:
+        transaction: opens ``BEGIN IMMEDIATE`` on the connection (under its lock),
+            commits on exit and rolls back on an exception.
+        write: writes one ``Changes`` on the connection, raising to refuse it.
+    """
+
+    def __init__(
+        self,
+        transaction: Callable[[], AbstractContextManager[sqlite3.Connection]],
+        write: Callable[[sqlite3.Connection, Changes], None],
+    ) -> None:
+        self._transaction = transaction
+        self._write = write
+        self._state = threading.Condition(threading.Lock())
+        self._queue: list[_Pending] = []
+        self._leading = False
+
+    def commit(self, changes: Changes) -> None:
+        """Write ``changes`` atomically; return once they are committed."""
+        pending = _Pending(changes)
+        with self._state:
+            self._queue.append(pending)
+            while self._leading and not pending.done:
+                self._state.wait()
+            if pending.done:
+                _raise_for(pending)
+                return
+            self._leading = True
+        try:
+            self._write_queued()
+        finally:
+            with self._state:
+                self._leading = False
+                self._state.notify_all()
+        _raise_for(pending)
+
+    def _write_queued(self) -> None:
+        batch: list[_Pending] = []
+        try:
+            with self._transaction() as conn:
+                # Taken once the connection is ours: whatever queued while we
+                # waited for it joins this transaction.
+                batch = self._take_queue()
+                for pending in batch:
+                    self._write(conn, pending.changes)
+        except _REFUSALS as exc:
+            if len(batch) <= 1:
+                for pending in batch:
+                    pending.error = _refusal(exc)
+            else:
+                # Some change was refused and the whole batch rolled back: write
+                # each again alone, so the refusal reaches its own caller only.
+                for pending in batch:
+                    self._write_alone(pending)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in every caller it failed
+            # The transaction never began, or failed to commit: nothing was written.
+            batch = batch or self._take_queue()
+            for pending in batch:
+                pending.error = exc
+        finally:
+            for pending in batch:
+                pending.done = True
+
+    def _write_alone(self, pending: _Pending) -> None:
+        try:
+            with self._transaction() as conn:
+                self._write(conn, pending.changes)
+        except _REFUSALS as exc:
+            pending.error = _refusal(exc)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller it belongs to
+            pending.error = exc
+
+    def _take_queue(self) -> list[_Pending]:
+        with self._state:
+            batch, self._queue = self._queue, []
+        return batch
+
+
+def _refusal(exc: BaseException) -> BaseException:
+    if isinstance(exc, sqlite3.IntegrityError):
+        refused = ConcurrentUpdate(f"a uniqueness rule refused the change: {exc}")
+        refused.__cause__ = None
+        refused.__suppress_context__ = True
+        return refused
+    return exc
+
+
+def _raise_for(pending: _Pending) -> None:
+    if pending.error is not None:
+        raise pending.error
