@@ -18,12 +18,22 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from escalate._models import Event
 
-__all__ = ["ChainHead", "ChainKey", "canonical_content", "chain_of", "event_hash", "link_events"]
+__all__ = [
+    "ChainHead",
+    "ChainKey",
+    "Link",
+    "canonical_content",
+    "chain_links",
+    "chain_of",
+    "event_hash",
+    "link_events",
+]
 
 #: ``(tenant, chain)``: a chain is named ``handoff:<id>``, ``contact:<id>`` or ``tenant``.
 ChainKey = tuple[str, str]
@@ -81,11 +91,49 @@ def canonical_content(event: Event) -> str:
 
 def event_hash(prev_hash: str | None, event: Event) -> str:
     """``sha256(prev_hash + "\\n" + canonical_content(event))`` as hex; no predecessor is ``""``."""
+    return _hash(prev_hash, canonical_content(event))
+
+
+def _hash(prev_hash: str | None, content: str) -> str:
     digest = hashlib.sha256()
     digest.update((prev_hash or "").encode("ascii"))
     digest.update(b"\n")
-    digest.update(canonical_content(event).encode("utf-8"))
+    digest.update(content.encode("utf-8"))
     return digest.hexdigest()
+
+
+class Link(NamedTuple):
+    """One event placed on its chain: what a store writes for it."""
+
+    event: Event
+    #: The canonical JSON that was hashed; stores may persist it as the event's data.
+    content: str
+    prev_hash: str | None
+    hash: str
+
+
+def chain_links(
+    events: Iterable[Event], heads: Mapping[ChainKey, ChainHead]
+) -> tuple[list[Link], dict[ChainKey, ChainHead]]:
+    """Like ``link_events``, without copying the events: each comes with its link."""
+    # (hash, event id, length) per chain touched; heads are built once at the end.
+    tips: dict[ChainKey, tuple[str, str, int]] = {}
+    links: list[Link] = []
+    for event in events:
+        key = (event.tenant, chain_of(event))
+        tip = tips.get(key)
+        if tip is None and (head := heads.get(key)) is not None:
+            tip = (head.hash, head.event_id, head.length)
+        prev_hash = tip[0] if tip is not None else None
+        content = canonical_content(event)
+        own = _hash(prev_hash, content)
+        links.append(Link(event, content, prev_hash, own))
+        tips[key] = (own, event.id, (tip[2] if tip is not None else 0) + 1)
+    new_heads = {
+        key: ChainHead(tenant=key[0], chain=key[1], hash=own, event_id=event_id, length=length)
+        for key, (own, event_id, length) in tips.items()
+    }
+    return links, new_heads
 
 
 def link_events(
@@ -101,20 +149,9 @@ def link_events(
         The events with ``prev_hash`` and ``hash`` set, in the given order, and the
         new head of every chain they touched.
     """
-    # (hash, event id, length) per chain touched; heads are built once at the end.
-    tips: dict[ChainKey, tuple[str, str, int]] = {}
-    linked: list[Event] = []
-    for event in events:
-        key = (event.tenant, chain_of(event))
-        tip = tips.get(key)
-        if tip is None and (head := heads.get(key)) is not None:
-            tip = (head.hash, head.event_id, head.length)
-        prev_hash = tip[0] if tip is not None else None
-        own = event_hash(prev_hash, event)
-        linked.append(event.model_copy(update={"prev_hash": prev_hash, "hash": own}))
-        tips[key] = (own, event.id, (tip[2] if tip is not None else 0) + 1)
-    new_heads = {
-        key: ChainHead(tenant=key[0], chain=key[1], hash=own, event_id=event_id, length=length)
-        for key, (own, event_id, length) in tips.items()
-    }
+    links, new_heads = chain_links(events, heads)
+    linked = [
+        link.event.model_copy(update={"prev_hash": link.prev_hash, "hash": link.hash})
+        for link in links
+    ]
     return linked, new_heads

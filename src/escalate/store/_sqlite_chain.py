@@ -13,7 +13,7 @@ from datetime import datetime
 
 from escalate._clock import ensure_aware
 from escalate._models import Event
-from escalate.audit._chain import ChainHead, ChainKey, chain_of, link_events
+from escalate.audit._chain import ChainHead, ChainKey, chain_links, chain_of
 from escalate.store._sqlite_identity import many
 
 __all__ = ["insert_events", "load_chain_heads"]
@@ -38,7 +38,9 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
             heads[(tenant, chain)] = ChainHead(
                 tenant=tenant, chain=chain, hash=row[0], event_id=row[1], length=row[2]
             )
-    linked, new_heads = link_events(events, heads)
+    links, new_heads = chain_links(events, heads)
+    # The hashed canonical JSON is what is stored: one serialization per event,
+    # and a row reads back as exactly the content its hash covers.
     many(
         conn,
         "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data,"
@@ -51,11 +53,11 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
                 _utc_text(e.at),
                 e.handoff_id,
                 e.contact_id,
-                e.model_dump_json(exclude={"seq", "prev_hash", "hash"}),
-                e.prev_hash,
-                e.hash,
+                content,
+                prev_hash,
+                own,
             )
-            for e in linked
+            for e, content, prev_hash, own in links
         ],
     )
     many(
