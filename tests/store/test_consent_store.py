@@ -49,4 +49,8 @@ def test_erase_address_keeps_proofs_and_drops_personal_rows(store: Store) -> Non
     assert store.consent_records("default", OTHER) != []
     assert store.consent_proofs("default", "hash-1") == [proof]
     assert store.consent_proofs("default", "hash-2") == []
+    assert store.consent_history("default", OTHER, "hash-1") == (
+        [proof],
+        store.consent_records("default", OTHER),
+    )
     assert [item.idempotency_key for item in store.outbox("default")] == ["b"]

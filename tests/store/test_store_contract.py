@@ -436,3 +436,15 @@ def test_a_handoff_is_found_by_its_reference_in_its_tenant_only(store: Store) ->
     assert found.id == "ho_1"
     assert store.find_handoff_by_reference("other", "AAAA-11") is None
     assert store.find_handoff_by_reference("default", "ZZZZ-99") is None
+
+
+def test_get_handoffs_reads_many_at_once_in_its_tenant_only(store: Store) -> None:
+    """get_handoffs returns the handoffs found, by id, and leaves out unknown ids."""
+    seed(store)
+    second = handoff("ho_2", thread_id="t2", reference="BBBB-22")
+    elsewhere = handoff("ho_3", tenant="other", thread_id="t3", reference="CCCC-33")
+    store.commit(Changes(handoffs=(second,)))
+    store.commit(Changes(handoffs=(elsewhere,)))
+    found = store.get_handoffs("default", ["ho_2", "ho_1", "ho_3", "ho_missing"])
+    assert found == {"ho_1": store.get_handoff("default", "ho_1"), "ho_2": second}
+    assert store.get_handoffs("other", ["ho_1", "ho_3"]) == {"ho_3": elsewhere}

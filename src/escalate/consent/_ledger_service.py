@@ -127,10 +127,8 @@ def consent_facts(
     store: Store, tenant: str, address: Identity, policy: ConsentPolicy
 ) -> list[ConsentFact]:
     """Everything the ledger knows of an address: its records and any erased proofs."""
-    proofs: list[ConsentFact] = list(
-        store.consent_proofs(tenant, address_hash(policy, tenant, address))
-    )
-    return [*proofs, *store.consent_records(tenant, address)]
+    proofs, records = store.consent_history(tenant, address, address_hash(policy, tenant, address))
+    return [*proofs, *records]
 
 
 def known_zone(store: Store, tenant: str, address: Identity) -> str | None:

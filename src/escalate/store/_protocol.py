@@ -87,6 +87,10 @@ class Store(Protocol):
 
     def get_handoff(self, tenant: str, handoff_id: str) -> Handoff | None: ...
 
+    def get_handoffs(self, tenant: str, handoff_ids: Sequence[str]) -> dict[str, Handoff]:
+        """Handoffs by id, in one read; ids with no handoff are left out."""
+        ...
+
     def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
         """The open handoff of a public thread, if any."""
         ...
@@ -131,6 +135,16 @@ class Store(Protocol):
 
     def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
         """The proofs erased consent records left for an address hash, in write order."""
+        ...
+
+    def consent_history(
+        self, tenant: str, address: Identity, address_hash: str
+    ) -> tuple[list[ConsentProof], list[ConsentRecord]]:
+        """``consent_proofs`` and ``consent_records`` of one address, read together.
+
+        Every send reads both; one call lets a store answer from one snapshot
+        and, under a dispatch pool, queue for its lock once instead of twice.
+        """
         ...
 
     def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:

@@ -242,6 +242,10 @@ class MemoryStore:
     def get_handoff(self, tenant: str, handoff_id: str) -> Handoff | None:
         return self._handoffs.get((tenant, handoff_id))
 
+    def get_handoffs(self, tenant: str, handoff_ids: Sequence[str]) -> dict[str, Handoff]:
+        found = (self._handoffs.get((tenant, handoff_id)) for handoff_id in handoff_ids)
+        return {handoff.id: handoff for handoff in found if handoff is not None}
+
     def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
         handoff_id = self._references.get((tenant, reference))
         return self._handoffs.get((tenant, handoff_id)) if handoff_id else None
@@ -308,6 +312,12 @@ class MemoryStore:
     def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
         with self._lock:
             return list(self._proofs.get((tenant, address_hash), ()))
+
+    def consent_history(
+        self, tenant: str, address: Identity, address_hash: str
+    ) -> tuple[list[ConsentProof], list[ConsentRecord]]:
+        with self._lock:
+            return self.consent_proofs(tenant, address_hash), self.consent_records(tenant, address)
 
     def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
         with self._lock:

@@ -281,6 +281,15 @@ class SQLiteStore(IdentityRecordsSQL):
         )
         return None if data is None else Handoff.model_validate_json(data)
 
+    def get_handoffs(self, tenant: str, handoff_ids: Sequence[str]) -> dict[str, Handoff]:
+        # One bound JSON array: no SQL built from input, no bound-variable limit.
+        rows = self._all(
+            "SELECT data FROM handoffs WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))",
+            (tenant, json.dumps(list(handoff_ids))),
+        )
+        handoffs = (Handoff.model_validate_json(str(row[0])) for row in rows)
+        return {handoff.id: handoff for handoff in handoffs}
+
     def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
         data = self._one(
             "SELECT data FROM handoffs WHERE tenant = ? AND reference = ?", (tenant, reference)
@@ -335,6 +344,12 @@ class SQLiteStore(IdentityRecordsSQL):
             (tenant, address_hash),
         )
         return [ConsentProof.model_validate_json(str(row[0])) for row in rows]
+
+    def consent_history(
+        self, tenant: str, address: Identity, address_hash: str
+    ) -> tuple[list[ConsentProof], list[ConsentRecord]]:
+        with self._lock:  # reentrant: both reads inside one hold
+            return self.consent_proofs(tenant, address_hash), self.consent_records(tenant, address)
 
     def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
         with self._transaction() as conn:

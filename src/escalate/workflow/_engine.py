@@ -155,6 +155,11 @@ class Engine(SendPath):
     pacer: Pacer | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    #: Handoffs read with the claim, by (row id, claim token) of the first row of
+    #: their group: a later claim of the same row never picks up this read.
+    _prefetched: dict[tuple[str, str | None], Handoff] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     # -- transitions ------------------------------------------------------------
 
@@ -404,6 +409,15 @@ class Engine(SendPath):
         ):
             # A row with no handoff (a keyword answer) is a group of its own.
             groups.setdefault(item.handoff_id or item.id, []).append(item)
+        # One read for the chunk instead of one per group on the workers, where
+        # every read queues for the store's lock behind the other workers'.
+        ids = [group[0].handoff_id for group in groups.values() if group[0].handoff_id]
+        if ids:
+            found = self.store.get_handoffs(self.tenant, ids)
+            for group in groups.values():
+                handoff = found.get(group[0].handoff_id or "")
+                if handoff is not None:
+                    self._prefetched[(group[0].id, group[0].claimed_by)] = handoff
         return groups
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -430,7 +444,9 @@ class Engine(SendPath):
                 if isinstance(command, SendMessage):
                     self._send(item, None, command, report)
                 continue
-            handoff = self.store.get_handoff(item.tenant, item.handoff_id)
+            handoff = self._prefetched.pop(
+                (item.id, item.claimed_by), None
+            ) or self.store.get_handoff(item.tenant, item.handoff_id)
             if handoff is None:  # pragma: no cover - rows are written with their handoff
                 continue
             if isinstance(command, SendMessage):
