@@ -355,7 +355,9 @@ def profile(handoffs: int) -> None:
         profiler = cProfile.Profile()
         profiler.runcall(lib.run, 1, handoffs)
         lib.close()
-    pstats.Stats(profiler).sort_stats(os.environ.get("SORT","cumulative")).print_stats(int(os.environ.get("N","45")))
+    pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+        int(os.environ.get("N", "45"))
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
