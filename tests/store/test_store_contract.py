@@ -280,6 +280,32 @@ def test_claim_respects_limit_and_handoff_filter(store: Store) -> None:
     assert [i.id for i in only_ho1] == ["ob_seed"]
 
 
+def test_claim_merges_pending_and_expired_rows_in_due_order(store: Store) -> None:
+    """Pending rows and rows whose lease expired come out together, earliest due first."""
+    seed(store)
+    minute = timedelta(minutes=1)
+    store.commit(
+        Changes(
+            outbox=tuple(
+                outbox(f"ob_{offset}", key=f"key-{offset}", due_at=T0 + offset * minute)
+                for offset in (-5, -4, -3, -2, -1)
+            )
+        )
+    )
+    # Claim the two earliest, then let their leases run out.
+    taken = store.claim_outbox(T0 - 4 * minute, worker="w1", lease=LEASE, limit=2)
+    assert {item.id for item in taken} == {"ob_-5", "ob_-4"}
+    later = T0 - 4 * minute + LEASE
+    claimed = store.claim_outbox(later, worker="w2", lease=LEASE, limit=3)
+    assert {item.id: item.stale_claim for item in claimed} == {
+        "ob_-5": True,
+        "ob_-4": True,
+        "ob_-3": False,
+    }
+    rest = store.claim_outbox(T0 - minute, worker="w2", lease=LEASE, limit=10)
+    assert {item.id for item in rest} == {"ob_-2", "ob_-1"}
+
+
 # -- timers -----------------------------------------------------------------------
 
 

@@ -117,6 +117,16 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             "CREATE INDEX handoffs_opened ON handoffs (tenant, opened_at)",
         ),
     ),
+    (
+        # Claim order as index order: a claim walks the first rows of these
+        # instead of reading and sorting every due row (O(backlog) per claim).
+        5,
+        (
+            "CREATE INDEX outbox_pending ON outbox (tenant, due_at, created_at, id)"
+            " WHERE status = 'pending'",
+            "CREATE INDEX outbox_leased ON outbox (tenant, lease_until) WHERE status = 'claimed'",
+        ),
+    ),
 )
 
 

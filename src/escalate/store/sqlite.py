@@ -430,25 +430,35 @@ class SQLiteStore(IdentityRecordsSQL):
     ) -> list[OutboxItem]:
         now_ts = _ts(now)
         lease_ts = _ts(ensure_aware(now) + lease)
-        sql = (
-            "SELECT id, status FROM outbox WHERE ((status = 'pending' AND due_at <= ?)"
-            " OR (status = 'claimed' AND lease_until <= ?))"
-        )
-        params: list[object] = [now_ts, now_ts]
-        if handoff_id is not None:
-            sql += " AND handoff_id = ?"
-            params.append(handoff_id)
+        # Two walks of claim-ordered partial indexes, each stopping after `limit`
+        # rows, merged: an OR of the two conditions would read and sort every
+        # due row on every claim.
+        scope = ""
+        scope_params: list[object] = []
         if tenant is not None:
-            sql += " AND tenant = ?"
-            params.append(tenant)
+            scope += " AND tenant = ?"
+            scope_params.append(tenant)
+        if handoff_id is not None:
+            scope += " AND handoff_id = ?"
+            scope_params.append(handoff_id)
+        columns = "SELECT id, status, due_at, created_at FROM outbox"
+        order = " ORDER BY due_at, created_at, id LIMIT ?"
+        pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope}"
+        expired = f"{columns} WHERE status = 'claimed' AND lease_until <= ?{scope}"
         with self._lock:
             # Most calls find nothing due: a plain read (WAL lets it run beside
             # a writer) answers that without taking the write lock. When rows
             # are due they are selected again under BEGIN IMMEDIATE below.
-            if self._conn.execute(sql + " LIMIT 1", params).fetchone() is None:
+            probe = f"SELECT 1 WHERE EXISTS ({pending}) OR EXISTS ({expired})"
+            params: list[object] = [now_ts, *scope_params, now_ts, *scope_params]
+            if self._conn.execute(probe, params).fetchone() is None:
                 return []
-        sql += " ORDER BY due_at, created_at, id LIMIT ?"
-        params.append(limit)
+        # Built only from the constant fragments above; every value is bound.
+        sql = (
+            f"SELECT id, status FROM (SELECT * FROM ({pending}{order})"  # noqa: S608
+            f" UNION ALL SELECT * FROM ({expired}{order})){order}"
+        )
+        params = [now_ts, *scope_params, limit, now_ts, *scope_params, limit, limit]
         with self._transaction() as conn:
             rows = conn.execute(sql, params).fetchall()
             for item_id, status in rows:
