@@ -134,3 +134,51 @@ def test_pool_overlaps_slow_sends() -> None:
     assert esc.run_due().sent == ROWS
     assert time.perf_counter() - started < 1.0
     esc.close()
+
+
+class SecondFails(RecordingTransport):
+    """Refuses, retryably, every message whose body says "second"."""
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if "second update" in message.body:
+            raise RetryableTransportError("503")
+        return super().send(message)
+
+
+def test_a_pool_counts_every_send_and_keeps_each_handoffs_audit_order() -> None:
+    """Acceptances settled behind the pool are counted by run_due, in row order per handoff.
+
+    The middle message of each handoff is settled by its worker (a retry), the
+    others behind the pool: the audit trail must still list them in row order.
+    """
+    clock, store, transport = FakeClock(), MemoryStore(), SecondFails()
+    esc = Escalator(
+        store,
+        transports=[transport],
+        clock=clock,
+        publisher=RecordingPublisher(),
+        concurrency=8,
+        dispatch_immediately=False,
+    )
+    handoffs = []
+    for index in range(12):
+        handoff = esc.open(make_thread(clock, thread_id=str(5000 + index), user_id=str(index)))
+        esc.contact_provided(
+            handoff.id, Identity.phone(f"+1415556{index:04d}"), consent=WEB_FORM_CONSENT
+        )
+        for text in ("first", "second", "third"):
+            esc.send_message(handoff.id, f"{text} update")
+        handoffs.append(handoff.id)
+    rows = [item for item in store.outbox("default") if item.command.kind == "send_message"]
+    report = esc.run_due(limit=100)
+    assert report.sent == len(rows) - len(handoffs) == len(transport.calls)
+    assert report.retried == len(handoffs)
+    for handoff_id in handoffs:
+        queued = [item.id for item in rows if item.handoff_id == handoff_id]
+        settled = [
+            event.data["outbox_id"]
+            for event in esc.history(handoff_id)
+            if event.kind in ("message.sent", "message.retry_scheduled")
+        ]
+        assert settled == queued
+    esc.close()

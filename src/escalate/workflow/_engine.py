@@ -66,6 +66,7 @@ from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._drain import stream
 from escalate.workflow._inputs import TimerFired, WorkflowInput
 from escalate.workflow._sending import SendPath
+from escalate.workflow._settler import Settler
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
 
@@ -73,6 +74,9 @@ log = logging.getLogger("escalate")
 
 #: Receives the helpdesk notifications a workflow issues.
 Notifier = Callable[[Handoff, Notify], None]
+
+#: A claimed outbox row with its handoff as read with the claim (None: no handoff).
+Claimed = tuple[OutboxItem, Handoff | None]
 
 
 def _log_notifier(handoff: Handoff, notify: Notify) -> None:
@@ -155,11 +159,8 @@ class Engine(SendPath):
     pacer: Pacer | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    #: Handoffs read with the claim, by (row id, claim token) of the first row of
-    #: their group: a later claim of the same row never picks up this read.
-    _prefetched: dict[tuple[str, str | None], Handoff] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    #: Commits accepted sends' settlements behind the pool (see ``_settler``).
+    _settler: Settler | None = field(default=None, init=False, repr=False)
 
     # -- transitions ------------------------------------------------------------
 
@@ -362,7 +363,12 @@ class Engine(SendPath):
                 report += self._run_group(group)
             return report
         futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
-        return _collect(futures)
+        try:
+            report = _collect(futures)
+        finally:
+            settled = self._flush_settled()
+        report += settled
+        return report
 
     def drain(self, *, batch: int = 100) -> DispatchReport:
         """Dispatch until no row is due, keeping every worker of the pool busy.
@@ -383,20 +389,32 @@ class Engine(SendPath):
             nonlocal report
             report += result
 
-        stream(
-            claim=lambda room: self._claim(limit=room),
-            run=self._run_group,
-            done=add,
-            pool=self._executor(),
-            # Twice the pool: the queued half keeps workers fed between claims;
-            # claims come in chunks, since each is a write transaction.
-            window=min(batch, 2 * self.concurrency),
-            chunk=min(batch, max(1, self.concurrency // 4)),
-        )
+        try:
+            stream(
+                claim=lambda room: self._claim(limit=room),
+                run=self._run_group,
+                done=add,
+                pool=self._executor(),
+                # Twice the pool: the queued half keeps workers fed between claims;
+                # claims come in chunks, since each is a write transaction.
+                window=min(batch, 2 * self.concurrency),
+                chunk=min(batch, max(1, self.concurrency // 4)),
+            )
+        finally:
+            settled = self._flush_settled()
+        report += settled
         return report
 
-    def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[OutboxItem]]:
-        """Claim due rows, grouped by handoff in claim order."""
+    def _flush_settled(self) -> DispatchReport:
+        """Wait for the settlements committed behind the pool, and count them."""
+        report = DispatchReport()
+        if self._settler is not None:
+            for counter, count in self._settler.flush().items():
+                setattr(report, counter, getattr(report, counter) + count)
+        return report
+
+    def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[Claimed]]:
+        """Claim due rows, grouped by handoff in claim order, each with its handoff."""
         groups: dict[str, list[OutboxItem]] = {}
         for item in self.store.claim_outbox(
             self.clock.now(),
@@ -412,13 +430,11 @@ class Engine(SendPath):
         # One read for the chunk instead of one per group on the workers, where
         # every read queues for the store's lock behind the other workers'.
         ids = [group[0].handoff_id for group in groups.values() if group[0].handoff_id]
-        if ids:
-            found = self.store.get_handoffs(self.tenant, ids)
-            for group in groups.values():
-                handoff = found.get(group[0].handoff_id or "")
-                if handoff is not None:
-                    self._prefetched[(group[0].id, group[0].claimed_by)] = handoff
-        return groups
+        found = self.store.get_handoffs(self.tenant, ids) if ids else {}
+        return {
+            key: [(item, found.get(item.handoff_id or "")) for item in group]
+            for key, group in groups.items()
+        }
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -426,27 +442,31 @@ class Engine(SendPath):
                 self._pool = ThreadPoolExecutor(
                     max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
                 )
+                self._settler = self._settler or Settler(self.store)
             return self._pool
 
     def close(self) -> None:
-        """Stop the worker pool (after the tasks it is running)."""
+        """Stop the worker pool (after the tasks it is running) and the settler."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
+            settler, self._settler = self._settler, None
         if pool is not None:
             pool.shutdown(wait=True)
+        if settler is not None:
+            settler.close()
 
-    def _run_group(self, items: Sequence[OutboxItem]) -> DispatchReport:
+    def _run_group(self, claimed: Sequence[Claimed]) -> DispatchReport:
         """Execute one handoff's claimed rows in order (its messages keep their order)."""
         report = DispatchReport()
-        for item in items:
+        for item, handoff in claimed:
             command = item.command
             if item.handoff_id is None:
                 if isinstance(command, SendMessage):
                     self._send(item, None, command, report)
                 continue
-            handoff = self._prefetched.pop(
-                (item.id, item.claimed_by), None
-            ) or self.store.get_handoff(item.tenant, item.handoff_id)
+            if self._settler is not None:
+                # Its earlier rows' settlements first: the audit trail keeps their order.
+                self._settler.wait_for(item.handoff_id)
             if handoff is None:  # pragma: no cover - rows are written with their handoff
                 continue
             if isinstance(command, SendMessage):
@@ -476,8 +496,14 @@ class Engine(SendPath):
         due_at: datetime | None = None,
         result: dict[str, Any] | None = None,
         consent: Sequence[ConsentRecord] = (),
+        behind: bool = False,
         **data: Any,
     ) -> bool:
+        """Settle a claimed row with its audit event; False if its lease was taken over.
+
+        With ``behind``, on the pool, the settlement is handed to the settler and
+        committed after this returns (only for an accepted send: see ``_settler``).
+        """
         now = self.clock.now()
         update = OutboxUpdate(
             item_id=item.id,
@@ -488,6 +514,10 @@ class Engine(SendPath):
         )
         event = _event(handoff or item, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
         events = (event, *(consent_event(record) for record in consent))
+        settler = self._settler
+        if behind and settler is not None and not consent:
+            settler.submit(item.handoff_id, update, events, _REPORT_COUNTERS[kind])
+            return True
         try:
             self.store.commit(
                 Changes(outbox_updates=(update,), events=events, consent=tuple(consent))

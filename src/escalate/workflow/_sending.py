@@ -78,6 +78,7 @@ class SendPath:
             due_at: datetime | None = None,
             result: dict[str, Any] | None = None,
             consent: Sequence[ConsentRecord] = (),
+            behind: bool = False,
             **data: Any,
         ) -> bool: ...
 
@@ -179,6 +180,8 @@ class SendPath:
             OutboxStatus.DONE,
             "message.sent",
             report,
+            # Nothing below waits on this row being marked sent: commit it behind.
+            behind=True,
             result={
                 "provider": result.provider,
                 "provider_message_id": result.provider_message_id,
