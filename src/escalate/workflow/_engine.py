@@ -18,7 +18,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -274,7 +274,9 @@ class Engine(SendPath):
     ) -> Handoff:
         """Decide and commit, with any extra records that belong to the same change.
 
-        ``extra`` carries identity records (merge proposals, merges) to write too.
+        ``extra`` carries records that belong to the same change: identity records
+        (merge proposals, merges), or the settlement of the outbox row whose
+        result this input is (see ``_settle``).
         """
         transition, changes = self.transition(handoff, event, actor=actor)
         extra = extra or Changes()
@@ -282,9 +284,10 @@ class Engine(SendPath):
             Changes(
                 handoffs=changes.handoffs,
                 contacts=(*contacts, *extra.contacts),
-                consent=changes.consent,
+                consent=(*extra.consent, *changes.consent),
                 events=(*events, *extra.events, *changes.events),
                 outbox=changes.outbox,
+                outbox_updates=extra.outbox_updates,
                 timers=changes.timers,
                 cancel_timers=changes.cancel_timers,
                 fire_timers=tuple(fire_timers),
@@ -296,51 +299,92 @@ class Engine(SendPath):
         return transition.handoff
 
     def feed(
-        self, handoff_id: str, event: WorkflowInput, *, fire_timers: Sequence[str] = ()
-    ) -> None:
+        self,
+        handoff_id: str,
+        event: WorkflowInput,
+        *,
+        fire_timers: Sequence[str] = (),
+        settlement: Changes | None = None,
+    ) -> bool:
         """Feed a system input (a result, a timer) to a handoff, tolerating races.
 
         A late input that the current state no longer accepts is recorded and
         dropped: the workflow moved on, and that is not an error.
+
+        ``settlement`` (an outbox row's settlement, whose result ``event`` is) is
+        committed in the same transaction as the transition, so a crash cannot
+        leave a row settled whose handoff never heard the result. Returns False
+        only when that row's lease was taken over (nothing is written then).
         """
+        extra = settlement or Changes()
         for _ in range(3):
             handoff = self.store.get_handoff(self.tenant, handoff_id)
             if handoff is None:
-                return
+                return self._commit_settlement(extra)
             try:
-                self.apply(handoff, event, fire_timers=fire_timers)
-                return
+                self.apply(handoff, event, fire_timers=fire_timers, extra=extra)
+                return True
             except TransitionNotAllowed:
-                self._commit_ignoring_stale_timer(
-                    Changes(
-                        events=(
-                            _event(
-                                handoff,
-                                "input.ignored",
-                                self.clock.now(),
-                                input=event.kind,
-                                state=handoff.state.value,
-                            ),
-                        ),
+                ignored = _event(
+                    handoff,
+                    "input.ignored",
+                    self.clock.now(),
+                    input=event.kind,
+                    state=handoff.state.value,
+                )
+                return self._commit_ignoring_stale_timer(
+                    replace(
+                        extra,
+                        events=(*extra.events, ignored),
                         fire_timers=tuple(fire_timers),
                     )
                 )
-                return
             except StaleTimer:
                 # A reply cancelled the timer (or another worker fired it) after
                 # we read it as due: firing it now would remind someone who answered.
-                return
+                return True
             except ConcurrentUpdate:
+                if settlement is not None and self._lease_lost(settlement):
+                    _taken_over(settlement)
+                    return False
                 continue
         log.warning(
             "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
         )
+        # The row's outcome is still a fact: settle it, or it would be held as unknown.
+        return self._commit_settlement(extra)
 
-    def _commit_ignoring_stale_timer(self, changes: Changes) -> None:
+    def _lease_lost(self, settlement: Changes) -> bool:
+        """Whether a settlement's row is no longer claimed by the token it carries."""
+        for update in settlement.outbox_updates:
+            row = self.store.get_outbox_item(self.tenant, update.item_id)
+            if row is None or row.status is not OutboxStatus.CLAIMED:
+                return True
+            if row.claimed_by != update.claimed_by:
+                return True
+        return False
+
+    def _commit_settlement(self, settlement: Changes) -> bool:
+        """Commit a row's settlement alone; False if the row's lease was taken over."""
+        if settlement == Changes():
+            return True
+        try:
+            self.store.commit(settlement)
+        except ConcurrentUpdate:
+            # The new owner of the lease settles the row.
+            _taken_over(settlement)
+            return False
+        return True
+
+    def _commit_ignoring_stale_timer(self, changes: Changes) -> bool:
         try:
             self.store.commit(changes)
         except StaleTimer:
-            return
+            return True
+        except ConcurrentUpdate:
+            _taken_over(changes)
+            return False
+        return True
 
     # -- timers -----------------------------------------------------------------
 
@@ -497,12 +541,15 @@ class Engine(SendPath):
         result: dict[str, Any] | None = None,
         consent: Sequence[ConsentRecord] = (),
         behind: bool = False,
+        then: WorkflowInput | None = None,
         **data: Any,
     ) -> bool:
         """Settle a claimed row with its audit event; False if its lease was taken over.
 
-        With ``behind``, on the pool, the settlement is handed to the settler and
-        committed after this returns (only for an accepted send: see ``_settler``).
+        With ``then``, the handoff is fed that input (the row's result) in the
+        same transaction. With ``behind``, on the pool, the settlement is handed
+        to the settler and committed after this returns (only for an accepted
+        send: see ``_settler``).
         """
         now = self.clock.now()
         update = OutboxUpdate(
@@ -515,20 +562,24 @@ class Engine(SendPath):
         event = _event(handoff or item, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
         events = (event, *(consent_event(record) for record in consent))
         settler = self._settler
-        if behind and settler is not None and not consent:
+        if behind and settler is not None and not consent and then is None:
             settler.submit(item.handoff_id, update, events, _REPORT_COUNTERS[kind])
             return True
-        try:
-            self.store.commit(
-                Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
-            )
-        except ConcurrentUpdate:
-            # Our lease was taken over; the new owner settles the row.
-            log.warning("outbox row %s was taken over by another worker", item.id)
+        settlement = Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
+        if then is not None and handoff is not None:
+            settled = self.feed(handoff.id, then, settlement=settlement)
+        else:
+            settled = self._commit_settlement(settlement)
+        if not settled:
             return False
         counter = _REPORT_COUNTERS[kind]
         setattr(report, counter, getattr(report, counter) + 1)
         return True
+
+
+def _taken_over(settlement: Changes) -> None:
+    rows = ", ".join(update.item_id for update in settlement.outbox_updates)
+    log.warning("outbox row %s was taken over by another worker", rows)
 
 
 def _collect(futures: Sequence[Future[DispatchReport]]) -> DispatchReport:

@@ -79,12 +79,9 @@ class SendPath:
             result: dict[str, Any] | None = None,
             consent: Sequence[ConsentRecord] = (),
             behind: bool = False,
+            then: WorkflowInput | None = None,
             **data: Any,
         ) -> bool: ...
-
-        def feed(
-            self, handoff_id: str, event: WorkflowInput, *, fire_timers: Sequence[str] = ()
-        ) -> None: ...
 
     def _transport_for(self, channel: Channel) -> Transport | None:
         return next((t for t in self.transports if channel in t.channels), None)
@@ -220,21 +217,22 @@ class SendPath:
                 zone_source=decision.zone_source,
             )
             return
-        refused = self._settle(
+        # A keyword answer that may no longer go is not the handoff's failure.
+        keyword_answer = command.template in KEYWORD_REPLY_TEMPLATES
+        self._settle(
             item,
             handoff,
             OutboxStatus.REFUSED,
             "message.refused",
             report,
+            then=None
+            if keyword_answer
+            else SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
             to=to,
             reason=decision.reason,
             template=command.template,
             records=[record.id for record in decision.records],
         )
-        # A keyword answer that may no longer go is not the handoff's failure.
-        if refused and handoff is not None and command.template not in KEYWORD_REPLY_TEMPLATES:
-            reason = f"consent:{decision.reason}"
-            self.feed(handoff.id, SendFailed(channel=command.channel, reason=reason))
 
     def _send_failed(
         self,
@@ -311,18 +309,17 @@ class SendPath:
         **data: Any,
     ) -> None:
         """Settle the row as failed and tell its handoff, so the workflow can fall back."""
-        settled = self._settle(
+        self._settle(
             item,
             handoff,
             OutboxStatus.FAILED,
             "message.failed",
             report,
             consent=consent,
+            then=SendFailed(channel=channel, reason=reason),
             reason=reason,
             **data,
         )
-        if settled and handoff is not None:
-            self.feed(handoff.id, SendFailed(channel=channel, reason=reason))
 
     def _pace(
         self,
@@ -435,16 +432,16 @@ class SendPath:
                 item, handoff, OutboxStatus.FAILED, failed, report, reason=type(exc).__name__
             )
             return
-        if self._settle(
+        self._settle(
             item,
             handoff,
             OutboxStatus.DONE,
             "public_reply.posted",
             report,
             result={"post_id": published.post_id},
+            then=PublicReplyPosted(post_id=published.post_id),
             post_id=published.post_id,
-        ):
-            self.feed(handoff.id, PublicReplyPosted(post_id=published.post_id))
+        )
 
 
 def _outbound(item: OutboxItem, handoff: Handoff | None, command: SendMessage) -> OutboundMessage:
