@@ -8,6 +8,10 @@ row with the result, feeding results (a posted reply, a failed send) back into
 the workflow. Claimed rows run on a bounded thread pool (the SDKs block on I/O),
 one task per handoff so one handoff's messages keep their order, and every send
 first takes a slot from the per-sender ``Pacer``.
+
+The engine is one dataclass over three parts: transitions, feeding and settling
+here; claiming and running rows in ``_dispatching.py``; the send path, from
+consent check to settlement, in ``_sending.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,8 +67,9 @@ from escalate.workflow._commands import (
     StartTimer,
 )
 from escalate.workflow._definition import ContactAddress, Transition, Workflow
-from escalate.workflow._drain import stream
+from escalate.workflow._dispatching import Dispatching
 from escalate.workflow._inputs import TimerFired, WorkflowInput
+from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
 from escalate.workflow._sending import SendPath
 from escalate.workflow._settler import Settler
 
@@ -75,49 +80,9 @@ log = logging.getLogger("escalate")
 #: Receives the helpdesk notifications a workflow issues.
 Notifier = Callable[[Handoff, Notify], None]
 
-#: A claimed outbox row with its handoff as read with the claim (None: no handoff).
-Claimed = tuple[OutboxItem, Handoff | None]
-
 
 def _log_notifier(handoff: Handoff, notify: Notify) -> None:
     log.warning("notify %s for handoff %s (%s)", notify.topic, handoff.id, handoff.reference)
-
-
-@dataclass
-class DispatchReport:
-    """What one ``run_due`` did, by outcome."""
-
-    timers_fired: int = 0
-    sent: int = 0
-    posted: int = 0
-    notified: int = 0
-    deferred: int = 0
-    retried: int = 0
-    held: int = 0
-    failed: int = 0
-    refused: int = 0
-    paced: int = 0
-
-    def __iadd__(self, other: DispatchReport) -> DispatchReport:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        return self
-
-
-#: Which DispatchReport counter each settling event counts towards.
-_REPORT_COUNTERS = {
-    "message.sent": "sent",
-    "message.deferred": "deferred",
-    "message.retry_scheduled": "retried",
-    "message.held": "held",
-    "message.failed": "failed",
-    "message.refused": "refused",
-    "message.paced": "paced",
-    "public_reply.posted": "posted",
-    "public_reply.failed": "failed",
-    "public_reply.held": "held",
-    "notify.sent": "notified",
-}
 
 
 def _event(
@@ -140,7 +105,7 @@ def _event(
 
 
 @dataclass
-class Engine(SendPath):
+class Engine(Dispatching, SendPath):
     """Runs one workflow over one store for one tenant."""
 
     store: Store
@@ -396,139 +361,6 @@ class Engine(SendPath):
             fired += 1
         return fired
 
-    # -- outbox -----------------------------------------------------------------
-
-    def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
-        """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
-        groups = self._claim(limit=limit, handoff_id=handoff_id)
-        if self.concurrency <= 1 or len(groups) <= 1:
-            report = DispatchReport()
-            for group in groups.values():
-                report += self._run_group(group)
-            return report
-        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
-        try:
-            report = _collect(futures)
-        finally:
-            settled = self._flush_settled()
-        report += settled
-        return report
-
-    def drain(self, *, batch: int = 100) -> DispatchReport:
-        """Dispatch until no row is due, keeping every worker of the pool busy.
-
-        Rather than claim a batch and wait for its slowest send, it keeps
-        ``2 * concurrency`` handoffs queued or in flight (see ``_drain.stream``).
-        """
-        report = DispatchReport()
-        if self.concurrency <= 1:
-            while True:
-                groups = self._claim(limit=batch)
-                for group in groups.values():
-                    report += self._run_group(group)
-                if sum(len(group) for group in groups.values()) < batch:
-                    return report
-
-        def add(result: DispatchReport) -> None:
-            nonlocal report
-            report += result
-
-        try:
-            stream(
-                claim=lambda room: self._claim(limit=room),
-                run=self._run_group,
-                done=add,
-                pool=self._executor(),
-                # Twice the pool: the queued half keeps workers fed between claims;
-                # claims come in chunks, since each is a write transaction.
-                window=min(batch, 2 * self.concurrency),
-                chunk=min(batch, max(1, self.concurrency // 4)),
-            )
-        finally:
-            settled = self._flush_settled()
-        report += settled
-        return report
-
-    def _flush_settled(self) -> DispatchReport:
-        """Wait for the settlements committed behind the pool, and count them."""
-        report = DispatchReport()
-        if self._settler is not None:
-            for counter, count in self._settler.flush().items():
-                setattr(report, counter, getattr(report, counter) + count)
-        return report
-
-    def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[Claimed]]:
-        """Claim due rows, grouped by handoff in claim order, each with its handoff."""
-        groups: dict[str, list[OutboxItem]] = {}
-        for item in self.store.claim_outbox(
-            self.clock.now(),
-            worker=self.worker,
-            lease=self.lease,
-            limit=limit,
-            handoff_id=handoff_id,
-            # Another tenant's rows belong to its own transports and workflow.
-            tenant=self.tenant,
-        ):
-            # A row with no handoff (a keyword answer) is a group of its own.
-            groups.setdefault(item.handoff_id or item.id, []).append(item)
-        # One read for the chunk instead of one per group on the workers, where
-        # every read queues for the store's lock behind the other workers'.
-        ids = [group[0].handoff_id for group in groups.values() if group[0].handoff_id]
-        found = self.store.get_handoffs(self.tenant, ids) if ids else {}
-        return {
-            key: [(item, found.get(item.handoff_id or "")) for item in group]
-            for key, group in groups.items()
-        }
-
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
-                )
-                self._settler = self._settler or Settler(self.store)
-            return self._pool
-
-    def close(self) -> None:
-        """Stop the worker pool (after the tasks it is running) and the settler."""
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-            settler, self._settler = self._settler, None
-        if pool is not None:
-            pool.shutdown(wait=True)
-        if settler is not None:
-            settler.close()
-
-    def _run_group(self, claimed: Sequence[Claimed]) -> DispatchReport:
-        """Execute one handoff's claimed rows in order (its messages keep their order)."""
-        report = DispatchReport()
-        for item, handoff in claimed:
-            command = item.command
-            if item.handoff_id is None:
-                if isinstance(command, SendMessage):
-                    self._send(item, None, command, report)
-                continue
-            if self._settler is not None:
-                # Its earlier rows' settlements first: the audit trail keeps their order.
-                self._settler.wait_for(item.handoff_id)
-            if handoff is None:  # pragma: no cover - rows are written with their handoff
-                continue
-            if isinstance(command, SendMessage):
-                self._send(item, handoff, command, report)
-            elif isinstance(command, PostPublicReply):
-                self._post(item, handoff, command, report)
-            else:
-                self.notifier(handoff, command)
-                self._settle(
-                    item,
-                    handoff,
-                    OutboxStatus.DONE,
-                    "notify.sent",
-                    report,
-                    topic=command.topic,
-                )
-        return report
-
     def _settle(
         self,
         item: OutboxItem,
@@ -563,7 +395,7 @@ class Engine(SendPath):
         events = (event, *(consent_event(record) for record in consent))
         settler = self._settler
         if behind and settler is not None and not consent and then is None:
-            settler.submit(item.handoff_id, update, events, _REPORT_COUNTERS[kind])
+            settler.submit(item.handoff_id, update, events, REPORT_COUNTERS[kind])
             return True
         settlement = Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
         if then is not None and handoff is not None:
@@ -572,7 +404,7 @@ class Engine(SendPath):
             settled = self._commit_settlement(settlement)
         if not settled:
             return False
-        counter = _REPORT_COUNTERS[kind]
+        counter = REPORT_COUNTERS[kind]
         setattr(report, counter, getattr(report, counter) + 1)
         return True
 
@@ -580,18 +412,3 @@ class Engine(SendPath):
 def _taken_over(settlement: Changes) -> None:
     rows = ", ".join(update.item_id for update in settlement.outbox_updates)
     log.warning("outbox row %s was taken over by another worker", rows)
-
-
-def _collect(futures: Sequence[Future[DispatchReport]]) -> DispatchReport:
-    """Sum the groups' reports; re-raise the first error once every group finished."""
-    report = DispatchReport()
-    error: BaseException | None = None
-    for future in futures:
-        failure = future.exception()
-        if failure is not None:
-            error = error or failure
-            continue
-        report += future.result()
-    if error is not None:
-        raise error
-    return report

@@ -1,9 +1,9 @@
 """The engine's send path: one claimed outbox row, from consent check to settled result.
 
-Kept apart from the engine's transitions and claiming (``_engine.py``): this is
-where a message meets the outside world, so every way that can end (sent,
-deferred, refused, retried, failed, held) is spelled out here, and each ends in
-exactly one settlement of the row.
+Kept apart from the engine's transitions (``_engine.py``) and claiming
+(``_dispatching.py``): this is where a message meets the outside world, so every
+way that can end (sent, deferred, refused, retried, failed, held) is spelled out
+here, and each ends in exactly one settlement of the row.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from escalate.social._publisher import SocialPublisher
     from escalate.store._protocol import Store
     from escalate.transports._base import Transport
-    from escalate.workflow._engine import DispatchReport
     from escalate.workflow._inputs import WorkflowInput
+    from escalate.workflow._report import DispatchReport
 
 __all__ = ["SendPath"]
 

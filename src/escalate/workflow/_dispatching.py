@@ -1,0 +1,228 @@
+"""The engine's dispatcher: claim due outbox rows and run them, on the caller or a pool.
+
+Kept apart from the engine's transitions (``_engine.py``) and the send path
+(``_sending.py``): this is where rows are claimed with a lease, grouped by
+handoff so one handoff's messages keep their order, run on a bounded thread
+pool (the SDKs block on I/O), and where the settlements committed behind the
+pool (``_settler.py``) are waited for and counted before a dispatch returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from escalate._models import Handoff
+from escalate.store._protocol import OutboxItem, OutboxStatus
+from escalate.workflow._commands import Notify, PostPublicReply, SendMessage
+from escalate.workflow._drain import stream
+from escalate.workflow._report import DispatchReport
+from escalate.workflow._settler import Settler
+
+if TYPE_CHECKING:
+    from escalate._clock import Clock
+    from escalate.consent._records import ConsentRecord
+    from escalate.store._protocol import Store
+    from escalate.workflow._inputs import WorkflowInput
+
+__all__ = ["Claimed", "Dispatching"]
+
+#: A claimed outbox row with its handoff as read with the claim (None: no handoff).
+Claimed = tuple[OutboxItem, Handoff | None]
+
+
+class Dispatching:
+    """The ``Engine``'s methods that claim outbox rows and run them."""
+
+    if TYPE_CHECKING:  # provided by the Engine dataclass and the SendPath mixin
+        store: Store
+        clock: Clock
+        tenant: str
+        worker: str
+        lease: timedelta
+        concurrency: int
+        notifier: Callable[[Handoff, Notify], None]
+        _pool: ThreadPoolExecutor | None
+        _pool_lock: threading.Lock
+        _settler: Settler | None
+
+        def _send(
+            self,
+            item: OutboxItem,
+            handoff: Handoff | None,
+            command: SendMessage,
+            report: DispatchReport,
+        ) -> None: ...
+
+        def _post(
+            self,
+            item: OutboxItem,
+            handoff: Handoff,
+            command: PostPublicReply,
+            report: DispatchReport,
+        ) -> None: ...
+
+        def _settle(
+            self,
+            item: OutboxItem,
+            handoff: Handoff | None,
+            status: OutboxStatus,
+            kind: str,
+            report: DispatchReport,
+            *,
+            due_at: datetime | None = None,
+            result: dict[str, Any] | None = None,
+            consent: Sequence[ConsentRecord] = (),
+            behind: bool = False,
+            then: WorkflowInput | None = None,
+            **data: Any,
+        ) -> bool: ...
+
+    def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
+        """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
+        groups = self._claim(limit=limit, handoff_id=handoff_id)
+        if self.concurrency <= 1 or len(groups) <= 1:
+            report = DispatchReport()
+            for group in groups.values():
+                report += self._run_group(group)
+            return report
+        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
+        try:
+            report = _collect(futures)
+        finally:
+            settled = self._flush_settled()
+        report += settled
+        return report
+
+    def drain(self, *, batch: int = 100) -> DispatchReport:
+        """Dispatch until no row is due, keeping every worker of the pool busy.
+
+        Rather than claim a batch and wait for its slowest send, it keeps
+        ``2 * concurrency`` handoffs queued or in flight (see ``_drain.stream``).
+        """
+        report = DispatchReport()
+        if self.concurrency <= 1:
+            while True:
+                groups = self._claim(limit=batch)
+                for group in groups.values():
+                    report += self._run_group(group)
+                if sum(len(group) for group in groups.values()) < batch:
+                    return report
+
+        def add(result: DispatchReport) -> None:
+            nonlocal report
+            report += result
+
+        try:
+            stream(
+                claim=lambda room: self._claim(limit=room),
+                run=self._run_group,
+                done=add,
+                pool=self._executor(),
+                # Twice the pool: the queued half keeps workers fed between claims;
+                # claims come in chunks, since each is a write transaction.
+                window=min(batch, 2 * self.concurrency),
+                chunk=min(batch, max(1, self.concurrency // 4)),
+            )
+        finally:
+            settled = self._flush_settled()
+        report += settled
+        return report
+
+    def _flush_settled(self) -> DispatchReport:
+        """Wait for the settlements committed behind the pool, and count them."""
+        report = DispatchReport()
+        if self._settler is not None:
+            for counter, count in self._settler.flush().items():
+                setattr(report, counter, getattr(report, counter) + count)
+        return report
+
+    def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[Claimed]]:
+        """Claim due rows, grouped by handoff in claim order, each with its handoff."""
+        groups: dict[str, list[OutboxItem]] = {}
+        for item in self.store.claim_outbox(
+            self.clock.now(),
+            worker=self.worker,
+            lease=self.lease,
+            limit=limit,
+            handoff_id=handoff_id,
+            # Another tenant's rows belong to its own transports and workflow.
+            tenant=self.tenant,
+        ):
+            # A row with no handoff (a keyword answer) is a group of its own.
+            groups.setdefault(item.handoff_id or item.id, []).append(item)
+        # One read for the chunk instead of one per group on the workers, where
+        # every read queues for the store's lock behind the other workers'.
+        ids = [group[0].handoff_id for group in groups.values() if group[0].handoff_id]
+        found = self.store.get_handoffs(self.tenant, ids) if ids else {}
+        return {
+            key: [(item, found.get(item.handoff_id or "")) for item in group]
+            for key, group in groups.items()
+        }
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
+                )
+                self._settler = self._settler or Settler(self.store)
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker pool (after the tasks it is running) and the settler."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+            settler, self._settler = self._settler, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if settler is not None:
+            settler.close()
+
+    def _run_group(self, claimed: Sequence[Claimed]) -> DispatchReport:
+        """Execute one handoff's claimed rows in order (its messages keep their order)."""
+        report = DispatchReport()
+        for item, handoff in claimed:
+            command = item.command
+            if item.handoff_id is None:
+                if isinstance(command, SendMessage):
+                    self._send(item, None, command, report)
+                continue
+            if self._settler is not None:
+                # Its earlier rows' settlements first: the audit trail keeps their order.
+                self._settler.wait_for(item.handoff_id)
+            if handoff is None:  # pragma: no cover - rows are written with their handoff
+                continue
+            if isinstance(command, SendMessage):
+                self._send(item, handoff, command, report)
+            elif isinstance(command, PostPublicReply):
+                self._post(item, handoff, command, report)
+            else:
+                self.notifier(handoff, command)
+                self._settle(
+                    item,
+                    handoff,
+                    OutboxStatus.DONE,
+                    "notify.sent",
+                    report,
+                    topic=command.topic,
+                )
+        return report
+
+
+def _collect(futures: Sequence[Future[DispatchReport]]) -> DispatchReport:
+    """Sum the groups' reports; re-raise the first error once every group finished."""
+    report = DispatchReport()
+    error: BaseException | None = None
+    for future in futures:
+        failure = future.exception()
+        if failure is not None:
+            error = error or failure
+            continue
+        report += future.result()
+    if error is not None:
+        raise error
+    return report
