@@ -186,6 +186,61 @@ def test_sla_at_risk_notifies_the_helpdesk_at_75_percent(
     assert [n.topic for n in notes] == ["sla_at_risk"]
 
 
+def test_a_first_sms_held_by_quiet_hours_past_the_sla_tells_the_helpdesk_at_once(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify], sms: MemoryTransport
+) -> None:
+    """Contact at 21:30 in San Francisco: the intro waits for 08:00, so the SLA is missed."""
+    clock.set(datetime(2026, 1, 6, 5, 30, tzinfo=UTC))  # Mon 21:30 PST, in quiet hours
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.run_due()
+    assert sms.sent == []
+    assert [n.topic for n in notes] == ["sla_at_risk"]
+    assert transitions(esc, handoff.id)[-1][2] == (
+        "first private message held past the first-response SLA; helpdesk notified"
+    )
+    clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))  # 08:00 PST: the intro goes
+    esc.run_due()
+    assert len(sms.sent) == 1
+    assert [n.topic for n in notes] == ["sla_at_risk"]
+
+
+def test_a_held_sms_that_still_leaves_within_the_sla_tells_nobody(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify], sms: MemoryTransport
+) -> None:
+    """Opened at 07:00 PST with a two-hour SLA: the intro leaves at 08:00, in time."""
+    clock.set(datetime(2026, 1, 6, 15, 0, tzinfo=UTC))  # Tue 07:00 PST
+    esc = make_esc(sla=timedelta(hours=2))
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.run_due()
+    assert notes == []
+    assert transitions(esc, handoff.id)[-1][2] == "a private message held by quiet hours"
+    clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))
+    esc.run_due()
+    assert len(sms.sent) == 1
+    assert notes == []
+
+
+def test_a_reminder_held_by_quiet_hours_is_not_an_sla_miss(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify], sms: MemoryTransport
+) -> None:
+    """The SLA is about the first private message; a held reminder only waits."""
+    esc = make_esc(reminder_after=timedelta(hours=12))
+    handoff = esc.open(make_thread(clock))  # 10:00 PST: the intro goes at once
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert len(sms.sent) == 1
+    clock.advance(hours=12)  # 22:00 PST: the reminder is due in quiet hours
+    esc.run_due()
+    esc.run_due()
+    deferred = [e.data for e in esc.history(handoff.id) if e.kind == "message.deferred"]
+    assert len(deferred) == 1
+    assert transitions(esc, handoff.id)[-1][2] == "a private message held by quiet hours"
+    assert notes == []
+    assert len(sms.sent) == 1
+
+
 def test_sla_timer_is_cancelled_when_the_customer_answers(
     make_esc: MakeEsc, clock: FakeClock, notes: list[Notify]
 ) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import tempfile
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import (
     TERMINAL_STATES,
     PublicReplyPosted,
+    SendDeferred,
     SendFailed,
     SendMessage,
     TimerFired,
@@ -185,6 +187,20 @@ class HandoffStreams(RuleBasedStateMachine):
         self.e.engine.feed(
             self._pick(index), SendFailed(channel=channel, reason="InvalidRecipient")
         )
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(
+        index=st.integers(0, 9),
+        template=st.sampled_from(["intro.sms", "opt_in.sms", "reminder.sms", None]),
+        hours=st.integers(0, 12),
+    )
+    def late_send_deferred(self, index: int, template: str | None, hours: int) -> None:
+        deferred = SendDeferred(
+            channel=Channel.SMS,
+            template=template,
+            not_before=self.clock.now() + timedelta(hours=hours),
+        )
+        self.e.engine.feed(self._pick(index), deferred)
 
     @invariant()
     def only_declared_transitions(self) -> None:

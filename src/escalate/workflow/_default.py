@@ -39,6 +39,7 @@ from escalate.workflow._default_actions import (
     connect,
     customer_replied,
     fall_back,
+    first_message_misses_sla,
     from_address,
     mark_failed,
     opted_out,
@@ -60,6 +61,7 @@ from escalate.workflow._inputs import (
     PublicReplyPosted,
     ReplyReceived,
     ResolveRequested,
+    SendDeferred,
     SendFailed,
     TimerFired,
 )
@@ -146,6 +148,19 @@ DEFAULT_STEPS = (
         timer=SLA,
         templates=("notify.sla_at_risk",),
     ),
+    # The SLA timer stops when contact arrives, but the first message may not
+    # leave then: quiet hours can hold it until morning. The helpdesk hears of it
+    # at once, while it can still answer some other way.
+    Step(
+        OPEN,
+        SendDeferred,
+        None,
+        "first private message held past the first-response SLA; helpdesk notified",
+        sla_at_risk,
+        guard=first_message_misses_sla,
+        templates=("notify.sla_at_risk",),
+    ),
+    Step(OPEN, SendDeferred, None, "a private message held by quiet hours"),
     Step(
         S.CONNECTED,
         TimerFired,

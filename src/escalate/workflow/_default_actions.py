@@ -28,6 +28,7 @@ from escalate.workflow._inputs import (
     Opened,
     OptInConfirmed,
     ReplyReceived,
+    SendDeferred,
     SendFailed,
     TimerFired,
 )
@@ -41,6 +42,8 @@ SLA, REMINDER, ABANDON, IDLE = "first_response_sla", "reminder", "abandon", "idl
 INTRO = ("intro.sms", "intro.email", "intro.subject")
 REMINDERS = ("reminder.sms", "reminder.email", "reminder.subject")
 AGENT = ("agent.sms", "agent.email", "agent.subject")
+#: What a handoff's first private message is sent from: the SLA runs until it leaves.
+FIRST_MESSAGES = ("intro.sms", "intro.email", "opt_in.sms")
 
 
 def _td(ctx: Context, name: str) -> timedelta:
@@ -238,9 +241,15 @@ def remind(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
     return effects(send, StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "abandon_after")))
 
 
-def sla_at_risk(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
+def sla_at_risk(handoff: Handoff, _: TimerFired | SendDeferred, ctx: Context) -> Effects:
     due = handoff.opened_at + _td(ctx, "sla")
     return effects(_notify(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes")))
+
+
+def first_message_misses_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> bool:
+    """quiet hours hold the first private message past the first-response SLA"""
+    due = handoff.opened_at + _td(ctx, "sla")
+    return event.template in FIRST_MESSAGES and event.not_before > due
 
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 from escalate._identity import Identity
 from escalate._messages import InboundMessage
 from escalate._model import Model
-from escalate._models import Channel
+from escalate._models import AwareDatetime, Channel
 from escalate.consent._records import ConsentEvidence
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "PublicReplyPosted",
     "ReplyReceived",
     "ResolveRequested",
+    "SendDeferred",
     "SendFailed",
     "TimerFired",
     "WorkflowInput",
@@ -95,6 +96,16 @@ class SendFailed(_Input):
     reason: str
 
 
+class SendDeferred(_Input):
+    """Consent held a private send back (quiet hours) until its window opens."""
+
+    kind: Literal["send_deferred"] = "send_deferred"
+    channel: Channel
+    #: The deferred message's template (``intro.sms``), when it came from one.
+    template: str | None = None
+    not_before: AwareDatetime
+
+
 class OptInConfirmed(_Input):
     """The customer answered the double opt-in request with YES."""
 
@@ -118,6 +129,7 @@ WorkflowInput = (
     | TimerFired
     | ResolveRequested
     | SendFailed
+    | SendDeferred
     | OptInConfirmed
     | OptedOut
     | AgentReplied

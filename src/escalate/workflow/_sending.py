@@ -37,7 +37,7 @@ from escalate.consent._records import (
 from escalate.sms import segments
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
-from escalate.workflow._inputs import PublicReplyPosted, SendFailed
+from escalate.workflow._inputs import PublicReplyPosted, SendDeferred, SendFailed
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from escalate.social._publisher import SocialPublisher
     from escalate.store._protocol import Store
     from escalate.transports._base import Transport
+    from escalate.workflow._definition import Workflow
     from escalate.workflow._inputs import WorkflowInput
     from escalate.workflow._report import DispatchReport
 
@@ -60,6 +61,7 @@ class SendPath:
     if TYPE_CHECKING:  # provided by the Engine dataclass
         store: Store
         clock: Clock
+        workflow: Workflow
         transports: Sequence[Transport]
         publisher: SocialPublisher | None
         retry: RetryPolicy
@@ -203,12 +205,19 @@ class SendPath:
     ) -> None:
         """Consent said no: defer to the window's opening, or refuse with the reason."""
         if decision.not_before is not None:
+            deferred = SendDeferred(
+                channel=command.channel, template=command.template, not_before=decision.not_before
+            )
             self._settle(
                 item,
                 handoff,
                 OutboxStatus.PENDING,
                 "message.deferred",
                 report,
+                # A workflow that cares (the first-response SLA) hears of it.
+                then=deferred
+                if handoff is not None and self.workflow.accepts(handoff.state, deferred)
+                else None,
                 due_at=decision.not_before,
                 result=item.result,
                 to=to,
