@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from escalate import (
     InvalidInput,
     SchemaTooNew,
 )
-from escalate.store import Changes, SQLiteStore, open_store
+from escalate.store import Changes, OutboxItem, SQLiteStore, open_store
 from escalate.store._migrations import SQLITE_MIGRATIONS
 from escalate.testing import FakeClock
 from tests.conftest import make_thread
@@ -122,6 +123,42 @@ def test_an_unopenable_file_is_a_typed_error(tmp_path: Path) -> None:
         SQLiteStore(junk)
 
 
+def _vm_steps(store: SQLiteStore, read: Callable[[], object]) -> int:
+    """SQLite VM steps (in tens) that ``read`` takes on ``store``."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store._conn.set_progress_handler(count, 10)
+    read()
+    store._conn.set_progress_handler(None, 0)
+    return steps
+
+
+def _contact_read_steps(tmp_path: Path, others: int) -> int:
+    """Steps to read one contact's open handoffs beside ``others`` open handoffs."""
+    store = SQLiteStore(tmp_path / f"contact-{others}.db")
+    store.commit(
+        Changes(
+            handoffs=tuple(
+                handoff(f"ho_{i}", thread_id=f"t{i}", reference=f"R{i:05d}", contact_id=f"ct_{i}")
+                for i in range(others + 1)
+            )
+        )
+    )
+    steps = _vm_steps(store, lambda: store.open_handoffs_for_contact("default", "ct_0"))
+    store.close()
+    return steps
+
+
+def test_a_contacts_open_handoffs_are_read_by_index_not_by_scan(tmp_path: Path) -> None:
+    """One contact's open handoffs cost about the same beside 20 or 2,000 others."""
+    assert _contact_read_steps(tmp_path, 2000) < 2 * _contact_read_steps(tmp_path, 20)
+
+
 def _claim_steps(tmp_path: Path, backlog: int) -> int:
     """SQLite VM steps one claim of two rows takes with ``backlog`` rows due."""
     store = SQLiteStore(tmp_path / f"claim-{backlog}.db")
@@ -131,18 +168,16 @@ def _claim_steps(tmp_path: Path, backlog: int) -> int:
             outbox=tuple(outbox(f"ob_{index:05d}") for index in range(backlog)),
         )
     )
-    steps = 0
+    claimed: list[OutboxItem] = []
 
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
+    def claim() -> None:
+        claimed.extend(
+            store.claim_outbox(
+                T0, worker="w", lease=timedelta(minutes=2), limit=2, tenant="default"
+            )
+        )
 
-    store._conn.set_progress_handler(count, 10)
-    claimed = store.claim_outbox(
-        T0, worker="w", lease=timedelta(minutes=2), limit=2, tenant="default"
-    )
-    store._conn.set_progress_handler(None, 0)
+    steps = _vm_steps(store, claim)
     store.close()
     assert len(claimed) == 2
     return steps

@@ -127,6 +127,17 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             "CREATE INDEX outbox_leased ON outbox (tenant, lease_until) WHERE status = 'claimed'",
         ),
     ),
+    (
+        # A contact's open handoffs, in the order they are read: with the order
+        # outside the index, SQLite preferred walking every handoff of the tenant
+        # by opened_at (handoffs_opened) to sorting a contact's few.
+        6,
+        (
+            "DROP INDEX handoffs_open_contact",
+            "CREATE INDEX handoffs_open_contact ON handoffs (tenant, contact_id, opened_at, id)"
+            " WHERE is_open = 1",
+        ),
+    ),
 )
 
 
