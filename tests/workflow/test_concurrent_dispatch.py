@@ -182,3 +182,24 @@ def test_a_pool_counts_every_send_and_keeps_each_handoffs_audit_order() -> None:
         ]
         assert settled == queued
     esc.close()
+
+
+def test_a_verbs_own_dispatch_has_settled_its_send_when_it_returns() -> None:
+    """After the pool has run once, a verb's inline dispatch still returns settled rows."""
+    clock, store, transport = FakeClock(), MemoryStore(), RecordingTransport()
+    esc = Escalator(
+        store, transports=[transport], clock=clock, publisher=RecordingPublisher(), concurrency=4
+    )
+    first = esc.open(make_thread(clock, thread_id="7001", user_id="1"))
+    esc.contact_provided(first.id, Identity.phone("+14155557001"), consent=WEB_FORM_CONSENT)
+    esc.run_due()  # the pool and its settler exist from here on
+    handoff = esc.open(make_thread(clock, thread_id="7002", user_id="2"))
+    esc.contact_provided(handoff.id, Identity.phone("+14155557002"), consent=WEB_FORM_CONSENT)
+    sends = [
+        i
+        for i in store.outbox("default", handoff_id=handoff.id)
+        if i.command.kind == "send_message"
+    ]
+    assert [i.status for i in sends] == [OutboxStatus.DONE]
+    assert "message.sent" in [e.kind for e in esc.history(handoff.id)]
+    esc.close()

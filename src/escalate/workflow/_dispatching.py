@@ -84,15 +84,19 @@ class Dispatching:
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
         """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
         groups = self._claim(limit=limit, handoff_id=handoff_id)
-        if self.concurrency <= 1 or len(groups) <= 1:
-            report = DispatchReport()
-            for group in groups.values():
-                report += self._run_group(group)
-            return report
-        futures = [self._executor().submit(self._run_group, group) for group in groups.values()]
         try:
-            report = _collect(futures)
+            if self.concurrency <= 1 or len(groups) <= 1:
+                report = DispatchReport()
+                for group in groups.values():
+                    report += self._run_group(group)
+            else:
+                pool = self._executor()
+                report = _collect(
+                    [pool.submit(self._run_group, group) for group in groups.values()]
+                )
         finally:
+            # Even a group run here hands its acceptances to the settler once the
+            # pool exists: what this returns has been committed.
             settled = self._flush_settled()
         report += settled
         return report
