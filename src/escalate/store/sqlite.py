@@ -14,10 +14,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
@@ -26,29 +25,19 @@ from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
-from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, Timer, TimerStatus
+from escalate.store._protocol import Changes, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
-from escalate.store.memory import check_version, claim_token
+from escalate.store._sqlite_outbox import OutboxSQL
+from escalate.store.memory import check_version
 
 __all__ = ["SQLiteStore"]
 
 
-_OUTBOX_SELECT = (
-    "SELECT id, tenant, handoff_id, idempotency_key, command, status, due_at, created_at,"
-    " attempts, lease_until, claimed_by, stale_claim, result FROM outbox"
-)
-
-
-_SETTLE = (
-    "UPDATE outbox SET status = ?, result = ?, due_at = COALESCE(?, due_at),"
-    " lease_until = NULL, claimed_by = NULL"
-)
-
 _ts = ts
 
 
-class SQLiteStore(IdentityRecordsSQL):
+class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
     """A ``Store`` in one SQLite file.
 
     Args:
@@ -196,44 +185,7 @@ class SQLiteStore(IdentityRecordsSQL):
             ],
         )
         self._write_events(conn, changes.events)
-        many(
-            conn,
-            "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
-            " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    item.id,
-                    item.tenant,
-                    item.handoff_id,
-                    item.idempotency_key,
-                    item.status.value,
-                    _ts(item.due_at),
-                    _ts(item.created_at),
-                    item.attempts,
-                    item.command.model_dump_json(),
-                )
-                for item in changes.outbox
-            ],
-        )
-        for update in changes.outbox_updates:
-            # A claimed row is settled by its claim token; a reconciled one by its status.
-            values = (
-                update.status.value,
-                None if update.result is None else _json(update.result),
-                _ts(update.due_at) if update.due_at else None,
-                update.item_id,
-            )
-            if update.from_status is None:
-                cursor = conn.execute(
-                    _SETTLE + " WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
-                    (*values, update.claimed_by),
-                )
-            else:
-                cursor = conn.execute(
-                    _SETTLE + " WHERE id = ? AND status = ?", (*values, update.from_status.value)
-                )
-            if cursor.rowcount != 1:
-                raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
+        self._write_outbox(conn, changes)
         # Fired first: the transition a timer causes may cancel or restart that
         # same timer, and firing must see it still pending.
         for timer_id in changes.fire_timers:
@@ -418,109 +370,6 @@ class SQLiteStore(IdentityRecordsSQL):
         rows = self._all(sql + " ORDER BY opened_at, id", tuple(params))
         return [Handoff.model_validate_json(str(row[0])) for row in rows]
 
-    def claim_outbox(
-        self,
-        now: datetime,
-        *,
-        worker: str,
-        lease: timedelta,
-        limit: int = 100,
-        handoff_id: str | None = None,
-        tenant: str | None = None,
-    ) -> list[OutboxItem]:
-        now_ts = _ts(now)
-        lease_ts = _ts(ensure_aware(now) + lease)
-        # Two walks of claim-ordered partial indexes, each stopping after `limit`
-        # rows, merged: an OR of the two conditions would read and sort every
-        # due row on every claim.
-        scope = ""
-        scope_params: list[object] = []
-        if tenant is not None:
-            scope += " AND tenant = ?"
-            scope_params.append(tenant)
-        if handoff_id is not None:
-            scope += " AND handoff_id = ?"
-            scope_params.append(handoff_id)
-        columns = "SELECT id, status, due_at, created_at FROM outbox"
-        order = " ORDER BY due_at, created_at, id LIMIT ?"
-        pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope}"
-        expired = f"{columns} WHERE status = 'claimed' AND lease_until <= ?{scope}"
-        with self._lock:
-            # Most calls find nothing due: a plain read (WAL lets it run beside
-            # a writer) answers that without taking the write lock. When rows
-            # are due they are selected again under BEGIN IMMEDIATE below.
-            probe = f"SELECT 1 WHERE EXISTS ({pending}) OR EXISTS ({expired})"
-            params: list[object] = [now_ts, *scope_params, now_ts, *scope_params]
-            if self._conn.execute(probe, params).fetchone() is None:
-                return []
-        # Built only from the constant fragments above; every value is bound.
-        sql = (
-            f"SELECT id, status FROM (SELECT * FROM ({pending}{order})"  # noqa: S608
-            f" UNION ALL SELECT * FROM ({expired}{order})){order}"
-        )
-        params = [now_ts, *scope_params, limit, now_ts, *scope_params, limit, limit]
-        with self._transaction() as conn:
-            rows = conn.execute(sql, params).fetchall()
-            for item_id, status in rows:
-                conn.execute(
-                    "UPDATE outbox SET status = 'claimed', lease_until = ?, claimed_by = ?,"
-                    " attempts = attempts + 1, stale_claim = ? WHERE id = ?",
-                    (lease_ts, claim_token(worker), int(status == "claimed"), item_id),
-                )
-            ids = [row[0] for row in rows]
-            placeholders = ",".join("?" * len(ids))
-            return self._load_outbox(conn, f"id IN ({placeholders})", ids)
-
-    def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
-        with self._lock:
-            found = self._load_outbox(self._conn, "tenant = ? AND id = ?", [tenant, item_id])
-        return found[0] if found else None
-
-    def outbox_with_status(
-        self, tenant: str, status: OutboxStatus, *, limit: int = 100
-    ) -> list[OutboxItem]:
-        where = (
-            "id IN (SELECT id FROM outbox WHERE tenant = ? AND status = ?"
-            " ORDER BY created_at, id LIMIT ?)"
-        )
-        with self._lock:
-            return self._load_outbox(self._conn, where, [tenant, status.value, limit])
-
-    def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
-        where, params = "tenant = ?", [tenant]
-        if handoff_id is not None:
-            where += " AND handoff_id = ?"
-            params.append(handoff_id)
-        with self._lock:
-            return self._load_outbox(self._conn, where, params)
-
-    def _load_outbox(
-        self, conn: sqlite3.Connection, where: str, params: Sequence[object]
-    ) -> list[OutboxItem]:
-        # `where` is only ever built from constant fragments; values are bound.
-        sql = _OUTBOX_SELECT + f" WHERE {where} ORDER BY created_at, id"
-        rows = conn.execute(sql, params).fetchall()
-        return [
-            OutboxItem.model_validate(
-                {
-                    "id": row[0],
-                    "tenant": row[1],
-                    "handoff_id": row[2],
-                    "idempotency_key": row[3],
-                    "command": _loads(row[4]),
-                    "status": row[5],
-                    "due_at": row[6],
-                    "created_at": row[7],
-                    "attempts": row[8],
-                    "lease_until": row[9],
-                    "claimed_by": row[10],
-                    "stale_claim": bool(row[11]),
-                    "result": _loads(row[12]) if row[12] else None,
-                }
-            )
-            for row in rows
-        ]
-
     def due_timers(
         self, now: datetime, *, limit: int = 100, tenant: str | None = None
     ) -> list[Timer]:
@@ -548,11 +397,3 @@ class SQLiteStore(IdentityRecordsSQL):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def _loads(text: object) -> object:
-    return json.loads(str(text))
