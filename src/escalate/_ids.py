@@ -6,9 +6,10 @@ screenshot, so it uses Crockford's base32 alphabet (no I, L, O or U) and is shor
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
-import uuid
+import time
 
 __all__ = [
     "CROCKFORD_ALPHABET",
@@ -23,8 +24,17 @@ REFERENCE_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{2,}$"
 
 
 def new_id(prefix: str) -> str:
-    """A random, sortable-enough opaque id such as ``ho_3f2a...``."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    """An opaque, unique id such as ``ho_019ad8c2f3b4...``: 32 hex digits after the prefix.
+
+    Built like a UUIDv7 (RFC 9562), without the version bits: 48 bits of Unix time in
+    milliseconds, then 80 random bits. Ids made close in time sort close
+    together, so a new row lands on the same few index pages as the rows before
+    it instead of on a random page of every index its id is in: far fewer
+    pages to write per commit, and to read back, as tables grow. The time is
+    only for that locality (it is the process's wall clock, not the injected
+    ``Clock``); never read meaning into an id.
+    """
+    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 def new_reference(length: int = 6) -> str:
