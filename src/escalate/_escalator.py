@@ -8,7 +8,7 @@ from a scheduler. Every verb validates its input before it writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -39,7 +39,7 @@ from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
-from escalate.store import Changes, Store, open_store
+from escalate.store import Changes, OutboxItem, Store, open_store
 from escalate.transports._base import Transport
 from escalate.webhooks._apply import Applied, MemorySeen, Seen, WebhookRecord, apply_webhook
 from escalate.workflow._definition import Workflow
@@ -248,15 +248,16 @@ class Escalator:
                     )
                 )
             try:
-                handoff = self.engine.apply(
+                handoff, claimed = self.engine.apply_and_claim(
                     draft,
                     Opened(),
                     contacts=(contact,) if author_event is not None else (),
                     events=extra,
+                    claim=self.dispatch_immediately,
                 )
             except ConcurrentUpdate:
                 continue  # another worker opened it, or the author/reference raced: look again
-            return self._dispatch(handoff)
+            return self._dispatch(handoff, claimed)
         raise ConcurrentUpdate("could not open the handoff: the thread kept changing")
 
     def contact_provided(
@@ -315,15 +316,16 @@ class Escalator:
             )
             # A customer-provided address is an unverified claim: a human decides.
             _, extra = self.contacts.propose(contact, owner, identity, "identity_claimed")
-        updated = self.engine.apply(
+        updated, claimed = self.engine.apply_and_claim(
             handoff,
             ContactProvided(identity=identity, consent=consent),
             actor=actor,
             contacts=contacts,
             events=events,
             extra=extra,
+            claim=self.dispatch_immediately,
         )
-        return self._dispatch(updated)
+        return self._dispatch(updated, claimed)
 
     def inbound(self, message: InboundMessage) -> Handoff | None:
         """A message from a customer on a private channel.
@@ -427,10 +429,16 @@ class Escalator:
                 provider_message_id=message.provider_message_id,
             )
             try:
-                updated = self.engine.apply(handoff, event, actor="customer", events=(received,))
+                updated, claimed = self.engine.apply_and_claim(
+                    handoff,
+                    event,
+                    actor="customer",
+                    events=(received,),
+                    claim=self.dispatch_immediately,
+                )
             except TransitionNotAllowed:
                 continue  # a guard refused it (e.g. a YES from another address)
-            matched = self._dispatch(updated)
+            matched = self._dispatch(updated, claimed)
             if not isinstance(event, OptedOut):
                 return matched
         return matched
@@ -474,16 +482,20 @@ class Escalator:
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("send_message() needs the message text")
         handoff = self.handoffs.get(handoff_id)
-        updated = self.engine.apply(handoff, AgentReplied(text=text.strip()), actor=actor)
-        return self._dispatch(updated)
+        updated, claimed = self.engine.apply_and_claim(
+            handoff, AgentReplied(text=text.strip()), actor=actor, claim=self.dispatch_immediately
+        )
+        return self._dispatch(updated, claimed)
 
     def resolve(
         self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"
     ) -> Handoff:
         """Close a handoff as resolved."""
         handoff = self.handoffs.get(handoff_id)
-        updated = self.engine.apply(handoff, ResolveRequested(reason=reason), actor=actor)
-        return self._dispatch(updated)
+        updated, claimed = self.engine.apply_and_claim(
+            handoff, ResolveRequested(reason=reason), actor=actor, claim=self.dispatch_immediately
+        )
+        return self._dispatch(updated, claimed)
 
     def run_due(self, *, limit: int = 100) -> DispatchReport:
         """Fire due timers and dispatch due outbox rows; call it from your scheduler.
@@ -534,15 +546,16 @@ class Escalator:
 
     # -- plumbing -------------------------------------------------------------
 
-    def _dispatch(self, handoff: Handoff) -> Handoff:
-        """Run the handoff's due rows; return it as it now stands.
+    def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem] = ()) -> Handoff:
+        """Run the rows the verb's commit claimed, then any others due; return the handoff.
 
         When nothing was dispatched, ``handoff`` (just committed by this verb) is
         still its latest version here and is returned without a read.
         """
         if not self.dispatch_immediately:
             return handoff
-        dispatched = False
+        dispatched = bool(claimed)
+        self.engine.run_claimed(handoff, claimed)
         # Results (a posted reply) may queue more work for the same handoff.
         for _ in range(5):
             if not any(vars(self.engine.dispatch(handoff_id=handoff.id)).values()):

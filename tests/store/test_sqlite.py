@@ -20,7 +20,7 @@ from escalate import (
 from escalate.store import Changes, OutboxItem, SQLiteStore, open_store
 from escalate.store._migrations import SQLITE_MIGRATIONS
 from escalate.testing import FakeClock
-from tests.conftest import make_thread
+from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.store._records import PHONE, T0, consent, event, handoff, moved, outbox
 
 LATEST = SQLITE_MIGRATIONS[-1][0]
@@ -186,3 +186,40 @@ def _claim_steps(tmp_path: Path, backlog: int) -> int:
 def test_a_claim_reads_what_it_takes_not_the_backlog(tmp_path: Path) -> None:
     """Claiming two rows costs about the same with 20 or 2,000 rows due (index walks, no sort)."""
     assert _claim_steps(tmp_path, 2000) < 2 * _claim_steps(tmp_path, 20)
+
+
+def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 7 rebuilds events and timers: rows, order, hashes and claims all survive."""
+    path = tmp_path / "v6.db"
+    clock = FakeClock(T0)
+    with monkeypatch.context() as patch:
+        patch.setattr("escalate.store.sqlite.SQLITE_MIGRATIONS", SQLITE_MIGRATIONS[:6])
+        old = Escalator(SQLiteStore(path), clock=clock)
+        opened = old.open(make_thread(clock))
+        old.contact_provided(opened.id, PHONE, consent=WEB_FORM_CONSENT)
+        assert old.store.schema_version == 6  # type: ignore[attr-defined]
+        before = old.history(opened.id)
+        pending_timers = old.store.due_timers(T0 + timedelta(days=30))
+        old.close()
+    store = SQLiteStore(path)
+    assert store.schema_version == LATEST
+    esc = Escalator(store, clock=clock)
+    assert [(e.id, e.seq, e.hash) for e in esc.history(opened.id)] == [
+        (e.id, e.seq, e.hash) for e in before
+    ]
+    assert [t.id for t in store.due_timers(T0 + timedelta(days=30))] == [
+        t.id for t in pending_timers
+    ]
+    esc.resolve(opened.id)
+    after = esc.history(opened.id)
+    assert max(e.seq or 0 for e in after) > max(e.seq or 0 for e in before)
+    assert esc.verify_log().ok
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        sequences = {row[0] for row in conn.execute("SELECT name FROM sqlite_sequence")}
+    assert "outbox_due" not in names
+    assert {"outbox_held", "events_handoff", "events_contact", "timers_pending"} <= names
+    assert "events" not in sequences
+    esc.close()

@@ -9,7 +9,7 @@ import pytest
 
 from escalate import ConcurrentUpdate, HandoffState, StaleTimer
 from escalate.consent import ConsentAction
-from escalate.store import Changes, OutboxStatus, OutboxUpdate, Store
+from escalate.store import Changes, Claim, OutboxStatus, OutboxUpdate, Store
 from tests.store._records import (
     AUTHOR,
     OTHER_PHONE,
@@ -304,6 +304,69 @@ def test_claim_merges_pending_and_expired_rows_in_due_order(store: Store) -> Non
     }
     rest = store.claim_outbox(T0 - minute, worker="w2", lease=LEASE, limit=10)
     assert {item.id for item in rest} == {"ob_-2", "ob_-1"}
+
+
+def test_a_change_can_claim_its_handoffs_due_rows_as_it_commits(store: Store) -> None:
+    """A claim in a change takes, once the change is written, what claim_outbox would take."""
+    seed(store)
+    store.commit(Changes(handoffs=(handoff("ho_2", thread_id="t2", reference="BBBB-22"),)))
+    current = store.get_handoff("default", "ho_1")
+    assert current is not None
+    claim = Claim(now=T0, worker="w1", lease=LEASE, tenant="default", handoff_id="ho_1")
+    claimed = store.commit(
+        Changes(
+            handoffs=(moved(current, state=HandoffState.ACKNOWLEDGED),),
+            outbox=(
+                outbox("ob_t0", key="new-key"),
+                outbox("ob_later", key="later-key", due_at=T0 + timedelta(hours=1)),
+                outbox("ob_other", key="other-key", handoff_id="ho_2"),
+            ),
+            claim=claim,
+        )
+    )
+    # In claim order (due, created, id), with the row already due; not a row due
+    # later, nor another handoff's.
+    assert [item.id for item in claimed] == ["ob_seed", "ob_t0"]
+    for item in claimed:
+        assert item.status is OutboxStatus.CLAIMED
+        assert item.lease_until == T0 + LEASE
+        assert (item.attempts, item.stale_claim) == (1, False)
+        assert (item.claimed_by or "").startswith("w1")
+    assert store.claim_outbox(T0, worker="w2", lease=LEASE, handoff_id="ho_1") == []
+    assert [i.id for i in store.claim_outbox(T0, worker="w2", lease=LEASE)] == ["ob_other"]
+    assert store.commit(Changes(events=(event("ev_2"),))) == []
+
+
+def test_a_refused_change_claims_nothing(store: Store) -> None:
+    """When a change is refused, its claim is not made either."""
+    seed(store)
+    stale = handoff("ho_1", version=1, state=HandoffState.ACKNOWLEDGED)
+    claim = Claim(now=T0, worker="w1", lease=LEASE, tenant="default", handoff_id="ho_1")
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(Changes(handoffs=(stale,), claim=claim))
+    assert [i.id for i in store.claim_outbox(T0, worker="w2", lease=LEASE)] == ["ob_seed"]
+
+
+def test_a_new_version_may_move_the_handoffs_indexed_columns(store: Store) -> None:
+    """A version that changes the contact or closes the handoff is found by its new values."""
+    seed(store)
+    current = store.get_handoff("default", "ho_1")
+    assert current is not None
+    store.commit(Changes(handoffs=(moved(current, contact_id="ct_2"),)))
+    assert store.open_handoffs_for_contact("default", "ct_1") == []
+    assert [h.id for h in store.open_handoffs_for_contact("default", "ct_2")] == ["ho_1"]
+    current = store.get_handoff("default", "ho_1")
+    assert current is not None
+    store.commit(Changes(handoffs=(moved(current, state=HandoffState.CONNECTED),)))
+    assert [h.id for h in store.open_handoffs_for_contact("default", "ct_2")] == ["ho_1"]
+    current = store.get_handoff("default", "ho_1")
+    assert current is not None
+    store.commit(Changes(handoffs=(moved(current, state=HandoffState.RESOLVED),)))
+    assert store.open_handoffs_for_contact("default", "ct_2") == []
+    assert store.find_open_handoff("default", "x", "t1") is None
+    stored = store.get_handoff("default", "ho_1")
+    assert stored is not None
+    assert (stored.state, stored.version, stored.contact_id) == (HandoffState.RESOLVED, 4, "ct_2")
 
 
 # -- timers -----------------------------------------------------------------------

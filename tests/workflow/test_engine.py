@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -24,7 +25,7 @@ from escalate import (
     UnknownOutcomeError,
     Workflow,
 )
-from escalate.store import OutboxStatus, Store
+from escalate.store import OutboxStatus, SQLiteStore, Store
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from escalate.workflow import (
     ContactProvided,
@@ -415,3 +416,21 @@ def test_run_due_only_dispatches_its_own_tenant(store: Store, clock: FakeClock) 
     assert transports["globex"].sent == []
     assert escalators["globex"].run_due().sent == 1
     assert [m.tenant for m in transports["globex"].sent] == ["globex"]
+
+
+def test_a_verbs_messages_are_claimed_in_the_verbs_own_transaction(tmp_path: Path) -> None:
+    """open() writes twice: the handoff with its claimed reply, then the posted reply's result."""
+    store = SQLiteStore(tmp_path / "claims.db")
+    clock = FakeClock()
+    esc = Escalator(store, clock=clock, publisher=RecordingPublisher(), workflow=DEFAULT)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    handoff = esc.open(make_thread(clock))
+    store._conn.set_trace_callback(None)
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    claims = [s for s in statements if s.startswith("UPDATE outbox SET status = 'claimed'")]
+    assert (len(begins), len(claims)) == (2, 1)
+    assert handoff.state is S.AWAITING_CONTACT
+    [row] = store.outbox(handoff.tenant, handoff_id=handoff.id)
+    assert (row.status, row.attempts) == (OutboxStatus.DONE, 1)
+    esc.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from escalate._exceptions import InvalidInput
 from escalate.store._protocol import (
     Changes,
+    Claim,
     OutboxItem,
     OutboxStatus,
     OutboxUpdate,
@@ -21,6 +22,7 @@ from escalate.store.sqlite import SQLiteStore
 
 __all__ = [
     "Changes",
+    "Claim",
     "MemoryStore",
     "OutboxItem",
     "OutboxStatus",

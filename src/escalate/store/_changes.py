@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
     from escalate.store._protocol import OutboxItem, Timer
 
-__all__ = ["Changes", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
+__all__ = ["Changes", "Claim", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
 
 
 class OutboxStatus(StrEnum):
@@ -49,6 +49,25 @@ class OutboxUpdate:
     from_status: OutboxStatus | None = None
 
 
+@dataclass(frozen=True)
+class Claim:
+    """Claim one handoff's due outbox rows in the same transaction as a change.
+
+    A verb that runs its change's messages at once would otherwise commit the
+    change, then claim its rows in a second write transaction. Claimed with the
+    change, they are exactly the rows ``claim_outbox(now, worker=..., lease=...,
+    handoff_id=..., tenant=...)`` would have claimed right after the commit, and
+    ``Store.commit`` returns them.
+    """
+
+    now: datetime
+    worker: str
+    lease: timedelta
+    tenant: str
+    handoff_id: str
+    limit: int = 100
+
+
 class TimerStatus(StrEnum):
     PENDING = "pending"
     FIRED = "fired"
@@ -72,6 +91,7 @@ class Changes:
         merges: merge records to insert or update (an unmerge marks one undone).
         merge_proposals: merge proposals to insert or update.
         verifications: verification challenges; versioned like contacts.
+        claim: due outbox rows to claim once the rest is written (see ``Claim``).
     """
 
     handoffs: Sequence[Handoff] = ()
@@ -86,3 +106,4 @@ class Changes:
     merges: Sequence[MergeRecord] = ()
     merge_proposals: Sequence[MergeProposal] = ()
     verifications: Sequence[VerificationRecord] = ()
+    claim: Claim | None = None

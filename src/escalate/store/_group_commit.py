@@ -25,9 +25,13 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from escalate._exceptions import ConcurrentUpdate, EscalateError
 from escalate.store._protocol import Changes
+
+if TYPE_CHECKING:
+    from escalate.store._protocol import OutboxItem
 
 __all__ = ["GroupCommit"]
 
@@ -40,6 +44,8 @@ class _Pending:
     changes: Changes
     done: bool = False
     error: BaseException | None = field(default=None)
+    #: The rows ``changes.claim`` claimed, from the write that committed.
+    claimed: list[OutboxItem] = field(default_factory=list)
 
 
 class GroupCommit:
@@ -48,13 +54,14 @@ class GroupCommit:
     Args:
         transaction: opens ``BEGIN IMMEDIATE`` on the connection (under its lock),
             commits on exit and rolls back on an exception.
-        write: writes one ``Changes`` on the connection, raising to refuse it.
+        write: writes one ``Changes`` on the connection, raising to refuse it, and
+            returns the outbox rows its claim took.
     """
 
     def __init__(
         self,
         transaction: Callable[[], AbstractContextManager[sqlite3.Connection]],
-        write: Callable[[sqlite3.Connection, Changes], None],
+        write: Callable[[sqlite3.Connection, Changes], list[OutboxItem]],
     ) -> None:
         self._transaction = transaction
         self._write = write
@@ -62,16 +69,15 @@ class GroupCommit:
         self._queue: list[_Pending] = []
         self._leading = False
 
-    def commit(self, changes: Changes) -> None:
-        """Write ``changes`` atomically; return once they are committed."""
+    def commit(self, changes: Changes) -> list[OutboxItem]:
+        """Write ``changes`` atomically; return, once committed, the rows its claim took."""
         pending = _Pending(changes)
         with self._state:
             self._queue.append(pending)
             while self._leading and not pending.done:
                 self._state.wait()
             if pending.done:
-                _raise_for(pending)
-                return
+                return _result(pending)
             self._leading = True
         try:
             self._write_queued()
@@ -79,7 +85,7 @@ class GroupCommit:
             with self._state:
                 self._leading = False
                 self._state.notify_all()
-        _raise_for(pending)
+        return _result(pending)
 
     def _write_queued(self) -> None:
         batch: list[_Pending] = []
@@ -89,7 +95,7 @@ class GroupCommit:
                 # waited for it joins this transaction.
                 batch = self._take_queue()
                 for pending in batch:
-                    self._write(conn, pending.changes)
+                    pending.claimed = self._write(conn, pending.changes)
         except _REFUSALS as exc:
             if len(batch) <= 1:
                 for pending in batch:
@@ -111,7 +117,7 @@ class GroupCommit:
     def _write_alone(self, pending: _Pending) -> None:
         try:
             with self._transaction() as conn:
-                self._write(conn, pending.changes)
+                pending.claimed = self._write(conn, pending.changes)
         except _REFUSALS as exc:
             pending.error = _refusal(exc)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller it belongs to
@@ -132,6 +138,7 @@ def _refusal(exc: BaseException) -> BaseException:
     return exc
 
 
-def _raise_for(pending: _Pending) -> None:
+def _result(pending: _Pending) -> list[OutboxItem]:
     if pending.error is not None:
         raise pending.error
+    return pending.claimed

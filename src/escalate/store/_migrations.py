@@ -138,6 +138,45 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             " WHERE is_open = 1",
         ),
     ),
+    (
+        # Fewer pages per commit. In WAL mode every page a transaction touches is
+        # one more frame written at commit, and a lifecycle wrote ~140 of them:
+        # - outbox_due (status, due_at) moved an entry on every status change
+        #   (pending, claimed, done) while only the held-rows listing read it;
+        # - AUTOINCREMENT rewrote sqlite_sequence with every event appended. The
+        #   audit log never deletes, so the plain rowid is just as monotonic.
+        #   (consent_records keeps it: erasure deletes records, and a returning
+        #   number's new records must still sort after the proofs left behind.)
+        7,
+        (
+            """CREATE TABLE events_v7 (
+                seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+                tenant TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+                handoff_id TEXT, contact_id TEXT, data TEXT NOT NULL,
+                prev_hash TEXT, hash TEXT)""",
+            "INSERT INTO events_v7 (seq, id, tenant, kind, at, handoff_id, contact_id, data,"
+            " prev_hash, hash) SELECT seq, id, tenant, kind, at, handoff_id, contact_id, data,"
+            " prev_hash, hash FROM events ORDER BY seq",
+            "DROP TABLE events",
+            "ALTER TABLE events_v7 RENAME TO events",
+            "CREATE INDEX events_handoff ON events (tenant, handoff_id, seq)",
+            "CREATE INDEX events_contact ON events (tenant, contact_id, seq)",
+            "DELETE FROM sqlite_sequence WHERE name = 'events'",
+            "DROP INDEX outbox_due",
+            "CREATE INDEX outbox_held ON outbox (tenant, created_at, id) WHERE status = 'held'",
+            # Timers are only found by their text id or an index: WITHOUT ROWID
+            # makes the table and its id index one b-tree.
+            """CREATE TABLE timers_v7 (
+                id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handoff_id TEXT NOT NULL,
+                name TEXT NOT NULL, due_at TEXT NOT NULL, status TEXT NOT NULL) WITHOUT ROWID""",
+            "INSERT INTO timers_v7 SELECT id, tenant, handoff_id, name, due_at, status FROM timers",
+            "DROP TABLE timers",
+            "ALTER TABLE timers_v7 RENAME TO timers",
+            "CREATE UNIQUE INDEX timers_pending ON timers (handoff_id, name)"
+            " WHERE status = 'pending'",
+            "CREATE INDEX timers_due ON timers (due_at) WHERE status = 'pending'",
+        ),
+    ),
 )
 
 

@@ -22,11 +22,12 @@ from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
-from escalate.store._changes import Changes, OutboxStatus, OutboxUpdate, TimerStatus
+from escalate.store._changes import Changes, Claim, OutboxStatus, OutboxUpdate, TimerStatus
 from escalate.workflow._commands import OutboxCommand
 
 __all__ = [
     "Changes",
+    "Claim",
     "OutboxItem",
     "OutboxStatus",
     "OutboxUpdate",
@@ -76,8 +77,12 @@ class Timer(Model):
 class Store(Protocol):
     """Durable state. ``MemoryStore`` and ``SQLiteStore`` ship; both pass one contract suite."""
 
-    def commit(self, changes: Changes) -> None:
+    def commit(self, changes: Changes) -> list[OutboxItem]:
         """Write ``changes`` atomically.
+
+        Returns:
+            The outbox rows ``changes.claim`` claimed, in claim order (none
+            without a claim).
 
         Raises:
             ConcurrentUpdate: a versioned record moved on, a thread already has an

@@ -37,6 +37,16 @@ _SETTLE = (
 )
 
 
+#: Rows in one status, oldest first. The status (an enum's own value, never
+#: input) is written into the SQL, not bound, so that the query can use a
+#: partial index such as ``outbox_held``.
+_BY_STATUS = {
+    status: f"id IN (SELECT id FROM outbox WHERE tenant = ? AND status = '{status}'"  # noqa: S608
+    " ORDER BY created_at, id LIMIT ?)"
+    for status in OutboxStatus
+}
+
+
 class OutboxSQL:
     """Writes, claims and reads outbox rows; needs ``_conn``, ``_lock`` and ``_transaction``."""
 
@@ -97,48 +107,59 @@ class OutboxSQL:
         handoff_id: str | None = None,
         tenant: str | None = None,
     ) -> list[OutboxItem]:
-        now_ts = _ts(now)
-        lease_ts = _ts(ensure_aware(now) + lease)
-        # Two walks of claim-ordered partial indexes, each stopping after `limit`
-        # rows, merged: an OR of the two conditions would read and sort every
-        # due row on every claim.
-        scope = ""
-        scope_params: list[object] = []
-        if tenant is not None:
-            scope += " AND tenant = ?"
-            scope_params.append(tenant)
-        if handoff_id is not None:
-            scope += " AND handoff_id = ?"
-            scope_params.append(handoff_id)
-        columns = "SELECT id, status, due_at, created_at FROM outbox"
-        order = " ORDER BY due_at, created_at, id LIMIT ?"
-        pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope}"
-        expired = f"{columns} WHERE status = 'claimed' AND lease_until <= ?{scope}"
+        pending, expired, params = _due_queries(_ts(now), tenant, handoff_id)
         with self._lock:
             # Most calls find nothing due: a plain read (WAL lets it run beside
             # a writer) answers that without taking the write lock. When rows
             # are due they are selected again under BEGIN IMMEDIATE below.
             probe = f"SELECT 1 WHERE EXISTS ({pending}) OR EXISTS ({expired})"
-            params: list[object] = [now_ts, *scope_params, now_ts, *scope_params]
-            if self._conn.execute(probe, params).fetchone() is None:
+            if self._conn.execute(probe, [*params, *params]).fetchone() is None:
                 return []
-        # Built only from the constant fragments above; every value is bound.
+        with self._transaction() as conn:
+            return self._claim_rows(
+                conn,
+                now,
+                worker=worker,
+                lease=lease,
+                limit=limit,
+                tenant=tenant,
+                handoff_id=handoff_id,
+            )
+
+    def _claim_rows(
+        self,
+        conn: sqlite3.Connection,
+        now: datetime,
+        *,
+        worker: str,
+        lease: timedelta,
+        limit: int,
+        tenant: str | None,
+        handoff_id: str | None,
+    ) -> list[OutboxItem]:
+        """Claim due rows inside the caller's write transaction."""
+        pending, expired, params = _due_queries(_ts(now), tenant, handoff_id)
+        order = " ORDER BY due_at, created_at, id LIMIT ?"
+        # Two walks of claim-ordered partial indexes, each stopping after `limit`
+        # rows, merged: an OR of the two conditions would read and sort every
+        # due row on every claim. Built only from constant fragments; values are bound.
         sql = (
             f"SELECT id, status FROM (SELECT * FROM ({pending}{order})"  # noqa: S608
             f" UNION ALL SELECT * FROM ({expired}{order})){order}"
         )
-        params = [now_ts, *scope_params, limit, now_ts, *scope_params, limit, limit]
-        with self._transaction() as conn:
-            rows = conn.execute(sql, params).fetchall()
-            for item_id, status in rows:
-                conn.execute(
-                    "UPDATE outbox SET status = 'claimed', lease_until = ?, claimed_by = ?,"
-                    " attempts = attempts + 1, stale_claim = ? WHERE id = ?",
-                    (lease_ts, claim_token(worker), int(status == "claimed"), item_id),
-                )
-            ids = [row[0] for row in rows]
-            placeholders = ",".join("?" * len(ids))
-            return self._load_outbox(conn, f"id IN ({placeholders})", ids)
+        rows = conn.execute(sql, [*params, limit, *params, limit, limit]).fetchall()
+        if not rows:
+            return []
+        lease_ts = _ts(ensure_aware(now) + lease)
+        for item_id, status in rows:
+            conn.execute(
+                "UPDATE outbox SET status = 'claimed', lease_until = ?, claimed_by = ?,"
+                " attempts = attempts + 1, stale_claim = ? WHERE id = ?",
+                (lease_ts, claim_token(worker), int(status == "claimed"), item_id),
+            )
+        ids = [row[0] for row in rows]
+        placeholders = ",".join("?" * len(ids))
+        return self._load_outbox(conn, f"id IN ({placeholders})", ids)
 
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         with self._lock:
@@ -148,12 +169,8 @@ class OutboxSQL:
     def outbox_with_status(
         self, tenant: str, status: OutboxStatus, *, limit: int = 100
     ) -> list[OutboxItem]:
-        where = (
-            "id IN (SELECT id FROM outbox WHERE tenant = ? AND status = ?"
-            " ORDER BY created_at, id LIMIT ?)"
-        )
         with self._lock:
-            return self._load_outbox(self._conn, where, [tenant, status.value, limit])
+            return self._load_outbox(self._conn, _BY_STATUS[status], [tenant, limit])
 
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
         where, params = "tenant = ?", [tenant]
@@ -189,6 +206,24 @@ class OutboxSQL:
             )
             for row in rows
         ]
+
+
+def _due_queries(
+    now_ts: str, tenant: str | None, handoff_id: str | None
+) -> tuple[str, str, list[object]]:
+    """The pending-and-due and the lease-expired row queries, and the parameters of each."""
+    scope = ""
+    params: list[object] = [now_ts]
+    if tenant is not None:
+        scope += " AND tenant = ?"
+        params.append(tenant)
+    if handoff_id is not None:
+        scope += " AND handoff_id = ?"
+        params.append(handoff_id)
+    columns = "SELECT id, status, due_at, created_at FROM outbox"
+    pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope}"
+    expired = f"{columns} WHERE status = 'claimed' AND lease_until <= ?{scope}"
+    return pending, expired, params
 
 
 def _json(value: object) -> str:

@@ -76,10 +76,21 @@ class MemoryStore:
 
     # -- writing ----------------------------------------------------------------
 
-    def commit(self, changes: Changes) -> None:
+    def commit(self, changes: Changes) -> list[OutboxItem]:
         with self._lock:
             index_updates = self._validate(changes)
             self._apply(changes, index_updates)
+            claim = changes.claim
+            if claim is None:
+                return []
+            return self.claim_outbox(
+                claim.now,
+                worker=claim.worker,
+                lease=claim.lease,
+                limit=claim.limit,
+                handoff_id=claim.handoff_id,
+                tenant=claim.tenant,
+            )
 
     def _validate(self, changes: Changes) -> dict[_IdentityKey, str | None]:
         seen: set[str] = set()

@@ -25,7 +25,7 @@ from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
-from escalate.store._protocol import Changes, Timer, TimerStatus
+from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
@@ -89,43 +89,80 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
 
     # -- writing ----------------------------------------------------------------
 
-    def commit(self, changes: Changes) -> None:
+    def commit(self, changes: Changes) -> list[OutboxItem]:
         # Concurrent callers (the dispatch pool settling sends) share transactions.
-        self._group.commit(changes)
+        return self._group.commit(changes)
 
-    def _write(self, conn: sqlite3.Connection, changes: Changes) -> None:
+    def _write(self, conn: sqlite3.Connection, changes: Changes) -> list[OutboxItem]:
         self._write_handoffs(conn, changes)
         self._write_contacts(conn, changes)
         self._write_identity_records(conn, changes)
         self._write_rest(conn, changes)
+        claim = changes.claim
+        if claim is None:
+            return []
+        return self._claim_rows(
+            conn,
+            claim.now,
+            worker=claim.worker,
+            lease=claim.lease,
+            limit=claim.limit,
+            tenant=claim.tenant,
+            handoff_id=claim.handoff_id,
+        )
 
     def _write_handoffs(self, conn: sqlite3.Connection, changes: Changes) -> None:
         for handoff in changes.handoffs:
-            row = (
-                handoff.reference,
-                handoff.thread.platform,
-                handoff.thread.thread_id,
-                handoff.state.value,
-                int(handoff.is_open),
-                handoff.contact_id,
-                handoff.version,
-                _ts(handoff.opened_at),
-                handoff.model_dump_json(),
-            )
+            data = handoff.model_dump_json()
             if handoff.version == 1:
                 conn.execute(
                     "INSERT INTO handoffs (reference, platform, thread_id, state, is_open,"
                     " contact_id, version, opened_at, data, tenant, id)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*row, handoff.tenant, handoff.id),
+                    (
+                        handoff.reference,
+                        handoff.thread.platform,
+                        handoff.thread.thread_id,
+                        handoff.state.value,
+                        int(handoff.is_open),
+                        handoff.contact_id,
+                        handoff.version,
+                        _ts(handoff.opened_at),
+                        data,
+                        handoff.tenant,
+                        handoff.id,
+                    ),
                 )
                 continue
+            key = (handoff.tenant, handoff.id, handoff.version - 1)
+            # SQLite rewrites an index entry whenever its column is SET, even to
+            # the same value: set only what every transition changes, unless the
+            # indexed columns really moved (closing, or a new contact).
             cursor = conn.execute(
-                "UPDATE handoffs SET reference = ?, platform = ?, thread_id = ?, state = ?,"
-                " is_open = ?, contact_id = ?, version = ?, opened_at = ?, data = ?"
-                " WHERE tenant = ? AND id = ? AND version = ?",
-                (*row, handoff.tenant, handoff.id, handoff.version - 1),
+                "UPDATE handoffs SET state = ?, version = ?, data = ?"
+                " WHERE tenant = ? AND id = ? AND version = ? AND is_open = ? AND contact_id IS ?",
+                (
+                    handoff.state.value,
+                    handoff.version,
+                    data,
+                    *key,
+                    int(handoff.is_open),
+                    handoff.contact_id,
+                ),
             )
+            if cursor.rowcount != 1:
+                cursor = conn.execute(
+                    "UPDATE handoffs SET state = ?, is_open = ?, contact_id = ?, version = ?,"
+                    " data = ? WHERE tenant = ? AND id = ? AND version = ?",
+                    (
+                        handoff.state.value,
+                        int(handoff.is_open),
+                        handoff.contact_id,
+                        handoff.version,
+                        data,
+                        *key,
+                    ),
+                )
             if cursor.rowcount != 1:
                 stored = conn.execute(
                     "SELECT version FROM handoffs WHERE tenant = ? AND id = ?",

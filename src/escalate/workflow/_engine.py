@@ -51,6 +51,7 @@ from escalate.retry import RetryPolicy
 from escalate.social._publisher import SocialPublisher
 from escalate.store._protocol import (
     Changes,
+    Claim,
     OutboxItem,
     OutboxStatus,
     OutboxUpdate,
@@ -243,9 +244,39 @@ class Engine(Dispatching, SendPath):
         (merge proposals, merges), or the settlement of the outbox row whose
         result this input is (see ``_settle``).
         """
+        handoff, _ = self.apply_and_claim(
+            handoff,
+            event,
+            actor=actor,
+            contacts=contacts,
+            events=events,
+            fire_timers=fire_timers,
+            extra=extra,
+            claim=False,
+        )
+        return handoff
+
+    def apply_and_claim(
+        self,
+        handoff: Handoff,
+        event: WorkflowInput,
+        *,
+        actor: str = "system",
+        contacts: Sequence[Contact] = (),
+        events: Sequence[Event] = (),
+        fire_timers: Sequence[str] = (),
+        extra: Changes | None = None,
+        claim: bool = True,
+    ) -> tuple[Handoff, list[OutboxItem]]:
+        """``apply``, and in the same transaction claim the handoff's rows due now.
+
+        For a caller that runs them at once (``run_claimed``): one write
+        transaction instead of the change's and then the claim's.
+        """
         transition, changes = self.transition(handoff, event, actor=actor)
+        new = transition.handoff
         extra = extra or Changes()
-        self.store.commit(
+        claimed = self.store.commit(
             Changes(
                 handoffs=changes.handoffs,
                 contacts=(*contacts, *extra.contacts),
@@ -259,9 +290,29 @@ class Engine(Dispatching, SendPath):
                 merges=extra.merges,
                 merge_proposals=extra.merge_proposals,
                 verifications=extra.verifications,
+                claim=Claim(
+                    now=self.clock.now(),
+                    worker=self.worker,
+                    lease=self.lease,
+                    tenant=self.tenant,
+                    handoff_id=new.id,
+                )
+                if claim
+                else None,
             )
         )
-        return transition.handoff
+        return new, claimed
+
+    def run_claimed(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> DispatchReport:
+        """Run rows ``apply_and_claim`` claimed for ``handoff``, in order, on this thread."""
+        if not claimed:
+            return DispatchReport()
+        try:
+            report = self._run_group([(item, handoff) for item in claimed])
+        finally:
+            settled = self._flush_settled()
+        report += settled
+        return report
 
     def feed(
         self,
