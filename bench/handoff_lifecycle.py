@@ -7,20 +7,23 @@ on the default workflow: ``open(thread)`` (the public reply is posted),
 thread of one process.
 
 The raw baseline is derived from what the library actually does. One lifecycle
-is run on a scratch store with ``sqlite3.Connection.set_trace_callback``; the
-trace (bound values expanded) is cut into transactions at ``BEGIN IMMEDIATE`` /
-``COMMIT``, and only the writing statements (INSERT, UPDATE, DELETE) of the
-transactions that write are kept. Every literal is turned back into a ``?``
-parameter, and every value that belongs to that one handoff (record ids, the
-reference code, the phone number, the social account, the thread id) is
-replaced by a fresh one for each baseline handoff, inside the JSON too. The
-baseline then replays those statements with plain ``sqlite3`` on its own file
-(same schema: made by opening a ``SQLiteStore`` on it, then closed, same WAL and
-``synchronous=NORMAL``), one ``BEGIN IMMEDIATE ... COMMIT`` per library write
-transaction, with every parameter built before the clock starts. So the ratio is
-escalate's overhead (validation, workflow, pydantic, consent checks, hashing,
-reads) over the database work itself. The run checks that both sides made the
-same number of row changes (``total_changes``) and write commits.
+is run on a scratch store whose connection is wrapped by a recorder: every
+``execute`` and ``executemany`` call is kept with its SQL and its parameters,
+exactly as the library made it. The calls are cut into transactions at ``BEGIN
+IMMEDIATE`` / ``COMMIT``, and only the writing statements (INSERT, UPDATE,
+DELETE) of the transactions that write are kept, same SQL text, same call
+(one ``executemany`` stays one). Every value that belongs to that one handoff
+(record ids, the reference code, the phone number, the social account, the
+thread id) is replaced by a fresh one for each baseline handoff, inside the
+JSON too; fresh ids increase from handoff to handoff, as the library's
+time-ordered ids do. The baseline then replays those calls with plain
+``sqlite3`` on its own file (same schema: made by opening a ``SQLiteStore`` on
+it, then closed, same WAL and ``synchronous=NORMAL``), one ``BEGIN IMMEDIATE
+... COMMIT`` per library write transaction, with every parameter built before
+the clock starts. So the ratio is escalate's overhead (validation, workflow,
+pydantic, consent checks, hashing, reads) over the database work itself. The
+run checks that both sides made the same number of row changes
+(``total_changes``) and write commits.
 
 Library and baseline runs alternate in rounds in the same process (each on a
 fresh file); the medians are reported with the load average.
@@ -42,7 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,11 +71,11 @@ CONSENT = ConsentEvidence(
     text="Text me at this number about case updates. Reply STOP to opt out.",
     ip="203.0.113.7",
 )
-Statement = tuple[str, tuple[object, ...]]
+#: One recorded call: ``execute`` with a parameter tuple, or ``executemany`` with rows.
+Statement = tuple[str, str, object]
 Transaction = list[Statement]
 
 _ID = re.compile(r"\b[a-z]{2,3}_[0-9a-f]{32}\b")
-_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])|\bNULL\b")
 _WRITE = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -150,6 +153,26 @@ class Library:
         self.esc.close()
 
 
+class Recorder:
+    """Stands in for a store's connection and records every call made through it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.calls: list[Statement] = []
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        self.calls.append(("execute", sql, tuple(params)))
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> sqlite3.Cursor:
+        batch = [tuple(row) for row in rows]
+        self.calls.append(("executemany", sql, batch))
+        return self._conn.executemany(sql, batch)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
 def capture(path: Path, n: int, warm: int = 3) -> tuple[list[Transaction], dict[str, str], int]:
     """The write transactions of lifecycle ``n`` (after ``warm`` others), as templates.
 
@@ -158,15 +181,17 @@ def capture(path: Path, n: int, warm: int = 3) -> tuple[list[Transaction], dict[
     """
     lib = Library.open(path)
     lib.run(10**6, warm)
-    trace: list[str] = []
-    lib.store._conn.set_trace_callback(trace.append)
+    conn = lib.store._conn
+    recorder = Recorder(conn)
+    lib.store._conn = recorder  # type: ignore[assignment]
     reference = lib.lifecycle(n)
-    lib.store._conn.set_trace_callback(None)
+    lib.store._conn = conn
     lib.close()
     transactions: list[Transaction] = []
     current: Transaction | None = None
     opened = 0
-    for sql in trace:
+    for call in recorder.calls:
+        sql = call[1]
         head = sql.lstrip().split(None, 1)[0].upper()
         if head == "BEGIN":
             current, opened = [], opened + 1
@@ -177,29 +202,22 @@ def capture(path: Path, n: int, warm: int = 3) -> tuple[list[Transaction], dict[
         elif head in _WRITE:
             if current is None:
                 raise AssertionError(f"a write outside a transaction: {sql[:60]}")
-            current.append(parameterize(sql))
+            current.append(call)
     own = {phone(n): "phone", thread_id(n): "thread", user_id(n): "user", reference: "ref"}
-    for text in trace:
-        for found in _ID.findall(text):
-            own.setdefault(found, "id")
+    for _, _, params in recorder.calls:
+        for value in _strings(params):
+            for found in _ID.findall(value):
+                own.setdefault(found, "id")
     return transactions, own, opened
 
 
-def parameterize(sql: str) -> Statement:
-    """An expanded statement back into SQL with ``?`` and its parameters."""
-    params: list[object] = []
-
-    def take(match: re.Match[str]) -> str:
-        text = match.group(0)
-        if text == "NULL":
-            params.append(None)
-        elif text.startswith("'"):
-            params.append(text[1:-1].replace("''", "'"))
-        else:
-            params.append(float(text) if "." in text else int(text))
-        return "?"
-
-    return _LITERAL.sub(take, sql), tuple(params)
+def _strings(params: object) -> Iterator[str]:
+    """Every string among a call's parameters (a tuple, or rows of tuples)."""
+    if isinstance(params, str):
+        yield params
+    elif isinstance(params, tuple | list):
+        for value in params:
+            yield from _strings(value)
 
 
 def substitutes(own: dict[str, str], n: int) -> dict[str, str]:
@@ -223,7 +241,7 @@ def substitutes(own: dict[str, str], n: int) -> dict[str, str]:
 def baseline_statements(
     template: Sequence[Transaction], own: dict[str, str], start: int, count: int
 ) -> list[list[Transaction]]:
-    """The template's statements for ``count`` handoffs, all parameters built up front."""
+    """The template's calls for ``count`` handoffs, all parameters built up front."""
     pattern = re.compile("|".join(re.escape(value) for value in sorted(own, key=len, reverse=True)))
     handoffs = []
     for n in range(start, start + count):
@@ -234,8 +252,13 @@ def baseline_statements(
                 return pattern.sub(lambda m: new[m.group(0)], value)
             return value
 
+        def params(kind: str, values: object) -> object:
+            if kind == "executemany":
+                return [tuple(swap(v) for v in row) for row in values]  # type: ignore[attr-defined]
+            return tuple(swap(v) for v in values)  # type: ignore[attr-defined]
+
         handoffs.append(
-            [[(sql, tuple(swap(p) for p in params)) for sql, params in tx] for tx in template]
+            [[(kind, sql, params(kind, values)) for kind, sql, values in tx] for tx in template]
         )
     return handoffs
 
@@ -252,13 +275,16 @@ def raw_connection(path: Path) -> sqlite3.Connection:
 
 def run_baseline(conn: sqlite3.Connection, handoffs: Sequence[Sequence[Transaction]]) -> float:
     """Seconds to replay ``handoffs``: each transaction in its own BEGIN IMMEDIATE/COMMIT."""
-    execute = conn.execute
+    execute, executemany = conn.execute, conn.executemany
     t0 = time.perf_counter()
     for transactions in handoffs:
         for tx in transactions:
             execute("BEGIN IMMEDIATE")
-            for sql, params in tx:
-                execute(sql, params)
+            for kind, sql, params in tx:
+                if kind == "execute":
+                    execute(sql, params)
+                else:
+                    executemany(sql, params)
             execute("COMMIT")
     return time.perf_counter() - t0
 
