@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalate.sms import SMSEncoding, is_gsm7, segments
+from escalate.sms import SMSEncoding, _widths, is_gsm7, segments
 
 GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -88,3 +88,10 @@ def test_segment_count_bounds_units(body: str) -> None:
 def test_encoding_matches_alphabet(body: str) -> None:
     """UCS-2 is chosen exactly when some character is outside GSM-7."""
     assert (segments(body).encoding is SMSEncoding.GSM7) == is_gsm7(body)
+
+
+@given(st.text(st.characters(exclude_categories=()), max_size=400))
+def test_units_are_the_sum_of_each_characters_width(body: str) -> None:
+    """Counted in bulk, units equal each character's septets or UTF-16 units summed."""
+    info = segments(body)
+    assert info.units == sum(_widths(body, info.encoding))

@@ -35,6 +35,8 @@ class SystemClock:
 
 def ensure_aware(value: datetime, what: str = "datetime") -> datetime:
     """Return ``value`` in UTC, or raise ``NaiveDatetimeError`` if it has no time zone."""
+    if value.tzinfo is UTC:  # the common case, and already what is asked for
+        return value
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(what)
     return value.astimezone(UTC)

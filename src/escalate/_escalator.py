@@ -366,7 +366,8 @@ class Escalator:
                 for h in handoffs
             ),
         )
-        if plan.records or plan.events or plan.outbox:
+        committed = bool(plan.records or plan.events or plan.outbox)
+        if committed:
             try:
                 self.store.commit(
                     Changes(consent=plan.records, events=plan.events, outbox=plan.outbox)
@@ -376,7 +377,12 @@ class Escalator:
                 # provider message was handled before (a webhook retry).
                 plan = replace(plan, outbox=())
         matched = self._route_inbound(
-            message, contact, opted_out=plan.revoked, confirmed_opt_in=plan.confirmed_opt_in
+            message,
+            contact,
+            opted_out=plan.revoked,
+            confirmed_opt_in=plan.confirmed_opt_in,
+            # Read again after a consent commit: it may have settled their sends.
+            open_handoffs=None if committed else handoffs,
         )
         if plan.outbox and self.dispatch_immediately:
             self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
@@ -393,14 +399,15 @@ class Escalator:
         *,
         opted_out: bool,
         confirmed_opt_in: bool,
+        open_handoffs: list[Handoff] | None = None,
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
 
         An email to a signed reply-to address (``support+<token>@...``) goes to
         that handoff; otherwise the sender's contact's open handoffs are tried,
-        newest first (read again: recording consent may have settled their
-        sends). An opt-out declines every open handoff on that address; a YES
-        answers a pending double opt-in; anything else is a reply.
+        newest first (``open_handoffs`` when the caller has just read them,
+        else read here). An opt-out declines every open handoff on that address;
+        a YES answers a pending double opt-in; anything else is a reply.
         """
         handoffs: list[Handoff] = []
         if message.channel is Channel.EMAIL and message.recipient:
@@ -409,7 +416,9 @@ class Escalator:
                 handoffs.append(routed)
         if contact is not None:  # the sender's contact, resolved once by inbound()
             routed_ids = {h.id for h in handoffs}
-            for handoff in reversed(self.store.open_handoffs_for_contact(self.tenant, contact.id)):
+            if open_handoffs is None:
+                open_handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id)
+            for handoff in reversed(open_handoffs):
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
         matched: Handoff | None = None
@@ -546,22 +555,21 @@ class Escalator:
 
     # -- plumbing -------------------------------------------------------------
 
-    def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem] = ()) -> Handoff:
+    def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Handoff:
         """Run the rows the verb's commit claimed, then any others due; return the handoff.
 
         When nothing was dispatched, ``handoff`` (just committed by this verb) is
         still its latest version here and is returned without a read.
         """
-        if not self.dispatch_immediately:
+        if not self.dispatch_immediately or not claimed:
+            # The verb's own transaction claimed whatever of this handoff was due.
             return handoff
-        dispatched = bool(claimed)
         self.engine.run_claimed(handoff, claimed)
         # Results (a posted reply) may queue more work for the same handoff.
         for _ in range(5):
             if not any(vars(self.engine.dispatch(handoff_id=handoff.id)).values()):
                 break
-            dispatched = True
-        return self.handoffs.get(handoff.id) if dispatched else handoff
+        return self.handoffs.get(handoff.id)
 
     def close(self) -> None:
         """Stop the dispatch pool, then close the transports and the store."""

@@ -24,6 +24,7 @@ _GSM7_BASIC = frozenset(
 )
 # The extension table (6.2.1.1): each is sent as ESC + one septet.
 _GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+_GSM7 = _GSM7_BASIC | _GSM7_EXTENSION
 
 _LIMITS = {
     # encoding: (single-part capacity, per-part capacity when concatenated)
@@ -54,13 +55,20 @@ class SegmentInfo:
 
 def is_gsm7(text: str) -> bool:
     """True when every character of ``text`` is in the GSM-7 alphabet or its extension."""
-    return all(char in _GSM7_BASIC or char in _GSM7_EXTENSION for char in text)
+    return _GSM7.issuperset(text)
 
 
 def _widths(text: str, encoding: SMSEncoding) -> list[int]:
     if encoding is SMSEncoding.GSM7:
         return [2 if char in _GSM7_EXTENSION else 1 for char in text]
     return [2 if ord(char) > 0xFFFF else 1 for char in text]
+
+
+def _units(text: str, encoding: SMSEncoding) -> int:
+    """The body's size: septets (escaped characters count two) or UTF-16 code units."""
+    if encoding is SMSEncoding.GSM7:
+        return len(text) + sum(text.count(char) for char in _GSM7_EXTENSION)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def segments(body: str) -> SegmentInfo:
@@ -72,11 +80,11 @@ def segments(body: str) -> SegmentInfo:
     'UCS-2'
     """
     encoding = SMSEncoding.GSM7 if is_gsm7(body) else SMSEncoding.UCS2
-    widths = _widths(body, encoding)
-    units = sum(widths)
+    units = _units(body, encoding)
     single, per_part = _LIMITS[encoding.value]
     if units <= single:
         return SegmentInfo(encoding, 1, units)
+    widths = _widths(body, encoding)
     parts, used = 1, 0
     for width in widths:
         if used + width > per_part:  # the pair would straddle a part boundary

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from escalate import (
     ConcurrentUpdate,
@@ -19,6 +21,7 @@ from escalate import (
 )
 from escalate.store import Changes, OutboxItem, SQLiteStore, open_store
 from escalate.store._migrations import SQLITE_MIGRATIONS
+from escalate.store._sqlite_identity import ts
 from escalate.testing import FakeClock
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.store._records import PHONE, T0, consent, event, handoff, moved, outbox
@@ -223,3 +226,13 @@ def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
     assert {"outbox_held", "events_handoff", "events_contact", "timers_pending"} <= names
     assert "events" not in sequences
     esc.close()
+
+
+@given(st.datetimes(min_value=datetime(1001, 1, 1), timezones=st.timezones()))
+def test_stored_times_are_fixed_width_utc_text_in_time_order(value: datetime) -> None:
+    """A stored time is the UTC instant as fixed-width text, the strftime form of old."""
+    text = ts(value)
+    utc = value.astimezone(UTC)
+    assert text == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert len(text) == 27
+    assert datetime.fromisoformat(text) == utc

@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
 
-from escalate._clock import ensure_aware
 from escalate._models import Event
 from escalate.audit._chain import ChainHead, ChainKey, chain_links, chain_of
-from escalate.store._sqlite_identity import many
+from escalate.store._sqlite_identity import many, ts
 
 __all__ = ["insert_events", "load_chain_heads"]
-
-
-def _utc_text(value: datetime) -> str:
-    # The same fixed-width UTC form as the rest of the SQLite store: text order is time order.
-    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
@@ -50,7 +43,7 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
                 e.id,
                 e.tenant,
                 e.kind,
-                _utc_text(e.at),
+                ts(e.at),
                 e.handoff_id,
                 e.contact_id,
                 content,

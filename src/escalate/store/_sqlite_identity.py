@@ -21,8 +21,10 @@ __all__ = ["IdentityRecordsSQL", "ts"]
 
 
 def ts(value: datetime) -> str:
-    """UTC, fixed width: string order is time order."""
-    return ensure_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC, fixed width (``2026-01-05T18:00:00.000000Z``): string order is time order."""
+    # isoformat is several times cheaper than the equivalent strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    # and the same text for every year the store can hold (1000-9999).
+    return ensure_aware(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 _ts = ts
