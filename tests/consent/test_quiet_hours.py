@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from phonenumbers import timezone as phone_timezone
 
 from escalate import Identity, InvalidInput, NaiveDatetimeError
 from escalate.consent import QuietHours, ZoneSource, zones_for_number
+from escalate.consent._quiet_hours import _UNLOCATED, _zones_for_e164
 
 
 def utc(*args: int) -> datetime:
@@ -163,3 +166,27 @@ def test_next_allowed_is_the_earliest_allowed_instant(
         assert before < at or not all(
             hours.allows_local(before.astimezone(z).time()) for z in zones
         )
+
+
+def test_number_zones_agree_with_phonenumbers_for_every_region_and_type() -> None:
+    """The zones of every region's example numbers, of each type, are phonenumbers' own."""
+    checked = 0
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for number_type in range(phonenumbers.PhoneNumberType.UNKNOWN):
+            example = phonenumbers.example_number_for_type(region, number_type)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            parsed = phonenumbers.parse(e164)
+            expected = (
+                ()
+                if phonenumbers.number_type(parsed) in _UNLOCATED
+                else tuple(
+                    zone
+                    for zone in phone_timezone.time_zones_for_number(parsed)
+                    if zone != "Etc/Unknown"
+                )
+            )
+            assert _zones_for_e164(e164) == expected, e164
+            checked += 1
+    assert checked > 1000

@@ -332,9 +332,21 @@ def test_a_change_can_claim_its_handoffs_due_rows_as_it_commits(store: Store) ->
         assert item.lease_until == T0 + LEASE
         assert (item.attempts, item.stale_claim) == (1, False)
         assert (item.claimed_by or "").startswith("w1")
+    assert claimed == [store.get_outbox_item("default", item.id) for item in claimed]
     assert store.claim_outbox(T0, worker="w2", lease=LEASE, handoff_id="ho_1") == []
     assert [i.id for i in store.claim_outbox(T0, worker="w2", lease=LEASE)] == ["ob_other"]
     assert store.commit(Changes(events=(event("ev_2"),))) == []
+
+
+def test_a_claim_of_only_the_rows_a_change_wrote_returns_them_as_stored(store: Store) -> None:
+    """Rows written and claimed in one change come back exactly as a read would give them."""
+    store.commit(Changes(handoffs=(handoff("ho_1"),)))
+    claim = Claim(now=T0, worker="w1", lease=LEASE, tenant="default", handoff_id="ho_1")
+    claimed = store.commit(
+        Changes(outbox=(outbox("ob_b", key="b"), outbox("ob_a", key="a")), claim=claim)
+    )
+    assert [item.id for item in claimed] == ["ob_a", "ob_b"]
+    assert claimed == [store.get_outbox_item("default", item.id) for item in claimed]
 
 
 def test_a_refused_change_claims_nothing(store: Store) -> None:

@@ -434,3 +434,31 @@ def test_a_verbs_messages_are_claimed_in_the_verbs_own_transaction(tmp_path: Pat
     [row] = store.outbox(handoff.tenant, handoff_id=handoff.id)
     assert (row.status, row.attempts) == (OutboxStatus.DONE, 1)
     esc.close()
+
+
+def test_feed_tries_the_callers_copy_and_reads_only_when_it_is_stale(
+    store: Store, clock: FakeClock
+) -> None:
+    """A current copy is applied without a read; a stale one defers to the stored handoff."""
+    esc = Escalator(store, clock=clock, workflow=TIMED, dispatch_immediately=False)
+    first = esc.open(make_thread(clock, thread_id="1"))
+    reads: list[str] = []
+    real_get = store.get_handoff
+
+    def counting_get(tenant: str, handoff_id: str) -> Handoff | None:
+        reads.append(handoff_id)
+        return real_get(tenant, handoff_id)
+
+    store.get_handoff = counting_get  # type: ignore[method-assign]
+    assert esc.engine.feed(first.id, ResolveRequested(), known=first)
+    assert reads == []
+    assert real_get("default", first.id).state is S.RESOLVED  # type: ignore[union-attr]
+
+    second = esc.open(make_thread(clock, thread_id="2"))
+    esc.resolve(second.id)  # the copy in hand is now stale, and closed in the store
+    reads.clear()
+    assert esc.engine.feed(second.id, TimerFired(name="nudge"), known=second)
+    assert reads == [second.id]
+    stored = real_get("default", second.id)
+    assert (stored.state, stored.version) == (S.RESOLVED, second.version + 1)  # type: ignore[union-attr]
+    assert esc.history(second.id)[-1].kind == "input.ignored"

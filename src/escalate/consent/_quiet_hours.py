@@ -72,9 +72,14 @@ _UNLOCATED = frozenset(
 @lru_cache(maxsize=4096)
 def _zones_for_e164(e164: str) -> tuple[str, ...]:
     parsed = phonenumbers.parse(e164)
-    if phonenumbers.number_type(parsed) in _UNLOCATED:
+    number_type = phonenumbers.number_type(parsed)  # the costly step: once, not twice
+    if number_type in _UNLOCATED:
         return ()
-    zones = phone_timezone.time_zones_for_number(parsed)
+    if phonenumbers.is_number_type_geographical(number_type, parsed.country_code or 0):
+        # What time_zones_for_number does for these, without typing the number again.
+        zones = phone_timezone.time_zones_for_geographical_number(parsed)
+    else:
+        zones = phone_timezone.time_zones_for_number(parsed)
     return tuple(zone for zone in zones if zone != "Etc/Unknown")
 
 

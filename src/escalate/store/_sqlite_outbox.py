@@ -136,8 +136,13 @@ class OutboxSQL:
         limit: int,
         tenant: str | None,
         handoff_id: str | None,
+        written: Sequence[OutboxItem] = (),
     ) -> list[OutboxItem]:
-        """Claim due rows inside the caller's write transaction."""
+        """Claim due rows inside the caller's write transaction.
+
+        ``written`` are rows this transaction inserted: a claimed one among them
+        is returned as that record with its claim, not read back and parsed.
+        """
         pending, expired, params = _due_queries(_ts(now), tenant, handoff_id)
         order = " ORDER BY due_at, created_at, id LIMIT ?"
         # Two walks of claim-ordered partial indexes, each stopping after `limit`
@@ -150,16 +155,32 @@ class OutboxSQL:
         rows = conn.execute(sql, [*params, limit, *params, limit, limit]).fetchall()
         if not rows:
             return []
-        lease_ts = _ts(ensure_aware(now) + lease)
+        lease_until = ensure_aware(now) + lease
+        lease_ts = _ts(lease_until)
+        tokens: dict[str, str] = {}
         for item_id, status in rows:
+            tokens[item_id] = claim_token(worker)
             conn.execute(
                 "UPDATE outbox SET status = 'claimed', lease_until = ?, claimed_by = ?,"
                 " attempts = attempts + 1, stale_claim = ? WHERE id = ?",
-                (lease_ts, claim_token(worker), int(status == "claimed"), item_id),
+                (lease_ts, tokens[item_id], int(status == "claimed"), item_id),
             )
-        ids = [row[0] for row in rows]
-        placeholders = ",".join("?" * len(ids))
-        return self._load_outbox(conn, f"id IN ({placeholders})", ids)
+        known = {item.id: item for item in written}
+        if all(item_id in known for item_id in tokens):
+            return [
+                known[item_id].model_copy(
+                    update={
+                        "status": OutboxStatus.CLAIMED,
+                        "lease_until": lease_until,
+                        "claimed_by": token,
+                        "attempts": known[item_id].attempts + 1,
+                        "stale_claim": False,
+                    }
+                )
+                for item_id, token in tokens.items()
+            ]
+        placeholders = ",".join("?" * len(tokens))
+        return self._load_outbox(conn, f"id IN ({placeholders})", list(tokens))
 
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         with self._lock:

@@ -109,6 +109,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             limit=claim.limit,
             tenant=claim.tenant,
             handoff_id=claim.handoff_id,
+            written=changes.outbox,
         )
 
     def _write_handoffs(self, conn: sqlite3.Connection, changes: Changes) -> None:

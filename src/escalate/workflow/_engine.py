@@ -271,7 +271,9 @@ class Engine(Dispatching, SendPath):
         """``apply``, and in the same transaction claim the handoff's rows due now.
 
         For a caller that runs them at once (``run_claimed``): one write
-        transaction instead of the change's and then the claim's.
+        transaction instead of the change's and then the claim's. Only a change
+        that queues outbox rows claims (then with any older due rows of the
+        handoff, in claim order); otherwise nothing is claimed.
         """
         transition, changes = self.transition(handoff, event, actor=actor)
         new = transition.handoff
@@ -290,6 +292,8 @@ class Engine(Dispatching, SendPath):
                 merges=extra.merges,
                 merge_proposals=extra.merge_proposals,
                 verifications=extra.verifications,
+                # Only a change that queued rows claims: older rows left due are
+                # run_due's (a verb runs what its own change queued, see Escalator).
                 claim=Claim(
                     now=self.clock.now(),
                     worker=self.worker,
@@ -297,7 +301,7 @@ class Engine(Dispatching, SendPath):
                     tenant=self.tenant,
                     handoff_id=new.id,
                 )
-                if claim
+                if claim and changes.outbox
                 else None,
             )
         )
@@ -321,6 +325,7 @@ class Engine(Dispatching, SendPath):
         *,
         fire_timers: Sequence[str] = (),
         settlement: Changes | None = None,
+        known: Handoff | None = None,
     ) -> bool:
         """Feed a system input (a result, a timer) to a handoff, tolerating races.
 
@@ -331,16 +336,23 @@ class Engine(Dispatching, SendPath):
         committed in the same transaction as the transition, so a crash cannot
         leave a row settled whose handoff never heard the result. Returns False
         only when that row's lease was taken over (nothing is written then).
+
+        ``known`` is the handoff as the caller last had it: it is tried first,
+        and the handoff is read only if that version turns out to be stale (the
+        version check refuses the commit, or its state refuses the input).
         """
         extra = settlement or Changes()
-        for _ in range(3):
-            handoff = self.store.get_handoff(self.tenant, handoff_id)
+        for _ in range(4 if known is not None else 3):
+            unverified, known = known, None
+            handoff = unverified or self.store.get_handoff(self.tenant, handoff_id)
             if handoff is None:
                 return self._commit_settlement(extra)
             try:
                 self.apply(handoff, event, fire_timers=fire_timers, extra=extra)
                 return True
             except TransitionNotAllowed:
+                if unverified is not None:
+                    continue  # perhaps only our copy is behind: judge the stored one
                 ignored = _event(
                     handoff,
                     "input.ignored",
@@ -360,6 +372,8 @@ class Engine(Dispatching, SendPath):
                 # we read it as due: firing it now would remind someone who answered.
                 return True
             except ConcurrentUpdate:
+                if unverified is not None:
+                    continue  # our copy was behind; the stored one decides
                 if settlement is not None and self._lease_lost(settlement):
                     _taken_over(settlement)
                     return False
@@ -450,7 +464,7 @@ class Engine(Dispatching, SendPath):
             return True
         settlement = Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
         if then is not None and handoff is not None:
-            settled = self.feed(handoff.id, then, settlement=settlement)
+            settled = self.feed(handoff.id, then, settlement=settlement, known=handoff)
         else:
             settled = self._commit_settlement(settlement)
         if not settled:
