@@ -352,22 +352,23 @@ class Workflow:
         )
 
     def _check_commands(self, step: Step, commands: Iterable[Command]) -> None:
-        where = step.describe()
         for command in commands:
             if isinstance(command, SendMessage):
                 if step.sends is None or command.purpose is not step.sends:
                     raise InvalidWorkflowDefinition(
-                        f"{where}: sends for purpose {command.purpose.value!r} but declares"
-                        f" sends={step.sends}"
+                        f"{step.describe()}: sends for purpose {command.purpose.value!r} but"
+                        f" declares sends={step.sends}"
                     )
                 if command.opt_in_request and not step.opt_in_request:
-                    raise InvalidWorkflowDefinition(f"{where}: undeclared opt-in request")
+                    raise InvalidWorkflowDefinition(f"{step.describe()}: undeclared opt-in request")
                 if command.template and command.template not in step.templates:
                     raise InvalidWorkflowDefinition(
-                        f"{where}: undeclared template {command.template!r}"
+                        f"{step.describe()}: undeclared template {command.template!r}"
                     )
             elif isinstance(command, StartTimer) and command.name not in step.starts:
-                raise InvalidWorkflowDefinition(f"{where}: undeclared timer {command.name!r}")
+                raise InvalidWorkflowDefinition(
+                    f"{step.describe()}: undeclared timer {command.name!r}"
+                )
 
     # -- describing -------------------------------------------------------------
 
