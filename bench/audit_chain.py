@@ -105,7 +105,8 @@ def raw_writer(path: Path) -> tuple[sqlite3.Connection, Writer]:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(
-        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
+        # The store's own events table (schema 7: a plain rowid, no AUTOINCREMENT).
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
         " tenant TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL, handoff_id TEXT,"
         " contact_id TEXT, data TEXT NOT NULL)"
     )

@@ -31,6 +31,7 @@ fresh file); the medians are reported with the load average.
     .venv/bin/python bench/handoff_lifecycle.py                  # 2,000 handoffs, 5 rounds
     .venv/bin/python bench/handoff_lifecycle.py --handoffs 500 --rounds 3
     .venv/bin/python bench/handoff_lifecycle.py --profile        # cProfile of one library run
+    .venv/bin/python bench/handoff_lifecycle.py --memory         # both on :memory:, CPU only
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from escalate import (
     Workflow,
 )
 from escalate.store import SQLiteStore
+from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 
 #: Monday 18:00 UTC: 10:00 in California, inside the default texting hours.
@@ -77,6 +79,8 @@ Transaction = list[Statement]
 
 _ID = re.compile(r"\b[a-z]{2,3}_[0-9a-f]{32}\b")
 _WRITE = ("INSERT", "UPDATE", "DELETE")
+#: ``--memory``: both sides on in-memory databases, so no file I/O is measured.
+MEMORY = ":memory:"
 
 
 def phone(n: int) -> str:
@@ -101,7 +105,7 @@ class Library:
     store: SQLiteStore
 
     @classmethod
-    def open(cls, path: Path) -> Library:
+    def open(cls, path: Path | str) -> Library:
         store = SQLiteStore(path)
         sms, publisher = MemoryTransport(name="memory"), RecordingPublisher()
         esc = Escalator(
@@ -263,11 +267,16 @@ def baseline_statements(
     return handoffs
 
 
-def raw_connection(path: Path) -> sqlite3.Connection:
-    """Plain sqlite3 on a file with the store's schema and pragmas."""
-    SQLiteStore(path).close()
+def raw_connection(path: Path | str) -> sqlite3.Connection:
+    """Plain sqlite3 on a file (or ``":memory:"``) with the store's schema and pragmas."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
+    if path == MEMORY:
+        conn.execute("BEGIN IMMEDIATE")
+        migrate(conn, SQLITE_MIGRATIONS)
+        conn.execute("COMMIT")
+        return conn
+    SQLiteStore(path).close()
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
@@ -333,7 +342,7 @@ def compare(tmp: Path, handoffs: int) -> dict[str, int]:
     }
 
 
-def bench(handoffs: int, rounds: int) -> dict[str, float]:
+def bench(handoffs: int, rounds: int, *, memory: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         shape = compare(tmp, 20)
@@ -346,8 +355,8 @@ def bench(handoffs: int, rounds: int) -> dict[str, float]:
         loads = [os.getloadavg()[0]]
         for r in range(rounds):
             work = baseline_statements(template, own, 1, handoffs)
-            conn = raw_connection(tmp / f"raw-{r}.db")
-            lib = Library.open(tmp / f"lib-{r}.db")
+            conn = raw_connection(MEMORY if memory else tmp / f"raw-{r}.db")
+            lib = Library.open(MEMORY if memory else tmp / f"lib-{r}.db")
             lib.run(10**6, 5)  # warm: pydantic serializers, statement cache
             order = ("lib", "raw") if r % 2 == 0 else ("raw", "lib")
             for side in order:
@@ -391,11 +400,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--handoffs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile one library run")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="run both sides on in-memory databases: CPU only, no file I/O or fsync",
+    )
     args = parser.parse_args(argv)
     if args.profile:
         profile(args.handoffs)
         return
-    figures = bench(args.handoffs, args.rounds)
+    figures = bench(args.handoffs, args.rounds, memory=args.memory)
     print(
         f"handoffs per round: {args.handoffs}, rounds: {args.rounds},"
         f" python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}"

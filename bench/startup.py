@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def median_ms(command: list[str], runs: int) -> float:
@@ -29,7 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
-    escalate_cli = shutil.which("escalate") or "escalate"
+    # The console script beside this interpreter (a venv's bin/), else the one on PATH.
+    beside = Path(sys.executable).with_name("escalate")
+    escalate_cli = str(beside) if beside.exists() else shutil.which("escalate") or "escalate"
     rows = [
         ("python -c pass (baseline)", [sys.executable, "-c", "pass"]),
         ("python -c 'import escalate'", [sys.executable, "-c", "import escalate"]),
