@@ -54,6 +54,7 @@ from escalate import (
     Identity,
     InboundMessage,
     InvalidInput,
+    NotTheAuthor,
     Pacer,
     PublishedReply,
     Thread,
@@ -182,6 +183,9 @@ def build_escalator(config: Config, helpdesk: Helpdesk, env: Mapping[str, str]) 
     workflow = Workflow.default(
         brand=config.brand,
         contact_url=config.consent_page,
+        # The public reply's link can be opened by anyone: the page signs the
+        # visitor in with X and passes that account as author= (see on_consent_form).
+        contact_requires_author=True,
         business_hours=BusinessHours("America/New_York"),
         sla=config.sla,
         contact_timeout=config.contact_timeout,
@@ -249,13 +253,18 @@ def on_consent_form(
     the box was ticked and the address is valid.
 
     The page finds the case by ``?ref=``, which is the reference from the public
-    reply, so anyone who read the reply could submit it. A production page should
+    reply, so anyone who read the reply could open it. The page therefore signs the
+    visitor in with the platform ("Sign in with X") and passes that account as
+    ``author=``: escalate takes the details only from the thread's author
+    (``NotTheAuthor`` otherwise, with nothing written). A production page should
     also confirm the address (escalate's ``esc.contacts`` verification codes) before
     trusting it for more than this one case.
     """
     handoff_id = helpdesk.tickets.get(form.get("ref", "").strip().upper())
     if handoff_id is None:
         return 404, "unknown case"
+    if not form.get("x_user_id", "").isdigit():
+        return 401, "please sign in with the account you wrote to us from"
     if form.get("consent") != "on":
         return 400, "please tick the box so we may contact you"
     try:
@@ -273,7 +282,11 @@ def on_consent_form(
         user_agent=request.get("user_agent"),
         thread_id=handoff.thread.thread_id,
     )
-    handoff = esc.contact_provided(handoff.id, address, consent=evidence)
+    signed_in = Identity.social("x", form["x_user_id"])  # from the page's sign-in, not typed
+    try:
+        handoff = esc.contact_provided(handoff.id, address, consent=evidence, author=signed_in)
+    except NotTheAuthor:
+        return 403, "this case belongs to another account"  # and say nothing about it
     return 200, f"thanks! case {handoff.reference} continues by {handoff.channel}"
 
 
@@ -347,10 +360,14 @@ def main() -> None:
         }})  # fmt: skip
         print(f"   cases {jane.reference} and {quiet.reference}, both {jane.state}")
 
-        print("2. the consent page: a typo first, then a valid number")
+        print("2. the consent page: a stranger, a typo, then a valid number")
         browser = {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (iPhone)"}
-        for phone in ("555-01", "(415) 555-0142"):
-            form = {"ref": jane.reference, "phone": phone, "consent": "on"}
+        for user_id, phone in (
+            ("1500400300", "(415) 555-0199"),  # sam_p read the public reply too
+            ("2244994945", "555-01"),
+            ("2244994945", "(415) 555-0142"),
+        ):
+            form = {"ref": jane.reference, "phone": phone, "consent": "on", "x_user_id": user_id}
             status, text = on_consent_form(esc, helpdesk, form, browser)
             print(f"   HTTP {status}: {text}")
         for row in esc.store.outbox(esc.tenant, handoff_id=jane.id):

@@ -19,6 +19,7 @@ from escalate._exceptions import (
     CrossTenantError,
     InvalidInput,
     NotFound,
+    NotTheAuthor,
     TransitionNotAllowed,
 )
 from escalate._identity import Identity, IdentityKind
@@ -267,6 +268,7 @@ class Escalator:
         *,
         consent: ConsentEvidence | None = None,
         actor: str = "customer",
+        author: Identity | None = None,
     ) -> Handoff:
         """The customer gave a phone number or email, with the consent evidence if any.
 
@@ -276,16 +278,28 @@ class Escalator:
         silent merge). The consent is recorded and the workflow moves on, all in
         one transaction.
 
+        A consent page reached from the public reply can be opened by anyone who
+        read it. ``author`` is the platform account the page signed the visitor
+        in with (``Identity.social("x", user_id)``): it must be the thread's
+        author. A workflow with ``contact_requires_author`` set refuses details
+        from the customer without it (an agent's, ``actor != "customer"``, are
+        taken on the agent's word).
+
         Raises:
             NotFound: no such handoff.
             InvalidInput: ``identity`` is not a phone or email.
+            NotTheAuthor: ``author`` is not the thread's author, or is missing
+                where the workflow requires it; nothing is written.
             TransitionNotAllowed: the handoff is not waiting for contact details.
         """
         if not isinstance(identity, Identity) or identity.kind is IdentityKind.SOCIAL:
             raise InvalidInput("contact_provided() takes a phone or email Identity")
         if consent is not None and not isinstance(consent, ConsentEvidence):
             raise InvalidInput("consent must be a ConsentEvidence")
+        if author is not None and not isinstance(author, Identity):
+            raise InvalidInput("author must be the social Identity the visitor signed in with")
         handoff = self.handoffs.get(handoff_id)
+        self._check_author(handoff, author, actor)
         now = self.clock.now()
         contacts: tuple[Contact, ...] = ()
         events: list[Event] = []
@@ -326,6 +340,21 @@ class Escalator:
             claim=self.dispatch_immediately,
         )
         return self._dispatch(updated, claimed)
+
+    def _check_author(self, handoff: Handoff, author: Identity | None, actor: str) -> None:
+        """Refuse contact details from anyone not shown to be the thread's author."""
+        if author is None:
+            if actor == "customer" and self.workflow.settings.get("contact_requires_author"):
+                raise NotTheAuthor(
+                    "this workflow takes a customer's contact details only with author="
+                    " (the platform account the consent page signed them in with)"
+                )
+            return
+        # Equal by platform and user id: a renamed handle is still the author.
+        if author != handoff.thread.author:
+            raise NotTheAuthor(
+                f"the signed-in account is not the author of case {handoff.reference}"
+            )
 
     def inbound(self, message: InboundMessage) -> Handoff | None:
         """A message from a customer on a private channel.

@@ -15,6 +15,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     │   ├── IdentityTaken                         the identity belongs to another live contact
     │   ├── UnmergeNotPossible                    the merge was already undone
     │   ├── VerificationFailed                    wrong, expired, used or forged code/link
+    │   ├── NotTheAuthor                          contact details not from the thread's author
     │   ├── InvalidConsentReceipt                 a consent receipt that is not Kantara v1.1
     │   └── InvalidWebhookPayload                 a verified webhook whose body cannot be read
     ├── NotFound (LookupError)                   no such handoff / contact
@@ -53,6 +54,7 @@ __all__ = [
     "MissingDependencyError",
     "NaiveDatetimeError",
     "NotFound",
+    "NotTheAuthor",
     "PermanentTransportError",
     "RateLimited",
     "RecipientOptedOut",
@@ -142,6 +144,16 @@ class VerificationFailed(InvalidInput):
     def __init__(self, reason: str) -> None:
         super().__init__(f"verification failed: {reason}")
         self.reason = reason
+
+
+class NotTheAuthor(InvalidInput):
+    """Contact details for a handoff from someone not shown to be its thread's author.
+
+    Either the platform account the consent page signed the visitor in with is
+    not the public thread's author, or the workflow requires that account
+    (``contact_requires_author``) and none was given. Nothing was written: do
+    not contact the address given, and do not tell the visitor about the case.
+    """
 
 
 class InvalidConsentReceipt(InvalidInput):

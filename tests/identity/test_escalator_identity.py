@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from escalate import Escalator, Identity, Thread
+import pytest
+
+from escalate import Escalator, Identity, InvalidInput, NotTheAuthor, Thread, Workflow
 from escalate.testing import FakeClock
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -82,3 +84,75 @@ def test_provided_address_goes_to_the_survivor_after_a_merge(
     email = Identity.email("jane@example.com")
     esc.contact_provided(second.id, email)
     assert esc.contacts.resolve(email).id == first.contact_id  # type: ignore[union-attr]
+
+
+def _case_state(esc: Escalator, handoff_id: str) -> tuple[object, ...]:
+    """What a refused contact_provided must leave untouched."""
+    return (
+        esc.handoffs.get(handoff_id),
+        len(esc.history(handoff_id)),
+        len(esc.store.outbox(esc.tenant)),
+        esc.contacts.resolve(Identity.phone("+14155550100")),
+    )
+
+
+def test_the_authors_signed_in_account_may_give_contact_details(clock: FakeClock) -> None:
+    """author= naming the thread's author (by id: a renamed handle too) is accepted."""
+    esc = Escalator(
+        "memory://", clock=clock, workflow=Workflow.default(contact_requires_author=True)
+    )
+    handoff = esc.open(make_thread(clock, user_id="42"))
+    signed_in = Identity.social("x", "42", "jane_renamed")
+    phone = Identity.phone("+14155550100")
+    updated = esc.contact_provided(handoff.id, phone, consent=WEB_FORM_CONSENT, author=signed_in)
+    assert updated.address == phone
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_someone_else_signed_in_is_refused_and_nothing_is_written(
+    clock: FakeClock, required: bool
+) -> None:
+    """A visitor signed in as another account cannot claim the case, required or not."""
+    workflow = Workflow.default(contact_requires_author=required)
+    esc = Escalator("memory://", clock=clock, workflow=workflow)
+    handoff = esc.open(make_thread(clock, user_id="42"))
+    before = _case_state(esc, handoff.id)
+    with pytest.raises(NotTheAuthor):
+        esc.contact_provided(
+            handoff.id,
+            Identity.phone("+14155550100"),
+            consent=WEB_FORM_CONSENT,
+            author=Identity.social("x", "7777"),
+        )
+    with pytest.raises(NotTheAuthor):  # same user id on another platform is not the author
+        esc.contact_provided(
+            handoff.id,
+            Identity.phone("+14155550100"),
+            consent=WEB_FORM_CONSENT,
+            author=Identity.social("facebook", "42"),
+        )
+    assert _case_state(esc, handoff.id) == before
+
+
+def test_a_workflow_requiring_the_author_refuses_anonymous_customers_not_agents(
+    clock: FakeClock,
+) -> None:
+    """With contact_requires_author, a customer must sign in; an agent's entry is taken."""
+    esc = Escalator(
+        "memory://", clock=clock, workflow=Workflow.default(contact_requires_author=True)
+    )
+    handoff = esc.open(make_thread(clock))
+    before = _case_state(esc, handoff.id)
+    phone = Identity.phone("+14155550100")
+    with pytest.raises(NotTheAuthor, match="author="):
+        esc.contact_provided(handoff.id, phone, consent=WEB_FORM_CONSENT)
+    assert _case_state(esc, handoff.id) == before
+    updated = esc.contact_provided(handoff.id, phone, consent=WEB_FORM_CONSENT, actor="agent:sam")
+    assert updated.address == phone
+
+
+def test_author_must_be_an_identity() -> None:
+    """A bare string for author= is bad input, refused before anything is read."""
+    esc = Escalator("memory://")
+    with pytest.raises(InvalidInput):
+        esc.contact_provided("ho_x", Identity.phone("+14155550100"), author="x:42")  # type: ignore[arg-type]

@@ -253,6 +253,7 @@ def default_workflow(
     x_recipient_id: str | None = None,
     meta_private_replies: bool = False,
     double_opt_in: bool = False,
+    contact_requires_author: bool = False,
     sla: timedelta = timedelta(minutes=60),
     sla_warning: float = 0.75,
     reminder_after: timedelta = timedelta(hours=24),
@@ -276,6 +277,10 @@ def default_workflow(
         meta_private_replies: on Facebook/Instagram, send a private reply to the
             comment (one per comment, within 7 days of it).
         double_opt_in: a phone gets "Reply YES..." before any other text.
+        contact_requires_author: ``esc.contact_provided`` takes the customer's
+            details only with ``author=``, the platform account the consent page
+            signed them in with, and only when it is the thread's author (the
+            public reply's link can be opened by anyone who read it).
         sla: first-response SLA, measured to the first private message.
         sla_warning: share of ``sla`` after which the helpdesk is told it is at risk.
         reminder_after: quiet time after the first private message before the one reminder.
@@ -317,6 +322,7 @@ def default_workflow(
             "x_recipient_id": x_recipient_id,
             "meta_private_replies": meta_private_replies,
             "double_opt_in": double_opt_in,
+            "contact_requires_author": contact_requires_author,
             "sla_warning": sla_warning,
             "reply_to": reply_to,
             "message_id_domain": message_id_domain,
