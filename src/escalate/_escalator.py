@@ -249,7 +249,7 @@ class Escalator:
                     )
                 )
             try:
-                handoff, claimed = self.engine.apply_and_claim(
+                handoff, claimed = self.engine.apply(
                     draft,
                     Opened(),
                     contacts=(contact,) if author_event is not None else (),
@@ -330,7 +330,7 @@ class Escalator:
             )
             # A customer-provided address is an unverified claim: a human decides.
             _, extra = self.contacts.propose(contact, owner, identity, "identity_claimed")
-        updated, claimed = self.engine.apply_and_claim(
+        updated, claimed = self.engine.apply(
             handoff,
             ContactProvided(identity=identity, consent=consent),
             actor=actor,
@@ -467,7 +467,7 @@ class Escalator:
                 provider_message_id=message.provider_message_id,
             )
             try:
-                updated, claimed = self.engine.apply_and_claim(
+                updated, claimed = self.engine.apply(
                     handoff,
                     event,
                     actor="customer",
@@ -520,7 +520,7 @@ class Escalator:
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("send_message() needs the message text")
         handoff = self.handoffs.get(handoff_id)
-        updated, claimed = self.engine.apply_and_claim(
+        updated, claimed = self.engine.apply(
             handoff, AgentReplied(text=text.strip()), actor=actor, claim=self.dispatch_immediately
         )
         return self._dispatch(updated, claimed)
@@ -530,7 +530,7 @@ class Escalator:
     ) -> Handoff:
         """Close a handoff as resolved."""
         handoff = self.handoffs.get(handoff_id)
-        updated, claimed = self.engine.apply_and_claim(
+        updated, claimed = self.engine.apply(
             handoff, ResolveRequested(reason=reason), actor=actor, claim=self.dispatch_immediately
         )
         return self._dispatch(updated, claimed)

@@ -237,43 +237,22 @@ class Engine(Dispatching, SendPath):
         events: Sequence[Event] = (),
         fire_timers: Sequence[str] = (),
         extra: Changes | None = None,
-    ) -> Handoff:
+        claim: bool = False,
+    ) -> tuple[Handoff, list[OutboxItem]]:
         """Decide and commit, with any extra records that belong to the same change.
 
         ``extra`` carries records that belong to the same change: identity records
         (merge proposals, merges), or the settlement of the outbox row whose
         result this input is (see ``_settle``).
-        """
-        handoff, _ = self.apply_and_claim(
-            handoff,
-            event,
-            actor=actor,
-            contacts=contacts,
-            events=events,
-            fire_timers=fire_timers,
-            extra=extra,
-            claim=False,
-        )
-        return handoff
 
-    def apply_and_claim(
-        self,
-        handoff: Handoff,
-        event: WorkflowInput,
-        *,
-        actor: str = "system",
-        contacts: Sequence[Contact] = (),
-        events: Sequence[Event] = (),
-        fire_timers: Sequence[str] = (),
-        extra: Changes | None = None,
-        claim: bool = True,
-    ) -> tuple[Handoff, list[OutboxItem]]:
-        """``apply``, and in the same transaction claim the handoff's rows due now.
+        With ``claim``, for a caller that runs the change's messages at once
+        (``run_claimed``), the same transaction claims the handoff's rows due
+        now, instead of a second write transaction after it. Only a change that
+        queues outbox rows claims (then with any older due rows of the handoff,
+        in claim order).
 
-        For a caller that runs them at once (``run_claimed``): one write
-        transaction instead of the change's and then the claim's. Only a change
-        that queues outbox rows claims (then with any older due rows of the
-        handoff, in claim order); otherwise nothing is claimed.
+        Returns:
+            The handoff as committed, and the rows claimed (none without ``claim``).
         """
         transition, changes = self.transition(handoff, event, actor=actor)
         new = transition.handoff
@@ -308,7 +287,7 @@ class Engine(Dispatching, SendPath):
         return new, claimed
 
     def run_claimed(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> DispatchReport:
-        """Run rows ``apply_and_claim`` claimed for ``handoff``, in order, on this thread."""
+        """Run rows ``apply(..., claim=True)`` claimed for ``handoff``, in order, on this thread."""
         if not claimed:
             return DispatchReport()
         try:
