@@ -591,7 +591,8 @@ class Escalator:
         still its latest version here and is returned without a read.
         """
         if not self.dispatch_immediately or not claimed:
-            # The verb's own transaction claimed whatever of this handoff was due.
+            # The change queued no message (older due rows are run_due's), so
+            # the handoff is as this verb committed it.
             return handoff
         self.engine.run_claimed(handoff, claimed)
         # Results (a posted reply) may queue more work for the same handoff.
