@@ -381,6 +381,17 @@ def test_a_new_version_may_move_the_handoffs_indexed_columns(store: Store) -> No
     assert (stored.state, stored.version, stored.contact_id) == (HandoffState.RESOLVED, 4, "ct_2")
 
 
+def test_claimed_rows_come_in_due_order_not_creation_order(store: Store) -> None:
+    """A row created later but due earlier is claimed, and returned, first."""
+    store.commit(Changes(handoffs=(handoff("ho_1"),)))
+    early = outbox("ob_made_first", key="first", due_at=T0)
+    late = outbox("ob_made_later", key="later", due_at=T0 - timedelta(minutes=5))
+    store.commit(Changes(outbox=(early,)))
+    store.commit(Changes(outbox=(late.model_copy(update={"created_at": T0 + LEASE}),)))
+    claimed = store.claim_outbox(T0 + LEASE, worker="w", lease=LEASE)
+    assert [item.id for item in claimed] == ["ob_made_later", "ob_made_first"]
+
+
 # -- timers -----------------------------------------------------------------------
 
 

@@ -180,7 +180,11 @@ class OutboxSQL:
                 for item_id, token in tokens.items()
             ]
         placeholders = ",".join("?" * len(tokens))
-        return self._load_outbox(conn, f"id IN ({placeholders})", list(tokens))
+        loaded = {
+            item.id: item
+            for item in self._load_outbox(conn, f"id IN ({placeholders})", list(tokens))
+        }
+        return [loaded[item_id] for item_id in tokens]  # claim order, as MemoryStore
 
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         with self._lock:
