@@ -23,6 +23,7 @@ from escalate._models import Event, Handoff
 from escalate.audit._chain import ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
+from escalate.store._decoded import Decoded
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
@@ -50,6 +51,10 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
         self.path = str(path)
         self._lock = threading.RLock()
         self._group = GroupCommit(self._transaction, self._write)
+        # Records are read back right after they are written: decode each text once.
+        self._handoffs = Decoded(Handoff)
+        self._contacts = Decoded(Contact)
+        self._consent = Decoded(ConsentRecord)
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -115,6 +120,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
     def _write_handoffs(self, conn: sqlite3.Connection, changes: Changes) -> None:
         for handoff in changes.handoffs:
             data = handoff.model_dump_json()
+            self._handoffs.remember(data, handoff)
             if handoff.version == 1:
                 conn.execute(
                     "INSERT INTO handoffs (reference, platform, thread_id, state, is_open,"
@@ -174,6 +180,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
     def _write_contacts(self, conn: sqlite3.Connection, changes: Changes) -> None:
         for contact in changes.contacts:
             row = (contact.version, contact.merged_into, contact.model_dump_json())
+            self._contacts.remember(row[2], contact)
             if contact.version == 1:
                 conn.execute(
                     "INSERT INTO contacts (version, merged_into, data, tenant, id)"
@@ -206,21 +213,17 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
         )
 
     def _write_rest(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        rows = []
+        for r in changes.consent:
+            data = r.model_dump_json()
+            if r.seq is None:  # as it reads back, before its seq is set from the row
+                self._consent.remember(data, r)
+            rows.append((r.id, r.tenant, r.address.kind.value, r.address.value, _ts(r.at), data))
         many(
             conn,
             "INSERT INTO consent_records (id, tenant, address_kind, address, at, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    r.id,
-                    r.tenant,
-                    r.address.kind.value,
-                    r.address.value,
-                    _ts(r.at),
-                    r.model_dump_json(),
-                )
-                for r in changes.consent
-            ],
+            rows,
         )
         self._write_events(conn, changes.events)
         self._write_outbox(conn, changes)
@@ -269,7 +272,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
         data = self._one(
             "SELECT data FROM handoffs WHERE tenant = ? AND id = ?", (tenant, handoff_id)
         )
-        return None if data is None else Handoff.model_validate_json(data)
+        return None if data is None else self._handoffs.load(data)
 
     def get_handoffs(self, tenant: str, handoff_ids: Sequence[str]) -> dict[str, Handoff]:
         # One bound JSON array: no SQL built from input, no bound-variable limit.
@@ -277,14 +280,14 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             "SELECT data FROM handoffs WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))",
             (tenant, json.dumps(list(handoff_ids))),
         )
-        handoffs = (Handoff.model_validate_json(str(row[0])) for row in rows)
+        handoffs = (self._handoffs.load(str(row[0])) for row in rows)
         return {handoff.id: handoff for handoff in handoffs}
 
     def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
         data = self._one(
             "SELECT data FROM handoffs WHERE tenant = ? AND reference = ?", (tenant, reference)
         )
-        return None if data is None else Handoff.model_validate_json(data)
+        return None if data is None else self._handoffs.load(data)
 
     def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
         data = self._one(
@@ -292,7 +295,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             " AND is_open = 1",
             (tenant, platform, thread_id),
         )
-        return None if data is None else Handoff.model_validate_json(data)
+        return None if data is None else self._handoffs.load(data)
 
     def open_handoffs_for_contact(self, tenant: str, contact_id: str) -> list[Handoff]:
         rows = self._all(
@@ -300,13 +303,13 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             " ORDER BY opened_at, id",
             (tenant, contact_id),
         )
-        return [Handoff.model_validate_json(str(row[0])) for row in rows]
+        return [self._handoffs.load(str(row[0])) for row in rows]
 
     def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
         data = self._one(
             "SELECT data FROM contacts WHERE tenant = ? AND id = ?", (tenant, contact_id)
         )
-        return None if data is None else Contact.model_validate_json(data)
+        return None if data is None else self._contacts.load(data)
 
     def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
         data = self._one(
@@ -315,7 +318,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             " WHERE i.tenant = ? AND i.kind = ? AND i.value = ?",
             (tenant, identity.kind.value, identity.value),
         )
-        return None if data is None else Contact.model_validate_json(data)
+        return None if data is None else self._contacts.load(data)
 
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
         rows = self._all(
@@ -323,10 +326,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             " WHERE tenant = ? AND address_kind = ? AND address = ? ORDER BY seq",
             (tenant, address.kind.value, address.value),
         )
-        return [
-            ConsentRecord.model_validate_json(str(data)).model_copy(update={"seq": seq})
-            for seq, data in rows
-        ]
+        return [self._consent.load(str(data)).model_copy(update={"seq": seq}) for seq, data in rows]
 
     def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
         rows = self._all(
@@ -406,7 +406,7 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             sql += " AND opened_at < ?"
             params.append(_ts(until))
         rows = self._all(sql + " ORDER BY opened_at, id", tuple(params))
-        return [Handoff.model_validate_json(str(row[0])) for row in rows]
+        return [self._handoffs.load(str(row[0]), keep=False) for row in rows]
 
     def due_timers(
         self, now: datetime, *, limit: int = 100, tenant: str | None = None

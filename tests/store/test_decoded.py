@@ -1,0 +1,64 @@
+"""``Decoded``: records remembered by their JSON text, and what SQLiteStore reads through it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from escalate import Handoff, HandoffState
+from escalate.store import Changes, SQLiteStore
+from escalate.store._decoded import Decoded
+from tests.store._records import PHONE, consent, contact, handoff, moved
+
+
+def test_the_same_text_decodes_once() -> None:
+    decoded = Decoded(Handoff)
+    text = handoff().model_dump_json()
+    first = decoded.load(text)
+    assert first == handoff()
+    assert decoded.load(text) is first
+
+
+def test_a_remembered_record_is_handed_out_for_its_text() -> None:
+    decoded = Decoded(Handoff)
+    record = handoff()
+    decoded.remember(record.model_dump_json(), record)
+    assert decoded.load(record.model_dump_json()) is record
+
+
+def test_it_keeps_only_the_newest_records() -> None:
+    decoded = Decoded(Handoff, size=2)
+    texts = [handoff(f"ho_{n}").model_dump_json() for n in range(3)]
+    records = [decoded.load(text) for text in texts]
+    assert decoded.load(texts[2]) is records[2]
+    assert decoded.load(texts[1]) is records[1]
+    assert decoded.load(texts[0]) is not records[0]  # dropped, decoded again
+    assert decoded.load(texts[0]) == records[0]
+
+
+def test_keep_false_does_not_remember() -> None:
+    decoded = Decoded(Handoff)
+    text = handoff().model_dump_json()
+    assert decoded.load(text, keep=False) is not decoded.load(text, keep=False)
+
+
+def test_a_store_reads_what_a_fresh_store_decodes(tmp_path: Path) -> None:
+    """What the writing store hands out equals what a store with nothing remembered reads."""
+    path = tmp_path / "e.db"
+    writer = SQLiteStore(path)
+    first = handoff(contact_id="ct_1")
+    writer.commit(
+        Changes(handoffs=(first,), contacts=(contact("ct_1", PHONE),), consent=(consent("cr_1"),))
+    )
+    second = moved(first, state=HandoffState.ACKNOWLEDGED)
+    writer.commit(Changes(handoffs=(second,)))
+    reader = SQLiteStore(path)
+    for store in (writer, reader):
+        assert store.get_handoff("default", "ho_1") == second
+        assert store.get_contact("default", "ct_1") == contact("ct_1", PHONE)
+        [record] = store.consent_records("default", PHONE)
+        assert record.seq is not None
+        assert record.model_copy(update={"seq": None}) == consent("cr_1")
+    assert writer.get_handoff("default", "ho_1") is second  # remembered when written
+    assert reader.get_handoff("default", "ho_1") is not second
+    writer.close()
+    reader.close()
