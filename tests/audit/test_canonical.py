@@ -1,0 +1,83 @@
+"""``canonical_content``: the text every event's hash covers, whichever way it is built.
+
+Events whose data is flat skip pydantic's JSON mode; the text must be exactly
+what the full path gives, or every hash written so far would stop verifying.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from enum import IntEnum, StrEnum
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from escalate import Event
+from escalate.audit import canonical_content
+from escalate.audit._chain import _NOT_CONTENT, _is_flat
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+class Level(IntEnum):
+    ONE = 1
+
+
+def full_path(event: Event) -> str:
+    """The canonical text as built before the flat shortcut: dump, then encode."""
+    content = event.model_dump(mode="json", exclude=_NOT_CONTENT)
+    content["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN and infinities included: they must take the full path
+    st.text(),
+    st.sampled_from([Colour.RED, Level.ONE]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner, inner),
+        st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+events = st.builds(
+    Event,
+    id=st.text(min_size=1, max_size=20),
+    tenant=st.text(min_size=1, max_size=10),
+    kind=st.text(min_size=1, max_size=20),
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7))]),
+    ),
+    handoff_id=st.none() | st.text(max_size=10),
+    contact_id=st.none() | st.text(max_size=10),
+    actor=st.text(max_size=10),
+    data=st.dictionaries(st.text(max_size=10), values | scalars, max_size=6),
+)
+
+
+@given(events)
+def test_canonical_content_is_the_full_paths_text(event: Event) -> None:
+    assert canonical_content(event) == full_path(event)
+
+
+def test_the_shortcut_is_taken_only_for_flat_data() -> None:
+    assert _is_flat({"a": "x", "b": 1, "c": 1.5, "d": True, "e": None, "f": Colour.RED})
+    for value in ([1], {"a": 1}, float("inf"), float("nan"), datetime(2026, 1, 1, tzinfo=UTC)):
+        assert not _is_flat({"a": value})
+
+
+def test_a_datetime_in_data_is_dumped_as_pydantic_dumps_it() -> None:
+    at = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+    event = Event(id="ev_1", kind="k", at=at, data={"due": at})
+    assert '"due":"2026-01-05T18:00:00Z"' in canonical_content(event)
