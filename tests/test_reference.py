@@ -7,7 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escalate import Escalator, InvalidInput, NotFound
-from escalate._ids import REFERENCE_PATTERN, new_reference, normalize_reference
+from escalate._ids import (
+    CROCKFORD_ALPHABET,
+    REFERENCE_PATTERN,
+    new_reference,
+    normalize_reference,
+)
 from escalate.testing import FakeClock
 from tests.conftest import make_thread
 
@@ -16,6 +21,14 @@ from tests.conftest import make_thread
 def test_new_references_match_the_published_shape(length: int) -> None:
     """A new code is 4 Crockford characters, a hyphen, and 2 or more."""
     assert REFERENCE_PATTERN.match(new_reference(length))
+
+
+def test_every_position_draws_from_the_whole_alphabet() -> None:
+    """Each character of a code can be any of the 32 (one draw of bits feeds them all)."""
+    codes = [new_reference().replace("-", "") for _ in range(3000)]
+    for position in range(6):
+        # 3,000 draws of 32 equally likely characters: each seen ~94 times.
+        assert {code[position] for code in codes} == set(CROCKFORD_ALPHABET)
 
 
 @given(
