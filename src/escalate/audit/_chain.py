@@ -29,6 +29,7 @@ __all__ = [
     "ChainHead",
     "ChainKey",
     "Link",
+    "Tip",
     "canonical_content",
     "chain_links",
     "chain_of",
@@ -138,28 +139,30 @@ class Link(NamedTuple):
     hash: str
 
 
+#: A chain's newest event, as linking needs it: ``(hash, event id, length)``.
+Tip = tuple[str, str, int]
+
+
 def chain_links(
-    events: Iterable[Event], heads: Mapping[ChainKey, ChainHead]
-) -> tuple[list[Link], dict[ChainKey, ChainHead]]:
-    """Like ``link_events``, without copying the events: each comes with its link."""
-    # (hash, event id, length) per chain touched; heads are built once at the end.
-    tips: dict[ChainKey, tuple[str, str, int]] = {}
+    events: Iterable[Event], tips: Mapping[ChainKey, Tip]
+) -> tuple[list[Link], dict[ChainKey, Tip]]:
+    """Like ``link_events``, on plain tuples and without copying the events.
+
+    For a store's write path: the heads it reads and writes are columns, and
+    building a ``ChainHead`` model for each would cost more than the linking.
+    Returns each event with its link, and the new tip of every chain touched.
+    """
+    new_tips: dict[ChainKey, Tip] = {}
     links: list[Link] = []
     for event in events:
         key = (event.tenant, chain_of(event))
-        tip = tips.get(key)
-        if tip is None and (head := heads.get(key)) is not None:
-            tip = (head.hash, head.event_id, head.length)
+        tip = new_tips.get(key) or tips.get(key)
         prev_hash = tip[0] if tip is not None else None
         content = canonical_content(event)
         own = _hash(prev_hash, content)
         links.append(Link(event, content, prev_hash, own))
-        tips[key] = (own, event.id, (tip[2] if tip is not None else 0) + 1)
-    new_heads = {
-        key: ChainHead(tenant=key[0], chain=key[1], hash=own, event_id=event_id, length=length)
-        for key, (own, event_id, length) in tips.items()
-    }
-    return links, new_heads
+        new_tips[key] = (own, event.id, (tip[2] if tip is not None else 0) + 1)
+    return links, new_tips
 
 
 def link_events(
@@ -175,9 +178,14 @@ def link_events(
         The events with ``prev_hash`` and ``hash`` set, in the given order, and the
         new head of every chain they touched.
     """
-    links, new_heads = chain_links(events, heads)
+    tips = {key: (head.hash, head.event_id, head.length) for key, head in heads.items()}
+    links, new_tips = chain_links(events, tips)
     linked = [
         link.event.model_copy(update={"prev_hash": link.prev_hash, "hash": link.hash})
         for link in links
     ]
+    new_heads = {
+        key: ChainHead(tenant=key[0], chain=key[1], hash=own, event_id=event_id, length=length)
+        for key, (own, event_id, length) in new_tips.items()
+    }
     return linked, new_heads

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from escalate._models import Event
-from escalate.audit._chain import ChainHead, ChainKey, chain_links, chain_of
+from escalate.audit._chain import ChainHead, ChainKey, Tip, chain_links, chain_of
 from escalate.store._sqlite_identity import many, ts
 
 __all__ = ["insert_events", "load_chain_heads"]
@@ -21,17 +21,15 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     """Link ``events`` onto their chains, insert them, and move the chains' heads."""
     if not events:
         return
-    heads: dict[ChainKey, ChainHead] = {}
+    tips: dict[ChainKey, Tip] = {}
     for tenant, chain in {(event.tenant, chain_of(event)) for event in events}:
         row = conn.execute(
             "SELECT hash, event_id, length FROM audit_chain_heads WHERE tenant = ? AND chain = ?",
             (tenant, chain),
         ).fetchone()
         if row is not None:
-            heads[(tenant, chain)] = ChainHead(
-                tenant=tenant, chain=chain, hash=row[0], event_id=row[1], length=row[2]
-            )
-    links, new_heads = chain_links(events, heads)
+            tips[(tenant, chain)] = row
+    links, new_tips = chain_links(events, tips)
     # The hashed canonical JSON is what is stored: one serialization per event,
     # and a row reads back as exactly the content its hash covers.
     many(
@@ -58,7 +56,7 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
         "INSERT INTO audit_chain_heads (tenant, chain, hash, event_id, length)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, chain) DO UPDATE SET"
         " hash = excluded.hash, event_id = excluded.event_id, length = excluded.length",
-        [(h.tenant, h.chain, h.hash, h.event_id, h.length) for h in new_heads.values()],
+        [(*key, *tip) for key, tip in new_tips.items()],
     )
 
 
