@@ -7,8 +7,8 @@ SQLite. ``commit`` validates the whole change before applying any of it.
 
 from __future__ import annotations
 
+import os
 import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -45,7 +45,7 @@ def check_version(kind: str, new_version: int, stored_version: int | None) -> No
 
 def claim_token(worker: str) -> str:
     """A per-claim owner tag, so a worker whose lease was taken over cannot settle the row."""
-    return f"{worker}:{uuid.uuid4().hex[:12]}"
+    return f"{worker}:{os.urandom(6).hex()}"
 
 
 class MemoryStore:
