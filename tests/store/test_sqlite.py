@@ -236,3 +236,14 @@ def test_stored_times_are_fixed_width_utc_text_in_time_order(value: datetime) ->
     assert text == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert len(text) == 27
     assert datetime.fromisoformat(text) == utc
+
+
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(1001, 1, 1), timezones=st.just(UTC)), min_size=2, max_size=6
+    )
+)
+def test_a_time_formatted_again_is_formatted_afresh(values: list[datetime]) -> None:
+    """The last time formatted is remembered by identity: any other gives its own text."""
+    for value in [*values, *values[::-1]]:
+        assert ts(value) == ts(value) == value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -22,9 +22,19 @@ __all__ = ["IdentityRecordsSQL", "ts"]
 
 def ts(value: datetime) -> str:
     """UTC, fixed width (``2026-01-05T18:00:00.000000Z``): string order is time order."""
+    # One change stamps most of its rows with the same `now` object: format it once.
+    # (One tuple, read and replaced whole, so threads never see a mismatched pair.)
+    last = _last_ts[0]
+    if last[0] is value:
+        return last[1]
     # isoformat is several times cheaper than the equivalent strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     # and the same text for every year the store can hold (1000-9999).
-    return ensure_aware(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    text = ensure_aware(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    _last_ts[0] = (value, text)
+    return text
+
+
+_last_ts: list[tuple[datetime | None, str]] = [(None, "")]
 
 
 _ts = ts
