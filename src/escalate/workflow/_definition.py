@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from escalate._exceptions import InvalidWorkflowDefinition, TransitionNotAllowed
@@ -330,7 +331,7 @@ class Workflow:
         cancels = list(step.cancels)
         if target in TERMINAL_STATES and handoff.is_open:
             cancels = sorted(self.timers)  # a closed handoff keeps no timer
-        commands = (*(CancelTimer(name=n) for n in cancels), *produced.commands)
+        commands = (*(_cancel(name) for name in cancels), *produced.commands)
         updates: dict[str, Any] = {
             **produced.updates,
             "state": target,
@@ -394,3 +395,9 @@ class Workflow:
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, steps={len(self.steps)})"
+
+
+@lru_cache(maxsize=256)
+def _cancel(name: str) -> CancelTimer:
+    """The (frozen) command cancelling timer ``name``: most transitions issue a few."""
+    return CancelTimer(name=name)
