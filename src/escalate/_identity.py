@@ -73,21 +73,21 @@ class Identity(Model):
         # A cheap structural check so that a hand-built or deserialized Identity
         # cannot smuggle in an unnormalized address; full parsing is in the
         # constructors.
-        kind = self.kind.value
-        if self.kind is IdentityKind.PHONE and not _E164.fullmatch(self.value):
-            raise InvalidIdentity(kind, "value must be E.164")
-        if self.kind is IdentityKind.EMAIL and (
+        kind = self.kind
+        if kind is IdentityKind.PHONE and not _E164.fullmatch(self.value):
+            raise InvalidIdentity(kind.value, "value must be E.164")
+        if kind is IdentityKind.EMAIL and (
             "@" not in self.value or self.value != self.value.lower().strip()
         ):
-            raise InvalidIdentity(kind, "value must be a normalized address")
-        if self.kind is IdentityKind.SOCIAL:
+            raise InvalidIdentity(kind.value, "value must be a normalized address")
+        if kind is IdentityKind.SOCIAL:
             platform, _, user_id = self.value.partition(":")
             if PLATFORMS.get(platform) != platform or not _SOCIAL_USER_ID.fullmatch(user_id):
-                raise InvalidIdentity(kind, "value must be '<platform>:<numeric user id>'")
+                raise InvalidIdentity(kind.value, "value must be '<platform>:<numeric user id>'")
             if self.handle is not None and not _HANDLE.fullmatch(self.handle):
-                raise InvalidIdentity(kind, "handle has characters no platform allows")
+                raise InvalidIdentity(kind.value, "handle has characters no platform allows")
         elif self.handle is not None:
-            raise InvalidIdentity(kind, "only social identities have a handle")
+            raise InvalidIdentity(kind.value, "only social identities have a handle")
         return self
 
     @classmethod

@@ -323,7 +323,9 @@ class Workflow:
             InvalidWorkflowDefinition: the step's action issued a command it did
                 not declare (a send, a timer).
         """
-        ctx = replace(ctx, locale=self.locale_for(handoff))
+        locale = self.locale_for(handoff)
+        if locale != ctx.locale:  # usually the default it already has; replace() is not free
+            ctx = replace(ctx, locale=locale)
         step = self._step_for(handoff, event, ctx)
         produced = step.action(handoff, event, ctx) if step.action else Effects()
         self._check_commands(step, produced.commands)
