@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from enum import IntEnum, StrEnum
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,6 +76,14 @@ def test_the_shortcut_is_taken_only_for_flat_data() -> None:
     assert _is_flat({"a": "x", "b": 1, "c": 1.5, "d": True, "e": None, "f": Colour.RED})
     for value in ([1], {"a": 1}, float("inf"), float("nan"), datetime(2026, 1, 1, tzinfo=UTC)):
         assert not _is_flat({"a": value})
+
+
+# pydantic warns that it met keys it did not expect: that is the point here.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_data_keys_let_in_by_model_copy_are_dumped_as_pydantic_dumps_them() -> None:
+    event = Event(id="ev_1", kind="k", at=datetime(2026, 1, 5, tzinfo=UTC))
+    odd = event.model_copy(update={"data": {None: 1, 2: "b"}})  # unvalidated
+    assert canonical_content(odd) == full_path(odd)
 
 
 def test_a_datetime_in_data_is_dumped_as_pydantic_dumps_it() -> None:

@@ -101,13 +101,16 @@ def canonical_content(event: Event) -> str:
 
 
 def _is_flat(data: Mapping[str, object]) -> bool:
-    """Whether every value is text, a whole number, a finite float, a bool or None.
+    """Whether keys are text, and values text, whole numbers, finite floats, bools or None.
 
     Those (enum members included: they are ``str`` or ``int``) encode to the same
     JSON whether or not pydantic converts them first; anything else (a nested
-    list, a datetime, an infinite float) takes pydantic's JSON mode.
+    list, a datetime, an infinite float, a key that ``model_copy`` let in
+    unvalidated) takes pydantic's JSON mode.
     """
-    for value in data.values():
+    for key, value in data.items():
+        if not isinstance(key, str):
+            return False
         if value is None or isinstance(value, str | int):
             continue
         if isinstance(value, float) and math.isfinite(value):
