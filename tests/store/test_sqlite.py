@@ -191,6 +191,43 @@ def test_a_claim_reads_what_it_takes_not_the_backlog(tmp_path: Path) -> None:
     assert _claim_steps(tmp_path, 2000) < 2 * _claim_steps(tmp_path, 20)
 
 
+def _handoff_claim_steps(tmp_path: Path, others: int) -> int:
+    """Steps to claim one handoff's due row, and probe it, beside ``others`` rows due elsewhere."""
+    store = SQLiteStore(tmp_path / f"handoff-claim-{others}.db")
+    store.commit(
+        Changes(
+            handoffs=(handoff("ho_1"), handoff("ho_2", thread_id="t2", reference="R2")),
+            outbox=(
+                outbox("ob_mine", handoff_id="ho_1"),
+                *(outbox(f"ob_{index:05d}", handoff_id="ho_2") for index in range(others)),
+            ),
+        )
+    )
+    claimed: list[OutboxItem] = []
+
+    def claim() -> None:
+        for _ in range(2):  # the second finds nothing: the probe alone
+            claimed.extend(
+                store.claim_outbox(
+                    T0,
+                    worker="w",
+                    lease=timedelta(minutes=2),
+                    tenant="default",
+                    handoff_id="ho_1",
+                )
+            )
+
+    steps = _vm_steps(store, claim)
+    store.close()
+    assert [item.id for item in claimed] == ["ob_mine"]
+    return steps
+
+
+def test_a_handoffs_claim_reads_its_own_rows_not_every_due_row(tmp_path: Path) -> None:
+    """A verb's claim of its handoff's rows costs the same beside 20 or 2,000 rows due elsewhere."""
+    assert _handoff_claim_steps(tmp_path, 2000) < 2 * _handoff_claim_steps(tmp_path, 20)
+
+
 def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -107,13 +107,12 @@ class OutboxSQL:
         handoff_id: str | None = None,
         tenant: str | None = None,
     ) -> list[OutboxItem]:
-        pending, expired, params = _due_queries(_ts(now), tenant, handoff_id)
+        probe, params = _due_probe(_ts(now), tenant, handoff_id)
         with self._lock:
             # Most calls find nothing due: a plain read (WAL lets it run beside
             # a writer) answers that without taking the write lock. When rows
             # are due they are selected again under BEGIN IMMEDIATE below.
-            probe = f"SELECT 1 WHERE EXISTS ({pending}) OR EXISTS ({expired})"
-            if self._conn.execute(probe, [*params, *params]).fetchone() is None:
+            if self._conn.execute(probe, params).fetchone() is None:
                 return []
         with self._transaction() as conn:
             return self._claim_rows(
@@ -143,16 +142,8 @@ class OutboxSQL:
         ``written`` are rows this transaction inserted: a claimed one among them
         is returned as that record with its claim, not read back and parsed.
         """
-        pending, expired, params = _due_queries(_ts(now), tenant, handoff_id)
-        order = " ORDER BY due_at, created_at, id LIMIT ?"
-        # Two walks of claim-ordered partial indexes, each stopping after `limit`
-        # rows, merged: an OR of the two conditions would read and sort every
-        # due row on every claim. Built only from constant fragments; values are bound.
-        sql = (
-            f"SELECT id, status FROM (SELECT * FROM ({pending}{order})"  # noqa: S608
-            f" UNION ALL SELECT * FROM ({expired}{order})){order}"
-        )
-        rows = conn.execute(sql, [*params, limit, *params, limit, limit]).fetchall()
+        sql, params = _due_select(_ts(now), tenant, handoff_id, limit)
+        rows = conn.execute(sql, params).fetchall()
         if not rows:
             return []
         lease_until = ensure_aware(now) + lease
@@ -233,18 +224,61 @@ class OutboxSQL:
         ]
 
 
-def _due_queries(
-    now_ts: str, tenant: str | None, handoff_id: str | None
-) -> tuple[str, str, list[object]]:
+#: Claim order: the due time, then creation, then id.
+_ORDER = " ORDER BY due_at, created_at, id LIMIT ?"
+#: A row is due when it is pending and its time has come, or its lease ran out.
+_DUE = "((status = 'pending' AND due_at <= ?) OR (status = 'claimed' AND lease_until <= ?))"
+
+
+def _due_select(
+    now_ts: str, tenant: str | None, handoff_id: str | None, limit: int
+) -> tuple[str, list[object]]:
+    """The query for the due rows' ``id, status`` in claim order, and its parameters.
+
+    Built only from constant fragments; values are bound.
+    """
+    if handoff_id is not None:
+        # One handoff's rows, through outbox_handoff: a handful, whatever the
+        # backlog of every other handoff (the walks below would read all of it).
+        sql, params = _handoff_due(now_ts, tenant, handoff_id)
+        return f"SELECT id, status{sql}{_ORDER}", [*params, limit]
+    pending, expired, params = _due_queries(now_ts, tenant)
+    # Two walks of claim-ordered partial indexes, each stopping after `limit`
+    # rows, merged: an OR of the two conditions would read and sort every due
+    # row on every claim.
+    sql = (
+        f"SELECT id, status FROM (SELECT * FROM ({pending}{_ORDER})"  # noqa: S608
+        f" UNION ALL SELECT * FROM ({expired}{_ORDER})){_ORDER}"
+    )
+    return sql, [*params, limit, *params, limit, limit]
+
+
+def _due_probe(now_ts: str, tenant: str | None, handoff_id: str | None) -> tuple[str, list[object]]:
+    """A query that returns a row when any row in scope is due, and its parameters."""
+    if handoff_id is not None:
+        sql, params = _handoff_due(now_ts, tenant, handoff_id)
+        return f"SELECT 1{sql} LIMIT 1", params
+    pending, expired, params = _due_queries(now_ts, tenant)
+    return f"SELECT 1 WHERE EXISTS ({pending}) OR EXISTS ({expired})", [*params, *params]
+
+
+def _handoff_due(now_ts: str, tenant: str | None, handoff_id: str) -> tuple[str, list[object]]:
+    """``FROM ... WHERE ...`` of one handoff's due rows, and its parameters."""
+    sql = f" FROM outbox INDEXED BY outbox_handoff WHERE handoff_id = ? AND {_DUE}"
+    params: list[object] = [handoff_id, now_ts, now_ts]
+    if tenant is not None:
+        sql += " AND tenant = ?"
+        params.append(tenant)
+    return sql, params
+
+
+def _due_queries(now_ts: str, tenant: str | None) -> tuple[str, str, list[object]]:
     """The pending-and-due and the lease-expired row queries, and the parameters of each."""
     scope = ""
     params: list[object] = [now_ts]
     if tenant is not None:
         scope += " AND tenant = ?"
         params.append(tenant)
-    if handoff_id is not None:
-        scope += " AND handoff_id = ?"
-        params.append(handoff_id)
     columns = "SELECT id, status, due_at, created_at FROM outbox"
     pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope}"
     expired = f"{columns} WHERE status = 'claimed' AND lease_until <= ?{scope}"
