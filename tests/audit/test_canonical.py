@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from escalate import Event
 from escalate.audit import canonical_content
-from escalate.audit._chain import _NOT_CONTENT, _is_flat
+from escalate.audit._chain import (
+    _CANONICAL,
+    _NOT_CONTENT,
+    _canonical_encoder,
+    _encode_canonical,
+    _is_flat,
+)
 
 
 class Colour(StrEnum):
@@ -90,3 +96,16 @@ def test_a_datetime_in_data_is_dumped_as_pydantic_dumps_it() -> None:
     at = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
     event = Event(id="ev_1", kind="k", at=at, data={"due": at})
     assert '"due":"2026-01-05T18:00:00Z"' in canonical_content(event)
+
+
+@given(events)
+def test_the_encoder_built_once_writes_what_a_fresh_one_writes(event: Event) -> None:
+    content = event.model_dump(mode="json", exclude=_NOT_CONTENT)
+    assert _encode_canonical(content) == _CANONICAL.encode(content)
+
+
+def test_without_the_c_accelerator_the_plain_encoder_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    assert _canonical_encoder() == _CANONICAL.encode
