@@ -5,6 +5,8 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "handoff_lifecycle.py"
 
 
@@ -27,3 +29,28 @@ def test_bench_runs_and_reports_a_ratio(tmp_path: Path) -> None:
     assert figures["library_handoffs_per_s"] > 0
     assert figures["raw_handoffs_per_s"] > 0
     assert figures["ratio"] == figures["raw_handoffs_per_s"] / figures["library_handoffs_per_s"]
+
+
+COUNTER = BENCH.with_name("lifecycle_instructions.py")
+
+
+def test_the_counted_sides_run_their_lifecycles() -> None:
+    """What callgrind counts: each side's warm-up and lifecycles run (here without valgrind)."""
+    counter = runpy.run_path(str(COUNTER))
+    for which in ("library", "raw"):
+        counter["side"](which, 3)
+
+
+def test_the_counter_reports_per_lifecycle_differences(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up cancels out: (count run - zero run) / count, for each side, and their ratio."""
+    counter = runpy.run_path(str(COUNTER))
+    fake = {("library", 0): 1_000, ("library", 10): 81_000, ("raw", 0): 500, ("raw", 10): 10_500}
+    main = counter["main"]
+    monkeypatch.setitem(main.__globals__, "instructions", lambda which, n: fake[(which, n)])
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/valgrind")
+    lines: list[str] = []
+    monkeypatch.setitem(main.__globals__, "print", lines.append)
+    main(["--count", "10"])
+    assert "library_instructions_per_lifecycle: 8,000" in lines
+    assert "raw_instructions_per_lifecycle: 1,000" in lines
+    assert "ratio: 8.00" in lines

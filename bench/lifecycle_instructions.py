@@ -1,0 +1,108 @@
+"""Instructions per handoff lifecycle, library against raw writes, counted by callgrind.
+
+The timed benchmark (``handoff_lifecycle.py``) is at the mercy of this host: one
+tree measured 419/s and 447/s on disk in consecutive runs, and the raw side alone
+ranged from 514/s to 1,290/s within an hour. Instruction counts do not move: ``valgrind
+--tool=callgrind`` counts the same total for the same code and inputs whatever
+else the machine does. This runs the lifecycle of ``handoff_lifecycle.py`` on
+``:memory:`` (CPU only) under callgrind, N times and zero times, for the library
+and for the raw replay of its own writes, and reports the difference per
+lifecycle: interpreter start-up, imports and warm-up cancel out.
+
+Instructions are not time (a cache miss costs more than an add), so this is for
+before/after comparisons of one side, and for the CPU ratio; the timed bench
+stays the measure of rates.
+
+    .venv/bin/python bench/lifecycle_instructions.py              # 100 lifecycles
+    .venv/bin/python bench/lifecycle_instructions.py --count 300
+
+Needs ``valgrind`` on the PATH (Debian: ``apt-get install valgrind``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+WARM = 30  # lifecycles run before counting starts, on both sides
+
+
+def side(which: str, count: int) -> None:
+    """Run ``count`` lifecycles of one side after the warm-up (what callgrind counts)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from handoff_lifecycle import (  # noqa: PLC0415 - only inside the counted child
+        MEMORY,
+        Library,
+        baseline_statements,
+        capture,
+        raw_connection,
+        run_baseline,
+    )
+
+    if which == "library":
+        library = Library.open(MEMORY)
+        library.run(10**6, WARM)
+        if count:
+            library.run(1, count)
+        return
+    with tempfile.TemporaryDirectory() as name:
+        template, own, _ = capture(Path(name) / "capture.db", 0)
+    work = baseline_statements(template, own, 1, WARM + count)
+    conn = raw_connection(MEMORY)
+    run_baseline(conn, work[:WARM])
+    if count:
+        run_baseline(conn, work[WARM:])
+
+
+def instructions(which: str, count: int) -> int:
+    """Instructions callgrind counts for one child process running ``side(which, count)``."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--side",
+            which,
+            "--count",
+            str(count),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:  # pragma: no cover - valgrind changed its summary line
+        raise RuntimeError(f"no instruction count in valgrind's output:\n{done.stderr}")
+    return int(found.group(1))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--count", type=int, default=100, help="lifecycles counted per side")
+    parser.add_argument("--side", choices=["library", "raw"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.side:
+        side(args.side, args.count)
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not on the PATH")
+    per = {
+        which: (instructions(which, args.count) - instructions(which, 0)) / args.count
+        for which in ("library", "raw")
+    }
+    print(f"lifecycles counted: {args.count} per side, python {sys.version.split()[0]}")
+    print(f"library_instructions_per_lifecycle: {per['library']:,.0f}")
+    print(f"raw_instructions_per_lifecycle: {per['raw']:,.0f}")
+    print(f"ratio: {per['library'] / per['raw']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
