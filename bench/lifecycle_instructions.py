@@ -5,9 +5,10 @@ tree measured 419/s and 447/s on disk in consecutive runs, and the raw side alon
 ranged from 514/s to 1,290/s within an hour. Instruction counts do not move: ``valgrind
 --tool=callgrind`` counts the same total for the same code and inputs whatever
 else the machine does. This runs the lifecycle of ``handoff_lifecycle.py`` on
-``:memory:`` (CPU only) under callgrind, N times and zero times, for the library
-and for the raw replay of its own writes, and reports the difference per
-lifecycle: interpreter start-up, imports and warm-up cancel out.
+``:memory:`` (CPU only) under callgrind, for the library and for the raw replay
+of its own writes, twice each: once preparing and running N lifecycles, once
+only preparing them. It reports the difference per lifecycle: interpreter
+start-up, imports, warm-up and the raw side's parameter building cancel out.
 
 Instructions are not time (a cache miss costs more than an add), so this is for
 before/after comparisons of one side, and for the CPU ratio; the timed bench
@@ -33,8 +34,14 @@ from pathlib import Path
 WARM = 30  # lifecycles run before counting starts, on both sides
 
 
-def side(which: str, count: int) -> None:
-    """Run ``count`` lifecycles of one side after the warm-up (what callgrind counts)."""
+def side(which: str, count: int, *, run: bool = True) -> int:
+    """Prepare ``count`` lifecycles of one side after the warm-up; run them if ``run``.
+
+    Both counted runs prepare the same (the raw side builds every parameter up
+    front, as the timed bench does before its clock starts): the difference
+    between them is the lifecycles alone. Returns the row changes the counted
+    lifecycles made.
+    """
     sys.path.insert(0, str(Path(__file__).parent))
     from handoff_lifecycle import (  # noqa: PLC0415 - only inside the counted child
         MEMORY,
@@ -48,20 +55,23 @@ def side(which: str, count: int) -> None:
     if which == "library":
         library = Library.open(MEMORY)
         library.run(10**6, WARM)
-        if count:
+        before = library.store._conn.total_changes
+        if run:
             library.run(1, count)
-        return
+        return library.store._conn.total_changes - before
     with tempfile.TemporaryDirectory() as name:
         template, own, _ = capture(Path(name) / "capture.db", 0)
     work = baseline_statements(template, own, 1, WARM + count)
     conn = raw_connection(MEMORY)
     run_baseline(conn, work[:WARM])
-    if count:
+    before = conn.total_changes
+    if run:
         run_baseline(conn, work[WARM:])
+    return conn.total_changes - before
 
 
-def instructions(which: str, count: int) -> int:
-    """Instructions callgrind counts for one child process running ``side(which, count)``."""
+def instructions(which: str, count: int, *, run: bool) -> int:
+    """Instructions callgrind counts for one child process running ``side(which, count, run)``."""
     done = subprocess.run(
         [
             "valgrind",
@@ -73,6 +83,7 @@ def instructions(which: str, count: int) -> int:
             which,
             "--count",
             str(count),
+            *(() if run else ("--prepare-only",)),
         ],
         capture_output=True,
         text=True,
@@ -88,14 +99,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--count", type=int, default=100, help="lifecycles counted per side")
     parser.add_argument("--side", choices=["library", "raw"], help=argparse.SUPPRESS)
+    parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.side:
-        side(args.side, args.count)
+        side(args.side, args.count, run=not args.prepare_only)
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not on the PATH")
     per = {
-        which: (instructions(which, args.count) - instructions(which, 0)) / args.count
+        which: (
+            instructions(which, args.count, run=True) - instructions(which, args.count, run=False)
+        )
+        / args.count
         for which in ("library", "raw")
     }
     print(f"lifecycles counted: {args.count} per side, python {sys.version.split()[0]}")

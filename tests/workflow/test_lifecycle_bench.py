@@ -34,19 +34,32 @@ def test_bench_runs_and_reports_a_ratio(tmp_path: Path) -> None:
 COUNTER = BENCH.with_name("lifecycle_instructions.py")
 
 
-def test_the_counted_sides_run_their_lifecycles() -> None:
-    """What callgrind counts: each side's warm-up and lifecycles run (here without valgrind)."""
+def test_the_counted_sides_differ_by_their_lifecycles_alone() -> None:
+    """What callgrind counts (here without valgrind): both runs of a side prepare the
+    same; only the full one runs the lifecycles, and both sides change the same rows."""
     counter = runpy.run_path(str(COUNTER))
+    changes = {which: counter["side"](which, 3) for which in ("library", "raw")}
+    assert changes["library"] == changes["raw"] > 0
     for which in ("library", "raw"):
-        counter["side"](which, 3)
+        assert counter["side"](which, 3, run=False) == 0
 
 
 def test_the_counter_reports_per_lifecycle_differences(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start-up cancels out: (count run - zero run) / count, for each side, and their ratio."""
+    """Preparation cancels out: (full run - prepare-only run) / count, per side, and the ratio."""
     counter = runpy.run_path(str(COUNTER))
-    fake = {("library", 0): 1_000, ("library", 10): 81_000, ("raw", 0): 500, ("raw", 10): 10_500}
+    fake = {
+        ("library", False): 1_000,
+        ("library", True): 81_000,
+        ("raw", False): 500,
+        ("raw", True): 10_500,
+    }
     main = counter["main"]
-    monkeypatch.setitem(main.__globals__, "instructions", lambda which, n: fake[(which, n)])
+
+    def instructions(which: str, count: int, *, run: bool) -> int:
+        assert count == 10
+        return fake[(which, run)]
+
+    monkeypatch.setitem(main.__globals__, "instructions", instructions)
     monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/valgrind")
     lines: list[str] = []
     monkeypatch.setitem(main.__globals__, "print", lines.append)
