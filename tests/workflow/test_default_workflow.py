@@ -186,6 +186,21 @@ def test_sla_at_risk_notifies_the_helpdesk_at_75_percent(
     assert [n.topic for n in notes] == ["sla_at_risk"]
 
 
+def test_an_opt_in_request_sent_in_time_meets_the_sla(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify], sms: MemoryTransport
+) -> None:
+    """With double opt-in the "Reply YES" text is the first private message: it stops the SLA."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    clock.advance(minutes=5)
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert len(sms.sent) == 1
+    clock.advance(minutes=60)
+    esc.run_due()
+    assert notes == []
+    assert esc.handoffs.get(handoff.id).state is S.AWAITING_CONSENT
+
+
 def test_a_first_sms_held_by_quiet_hours_past_the_sla_tells_the_helpdesk_at_once(
     make_esc: MakeEsc, clock: FakeClock, notes: list[Notify], sms: MemoryTransport
 ) -> None:

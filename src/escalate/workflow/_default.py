@@ -104,6 +104,9 @@ DEFAULT_STEPS = (
         templates=("opt_in.sms",),
         opt_in_request=True,
         starts=(ABANDON,),
+        # The "Reply YES" text is the first private message: it meets the SLA
+        # (quiet hours holding it past the SLA are a SendDeferred, below).
+        cancels=(SLA,),
         sends=TX,
     ),
     Step(
