@@ -293,10 +293,15 @@ def default_workflow(
         reply_to: signed reply-to addresses for email (``ReplyAddressing``).
         message_id_domain: Message-ID domain when ``reply_to`` is not set.
         templates: a replacement template library (same names and variables).
-        settings: extra string values templates may use.
+        settings: extra text values the templates use (``team="Billing"`` for a
+            replacement library's ``{team}``).
 
     Raises:
-        InvalidInput: a non-positive duration or a warning share outside (0, 1].
+        InvalidInput: a non-positive duration, a warning share outside (0, 1], an
+            ``x_recipient_id`` that is not a numeric id, a fixed ``locale`` the
+            templates lack, or an extra setting that is not text or that no
+            template uses (a misspelt keyword, ``double_optin=True``, is caught
+            here rather than quietly ignored).
         InvalidWorkflowDefinition: replacement templates that do not fit.
     """
     durations = {
@@ -311,10 +316,12 @@ def default_workflow(
             raise InvalidInput(f"{name} must be a positive timedelta")
     if not 0 < sla_warning <= 1:
         raise InvalidInput("sla_warning must be in (0, 1]")
+    library = templates or DEFAULT_TEMPLATES
+    _check_settings(library, locale, x_recipient_id, settings)
     return Workflow(
         "default",
         DEFAULT_STEPS,
-        templates=templates or DEFAULT_TEMPLATES,
+        templates=library,
         settings={
             **settings,
             **durations,
@@ -331,3 +338,37 @@ def default_workflow(
             "message_id_domain": message_id_domain,
         },
     )
+
+
+def _check_settings(
+    library: Templates,
+    locale: str | Callable[[Handoff], str],
+    x_recipient_id: str | None,
+    extra: dict[str, Any],
+) -> None:
+    """Refuse settings that would only fail later, at a customer's expense."""
+    if x_recipient_id is not None and not (
+        isinstance(x_recipient_id, str) and x_recipient_id.isdigit()
+    ):
+        # Checked here: on the first X thread the DM link could not be built.
+        raise InvalidInput("x_recipient_id must be the brand's numeric X user id, as text")
+    if isinstance(locale, str) and locale not in library.locales:
+        # A callable's locales fall back to the default one per handoff, by design;
+        # a fixed locale the library lacks is a mistake made once, here.
+        raise InvalidInput(
+            f"locale {locale!r} has no templates (the library has {', '.join(library.locales)})"
+        )
+    used = {
+        field
+        for name in library.names
+        for loc in library.locales
+        for field in library.fields(name, loc)
+    }
+    for name, value in extra.items():
+        if name not in used:
+            raise InvalidInput(
+                f"unknown setting {name!r}: not a parameter of Workflow.default(),"
+                " and no template uses it"
+            )
+        if not isinstance(value, str):
+            raise InvalidInput(f"setting {name!r} is a template value and must be text")
