@@ -209,7 +209,10 @@ class Escalator:
         if not isinstance(thread, Thread):
             raise InvalidInput("open() takes a Thread")
         for _ in range(5):
-            existing = self.store.find_open_handoff(self.tenant, thread.platform, thread.thread_id)
+            # All of the thread's handoffs, not only an open one: what the earlier
+            # ones did can limit what this one may do (see Opened.earlier_handoffs).
+            earlier = self.store.thread_handoffs(self.tenant, thread.platform, thread.thread_id)
+            existing = next((handoff for handoff in earlier if handoff.is_open), None)
             if existing is not None:
                 return existing
             now = self.clock.now()
@@ -251,7 +254,7 @@ class Escalator:
             try:
                 handoff, claimed = self.engine.apply(
                     draft,
-                    Opened(),
+                    Opened(earlier_handoffs=len(earlier)),
                     contacts=(contact,) if author_event is not None else (),
                     events=extra,
                     claim=self.dispatch_immediately,

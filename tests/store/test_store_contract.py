@@ -148,6 +148,31 @@ def test_a_closed_handoff_frees_its_thread(store: Store) -> None:
     assert reopened.id == "ho_2"
 
 
+def test_a_threads_handoffs_are_listed_closed_ones_too(store: Store) -> None:
+    """``thread_handoffs``: every handoff of one thread, latest versions, oldest first."""
+    seed(store)
+    current = store.get_handoff("default", "ho_1")
+    assert current is not None
+    store.commit(Changes(handoffs=(moved(current, state=HandoffState.RESOLVED),)))
+    store.commit(
+        Changes(
+            handoffs=(
+                handoff("ho_2", reference="BBBB-22"),
+                handoff("ho_3", thread_id="t2", reference="CCCC-33"),
+                handoff("ho_4", tenant="acme", reference="DDDD-44"),
+            )
+        )
+    )
+    listed = store.thread_handoffs("default", "x", "t1")
+    assert [(h.id, h.state) for h in listed] == [
+        ("ho_1", HandoffState.RESOLVED),
+        ("ho_2", HandoffState.OPENED),
+    ]
+    assert [h.id for h in store.thread_handoffs("default", "x", "t2")] == ["ho_3"]
+    assert [h.id for h in store.thread_handoffs("acme", "x", "t1")] == ["ho_4"]
+    assert store.thread_handoffs("default", "facebook", "t1") == []
+
+
 def test_closing_and_reopening_a_thread_in_one_change(store: Store) -> None:
     """One change may close a thread's handoff and open its successor."""
     seed(store)

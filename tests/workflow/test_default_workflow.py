@@ -117,6 +117,31 @@ def test_meta_private_reply_only_within_seven_days(
     assert "direct message" in publisher.replies[-1].text
 
 
+def test_a_comment_escalated_again_gets_no_second_private_reply(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """Meta allows one private reply per comment, ever: not one per handoff."""
+    from escalate import Thread
+
+    esc = make_esc(meta_private_replies=True)
+    comment = Thread(
+        platform="facebook",
+        thread_id="c1",
+        author=Identity.social("facebook", "555"),
+        text="bad service",
+        posted_at=clock.now(),
+    )
+    first = esc.open(comment)
+    esc.resolve(first.id)
+    clock.advance(days=1)
+    second = esc.open(comment)
+    assert second.id != first.id
+    assert len(publisher.private_replies) == 1
+    assert first.reference in publisher.private_replies[0].text
+    assert "direct message" in publisher.replies[-1].text
+    assert second.reference in publisher.replies[-1].text
+
+
 def test_double_opt_in_sends_only_the_request_until_yes(
     make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
 ) -> None:

@@ -117,6 +117,8 @@ def test_meta_private_reply_window_is_seven_days_and_meta_only() -> None:
     assert meta_private_reply_allowed(thread("instagram", META_PRIVATE_REPLY_WINDOW), now)
     assert not meta_private_reply_allowed(thread("facebook", timedelta(days=7, seconds=1)), now)
     assert not meta_private_reply_allowed(thread("x", timedelta(0)), now)
+    fresh = thread("facebook", timedelta(hours=1))
+    assert not meta_private_reply_allowed(fresh, now, earlier_handoffs=1)
 
 
 def test_consent_page_link_keeps_existing_query() -> None:

@@ -177,6 +177,13 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             "CREATE INDEX timers_due ON timers (due_at) WHERE status = 'pending'",
         ),
     ),
+    (
+        # Every handoff of a thread, closed ones too: a thread escalated again
+        # must know what its earlier handoffs did (Meta allows one private reply
+        # per comment, ever). The unique index above holds only the open one.
+        8,
+        ("CREATE INDEX handoffs_thread ON handoffs (tenant, platform, thread_id, opened_at, id)",),
+    ),
 )
 
 

@@ -100,6 +100,10 @@ class Store(Protocol):
         """The open handoff of a public thread, if any."""
         ...
 
+    def thread_handoffs(self, tenant: str, platform: str, thread_id: str) -> list[Handoff]:
+        """Every handoff of a public thread, open or closed, oldest first."""
+        ...
+
     def find_handoff_by_reference(self, tenant: str, reference: str) -> Handoff | None:
         """The handoff with this reference code (open or closed), if any."""
         ...

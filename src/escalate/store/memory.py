@@ -55,6 +55,7 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._handoffs: dict[tuple[str, str], Handoff] = {}
         self._open_threads: dict[tuple[str, str, str], str] = {}
+        self._thread_handoffs: dict[tuple[str, str, str], list[str]] = {}
         self._references: dict[tuple[str, str], str] = {}
         self._contacts: dict[tuple[str, str], Contact] = {}
         self._identity_index: dict[_IdentityKey, str] = {}
@@ -183,6 +184,8 @@ class MemoryStore:
             self._handoffs[(handoff.tenant, handoff.id)] = handoff
             self._references[(handoff.tenant, handoff.reference)] = handoff.id
             thread_key = (handoff.tenant, handoff.thread.platform, handoff.thread.thread_id)
+            if handoff.version == 1:
+                self._thread_handoffs.setdefault(thread_key, []).append(handoff.id)
             if handoff.is_open:
                 self._open_threads[thread_key] = handoff.id
             elif self._open_threads.get(thread_key) == handoff.id:
@@ -264,6 +267,12 @@ class MemoryStore:
     def find_open_handoff(self, tenant: str, platform: str, thread_id: str) -> Handoff | None:
         handoff_id = self._open_threads.get((tenant, platform, thread_id))
         return self._handoffs.get((tenant, handoff_id)) if handoff_id else None
+
+    def thread_handoffs(self, tenant: str, platform: str, thread_id: str) -> list[Handoff]:
+        with self._lock:
+            ids = list(self._thread_handoffs.get((tenant, platform, thread_id), ()))
+            found = [self._handoffs[(tenant, handoff_id)] for handoff_id in ids]
+        return sorted(found, key=lambda handoff: (handoff.opened_at, handoff.id))
 
     def open_handoffs_for_contact(self, tenant: str, contact_id: str) -> list[Handoff]:
         with self._lock:

@@ -297,6 +297,14 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
         )
         return None if data is None else self._handoffs.load(data)
 
+    def thread_handoffs(self, tenant: str, platform: str, thread_id: str) -> list[Handoff]:
+        rows = self._all(
+            "SELECT data FROM handoffs WHERE tenant = ? AND platform = ? AND thread_id = ?"
+            " ORDER BY opened_at, id",
+            (tenant, platform, thread_id),
+        )
+        return [self._handoffs.load(str(row[0])) for row in rows]
+
     def open_handoffs_for_contact(self, tenant: str, contact_id: str) -> list[Handoff]:
         rows = self._all(
             "SELECT data FROM handoffs WHERE tenant = ? AND contact_id = ? AND is_open = 1"

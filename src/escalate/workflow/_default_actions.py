@@ -114,7 +114,7 @@ def _notify(handoff: Handoff, ctx: Context, topic: str, **values: object) -> Not
 # -- steps ----------------------------------------------------------------------
 
 
-def acknowledge(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
+def acknowledge(handoff: Handoff, event: Opened, ctx: Context) -> Effects:
     ref = handoff.reference
     handle = handoff.thread.author.handle
     commands: list[Command] = []
@@ -126,7 +126,7 @@ def acknowledge(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
         link = x_dm_link(settings["x_recipient_id"], prefill)
         invite = ctx.render("invite.x_dm", link=link, reference=ref)
     elif settings.get("meta_private_replies") and meta_private_reply_allowed(
-        handoff.thread, ctx.now
+        handoff.thread, ctx.now, earlier_handoffs=event.earlier_handoffs
     ):
         invite = ctx.render("invite.meta", reference=ref)
         private = ctx.render("social.private_reply", reference=ref)

@@ -40,9 +40,15 @@ class _Input(Model):
 
 
 class Opened(_Input):
-    """A public post was escalated."""
+    """A public post was escalated.
+
+    ``earlier_handoffs`` counts the thread's handoffs before this one (all
+    closed): a platform may limit what a thread can be sent once, ever (Meta:
+    one private reply per comment).
+    """
 
     kind: Literal["opened"] = "opened"
+    earlier_handoffs: int = Field(default=0, ge=0)
 
 
 class PublicReplyPosted(_Input):

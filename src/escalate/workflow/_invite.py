@@ -35,13 +35,15 @@ def x_dm_link(recipient_id: str, text: str) -> str:
     return f"https://x.com/messages/compose?{query}"
 
 
-def meta_private_reply_allowed(thread: Thread, now: datetime) -> bool:
+def meta_private_reply_allowed(thread: Thread, now: datetime, *, earlier_handoffs: int = 0) -> bool:
     """True when a Meta private reply to ``thread``'s comment is still allowed at ``now``.
 
-    The one-per-comment limit is kept by the workflow: only its ``Opened`` step
-    issues a private reply, and a handoff is opened once per thread.
+    Meta allows one private reply per comment, within 7 days of it. Only the
+    workflow's ``Opened`` step issues one, so the comment has had one exactly
+    when the thread was escalated before (``earlier_handoffs``, from
+    ``Opened``): a comment escalated again after its case closed gets none.
     """
-    if thread.platform not in ("facebook", "instagram"):
+    if thread.platform not in ("facebook", "instagram") or earlier_handoffs:
         return False
     return ensure_aware(now, "now") - thread.posted_at <= META_PRIVATE_REPLY_WINDOW
 
