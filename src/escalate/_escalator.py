@@ -28,6 +28,7 @@ from escalate._messages import InboundMessage
 from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffState, Thread
 from escalate._outbox import Outbox
 from escalate._pacing import Pacer
+from escalate._routing import routing_order
 from escalate.audit import AuditReport, verify_store
 from escalate.consent._inbound import plan_reply
 from escalate.consent._ledger_service import ConsentLedger, consent_facts
@@ -436,10 +437,11 @@ class Escalator:
         """Feed ``message`` to the open handoff(s) it belongs to.
 
         An email to a signed reply-to address (``support+<token>@...``) goes to
-        that handoff; otherwise the sender's contact's open handoffs are tried,
-        newest first (``open_handoffs`` when the caller has just read them,
-        else read here). An opt-out declines every open handoff on that address;
-        a YES answers a pending double opt-in; anything else is a reply.
+        that handoff; otherwise the sender's contact's open handoffs are tried:
+        the one whose reference code the text names first, then newest first
+        (``escalate._routing``; ``open_handoffs`` when the caller has just read
+        them, else read here). An opt-out declines every open handoff on that
+        address; a YES answers a pending double opt-in; anything else is a reply.
         """
         handoffs: list[Handoff] = []
         if message.channel is Channel.EMAIL and message.recipient:
@@ -450,7 +452,7 @@ class Escalator:
             routed_ids = {h.id for h in handoffs}
             if open_handoffs is None:
                 open_handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id)
-            for handoff in reversed(open_handoffs):
+            for handoff in routing_order(message.body, open_handoffs):
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
         matched: Handoff | None = None

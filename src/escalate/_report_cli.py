@@ -77,7 +77,15 @@ def run_report(args: argparse.Namespace) -> int:
         else:
             Console(emoji=False).print(report_table(report))
         if args.png is not None:
-            written = write_histogram_png(report, args.png)
+            try:
+                written = write_histogram_png(report, args.png)
+            except OSError as exc:  # a missing directory, no permission, a full disk
+                reason = exc.strerror or str(exc)
+                print(
+                    f"escalate report: error: cannot write {str(args.png)!r}: {reason}",
+                    file=sys.stderr,
+                )
+                return 1
             print(f"histogram written to {written}", file=sys.stderr if args.json else sys.stdout)
     except InvalidInput as exc:
         print(f"escalate report: error: {exc}", file=sys.stderr)

@@ -85,6 +85,19 @@ def test_report_writes_a_valid_png(demo_db: Path, tmp_path: Path) -> None:
     assert png_size(target) == (1000, 450)
 
 
+def test_unwritable_png_path_is_a_one_line_error(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--png into a missing directory exits 1 with one line on stderr, no traceback."""
+    target = tmp_path / "no-such-dir" / "x.png"
+    assert main(["report", "--store", f"sqlite:///{demo_db}", "--png", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("escalate report: error: cannot write")
+    assert str(target) in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
 def test_empty_report_still_draws(tmp_path: Path) -> None:
     """A report with no handoffs draws 'no data' panels instead of failing."""
     report = sla_report([], [], as_of=datetime(2026, 1, 1, tzinfo=UTC))

@@ -1,0 +1,120 @@
+"""Which open handoff an inbound message reaches when the sender has more than one."""
+
+from __future__ import annotations
+
+from escalate import (
+    Channel,
+    ConsentEvidence,
+    ConsentSource,
+    Escalator,
+    Handoff,
+    Identity,
+    InboundMessage,
+    ReplyAddressing,
+)
+from escalate.testing import FakeClock
+from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.workflow.conftest import MakeEsc
+
+PHONE = Identity.phone("+14155550100")
+OTHER_PHONE = Identity.phone("+14155550199")
+EMAIL = Identity.email("jane@example.com")
+EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
+REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")
+
+
+def two_open_cases(esc: Escalator, clock: FakeClock, address: Identity) -> tuple[Handoff, Handoff]:
+    """Two public threads by the same author, both connected to ``address``."""
+    consent = EMAIL_CONSENT if address == EMAIL else WEB_FORM_CONSENT
+    older = esc.open(make_thread(clock, thread_id="1001"))
+    esc.contact_provided(older.id, address, consent=consent)
+    clock.advance(minutes=5)
+    newer = esc.open(make_thread(clock, thread_id="1002"))
+    esc.contact_provided(newer.id, address, consent=consent)
+    clock.advance(minutes=5)
+    return older, newer
+
+
+def text(clock: FakeClock, body: str, sender: Identity = PHONE) -> InboundMessage:
+    return InboundMessage(channel=Channel.SMS, sender=sender, body=body, received_at=clock.now())
+
+
+def replies(esc: Escalator, handoff: Handoff) -> int:
+    return sum(e.kind == "reply.received" for e in esc.history(handoff.id))
+
+
+def test_a_text_naming_the_older_case_reaches_the_older_case(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """'re case <older reference>' goes to that case, not to the newest one."""
+    esc = make_esc()
+    older, newer = two_open_cases(esc, clock, PHONE)
+    matched = esc.inbound(text(clock, f"re case {older.reference}: still broken"))
+    assert matched is not None
+    assert matched.id == older.id
+    assert (replies(esc, older), replies(esc, newer)) == (1, 0)
+
+
+def test_the_reference_counts_however_the_customer_typed_it(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """Lowercase, no hyphen, spaces, and O or I for 0 or 1 still name the case."""
+    esc = make_esc()
+    older, newer = two_open_cases(esc, clock, PHONE)
+    typed = older.reference.lower().replace("-", " ").replace("0", "o").replace("1", "i")
+    matched = esc.inbound(text(clock, f"case #{typed}, any news?"))
+    assert matched is not None
+    assert matched.id == older.id
+    squashed = newer.reference.replace("-", "").lower()
+    matched = esc.inbound(text(clock, f"and {squashed} too"))
+    assert matched is not None
+    assert matched.id == newer.id
+
+
+def test_without_a_reference_the_newest_case_gets_the_reply(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """A text naming no case keeps the old rule: the newest open handoff."""
+    esc = make_esc()
+    older, newer = two_open_cases(esc, clock, PHONE)
+    matched = esc.inbound(text(clock, "still broken"))
+    assert matched is not None
+    assert matched.id == newer.id
+    assert replies(esc, older) == 0
+
+
+def test_another_contacts_reference_does_not_route_to_their_case(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """Naming someone else's case changes nothing: the sender's newest case gets it."""
+    esc = make_esc()
+    stranger = esc.open(make_thread(clock, thread_id="2001", user_id="77"))
+    esc.contact_provided(stranger.id, OTHER_PHONE, consent=WEB_FORM_CONSENT)
+    older, newer = two_open_cases(esc, clock, PHONE)
+    matched = esc.inbound(text(clock, f"re case {stranger.reference}: still broken"))
+    assert matched is not None
+    assert matched.id == newer.id
+    assert (replies(esc, stranger), replies(esc, older)) == (0, 0)
+
+
+def test_the_signed_reply_address_outranks_a_named_reference(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """An email to a handoff's signed reply-to goes there even if its text names another case."""
+    esc = make_esc(reply_to=REPLIES)
+    older, newer = two_open_cases(esc, clock, EMAIL)
+    message = InboundMessage(
+        channel=Channel.EMAIL,
+        sender=EMAIL,
+        body=f"see also {older.reference}",
+        received_at=clock.now(),
+        recipient=REPLIES.address_for(newer.id),
+    )
+    matched = esc.inbound(message)
+    assert matched is not None
+    assert matched.id == newer.id
+    assert replies(esc, older) == 0
+    unsigned = message.model_copy(update={"recipient": None})
+    matched = esc.inbound(unsigned)
+    assert matched is not None
+    assert matched.id == older.id
