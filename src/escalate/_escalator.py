@@ -124,7 +124,9 @@ class Escalator:
 
     Args:
         store: a store URL (``"sqlite:///escalate.db"``, ``"memory://"``) or a ``Store``.
-        transports: transports to send with; the first that serves a channel is used.
+        transports: transports to send with; those serving one channel are tried in
+            this order (provider fallback: a provider's own permanent failure moves
+            the message to the next).
         workflow: the workflow definition (default: ``Workflow.default()``).
         publisher: posts public replies (default: a ``RecordingPublisher``).
         clock: the time source (default: the system clock, in UTC).

@@ -38,6 +38,7 @@ from escalate.sms import segments
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted, SendDeferred, SendFailed
+from escalate.workflow._provider_chain import NoSlot, pacing_budget, provider_chain
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -85,8 +86,16 @@ class SendPath:
             **data: Any,
         ) -> bool: ...
 
-    def _transport_for(self, channel: Channel) -> Transport | None:
-        return next((t for t in self.transports if channel in t.channels), None)
+    def _providers(self, channel: Channel) -> list[Transport]:
+        """The configured transports serving ``channel``, in the configured order."""
+        return [t for t in self.transports if channel in t.channels]
+
+    def _chain(self, item: OutboxItem, providers: Sequence[Transport]) -> Transport:
+        """What one send goes through: the channel's one provider, or all in order."""
+        if len(providers) == 1:
+            return providers[0]
+        lease_until = item.lease_until or self.clock.now() + self.lease
+        return provider_chain(providers, self.pacer, self.clock, lease_until)
 
     def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
         """The full consent decision for one queued send (quiet hours included)."""
@@ -148,17 +157,18 @@ class SendPath:
                 reason="lease_expired",
             )  # fmt: skip
             return
-        transport = self._transport_for(command.channel)
-        if transport is not None and not self._pace(item, handoff, transport, report, to=to):
+        providers = self._providers(command.channel)
+        if providers and not self._pace(item, handoff, providers[0], report, to=to):
             return
         now = self.clock.now()
         decision = self.consent_decision(item, command, now)
         if not decision.allowed:
             self._not_allowed(item, handoff, command, decision, report, to=to)
             return
-        if transport is None:
+        if not providers:
             self._fail(item, handoff, report, channel=command.channel, reason="no_transport", to=to)
             return
+        transport = self._chain(item, providers)
         # Providers bill per segment; record what this body costs on every SMS.
         sms = segments(command.body) if command.channel is Channel.SMS else None
         size: dict[str, Any] = (
@@ -256,7 +266,11 @@ class SendPath:
         now: datetime,
     ) -> None:
         """Settle a send the transport raised on, by what the error proves."""
-        if isinstance(exc, RetryableTransportError):
+        if isinstance(exc, NoSlot):
+            # A provider's own failure led to one whose slot is too far off: nothing
+            # was sent, so the row waits, as for the first provider's slot.
+            self._put_back(item, handoff, report, provider=exc.provider, budget=exc.budget, to=to)
+        elif isinstance(exc, RetryableTransportError):
             self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
         elif isinstance(exc, PermanentTransportError):
             consent: tuple[ConsentRecord, ...] = ()
@@ -343,12 +357,24 @@ class SendPath:
         if self.pacer is None:
             return True
         lease_until = item.lease_until or self.clock.now() + self.lease
-        # Never wait past half the lease: a row whose lease expires mid-wait
-        # would be taken over and held, not sent.
-        budget = max((lease_until - self.clock.now()).total_seconds() / 2, 0.0)
+        budget = pacing_budget(lease_until, self.clock.now())
         sender = getattr(transport, "sender", None)
         if self.pacer.acquire(transport.name, sender, max_wait=budget):
             return True
+        self._put_back(item, handoff, report, provider=transport.name, budget=budget, to=to)
+        return False
+
+    def _put_back(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        report: DispatchReport,
+        *,
+        provider: str,
+        budget: float,
+        to: str,
+    ) -> None:
+        """Reschedule a row whose pacing slot lies beyond its budget; it is due when the slot is."""
         self._settle(
             item,
             handoff,
@@ -358,9 +384,8 @@ class SendPath:
             due_at=self.clock.now() + timedelta(seconds=budget),
             result=item.result,
             to=to,
-            provider=transport.name,
+            provider=provider,
         )
-        return False
 
     def _retry_or_fail(
         self,
