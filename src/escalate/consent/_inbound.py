@@ -141,10 +141,13 @@ def plan_reply(
     ) -> tuple[OutboxItem, ...]:
         if message.channel not in _TEXT_CHANNELS:
             return ()
+        body = policy.render(text, brand)
+        if handoff is not None and policy.case_reference:
+            body += policy.case_reference.format(reference=handoff.reference)
         command = SendMessage(
             channel=message.channel,
             to=message.sender,
-            body=policy.render(text, brand),
+            body=body,
             template=template,
             confirms=confirms,
         )

@@ -71,6 +71,9 @@ class ConsentPolicy:
             (``STOP``) and say "Msg & data rates may apply".
         opt_out_confirmation: the one text after a revocation.
         opt_in_confirmation: the answer to START (or to YES for a double opt-in).
+        case_reference: added to those three answers when the reply is matched
+            to a handoff, so that they too carry the case's reference code (as
+            every private message does); ``""`` adds nothing.
         reply_window: keyword answers go out within this time of the message
             they answer, or not at all (5 minutes).
         hash_key: key of the address hash that erased proofs keep; set a secret
@@ -99,6 +102,7 @@ class ConsentPolicy:
         "{brand}: you're subscribed to texts about your case. Reply STOP to opt out. "
         "Msg & data rates may apply."
     )
+    case_reference: str = " Case {reference}."
     reply_window: timedelta = timedelta(minutes=5)
     hash_key: bytes = b"escalate"
 
@@ -108,6 +112,8 @@ class ConsentPolicy:
             raise InvalidInput(
                 f"help_text must name {{brand}}, say how to stop (STOP) and say {RATES_NOTICE!r}"
             )
+        if self.case_reference and "{reference}" not in self.case_reference:
+            raise InvalidInput('case_reference must contain "{reference}", or be ""')
         zone_info(self.default_zone)
         try:
             object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))

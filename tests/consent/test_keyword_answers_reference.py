@@ -1,0 +1,61 @@
+"""Keyword answers tied to a handoff carry its reference code, as every private message does."""
+
+from __future__ import annotations
+
+import pytest
+
+from escalate import Channel, ConsentPolicy, Escalator, Identity, InboundMessage, InvalidInput
+from escalate.sms import segments
+from escalate.testing import FakeClock, MemoryTransport
+from tests.conftest import WEB_FORM_CONSENT, make_thread
+
+PHONE = Identity.phone("+14155550100")
+
+
+def text(clock: FakeClock, body: str, sender: Identity = PHONE) -> InboundMessage:
+    return InboundMessage(channel=Channel.SMS, sender=sender, body=body, received_at=clock.now())
+
+
+def connected(esc: Escalator, clock: FakeClock) -> str:
+    handoff = esc.open(make_thread(clock))
+    return esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT).reference
+
+
+@pytest.mark.parametrize("keyword", ["HELP", "STOP"])
+def test_an_answer_on_a_case_names_it(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport, keyword: str
+) -> None:
+    reference = connected(esc, clock)
+    sms.clear()
+    esc.inbound(text(clock, keyword))
+    (answer,) = sms.sent
+    assert answer.body.endswith(f" Case {reference}.")
+    assert segments(answer.body).segments == 1
+
+
+def test_after_stop_closed_the_case_a_start_names_none(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """STOP declined the handoff: the START confirmation belongs to no open case."""
+    connected(esc, clock)
+    esc.inbound(text(clock, "STOP"))
+    sms.clear()
+    clock.advance(minutes=1)
+    esc.inbound(text(clock, "START"))
+    (answer,) = sms.sent
+    assert "Case" not in answer.body
+
+
+def test_an_answer_to_a_stranger_names_no_case(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    esc.inbound(text(clock, "HELP", sender=Identity.phone("+12125550100")))
+    (answer,) = sms.sent
+    assert "Case" not in answer.body
+
+
+def test_case_reference_can_be_turned_off_or_translated() -> None:
+    assert ConsentPolicy(case_reference="").case_reference == ""
+    assert ConsentPolicy(case_reference=" Caso {reference}.").case_reference
+    with pytest.raises(InvalidInput, match="case_reference"):
+        ConsentPolicy(case_reference=" Case.")
