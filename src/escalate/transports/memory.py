@@ -13,7 +13,7 @@ __all__ = ["MemoryTransport"]
 
 
 class MemoryTransport:
-    """A transport that keeps every accepted message in ``sent``.
+    """A transport that keeps every accepted message in ``sent`` (also ``outbox``).
 
     Args:
         channels: the channels it serves (default: all).
@@ -51,6 +51,11 @@ class MemoryTransport:
             provider_message_id=f"{self.name}-{number}",
             status=DeliveryStatus.SENT,
         )
+
+    @property
+    def outbox(self) -> list[OutboundMessage]:
+        """The messages accepted so far, oldest first: ``sent`` under its mail-test name."""
+        return self.sent
 
     def sent_to(self, address: str) -> list[OutboundMessage]:
         """Messages sent to one normalized address."""
