@@ -60,7 +60,8 @@ def _nudge(handoff: Handoff, event: TimerFired, ctx: Context) -> Effects:
     assert handoff.address is not None
     assert handoff.connected_at is not None
     k = round((ctx.now - handoff.connected_at) / timedelta(hours=1))
-    text = SendMessage(channel=Channel.SMS, to=handoff.address, body=f"Nudge {k}")
+    body = f"Nudge {k}, case {handoff.reference}"
+    text = SendMessage(channel=Channel.SMS, to=handoff.address, body=body)
     if k < ctx.settings["nudges"]:
         return effects(text, StartTimer(name="nudge", due_at=ctx.now + timedelta(hours=1)))
     return effects(text)

@@ -94,12 +94,13 @@ def test_assert_sent_counts_only_unexamined_matching_sends() -> None:
         s.customer_provides(phone=PHONE)
         s.advance(hours=2)
         assert len(s.sent) == 3
-        assert [m.body for m in s.assert_sent(2, containing="Nudge")] == ["Nudge 1", "Nudge 2"]
+        nudges = [m.body for m in s.assert_sent(2, containing="Nudge")]
+        assert nudges == [f"Nudge 1, case {s.reference}", f"Nudge 2, case {s.reference}"]
         with pytest.raises(AssertionError, match="expected 1 new send"):
             s.assert_sent(1, containing="Nudge")
         with pytest.raises(AssertionError, match="1 send"):
             s.assert_nothing_more_sent()
-        s.assert_sent(1, containing=s.reference)
+        s.assert_sent(1, containing="Hi, case")
         s.assert_nothing_more_sent()
         s.verify()
 

@@ -19,6 +19,7 @@ from escalate import (
 from escalate.workflow import (
     ContactProvided,
     Opened,
+    PostPublicReply,
     ResolveRequested,
     SendMessage,
     StartTimer,
@@ -107,6 +108,43 @@ def test_an_undeclared_send_is_refused_when_decided() -> None:
     event = ContactProvided(identity=Identity.phone("+14155550100"))
     with pytest.raises(InvalidWorkflowDefinition, match="sends for purpose"):
         workflow.decide(handoff(S.ACKNOWLEDGED), event, workflow.context(NOW))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        SendMessage(channel="sms", to=Identity.phone("+14155550100"), body="hi there"),
+        PostPublicReply(text="sorry to hear that"),
+        PostPublicReply(text="more in private", private=True),
+    ],
+)
+def test_a_literal_text_without_the_reference_is_refused_when_decided(command: object) -> None:
+    """Templates are checked for {reference} when built; a literal text when decided."""
+
+    def literal(h: Handoff, event: object, ctx: object) -> object:
+        return effects(command)  # type: ignore[arg-type]
+
+    workflow = build(
+        Step(S.OPENED, ResolveRequested, S.RESOLVED, "r", literal, sends=Purpose.TRANSACTIONAL)
+    )
+    with pytest.raises(InvalidWorkflowDefinition, match="without the handoff's reference code"):
+        workflow.decide(handoff(S.OPENED), ResolveRequested(), workflow.context(NOW))
+    with_reference = command.model_copy(  # type: ignore[attr-defined]
+        update={"body": "hi, case K7QP-3M"}
+        if isinstance(command, SendMessage)
+        else {"text": "case K7QP-3M"}
+    )
+    workflow = build(
+        Step(
+            S.OPENED,
+            ResolveRequested,
+            S.RESOLVED,
+            "r",
+            lambda h, e, c: effects(with_reference),
+            sends=Purpose.TRANSACTIONAL,
+        )
+    )
+    assert workflow.decide(handoff(S.OPENED), ResolveRequested(), workflow.context(NOW)).commands
 
 
 def test_an_undeclared_timer_is_refused_when_decided() -> None:

@@ -17,6 +17,11 @@ built (``InvalidWorkflowDefinition``), not at 2 a.m.:
 - ``starts`` / ``cancels``: the timers it may start, and the ones it always
   cancels; a ``TimerFired`` step names its ``timer``. Every timer must have a
   ``TimerFired`` step in every non-terminal state it can be pending in.
+
+Private-message templates must use ``{reference}``. A text an action writes
+itself (a literal ``SendMessage`` body, a ``PostPublicReply``) is checked when
+``decide`` runs it: without the handoff's reference code it is refused, since
+the customer and the agent could no longer tie the message to its case.
 """
 
 from __future__ import annotations
@@ -31,7 +36,13 @@ from escalate._exceptions import InvalidWorkflowDefinition, TransitionNotAllowed
 from escalate._identity import Identity
 from escalate._models import TERMINAL_STATES, Channel, Handoff, HandoffState
 from escalate.consent._records import Purpose
-from escalate.workflow._commands import CancelTimer, Command, SendMessage, StartTimer
+from escalate.workflow._commands import (
+    CancelTimer,
+    Command,
+    PostPublicReply,
+    SendMessage,
+    StartTimer,
+)
 from escalate.workflow._inputs import TimerFired, WorkflowInput, input_kind
 from escalate.workflow._table import render_table
 from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
@@ -163,7 +174,10 @@ class Workflow:
     Raises:
         InvalidWorkflowDefinition: an unreachable state, a non-terminal state with
             no way out, a missing template or unknown template variable, a timer
-            with no exit, or a step that sends without declaring its consent purpose.
+            with no exit, or a step that renders a private message without
+            declaring its consent purpose. What an action returns shows only
+            when it runs: ``decide`` refuses an undeclared ``SendMessage``
+            (a literal body too) with the same error, before anything is written.
     """
 
     def __init__(
@@ -328,7 +342,7 @@ class Workflow:
             ctx = replace(ctx, locale=locale)
         step = self._step_for(handoff, event, ctx)
         produced = step.action(handoff, event, ctx) if step.action else Effects()
-        self._check_commands(step, produced.commands)
+        self._check_commands(step, produced.commands, handoff.reference)
         target = step.target or handoff.state
         cancels = list(step.cancels)
         if target in TERMINAL_STATES and handoff.is_open:
@@ -354,8 +368,18 @@ class Workflow:
             reason=step.reason,
         )
 
-    def _check_commands(self, step: Step, commands: Iterable[Command]) -> None:
+    def _check_commands(self, step: Step, commands: Iterable[Command], reference: str) -> None:
         for command in commands:
+            text = command.body if isinstance(command, SendMessage) else None
+            if isinstance(command, PostPublicReply):
+                text = command.text
+            if text is not None and reference not in text:
+                # Templates are checked for {reference} when built; a literal
+                # text only here. Without it, the thread cannot be followed.
+                raise InvalidWorkflowDefinition(
+                    f"{step.describe()}: a reply or private message without the"
+                    " handoff's reference code"
+                )
             if isinstance(command, SendMessage):
                 if step.sends is None or command.purpose is not step.sends:
                     raise InvalidWorkflowDefinition(
