@@ -67,3 +67,22 @@ def test_the_counter_reports_per_lifecycle_differences(monkeypatch: pytest.Monke
     assert "library_instructions_per_lifecycle: 8,000" in lines
     assert "raw_instructions_per_lifecycle: 1,000" in lines
     assert "ratio: 8.00" in lines
+
+
+SPLIT = BENCH.with_name("lifecycle_split.py")
+
+
+def test_the_split_accounts_for_every_call_of_both_sides() -> None:
+    """Both sides make the same BEGIN, COMMIT and write calls; only the library reads."""
+    split = runpy.run_path(str(SPLIT))
+    library = split["library_split"](":memory:", 5)
+    raw = split["raw_split"](":memory:", 5)
+    for kind in ("BEGIN", "COMMIT", "write"):
+        assert library[kind][0] == raw[kind][0] > 0
+    assert raw["read in autocommit"][0] == raw["read in transaction"][0] == 0
+    assert library["read in autocommit"][0] > 0
+    timed = sum(library[kind][1] for kind in split["KINDS"])
+    assert (
+        abs(timed + library["python"][1] - library["total"][1]) < 1e-6 * library["total"][1] + 1e-9
+    )
+    assert any(line.startswith("  python") for line in split["report"]("library, memory", library))
