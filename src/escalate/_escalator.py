@@ -392,7 +392,7 @@ class Escalator:
             message,
             consent_facts(self.store, self.tenant, message.sender, self.engine.consent),
             tenant=self.tenant,
-            handoff=handoffs[-1] if handoffs else None,
+            handoff=routing_order(message.body, handoffs)[0] if handoffs else None,
             policy=self.engine.consent,
             brand=str(self.workflow.settings.get("brand", "Support")),
             now=now,

@@ -12,7 +12,7 @@ from escalate import (
     InboundMessage,
     ReplyAddressing,
 )
-from escalate.testing import FakeClock
+from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
@@ -118,3 +118,16 @@ def test_the_signed_reply_address_outranks_a_named_reference(
     matched = esc.inbound(unsigned)
     assert matched is not None
     assert matched.id == older.id
+
+
+def test_a_consent_answer_names_the_case_the_text_names(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A free-text opt-out naming the older case: its confirmation names that case."""
+    esc = make_esc()
+    older, _ = two_open_cases(esc, clock, PHONE)
+    sms.clear()
+    esc.inbound(text(clock, f"please stop texting me about case {older.reference}"))
+    (confirmation,) = sms.sent
+    assert "unsubscribed" in confirmation.body
+    assert confirmation.body.endswith(f" Case {older.reference}.")
