@@ -29,8 +29,10 @@ class Model(BaseModel):
     """Base of escalate's pydantic records: typed construction errors, redacted ``str()``."""
 
     def __init__(self, /, **data: Any) -> None:
+        # What BaseModel.__init__ does, called directly: records are built by the
+        # dozen per handoff step, and the extra call and keyword repacking showed.
         try:
-            super().__init__(**data)
+            self.__pydantic_validator__.validate_python(data, self_instance=self)
         except ValidationError as exc:
             raise self._invalid_input(exc) from None
 
