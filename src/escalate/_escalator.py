@@ -592,17 +592,20 @@ class Escalator:
     # -- plumbing -------------------------------------------------------------
 
     def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Handoff:
-        """Run the rows the verb's commit claimed, then any others due; return the handoff.
+        """Run the rows the verb's commit claimed, and what their results queue; return the handoff.
 
-        When nothing was dispatched, ``handoff`` (just committed by this verb) is
-        still its latest version here and is returned without a read.
+        The handoff returned is as this verb and its rows' results committed it,
+        without a read, unless those results queued more rows (then it is read
+        after they ran).
         """
         if not self.dispatch_immediately or not claimed:
             # The change queued no message (older due rows are run_due's), so
             # the handoff is as this verb committed it.
             return handoff
-        self.engine.run_claimed(handoff, claimed)
-        # Results (a posted reply) may queue more work for the same handoff.
+        followed = self.engine.run_claimed(handoff, claimed)
+        if not followed.queued:
+            return followed.handoff
+        # A result's transition queued more work for the same handoff.
         for _ in range(5):
             if not any(vars(self.engine.dispatch(handoff_id=handoff.id)).values()):
                 break

@@ -106,6 +106,20 @@ def _event(
 
 
 @dataclass
+class Followed:
+    """What the commits made on this thread did to one handoff while its rows ran.
+
+    Attributes:
+        handoff: the handoff as the last of them committed it (the verb's own
+            commit when none did).
+        queued: whether any of them queued outbox rows.
+    """
+
+    handoff: Handoff
+    queued: bool = False
+
+
+@dataclass
 class Engine(Dispatching, SendPath):
     """Runs one workflow over one store for one tenant."""
 
@@ -127,6 +141,8 @@ class Engine(Dispatching, SendPath):
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     #: Commits accepted sends' settlements behind the pool (see ``_settler``).
     _settler: Settler | None = field(default=None, init=False, repr=False)
+    #: ``run_claimed``'s handoff on this thread (``Followed``), updated by ``apply``.
+    _following: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     # -- transitions ------------------------------------------------------------
 
@@ -284,18 +300,31 @@ class Engine(Dispatching, SendPath):
                 else None,
             )
         )
+        followed: Followed | None = getattr(self._following, "current", None)
+        if followed is not None and followed.handoff.id == new.id:
+            followed.handoff = new
+            followed.queued = followed.queued or bool(changes.outbox)
         return new, claimed
 
-    def run_claimed(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> DispatchReport:
-        """Run rows ``apply(..., claim=True)`` claimed for ``handoff``, in order, on this thread."""
+    def run_claimed(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Followed:
+        """Run rows ``apply(..., claim=True)`` claimed for ``handoff``, in order, on this thread.
+
+        Returns the handoff as the rows' results left it (a posted reply moves it
+        on, in the same commit as the row's settlement), and whether those
+        results queued more rows: the caller reads neither back.
+        """
+        followed = Followed(handoff)
         if not claimed:
-            return DispatchReport()
+            return followed
+        # A result's transition is applied on this thread (``_settle`` feeds it
+        # at once; only plain acceptances are settled behind, by the settler).
+        self._following.current = followed
         try:
-            report = self._run_group([(item, handoff) for item in claimed])
+            self._run_group([(item, handoff) for item in claimed])
         finally:
-            settled = self._flush_settled()
-        report += settled
-        return report
+            self._following.current = None
+            self._flush_settled()
+        return followed
 
     def feed(
         self,
