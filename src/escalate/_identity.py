@@ -19,6 +19,7 @@ from pydantic import ConfigDict, model_validator
 
 from escalate._exceptions import InvalidIdentity
 from escalate._model import Model
+from escalate._phone import NumberFacts, remember_number
 from escalate._redact import redact_address
 
 __all__ = ["PLATFORMS", "Identity", "IdentityKind"]
@@ -130,9 +131,13 @@ class Identity(Model):
                 phonenumbers.NumberParseException.TOO_LONG: "too long",
             }.get(exc.error_type, "cannot be parsed")
             raise InvalidIdentity("phone", reason) from None
-        if not phonenumbers.is_valid_number(parsed):
+        # is_valid_number is number_type(...) != UNKNOWN, and the type is what the
+        # quiet-hours zone lookup needs next: worked out once, kept by E.164.
+        number_type = phonenumbers.number_type(parsed)
+        if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
             raise InvalidIdentity("phone", "not a valid number for its region")
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        remember_number(e164, NumberFacts(parsed, number_type))
         return cls(kind=IdentityKind.PHONE, value=e164)
 
     @classmethod

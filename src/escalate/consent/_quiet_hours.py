@@ -28,6 +28,7 @@ from phonenumbers import timezone as phone_timezone
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity, IdentityKind
+from escalate._phone import number_facts
 
 __all__ = ["QuietHours", "Window", "ZoneSource", "zone_info", "zones_for_number"]
 
@@ -71,8 +72,9 @@ _UNLOCATED = frozenset(
 
 @lru_cache(maxsize=4096)
 def _zones_for_e164(e164: str) -> tuple[str, ...]:
-    parsed = phonenumbers.parse(e164)
-    number_type = phonenumbers.number_type(parsed)  # the costly step: once, not twice
+    # The parse and the number type (the costly step) are those Identity.phone
+    # made when it validated the number, when it was recently.
+    parsed, number_type = number_facts(e164)
     if number_type in _UNLOCATED:
         return ()
     if phonenumbers.is_number_type_geographical(number_type, parsed.country_code or 0):
