@@ -6,6 +6,7 @@ what the full path gives, or every hash written so far would stop verifying.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from enum import IntEnum, StrEnum
@@ -21,7 +22,9 @@ from escalate.audit._chain import (
     _NOT_CONTENT,
     _canonical_encoder,
     _encode_canonical,
+    _hash,
     _is_flat,
+    _utc_text,
 )
 
 
@@ -109,3 +112,35 @@ def test_without_the_c_accelerator_the_plain_encoder_is_used(
 ) -> None:
     monkeypatch.setattr(json.encoder, "c_make_encoder", None)
     assert _canonical_encoder() == _CANONICAL.encode
+
+
+@given(st.none() | st.text(alphabet="0123456789abcdef", min_size=64, max_size=64), st.text())
+def test_the_hash_is_of_prev_hash_a_newline_and_the_content(prev: str | None, content: str) -> None:
+    """One encoding of the joined text gives the bytes the chain's rule names."""
+    try:
+        expected_bytes = (prev or "").encode("ascii") + b"\n" + content.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no JSON encoder writes one unescaped
+        with pytest.raises(UnicodeEncodeError):
+            _hash(prev, content)
+        return
+    assert _hash(prev, content) == hashlib.sha256(expected_bytes).hexdigest()
+
+
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(2000, 1, 1),
+            timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.data(),
+)
+def test_events_sharing_one_time_object_get_its_text_each(
+    times: list[datetime], data: st.DataObject
+) -> None:
+    """The memo of the last time's text never gives one event another's time."""
+    for _ in range(6):
+        at = data.draw(st.sampled_from(times))
+        assert _utc_text(at) == at.astimezone(UTC).isoformat(timespec="microseconds")

@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
@@ -115,16 +115,35 @@ def canonical_content(event: Event) -> str:
     store's row order, the others are what is being computed. The JSON form is
     what the stores persist, so a round trip through a store hashes the same.
     """
+    fields = event.__dict__
     if _is_flat(event.data):
         # The events the workflow writes carry flat data, whose values encode the
         # same with or without pydantic's JSON mode: dumping the model, a third
         # of the cost, is skipped. Tests hold both paths to the same text.
-        content: dict[str, object] = {name: getattr(event, name) for name in _TEXT_FIELDS}
+        content: dict[str, object] = {name: fields[name] for name in _TEXT_FIELDS}
         content["data"] = event.data
     else:
         content = event.model_dump(mode="json", exclude=_NOT_CONTENT)
-    content["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    content["at"] = _utc_text(fields["at"])
     return _encode_canonical(content)
+
+
+def _utc_text(at: datetime) -> str:
+    """``at`` in UTC, ISO 8601 with microseconds; one change's events share one ``at``."""
+    # A one-slot memo by identity, as store ``ts()``: one tuple read and
+    # replaced whole, so threads never see a mismatched pair.
+    last = _last_at[0]
+    if last[0] is at:
+        return last[1]
+    text = at.astimezone(UTC).isoformat(timespec="microseconds")
+    _last_at[0] = (at, text)
+    return text
+
+
+_last_at: list[tuple[datetime | None, str]] = [(None, "")]
+#: Value types that encode the same with or without pydantic's JSON mode (enum
+#: members are str or int subclasses: checked with isinstance after these).
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
 
 def _is_flat(data: Mapping[str, object]) -> bool:
@@ -136,9 +155,9 @@ def _is_flat(data: Mapping[str, object]) -> bool:
     unvalidated) takes pydantic's JSON mode.
     """
     for key, value in data.items():
-        if not isinstance(key, str):
+        if type(key) is not str and not isinstance(key, str):
             return False
-        if value is None or isinstance(value, str | int):
+        if type(value) in _PLAIN_TYPES or isinstance(value, str | int):
             continue
         if isinstance(value, float) and math.isfinite(value):
             continue
@@ -152,11 +171,9 @@ def event_hash(prev_hash: str | None, event: Event) -> str:
 
 
 def _hash(prev_hash: str | None, content: str) -> str:
-    digest = hashlib.sha256()
-    digest.update((prev_hash or "").encode("ascii"))
-    digest.update(b"\n")
-    digest.update(content.encode("utf-8"))
-    return digest.hexdigest()
+    # prev_hash is hex (ASCII), so one UTF-8 encoding of the joined text is the
+    # same bytes as prev_hash's ASCII, a newline, then content's UTF-8.
+    return hashlib.sha256(f"{prev_hash or ''}\n{content}".encode()).hexdigest()
 
 
 class Link(NamedTuple):
