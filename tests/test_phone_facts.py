@@ -17,15 +17,21 @@ REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 @settings(max_examples=300)
 @given(st.text(alphabet="0123456789", min_size=4, max_size=14), st.sampled_from(REGIONS))
 def test_identity_phone_accepts_exactly_the_valid_numbers(digits: str, region: str) -> None:
-    """Validating by number type accepts what ``is_valid_number`` accepts, nothing else."""
+    """Validating by number type accepts what ``is_valid_number`` accepts, nothing else.
+
+    (Within E.164: a number phonenumbers finds valid but longer than 15 digits is
+    refused too.)
+    """
     try:
         parsed = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException:
         return
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    fits = len(e164) <= 16  # "+" and at most 15 digits
     try:
         identity = Identity.phone(digits, region=region)
     except InvalidIdentity:
-        assert not phonenumbers.is_valid_number(parsed)
+        assert not (phonenumbers.is_valid_number(parsed) and fits)
         return
     assert phonenumbers.is_valid_number(parsed)
     facts = number_facts(identity.value)
