@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from handoff_lifecycle import (
@@ -63,17 +64,15 @@ class TimedConnection:
         return "write"
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
-        kind = self._kind(sql)
-        t0 = time.perf_counter()
-        cursor = self.conn.execute(sql, params)
-        self.seconds[kind] += time.perf_counter() - t0
-        self.calls[kind] += 1
-        return cursor
+        return self._timed(self.conn.execute, sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> sqlite3.Cursor:
+        return self._timed(self.conn.executemany, sql, rows)
+
+    def _timed(self, call: Callable[[str, Any], sqlite3.Cursor], sql: str, args: Any) -> Any:
         kind = self._kind(sql)
         t0 = time.perf_counter()
-        cursor = self.conn.executemany(sql, rows)
+        cursor = call(sql, args)
         self.seconds[kind] += time.perf_counter() - t0
         self.calls[kind] += 1
         return cursor
