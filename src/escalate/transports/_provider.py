@@ -75,8 +75,12 @@ def retry_after_seconds(headers: Mapping[str, str] | None, now: datetime) -> flo
         if when is not None and when.tzinfo is not None:
             return max(0.0, (when - now).total_seconds())
     reset = lowered.get("x-ratelimit-reset")
-    if reset is not None and _is_delta_seconds(reset.strip()):
-        return max(0.0, float(reset) - now.timestamp())
+    if reset is not None:
+        # The stripped text, checked and converted: float() strips less than str.strip()
+        # does ("0\x1f" is digits to one and a ValueError to the other).
+        reset = reset.strip()
+        if _is_delta_seconds(reset):
+            return max(0.0, float(reset) - now.timestamp())
     return None
 
 
