@@ -31,6 +31,7 @@ from escalate._pacing import Pacer
 from escalate._routing import routing_order
 from escalate.audit import AuditReport, verify_store
 from escalate.consent._inbound import plan_reply
+from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import ConsentLedger, consent_facts
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentEvidence
@@ -62,13 +63,22 @@ __all__ = ["Escalator", "HandoffQueries"]
 
 
 def _workflow_input(
-    message: InboundMessage, handoff: Handoff, *, opted_out: bool, confirmed_opt_in: bool
+    message: InboundMessage,
+    handoff: Handoff,
+    *,
+    opted_out: bool,
+    confirmed_opt_in: bool,
+    help_request: bool = False,
 ) -> WorkflowInput | None:
     """What an inbound message means to one handoff (pure).
 
-    ``opted_out`` and ``confirmed_opt_in`` are the consent side's reading of the
-    reply (``classify_reply`` and the ledger), so one classifier decides both.
+    ``opted_out``, ``confirmed_opt_in`` and ``help_request`` are the consent
+    side's reading of the reply (``classify_reply`` and the ledger), so one
+    classifier decides both. A HELP is answered by the consent side and is not
+    an answer about the case: the reminder still goes if nothing else comes.
     """
+    if help_request:
+        return None
     own_address = handoff.address == message.sender
     if opted_out:
         # Consent belongs to the address: only handoffs on it are declined.
@@ -368,9 +378,10 @@ class Escalator:
         The reply is classified first (``escalate.consent.classify_reply``): an
         opt-out (keyword or free text) revokes every purpose for that address and
         queues its one confirmation; START re-grants; YES confirms a pending
-        double opt-in; HELP/INFO is answered with the policy's help text. Then a
+        double opt-in; HELP/INFO is answered with the policy's help text, and is
+        no answer about the case (its reminder still comes). Then any other
         message from a linked address moves that contact's open handoff.
-        Returns the handoff it was matched to, or ``None``.
+        Returns the handoff it was matched to, or ``None`` (a HELP: ``None``).
 
         Raises:
             InvalidInput: not an ``InboundMessage``.
@@ -416,6 +427,7 @@ class Escalator:
             contact,
             opted_out=plan.revoked,
             confirmed_opt_in=plan.confirmed_opt_in,
+            help_request=plan.classification.intent is ReplyIntent.HELP,
             # Read again after a consent commit: it may have settled their sends.
             open_handoffs=None if committed else handoffs,
         )
@@ -434,6 +446,7 @@ class Escalator:
         *,
         opted_out: bool,
         confirmed_opt_in: bool,
+        help_request: bool = False,
         open_handoffs: list[Handoff] | None = None,
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
@@ -460,7 +473,11 @@ class Escalator:
         matched: Handoff | None = None
         for handoff in handoffs:
             event = _workflow_input(
-                message, handoff, opted_out=opted_out, confirmed_opt_in=confirmed_opt_in
+                message,
+                handoff,
+                opted_out=opted_out,
+                confirmed_opt_in=confirmed_opt_in,
+                help_request=help_request,
             )
             if event is None or not self.workflow.accepts(handoff.state, event):
                 continue

@@ -59,3 +59,20 @@ def test_case_reference_can_be_turned_off_or_translated() -> None:
     assert ConsentPolicy(case_reference=" Caso {reference}.").case_reference
     with pytest.raises(InvalidInput, match="case_reference"):
         ConsentPolicy(case_reference=" Case.")
+
+
+def test_help_is_no_answer_about_the_case(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """HELP is answered, but the case still waits for an answer: the reminder comes."""
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    sms.clear()
+    assert esc.inbound(text(clock, "HELP")) is None
+    assert len(sms.sent) == 1
+    clock.advance(hours=24, minutes=1)
+    esc.run_due()
+    assert len(sms.sent) == 2
+    reasons = [e.data["reason"] for e in esc.history(handoff.id) if e.kind == "handoff.transition"]
+    assert reasons[-1] == "no reply; follow-up reminder sent"
+    assert handoff.reference in sms.sent[1].body
