@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from escalate import Channel, ConsentPolicy, Escalator, Identity, InboundMessage, InvalidInput
+from escalate import (
+    Channel,
+    ConsentPolicy,
+    Escalator,
+    Identity,
+    InboundMessage,
+    InvalidInput,
+    Workflow,
+)
 from escalate.sms import segments
+from escalate.store import Store
 from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -57,8 +66,32 @@ def test_an_answer_to_a_stranger_names_no_case(
 def test_case_reference_can_be_turned_off_or_translated() -> None:
     assert ConsentPolicy(case_reference="").case_reference == ""
     assert ConsentPolicy(case_reference=" Caso {reference}.").case_reference
+    assert ConsentPolicy(case_reference=" {brand} case {reference}.").case_reference
+
+
+@pytest.mark.parametrize("text", [" Case.", " Case {ref}.", " {reference} {0}", " {reference!z}"])
+def test_a_case_reference_that_would_fail_when_rendered_is_refused(text: str) -> None:
+    """Checked when the policy is built: rendered inside a STOP, it would lose the revoke."""
     with pytest.raises(InvalidInput, match="case_reference"):
-        ConsentPolicy(case_reference=" Case.")
+        ConsentPolicy(case_reference=text)
+
+
+def test_a_stop_with_the_brand_in_case_reference_is_kept(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+        consent_policy=ConsentPolicy(case_reference=" {brand} case {reference}."),
+    )
+    reference = connected(esc, clock)
+    sms.clear()
+    esc.inbound(text(clock, "STOP"))
+    (answer,) = sms.sent
+    assert answer.body.endswith(f" Acme case {reference}.")
+    assert esc.consent.decide(PHONE, "transactional").reason == "revoked"
 
 
 def test_help_is_no_answer_about_the_case(

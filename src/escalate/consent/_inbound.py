@@ -143,7 +143,7 @@ def plan_reply(
             return ()
         body = policy.render(text, brand)
         if handoff is not None and policy.case_reference:
-            body += policy.case_reference.format(reference=handoff.reference)
+            body += policy.render(policy.case_reference, brand, reference=handoff.reference)
         command = SendMessage(
             channel=message.channel,
             to=message.sender,

@@ -73,7 +73,8 @@ class ConsentPolicy:
         opt_in_confirmation: the answer to START (or to YES for a double opt-in).
         case_reference: added to those three answers when the reply is matched
             to a handoff, so that they too carry the case's reference code (as
-            every private message does); ``""`` adds nothing.
+            every private message does); may use ``{brand}`` and
+            ``{reference}``; ``""`` adds nothing.
         reply_window: keyword answers go out within this time of the message
             they answer, or not at all (5 minutes).
         hash_key: key of the address hash that erased proofs keep; set a secret
@@ -112,8 +113,17 @@ class ConsentPolicy:
             raise InvalidInput(
                 f"help_text must name {{brand}}, say how to stop (STOP) and say {RATES_NOTICE!r}"
             )
-        if self.case_reference and "{reference}" not in self.case_reference:
-            raise InvalidInput('case_reference must contain "{reference}", or be ""')
+        if self.case_reference:
+            # Rendered once here with the values an answer has: a text that only
+            # fails when rendered would fail inside a STOP, before its revoke is kept.
+            try:
+                sample = self.render(self.case_reference, "Brand", reference="K7QP-3M")
+            except (KeyError, IndexError, ValueError, AttributeError) as exc:
+                raise InvalidInput(
+                    f"case_reference may use only {{brand}} and {{reference}} ({exc!r})"
+                ) from None
+            if "K7QP-3M" not in sample:
+                raise InvalidInput('case_reference must contain "{reference}", or be ""')
         zone_info(self.default_zone)
         try:
             object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))
