@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import time
 
 __all__ = [
@@ -27,14 +28,53 @@ def new_id(prefix: str) -> str:
     """An opaque, unique id such as ``ho_019ad8c2f3b4...``: 32 hex digits after the prefix.
 
     Built like a UUIDv7 (RFC 9562), without the version bits: 48 bits of Unix time in
-    milliseconds, then 80 random bits. Ids made close in time sort close
+    milliseconds, then 80 bits, random for a process's first id in a millisecond
+    and counted on from it for the next ones (the RFC's monotonic method), so
+    one process's ids always increase. Ids made close in time sort close
     together, so a new row lands on the same few index pages as the rows before
     it instead of on a random page of every index its id is in: far fewer
-    pages to write per commit, and to read back, as tables grow. The time is
-    only for that locality (it is the process's wall clock, not the injected
-    ``Clock``); never read meaning into an id.
+    pages to write per commit, and to read back, as tables grow. And rows made
+    together (a transition's messages, in command order) sort in the order they
+    were made, which is the claim order of rows due at the same instant. The
+    time is the process's wall clock, not the injected ``Clock``; never read
+    more meaning into an id.
     """
-    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+    millis = time.time_ns() // 1_000_000
+    last = _last_id
+    with last.lock:
+        if millis <= last.millis:
+            # The same millisecond (or the clock stepped back): count on.
+            millis, bits = last.millis, last.bits + 1
+            if bits >> 80:  # 2**80 ids in one millisecond: take the next one
+                millis, bits = millis + 1, int.from_bytes(os.urandom(10))
+        else:
+            bits = int.from_bytes(os.urandom(10))
+        last.millis, last.bits = millis, bits
+    return f"{prefix}_{millis:012x}{bits:020x}"
+
+
+class _LastId:
+    """The last id's millisecond and 80 bits, under the lock that orders ids."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.millis = 0
+        self.bits = 0
+
+    def forget(self) -> None:
+        """After a fork, in the child: start afresh."""
+        # It must not count on from its parent's last id (both would make the
+        # next one), nor inherit the lock as some parent thread left it.
+        self.lock = threading.Lock()
+        self.millis = 0
+        self.bits = 0
+
+
+_last_id = _LastId()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_last_id.forget)
 
 
 def new_reference(length: int = 6) -> str:
