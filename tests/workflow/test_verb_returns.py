@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from escalate import Escalator, Handoff, HandoffState, Identity
+import pytest
+
+from escalate import Channel, Escalator, Handoff, HandoffState, Identity
+from escalate.consent import ConsentAction, Purpose
 from escalate.store import MemoryStore
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from escalate.workflow import (
@@ -13,7 +16,9 @@ from escalate.workflow import (
     Opened,
     PostPublicReply,
     PublicReplyPosted,
+    RecordConsent,
     ResolveRequested,
+    SendMessage,
     Step,
     Workflow,
     effects,
@@ -101,3 +106,95 @@ def test_work_a_result_queues_runs_before_the_verb_returns() -> None:
     assert probes == [handoff.id, handoff.id]  # ran the notification, then found nothing
     assert handoff == store.get_handoff(esc.tenant, handoff.id)
     assert handoff.state is S.AWAITING_CONTACT
+
+
+def _ack_and_tell(notify_first: bool):  # type: ignore[no-untyped-def]
+    def action(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
+        reply = PostPublicReply(text=f"DM us. Case {handoff.reference}")
+        tell = Notify(topic="opened", text=f"case {handoff.reference} opened")
+        return effects(*((tell, reply) if notify_first else (reply, tell)))
+
+    return action
+
+
+@pytest.mark.parametrize("notify_first", [True, False])
+def test_a_verb_called_by_the_notifier_leaves_the_outer_verbs_return_right(
+    notify_first: bool,
+) -> None:
+    """The notifier opens another case while open() runs its rows: open() still returns
+    its handoff as stored, whichever of its rows ran first."""
+    workflow = Workflow(
+        "nested",
+        [
+            Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack", _ack_and_tell(notify_first)),
+            Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "posted"),
+            Step(S.AWAITING_CONTACT, ContactProvided, S.RESOLVED, "done"),
+            Step((S.ACKNOWLEDGED, S.AWAITING_CONTACT), ResolveRequested, S.RESOLVED, "resolved"),
+        ],
+    )
+    store = CountingStore()
+    opened: list[Handoff] = []
+
+    calls: list[str] = []
+
+    def notifier(handoff: Handoff, notify: Notify) -> None:
+        calls.append(handoff.id)
+        if len(calls) == 1:  # the outer case's notification opens the inner case
+            opened.append(esc.open(make_thread(esc.clock, thread_id="2002")))  # type: ignore[arg-type]
+
+    esc = Escalator(
+        store,
+        transports=[MemoryTransport()],
+        clock=FakeClock(),
+        publisher=RecordingPublisher(),
+        notifier=notifier,
+        workflow=workflow,
+    )
+    outer = esc.open(make_thread(esc.clock))  # type: ignore[arg-type]
+    assert outer == store.get_handoff(esc.tenant, outer.id)
+    assert outer.state is S.AWAITING_CONTACT
+    (inner,) = opened
+    assert inner == store.get_handoff(esc.tenant, inner.id)
+
+
+def _two_texts(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
+    assert event.consent is not None
+    grant = RecordConsent(
+        address=event.identity,
+        channel=Channel.SMS,
+        purpose=Purpose.TRANSACTIONAL,
+        action=ConsentAction.GRANT,
+        evidence=event.consent,
+    )
+    first = SendMessage(channel="sms", to=event.identity, body=f"1st, case {handoff.reference}")
+    second = SendMessage(channel="sms", to=event.identity, body=f"2nd, case {handoff.reference}")
+    return effects(grant, first, second, address=event.identity, channel=Channel.SMS)
+
+
+def test_a_transitions_messages_leave_in_the_order_the_action_gave_them() -> None:
+    """Rows made in one transition share their due and creation times: ids order them."""
+    workflow = Workflow(
+        "two",
+        [
+            Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack", _ack),
+            Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "posted"),
+            Step(
+                S.AWAITING_CONTACT,
+                ContactProvided,
+                S.CONNECTED,
+                "contact",
+                _two_texts,
+                sends=Purpose.TRANSACTIONAL,
+            ),
+            Step(
+                (S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.CONNECTED), ResolveRequested, S.RESOLVED, "r"
+            ),
+        ],
+    )
+    sms = MemoryTransport()
+    esc = Escalator(MemoryStore(), transports=[sms], clock=FakeClock(), workflow=workflow)
+    for n in range(30):
+        handoff = esc.open(make_thread(esc.clock, thread_id=f"t{n}"))  # type: ignore[arg-type]
+        phone = Identity.phone(f"+1415555{n:04d}")
+        esc.contact_provided(handoff.id, phone, consent=WEB_FORM_CONSENT)
+        assert [m.body[:3] for m in sms.sent_to(phone.value)] == ["1st", "2nd"]

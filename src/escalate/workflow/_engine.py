@@ -141,7 +141,7 @@ class Engine(Dispatching, SendPath):
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     #: Commits accepted sends' settlements behind the pool (see ``_settler``).
     _settler: Settler | None = field(default=None, init=False, repr=False)
-    #: ``run_claimed``'s handoff on this thread (``Followed``), updated by ``apply``.
+    #: The ``Followed`` of each ``run_claimed`` running on this thread, updated by ``apply``.
     _following: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     # -- transitions ------------------------------------------------------------
@@ -300,10 +300,10 @@ class Engine(Dispatching, SendPath):
                 else None,
             )
         )
-        followed: Followed | None = getattr(self._following, "current", None)
-        if followed is not None and followed.handoff.id == new.id:
-            followed.handoff = new
-            followed.queued = followed.queued or bool(changes.outbox)
+        for followed in getattr(self._following, "running", ()):
+            if followed.handoff.id == new.id:
+                followed.handoff = new
+                followed.queued = followed.queued or bool(changes.outbox)
         return new, claimed
 
     def run_claimed(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Followed:
@@ -318,13 +318,22 @@ class Engine(Dispatching, SendPath):
             return followed
         # A result's transition is applied on this thread (``_settle`` feeds it
         # at once; only plain acceptances are settled behind, by the settler).
-        self._following.current = followed
+        # A notifier or publisher may call a verb of its own on this thread, on
+        # this handoff or another: every verb running here keeps its record.
+        running = self._running_verbs()
+        running.append(followed)
         try:
             self._run_group([(item, handoff) for item in claimed])
         finally:
-            self._following.current = None
+            running.remove(followed)
             self._flush_settled()
         return followed
+
+    def _running_verbs(self) -> list[Followed]:
+        running: list[Followed] | None = getattr(self._following, "running", None)
+        if running is None:
+            running = self._following.running = []
+        return running
 
     def feed(
         self,
