@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from escalate import InvalidInput, Workflow
+from escalate import InvalidInput, InvalidWorkflowDefinition, Workflow
 from escalate.workflow import Templates
 from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 
@@ -31,13 +31,14 @@ def test_a_keyword_no_template_uses_is_refused(settings: dict[str, object], name
         Workflow.default(**settings)
 
 
-def test_an_extra_setting_a_template_uses_is_taken_as_text() -> None:
+def test_an_extra_setting_a_template_uses_is_taken() -> None:
+    """Any value a template renders: "Billing", or 15 for "within {minutes} min"."""
     workflow = Workflow.default(
         brand="Acme", templates=with_team_in_acknowledgement(), team="Billing"
     )
     assert workflow.settings["team"] == "Billing"
-    with pytest.raises(InvalidInput, match="must be text"):
-        Workflow.default(templates=with_team_in_acknowledgement(), team=7)
+    numeric = Workflow.default(templates=with_team_in_acknowledgement(), team=7)
+    assert numeric.settings["team"] == 7
 
 
 @pytest.mark.parametrize("bad", ["@acme", "acme", "", 12345])
@@ -48,7 +49,29 @@ def test_x_recipient_id_must_be_the_numeric_id(bad: object) -> None:
     assert Workflow.default(x_recipient_id="783214").settings["x_recipient_id"] == "783214"
 
 
-def test_a_fixed_locale_must_be_in_the_library() -> None:
+def test_a_fixed_locale_must_be_in_the_library_at_least_by_its_language() -> None:
     with pytest.raises(InvalidInput, match="'fr' has no templates"):
         Workflow.default(locale="fr")
-    assert Workflow.default(locale="es").settings["locale"] == "es"
+    with pytest.raises(InvalidInput, match="'fr-CA' has no templates"):
+        Workflow.default(locale="fr-CA")
+    for locale in ("es", "es-MX", "es_MX", "en-US"):
+        assert Workflow.default(locale=locale).settings["locale"] == locale
+
+
+def test_a_regional_locale_renders_its_languages_templates() -> None:
+    assert DEFAULT_TEMPLATES.locale("es-MX") == "es"
+    assert DEFAULT_TEMPLATES.locale("en_GB") == "en"
+    assert DEFAULT_TEMPLATES.locale("fr-CA") == "en"  # the default stands in
+    assert not DEFAULT_TEMPLATES.has_locale("fr-CA")
+
+
+@pytest.mark.parametrize("name", ["public.ack", "public.ack_off_hours", "social.private_reply"])
+def test_a_public_reply_template_without_the_reference_is_refused(name: str) -> None:
+    """decide refuses a reply without the code: such a library is refused when defined."""
+    texts = {
+        locale: {**names, name: names[name].replace("{reference}", "our team")}
+        for locale, names in DEFAULT_TEMPLATES.texts.items()
+    }
+    library = Templates(texts, variables=DEFAULT_TEMPLATES.variables)
+    with pytest.raises(InvalidWorkflowDefinition, match=f"'{name}' .* without {{reference}}"):
+        Workflow.default(templates=library)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from escalate._exceptions import InvalidInput
+from escalate._exceptions import InvalidInput, InvalidWorkflowDefinition
 from escalate._models import Handoff
 from escalate.consent._records import Purpose
 from escalate.workflow._default_actions import (
@@ -293,16 +293,17 @@ def default_workflow(
         reply_to: signed reply-to addresses for email (``ReplyAddressing``).
         message_id_domain: Message-ID domain when ``reply_to`` is not set.
         templates: a replacement template library (same names and variables).
-        settings: extra text values the templates use (``team="Billing"`` for a
+        settings: extra values the templates use (``team="Billing"`` for a
             replacement library's ``{team}``).
 
     Raises:
         InvalidInput: a non-positive duration, a warning share outside (0, 1], an
             ``x_recipient_id`` that is not a numeric id, a fixed ``locale`` the
-            templates lack, or an extra setting that is not text or that no
-            template uses (a misspelt keyword, ``double_optin=True``, is caught
-            here rather than quietly ignored).
-        InvalidWorkflowDefinition: replacement templates that do not fit.
+            templates lack (``"es-MX"`` counts as ``"es"``), or an extra setting
+            no template uses (a misspelt keyword, ``double_optin=True``, is
+            caught here rather than quietly ignored).
+        InvalidWorkflowDefinition: replacement templates that do not fit, or
+            whose public replies lack ``{reference}``.
     """
     durations = {
         "sla": sla,
@@ -318,6 +319,7 @@ def default_workflow(
         raise InvalidInput("sla_warning must be in (0, 1]")
     library = templates or DEFAULT_TEMPLATES
     _check_settings(library, locale, x_recipient_id, settings)
+    _check_reply_templates(library)
     return Workflow(
         "default",
         DEFAULT_STEPS,
@@ -352,9 +354,10 @@ def _check_settings(
     ):
         # Checked here: on the first X thread the DM link could not be built.
         raise InvalidInput("x_recipient_id must be the brand's numeric X user id, as text")
-    if isinstance(locale, str) and locale not in library.locales:
+    if isinstance(locale, str) and not library.has_locale(locale):
         # A callable's locales fall back to the default one per handoff, by design;
-        # a fixed locale the library lacks is a mistake made once, here.
+        # a fixed locale the library lacks (even by its language) is a mistake
+        # made once, here.
         raise InvalidInput(
             f"locale {locale!r} has no templates (the library has {', '.join(library.locales)})"
         )
@@ -364,11 +367,23 @@ def _check_settings(
         for loc in library.locales
         for field in library.fields(name, loc)
     }
-    for name, value in extra.items():
+    for name in extra:
         if name not in used:
             raise InvalidInput(
                 f"unknown setting {name!r}: not a parameter of Workflow.default(),"
                 " and no template uses it"
             )
-        if not isinstance(value, str):
-            raise InvalidInput(f"setting {name!r} is a template value and must be text")
+
+
+#: The templates that are whole public replies: ``decide`` refuses a reply
+#: without the reference code, so a library whose reply lacks it is refused here.
+REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
+
+
+def _check_reply_templates(library: Templates) -> None:
+    for name in REPLY_TEMPLATES:
+        for locale in library.locales:
+            if name in library.names and "reference" not in library.fields(name, locale):
+                raise InvalidWorkflowDefinition(
+                    f"template {name!r} ({locale}) is a public reply without {{reference}}"
+                )

@@ -124,8 +124,18 @@ class Templates:
         return self._fields[(self.locale(locale), name)]
 
     def locale(self, locale: str) -> str:
-        """``locale`` if the library has it, else the default locale."""
-        return locale if locale in self.texts else self.default_locale
+        """``locale`` if the library has it, else its language (``es-MX``: ``es``), else default."""
+        return self._own_locale(locale) or self.default_locale
+
+    def has_locale(self, locale: str) -> bool:
+        """Whether ``locale``, or its language, has templates (no default stands in)."""
+        return self._own_locale(locale) is not None
+
+    def _own_locale(self, locale: str) -> str | None:
+        if locale in self.texts:
+            return locale
+        language = locale.replace("_", "-").split("-", 1)[0].lower()
+        return language if language in self.texts else None
 
     def validate(self, settings: Mapping[str, object], required: Iterable[str] = ()) -> None:
         """Check required names exist, variables are known, private ones carry the reference.
