@@ -97,3 +97,33 @@ def test_channel_no_inner_transport_serves_is_refused_and_close_closes_all() -> 
     assert backup.closed
     with pytest.raises(InvalidInput):
         FallbackTransport([])
+
+
+def test_a_provider_failing_for_good_is_logged_by_name_and_code(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Operations hear that the preferred provider is down; the recipient is never logged."""
+    primary, _, combined = pair()
+    primary.fail_next(
+        PermanentTransportError(
+            "account suspended while sending to jane@example.com", provider="sendgrid", code="403"
+        )
+    )
+    with caplog.at_level("WARNING", logger="escalate"):
+        assert combined.send(EMAIL).provider == "smtp"
+    (record,) = caplog.records
+    assert "sendgrid failed permanently" in record.getMessage()
+    assert "code 403" in record.getMessage()
+    assert "smtp takes the message" in record.getMessage()
+    assert "jane@example.com" not in caplog.text
+
+
+def test_the_last_provider_failing_logs_nothing_more_and_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    primary, backup, combined = pair()
+    primary.fail_next(PermanentTransportError("down", provider="sendgrid"))
+    backup.fail_next(PermanentTransportError("down too", provider="smtp"))
+    with caplog.at_level("WARNING", logger="escalate"), pytest.raises(PermanentTransportError):
+        combined.send(EMAIL)
+    assert [r.getMessage().split()[1] for r in caplog.records] == ["sendgrid"]

@@ -224,7 +224,9 @@ class OutboxSQL:
         ]
 
 
-#: Claim order: the due time, then creation, then id.
+#: Claim order, as MemoryStore's: oldest due first; rows made together (one
+#: transition's messages share due and creation times) by id, which a process
+#: makes in increasing order, so they go in the order they were made.
 _ORDER = " ORDER BY due_at, created_at, id LIMIT ?"
 #: A row is due when it is pending and its time has come, or its lease ran out.
 _DUE = "((status = 'pending' AND due_at <= ?) OR (status = 'claimed' AND lease_until <= ?))"

@@ -214,11 +214,14 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
 
     def _write_rest(self, conn: sqlite3.Connection, changes: Changes) -> None:
         rows = []
-        for r in changes.consent:
-            data = r.model_dump_json()
-            if r.seq is None:  # as it reads back, before its seq is set from the row
-                self._consent.remember(data, r)
-            rows.append((r.id, r.tenant, r.address.kind.value, r.address.value, _ts(r.at), data))
+        for record in changes.consent:
+            data = record.model_dump_json()
+            if record.seq is None:  # as it reads back, before its seq is set from the row
+                self._consent.remember(data, record)
+            address = record.address
+            rows.append(
+                (record.id, record.tenant, address.kind.value, address.value, _ts(record.at), data)
+            )
         many(
             conn,
             "INSERT INTO consent_records (id, tenant, address_kind, address, at, data)"

@@ -12,6 +12,7 @@ outbox retries the preferred provider later, per its policy).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from escalate._exceptions import (
@@ -24,6 +25,8 @@ from escalate._messages import OutboundMessage, SendResult
 from escalate.transports._base import Transport
 
 __all__ = ["FallbackTransport"]
+
+log = logging.getLogger("escalate")
 
 
 class FallbackTransport:
@@ -50,13 +53,25 @@ class FallbackTransport:
                 f"no transport in {self.name} serves {message.channel.value}", provider=self.name
             )
         last: PermanentTransportError | None = None
-        for transport in candidates:
+        for transport, following in zip(candidates, [*candidates[1:], None], strict=True):
             try:
                 return transport.send(message)
             except (InvalidRecipient, RecipientOptedOut):
                 raise  # about the address: every provider would fail the same way
             except PermanentTransportError as exc:
                 last = exc  # about this provider: the next one may take it
+                if following is not None:
+                    # Said every time: a provider failing for good (a revoked key,
+                    # a suspended account) would otherwise go unnoticed while the
+                    # next one takes its traffic. Names and code only: a
+                    # provider's message may quote the recipient.
+                    log.warning(
+                        "provider %s failed permanently (%s, code %s); %s takes the message",
+                        transport.name,
+                        type(exc).__name__,
+                        exc.code,
+                        following.name,
+                    )
         assert last is not None
         raise last
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from escalate._clock import Clock
+from escalate._exceptions import EscalateError
 from escalate._messages import OutboundMessage, SendResult
 from escalate._pacing import Pacer
 from escalate.transports._base import Transport
@@ -44,8 +45,12 @@ def pacing_budget(lease_until: datetime, now: datetime) -> float:
     return max((lease_until - now).total_seconds() / 2, 0.0)
 
 
-class NoSlot(Exception):
-    """A provider's pacing slot lies beyond the row's budget; nothing was sent."""
+class NoSlot(EscalateError):
+    """A provider's pacing slot lies beyond the row's budget; nothing was sent.
+
+    Internal: the send path puts the row back when it sees one, so no caller of
+    escalate meets it.
+    """
 
     def __init__(self, provider: str, budget: float) -> None:
         super().__init__(f"no pacing slot for {provider} within {budget:.1f} s")
