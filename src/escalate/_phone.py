@@ -21,7 +21,11 @@ _KEEP = 4096
 
 
 class NumberFacts(NamedTuple):
-    """A parsed E.164 number and its ``phonenumbers.PhoneNumberType``."""
+    """A parsed E.164 number and its ``phonenumbers.PhoneNumberType``.
+
+    Shared by every asker: ``parsed`` (a mutable ``PhoneNumber``) is read, never
+    changed.
+    """
 
     parsed: phonenumbers.PhoneNumber
     number_type: int
