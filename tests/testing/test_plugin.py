@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,13 @@ def test_brand(escalate_scenario) -> None:
 """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_docs_example_passes_under_the_plugin(pytester: pytest.Pytester) -> None:
+    """docs/testing.md's example test, as a user's file: pytest runs it with the fixture."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text()
+    block = page.split("```python\n", 1)[1].split("```", 1)[0]
+    test_only = block.split("# pytest runs the test above", 1)[0]
+    assert "def test_one_sms_one_reminder_then_stop(escalate_scenario" in test_only
+    pytester.makepyfile(test_only)
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
