@@ -6,12 +6,14 @@ can move time with ``escalate.testing.FakeClock``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Protocol, runtime_checkable
 
 from escalate._exceptions import NaiveDatetimeError
 
-__all__ = ["Clock", "SystemClock", "ensure_aware"]
+__all__ = ["Clock", "SystemClock", "ensure_aware", "formats_last_once"]
 
 
 @runtime_checkable
@@ -40,3 +42,24 @@ def ensure_aware(value: datetime, what: str = "datetime") -> datetime:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(what)
     return value.astimezone(UTC)
+
+
+def formats_last_once(format_time: Callable[[datetime], str]) -> Callable[[datetime], str]:
+    """``format_time``, remembering its last answer by the datetime object asked.
+
+    One change stamps most of its records with the same ``now`` object, so its
+    text is made once. (One tuple, read and replaced whole: threads never see a
+    mismatched pair. It holds the datetime, so an ``is`` hit is never a reused id.)
+    """
+    last: list[tuple[datetime | None, str]] = [(None, "")]
+
+    @wraps(format_time)
+    def formatted(value: datetime) -> str:
+        seen, text = last[0]
+        if seen is value:
+            return text
+        text = format_time(value)
+        last[0] = (value, text)
+        return text
+
+    return formatted

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from escalate._clock import formats_last_once
 from escalate._models import Event
 
 __all__ = [
@@ -128,19 +129,12 @@ def canonical_content(event: Event) -> str:
     return _encode_canonical(content)
 
 
+@formats_last_once
 def _utc_text(at: datetime) -> str:
-    """``at`` in UTC, ISO 8601 with microseconds; one change's events share one ``at``."""
-    # A one-slot memo by identity, as store ``ts()``: one tuple read and
-    # replaced whole, so threads never see a mismatched pair.
-    last = _last_at[0]
-    if last[0] is at:
-        return last[1]
-    text = at.astimezone(UTC).isoformat(timespec="microseconds")
-    _last_at[0] = (at, text)
-    return text
+    """``at`` in UTC, ISO 8601 with microseconds (one change's events share one ``at``)."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-_last_at: list[tuple[datetime | None, str]] = [(None, "")]
 #: Value types that encode the same with or without pydantic's JSON mode (enum
 #: members are str or int subclasses: checked with isinstance after these).
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from escalate._clock import ensure_aware
+from escalate._clock import ensure_aware, formats_last_once
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
@@ -20,21 +20,12 @@ from escalate.store._changes import Changes
 __all__ = ["IdentityRecordsSQL", "ts"]
 
 
+@formats_last_once
 def ts(value: datetime) -> str:
     """UTC, fixed width (``2026-01-05T18:00:00.000000Z``): string order is time order."""
-    # One change stamps most of its rows with the same `now` object: format it once.
-    # (One tuple, read and replaced whole, so threads never see a mismatched pair.)
-    last = _last_ts[0]
-    if last[0] is value:
-        return last[1]
     # isoformat is several times cheaper than the equivalent strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     # and the same text for every year the store can hold (1000-9999).
-    text = ensure_aware(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-    _last_ts[0] = (value, text)
-    return text
-
-
-_last_ts: list[tuple[datetime | None, str]] = [(None, "")]
+    return ensure_aware(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 _ts = ts
