@@ -135,11 +135,6 @@ def _utc_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-#: Value types that encode the same with or without pydantic's JSON mode (enum
-#: members are str or int subclasses: checked with isinstance after these).
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
-
-
 def _is_flat(data: Mapping[str, object]) -> bool:
     """Whether keys are text, and values text, whole numbers, finite floats, bools or None.
 
@@ -149,9 +144,9 @@ def _is_flat(data: Mapping[str, object]) -> bool:
     unvalidated) takes pydantic's JSON mode.
     """
     for key, value in data.items():
-        if type(key) is not str and not isinstance(key, str):
+        if not isinstance(key, str):
             return False
-        if type(value) in _PLAIN_TYPES or isinstance(value, str | int):
+        if value is None or isinstance(value, str | int):
             continue
         if isinstance(value, float) and math.isfinite(value):
             continue
