@@ -23,7 +23,7 @@ from escalate._pacing import Pacer
 from escalate.transports._base import Transport
 from escalate.transports.fallback import FallbackTransport
 
-__all__ = ["NoSlot", "pacing_budget", "provider_chain"]
+__all__ = ["NoSlot", "provider_chain", "take_slot"]
 
 
 def provider_chain(
@@ -36,13 +36,17 @@ def provider_chain(
     return FallbackTransport([first, *rest], name="/".join(t.name for t in providers))
 
 
-def pacing_budget(lease_until: datetime, now: datetime) -> float:
-    """Seconds a send may wait for its pacing slot.
+def take_slot(
+    pacer: Pacer, transport: Transport, lease_until: datetime, now: datetime
+) -> float | None:
+    """Take ``transport``'s next pacing slot: ``None`` once taken, else the wait it lay beyond.
 
-    Never past half the lease: a row whose lease expires mid-wait would be taken
-    over and held, not sent.
+    A send waits for its slot, but never past half its row's lease: a row whose
+    lease expires mid-wait would be taken over and held, not sent.
     """
-    return max((lease_until - now).total_seconds() / 2, 0.0)
+    budget = max((lease_until - now).total_seconds() / 2, 0.0)
+    sender = getattr(transport, "sender", None)
+    return None if pacer.acquire(transport.name, sender, max_wait=budget) else budget
 
 
 class NoSlot(EscalateError):
@@ -76,10 +80,9 @@ class _PacedProvider:
         self._lease_until = lease_until
 
     def send(self, message: OutboundMessage) -> SendResult:
-        budget = pacing_budget(self._lease_until, self._clock.now())
-        sender = getattr(self._transport, "sender", None)
-        if not self._pacer.acquire(self.name, sender, max_wait=budget):
-            raise NoSlot(self.name, budget)
+        missed = take_slot(self._pacer, self._transport, self._lease_until, self._clock.now())
+        if missed is not None:
+            raise NoSlot(self.name, missed)
         return self._transport.send(message)
 
     def close(self) -> None:

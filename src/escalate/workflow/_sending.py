@@ -38,7 +38,7 @@ from escalate.sms import segments
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted, SendDeferred, SendFailed
-from escalate.workflow._provider_chain import NoSlot, pacing_budget, provider_chain
+from escalate.workflow._provider_chain import NoSlot, provider_chain, take_slot
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -94,8 +94,11 @@ class SendPath:
         """What one send goes through: the channel's one provider, or all in order."""
         if len(providers) == 1:
             return providers[0]
-        lease_until = item.lease_until or self.clock.now() + self.lease
-        return provider_chain(providers, self.pacer, self.clock, lease_until)
+        return provider_chain(providers, self.pacer, self.clock, self._lease_end(item))
+
+    def _lease_end(self, item: OutboxItem) -> datetime:
+        """When ``item``'s claim lapses (a row claimed without a lease: one lease from now)."""
+        return item.lease_until or self.clock.now() + self.lease
 
     def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
         """The full consent decision for one queued send (quiet hours included)."""
@@ -356,12 +359,10 @@ class SendPath:
         """Take the sender's next pacing slot, or put the row back if it is too far off."""
         if self.pacer is None:
             return True
-        lease_until = item.lease_until or self.clock.now() + self.lease
-        budget = pacing_budget(lease_until, self.clock.now())
-        sender = getattr(transport, "sender", None)
-        if self.pacer.acquire(transport.name, sender, max_wait=budget):
+        missed = take_slot(self.pacer, transport, self._lease_end(item), self.clock.now())
+        if missed is None:
             return True
-        self._put_back(item, handoff, report, provider=transport.name, budget=budget, to=to)
+        self._put_back(item, handoff, report, provider=transport.name, budget=missed, to=to)
         return False
 
     def _put_back(
