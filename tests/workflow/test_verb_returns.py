@@ -24,6 +24,7 @@ from escalate.workflow import (
     effects,
 )
 from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.testing._workflows import _ack
 
 S = HandoffState
 PHONE = Identity.phone("+14155550100")
@@ -77,10 +78,6 @@ def test_open_returns_the_handoff_its_posted_reply_moved_on_without_reading_it()
     # One read, to decide; the intro's sending and settling need no read-back.
     assert (connected.state, store.handoff_reads, probes) == (S.CONNECTED, 1, [])
     assert connected == store.get_handoff(esc.tenant, handoff.id)
-
-
-def _ack(handoff: Handoff, _: Opened, ctx: Context) -> Effects:
-    return effects(PostPublicReply(text=f"DM us. Case {handoff.reference}"))
 
 
 def _tell_helpdesk(handoff: Handoff, _: PublicReplyPosted, ctx: Context) -> Effects:
