@@ -106,6 +106,37 @@ def test_the_loser_of_a_race_between_two_stores_gets_concurrent_update(tmp_path:
     second.close()
 
 
+class _CommitFailsOnce:
+    """A connection whose next ``COMMIT`` fails, as on a full disk."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.armed = True
+
+    def execute(self, sql: str, params: object = ()) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.armed:
+            self.armed = False
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, params)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(tmp_path: Path) -> None:
+    """A failed COMMIT raises to its caller, keeps nothing, and leaves no transaction open."""
+    store = SQLiteStore(tmp_path / "e.db")
+    conn = store._conn
+    store._conn = _CommitFailsOnce(conn)  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError):
+        store.commit(Changes(handoffs=(handoff(),)))
+    assert not conn.in_transaction
+    assert store.get_handoff("default", "ho_1") is None
+    store.commit(Changes(handoffs=(handoff(),)))  # the next BEGIN is not refused
+    assert store.get_handoff("default", "ho_1") is not None
+    store.close()
+
+
 def test_sqlite_url_opens_a_file_that_an_escalator_reuses(tmp_path: Path) -> None:
     """`sqlite:///path` opens the file; a second Escalator on it finds the open handoff."""
     clock = FakeClock()
