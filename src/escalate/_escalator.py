@@ -399,11 +399,12 @@ class Escalator:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
             return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
         handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
+        ordered = routing_order(message.body, handoffs)
         plan = plan_reply(
             message,
             consent_facts(self.store, self.tenant, message.sender, self.engine.consent),
             tenant=self.tenant,
-            handoff=routing_order(message.body, handoffs)[0] if handoffs else None,
+            handoff=ordered[0] if ordered else None,
             policy=self.engine.consent,
             brand=str(self.workflow.settings.get("brand", "Support")),
             now=now,
@@ -429,7 +430,7 @@ class Escalator:
             confirmed_opt_in=plan.confirmed_opt_in,
             help_request=plan.classification.intent is ReplyIntent.HELP,
             # Read again after a consent commit: it may have settled their sends.
-            open_handoffs=None if committed else handoffs,
+            ordered_handoffs=None if committed else ordered,
         )
         if plan.outbox and self.dispatch_immediately:
             self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
@@ -447,16 +448,17 @@ class Escalator:
         opted_out: bool,
         confirmed_opt_in: bool,
         help_request: bool = False,
-        open_handoffs: list[Handoff] | None = None,
+        ordered_handoffs: list[Handoff] | None = None,
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
 
         An email to a signed reply-to address (``support+<token>@...``) goes to
         that handoff; otherwise the sender's contact's open handoffs are tried:
         the one whose reference code the text names first, then newest first
-        (``escalate._routing``; ``open_handoffs`` when the caller has just read
-        them, else read here). An opt-out declines every open handoff on that
-        address; a YES answers a pending double opt-in; anything else is a reply.
+        (``escalate._routing``; ``ordered_handoffs`` when the caller has just
+        read and ordered them, else read and ordered here). An opt-out declines
+        every open handoff on that address; a YES answers a pending double
+        opt-in; anything else is a reply.
         """
         handoffs: list[Handoff] = []
         if message.channel is Channel.EMAIL and message.recipient:
@@ -465,9 +467,11 @@ class Escalator:
                 handoffs.append(routed)
         if contact is not None:  # the sender's contact, resolved once by inbound()
             routed_ids = {h.id for h in handoffs}
-            if open_handoffs is None:
-                open_handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id)
-            for handoff in routing_order(message.body, open_handoffs):
+            if ordered_handoffs is None:
+                ordered_handoffs = routing_order(
+                    message.body, self.store.open_handoffs_for_contact(self.tenant, contact.id)
+                )
+            for handoff in ordered_handoffs:
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
         matched: Handoff | None = None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pytest
+
+import escalate._escalator as escalator_module
 from escalate import (
     Channel,
     ConsentEvidence,
@@ -12,6 +17,7 @@ from escalate import (
     InboundMessage,
     ReplyAddressing,
 )
+from escalate._routing import routing_order
 from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
@@ -131,3 +137,22 @@ def test_a_consent_answer_names_the_case_the_text_names(
     (confirmation,) = sms.sent
     assert "unsubscribed" in confirmation.body
     assert confirmation.body.endswith(f" Case {older.reference}.")
+
+
+def test_a_reply_orders_the_senders_cases_once(
+    make_esc: MakeEsc, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order that picks the consent answer's case is the one the reply is routed by."""
+    esc = make_esc()
+    older, _ = two_open_cases(esc, clock, PHONE)
+    calls: list[str] = []
+
+    def counted(body: str, handoffs: Sequence[Handoff]) -> list[Handoff]:
+        calls.append(body)
+        return routing_order(body, handoffs)
+
+    monkeypatch.setattr(escalator_module, "routing_order", counted)
+    matched = esc.inbound(text(clock, f"re case {older.reference}: still broken"))
+    assert matched is not None
+    assert matched.id == older.id
+    assert len(calls) == 1
