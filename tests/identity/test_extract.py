@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,3 +75,19 @@ def test_a_number_in_any_surrounding_text_is_found(number: str, before: str, aft
     """A written number is found whatever words surround it."""
     text = f"{before} {number} {after}"
     assert Identity.phone("+14155550100") in extract_identities(text, region="US")
+
+
+_NO_DIGITS = st.text(
+    st.characters(blacklist_categories=("Nd",)) | st.sampled_from("+()-. ext#*abcOIl"),
+    max_size=200,
+)
+
+
+@given(text=_NO_DIGITS, region=st.sampled_from([None, "US", "GB", "DE", "IN"]))
+def test_text_without_digits_holds_no_phone(text: str, region: str | None) -> None:
+    """The no-digit fast path agrees with phonenumbers' matcher run on the text."""
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, region or "ZZ", leniency=phonenumbers.Leniency.VALID
+    )
+    assert list(matcher) == []
+    assert [f for f in find_identities(text, region) if f.identity.kind.value == "phone"] == []
