@@ -16,7 +16,8 @@ stored data, not caller input.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
 from pydantic import BaseModel, ValidationError
 
@@ -40,6 +41,29 @@ class Model(BaseModel):
     # Marking it as pydantic's own keeps pydantic from routing every *nested*
     # model through it (which re-validated each one: 3x slower loads).
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's ``model_copy``: a copy with ``update`` set, unvalidated.
+
+        The shallow copy is done here without pydantic's generic ``copy.copy()``
+        calls: a handoff step copies a handoff and its events about a dozen
+        times. Deep copies, and models with extra or private attributes (escalate
+        has none), take pydantic's own path.
+        """
+        if deep or self.__pydantic_extra__ is not None or self.__pydantic_private__ is not None:
+            return super().model_copy(update=update, deep=deep)
+        copied = self.__class__.__new__(self.__class__)
+        values = self.__dict__.copy()
+        fields_set = self.__pydantic_fields_set__.copy()
+        if update:
+            values.update(update)
+            fields_set.update(update)
+        _set = object.__setattr__
+        _set(copied, "__dict__", values)
+        _set(copied, "__pydantic_extra__", None)
+        _set(copied, "__pydantic_fields_set__", fields_set)
+        _set(copied, "__pydantic_private__", None)
+        return copied
 
     @classmethod
     def _invalid_input(cls, exc: ValidationError) -> EscalateError:
