@@ -170,14 +170,25 @@ def test_double_opt_in_sends_only_the_request_until_yes(
 def test_the_opt_in_request_is_never_sent_twice_to_one_address(
     make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
 ) -> None:
-    """Giving the same number again re-queues the request, which the engine refuses."""
+    """Giving the same number again re-queues the request, which the engine refuses.
+
+    The refusal is no failure of the case (a form submitted twice): it still
+    awaits the first request's YES, which connects it.
+    """
     esc = make_esc(double_opt_in=True)
     handoff = esc.open(make_thread(clock))
-    esc.contact_provided(handoff.id, PHONE)
-    esc.contact_provided(handoff.id, PHONE)
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.advance(minutes=10)
+    again = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
     assert len(sms.sent) == 1
     refused = [e for e in esc.history(handoff.id) if e.kind == "message.refused"]
     assert [e.data["reason"] for e in refused] == ["opt_in_already_requested"]
+    assert again.state is S.AWAITING_CONSENT
+    assert esc.handoffs.get(handoff.id).state is S.AWAITING_CONSENT
+    connected = esc.inbound(text(clock, "YES"))
+    assert connected is not None
+    assert connected.state is S.CONNECTED
+    assert len(sms.sent) == 2
 
 
 def test_stop_while_awaiting_consent_declines_and_cancels_timers(

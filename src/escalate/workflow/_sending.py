@@ -55,6 +55,9 @@ __all__ = ["SendPath"]
 
 log = logging.getLogger("escalate")
 
+#: The refusal of a second opt-in request to one address in one handoff.
+OPT_IN_ALREADY_REQUESTED = "opt_in_already_requested"
+
 
 class SendPath:
     """The ``Engine``'s methods that execute a claimed ``SendMessage`` or ``PostPublicReply``."""
@@ -103,7 +106,7 @@ class SendPath:
     def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
         """The full consent decision for one queued send (quiet hours included)."""
         if command.opt_in_request and self._opt_in_already_requested(item, command):
-            return Decision(allowed=False, reason="opt_in_already_requested")
+            return Decision(allowed=False, reason=OPT_IN_ALREADY_REQUESTED)
         return decide_from_records(
             consent_facts(self.store, item.tenant, command.to, self.consent),
             command.purpose,
@@ -239,8 +242,12 @@ class SendPath:
                 zone_source=decision.zone_source,
             )
             return
-        # A keyword answer that may no longer go is not the handoff's failure.
-        keyword_answer = command.template in KEYWORD_REPLY_TEMPLATES
+        # Not the handoff's failure: a keyword answer that may no longer go, or
+        # an opt-in request repeated (a form sent twice): the first one's YES counts.
+        not_a_failure = (
+            command.template in KEYWORD_REPLY_TEMPLATES
+            or decision.reason == OPT_IN_ALREADY_REQUESTED
+        )
         self._settle(
             item,
             handoff,
@@ -248,7 +255,7 @@ class SendPath:
             "message.refused",
             report,
             then=None
-            if keyword_answer
+            if not_a_failure
             else SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
             to=to,
             reason=decision.reason,
