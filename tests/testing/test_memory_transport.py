@@ -49,3 +49,17 @@ def test_sent_to_and_clear() -> None:
     transport.clear()
     assert transport.outbox == []
     assert transport.attempts == []
+
+
+def test_numbered_orders_sends_across_transports() -> None:
+    """Send numbers grow across transports; clear() and hand edits keep numbered() sound."""
+    a, b = MemoryTransport(name="a"), MemoryTransport(name="b")
+    a.send(message(0))
+    b.send(message(1))
+    a.send(message(2))
+    merged = sorted([*a.numbered(), *b.numbered()], key=lambda pair: pair[0])
+    assert [m.id for _, m in merged] == ["ob_0", "ob_1", "ob_2"]
+    a.clear()
+    assert a.numbered() == []
+    b.sent.append(message(3))  # edited by hand: its own order is what is left
+    assert [(n, m.id) for n, m in b.numbered()] == [(0, "ob_1"), (1, "ob_3")]

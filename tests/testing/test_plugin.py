@@ -145,3 +145,39 @@ def test_the_docs_example_passes_under_the_plugin(pytester: pytest.Pytester) -> 
     assert "def test_one_sms_one_reminder_then_stop(escalate_scenario" in test_only
     pytester.makepyfile(test_only)
     pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_fake_clock_is_the_scenarios_clock(pytester: pytest.Pytester) -> None:
+    """In one test, fake_clock and escalate_scenario share one clock, at SCENARIO_START."""
+    pytester.makepyfile(
+        """
+from datetime import timedelta
+
+from escalate.testing import SCENARIO_START
+
+
+def test_shared(fake_clock, escalate_scenario) -> None:
+    assert escalate_scenario.clock is fake_clock
+    assert fake_clock.now() == SCENARIO_START
+    fake_clock.advance(minutes=5)
+    handoff = escalate_scenario.post_publicly()
+    assert handoff.opened_at == SCENARIO_START + timedelta(minutes=5)
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_teardown_failure_is_reported_once(pytester: pytest.Pytester) -> None:
+    """The unexamined-sends message is printed once, not chained to an AssertionError."""
+    pytester.makepyfile(
+        """
+def test_forgot_to_look(escalate_scenario) -> None:
+    escalate_scenario.post_publicly()
+    escalate_scenario.customer_provides(phone="(415) 555-0142")
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=1)
+    output = result.stdout.str()
+    assert output.count("unexamined sends: 1 send(s)") == 1
+    assert "During handling of the above exception" not in output

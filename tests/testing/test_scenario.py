@@ -20,7 +20,8 @@ from escalate import (
     Workflow,
 )
 from escalate.store import OutboxStatus
-from escalate.testing import SCENARIO_START, MemoryTransport, Scenario
+from escalate.testing import SCENARIO_START, FakeClock, MemoryTransport, Scenario
+from escalate.transports import FallbackTransport
 from tests.testing._workflows import nudging_workflow
 
 PHONE = "(415) 555-0142"
@@ -302,3 +303,75 @@ def test_scenario_capture_events_covers_timer_firings() -> None:
         assert transition.data["input"] == "timer_fired"
         assert all(event.at == s.clock.now() for event in events)
         s.assert_sent(2)
+
+
+def test_sends_through_a_fallback_transport_are_counted_and_strict() -> None:
+    """MemoryTransports inside a FallbackTransport are watched like direct ones."""
+    first, second = MemoryTransport(name="first"), MemoryTransport(name="second")
+    s = Scenario(transports=[FallbackTransport([first, second])])
+    s.post_publicly()
+    s.customer_provides(email="jane@example.com")
+    assert len(first.sent) == 1
+    assert s.sent == first.sent
+    with pytest.raises(AssertionError, match="1 send"):
+        s.verify()
+    s.assert_sent(1, channel="email")
+    s.verify()
+    s.close()
+
+
+def test_to_is_read_as_the_customer_typed_it() -> None:
+    """assert_sent(to=...) normalizes a phone or an email as customer_provides does."""
+    with Scenario() as s:
+        s.post_publicly()
+        s.customer_provides(phone=PHONE)
+        s.assert_sent(1, to="(415) 555-0142")
+    with Scenario() as s:
+        s.post_publicly()
+        s.customer_provides(email="Jane@Example.com")
+        with pytest.raises(AssertionError, match="found 0"):
+            s.assert_sent(1, to="john@example.com")
+        s.assert_sent(1, to="JANE@example.com")
+    with Scenario(strict=False) as s, pytest.raises(InvalidInput):
+        s.assert_sent(0, to="not a number")
+
+
+def test_sent_is_in_time_order_across_transports() -> None:
+    """An email, then an SMS a minute later, through two transports: listed in that order."""
+    sms, email = MemoryTransport([Channel.SMS], name="sms"), MemoryTransport([Channel.EMAIL])
+    with Scenario(transports=[sms, email]) as s:
+        s.post_publicly()
+        s.customer_provides(email="jane@example.com")
+        s.advance(minutes=1)
+        s.post_publicly(thread_id="second-post")
+        s.customer_provides(phone=PHONE)
+        assert [m.channel for m in s.sent] == [Channel.EMAIL, Channel.SMS]
+        with pytest.raises(AssertionError, match=r"unexamined sends: \[email .*; sms "):
+            s.assert_sent(3)
+        s.assert_sent(2)
+
+
+def test_time_is_a_timedelta_or_units_not_both() -> None:
+    """advance(timedelta, minutes=...) is refused instead of dropping the minutes."""
+    with Scenario() as s:
+        start = s.clock.now()
+        with pytest.raises(InvalidInput, match="not both"):
+            s.advance(timedelta(hours=1), minutes=5)
+        with pytest.raises(InvalidInput, match="not both"):
+            s.clock.advance(timedelta(hours=1), minutes=5)
+        with pytest.raises(InvalidInput, match="unknown time units"):
+            s.advance(hour=1)
+        assert s.clock.now() == start
+        s.advance(hours=1, minutes=5)
+        assert s.clock.now() - start == timedelta(hours=1, minutes=5)
+
+
+def test_a_given_clock_is_the_scenarios_clock() -> None:
+    """Scenario(clock=...) drives that clock; with start= as well it is refused."""
+    clock = FakeClock(SCENARIO_START)
+    with Scenario(clock=clock) as s:
+        assert s.clock is clock
+        clock.advance(minutes=5)
+        assert s.post_publicly().opened_at == SCENARIO_START + timedelta(minutes=5)
+    with pytest.raises(InvalidInput, match="not both"):
+        Scenario(clock=clock, start=SCENARIO_START)

@@ -8,7 +8,28 @@ from datetime import UTC, datetime, timedelta
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "as_step"]
+
+
+def as_step(delta: timedelta | None, units: dict[str, float]) -> timedelta:
+    """``delta``, or ``timedelta(**units)``: one or the other, never both added up silently.
+
+    Raises:
+        InvalidInput: both are given, or a unit ``timedelta`` does not know.
+    """
+    if delta is not None:
+        if units:
+            raise InvalidInput(
+                f"give a timedelta or units ({', '.join(sorted(units))}=...), not both"
+            )
+        return delta
+    try:
+        return timedelta(**units)
+    except TypeError:
+        raise InvalidInput(
+            f"unknown time units {sorted(units)}: use weeks, days, hours, minutes, seconds,"
+            " milliseconds or microseconds"
+        ) from None
 
 
 class FakeClock:
@@ -33,8 +54,12 @@ class FakeClock:
             return self._now
 
     def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
-        """Move forward by ``delta`` or by ``timedelta(**units)``; return the new time."""
-        step = delta if delta is not None else timedelta(**units)
+        """Move forward by ``delta`` or by ``timedelta(**units)``; return the new time.
+
+        Raises:
+            InvalidInput: both ``delta`` and units, an unknown unit, or a step back.
+        """
+        step = as_step(delta, units)
         if step < timedelta(0):
             raise InvalidInput("a FakeClock only moves forward")
         with self._lock:

@@ -33,7 +33,7 @@ from escalate.consent._records import ConsentEvidence, ConsentSource
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import PublishedReply, RecordingPublisher
 from escalate.store import OutboxItem, OutboxStatus, Store, open_store
-from escalate.testing._clock import FakeClock
+from escalate.testing._clock import FakeClock, as_step
 from escalate.testing._events import CapturedEvents, capture_events
 from escalate.testing._sends import SendChecks
 from escalate.transports._base import Transport
@@ -66,8 +66,12 @@ class Scenario:
         store: ``"memory://"`` (default), ``"sqlite"`` (a fresh SQLite file in a
             temporary directory, removed by ``close``), any store URL, or a ``Store``.
         start: the clock's start, aware (default ``SCENARIO_START``).
-        transports: replace the one ``MemoryTransport`` (e.g. two, to test fallback);
-            ``sent`` then lists what every ``MemoryTransport`` among them accepted.
+        clock: a ``FakeClock`` to drive instead of a new one (the plugin passes its
+            ``fake_clock`` fixture, so both are one clock); not with ``start``.
+        transports: replace the one ``MemoryTransport`` (e.g. two, or a
+            ``FallbackTransport`` over two, to test fallback); ``sent`` then lists
+            what every ``MemoryTransport`` among them (or inside a
+            ``FallbackTransport``) accepted, in the order they accepted it.
         tenant: the tenant every record belongs to.
         retry: the retry policy for retryable send failures (default ``RetryPolicy()``).
         region: the region for phone numbers written without a country code.
@@ -84,6 +88,7 @@ class Scenario:
         *,
         store: str | Store = "memory://",
         start: datetime | None = None,
+        clock: FakeClock | None = None,
         transports: Iterable[Transport] | None = None,
         tenant: str = DEFAULT_TENANT,
         retry: RetryPolicy | None = None,
@@ -91,11 +96,13 @@ class Scenario:
         show_bodies: bool = False,
         strict: bool = True,
     ) -> None:
+        if clock is not None and start is not None:
+            raise InvalidInput("Scenario takes start= or clock=, not both")
         self._tmpdir: Path | None = None
         if store == "sqlite":
             self._tmpdir = Path(tempfile.mkdtemp(prefix="escalate-scenario-"))
             store = f"sqlite:///{self._tmpdir / 'escalate.db'}"
-        self.clock = FakeClock(start or SCENARIO_START)
+        self.clock = clock if clock is not None else FakeClock(start or SCENARIO_START)
         self.transport = MemoryTransport()
         self.transports: tuple[Transport, ...] = (
             tuple(transports) if transports is not None else (self.transport,)
@@ -113,7 +120,7 @@ class Scenario:
             notifier=lambda _handoff, notify: self.notifications.append(notify),
         )
         self.region = region
-        self._sends = SendChecks(self.transports, show_bodies=show_bodies)
+        self._sends = SendChecks(self.transports, region=region, show_bodies=show_bodies)
         self.strict = strict
         self.phone: Identity | None = None
         self.email: Identity | None = None
@@ -213,7 +220,7 @@ class Scenario:
         in order, and runs what is due there; so a timer started when another fires
         is due relative to that instant, not to the end of the jump.
         """
-        target = self.clock.now() + (delta if delta is not None else timedelta(**units))
+        target = self.clock.now() + as_step(delta, units)
         if target < self.clock.now():
             raise InvalidInput("a scenario's time only moves forward")
         report = DispatchReport()
@@ -319,6 +326,9 @@ class Scenario:
         containing: str | None = None,
     ) -> list[OutboundMessage]:
         """Exactly ``count`` not-yet-examined sends match; they become examined.
+
+        ``to`` is an ``Identity`` or an address as a customer types it, read like
+        ``customer_provides`` reads it (``"(415) 555-0142"``, ``"Jane@Example.com"``).
 
         Sends that do not match stay unexamined, for a later ``assert_sent`` (or a
         failing ``assert_nothing_more_sent``). Returns the matching messages.

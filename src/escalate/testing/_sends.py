@@ -6,13 +6,14 @@ bodies only on request, since they are personal data and failures land in CI log
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from escalate._identity import Identity
 from escalate._messages import OutboundMessage
 from escalate._models import Channel
 from escalate._redact import redact_address, redact_body
 from escalate.transports._base import Transport
+from escalate.transports.fallback import FallbackTransport
 from escalate.transports.memory import MemoryTransport
 
 __all__ = ["SendChecks"]
@@ -21,16 +22,39 @@ __all__ = ["SendChecks"]
 _Key = tuple[int, int]
 
 
-class SendChecks:
-    """Which messages the ``MemoryTransport``s among ``transports`` accepted, and a test saw."""
+def memory_transports(transports: Iterable[Transport]) -> Iterator[MemoryTransport]:
+    """The ``MemoryTransport``s among ``transports``, also inside ``FallbackTransport``s."""
+    for transport in transports:
+        if isinstance(transport, MemoryTransport):
+            yield transport
+        elif isinstance(transport, FallbackTransport):
+            yield from memory_transports(transport.transports)
 
-    def __init__(self, transports: Sequence[Transport], *, show_bodies: bool = False) -> None:
-        self._memories = [t for t in transports if isinstance(t, MemoryTransport)]
+
+class SendChecks:
+    """Which messages the ``MemoryTransport``s among ``transports`` accepted, and a test saw.
+
+    Args:
+        transports: the escalator's transports; ``MemoryTransport``s are found
+            among them and inside ``FallbackTransport``s.
+        region: the region a ``to=`` phone number without a country code is read in.
+        show_bodies: print bodies in failures (personal data: off by default).
+    """
+
+    def __init__(
+        self,
+        transports: Sequence[Transport],
+        *,
+        region: str | None = None,
+        show_bodies: bool = False,
+    ) -> None:
+        self._memories = list(dict.fromkeys(memory_transports(transports)))
         self._examined: set[_Key] = set()
+        self.region = region
         self.show_bodies = show_bodies
 
     def all(self) -> list[OutboundMessage]:
-        """Every accepted message, transport by transport, oldest first."""
+        """Every accepted message, across transports, oldest first."""
         return [message for _, message in self._keyed()]
 
     def assert_sent(
@@ -43,7 +67,7 @@ class SendChecks:
     ) -> list[OutboundMessage]:
         """Exactly ``count`` unexamined sends match the filters; mark and return them."""
         wanted = Channel(channel) if channel is not None else None
-        address = to.value if isinstance(to, Identity) else to
+        address = self._address(to)
         fresh = self._fresh()
         matching = [
             (key, message)
@@ -78,12 +102,21 @@ class SendChecks:
                 f"{len(fresh)} send(s) no assert_sent examined: {self._describe(fresh)}"
             )
 
+    def _address(self, to: str | Identity | None) -> str | None:
+        """``to`` normalized as ``customer_provides`` normalizes what the customer typed."""
+        if to is None or isinstance(to, Identity):
+            return None if to is None else to.value
+        identity = Identity.email(to) if "@" in to else Identity.phone(to, region=self.region)
+        return identity.value
+
     def _keyed(self) -> list[tuple[_Key, OutboundMessage]]:
-        return [
-            ((which, index), message)
+        numbered = [
+            (number, (which, index), message)
             for which, transport in enumerate(self._memories)
-            for index, message in enumerate(transport.sent)
+            for index, (number, message) in enumerate(transport.numbered())
         ]
+        numbered.sort(key=lambda entry: entry[0])
+        return [(key, message) for _, key, message in numbered]
 
     def _fresh(self) -> list[tuple[_Key, OutboundMessage]]:
         return [(key, message) for key, message in self._keyed() if key not in self._examined]

@@ -1,7 +1,8 @@
 """The pytest plugin (entry point ``pytest11``, name ``escalate``): fixtures for workflow tests.
 
 Fixtures:
-    fake_clock: a ``FakeClock`` at 2026-01-05 15:00 UTC.
+    fake_clock: a ``FakeClock`` at ``SCENARIO_START`` (2026-03-10 17:00 UTC, a
+        Tuesday); the clock ``escalate_scenario`` drives, when a test asks for both.
     escalate_workflow: the workflow ``escalate_scenario`` drives; override it in
         your ``conftest.py`` to test your own.
     escalate_scenario: a ``Scenario`` on that workflow. Strict: a test that passes
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from escalate.testing._clock import FakeClock
-from escalate.testing._scenario import Scenario
+from escalate.testing._scenario import SCENARIO_START, Scenario
 from escalate.workflow._definition import Workflow
 
 __all__ = ["escalate_scenario", "escalate_workflow", "fake_clock"]
@@ -47,8 +48,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture
 def fake_clock() -> FakeClock:
-    """A ``FakeClock`` at 2026-01-05 15:00 UTC."""
-    return FakeClock()
+    """A ``FakeClock`` at 2026-03-10 17:00 UTC; ``escalate_scenario``'s clock in the same test."""
+    return FakeClock(SCENARIO_START)
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def escalate_workflow() -> Workflow:
 
 @pytest.fixture
 def escalate_scenario(
-    request: pytest.FixtureRequest, escalate_workflow: Workflow
+    request: pytest.FixtureRequest, escalate_workflow: Workflow, fake_clock: FakeClock
 ) -> Iterator[Scenario]:
     """A ``Scenario`` driving ``escalate_workflow``; strict about unexamined sends."""
     marker = request.node.get_closest_marker("escalate")
@@ -75,15 +76,23 @@ def escalate_scenario(
     scenario = Scenario(
         escalate_workflow,
         store="memory://" if store == "memory" else "sqlite",
+        clock=fake_clock,
         strict=bool(options.get("strict", True)),
     )
     try:
         yield scenario
         report = request.node.stash.get(_CALL_REPORT, None)
         if report is not None and report.passed:
+            unexamined = None
             try:
                 scenario.verify()
             except AssertionError as exc:
-                pytest.fail(f"escalate_scenario ended with unexamined sends: {exc}", pytrace=False)
+                unexamined = str(exc)
+            # Failed outside the except block: inside it, pytest would print the
+            # message twice, chained to the AssertionError.
+            if unexamined is not None:
+                pytest.fail(
+                    f"escalate_scenario ended with unexamined sends: {unexamined}", pytrace=False
+                )
     finally:
         scenario.close()

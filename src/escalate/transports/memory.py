@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -10,6 +11,10 @@ from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
 from escalate._models import Channel
 
 __all__ = ["MemoryTransport"]
+
+#: Numbers every accepted send of every MemoryTransport in the process, so sends
+#: to several transports can be put back in the order they happened.
+_SEND_NUMBERS = itertools.count()
 
 
 class MemoryTransport:
@@ -30,6 +35,7 @@ class MemoryTransport:
         self.channels = frozenset(Channel(channel) for channel in channels)
         self.sent: list[OutboundMessage] = []
         self.attempts: list[OutboundMessage] = []
+        self._numbers: list[int] = []
         self._failures: deque[Exception] = deque()
         self._lock = threading.Lock()
         self.closed = False
@@ -45,6 +51,7 @@ class MemoryTransport:
             if self._failures:
                 raise self._failures.popleft()
             self.sent.append(message)
+            self._numbers.append(next(_SEND_NUMBERS))
             number = len(self.sent)
         return SendResult(
             provider=self.name,
@@ -57,6 +64,18 @@ class MemoryTransport:
         """The messages accepted so far, oldest first: ``sent`` under its mail-test name."""
         return self.sent
 
+    def numbered(self) -> list[tuple[int, OutboundMessage]]:
+        """``sent`` with a process-wide send number each, to merge several transports in order.
+
+        The numbers only grow, across every ``MemoryTransport`` of the process. If
+        ``sent`` was changed by hand rather than by ``clear()``, its own order is
+        all that is known: the messages are numbered by their place in it.
+        """
+        with self._lock:
+            if len(self._numbers) != len(self.sent):
+                return list(enumerate(self.sent))
+            return list(zip(self._numbers, self.sent, strict=True))
+
     def sent_to(self, address: str) -> list[OutboundMessage]:
         """Messages sent to one normalized address."""
         return [message for message in self.sent if message.to.value == address]
@@ -65,6 +84,7 @@ class MemoryTransport:
         """Forget what was sent and any scripted failures."""
         with self._lock:
             self.sent.clear()
+            self._numbers.clear()
             self.attempts.clear()
             self._failures.clear()
 
