@@ -34,6 +34,17 @@ def test_demo_prints_the_whole_timeline(capsys: pytest.CaptureFixture[str]) -> N
     assert "555" not in out, "the demo's phone number must be redacted"
 
 
+def test_demo_on_an_unopenable_database_prints_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --db in a missing directory is an error message and exit 2, not a traceback."""
+    assert main(["demo", "--db", str(tmp_path / "missing" / "x.db")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("escalate demo: error: cannot open SQLite database")
+    assert "Traceback" not in err
+    assert not (tmp_path / "missing").exists()
+
+
 def test_demo_writes_a_real_sqlite_file(tmp_path: Path) -> None:
     """The demo's handoff is durable: reopening its SQLite file finds it resolved."""
     database = tmp_path / "demo.db"

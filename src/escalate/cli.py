@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from escalate._exceptions import InvalidInput
 from escalate._report_cli import add_report_arguments
 from escalate._version import __version__
 
@@ -21,8 +22,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     from escalate._demo import run_demo  # noqa: PLC0415
 
-    # emoji=False: "x:2244..." must not become an emoji shortcode.
-    result = run_demo(Console(emoji=False), database=args.db)
+    try:
+        # emoji=False: "x:2244..." must not become an emoji shortcode.
+        result = run_demo(Console(emoji=False), database=args.db)
+    except InvalidInput as exc:  # a --db path that cannot be opened
+        print(f"escalate demo: error: {exc}", file=sys.stderr)
+        return 2
     return 0 if result.handoff.state.value == "resolved" else 1
 
 
