@@ -16,12 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escalate import Event
-from escalate.audit import canonical_content
+from escalate.audit import canonical_content, event_hash
 from escalate.audit._chain import (
     _CANONICAL,
     _NOT_CONTENT,
     _canonical_encoder,
     _encode_canonical,
+    _Flat,
+    _flatness,
     _hash,
     _is_flat,
     _utc_text,
@@ -85,6 +87,38 @@ def test_the_shortcut_is_taken_only_for_flat_data() -> None:
     assert _is_flat({"a": "x", "b": 1, "c": 1.5, "d": True, "e": None, "f": Colour.RED})
     for value in ([1], {"a": 1}, float("inf"), float("nan"), datetime(2026, 1, 1, tzinfo=UTC)):
         assert not _is_flat({"a": value})
+    assert _flatness({"a": "x", "b": 1, "d": True, "e": None, "f": Level.ONE}) is _Flat.NO_FLOATS
+    assert _flatness({"a": "x", "c": 1.5}) is _Flat.FLAT
+
+
+# What the workflow writes: text, numbers, bools, None, enums; no floats. These
+# take pydantic's Rust encoder, whose text must be json.dumps' to the byte.
+@given(
+    event=events,
+    data=st.dictionaries(
+        st.text(max_size=10),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text()
+        | st.sampled_from([Colour.RED, Level.ONE]),
+        max_size=8,
+    ),
+)
+def test_flat_data_without_floats_encodes_as_json_dumps_does(
+    event: Event, data: dict[str, object]
+) -> None:
+    flat = event.model_copy(update={"data": data})
+    assert _flatness(flat.data) is _Flat.NO_FLOATS
+    assert canonical_content(flat) == full_path(flat)
+
+
+def test_a_lone_surrogate_takes_the_python_encoder_as_before() -> None:
+    """pydantic cannot encode it; the text is json.dumps', and hashing it fails as it did."""
+    event = Event(id="ev_1", kind="k", at=datetime(2026, 1, 5, tzinfo=UTC), data={"a": "\ud800"})
+    assert canonical_content(event) == full_path(event)
+    with pytest.raises(UnicodeEncodeError):
+        event_hash(None, event)
 
 
 # pydantic warns that it met keys it did not expect: that is the point here.

@@ -14,6 +14,7 @@ tenant's chain. Every chain lives inside one tenant.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import math
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticSerializationError, to_json
 
 from escalate._clock import formats_last_once
 from escalate._models import Event
@@ -74,6 +76,11 @@ def _canonical_encoder() -> Callable[[object], str]:
 _encode_canonical = _canonical_encoder()
 #: The content fields other than ``at`` and ``data``: all text (or None), as they are.
 _TEXT_FIELDS = tuple(sorted(set(Event.model_fields) - _NOT_CONTENT - {"at", "data"}))
+#: Every content field, in the order sort_keys puts them.
+_CONTENT_ORDER = tuple(sorted((*_TEXT_FIELDS, "at", "data")))
+if _CONTENT_ORDER != ("actor", "at", "contact_id", "data", "handoff_id", "id", "kind", "tenant"):
+    # canonical_content spells the fields out in this order for speed.
+    raise RuntimeError(f"Event's content fields changed: update canonical_content {_CONTENT_ORDER}")
 
 
 class ChainHead(BaseModel):
@@ -117,12 +124,34 @@ def canonical_content(event: Event) -> str:
     what the stores persist, so a round trip through a store hashes the same.
     """
     fields = event.__dict__
-    if _is_flat(event.data):
-        # The events the workflow writes carry flat data, whose values encode the
-        # same with or without pydantic's JSON mode: dumping the model, a third
-        # of the cost, is skipped. Tests hold both paths to the same text.
-        content: dict[str, object] = {name: fields[name] for name in _TEXT_FIELDS}
-        content["data"] = event.data
+    data = event.data
+    flat = _flatness(data)
+    if flat is _Flat.NO_FLOATS:
+        # The common case: pydantic's Rust encoder writes exactly json.dumps'
+        # text for these values (floats aside: their repr differs), given the
+        # keys already in sorted order. A text it cannot encode (a lone
+        # surrogate) takes the path below, which fails as it always did.
+        try:
+            return to_json(
+                {  # in _CONTENT_ORDER, which an import-time check holds to this
+                    "actor": fields["actor"],
+                    "at": _utc_text(fields["at"]),
+                    "contact_id": fields["contact_id"],
+                    "data": dict(sorted(data.items())) if len(data) > 1 else data,
+                    "handoff_id": fields["handoff_id"],
+                    "id": fields["id"],
+                    "kind": fields["kind"],
+                    "tenant": fields["tenant"],
+                }
+            ).decode()
+        except PydanticSerializationError:
+            pass
+    if flat is not _Flat.NESTED:
+        # Flat data encodes the same with or without pydantic's JSON mode:
+        # dumping the model, a third of the cost, is skipped. Tests hold every
+        # path to the same text.
+        content = {name: fields[name] for name in _TEXT_FIELDS}
+        content["data"] = data
     else:
         content = event.model_dump(mode="json", exclude=_NOT_CONTENT)
     content["at"] = _utc_text(fields["at"])
@@ -135,23 +164,36 @@ def _utc_text(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _is_flat(data: Mapping[str, object]) -> bool:
+class _Flat(enum.Enum):
+    NESTED = 0
+    FLAT = 1
+    NO_FLOATS = 2
+
+
+def _flatness(data: Mapping[str, object]) -> _Flat:
     """Whether keys are text, and values text, whole numbers, finite floats, bools or None.
 
     Those (enum members included: they are ``str`` or ``int``) encode to the same
     JSON whether or not pydantic converts them first; anything else (a nested
     list, a datetime, an infinite float, a key that ``model_copy`` let in
-    unvalidated) takes pydantic's JSON mode.
+    unvalidated) is ``NESTED`` and takes pydantic's JSON mode. ``NO_FLOATS``:
+    flat, and no float either.
     """
+    flat = _Flat.NO_FLOATS
     for key, value in data.items():
         if not isinstance(key, str):
-            return False
+            return _Flat.NESTED
         if value is None or isinstance(value, str | int):
             continue
         if isinstance(value, float) and math.isfinite(value):
+            flat = _Flat.FLAT
             continue
-        return False
-    return True
+        return _Flat.NESTED
+    return flat
+
+
+def _is_flat(data: Mapping[str, object]) -> bool:
+    return _flatness(data) is not _Flat.NESTED
 
 
 def event_hash(prev_hash: str | None, event: Event) -> str:
