@@ -43,6 +43,7 @@ from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
 from escalate.store import Changes, OutboxItem, Store, open_store
+from escalate.store._changes import NO_CHANGES
 from escalate.transports._base import Transport
 from escalate.webhooks._apply import Applied, MemorySeen, Seen, WebhookRecord, apply_webhook
 from escalate.workflow._definition import Workflow
@@ -319,7 +320,7 @@ class Escalator:
         now = self.clock.now()
         contacts: tuple[Contact, ...] = ()
         events: list[Event] = []
-        extra = Changes()
+        extra = NO_CHANGES
         # The handoff may point at a contact merged away since: act on its survivor.
         contact = self.contacts.live(handoff.contact_id) if handoff.contact_id else None
         owner = self.contacts.resolve(identity)

@@ -107,3 +107,7 @@ class Changes:
     merge_proposals: Sequence[MergeProposal] = ()
     verifications: Sequence[VerificationRecord] = ()
     claim: Claim | None = None
+
+
+#: The empty change, shared (it is frozen): for "nothing extra" defaults and checks.
+NO_CHANGES = Changes()

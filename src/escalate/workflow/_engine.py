@@ -49,6 +49,7 @@ from escalate.consent._records import (
 from escalate.identity._contact import Contact
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import SocialPublisher
+from escalate.store._changes import NO_CHANGES
 from escalate.store._protocol import (
     Changes,
     Claim,
@@ -147,9 +148,23 @@ class Engine(Dispatching, SendPath):
     # -- transitions ------------------------------------------------------------
 
     def transition(
-        self, handoff: Handoff, event: WorkflowInput, *, actor: str = "system"
+        self,
+        handoff: Handoff,
+        event: WorkflowInput,
+        *,
+        actor: str = "system",
+        contacts: Sequence[Contact] = (),
+        events: Sequence[Event] = (),
+        fire_timers: Sequence[str] = (),
+        extra: Changes = NO_CHANGES,
+        claim: bool = False,
     ) -> tuple[Transition, Changes]:
-        """Decide, and build the one transaction that records the decision."""
+        """Decide, and build the one transaction that records the decision.
+
+        ``contacts``, ``events``, ``fire_timers`` and ``extra`` are records of the
+        same change, written with it (see ``apply``); with ``claim``, a change
+        that queues outbox rows also claims the handoff's due rows.
+        """
         now = self.clock.now()
         addresses = (
             self._addresses(handoff, now)
@@ -158,7 +173,7 @@ class Engine(Dispatching, SendPath):
         )
         transition = self.workflow.decide(handoff, event, self.workflow.context(now, addresses))
         new = transition.handoff
-        events = [
+        own_events = [
             _event(
                 new,
                 "handoff.transition",
@@ -218,14 +233,31 @@ class Engine(Dispatching, SendPath):
                     awaiting_confirmation=command.awaiting_confirmation,
                 )
                 consent.append(record)
-                events.append(consent_event(record))
+                own_events.append(consent_event(record))
         changes = Changes(
             handoffs=(new,),
-            events=tuple(events),
+            contacts=(*contacts, *extra.contacts),
+            consent=(*extra.consent, *consent),
+            events=(*events, *extra.events, *own_events),
             outbox=tuple(outbox),
+            outbox_updates=extra.outbox_updates,
             timers=tuple(timers),
             cancel_timers=tuple(cancels),
-            consent=tuple(consent),
+            fire_timers=tuple(fire_timers),
+            merges=extra.merges,
+            merge_proposals=extra.merge_proposals,
+            verifications=extra.verifications,
+            # Only a change that queued rows claims: older rows left due are
+            # run_due's (a verb runs what its own change queued, see Escalator).
+            claim=Claim(
+                now=self.clock.now(),
+                worker=self.worker,
+                lease=self.lease,
+                tenant=self.tenant,
+                handoff_id=new.id,
+            )
+            if claim and outbox
+            else None,
         )
         return transition, changes
 
@@ -270,36 +302,18 @@ class Engine(Dispatching, SendPath):
         Returns:
             The handoff as committed, and the rows claimed (none without ``claim``).
         """
-        transition, changes = self.transition(handoff, event, actor=actor)
-        new = transition.handoff
-        extra = extra or Changes()
-        claimed = self.store.commit(
-            Changes(
-                handoffs=changes.handoffs,
-                contacts=(*contacts, *extra.contacts),
-                consent=(*extra.consent, *changes.consent),
-                events=(*events, *extra.events, *changes.events),
-                outbox=changes.outbox,
-                outbox_updates=extra.outbox_updates,
-                timers=changes.timers,
-                cancel_timers=changes.cancel_timers,
-                fire_timers=tuple(fire_timers),
-                merges=extra.merges,
-                merge_proposals=extra.merge_proposals,
-                verifications=extra.verifications,
-                # Only a change that queued rows claims: older rows left due are
-                # run_due's (a verb runs what its own change queued, see Escalator).
-                claim=Claim(
-                    now=self.clock.now(),
-                    worker=self.worker,
-                    lease=self.lease,
-                    tenant=self.tenant,
-                    handoff_id=new.id,
-                )
-                if claim and changes.outbox
-                else None,
-            )
+        transition, changes = self.transition(
+            handoff,
+            event,
+            actor=actor,
+            contacts=contacts,
+            events=events,
+            fire_timers=fire_timers,
+            extra=extra or NO_CHANGES,
+            claim=claim,
         )
+        new = transition.handoff
+        claimed = self.store.commit(changes)
         for followed in getattr(self._following, "running", ()):
             if followed.handoff.id == new.id:
                 followed.handoff = new
@@ -413,7 +427,7 @@ class Engine(Dispatching, SendPath):
 
     def _commit_settlement(self, settlement: Changes) -> bool:
         """Commit a row's settlement alone; False if the row's lease was taken over."""
-        if settlement == Changes():
+        if settlement == NO_CHANGES:
             return True
         try:
             self.store.commit(settlement)
