@@ -68,6 +68,9 @@ class GroupCommit:
         self._state = threading.Condition(threading.Lock())
         self._queue: list[_Pending] = []
         self._leading = False
+        #: Callers waiting on ``_state``: with none, the leader skips notify_all,
+        #: which costs a lock probe even on an empty condition.
+        self._waiting = 0
 
     def commit(self, changes: Changes) -> list[OutboxItem]:
         """Write ``changes`` atomically; return, once committed, the rows its claim took."""
@@ -75,7 +78,11 @@ class GroupCommit:
         with self._state:
             self._queue.append(pending)
             while self._leading and not pending.done:
-                self._state.wait()
+                self._waiting += 1
+                try:
+                    self._state.wait()
+                finally:
+                    self._waiting -= 1
             if pending.done:
                 return _result(pending)
             self._leading = True
@@ -84,7 +91,8 @@ class GroupCommit:
         finally:
             with self._state:
                 self._leading = False
-                self._state.notify_all()
+                if self._waiting:
+                    self._state.notify_all()
         return _result(pending)
 
     def _write_queued(self) -> None:
