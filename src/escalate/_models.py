@@ -145,6 +145,9 @@ class Handoff(Model):
     connected_at: AwareDatetime | None = None
     closed_at: AwareDatetime | None = None
     close_reason: str | None = None
+    #: The version whose transition closed it: private sends queued before it are
+    #: cancelled, not sent (those its closing transition queued still go).
+    closed_version: int | None = None
     #: Channels whose sends failed permanently; the workflow does not fall back to them.
     failed_channels: tuple[Channel, ...] = ()
 

@@ -361,6 +361,7 @@ class Workflow:
         if target in TERMINAL_STATES and handoff.is_open:
             updates["closed_at"] = ctx.now
             updates["close_reason"] = step.reason
+            updates["closed_version"] = handoff.version + 1
         return Transition(
             handoff=handoff.model_copy(update=updates),
             previous=handoff.state,

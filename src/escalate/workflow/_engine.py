@@ -72,7 +72,7 @@ from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._dispatching import Dispatching
 from escalate.workflow._inputs import TimerFired, WorkflowInput
 from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
-from escalate.workflow._sending import SendPath
+from escalate.workflow._sending import SendPath, transition_key
 from escalate.workflow._settler import Settler
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
@@ -198,9 +198,7 @@ class Engine(Dispatching, SendPath):
                         id=new_id("ob"),
                         tenant=new.tenant,
                         handoff_id=new.id,
-                        # Deterministic per transition: the version check makes a
-                        # transition commit once, so its commands are queued once.
-                        idempotency_key=f"{new.id}:{new.version}:{index}",
+                        idempotency_key=transition_key(new.id, new.version, index),
                         command=command,
                         due_at=now,
                         created_at=now,

@@ -20,6 +20,7 @@ class DispatchReport:
     held: int = 0
     failed: int = 0
     refused: int = 0
+    cancelled: int = 0
     paced: int = 0
 
     def __iadd__(self, other: DispatchReport) -> DispatchReport:
@@ -36,6 +37,7 @@ REPORT_COUNTERS = {
     "message.held": "held",
     "message.failed": "failed",
     "message.refused": "refused",
+    "message.cancelled": "cancelled",
     "message.paced": "paced",
     "public_reply.posted": "posted",
     "public_reply.failed": "failed",

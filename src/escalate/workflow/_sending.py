@@ -59,6 +59,23 @@ log = logging.getLogger("escalate")
 OPT_IN_ALREADY_REQUESTED = "opt_in_already_requested"
 
 
+def transition_key(handoff_id: str, version: int, index: int) -> str:
+    """The idempotency key of the ``index``-th command of the transition to ``version``.
+
+    Deterministic: the version check makes a transition commit once, so its
+    commands are queued once.
+    """
+    return f"{handoff_id}:{version}:{index}"
+
+
+def queued_before_close(item: OutboxItem, handoff: Handoff) -> bool:
+    """Whether ``item`` was queued by a transition before the one that closed ``handoff``."""
+    if handoff.closed_version is None or item.handoff_id != handoff.id:
+        return False
+    _, version, _ = item.idempotency_key.rsplit(":", 2)
+    return version.isdigit() and int(version) < handoff.closed_version
+
+
 class SendPath:
     """The ``Engine``'s methods that execute a claimed ``SendMessage`` or ``PostPublicReply``."""
 
@@ -161,6 +178,19 @@ class SendPath:
             self._settle(
                 item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
                 reason="lease_expired",
+            )  # fmt: skip
+            return
+        if (
+            handoff is not None
+            and queued_before_close(item, handoff)
+            and command.template not in KEYWORD_REPLY_TEMPLATES
+        ):
+            # Held by quiet hours, or waiting for a retry, when the case closed:
+            # the customer is not texted about a closed case. (A STOP's
+            # confirmation is a keyword answer: it goes whatever the case.)
+            self._settle(
+                item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
+                reason="handoff_closed", template=command.template,
             )  # fmt: skip
             return
         providers = self._providers(command.channel)
