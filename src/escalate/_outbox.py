@@ -18,6 +18,7 @@ from typing import Any
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
+from escalate.consent._policy import is_keyword_answer
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine, _event
@@ -189,7 +190,12 @@ class Outbox:
         self._store.commit(Changes(events=(event,)))
 
     def _feed_failure(self, item: OutboxItem, reason: str) -> None:
-        if isinstance(item.command, SendMessage) and item.handoff_id is not None:
+        # A keyword answer (HELP, STOP's confirmation) that failed is no failure of the case.
+        if (
+            isinstance(item.command, SendMessage)
+            and item.handoff_id is not None
+            and not is_keyword_answer(item.command)
+        ):
             self._engine.feed(
                 item.handoff_id, SendFailed(channel=item.command.channel, reason=reason)
             )

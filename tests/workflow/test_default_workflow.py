@@ -15,6 +15,7 @@ from escalate import (
     Identity,
     InboundMessage,
     InvalidInput,
+    PermanentTransportError,
     TransitionNotAllowed,
 )
 from escalate.store import Store
@@ -520,3 +521,25 @@ def test_an_agent_message_in_quiet_hours_waits_for_the_morning(
     clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))  # 08:00 in San Francisco
     esc.run_due()
     assert len(sms.sent) == 2
+
+
+@pytest.mark.parametrize("how", ["at send", "by status callback"])
+def test_a_failed_help_answer_is_no_failure_of_the_case(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, how: str
+) -> None:
+    """HELP's answer belongs to the address: its failure leaves the connected case alone."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    if how == "at send":
+        sms.fail_next(PermanentTransportError("carrier filtered", provider="memory", code="30007"))
+    esc.inbound(text(clock, "HELP"))
+    if how == "by status callback":
+        rows = esc.store.outbox(esc.tenant)
+        answer = [r for r in rows if getattr(r.command, "template", None) == "consent.help"]
+        esc.outbox.reconcile(answer[-1].id, "failed", error_code="30007")
+    after = esc.handoffs.get(handoff.id)
+    assert after.state is S.CONNECTED
+    assert after.failed_channels == ()
+    kinds = [e.kind for e in esc.history(handoff.id)]
+    assert kinds[-1] in ("message.failed", "message.undelivered")

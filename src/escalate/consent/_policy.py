@@ -40,6 +40,16 @@ KEYWORD_REPLY_TEMPLATES = frozenset(
     {HELP_TEMPLATE, OPT_OUT_CONFIRMATION_TEMPLATE, OPT_IN_CONFIRMATION_TEMPLATE}
 )
 
+
+def is_keyword_answer(command: object) -> bool:
+    """Whether an outbox command answers a customer's keyword (HELP, STOP, START).
+
+    Such an answer belongs to the address, not to the case: its failure, or its
+    refusal, is no failure of the handoff it is tied to.
+    """
+    return getattr(command, "template", None) in KEYWORD_REPLY_TEMPLATES
+
+
 RATES_NOTICE = "Msg & data rates may apply"
 
 

@@ -25,7 +25,7 @@ from escalate._models import Channel, Handoff
 from escalate._redact import redact_address
 from escalate.consent._ledger import decide_from_records
 from escalate.consent._ledger_service import consent_facts, known_zone, make_consent_record
-from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES, ConsentPolicy
+from escalate.consent._policy import ConsentPolicy, is_keyword_answer
 from escalate.consent._records import (
     ConsentAction,
     ConsentEvidence,
@@ -183,7 +183,7 @@ class SendPath:
         if (
             handoff is not None
             and queued_before_close(item, handoff)
-            and command.template not in KEYWORD_REPLY_TEMPLATES
+            and not is_keyword_answer(command)
         ):
             # Held by quiet hours, or waiting for a retry, when the case closed:
             # the customer is not texted about a closed case. (A STOP's
@@ -274,10 +274,7 @@ class SendPath:
             return
         # Not the handoff's failure: a keyword answer that may no longer go, or
         # an opt-in request repeated (a form sent twice): the first one's YES counts.
-        not_a_failure = (
-            command.template in KEYWORD_REPLY_TEMPLATES
-            or decision.reason == OPT_IN_ALREADY_REQUESTED
-        )
+        not_a_failure = is_keyword_answer(command) or decision.reason == OPT_IN_ALREADY_REQUESTED
         self._settle(
             item,
             handoff,
@@ -371,7 +368,10 @@ class SendPath:
         consent: Sequence[ConsentRecord] = (),
         **data: Any,
     ) -> None:
-        """Settle the row as failed and tell its handoff, so the workflow can fall back."""
+        """Settle the row as failed and tell its handoff, so the workflow can fall back.
+
+        A keyword answer's failure is recorded but not fed: it is no failure of the case.
+        """
         self._settle(
             item,
             handoff,
@@ -379,7 +379,9 @@ class SendPath:
             "message.failed",
             report,
             consent=consent,
-            then=SendFailed(channel=channel, reason=reason),
+            then=None
+            if is_keyword_answer(item.command)
+            else SendFailed(channel=channel, reason=reason),
             reason=reason,
             **data,
         )
