@@ -21,6 +21,8 @@ from escalate import (
     ReplyAddressing,
 )
 from escalate.testing import FakeClock, MemoryTransport
+from escalate.transports.sendgrid import SendGridEmail
+from escalate.transports.smtp import SMTPEmail
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
@@ -116,6 +118,38 @@ def test_emails_thread_and_carry_a_signed_reply_to(
     assert reply_to.endswith("@acme.example")
     assert esc.handoff_for_reply_address(f"Acme <{reply_to}>").id == handoff.id  # type: ignore[union-attr]
     assert handoff.reference in intro.subject  # type: ignore[operator]
+
+
+def test_the_email_adapters_keep_the_workflows_thread_and_signed_reply_to(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """What SendGrid and SMTP put on the wire: one thread, one Reply-To, in its own field.
+
+    The adapters' own defaults (a ``handoff.``-prefixed root, a ``reply_to``
+    template) give way to the workflow's headers, whatever their case.
+    """
+    esc = make_esc(reply_to=REPLIES)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, EMAIL, consent=EMAIL_CONSENT)
+    clock.advance(hours=24)
+    esc.run_due()
+    intro, reminder = sms.sent
+    signed = intro.headers["Reply-To"]
+    defaults = {"from_email": "help@acme.example", "reply_to": "other+{reference}@acme.example"}
+    grid = SendGridEmail("SG.key", **defaults)  # type: ignore[arg-type]
+    first, second = grid.mail(intro), grid.mail(reminder)
+    assert first["reply_to"] == second["reply_to"] == {"email": signed}
+    assert first["headers"] == {"Message-ID": f"<{handoff.id}@acme.example>"}
+    assert second["headers"]["In-Reply-To"] == first["headers"]["Message-ID"]
+    assert second["headers"]["References"] == first["headers"]["Message-ID"]
+    smtp = SMTPEmail("127.0.0.1", **defaults)  # type: ignore[arg-type]
+    built = smtp.build(intro)
+    assert built.get_all("Reply-To") == [signed]
+    assert built.get_all("Message-ID") == [f"<{handoff.id}@acme.example>"]
+    assert built.get_all("In-Reply-To") is None
+    lowercase = intro.model_copy(update={"headers": {"message-id": "<own@x>", "reply-to": signed}})
+    assert grid.mail(lowercase)["headers"] == {"message-id": "<own@x>"}
+    assert smtp.build(lowercase).get_all("Message-ID") == ["<own@x>"]
 
 
 def test_inbound_email_to_the_reply_address_routes_to_its_handoff(

@@ -1,11 +1,15 @@
 """Email threading shared by the SendGrid and SMTP adapters.
 
-Every message of one handoff threads under one root: a ``Message-ID`` of our
-own (from ``OutboundMessage.id``, so a bounce or reply names the outbox row),
-and ``In-Reply-To``/``References`` pointing at the handoff's root id. The
-reply-to address can carry the reference code, so a customer's reply routes
-back to the handoff. Headers on the message itself (say, the customer's own
-Message-ID to answer) win over the defaults.
+By default every message of one handoff threads under one root: a
+``Message-ID`` of our own (from ``OutboundMessage.id``, so a bounce or reply
+names the outbox row), and ``In-Reply-To``/``References`` pointing at the
+handoff's root id. The reply-to address can carry the reference code, so a
+customer's reply routes back to the handoff. Headers on the message itself win
+over the defaults, whatever their case: a message that brings its own
+``Message-ID`` brings its own threading (the default workflow's first email
+answers nothing, later ones answer it), and its ``Reply-To`` (the workflow's
+signed address) is the reply-to, which the adapters set in the provider's own
+field: SendGrid refuses ``Reply-To`` among custom headers.
 """
 
 from __future__ import annotations
@@ -58,7 +62,13 @@ class EmailSettings:
             reference=message.reference or "", handoff_id=message.handoff_id or ""
         ).strip()
 
-    def reply_to_for(self, message: OutboundMessage) -> str | None:
+    def reply_to_for(self, message: OutboundMessage, provider: str = "email") -> str | None:
+        """The message's own ``Reply-To`` header, else the ``reply_to`` template filled in."""
+        own = _own_headers(message)
+        if "reply-to" in own:
+            name, value = own["reply-to"]
+            _refuse_line_breaks(name, value, provider)
+            return value
         if self.reply_to is None:
             return None
         return self.reply_to.format(
@@ -66,17 +76,30 @@ class EmailSettings:
         )
 
     def headers_for(self, message: OutboundMessage, provider: str) -> dict[str, str]:
-        """Message-ID, In-Reply-To and References, then the message's own headers."""
-        headers = {"Message-ID": f"<{message.id}@{self.domain}>"}
-        if message.handoff_id:
+        """Message-ID, In-Reply-To and References, then the message's own headers.
+
+        The message's own win, compared without regard to case; its ``Reply-To``
+        is left out (``reply_to_for`` gives it, for the provider's own field).
+        """
+        own = _own_headers(message)
+        own.pop("reply-to", None)
+        headers = {"message-id": ("Message-ID", f"<{message.id}@{self.domain}>")}
+        if message.handoff_id and "message-id" not in own:
             root = f"<handoff.{message.handoff_id}@{self.domain}>"
-            headers["In-Reply-To"] = root
-            headers["References"] = root
-        headers.update(message.headers)
-        for name, value in headers.items():
-            # A line break in a header would let the value forge headers of its own.
-            if any(char in name + value for char in "\r\n"):
-                raise PermanentTransportError(
-                    f"header {name!r} contains a line break", provider=provider
-                )
-        return headers
+            headers["in-reply-to"] = ("In-Reply-To", root)
+            headers["references"] = ("References", root)
+        headers.update(own)
+        for name, value in headers.values():
+            _refuse_line_breaks(name, value, provider)
+        return dict(headers.values())
+
+
+def _own_headers(message: OutboundMessage) -> dict[str, tuple[str, str]]:
+    """The message's headers by lowercase name, each with its name as written."""
+    return {name.lower(): (name, value) for name, value in message.headers.items()}
+
+
+def _refuse_line_breaks(name: str, value: str, provider: str) -> None:
+    # A line break in a header would let the value forge headers of its own.
+    if any(char in name + value for char in "\r\n"):
+        raise PermanentTransportError(f"header {name!r} contains a line break", provider=provider)

@@ -151,7 +151,7 @@ class SendGridEmail:
             subject=settings.subject_for(message),
             plain_text_content=message.body,
         )
-        reply_to = settings.reply_to_for(message)
+        reply_to = settings.reply_to_for(message, self.name)
         if reply_to:
             mail.reply_to = ReplyTo(reply_to)
         mail.header = [

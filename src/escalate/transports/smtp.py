@@ -124,10 +124,11 @@ class SMTPEmail:
         email["From"] = formataddr((settings.from_name or "", settings.from_email))
         email["To"] = settings.recipient(message, self.name)
         email["Subject"] = settings.subject_for(message)
-        reply_to = settings.reply_to_for(message)
+        reply_to = settings.reply_to_for(message, self.name)
         if reply_to:
             email["Reply-To"] = reply_to
         for key, value in settings.headers_for(message, self.name).items():
+            del email[key]  # replaces: a second From or Subject would be refused
             email[key] = value
         email.set_content(message.body)
         return email
