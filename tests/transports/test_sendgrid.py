@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from escalate import DeliveryStatus, InvalidInput, InvalidRecipient, PermanentTransportError
@@ -93,3 +95,16 @@ def test_from_env_reads_the_sendgrid_variables() -> None:
     assert "SG.k" not in repr(transport)
     with pytest.raises(InvalidInput, match="SENDGRID_API_KEY"):
         SendGridEmail.from_env({"SENDGRID_FROM_EMAIL": "help@acme.example"})
+
+
+def test_debug_logging_writes_no_key_recipient_or_body(
+    stub: StubServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """python_http_client dumps requests at DEBUG; importing the adapter silences that."""
+    with caplog.at_level(logging.DEBUG):
+        make(stub.url).send(email("ob_9"))
+    logged = caplog.text
+    assert "SG.secret-key" not in logged
+    assert "jane@example.com" not in logged
+    assert email("ob_9").body not in logged
+    assert not [r for r in caplog.records if r.name.startswith("python_http_client")]

@@ -3,12 +3,14 @@
 Needs the extra: ``pip install 'escalate[sendgrid]'``. The 202's ``X-Message-Id``
 becomes the provider message id (it is ``sg_message_id`` in SendGrid's events),
 and the personalization's ``custom_args.escalate_id`` carries our
-``OutboundMessage.id`` into every event.
+``OutboundMessage.id`` into every event. Importing it silences the SDK's HTTP
+client's DEBUG dumps, which carry the API key and personal data.
 """
 
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import re
 import urllib.error
@@ -58,6 +60,27 @@ ERRORS: dict[str, type[TransportError]] = {
 
 #: The ``custom_args`` key carrying ``OutboundMessage.id`` into SendGrid's events.
 CUSTOM_ARG = "escalate_id"
+
+
+class _NoRequestDumps(logging.Filter):
+    """Drops python_http_client's DEBUG records: they dump every request and response.
+
+    Those records hold the ``Authorization`` header (the API key), the recipient
+    and the whole body, and an application that turns on DEBUG logging would
+    write them out. The SDK logs nothing else, and nothing above DEBUG.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+def _silence_request_dumps() -> None:
+    sdk_logger = logging.getLogger("python_http_client.client")
+    if not any(isinstance(f, _NoRequestDumps) for f in sdk_logger.filters):
+        sdk_logger.addFilter(_NoRequestDumps())
+
+
+_silence_request_dumps()
 
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
 
