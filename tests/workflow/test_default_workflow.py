@@ -543,3 +543,43 @@ def test_a_failed_help_answer_is_no_failure_of_the_case(
     assert after.failed_channels == ()
     kinds = [e.kind for e in esc.history(handoff.id)]
     assert kinds[-1] in ("message.failed", "message.undelivered")
+
+
+NIGHT = datetime(2026, 3, 11, 5, 0, tzinfo=UTC)  # 22:00 in San Francisco: quiet hours
+
+
+def _sent_at(esc: object, handoff_id: str) -> list[datetime]:
+    history = esc.history(handoff_id)  # type: ignore[attr-defined]
+    return [e.at for e in history if e.kind == "message.sent"]
+
+
+def test_the_reminder_counts_from_when_a_held_intro_leaves(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """Contact at 22:00 there: intro at 08:00, reminder reminder_after later, not at 08:00 too."""
+    clock.set(NIGHT)
+    esc = make_esc(reminder_after=timedelta(hours=4))
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    for _ in range(2 * 24 * 4):  # two days, a scheduler every 15 minutes
+        clock.advance(minutes=15)
+        esc.run_due()
+    intro, reminder = _sent_at(esc, handoff.id)
+    assert intro == datetime(2026, 3, 11, 15, 0, tzinfo=UTC)  # 08:00 PDT
+    assert reminder - intro == timedelta(hours=4)
+
+
+def test_a_message_held_again_neither_notifies_again_nor_postpones_for_ever(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify]
+) -> None:
+    """A scheduler that only ever runs at night: one SLA notice, and the case still ends."""
+    clock.set(NIGHT)
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    clock.advance(hours=2)
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    for _ in range(20):  # every three days at 00:00 there, in quiet hours
+        clock.advance(days=3)
+        esc.run_due()
+    assert [n.topic for n in notes].count("sla_at_risk") == 1
+    assert esc.handoffs.get(handoff.id).state is S.ABANDONED

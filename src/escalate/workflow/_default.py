@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from escalate._exceptions import InvalidInput, InvalidWorkflowDefinition
-from escalate._models import Handoff
+from escalate._models import Handoff, HandoffState
 from escalate.consent._records import Purpose
 from escalate.workflow._default_actions import (
     ABANDON,
@@ -41,6 +41,8 @@ from escalate.workflow._default_actions import (
     fall_back,
     first_message_misses_sla,
     from_address,
+    held,
+    held_past_sla,
     mark_failed,
     opted_out,
     remind,
@@ -71,6 +73,33 @@ from escalate.workflow._threading import ReplyAddressing
 __all__ = ["DEFAULT_STEPS", "default_workflow"]
 
 TX = Purpose.TRANSACTIONAL
+
+
+def _held_steps(
+    sources: HandoffState | tuple[HandoffState, ...], timers: tuple[str, ...]
+) -> tuple[Step, Step]:
+    """A private message held by quiet hours: past the SLA (helpdesk told), or not."""
+    return (
+        Step(
+            sources,
+            SendDeferred,
+            None,
+            "first private message held past the first-response SLA; helpdesk notified",
+            held_past_sla,
+            guard=first_message_misses_sla,
+            templates=("notify.sla_at_risk",),
+            starts=timers,
+        ),
+        Step(
+            sources,
+            SendDeferred,
+            None,
+            "a private message held by quiet hours",
+            held,
+            starts=timers,
+        ),
+    )
+
 
 DEFAULT_STEPS = (
     Step(
@@ -153,17 +182,11 @@ DEFAULT_STEPS = (
     ),
     # The SLA timer stops when contact arrives, but the first message may not
     # leave then: quiet hours can hold it until morning. The helpdesk hears of it
-    # at once, while it can still answer some other way.
-    Step(
-        OPEN,
-        SendDeferred,
-        None,
-        "first private message held past the first-response SLA; helpdesk notified",
-        sla_at_risk,
-        guard=first_message_misses_sla,
-        templates=("notify.sla_at_risk",),
-    ),
-    Step(OPEN, SendDeferred, None, "a private message held by quiet hours"),
+    # at once, while it can still answer some other way. Either way the follow-up
+    # the held message started (reminder, abandonment) counts from when it leaves.
+    # Connected first: only there can the reminder be pending, to be moved.
+    *_held_steps(S.CONNECTED, (REMINDER, ABANDON)),
+    *_held_steps(OPEN, (ABANDON,)),
     Step(
         S.CONNECTED,
         TimerFired,

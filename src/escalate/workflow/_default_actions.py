@@ -246,6 +246,34 @@ def sla_at_risk(handoff: Handoff, _: TimerFired | SendDeferred, ctx: Context) ->
     return effects(_notify(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes")))
 
 
+def held(handoff: Handoff, event: SendDeferred, ctx: Context) -> Effects:
+    return effects(*_follow_ups_from(handoff, event, ctx))
+
+
+def held_past_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> Effects:
+    return effects(
+        *sla_at_risk(handoff, event, ctx).commands, *_follow_ups_from(handoff, event, ctx)
+    )
+
+
+def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> list[StartTimer]:
+    """The follow-up a held message starts, counted from when it will leave instead.
+
+    The reminder comes ``reminder_after`` of quiet time after the intro, the
+    abandonment ``abandon_after`` after the reminder (``contact_timeout`` after
+    an opt-in request): quiet hours holding the message until morning would
+    otherwise eat that time, or send the reminder right behind the intro.
+    """
+    template = event.template or ""
+    if template.startswith("intro.") and handoff.state is S.CONNECTED:
+        return [StartTimer(name=REMINDER, due_at=event.not_before + _td(ctx, "reminder_after"))]
+    if template.startswith("reminder."):
+        return [StartTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "abandon_after"))]
+    if template == "opt_in.sms":
+        return [StartTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "contact_timeout"))]
+    return []
+
+
 def first_message_misses_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> bool:
     """quiet hours hold the first private message past the first-response SLA"""
     due = handoff.opened_at + _td(ctx, "sla")

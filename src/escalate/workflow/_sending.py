@@ -254,18 +254,24 @@ class SendPath:
             deferred = SendDeferred(
                 channel=command.channel, template=command.template, not_before=decision.not_before
             )
+            # A workflow that cares (the SLA notice, follow-ups timed from when the
+            # message leaves) hears of a row's first deferral only: one claimed in
+            # quiet hours again (no scheduler ran in the window) would otherwise
+            # notify again and push its follow-ups out again, for ever.
+            first = "first_deferred_at" not in (item.result or {})
             self._settle(
                 item,
                 handoff,
                 OutboxStatus.PENDING,
                 "message.deferred",
                 report,
-                # A workflow that cares (the first-response SLA) hears of it.
                 then=deferred
-                if handoff is not None and self.workflow.accepts(handoff.state, deferred)
+                if first and handoff is not None and self.workflow.accepts(handoff.state, deferred)
                 else None,
                 due_at=decision.not_before,
-                result=item.result,
+                result={**(item.result or {}), "first_deferred_at": self.clock.now().isoformat()}
+                if first
+                else item.result,
                 to=to,
                 reason=decision.reason,
                 not_before=decision.not_before.isoformat(),
