@@ -60,6 +60,23 @@ def test_permanent_sms_failure_falls_back_to_consented_email(
     assert "send failed; fell back to another channel" in reasons
 
 
+def test_a_fallback_inside_run_due_is_sent_by_that_run(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The reminder SMS hits a landline in run_due: the email it falls back to goes in that run."""
+    esc = make_esc()
+    repeat_customer_with_email(esc, clock)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    sms.clear()
+    sms.fail_next(InvalidRecipient("landline", provider="memory", code="21614"))
+    clock.advance(hours=24)
+    report = esc.run_due()
+    assert [m.to for m in sms.sent] == [EMAIL]
+    assert (report.failed, report.sent) == (1, 1)
+    assert esc.handoffs.get(handoff.id).channel is Channel.EMAIL
+
+
 def test_permanent_failure_without_another_channel_fails(
     make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
 ) -> None:

@@ -111,10 +111,12 @@ class Dispatching:
         if self.concurrency <= 1:
             while True:
                 groups = self._claim(limit=batch)
+                if not groups:
+                    return report
+                # Claimed again even after a short claim: results may have queued
+                # more work due now (a channel fallback's intro), as in stream().
                 for group in groups.values():
                     report += self._run_group(group)
-                if sum(len(group) for group in groups.values()) < batch:
-                    return report
 
         def add(result: DispatchReport) -> None:
             nonlocal report
