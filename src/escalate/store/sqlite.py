@@ -174,20 +174,26 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             key = (handoff.tenant, handoff.id, handoff.version - 1)
             # SQLite rewrites an index entry whenever its column is SET, even to
             # the same value: set only what every transition changes, unless the
-            # indexed columns really moved (closing, or a new contact).
-            cursor = conn.execute(
-                "UPDATE handoffs SET state = ?, version = ?, data = ?"
-                " WHERE tenant = ? AND id = ? AND version = ? AND is_open = ? AND contact_id IS ?",
-                (
-                    handoff.state.value,
-                    handoff.version,
-                    data,
-                    *key,
-                    int(handoff.is_open),
-                    handoff.contact_id,
-                ),
+            # indexed columns really moved (closing, or a new contact). The
+            # closing write is known to move is_open: it skips the narrow try.
+            closing = handoff.closed_version == handoff.version
+            cursor = (
+                None
+                if closing
+                else conn.execute(
+                    "UPDATE handoffs SET state = ?, version = ?, data = ?"
+                    " WHERE tenant = ? AND id = ? AND version = ? AND is_open = ? AND contact_id IS ?",
+                    (
+                        handoff.state.value,
+                        handoff.version,
+                        data,
+                        *key,
+                        int(handoff.is_open),
+                        handoff.contact_id,
+                    ),
+                )
             )
-            if cursor.rowcount != 1:
+            if cursor is None or cursor.rowcount != 1:
                 cursor = conn.execute(
                     "UPDATE handoffs SET state = ?, is_open = ?, contact_id = ?, version = ?,"
                     " data = ? WHERE tenant = ? AND id = ? AND version = ?",
