@@ -176,13 +176,11 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             # the same value: set only what every transition changes, unless the
             # indexed columns really moved (closing, or a new contact). The
             # closing write is known to move is_open: it skips the narrow try.
-            closing = handoff.closed_version == handoff.version
-            cursor = (
-                None
-                if closing
-                else conn.execute(
-                    "UPDATE handoffs SET state = ?, version = ?, data = ?"
-                    " WHERE tenant = ? AND id = ? AND version = ? AND is_open = ? AND contact_id IS ?",
+            cursor = None
+            if handoff.closed_version != handoff.version:
+                cursor = conn.execute(
+                    "UPDATE handoffs SET state = ?, version = ?, data = ? WHERE tenant = ?"
+                    " AND id = ? AND version = ? AND is_open = ? AND contact_id IS ?",
                     (
                         handoff.state.value,
                         handoff.version,
@@ -192,7 +190,6 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
                         handoff.contact_id,
                     ),
                 )
-            )
             if cursor is None or cursor.rowcount != 1:
                 cursor = conn.execute(
                     "UPDATE handoffs SET state = ?, is_open = ?, contact_id = ?, version = ?,"
