@@ -17,6 +17,7 @@ from escalate import (
     Workflow,
 )
 from escalate.workflow import (
+    CancelTimer,
     ContactProvided,
     Opened,
     PostPublicReply,
@@ -189,7 +190,9 @@ def test_a_locale_missing_a_template_is_refused() -> None:
         Templates({"en": TEXTS, "es": {"public.ack": "Caso {reference}"}})
 
 
-@pytest.mark.parametrize("text", ["{reference", "{0}", "{a.b}", "{a[0]}", "{reference!r}"])
+@pytest.mark.parametrize(
+    "text", ["{reference", "{0}", "{a.b}", "{a[0]}", "{reference!r}", "{reference:d}", "{x:>5}"]
+)
 def test_malformed_or_reaching_templates_are_refused(text: str) -> None:
     """Unbalanced braces, positional, attribute, index fields and conversions are refused."""
     with pytest.raises(InvalidWorkflowDefinition):
@@ -240,3 +243,133 @@ def test_reaching_a_terminal_state_cancels_every_timer() -> None:
     step = workflow.decide(handoff(S.CONNECTED), ResolveRequested(), workflow.context(NOW))
     cancelled = {c.name for c in step.commands if c.kind == "cancel_timer"}
     assert cancelled == workflow.timers == {"first_response_sla", "reminder", "abandon", "idle"}
+
+
+def test_a_workflow_must_handle_opened_in_its_initial_state() -> None:
+    """Without an Opened step every esc.open() would be refused at runtime."""
+    with pytest.raises(InvalidWorkflowDefinition, match="no step handles Opened"):
+        Workflow("t", [Step(S.OPENED, ResolveRequested, S.RESOLVED, "r")])
+
+
+def test_steps_out_of_a_terminal_state_are_refused() -> None:
+    """A closed handoff stays closed: reopening it would leave closed_at and friends set."""
+    with pytest.raises(InvalidWorkflowDefinition, match="terminal states"):
+        build(Step(S.RESOLVED, ResolveRequested, S.ACKNOWLEDGED, "reopen"))
+
+
+def test_a_loop_that_can_never_close_is_refused() -> None:
+    """Each state has a way out, but none leads to a terminal state."""
+    with pytest.raises(InvalidWorkflowDefinition, match="could never close"):
+        Workflow(
+            "t",
+            [
+                Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack"),
+                Step(S.ACKNOWLEDGED, ContactProvided, S.AWAITING_CONTACT, "a"),
+                Step(S.AWAITING_CONTACT, ContactProvided, S.ACKNOWLEDGED, "b"),
+            ],
+        )
+
+
+def _never(_: Handoff, __: object, ___: object) -> bool:
+    """never"""
+    return False
+
+
+def test_a_timer_handled_only_by_a_guarded_step_has_no_exit() -> None:
+    """A guard may refuse the firing (input.ignored): only an unguarded step is an exit."""
+    starts = Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack", start_timer, starts=("nudge",))
+    guarded = Step(S.ACKNOWLEDGED, TimerFired, S.RESOLVED, "t", guard=_never, timer="nudge")
+    resolve = Step(S.ACKNOWLEDGED, ResolveRequested, S.RESOLVED, "resolved")
+    with pytest.raises(InvalidWorkflowDefinition, match="timer with no exit"):
+        Workflow("t", [starts, guarded, resolve])
+    unguarded = Step(S.ACKNOWLEDGED, TimerFired, S.RESOLVED, "t2", timer="nudge")
+    Workflow("t", [starts, guarded, unguarded, resolve])
+
+
+def test_an_opt_in_request_may_stay_in_awaiting_consent() -> None:
+    """Re-sending the request from awaiting_consent with target=None lands where it should."""
+    workflow = build(
+        Step(
+            S.ACKNOWLEDGED,
+            ContactProvided,
+            S.AWAITING_CONSENT,
+            "ask",
+            sends=Purpose.TRANSACTIONAL,
+            opt_in_request=True,
+        ),
+        Step(
+            S.AWAITING_CONSENT,
+            ContactProvided,
+            None,
+            "ask again",
+            sends=Purpose.TRANSACTIONAL,
+            opt_in_request=True,
+        ),
+        Step(S.AWAITING_CONSENT, ResolveRequested, S.RESOLVED, "r"),
+    )
+    assert len(workflow.steps) == 5
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"source": [S.OPENED]},
+        {"source": "opened"},
+        {"on": str},
+        {"target": "resolved"},
+        {"starts": ["nudge"]},
+    ],
+)
+def test_a_malformed_step_is_a_typed_error(bad: dict[str, object]) -> None:
+    """Wrong argument types fail as the definition error they are, at the Step."""
+    arguments: dict[str, object] = {
+        "source": S.OPENED,
+        "on": Opened,
+        "target": S.ACKNOWLEDGED,
+        "reason": "ack",
+        **bad,
+    }
+    with pytest.raises(InvalidWorkflowDefinition):
+        Step(**arguments)  # type: ignore[arg-type]
+
+
+def _renders(name: str) -> object:
+    def action(handoff: Handoff, _: object, ctx: object) -> object:
+        return effects(PostPublicReply(text=ctx.render(name, reference=handoff.reference)))  # type: ignore[attr-defined]
+
+    return action
+
+
+@pytest.mark.parametrize("name", ["nope", "needs.more"])
+def test_rendering_an_undeclared_or_unfillable_template_is_a_definition_error(name: str) -> None:
+    """Not a bare KeyError out of esc.open(): the typed error, naming the template."""
+    texts = templates(**{"needs.more": "Case {reference} for {customer}"})
+    texts.variables["needs.more"] = frozenset({"reference", "customer"})
+    workflow = Workflow(
+        "t",
+        [
+            Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack", _renders(name)),  # type: ignore[arg-type]
+            Step(S.ACKNOWLEDGED, ResolveRequested, S.RESOLVED, "r"),
+        ],
+        templates=texts,
+        settings={"brand": "A"},
+    )
+    with pytest.raises(InvalidWorkflowDefinition, match=name.replace(".", r"\.")):
+        workflow.decide(handoff(), Opened(), workflow.context(NOW))
+
+
+def test_an_undeclared_timer_cancel_is_refused_when_decided() -> None:
+    """A CancelTimer must be declared in cancels=, like a StartTimer in starts=."""
+
+    def cancels(_: Handoff, __: object, ___: object) -> object:
+        return effects(CancelTimer(name="nudge"))
+
+    workflow = build(
+        Step(S.ACKNOWLEDGED, ContactProvided, S.CONNECTED, "c", start_timer, starts=("nudge",)),
+        Step(S.CONNECTED, TimerFired, None, "t", timer="nudge"),
+        Step(S.CONNECTED, ContactProvided, None, "again", cancels),  # type: ignore[arg-type]
+        Step(S.CONNECTED, ResolveRequested, S.RESOLVED, "r"),
+    )
+    event = ContactProvided(identity=Identity.phone("+14155550100"))
+    with pytest.raises(InvalidWorkflowDefinition, match="undeclared timer cancel"):
+        workflow.decide(handoff(S.CONNECTED), event, workflow.context(NOW))

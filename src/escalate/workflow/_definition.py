@@ -43,7 +43,7 @@ from escalate.workflow._commands import (
     SendMessage,
     StartTimer,
 )
-from escalate.workflow._inputs import TimerFired, WorkflowInput, input_kind
+from escalate.workflow._inputs import ALL_INPUTS, Opened, TimerFired, WorkflowInput, input_kind
 from escalate.workflow._table import render_table
 from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
 
@@ -132,6 +132,27 @@ class Step:
     opt_in_request: bool = False
     templates: tuple[str, ...] = ()
     uses_addresses: bool = False
+
+    def __post_init__(self) -> None:
+        # Checked here, so a malformed step is the same typed error as any other
+        # broken definition, not a TypeError from deep inside validation.
+        sources = self.source if isinstance(self.source, tuple) else (self.source,)
+        if not sources or not all(isinstance(s, HandoffState) for s in sources):
+            raise InvalidWorkflowDefinition(
+                f"a step's source is a HandoffState or a tuple of them, not {self.source!r}"
+            )
+        if self.on not in ALL_INPUTS:
+            raise InvalidWorkflowDefinition(
+                f"a step's on= is one of the workflow input types, not {self.on!r}"
+            )
+        if self.target is not None and not isinstance(self.target, HandoffState):
+            raise InvalidWorkflowDefinition(
+                f"a step's target is a HandoffState or None, not {self.target!r}"
+            )
+        for name in ("starts", "cancels", "templates"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+                raise InvalidWorkflowDefinition(f"a step's {name}= is a tuple of names")
 
     @property
     def sources(self) -> tuple[HandoffState, ...]:
@@ -233,11 +254,42 @@ class Workflow:
         unreachable = sorted(used - reachable)
         if unreachable:
             raise InvalidWorkflowDefinition(f"unreachable states {[str(s) for s in unreachable]}")
+        if not any(self.initial in s.sources and s.on is Opened for s in self.steps):
+            raise InvalidWorkflowDefinition(
+                f"no step handles Opened in the initial state {self.initial.value!r}:"
+                " the first input of every handoff would be refused"
+            )
+        closed = sorted({s for step in self.steps for s in step.sources} & TERMINAL_STATES)
+        if closed:
+            raise InvalidWorkflowDefinition(
+                f"steps out of terminal states {[s.value for s in closed]}: a closed"
+                " handoff stays closed (open a new one for a new complaint)"
+            )
         for state in sorted(reachable - TERMINAL_STATES):
             if not any(
                 state in step.sources and step.target not in (None, state) for step in self.steps
             ):
                 raise InvalidWorkflowDefinition(f"state {state.value!r} has no way out")
+            if not self._can_close_from(state):
+                raise InvalidWorkflowDefinition(
+                    f"no terminal state can be reached from {state.value!r}: a handoff"
+                    " there could never close"
+                )
+
+    def _can_close_from(self, state: HandoffState) -> bool:
+        seen = {state}
+        frontier = [state]
+        while frontier:
+            current = frontier.pop()
+            for step in self.steps:
+                target = step.target
+                if current not in step.sources or target is None or target in seen:
+                    continue
+                if target in TERMINAL_STATES:
+                    return True
+                seen.add(target)
+                frontier.append(target)
+        return False
 
     def _validate_step(self, step: Step) -> None:
         where = step.describe()
@@ -256,15 +308,23 @@ class Workflow:
                 f"{where}: renders private messages {private} but declares no consent"
                 " purpose (sends=Purpose...)"
             )
+        lands_in = {step.target} if step.target is not None else set(step.sources)
         if step.opt_in_request and (
-            step.sends is None or step.target is not HandoffState.AWAITING_CONSENT
+            step.sends is None or lands_in != {HandoffState.AWAITING_CONSENT}
         ):
             raise InvalidWorkflowDefinition(
                 f"{where}: an opt-in request step must declare sends= and go to awaiting_consent"
             )
 
     def _validate_timers(self) -> None:
-        handled = {(state, s.timer) for s in self.steps if s.timer for state in s.sources}
+        # A guarded step may refuse when the timer fires (input.ignored): only an
+        # unguarded one is sure to handle it.
+        handled = {
+            (state, s.timer)
+            for s in self.steps
+            if s.timer and s.guard is None
+            for state in s.sources
+        }
         for name in sorted(self.timers):
             frontier = [
                 step.target or state
@@ -396,6 +456,11 @@ class Workflow:
             elif isinstance(command, StartTimer) and command.name not in step.starts:
                 raise InvalidWorkflowDefinition(
                     f"{step.describe()}: undeclared timer {command.name!r}"
+                )
+            elif isinstance(command, CancelTimer) and command.name not in step.cancels:
+                raise InvalidWorkflowDefinition(
+                    f"{step.describe()}: undeclared timer cancel {command.name!r}"
+                    " (declare it in cancels=, which cancels it every time)"
                 )
 
     # -- describing -------------------------------------------------------------

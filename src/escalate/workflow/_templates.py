@@ -1,7 +1,7 @@
 """``Templates``: a library of named reply templates, per locale, checked when defined.
 
 A template is a ``str.format`` text with named fields only (``{reference}``);
-positional fields, attribute or index access (``{a.b}``, ``{a[0]}``) and
+positional fields, attribute or index access (``{a.b}``, ``{a[0]}``), format specs and
 conversions are refused, so a template can never reach into an object.
 Naming: a name ending in ``.sms`` is an SMS body, ``.email`` an email body,
 ``.subject`` an email subject; they are private messages, and every private
@@ -50,8 +50,10 @@ def fields_of(text: str) -> frozenset[str]:
             continue
         if not field.isidentifier():
             raise ValueError(f"field {{{field}}} must be a plain name")
-        if conversion or (spec and "{" in spec):
-            raise ValueError(f"field {{{field}}} may not use a conversion or nested field")
+        if conversion or spec:
+            # Values are text: a format spec such as {reference:d} would only fail
+            # when rendered, in production.
+            raise ValueError(f"field {{{field}}} may not use a conversion or format spec")
         names.add(field)
     return frozenset(names)
 
@@ -172,9 +174,18 @@ class Templates:
         """Fill template ``name`` in ``locale`` (or the default locale).
 
         Raises:
-            KeyError: no such template, or a variable it uses has no value.
+            InvalidWorkflowDefinition: no such template, or a variable it uses has
+                no value: an action rendering what its step did not declare.
         """
-        return self.texts[self.locale(locale)][name].format_map(values)
+        texts = self.texts[self.locale(locale)]
+        if name not in texts:
+            raise InvalidWorkflowDefinition(f"template {name!r} is not in the library")
+        try:
+            return texts[name].format_map(values)
+        except KeyError as exc:
+            raise InvalidWorkflowDefinition(
+                f"template {name!r} ({locale}) uses {{{exc.args[0]}}}, which has no value"
+            ) from None
 
     def sms_report(self, samples: Mapping[str, object] | None = None) -> list[SmsTemplateCost]:
         """Encoding and segments of every ``.sms`` template in every locale.
