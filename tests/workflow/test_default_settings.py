@@ -41,7 +41,7 @@ def test_an_extra_setting_a_template_uses_is_taken() -> None:
     assert numeric.settings["team"] == 7
 
 
-@pytest.mark.parametrize("bad", ["@acme", "acme", "", 12345])
+@pytest.mark.parametrize("bad", ["@acme", "acme", "", 12345, "\u0661\u0662\u0663", "\uff11\uff12"])
 def test_x_recipient_id_must_be_the_numeric_id(bad: object) -> None:
     """Caught when defined: otherwise the first X thread's open() would fail."""
     with pytest.raises(InvalidInput, match="numeric X user id"):
@@ -65,13 +65,44 @@ def test_a_regional_locale_renders_its_languages_templates() -> None:
     assert not DEFAULT_TEMPLATES.has_locale("fr-CA")
 
 
-@pytest.mark.parametrize("name", ["public.ack", "public.ack_off_hours", "social.private_reply"])
-def test_a_public_reply_template_without_the_reference_is_refused(name: str) -> None:
-    """decide refuses a reply without the code: such a library is refused when defined."""
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("public.ack", "reference"),
+        ("public.ack_off_hours", "reference"),
+        ("public.ack_off_hours", "back"),
+        ("social.private_reply", "reference"),
+        ("social.dm_prefill", "reference"),
+        ("intro.subject", "reference"),
+    ],
+)
+def test_a_template_without_what_it_must_say_is_refused(name: str, field: str) -> None:
+    """The code in every reply, prefill and subject; the return time off hours."""
     texts = {
-        locale: {**names, name: names[name].replace("{reference}", "our team")}
+        locale: {**names, name: names[name].replace(f"{{{field}}}", "our team")}
         for locale, names in DEFAULT_TEMPLATES.texts.items()
     }
     library = Templates(texts, variables=DEFAULT_TEMPLATES.variables)
-    with pytest.raises(InvalidWorkflowDefinition, match=f"'{name}' .* without {{reference}}"):
+    with pytest.raises(InvalidWorkflowDefinition, match=f"'{name}' .* without {{{field}}}"):
         Workflow.default(templates=library)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("business_hours", "9-5"),
+        ("double_opt_in", "no"),
+        ("meta_private_replies", 1),
+        ("locale", 123),
+        ("locale", None),
+        ("sla_warning", "x"),
+        ("sla_warning", True),
+        ("contact_url", b"https://acme.example"),
+        ("templates", {"en": {}}),
+        ("brand", None),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_refused(setting: str, value: object) -> None:
+    """double_opt_in="no" would turn double opt-in on; "9-5" would be ignored."""
+    with pytest.raises(InvalidInput, match=setting):
+        Workflow.default(**{setting: value})

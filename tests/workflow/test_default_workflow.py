@@ -16,6 +16,8 @@ from escalate import (
     InboundMessage,
     InvalidInput,
     PermanentTransportError,
+    RetryableTransportError,
+    Thread,
     TransitionNotAllowed,
 )
 from escalate.store import Store
@@ -97,8 +99,6 @@ def test_meta_private_reply_only_within_seven_days(
     make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
 ) -> None:
     """A Facebook comment gets one private reply when fresh, none after 7 days."""
-    from escalate import Thread
-
     esc = make_esc(meta_private_replies=True)
 
     def comment(thread_id: str, age: timedelta) -> Thread:
@@ -116,6 +116,34 @@ def test_meta_private_reply_only_within_seven_days(
     esc.open(comment("c2", timedelta(days=8)))
     assert len(publisher.private_replies) == 1
     assert "direct message" in publisher.replies[-1].text
+
+
+def test_a_private_reply_retried_past_the_seven_days_is_not_posted(
+    make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
+) -> None:
+    """Decided a second inside Meta's window; its retry comes after it: failed, not posted."""
+    esc = make_esc(meta_private_replies=True)
+    comment = Thread(
+        platform="facebook",
+        thread_id="c9",
+        author=Identity.social("facebook", "555"),
+        text="bad service",
+        posted_at=clock.now() - timedelta(days=7) + timedelta(seconds=1),
+    )
+    calls: list[str] = []
+
+    def busy(thread: Thread, text: str) -> object:
+        calls.append(text)
+        raise RetryableTransportError("503", provider="facebook")
+
+    publisher.private_reply = busy  # type: ignore[method-assign]
+    handoff = esc.open(comment)
+    assert len(calls) == 1
+    clock.advance(hours=1)
+    esc.run_due()
+    assert len(calls) == 1
+    failed = [e for e in esc.history(handoff.id) if e.kind == "public_reply.failed"]
+    assert [e.data["reason"] for e in failed] == ["private_reply_window_closed"]
 
 
 def test_a_comment_escalated_again_gets_no_second_private_reply(

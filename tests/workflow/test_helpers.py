@@ -46,6 +46,27 @@ def test_next_open_skips_weekends_holidays_and_follows_dst() -> None:
     assert NY.describe_return(datetime(2026, 3, 7, 12, 0, tzinfo=UTC), "es") == "lunes 09:00 EDT"
 
 
+def test_a_return_a_week_or_more_away_names_its_date() -> None:
+    """After a two-week closure, "Monday" alone would be read as the coming one."""
+    closed = BusinessHours(
+        "America/New_York",
+        holidays=[date(2025, 12, 22) + timedelta(days=n) for n in range(12)],
+    )
+    friday_night = datetime(2025, 12, 19, 23, 0, tzinfo=UTC)
+    assert closed.describe_return(friday_night) == "Monday 5 January 09:00 EST"
+    assert closed.describe_return(friday_night, "es-MX") == "lunes 5 de enero 09:00 EST"
+    assert closed.describe_return(datetime(2026, 1, 2, 23, 0, tzinfo=UTC)) == "Monday 09:00 EST"
+
+
+@pytest.mark.parametrize(
+    "holidays", [[datetime(2026, 7, 3, tzinfo=UTC)], ["2026-07-03"], [datetime(2026, 7, 3)]]
+)
+def test_holidays_must_be_dates(holidays: list[object]) -> None:
+    """A datetime or text never equals a date: that holiday would be a working day."""
+    with pytest.raises(InvalidInput, match="holidays must be"):
+        BusinessHours("America/New_York", holidays=holidays)  # type: ignore[arg-type]
+
+
 def test_business_hours_refuse_bad_input() -> None:
     """Unknown zones, inverted hours, bad weekdays and naive datetimes are typed errors."""
     with pytest.raises(InvalidInput):

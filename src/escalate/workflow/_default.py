@@ -13,6 +13,7 @@ after the customer answered). ``docs/workflows.md`` has the generated table.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -338,8 +339,25 @@ def default_workflow(
     for name, value in durations.items():
         if not isinstance(value, timedelta) or value <= timedelta(0):
             raise InvalidInput(f"{name} must be a positive timedelta")
-    if not 0 < sla_warning <= 1:
-        raise InvalidInput("sla_warning must be in (0, 1]")
+    if (
+        not isinstance(sla_warning, int | float)
+        or isinstance(sla_warning, bool)
+        or not 0 < sla_warning <= 1
+    ):
+        raise InvalidInput("sla_warning must be a number in (0, 1]")
+    _check_types(
+        brand=(brand, str),
+        business_hours=(business_hours, BusinessHours | None),
+        contact_url=(contact_url, str | None),
+        meta_private_replies=(meta_private_replies, bool),
+        double_opt_in=(double_opt_in, bool),
+        contact_requires_author=(contact_requires_author, bool),
+        reply_to=(reply_to, ReplyAddressing | None),
+        message_id_domain=(message_id_domain, str),
+        templates=(templates, Templates | None),
+    )
+    if not (isinstance(locale, str) or callable(locale)):
+        raise InvalidInput('locale must be a locale code ("en") or a callable (handoff) -> code')
     library = templates or DEFAULT_TEMPLATES
     _check_settings(library, locale, x_recipient_id, settings)
     _check_reply_templates(library)
@@ -365,6 +383,17 @@ def default_workflow(
     )
 
 
+def _check_types(**values: tuple[object, Any]) -> None:
+    """Refuse a setting of the wrong type: ``double_opt_in="no"`` would turn it on."""
+    for name, (value, expected) in values.items():
+        if not isinstance(value, expected):
+            allowed = " or ".join(
+                "None" if kind is type(None) else kind.__name__
+                for kind in typing.get_args(expected) or (expected,)
+            )
+            raise InvalidInput(f"{name} must be {allowed}, not {type(value).__name__}")
+
+
 def _check_settings(
     library: Templates,
     locale: str | Callable[[Handoff], str],
@@ -373,7 +402,7 @@ def _check_settings(
 ) -> None:
     """Refuse settings that would only fail later, at a customer's expense."""
     if x_recipient_id is not None and not (
-        isinstance(x_recipient_id, str) and x_recipient_id.isdigit()
+        isinstance(x_recipient_id, str) and x_recipient_id.isascii() and x_recipient_id.isdigit()
     ):
         # Checked here: on the first X thread the DM link could not be built.
         raise InvalidInput("x_recipient_id must be the brand's numeric X user id, as text")
@@ -398,15 +427,29 @@ def _check_settings(
             )
 
 
-#: The templates that are whole public replies: ``decide`` refuses a reply
-#: without the reference code, so a library whose reply lacks it is refused here.
+#: What a replacement library's templates must say, beyond what they may: the
+#: public replies and the DM prefill carry the reference code (``decide`` would
+#: refuse a reply without it, at the first complaint), and the off-hours reply
+#: says when the team is back.
+REQUIRED_FIELDS = {
+    "public.ack": frozenset({"reference"}),
+    "public.ack_off_hours": frozenset({"reference", "back"}),
+    "social.private_reply": frozenset({"reference"}),
+    "social.dm_prefill": frozenset({"reference"}),
+}
+#: The templates that are whole public replies.
 REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
 
 
 def _check_reply_templates(library: Templates) -> None:
-    for name in REPLY_TEMPLATES:
+    for name, required in REQUIRED_FIELDS.items():
         for locale in library.locales:
-            if name in library.names and "reference" not in library.fields(name, locale):
+            if name not in library.names:
+                continue
+            missing = sorted(required - library.fields(name, locale))
+            if missing:
+                kind = "a public reply" if name in REPLY_TEMPLATES else "a template"
                 raise InvalidWorkflowDefinition(
-                    f"template {name!r} ({locale}) is a public reply without {{reference}}"
+                    f"template {name!r} ({locale}) is {kind} without"
+                    f" {', '.join('{' + m + '}' for m in missing)}"
                 )

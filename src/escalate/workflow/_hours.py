@@ -20,6 +20,18 @@ _WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
     "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
 }
+_MONTHS = {
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+    "es": (
+        "enero", "febrero", "marzo", "abril", "mayo", "junio",
+        "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+    ),
+}  # fmt: skip
+#: A weekday alone names the return only within the coming week.
+_WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True, init=False)
@@ -54,8 +66,15 @@ class BusinessHours:
     ) -> None:
         try:
             ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise InvalidInput(f"unknown time zone {tz!r}") from None
+        if not isinstance(opens, time) or not isinstance(closes, time):
+            raise InvalidInput("opens and closes must be datetime.time values")
+        holiday_set = frozenset(holidays)
+        if not all(isinstance(d, date) and not isinstance(d, datetime) for d in holiday_set):
+            # A datetime or a "2026-07-03" string never equals a date: that
+            # holiday would silently count as a working day.
+            raise InvalidInput("holidays must be datetime.date values (not datetimes or text)")
         if closes <= opens:
             raise InvalidInput("closes must be after opens")
         day_set = frozenset(days)
@@ -65,7 +84,7 @@ class BusinessHours:
         object.__setattr__(self, "opens", opens)
         object.__setattr__(self, "closes", closes)
         object.__setattr__(self, "days", day_set)
-        object.__setattr__(self, "holidays", frozenset(holidays))
+        object.__setattr__(self, "holidays", holiday_set)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -101,7 +120,20 @@ class BusinessHours:
         raise InvalidInput("no open day in the next 400 days")
 
     def describe_return(self, at: datetime, locale: str = "en") -> str:
-        """When the team is back after ``at``, for a public reply: ``Monday 09:00 EST``."""
+        """When the team is back after ``at``, for a public reply: ``Monday 09:00 EST``.
+
+        A return a week or more away names its date too (``Monday 5 January 09:00
+        EST``): after a long closure, "Monday" alone would be read as the next one.
+        ``locale`` is ``en`` or ``es`` (a regional tag counts as its language);
+        any other gets English.
+        """
+        at = ensure_aware(at, "at")
         back = self.next_open(at).astimezone(self.zone)
-        names = _WEEKDAYS.get(locale, _WEEKDAYS["en"])
-        return f"{names[back.weekday()]} {back:%H:%M} {back.tzname()}"
+        language = locale.replace("_", "-").split("-", 1)[0].lower()
+        if language not in _WEEKDAYS:
+            language = "en"
+        day = _WEEKDAYS[language][back.weekday()]
+        if back.date() - at.astimezone(self.zone).date() >= _WEEK:
+            month = _MONTHS[language][back.month - 1]
+            day += f" {back.day} de {month}" if language == "es" else f" {back.day} {month}"
+        return f"{day} {back:%H:%M} {back.tzname()}"

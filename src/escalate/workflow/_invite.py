@@ -45,6 +45,11 @@ def meta_private_reply_allowed(thread: Thread, now: datetime, *, earlier_handoff
     """
     if thread.platform not in ("facebook", "instagram") or earlier_handoffs:
         return False
+    return within_private_reply_window(thread, now)
+
+
+def within_private_reply_window(thread: Thread, now: datetime) -> bool:
+    """Whether ``now`` is within Meta's 7 days of ``thread``'s comment (checked again at send)."""
     return ensure_aware(now, "now") - thread.posted_at <= META_PRIVATE_REPLY_WINDOW
 
 

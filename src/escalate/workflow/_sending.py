@@ -38,6 +38,7 @@ from escalate.sms import segments
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted, SendDeferred, SendFailed
+from escalate.workflow._invite import within_private_reply_window
 from escalate.workflow._provider_chain import NoSlot, provider_chain, take_slot
 
 if TYPE_CHECKING:
@@ -500,6 +501,18 @@ class SendPath:
         if publish is None:
             self._settle(
                 item, handoff, OutboxStatus.FAILED, failed, report, reason="no_private_reply"
+            )
+            return
+        if command.private and not within_private_reply_window(handoff.thread, self.clock.now()):
+            # Decided inside Meta's 7 days, but a retry (or a backlog) reached
+            # past them: Meta would refuse it, so it is not attempted.
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.FAILED,
+                failed,
+                report,
+                reason="private_reply_window_closed",
             )
             return
         try:

@@ -155,7 +155,7 @@ class Templates:
                 raise InvalidWorkflowDefinition(
                     f"template {name!r} ({locale}) uses unknown variables {unknown}"
                 )
-            if name.endswith((".sms", ".email")) and "reference" not in fields:
+            if name.endswith(PRIVATE_SUFFIXES) and "reference" not in fields:
                 raise InvalidWorkflowDefinition(
                     f"template {name!r} ({locale}) is a private message without {{reference}}"
                 )
