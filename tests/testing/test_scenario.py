@@ -13,6 +13,7 @@ from escalate import (
     Channel,
     ConsentEvidence,
     ConsentSource,
+    Handoff,
     HandoffState,
     InvalidInput,
     InvalidRecipient,
@@ -22,6 +23,18 @@ from escalate import (
 from escalate.store import OutboxStatus
 from escalate.testing import SCENARIO_START, FakeClock, MemoryTransport, Scenario
 from escalate.transports import FallbackTransport
+from escalate.workflow import (
+    Context,
+    Effects,
+    Opened,
+    PostPublicReply,
+    PublicReplyPosted,
+    ResolveRequested,
+    StartTimer,
+    Step,
+    TimerFired,
+    effects,
+)
 from tests.testing._workflows import nudging_workflow
 
 PHONE = "(415) 555-0142"
@@ -191,6 +204,32 @@ def test_a_runaway_timer_fails_instead_of_hanging() -> None:
         s.assert_sent(1)
         with pytest.raises(AssertionError, match="restart itself"):
             s.advance(days=1)
+
+
+def test_a_timer_restarting_at_the_same_instant_fails_instead_of_passing() -> None:
+    """Not a silent stop after a few rounds: the test fails, naming the cause."""
+
+    def ack(handoff: Handoff, _: object, ctx: Context) -> Effects:
+        reply = PostPublicReply(text=f"Hi, case {handoff.reference}")
+        return effects(reply, StartTimer(name="t", due_at=ctx.now))
+
+    def again(_: Handoff, __: object, ctx: Context) -> Effects:
+        return effects(StartTimer(name="t", due_at=ctx.now))
+
+    open_states = (HandoffState.ACKNOWLEDGED, HandoffState.AWAITING_CONTACT)
+    looping = Workflow(
+        "loop",
+        [
+            Step(HandoffState.OPENED, Opened, HandoffState.ACKNOWLEDGED, "ack", ack, starts=("t",)),
+            Step(open_states, TimerFired, None, "again", again, timer="t", starts=("t",)),
+            Step(HandoffState.ACKNOWLEDGED, PublicReplyPosted, HandoffState.AWAITING_CONTACT, "p"),
+            Step(open_states, ResolveRequested, HandoffState.RESOLVED, "r"),
+        ],
+    )
+    with Scenario(looping) as s:
+        s.post_publicly()
+        with pytest.raises(AssertionError, match=r"1000 rounds .* same instant"):
+            s.advance(hours=1)
 
 
 def test_after_stop_a_due_send_is_refused_not_sent() -> None:

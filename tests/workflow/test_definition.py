@@ -373,3 +373,23 @@ def test_an_undeclared_timer_cancel_is_refused_when_decided() -> None:
     event = ContactProvided(identity=Identity.phone("+14155550100"))
     with pytest.raises(InvalidWorkflowDefinition, match="undeclared timer cancel"):
         workflow.decide(handoff(S.CONNECTED), event, workflow.context(NOW))
+
+
+def test_table_cells_survive_pipes_line_breaks_and_lambdas() -> None:
+    """Every steps row keeps its seven cells, and a lambda guard stays visible."""
+    workflow = build(
+        Step(S.ACKNOWLEDGED, ContactProvided, S.RESOLVED, "a | b\nc", guard=lambda *_: True),
+    )
+    rows = [line for line in workflow.transition_table().splitlines() if "a \\| b c" in line]
+    assert len(rows) == 1
+    assert rows[0].replace("\\|", "").count("|") == 7
+    assert "&lt;lambda&gt;" in rows[0]
+
+
+def test_locale_tags_match_whatever_their_case() -> None:
+    """pt-br and pt_BR find a library's pt-BR; PT finds pt."""
+    library = Templates({"en": {"x": "a"}, "pt-BR": {"x": "b"}, "pt": {"x": "c"}})
+    assert library.locale("pt-br") == "pt-BR"
+    assert library.locale("pt_BR") == "pt-BR"
+    assert library.locale("PT") == "pt"
+    assert library.locale("pt-PT") == "pt"

@@ -142,6 +142,11 @@ def test_meta_private_reply_window_is_seven_days_and_meta_only() -> None:
     assert not meta_private_reply_allowed(fresh, now, earlier_handoffs=1)
 
 
+def test_consent_page_link_replaces_a_ref_already_there() -> None:
+    link = consent_page_link("https://a.example/c?ref=OLD&lang=es", "K7QP-3M")
+    assert parse_qs(urlsplit(link).query) == {"ref": ["K7QP-3M"], "lang": ["es"]}
+
+
 def test_consent_page_link_keeps_existing_query() -> None:
     """The reference is appended as ref= to any existing query."""
     assert consent_page_link("https://a.example/c?lang=es", "K7QP-3M") == (

@@ -56,6 +56,8 @@ WEB_FORM_CONSENT = ConsentEvidence(
 
 #: More due instants than this in one ``advance`` means a timer keeps restarting itself.
 _MAX_STEPS = 10_000
+#: More rounds of run_due() than this at one instant: a timer restarting at ``ctx.now``.
+_MAX_ROUNDS = 1_000
 
 
 class Scenario:
@@ -237,14 +239,23 @@ class Scenario:
         )
 
     def run_due(self) -> DispatchReport:
-        """Run what is due now, until nothing more is (a fired timer may queue a send)."""
+        """Run what is due now, until nothing more is (a fired timer may queue a send).
+
+        Raises:
+            AssertionError: still busy after 1,000 rounds at one instant: a timer
+                that restarts itself at ``ctx.now``.
+        """
         report = DispatchReport()
-        for _ in range(10):
+        for _ in range(_MAX_ROUNDS):
             step = self.esc.run_due()
             report += step
             if not any(vars(step).values()):
-                break
-        return report
+                return report
+        at = self.clock.now().isoformat()
+        raise AssertionError(
+            f"run_due() was still busy after {_MAX_ROUNDS} rounds at {at}:"
+            " does a timer restart itself at the same instant?"
+        )
 
     def _next_due(self, target: datetime) -> datetime | None:
         now = self.clock.now()

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from escalate._clock import ensure_aware
 from escalate._models import Thread
@@ -54,7 +54,10 @@ def within_private_reply_window(thread: Thread, now: datetime) -> bool:
 
 
 def consent_page_link(base_url: str, reference: str) -> str:
-    """``base_url`` with ``?ref=<reference>`` added, so the page knows the case."""
+    """``base_url`` with ``?ref=<reference>`` set, so the page knows the case.
+
+    A ``ref`` already in ``base_url`` is replaced; its other parameters stay.
+    """
     parts = urlsplit(base_url)
-    query = f"{parts.query}&" if parts.query else ""
-    return urlunsplit(parts._replace(query=query + urlencode({"ref": reference})))
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ref"]
+    return urlunsplit(parts._replace(query=urlencode([*kept, ("ref", reference)])))

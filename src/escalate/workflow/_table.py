@@ -36,10 +36,23 @@ def render_table(workflow: Workflow) -> str:
         for state in step.sources:
             target = step.target.value if step.target else f"{state.value} (stays)"
             lines.append(
-                f"| {state.value} | {input_kind(step.on)} | {target} | {_when(step)}"
-                f" | {step.reason} | {_does(step)} |"
+                f"| {state.value} | {input_kind(step.on)} | {target} | {_cell(_when(step))}"
+                f" | {_cell(step.reason)} | {_does(step)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text that stays one markdown table cell, shown as written."""
+    # A pipe would split the cell, a line break end the row, and "<lambda>"
+    # would render as an (invisible) HTML tag.
+    return (
+        " ".join(text.split())
+        .replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
 
 
 def _when(step: Step) -> str:

@@ -136,8 +136,16 @@ class Templates:
     def _own_locale(self, locale: str) -> str | None:
         if locale in self.texts:
             return locale
-        language = locale.replace("_", "-").split("-", 1)[0].lower()
-        return language if language in self.texts else None
+        # Tags are case-insensitive (BCP 47): pt-br and pt_BR are a library's pt-BR.
+        tag = locale.replace("_", "-").lower()
+        for own in self.texts:
+            if own.replace("_", "-").lower() == tag:
+                return own
+        language = tag.split("-", 1)[0]
+        for own in self.texts:
+            if own.lower() == language:
+                return own
+        return None
 
     def validate(self, settings: Mapping[str, object], required: Iterable[str] = ()) -> None:
         """Check required names exist, variables are known, private ones carry the reference.
