@@ -95,25 +95,26 @@ def test_consent_page_link_wins_when_configured(
     assert f"https://acme.example/contact?ref={handoff.reference}" in publisher.replies[0].text
 
 
+def facebook_comment(clock: FakeClock, thread_id: str, age: timedelta = timedelta(0)) -> Thread:
+    """A Facebook comment posted ``age`` ago."""
+    return Thread(
+        platform="facebook",
+        thread_id=thread_id,
+        author=Identity.social("facebook", "555"),
+        text="bad service",
+        posted_at=clock.now() - age,
+    )
+
+
 def test_meta_private_reply_only_within_seven_days(
     make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
 ) -> None:
     """A Facebook comment gets one private reply when fresh, none after 7 days."""
     esc = make_esc(meta_private_replies=True)
-
-    def comment(thread_id: str, age: timedelta) -> Thread:
-        return Thread(
-            platform="facebook",
-            thread_id=thread_id,
-            author=Identity.social("facebook", "555"),
-            text="bad service",
-            posted_at=clock.now() - age,
-        )
-
-    fresh = esc.open(comment("c1", timedelta(days=1)))
+    fresh = esc.open(facebook_comment(clock, "c1", timedelta(days=1)))
     assert [r.text for r in publisher.private_replies] == [publisher.private_replies[0].text]
     assert fresh.reference in publisher.private_replies[0].text
-    esc.open(comment("c2", timedelta(days=8)))
+    esc.open(facebook_comment(clock, "c2", timedelta(days=8)))
     assert len(publisher.private_replies) == 1
     assert "direct message" in publisher.replies[-1].text
 
@@ -123,13 +124,7 @@ def test_a_private_reply_retried_past_the_seven_days_is_not_posted(
 ) -> None:
     """Decided a second inside Meta's window; its retry comes after it: failed, not posted."""
     esc = make_esc(meta_private_replies=True)
-    comment = Thread(
-        platform="facebook",
-        thread_id="c9",
-        author=Identity.social("facebook", "555"),
-        text="bad service",
-        posted_at=clock.now() - timedelta(days=7) + timedelta(seconds=1),
-    )
+    comment = facebook_comment(clock, "c9", timedelta(days=7) - timedelta(seconds=1))
     calls: list[str] = []
 
     def busy(thread: Thread, text: str) -> object:
@@ -150,16 +145,8 @@ def test_a_comment_escalated_again_gets_no_second_private_reply(
     make_esc: MakeEsc, clock: FakeClock, publisher: RecordingPublisher
 ) -> None:
     """Meta allows one private reply per comment, ever: not one per handoff."""
-    from escalate import Thread
-
     esc = make_esc(meta_private_replies=True)
-    comment = Thread(
-        platform="facebook",
-        thread_id="c1",
-        author=Identity.social("facebook", "555"),
-        text="bad service",
-        posted_at=clock.now(),
-    )
+    comment = facebook_comment(clock, "c1")
     first = esc.open(comment)
     esc.resolve(first.id)
     clock.advance(days=1)

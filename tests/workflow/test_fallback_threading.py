@@ -12,11 +12,14 @@ from escalate import (
     Channel,
     ConsentEvidence,
     ConsentSource,
+    Escalator,
+    Handoff,
     HandoffState,
     Identity,
     InboundMessage,
     InvalidInput,
     InvalidRecipient,
+    OutboundMessage,
     RecipientOptedOut,
     ReplyAddressing,
 )
@@ -38,6 +41,19 @@ def repeat_customer_with_email(esc: object, clock: FakeClock) -> None:
     earlier = esc.open(make_thread(clock, thread_id="900"))  # type: ignore[attr-defined]
     esc.contact_provided(earlier.id, EMAIL, consent=EMAIL_CONSENT)  # type: ignore[attr-defined]
     esc.resolve(earlier.id)  # type: ignore[attr-defined]
+
+
+def intro_and_reminder_by_email(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> tuple[Escalator, Handoff, OutboundMessage, OutboundMessage]:
+    """An email handoff with signed reply-to addresses, a day on: its intro and reminder."""
+    esc = make_esc(reply_to=REPLIES)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, EMAIL, consent=EMAIL_CONSENT)
+    clock.advance(hours=24)
+    esc.run_due()
+    intro, reminder = sms.sent
+    return esc, handoff, intro, reminder
 
 
 @pytest.mark.parametrize("error", [InvalidRecipient, RecipientOptedOut])
@@ -119,12 +135,7 @@ def test_emails_thread_and_carry_a_signed_reply_to(
     make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
 ) -> None:
     """The intro starts the thread; the reminder answers it; both reply to a signed address."""
-    esc = make_esc(reply_to=REPLIES)
-    handoff = esc.open(make_thread(clock))
-    esc.contact_provided(handoff.id, EMAIL, consent=EMAIL_CONSENT)
-    clock.advance(hours=24)
-    esc.run_due()
-    intro, reminder = sms.sent
+    esc, handoff, intro, reminder = intro_and_reminder_by_email(make_esc, clock, sms)
     root = f"<{handoff.id}@acme.example>"
     assert intro.headers["Message-ID"] == root
     assert "In-Reply-To" not in intro.headers
@@ -145,12 +156,7 @@ def test_the_email_adapters_keep_the_workflows_thread_and_signed_reply_to(
     The adapters' own defaults (a ``handoff.``-prefixed root, a ``reply_to``
     template) give way to the workflow's headers, whatever their case.
     """
-    esc = make_esc(reply_to=REPLIES)
-    handoff = esc.open(make_thread(clock))
-    esc.contact_provided(handoff.id, EMAIL, consent=EMAIL_CONSENT)
-    clock.advance(hours=24)
-    esc.run_due()
-    intro, reminder = sms.sent
+    _, handoff, intro, reminder = intro_and_reminder_by_email(make_esc, clock, sms)
     signed = intro.headers["Reply-To"]
     defaults = {"from_email": "help@acme.example", "reply_to": "other+{reference}@acme.example"}
     grid = SendGridEmail("SG.key", **defaults)  # type: ignore[arg-type]
