@@ -68,8 +68,10 @@ def test_forgot_to_look(escalate_scenario) -> None:
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*unexamined sends*sms to +1********42*"])
     result.stdout.no_fnmatch_line("*+14155550142*")
-    # Once, not chained to the AssertionError it came from.
-    assert result.stdout.str().count("unexamined sends: 1 send(s)") == 1
+    # Once in the error's report, not chained to the AssertionError it came from
+    # (a -r summary line, as CI asks for, may repeat it).
+    reported = [line for line in result.stdout.lines if line.startswith("escalate_scenario")]
+    assert len(reported) == 1
     result.stdout.no_fnmatch_line("*During handling of the above exception*")
 
 
