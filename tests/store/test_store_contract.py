@@ -442,6 +442,19 @@ def test_cancel_and_fire_remove_a_timer_from_due(store: Store) -> None:
     assert [t.id for t in store.due_timers(T0)] == ["tm_3"]
 
 
+def test_moving_a_timer_moves_only_a_pending_one(store: Store) -> None:
+    """A pending timer gets its new due time; a cancelled or missing one stays stopped."""
+    seed(store)
+    store.commit(Changes(timers=(timer("tm_1", name="remind", due_at=T0),)))
+    later = T0 + timedelta(hours=5)
+    store.commit(Changes(move_timers=(("ho_1", "remind", later),)))
+    assert "tm_1" not in [t.id for t in store.due_timers(T0 + timedelta(hours=4))]
+    assert "tm_1" in [t.id for t in store.due_timers(later)]
+    store.commit(Changes(cancel_timers=(("ho_1", "remind"),)))
+    store.commit(Changes(move_timers=(("ho_1", "remind", T0), ("ho_1", "no-such-timer", T0))))
+    assert [t.id for t in store.due_timers(later)] == ["tm_seed"]
+
+
 def test_firing_a_timer_that_is_no_longer_pending_is_refused_whole(store: Store) -> None:
     """Firing a cancelled or already-fired timer raises StaleTimer and writes nothing else."""
     seed(store)

@@ -598,3 +598,35 @@ def test_a_message_held_again_neither_notifies_again_nor_postpones_for_ever(
         esc.run_due()
     assert [n.topic for n in notes].count("sla_at_risk") == 1
     assert esc.handoffs.get(handoff.id).state is S.ABANDONED
+
+
+def test_a_held_fallback_intro_starts_no_reminder_a_reply_had_stopped(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Moving a follow-up never restarts one: the customer who replied gets no reminder."""
+    esc = make_esc()
+    earlier = esc.open(make_thread(clock, thread_id="900"))
+    esc.contact_provided(earlier.id, PHONE, consent=WEB_FORM_CONSENT)  # a consented phone on file
+    esc.resolve(earlier.id)
+    email = Identity.email("jane@example.com")
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, email, consent=WEB_FORM_CONSENT)
+    reply = InboundMessage(
+        channel=Channel.EMAIL, sender=email, body="here are the details", received_at=clock.now()
+    )
+    esc.inbound(reply)  # cancels the reminder
+    clock.set(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 there: the SMS intro is held
+    esc.send_message(handoff.id, "We shipped a replacement")
+    (agent_email,) = [
+        row
+        for row in esc.store.outbox(esc.tenant, handoff_id=handoff.id)
+        if getattr(row.command, "template", None) == "agent.email"
+    ]
+    esc.outbox.reconcile(agent_email.id, "failed")  # it bounced: fall back to SMS
+    assert esc.handoffs.get(handoff.id).channel is Channel.SMS
+    sms.clear()
+    for _ in range(4 * 24):
+        clock.advance(hours=1)
+        esc.run_due()
+    assert ["reminder" in m.body or "checking in" in m.body for m in sms.sent] == [False]
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED

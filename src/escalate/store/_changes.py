@@ -88,6 +88,8 @@ class Changes:
         outbox_updates: claimed outbox rows to settle.
         timers: timers to start; a pending timer with the same name is replaced.
         cancel_timers: ``(handoff_id, name)`` of pending timers to cancel.
+        move_timers: ``(handoff_id, name, due_at)``: pending timers to move (after
+            cancelling, before starting; a timer not pending is left alone).
         fire_timers: ids of timers this transaction handled.
         merges: merge records to insert or update (an unmerge marks one undone).
         merge_proposals: merge proposals to insert or update.
@@ -103,6 +105,7 @@ class Changes:
     outbox_updates: Sequence[OutboxUpdate] = ()
     timers: Sequence[Timer] = ()
     cancel_timers: Sequence[tuple[str, str]] = ()
+    move_timers: Sequence[tuple[str, str, datetime]] = ()
     fire_timers: Sequence[str] = ()
     merges: Sequence[MergeRecord] = ()
     merge_proposals: Sequence[MergeProposal] = ()

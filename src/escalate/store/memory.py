@@ -237,6 +237,11 @@ class MemoryStore:
             self._finish_timer(self._pending_timers.get((handoff_id, name)), TimerStatus.CANCELLED)
         for timer_id in changes.fire_timers:
             self._finish_timer(timer_id, TimerStatus.FIRED)
+        for handoff_id, name, due_at in changes.move_timers:
+            pending = self._pending_timers.get((handoff_id, name))
+            if pending is not None:
+                moved = self._timers[pending].model_copy(update={"due_at": ensure_aware(due_at)})
+                self._timers[pending] = moved
         for timer in changes.timers:
             self._finish_timer(
                 self._pending_timers.get((timer.handoff_id, timer.name)), TimerStatus.CANCELLED

@@ -278,6 +278,11 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
             list(changes.cancel_timers),
         )
+        many(
+            conn,
+            "UPDATE timers SET due_at = ? WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+            [(_ts(due_at), handoff_id, name) for handoff_id, name, due_at in changes.move_timers],
+        )
         for timer in changes.timers:
             conn.execute(
                 "UPDATE timers SET status = 'cancelled'"

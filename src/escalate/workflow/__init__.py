@@ -6,6 +6,7 @@ from escalate._models import TERMINAL_STATES, HandoffState, channel_for
 from escalate.workflow._commands import (
     CancelTimer,
     Command,
+    MoveTimer,
     Notify,
     PostPublicReply,
     RecordConsent,
@@ -75,6 +76,7 @@ __all__ = [
     "SendFailed",
     "SendMessage",
     "SmsTemplateCost",
+    "MoveTimer",
     "StartTimer",
     "Step",
     "Templates",

@@ -25,6 +25,7 @@ __all__ = [
     "PostPublicReply",
     "RecordConsent",
     "SendMessage",
+    "MoveTimer",
     "StartTimer",
 ]
 
@@ -90,6 +91,19 @@ class StartTimer(_Command):
     due_at: AwareDatetime
 
 
+class MoveTimer(_Command):
+    """Move the handoff's pending timer called ``name`` to ``due_at``; nothing if none is.
+
+    Unlike ``StartTimer``, it never starts a timer that is not running: for a
+    follow-up counted again from a later instant, which a reply may already
+    have cancelled.
+    """
+
+    kind: Literal["move_timer"] = "move_timer"
+    name: str
+    due_at: AwareDatetime
+
+
 class CancelTimer(_Command):
     """Cancel the handoff's timer called ``name``, if it is pending."""
 
@@ -112,4 +126,6 @@ class RecordConsent(_Command):
 
 
 OutboxCommand = Annotated[PostPublicReply | SendMessage | Notify, Field(discriminator="kind")]
-Command = PostPublicReply | SendMessage | Notify | StartTimer | CancelTimer | RecordConsent
+Command = (
+    PostPublicReply | SendMessage | Notify | StartTimer | MoveTimer | CancelTimer | RecordConsent
+)

@@ -185,9 +185,9 @@ DEFAULT_STEPS = (
     # leave then: quiet hours can hold it until morning. The helpdesk hears of it
     # at once, while it can still answer some other way. Either way the follow-up
     # the held message started (reminder, abandonment) counts from when it leaves.
-    # Connected first: only there can the reminder be pending, to be moved.
+    # Only when connected can the reminder be pending, to be moved.
     *_held_steps(S.CONNECTED, (REMINDER, ABANDON)),
-    *_held_steps(OPEN, (ABANDON,)),
+    *_held_steps(BEFORE_CONTACT, (ABANDON,)),
     Step(
         S.CONNECTED,
         TimerFired,

@@ -14,6 +14,7 @@ from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSou
 from escalate.sms import segments
 from escalate.workflow._commands import (
     Command,
+    MoveTimer,
     Notify,
     PostPublicReply,
     RecordConsent,
@@ -256,21 +257,23 @@ def held_past_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> Effect
     )
 
 
-def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> list[StartTimer]:
-    """The follow-up a held message starts, counted from when it will leave instead.
+def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> list[MoveTimer]:
+    """The follow-up a held message started, moved to count from when it will leave.
 
     The reminder comes ``reminder_after`` of quiet time after the intro, the
     abandonment ``abandon_after`` after the reminder (``contact_timeout`` after
     an opt-in request): quiet hours holding the message until morning would
-    otherwise eat that time, or send the reminder right behind the intro.
+    otherwise eat that time, or send the reminder right behind the intro. A
+    timer no longer pending (a reply cancelled the reminder before a fallback's
+    intro was held) stays stopped: ``MoveTimer`` never starts one.
     """
     template = event.template or ""
     if template.startswith("intro.") and handoff.state is S.CONNECTED:
-        return [StartTimer(name=REMINDER, due_at=event.not_before + _td(ctx, "reminder_after"))]
+        return [MoveTimer(name=REMINDER, due_at=event.not_before + _td(ctx, "reminder_after"))]
     if template.startswith("reminder."):
-        return [StartTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "abandon_after"))]
+        return [MoveTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "abandon_after"))]
     if template == "opt_in.sms":
-        return [StartTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "contact_timeout"))]
+        return [MoveTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "contact_timeout"))]
     return []
 
 

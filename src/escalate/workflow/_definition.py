@@ -39,6 +39,7 @@ from escalate.consent._records import Purpose
 from escalate.workflow._commands import (
     CancelTimer,
     Command,
+    MoveTimer,
     PostPublicReply,
     SendMessage,
     StartTimer,
@@ -110,7 +111,7 @@ class Step:
         guard: the step applies only when this returns True; first match wins.
             Its docstring's first line names it in the transition table.
         timer: for ``on=TimerFired``: the timer this step handles (required).
-        starts: timers the action may start.
+        starts: timers the action may start (or move, with ``MoveTimer``).
         cancels: timers this step always cancels (``decide`` issues the commands).
         sends: the consent purpose the action's private messages rely on.
         opt_in_request: the action sends the double opt-in request, the one
@@ -453,7 +454,7 @@ class Workflow:
                     raise InvalidWorkflowDefinition(
                         f"{step.describe()}: undeclared template {command.template!r}"
                     )
-            elif isinstance(command, StartTimer) and command.name not in step.starts:
+            elif isinstance(command, StartTimer | MoveTimer) and command.name not in step.starts:
                 raise InvalidWorkflowDefinition(
                     f"{step.describe()}: undeclared timer {command.name!r}"
                 )

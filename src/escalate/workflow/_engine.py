@@ -62,6 +62,7 @@ from escalate.store._protocol import (
 from escalate.transports._base import Transport
 from escalate.workflow._commands import (
     CancelTimer,
+    MoveTimer,
     Notify,
     PostPublicReply,
     RecordConsent,
@@ -190,6 +191,7 @@ class Engine(Dispatching, SendPath):
         outbox: list[OutboxItem] = []
         timers: list[Timer] = []
         cancels: list[tuple[str, str]] = []
+        moves: list[tuple[str, str, datetime]] = []
         consent = []
         for index, command in enumerate(transition.commands):
             if isinstance(command, PostPublicReply | SendMessage | Notify):
@@ -216,6 +218,8 @@ class Engine(Dispatching, SendPath):
                 )
             elif isinstance(command, CancelTimer):
                 cancels.append((new.id, command.name))
+            elif isinstance(command, MoveTimer):
+                moves.append((new.id, command.name, command.due_at))
             elif isinstance(command, RecordConsent):
                 record = make_consent_record(
                     tenant=new.tenant,
@@ -241,6 +245,7 @@ class Engine(Dispatching, SendPath):
             outbox_updates=extra.outbox_updates,
             timers=tuple(timers),
             cancel_timers=tuple(cancels),
+            move_timers=tuple(moves),
             fire_timers=tuple(fire_timers),
             merges=extra.merges,
             merge_proposals=extra.merge_proposals,
