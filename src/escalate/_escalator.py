@@ -236,7 +236,7 @@ class Escalator:
                 tenant=self.tenant,
                 reference=new_reference(),
                 thread=thread,
-                state=HandoffState.OPENED,
+                state=self.workflow.initial,
                 version=0,
                 contact_id=contact.id,
                 opened_at=now,

@@ -61,5 +61,9 @@ def test_numbered_orders_sends_across_transports() -> None:
     assert [m.id for _, m in merged] == ["ob_0", "ob_1", "ob_2"]
     a.clear()
     assert a.numbered() == []
-    b.sent.append(message(3))  # edited by hand: its own order is what is left
-    assert [(n, m.id) for n, m in b.numbered()] == [(0, "ob_1"), (1, "ob_3")]
+    b.sent.append(message(3))  # put there by hand: numbered when first seen, after the rest
+    assert [m.id for _, m in b.numbered()] == ["ob_1", "ob_3"]
+    a.send(message(4))
+    by_number = sorted([*a.numbered(), *b.numbered()], key=lambda pair: pair[0])
+    assert [m.id for _, m in by_number] == ["ob_1", "ob_3", "ob_4"]
+    assert b.numbered() == b.numbered()  # stable once given

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalate import (
+    Escalator,
     Handoff,
     HandoffState,
     Identity,
@@ -16,6 +17,7 @@ from escalate import (
     Thread,
     Workflow,
 )
+from escalate.testing import FakeClock
 from escalate.workflow import (
     CancelTimer,
     ContactProvided,
@@ -393,3 +395,20 @@ def test_locale_tags_match_whatever_their_case() -> None:
     assert library.locale("pt_BR") == "pt-BR"
     assert library.locale("PT") == "pt"
     assert library.locale("pt-PT") == "pt"
+
+
+def test_a_handoff_starts_in_the_workflows_initial_state() -> None:
+    """initial=ACKNOWLEDGED: open() feeds Opened there, as validation checked."""
+    workflow = Workflow(
+        "t",
+        [
+            Step(S.ACKNOWLEDGED, Opened, S.AWAITING_CONTACT, "ack"),
+            Step(S.AWAITING_CONTACT, ResolveRequested, S.RESOLVED, "r"),
+        ],
+        initial=S.ACKNOWLEDGED,
+    )
+    esc = Escalator("memory://", workflow=workflow, clock=FakeClock(NOW))
+    opened = esc.open(handoff().thread)
+    assert opened.state is S.AWAITING_CONTACT
+    with pytest.raises(InvalidWorkflowDefinition, match="terminal"):
+        Workflow("t", [Step(S.OPENED, Opened, S.RESOLVED, "r")], initial=S.RESOLVED)

@@ -147,6 +147,13 @@ def test_consent_page_link_replaces_a_ref_already_there() -> None:
     assert parse_qs(urlsplit(link).query) == {"ref": ["K7QP-3M"], "lang": ["es"]}
 
 
+@pytest.mark.parametrize("query", ["utm=x%20y", "embed", "sig=a%2Bb", "a=1;b=2"])
+def test_consent_page_link_keeps_other_parameters_as_written(query: str) -> None:
+    """A signed URL's encoding, a bare flag, a ';' separator: untouched, byte for byte."""
+    link = consent_page_link(f"https://a.example/c?{query}&ref=OLD", "K7QP-3M")
+    assert link == f"https://a.example/c?{query}&ref=K7QP-3M"
+
+
 def test_consent_page_link_keeps_existing_query() -> None:
     """The reference is appended as ref= to any existing query."""
     assert consent_page_link("https://a.example/c?lang=es", "K7QP-3M") == (

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from escalate._exceptions import InvalidInput
+from escalate._locale import language_of
 
 __all__ = [
     "DEFAULT_KEYWORDS",
@@ -197,7 +198,7 @@ def _keywords_for(locale: str, keywords: Mapping[str, KeywordSet] | None) -> Key
     if not isinstance(locale, str):
         raise InvalidInput("locale must be a string such as 'en'")
     table = DEFAULT_KEYWORDS if keywords is None else keywords
-    language = locale.replace("_", "-").split("-")[0].lower()
+    language = language_of(locale)
     found = table.get(locale) or table.get(language)
     if found is None:
         raise InvalidInput(f"no keywords for locale {locale!r}; known: {sorted(table)}")
@@ -240,7 +241,7 @@ def classify(
         and all(token in opt_out or token in _FILLER for token in tokens)
     ):
         return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler", free_text=True)
-    if locale.replace("_", "-").split("-")[0].lower() != "en":
+    if language_of(locale) != "en":
         # Free-text rules are written for English; other locales get keywords only.
         return Classification(ReplyIntent.NONE, "none")
     plain = " ".join(tokens)

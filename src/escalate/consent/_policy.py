@@ -14,6 +14,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from escalate._exceptions import InvalidInput
+from escalate._locale import language_of
 from escalate._models import Channel
 from escalate.consent._keywords import DEFAULT_KEYWORDS, KeywordSet
 from escalate.consent._quiet_hours import QuietHours, zone_info
@@ -143,9 +144,7 @@ class ConsentPolicy:
         unknown = set(self.quiet_hours) - set(Purpose)
         if unknown:
             raise InvalidInput(f"quiet_hours has unknown purposes {sorted(map(str, unknown))}")
-        if self.locale.replace("_", "-").split("-")[0].lower() not in {
-            key.split("-")[0].lower() for key in self.keywords
-        }:
+        if language_of(self.locale) not in {key.split("-")[0].lower() for key in self.keywords}:
             raise InvalidInput(f"no keywords for locale {self.locale!r}")
         if self.reply_window <= timedelta(0):
             raise InvalidInput("reply_window must be positive")

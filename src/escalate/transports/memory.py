@@ -35,7 +35,8 @@ class MemoryTransport:
         self.channels = frozenset(Channel(channel) for channel in channels)
         self.sent: list[OutboundMessage] = []
         self.attempts: list[OutboundMessage] = []
-        self._numbers: list[int] = []
+        #: Each accepted message with its send number (see ``numbered``).
+        self._numbered: list[tuple[int, OutboundMessage]] = []
         self._failures: deque[Exception] = deque()
         self._lock = threading.Lock()
         self.closed = False
@@ -51,7 +52,7 @@ class MemoryTransport:
             if self._failures:
                 raise self._failures.popleft()
             self.sent.append(message)
-            self._numbers.append(next(_SEND_NUMBERS))
+            self._numbered.append((next(_SEND_NUMBERS), message))
             number = len(self.sent)
         return SendResult(
             provider=self.name,
@@ -67,14 +68,21 @@ class MemoryTransport:
     def numbered(self) -> list[tuple[int, OutboundMessage]]:
         """``sent`` with a process-wide send number each, to merge several transports in order.
 
-        The numbers only grow, across every ``MemoryTransport`` of the process. If
-        ``sent`` was changed by hand rather than by ``clear()``, its own order is
-        all that is known: the messages are numbered by their place in it.
+        The numbers only grow, across every ``MemoryTransport`` of the process. A
+        message put in ``sent`` by hand gets the next number when first seen here.
         """
         with self._lock:
-            if len(self._numbers) != len(self.sent):
-                return list(enumerate(self.sent))
-            return list(zip(self._numbers, self.sent, strict=True))
+            # By identity: the messages are alive (in _numbered), so ids are unique.
+            known = {id(message): number for number, message in self._numbered}
+            numbered = []
+            for message in self.sent:
+                number = known.get(id(message))
+                if number is None:
+                    number = next(_SEND_NUMBERS)
+                    self._numbered.append((number, message))
+                    known[id(message)] = number
+                numbered.append((number, message))
+            return numbered
 
     def sent_to(self, address: str) -> list[OutboundMessage]:
         """Messages sent to one normalized address."""
@@ -84,7 +92,7 @@ class MemoryTransport:
         """Forget what was sent and any scripted failures."""
         with self._lock:
             self.sent.clear()
-            self._numbers.clear()
+            self._numbered.clear()
             self.attempts.clear()
             self._failures.clear()
 

@@ -321,13 +321,15 @@ def default_workflow(
             replacement library's ``{team}``).
 
     Raises:
-        InvalidInput: a non-positive duration, a warning share outside (0, 1], an
-            ``x_recipient_id`` that is not a numeric id, a fixed ``locale`` the
-            templates lack (``"es-MX"`` counts as ``"es"``), or an extra setting
-            no template uses (a misspelt keyword, ``double_optin=True``, is
-            caught here rather than quietly ignored).
-        InvalidWorkflowDefinition: replacement templates that do not fit, or
-            whose public replies lack ``{reference}``.
+        InvalidInput: a non-positive duration, a warning share outside (0, 1], a
+            setting of the wrong type (``double_opt_in="no"``), an
+            ``x_recipient_id`` that is not an ASCII numeric id, a fixed ``locale``
+            the templates lack (``"es-MX"`` counts as ``"es"``), or an extra
+            setting no template uses (a misspelt keyword, ``double_optin=True``,
+            is caught here rather than quietly ignored).
+        InvalidWorkflowDefinition: replacement templates that do not fit: public
+            replies, the DM prefill or email subjects without ``{reference}``, an
+            off-hours reply without ``{back}`` when ``business_hours`` is set.
     """
     durations = {
         "sla": sla,
@@ -360,7 +362,7 @@ def default_workflow(
         raise InvalidInput('locale must be a locale code ("en") or a callable (handoff) -> code')
     library = templates or DEFAULT_TEMPLATES
     _check_settings(library, locale, x_recipient_id, settings)
-    _check_reply_templates(library)
+    _check_reply_templates(library, off_hours=business_hours is not None)
     return Workflow(
         "default",
         DEFAULT_STEPS,
@@ -441,8 +443,10 @@ REQUIRED_FIELDS = {
 REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
 
 
-def _check_reply_templates(library: Templates) -> None:
-    for name, required in REQUIRED_FIELDS.items():
+def _check_reply_templates(library: Templates, *, off_hours: bool) -> None:
+    for name, fields in REQUIRED_FIELDS.items():
+        # The off-hours reply is never rendered without business hours.
+        required = fields - {"back"} if name == "public.ack_off_hours" and not off_hours else fields
         for locale in library.locales:
             if name not in library.names:
                 continue

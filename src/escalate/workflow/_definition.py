@@ -194,10 +194,12 @@ class Workflow:
         required_templates: template names that must exist.
 
     Raises:
-        InvalidWorkflowDefinition: an unreachable state, a non-terminal state with
-            no way out, a missing template or unknown template variable, a timer
-            with no exit, or a step that renders a private message without
-            declaring its consent purpose. What an action returns shows only
+        InvalidWorkflowDefinition: a terminal initial state or one with no
+            ``Opened`` step, an unreachable state, a non-terminal state with no way
+            out or from which no terminal state can be reached, a step out of a
+            terminal state, a missing template or unknown template variable, a
+            timer with no (unguarded) exit, or a step that renders a private
+            message without declaring its consent purpose. What an action returns shows only
             when it runs: ``decide`` refuses an undeclared ``SendMessage``
             (a literal body too) with the same error, before anything is written.
     """
@@ -241,6 +243,8 @@ class Workflow:
         self._validate_timers()
 
     def _validate_states(self) -> None:
+        if self.initial in TERMINAL_STATES:
+            raise InvalidWorkflowDefinition(f"the initial state {self.initial.value!r} is terminal")
         reachable = {self.initial}
         frontier = [self.initial]
         while frontier:

@@ -375,7 +375,7 @@ class Engine(Dispatching, SendPath):
         and the handoff is read only if that version turns out to be stale (the
         version check refuses the commit, or its state refuses the input).
         """
-        extra = settlement or Changes()
+        extra = settlement or NO_CHANGES
         for _ in range(4 if known is not None else 3):
             unverified, known = known, None
             handoff = unverified or self.store.get_handoff(self.tenant, handoff_id)

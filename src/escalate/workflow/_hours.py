@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
+from escalate._locale import language_of
 
 __all__ = ["BusinessHours"]
 
@@ -129,7 +130,7 @@ class BusinessHours:
         """
         at = ensure_aware(at, "at")
         back = self.next_open(at).astimezone(self.zone)
-        language = locale.replace("_", "-").split("-", 1)[0].lower()
+        language = language_of(locale)
         if language not in _WEEKDAYS:
             language = "en"
         day = _WEEKDAYS[language][back.weekday()]

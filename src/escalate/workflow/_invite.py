@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from escalate._clock import ensure_aware
 from escalate._models import Thread
@@ -56,8 +56,10 @@ def within_private_reply_window(thread: Thread, now: datetime) -> bool:
 def consent_page_link(base_url: str, reference: str) -> str:
     """``base_url`` with ``?ref=<reference>`` set, so the page knows the case.
 
-    A ``ref`` already in ``base_url`` is replaced; its other parameters stay.
+    A ``ref`` already in ``base_url`` is replaced; its other parameters stay as
+    they are written (a signed URL's encoding, a bare ``?embed``).
     """
     parts = urlsplit(base_url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "ref"]
-    return urlunsplit(parts._replace(query=urlencode([*kept, ("ref", reference)])))
+    kept = [p for p in parts.query.split("&") if p and p.partition("=")[0] != "ref"]
+    query = "&".join([*kept, urlencode({"ref": reference})])
+    return urlunsplit(parts._replace(query=query))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from escalate._exceptions import InvalidWorkflowDefinition
+from escalate._locale import language_of, normal_tag
 from escalate.sms import SegmentInfo, segments
 
 __all__ = ["PRIVATE_SUFFIXES", "SmsTemplateCost", "Templates"]
@@ -137,11 +138,11 @@ class Templates:
         if locale in self.texts:
             return locale
         # Tags are case-insensitive (BCP 47): pt-br and pt_BR are a library's pt-BR.
-        tag = locale.replace("_", "-").lower()
+        tag = normal_tag(locale)
         for own in self.texts:
-            if own.replace("_", "-").lower() == tag:
+            if normal_tag(own) == tag:
                 return own
-        language = tag.split("-", 1)[0]
+        language = language_of(locale)
         for own in self.texts:
             if own.lower() == language:
                 return own
