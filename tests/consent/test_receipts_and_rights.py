@@ -8,6 +8,7 @@ import pytest
 
 from escalate import (
     Escalator,
+    HandoffState,
     Identity,
     InboundMessage,
     InvalidConsentReceipt,
@@ -139,3 +140,31 @@ def test_known_zone_overrides_the_number(esc: Escalator, clock: FakeClock) -> No
     assert decision.zone_source == "contact"
     with pytest.raises(InvalidInput):
         esc.contacts.set_time_zone(contact_id, "Mars/Olympus")
+
+
+def test_erasing_a_person_declines_their_open_case_and_others_go_on(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Left open without an address, its reminder broke run_due() for the whole tenant."""
+    contact_id = connected(esc, clock)
+    (erased,) = esc.store.open_handoffs_for_contact(esc.tenant, contact_id)
+    other = esc.open(make_thread(clock, thread_id="2002", user_id="77"))
+    esc.contact_provided(other.id, Identity.phone("+14155550188"), consent=WEB_FORM_CONSENT)
+    esc.consent.erase(contact_id)
+    declined = esc.handoffs.get(erased.id)
+    assert declined.state is HandoffState.DECLINED
+    assert (declined.close_reason, declined.address) == ("contact erased", None)
+    sms.clear()
+    clock.advance(hours=25)
+    esc.run_due()  # the erased case's reminder fires into nothing
+    assert [m.to.value for m in sms.sent] == ["+14155550188"]  # the other's reminder
+    assert esc.handoffs.get(other.id).state is HandoffState.CONNECTED
+
+
+def test_an_erased_grant_authorises_no_more_texts(esc: Escalator, clock: FakeClock) -> None:
+    """The person asked to be forgotten: their number needs consent anew."""
+    contact_id = connected(esc, clock)
+    esc.consent.erase(contact_id)
+    decision = esc.consent.decide(PHONE, "transactional")
+    assert not decision.allowed
+    assert decision.reason == "no_consent"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import IdentityKind
 from escalate._ids import new_id
-from escalate._models import Event, Handoff
+from escalate._models import Event, Handoff, HandoffState
 from escalate.consent._ledger_service import address_hash
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentProof
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from escalate.identity._contact import Contact
     from escalate.store._protocol import Store
 
-__all__ = ["erase_contact", "export_contact"]
+__all__ = ["ERASED", "erase_contact", "export_contact"]
+
+#: The close reason of a handoff declined because its contact was erased.
+ERASED = "contact erased"
 
 
 def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
@@ -66,23 +69,53 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
     }
 
 
-def _scrub_handoff(store: Store, handoff: Handoff, now: datetime) -> None:
+def _scrub_handoff(store: Store, handoff: Handoff, now: datetime, actor: str) -> None:
+    """Scrub the handoff; one still open is declined, since its person is gone.
+
+    Left open without an address, its timers would fire into a workflow that
+    needs one (a reminder), and its queued sends would go on; declined, its
+    timers fire into nothing and its sends are cancelled when due.
+    """
     for _ in range(3):
         current = store.get_handoff(handoff.tenant, handoff.id)
         if current is None:
             return
         author = current.thread.author.with_handle(None)
         thread = current.thread.model_copy(update={"text": "", "url": None, "author": author})
-        scrubbed = current.model_copy(
-            update={
-                "thread": thread,
-                "address": None,
-                "version": current.version + 1,
-                "updated_at": now,
-            }
-        )
+        version = current.version + 1
+        update: dict[str, Any] = {
+            "thread": thread,
+            "address": None,
+            "version": version,
+            "updated_at": now,
+        }
+        events: tuple[Event, ...] = ()
+        if current.is_open:
+            update.update(
+                state=HandoffState.DECLINED,
+                closed_at=now,
+                close_reason=ERASED,
+                closed_version=version,
+            )
+            events = (
+                Event(
+                    id=new_id("ev"),
+                    tenant=current.tenant,
+                    kind="handoff.transition",
+                    at=now,
+                    handoff_id=current.id,
+                    contact_id=current.contact_id,
+                    actor=actor,
+                    data={
+                        "from": current.state.value,
+                        "to": HandoffState.DECLINED.value,
+                        "input": "contact_erased",
+                        "reason": ERASED,
+                    },
+                ),
+            )
         try:
-            store.commit(Changes(handoffs=(scrubbed,)))
+            store.commit(Changes(handoffs=(current.model_copy(update=update),), events=events))
             return
         except ConcurrentUpdate:
             continue
@@ -102,7 +135,7 @@ def erase_contact(
         store.erase_address(tenant, address, proofs)
         kept.extend(proofs)
     for handoff in _handoffs(store, contact):
-        _scrub_handoff(store, handoff, now)
+        _scrub_handoff(store, handoff, now, actor)
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact
         erased = current.model_copy(update={"links": (), "version": current.version + 1})

@@ -126,9 +126,14 @@ def address_hash(policy: ConsentPolicy, tenant: str, address: Identity) -> str:
 def consent_facts(
     store: Store, tenant: str, address: Identity, policy: ConsentPolicy
 ) -> list[ConsentFact]:
-    """Everything the ledger knows of an address: its records and any erased proofs."""
+    """What the ledger decides from for an address: its records, and erased revokes.
+
+    An erased grant is kept as proof that it was given, but authorises nothing:
+    the person asked to be forgotten, so a number that comes back needs consent
+    anew. An erased revoke keeps holding.
+    """
     proofs, records = store.consent_history(tenant, address, address_hash(policy, tenant, address))
-    return [*proofs, *records]
+    return [*(p for p in proofs if p.action is ConsentAction.REVOKE), *records]
 
 
 def known_zone(store: Store, tenant: str, address: Identity) -> str | None:
