@@ -475,6 +475,15 @@ class Escalator:
             for handoff in ordered_handoffs:
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
+        if confirmed_opt_in:
+            # A YES answers every opt-in request to this address (the grant is the
+            # address's), and then is no reply to another case.
+            awaiting = [
+                h
+                for h in handoffs
+                if h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
+            ]
+            handoffs = awaiting or handoffs
         matched: Handoff | None = None
         for handoff in handoffs:
             event = _workflow_input(
@@ -506,7 +515,7 @@ class Escalator:
             except TransitionNotAllowed:
                 continue  # a guard refused it (e.g. a YES from another address)
             matched = self._dispatch(updated, claimed)
-            if not isinstance(event, OptedOut):
+            if not isinstance(event, OptedOut | OptInConfirmed):
                 return matched
         return matched
 

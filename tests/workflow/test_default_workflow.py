@@ -630,3 +630,51 @@ def test_a_held_fallback_intro_starts_no_reminder_a_reply_had_stopped(
         esc.run_due()
     assert ["reminder" in m.body or "checking in" in m.body for m in sms.sent] == [False]
     assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+
+
+def test_one_yes_confirms_every_case_waiting_on_that_number(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Two cases asked the same number; the grant is the number's: both connect."""
+    esc = make_esc(double_opt_in=True)
+    older = esc.open(make_thread(clock, thread_id="1"))
+    esc.contact_provided(older.id, PHONE, consent=WEB_FORM_CONSENT)
+    newer = esc.open(make_thread(clock, thread_id="2"))
+    esc.contact_provided(newer.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.inbound(text(clock, "YES"))
+    states = {h: esc.handoffs.get(h).state for h in (older.id, newer.id)}
+    assert states == {older.id: S.CONNECTED, newer.id: S.CONNECTED}
+    intros = [m.body for m in sms.sent if "about your post" in m.body]
+    assert len(intros) == 2
+    assert all(any(h.reference in body for body in intros) for h in (older, newer))
+
+
+def test_start_answers_a_waiting_opt_in_request_like_yes(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """START connects the case (intro, no "subscribed" text), as YES would."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    connected = esc.inbound(text(clock, "START"))
+    assert connected is not None
+    assert connected.state is S.CONNECTED
+    assert [("subscribed" in m.body, "about your post" in m.body) for m in sms.sent[1:]] == [
+        (False, True)
+    ]
+
+
+def test_a_yes_after_the_case_closed_grants_nothing(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The request died with its case: a late YES records no grant and sends nothing."""
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    clock.advance(hours=73)
+    esc.run_due()
+    assert esc.handoffs.get(handoff.id).state is S.ABANDONED
+    sent = len(sms.sent)
+    esc.inbound(text(clock, "YES"))
+    assert not esc.consent.decide(PHONE, "transactional").allowed
+    assert len(sms.sent) == sent

@@ -106,6 +106,11 @@ def plan_reply(
     showed), so the plan only says the opt-in was confirmed.
     """
     pending = pending_opt_in(facts)
+    if pending is not None and getattr(pending, "handoff_id", None) is not None:
+        # A request a handoff made is answered through that handoff while it
+        # awaits the YES (``awaiting_opt_in``); once it closed, the request is
+        # void, and a late YES grants nothing.
+        pending = None
     verdict = classify(
         message.body,
         locale=policy.locale,
@@ -187,7 +192,9 @@ def plan_reply(
             )
         )
         return ReplyPlan(verdict, (revoke,), (consent_event(revoke),), outbox)
-    if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and awaiting_opt_in:
+    if verdict.intent is ReplyIntent.OPT_IN and awaiting_opt_in:
+        # YES, or START: either answers the handoff's request, which records the
+        # grant with the request's text and sends the intro (no "subscribed").
         return ReplyPlan(verdict, events=(note("consent.opt_in_confirmed"),), confirmed_opt_in=True)
     if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and pending:
         tie = getattr(pending, "handoff_id", None) or handoff_id
