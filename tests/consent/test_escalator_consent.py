@@ -70,19 +70,26 @@ def test_free_text_revocation_revokes(
 def test_free_text_review_policy_flags_instead(
     store: Store, clock: FakeClock, sms: MemoryTransport
 ) -> None:
-    """With free_text=review a free-text revocation is flagged for review, never ignored."""
+    """With free_text=review a free-text revocation is flagged for review, never ignored.
+
+    The helpdesk is told (a ``consent_review`` notice to the notifier); a keyword
+    with filler ("stop please") is per se and revokes outright, as a keyword does.
+    """
+    notes: list[str] = []
     esc = Escalator(
         store,
         transports=[sms],
         clock=clock,
         consent_policy=ConsentPolicy(free_text=FreeTextPolicy.REVIEW),
+        notifier=lambda _, notify: notes.append(notify.topic),
     )
     handoff_id = connect(esc, clock)
     esc.inbound(text(clock, "please stop texting me"))
     kinds = [event.kind for event in esc.history(handoff_id)]
     assert "consent.review_requested" in kinds
+    assert notes == ["consent_review"]
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).allowed
-    esc.inbound(text(clock, "STOP"))  # a keyword still revokes outright
+    esc.inbound(text(clock, "stop please"))  # per se: revokes outright
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).reason == "revoked"
 
 

@@ -25,6 +25,8 @@ REVOKING = [
     "no more texts please", "leave me alone", "I revoke my consent to receive messages",
     "I withdraw my consent", "cancel my subscription", "how do I unsubscribe?",
     "Stop. Bothering. Me.", "stop contacting me",
+    "STOP\n\nSent from my iPhone", "STOP. Wrong number", "who is this? stop", "STOP - John",
+    "YES STOP", "stop stop stop stop stop stop stop", "Thanks. End",
 ]  # fmt: skip
 
 #: Replies that merely contain such a word in another sense, or are ordinary replies.
@@ -38,6 +40,7 @@ NOT_REVOKING = [
     "the driver didn't stop at my house", "Stop by the store tomorrow?",
     "I can't end the call on your app", "ok", "STOPPED by the store, no luck", "",
     "   ", "The bus stop is where I left it", "Can I cancel and reorder?",
+    "I can't stop. Please help", "Bus stop. Thanks", "Don't stop, it's fine", "No, don't stop",
 ]  # fmt: skip
 
 
@@ -89,6 +92,13 @@ def test_free_text_is_reported_as_such() -> None:
     """classify() says which rule decided and whether it read free text."""
     assert classify("STOP").rule == "keyword"
     assert not classify("STOP").free_text
+    # Per se, as the FCC reads it: a policy that reviews free text still revokes these.
+    assert (classify("stop please").rule, classify("stop please").free_text) == (
+        "keyword_with_filler",
+        False,
+    )
+    sentence = classify("STOP. Wrong number")
+    assert (sentence.rule, sentence.free_text) == ("keyword_sentence", True)
     verdict = classify("please stop texting me")
     assert verdict.free_text
     assert verdict.rule == "stop_messaging"
@@ -115,6 +125,16 @@ def test_locales(text: str, locale: str, intent: ReplyIntent) -> None:
 def test_si_confirms_a_pending_spanish_opt_in() -> None:
     """SÍ answers a pending double opt-in in Spanish."""
     assert classify_reply("Sí", locale="es", pending_opt_in=True) is ReplyIntent.OPT_IN
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("YES", ReplyIntent.OPT_IN), ("HELP", ReplyIntent.HELP), ("START", ReplyIntent.OPT_IN)],
+)
+def test_every_locale_honours_the_english_words(text: str, intent: ReplyIntent) -> None:
+    """Carriers answer HELP and START everywhere, and "Responde YES" is answered with YES."""
+    for locale in ("es", "fr", "es-MX"):
+        assert classify_reply(text, locale=locale, pending_opt_in=True) is intent
 
 
 def test_keyword_sets_are_configurable() -> None:

@@ -41,7 +41,7 @@ from escalate.consent._records import (
     Purpose,
 )
 from escalate.store._protocol import OutboxItem
-from escalate.workflow._commands import SendMessage
+from escalate.workflow._commands import Notify, SendMessage
 
 __all__ = ["ReplyPlan", "pending_opt_in", "plan_reply"]
 
@@ -168,6 +168,27 @@ def plan_reply(
             ),
         )
 
+    def review_notice() -> tuple[OutboxItem, ...]:
+        # A person decides: the helpdesk hears of it through the workflow's
+        # notifier, like any Notify (a reply on no open case has nobody to tell
+        # but the audit log).
+        if handoff is None:
+            return ()
+        text = f"case {handoff.reference}: a reply may revoke consent ({verdict.rule}); review it"
+        notify = Notify(topic="consent_review", text=text)
+        key = message.provider_message_id or new_id("in")
+        return (
+            OutboxItem(
+                id=new_id("ob"),
+                tenant=tenant,
+                handoff_id=handoff.id,
+                idempotency_key=f"consent:review:{key}",
+                command=notify,
+                due_at=now,
+                created_at=now,
+            ),
+        )
+
     def note(kind: str, **data: object) -> Event:
         return Event(
             id=new_id("ev"),
@@ -182,7 +203,9 @@ def plan_reply(
 
     if verdict.intent is ReplyIntent.OPT_OUT:
         if verdict.free_text and policy.free_text is FreeTextPolicy.REVIEW:
-            return ReplyPlan(verdict, events=(note("consent.review_requested"),))
+            return ReplyPlan(
+                verdict, events=(note("consent.review_requested"),), outbox=review_notice()
+            )
         revoke = record(ConsentAction.REVOKE, Purpose.TRANSACTIONAL, all_purposes=True, tie=None)
         outbox = (
             ()

@@ -7,22 +7,27 @@
 2. **Whole-message keywords** of the locale: opt-out (``STOP``, ``STOPALL``,
    ``UNSUBSCRIBE``, ``CANCEL``, ``END``, ``QUIT``, ``REVOKE``, ``OPTOUT``, ``OPT OUT``),
    opt-in (``START``, ``UNSTOP``), help (``HELP``, ``INFO``). Every locale also
-   honours the English opt-out words: carriers do, and a STOP must never be missed.
+   honours the English words: carriers do, a STOP must never be missed, and a
+   customer answers "Reply YES" with YES whatever the language around it.
 3. **Confirmation** (``YES``, ``Y``; ``SI`` in Spanish...) is ``opt_in`` only while a
    double opt-in is pending; otherwise it is an ordinary reply (``none``).
-4. **Keyword with filler**: a short message made only of one opt-out keyword plus
+4. **Keyword with filler**: a message made only of opt-out keywords plus
    politeness or emphasis ("please stop", "STOP STOP", "unsubscribe me now",
-   "cancel pls") is an opt-out: the FCC's 2025 order treats those words as a per se
-   revocation when they are the reply.
-5. **Free-text revocation** (English): a revocation verb aimed at *our messages*
+   "cancel pls", "yes stop") is an opt-out: the FCC's 2025 order treats those
+   words as a per se revocation when they are the reply.
+5. **Keyword sentence**: a message one of whose sentences or lines is such a
+   keyword ("STOP. Wrong number", "STOP\n\nSent from my iPhone", "who is this?
+   stop", "STOP - John") is an opt-out. A sentence that merely uses the word
+   ("I can't stop", "bus stop") is not one.
+6. **Free-text revocation** (English): a revocation verb aimed at *our messages*
    ("please stop texting me", "don't text me again", "take me off your list",
    "I want to opt out", "remove my number", "no more texts", "I revoke my
    consent"). A revocation word aimed at something else ("my order won't stop
    failing", "cancel my order", "the end of the month") matches no rule and is
    ``none``; a negated one ("don't stop texting me") is ``none`` too.
 
-Anything else is ``none``. Rules 4 and 5 report ``free_text=True`` so a policy may
-flag such messages for review instead of revoking.
+Anything else is ``none``. Rules 5 and 6 report ``free_text=True`` so a policy may
+flag such messages for review instead of revoking; rule 4 is a per se revocation.
 """
 
 from __future__ import annotations
@@ -126,9 +131,12 @@ _FILLER = frozenset(
     {
         "please", "pls", "plz", "now", "it", "this", "that", "all", "me", "already",
         "thanks", "thank", "you", "thx", "ok", "okay", "just", "asap", "immediately",
-        "right", "away", "and", "so", "i", "said",
+        "right", "away", "and", "so", "i", "said", "yes", "no",
     }
 )  # fmt: skip
+#: Where a message's sentences or lines part (rule 5); read on the text as sent,
+#: before normalizing joins its lines.
+_SENTENCES = re.compile(r"[.!?;:,()\[\]\n\r]+|\s[-\u2013\u2014]+\s")
 _OBJECT = (
     r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
     r"call(?:ing|s)?|send(?:ing)?|spam(?:ming)?|notifications?|alerts?|updates?)"
@@ -220,27 +228,29 @@ def classify(
     if not isinstance(text, str):
         raise InvalidInput("a reply's text must be a string")
     words = _keywords_for(locale, keywords)
-    opt_out = words.opt_out | ENGLISH.opt_out
+    # English as the table has it (a caller may have replaced it), beside the
+    # locale's own words; the default English opt-outs always, whatever the table.
+    english = (DEFAULT_KEYWORDS if keywords is None else keywords).get("en", ENGLISH)
+    opt_out = words.opt_out | english.opt_out | ENGLISH.opt_out
     message = _normalize(text)
     if not message:
         return Classification(ReplyIntent.NONE, "none")
     if message in opt_out:
         return Classification(ReplyIntent.OPT_OUT, "keyword")
-    if message in words.opt_in:
+    if message in words.opt_in | english.opt_in:
         return Classification(ReplyIntent.OPT_IN, "keyword")
-    if message in words.help:
+    if message in words.help | english.help:
         return Classification(ReplyIntent.HELP, "keyword")
-    if message in words.confirm:
+    if message in words.confirm | english.confirm:
         if pending_opt_in:
             return Classification(ReplyIntent.OPT_IN, "confirm")
         return Classification(ReplyIntent.NONE, "confirm_without_pending_opt_in")
+    if _keyword_with_filler(message, opt_out):
+        return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler")
+    sentences = (_normalize(part) for part in _SENTENCES.split(text))
+    if any(s in opt_out or _keyword_with_filler(s, opt_out) for s in sentences if s):
+        return Classification(ReplyIntent.OPT_OUT, "keyword_sentence", free_text=True)
     tokens = re.findall(r"[\w'-]+", message)
-    if (
-        0 < len(tokens) <= 6
-        and any(token in opt_out for token in tokens)
-        and all(token in opt_out or token in _FILLER for token in tokens)
-    ):
-        return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler", free_text=True)
     if language_of(locale) != "en":
         # Free-text rules are written for English; other locales get keywords only.
         return Classification(ReplyIntent.NONE, "none")
@@ -254,6 +264,16 @@ def classify(
             continue  # "don't stop texting me", "i didn't unsubscribe"
         return Classification(ReplyIntent.OPT_OUT, name, free_text=True)
     return Classification(ReplyIntent.NONE, "none")
+
+
+def _keyword_with_filler(message: str, opt_out: frozenset[str]) -> bool:
+    """Opt-out keywords, with at most a few words of politeness or emphasis around them."""
+    tokens = re.findall(r"[\w'-]+", message)
+    if not tokens or not any(token in opt_out for token in tokens):
+        return False
+    if all(token in opt_out for token in tokens):
+        return True  # "stop stop stop stop stop stop stop": as per se as one
+    return len(tokens) <= 6 and all(token in opt_out or token in _FILLER for token in tokens)
 
 
 def classify_reply(
