@@ -136,6 +136,7 @@ _FILLER = frozenset(
 )  # fmt: skip
 #: Where a message's sentences or lines part (rule 5); read on the text as sent,
 #: before normalizing joins its lines.
+_TOKEN = re.compile(r"[\w'-]+")
 _SENTENCES = re.compile(r"[.!?;:,()\[\]\n\r]+|\s[-\u2013\u2014]+\s")
 _OBJECT = (
     r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
@@ -245,12 +246,14 @@ def classify(
         if pending_opt_in:
             return Classification(ReplyIntent.OPT_IN, "confirm")
         return Classification(ReplyIntent.NONE, "confirm_without_pending_opt_in")
-    if _keyword_with_filler(message, opt_out):
-        return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler")
-    sentences = (_normalize(part) for part in _SENTENCES.split(text))
-    if any(s in opt_out or _keyword_with_filler(s, opt_out) for s in sentences if s):
-        return Classification(ReplyIntent.OPT_OUT, "keyword_sentence", free_text=True)
-    tokens = re.findall(r"[\w'-]+", message)
+    tokens = _TOKEN.findall(message)
+    if any(token in opt_out for token in tokens):  # most replies hold no keyword at all
+        if _keyword_with_filler(tokens, opt_out):
+            return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler")
+        for part in _SENTENCES.split(text):
+            sentence = _normalize(part)
+            if sentence in opt_out or _keyword_with_filler(_TOKEN.findall(sentence), opt_out):
+                return Classification(ReplyIntent.OPT_OUT, "keyword_sentence", free_text=True)
     if language_of(locale) != "en":
         # Free-text rules are written for English; other locales get keywords only.
         return Classification(ReplyIntent.NONE, "none")
@@ -266,9 +269,8 @@ def classify(
     return Classification(ReplyIntent.NONE, "none")
 
 
-def _keyword_with_filler(message: str, opt_out: frozenset[str]) -> bool:
+def _keyword_with_filler(tokens: list[str], opt_out: frozenset[str]) -> bool:
     """Opt-out keywords, with at most a few words of politeness or emphasis around them."""
-    tokens = re.findall(r"[\w'-]+", message)
     if not tokens or not any(token in opt_out for token in tokens):
         return False
     if all(token in opt_out for token in tokens):
