@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
+
+import pytest
 
 from escalate import Escalator, Identity, Purpose
 from escalate.store import OutboxStatus, Store
@@ -33,6 +36,37 @@ def test_inbound_stop_revokes_once(store: Store, clock: FakeClock, sms: MemoryTr
     records, sent = len(esc.consent.records(PHONE)), len(sms.sent)
     assert esc.handle_webhook(hook.parse(*request)) == [Applied.DUPLICATE]
     assert (len(esc.consent.records(PHONE)), len(sms.sent)) == (records, sent)
+
+
+def test_a_delivery_that_failed_to_apply_is_applied_on_the_retry(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The store was busy: the app answered 5xx, and Twilio's retry of the STOP still counts."""
+    esc = escalator(store, clock, sms)
+    connect(esc, clock)
+    hook = TwilioWebhook(TWILIO_TOKEN, clock=clock)
+    request = twilio_request({"From": PHONE.value, "Body": "STOP", "MessageSid": "SMbusy"})
+    commit = esc.store.commit
+
+    def busy(changes: object) -> object:
+        raise sqlite3.OperationalError("database is locked")
+
+    esc.store.commit = busy  # type: ignore[method-assign,assignment]
+    with pytest.raises(sqlite3.OperationalError):
+        esc.handle_webhook(hook.parse(*request))
+    esc.store.commit = commit  # type: ignore[method-assign]
+    assert esc.handle_webhook(hook.parse(*request)) == [Applied.APPLIED]
+    assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).reason == "revoked"
+
+
+def test_a_parser_gives_replies_its_tenant(store: Store, clock: FakeClock) -> None:
+    """TwilioWebhook(tenant=...) for an escalator of another tenant than the default."""
+    esc = Escalator(store, tenant="acme", clock=clock)
+    hook = TwilioWebhook(TWILIO_TOKEN, clock=clock, tenant="acme")
+    request = twilio_request({"From": PHONE.value, "Body": "hello", "MessageSid": "SMacme"})
+    message = hook.parse(*request)
+    assert message.tenant == "acme"
+    assert esc.handle_webhook(message) == [Applied.APPLIED]
 
 
 def test_status_callback_reconciles_a_held_row_forward_only(

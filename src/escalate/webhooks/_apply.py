@@ -60,7 +60,13 @@ class Applied(StrEnum):
 
 
 class Seen(Protocol):
-    """Remembers content keys: ``first_time(key)`` is True once per key."""
+    """Remembers content keys: ``first_time(key)`` is True once per key.
+
+    A ``Seen`` may also have ``forget(key)``: it is called when applying the
+    record failed (the store was busy, say), so that the provider's retry of
+    it is applied rather than dropped as a duplicate. One without ``forget``
+    drops that retry.
+    """
 
     def first_time(self, key: str) -> bool:
         """Mark ``key`` seen; True when it was not seen before."""
@@ -87,6 +93,11 @@ class MemorySeen:
                 self._keys.popitem(last=False)
             return True
 
+    def forget(self, key: str) -> None:
+        """Unmark ``key``: applying its record failed, and a retry must be applied."""
+        with self._lock:
+            self._keys.pop(key, None)
+
     def __repr__(self) -> str:
         return f"MemorySeen(maxsize={self.maxsize}, held={len(self._keys)})"
 
@@ -107,8 +118,22 @@ def apply_webhook(esc: Escalator, record: WebhookRecord, *, seen: Seen | None = 
         InvalidInput: not a webhook record.
     """
     key = _key(record) if isinstance(record, WebhookRecord) else None
-    if key is not None and seen is not None and not seen.first_time(key):
+    if key is None or seen is None:
+        return _apply(esc, record)
+    if not seen.first_time(key):
         return Applied.DUPLICATE
+    try:
+        return _apply(esc, record)
+    except BaseException:
+        # Not applied: the provider will retry (the app answers 5xx), and the
+        # retry must not be dropped as a duplicate. A STOP would be lost.
+        forget = getattr(seen, "forget", None)
+        if callable(forget):
+            forget(key)
+        raise
+
+
+def _apply(esc: Escalator, record: object) -> Applied:
     if isinstance(record, InboundMessage):
         esc.inbound(record)
         return Applied.APPLIED

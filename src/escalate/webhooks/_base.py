@@ -22,7 +22,7 @@ from escalate._exceptions import InvalidInput, InvalidWebhookPayload, WebhookSig
 from escalate._identity import Identity
 from escalate._messages import DeliveryStatus
 from escalate._model import Model
-from escalate._models import AwareDatetime
+from escalate._models import DEFAULT_TENANT, AwareDatetime
 
 __all__ = [
     "DeliveryReport",
@@ -121,6 +121,9 @@ class WebhookParser:
         insecure: accept requests unverified (local development only): warns
             with ``InsecureWebhookWarning`` when built and logs on every request.
         clock: the time source for received-at stamps and timestamp checks.
+        tenant: the tenant the replies it parses belong to: the tenant of the
+            ``Escalator`` the app hands them to (``esc.handle_webhook`` refuses
+            another tenant's).
     """
 
     provider = "unknown"
@@ -132,7 +135,10 @@ class WebhookParser:
         public_base_url: str | None = None,
         insecure: bool = False,
         clock: Clock | None = None,
+        tenant: str = DEFAULT_TENANT,
     ) -> None:
+        if not isinstance(tenant, str) or not tenant:
+            raise InvalidInput("tenant must be a non-empty string")
         if secret is not None and (not isinstance(secret, str) or not secret.strip()):
             raise InvalidInput(f"{self.provider} webhook secret must be a non-empty string")
         if secret is None and not insecure:
@@ -147,6 +153,7 @@ class WebhookParser:
         self.secret = secret
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.clock: Clock = clock or SystemClock()
+        self.tenant = tenant
         if secret is None:
             message = (
                 f"{self.provider} webhooks are NOT verified (no secret configured): "

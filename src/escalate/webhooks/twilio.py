@@ -68,7 +68,7 @@ class TwilioWebhook(WebhookParser):
     Args:
         auth_token: the account's auth token (or the webhook SharedKey secret);
             ``None`` only with ``insecure=True``.
-        public_base_url, insecure, clock: see ``WebhookParser``.
+        public_base_url, insecure, clock, tenant: see ``WebhookParser``.
 
     Every ``parse*`` method verifies first; pass the URL your app saw (or its
     path, with ``public_base_url``), the headers and the raw body bytes.
@@ -134,6 +134,7 @@ class TwilioWebhook(WebhookParser):
         channel, identity = sender
         to = _phone(params.first("To"))
         return InboundMessage(
+            tenant=self.tenant,
             channel=channel,
             sender=identity,
             body=params.first("Body") or "",
