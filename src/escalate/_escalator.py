@@ -399,7 +399,7 @@ class Escalator:
         if message.sender.kind is IdentityKind.SOCIAL:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
             return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
-        handoffs = self.store.open_handoffs_for_contact(self.tenant, contact.id) if contact else []
+        handoffs = self._open_handoffs(contact) if contact else []
         ordered = routing_order(message.body, handoffs)
         plan = plan_reply(
             message,
@@ -469,9 +469,7 @@ class Escalator:
         if contact is not None:  # the sender's contact, resolved once by inbound()
             routed_ids = {h.id for h in handoffs}
             if ordered_handoffs is None:
-                ordered_handoffs = routing_order(
-                    message.body, self.store.open_handoffs_for_contact(self.tenant, contact.id)
-                )
+                ordered_handoffs = routing_order(message.body, self._open_handoffs(contact))
             for handoff in ordered_handoffs:
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
@@ -518,6 +516,28 @@ class Escalator:
             if not isinstance(event, OptedOut | OptInConfirmed):
                 return matched
         return matched
+
+    def _open_handoffs(self, contact: Contact) -> list[Handoff]:
+        """The contact's open handoffs, and those of contacts merged into it, oldest first.
+
+        A merge leaves a handoff on the contact it was opened for (an unmerge then
+        puts everything back): its replies now come in under the survivor.
+        """
+        found = list(self.store.open_handoffs_for_contact(self.tenant, contact.id))
+        absorbed = [m.absorbed_id for m in self.store.active_merges_into(self.tenant, contact.id)]
+        seen = {contact.id}
+        while absorbed:
+            contact_id = absorbed.pop()
+            if contact_id in seen:
+                continue
+            seen.add(contact_id)
+            found += self.store.open_handoffs_for_contact(self.tenant, contact_id)
+            absorbed += [
+                m.absorbed_id for m in self.store.active_merges_into(self.tenant, contact_id)
+            ]
+        if len(seen) > 1:
+            found.sort(key=lambda handoff: (handoff.opened_at, handoff.id))
+        return found
 
     def handle_webhook(
         self, records: WebhookRecord | Iterable[WebhookRecord], *, seen: Seen | None = None

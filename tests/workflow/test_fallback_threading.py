@@ -93,6 +93,23 @@ def test_a_fallback_inside_run_due_is_sent_by_that_run(
     assert esc.handoffs.get(handoff.id).channel is Channel.EMAIL
 
 
+def test_after_a_merge_the_fallback_finds_the_survivors_addresses(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The case's contact was merged away; the email the survivor holds is the fallback."""
+    esc = make_esc()
+    older = esc.open(make_thread(clock, thread_id="900", user_id="99"))
+    esc.contact_provided(older.id, EMAIL, consent=EMAIL_CONSENT)  # another contact's email
+    handoff = esc.open(make_thread(clock))
+    sms.clear()
+    sms.fail_next(InvalidRecipient("landline", provider="memory", code="21614"))
+    assert older.contact_id is not None
+    esc.contacts.merge(older.contact_id, esc.handoffs.get(handoff.id).contact_id, "same")
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert handoff.state is S.CONNECTED
+    assert (handoff.channel, handoff.address) == (Channel.EMAIL, EMAIL)
+
+
 def test_permanent_failure_without_another_channel_fails(
     make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
 ) -> None:

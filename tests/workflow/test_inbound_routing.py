@@ -15,6 +15,7 @@ from escalate import (
     Handoff,
     Identity,
     InboundMessage,
+    LinkSource,
     ReplyAddressing,
 )
 from escalate._routing import routing_order
@@ -156,3 +157,23 @@ def test_a_reply_orders_the_senders_cases_once(
     assert matched is not None
     assert matched.id == older.id
     assert len(calls) == 1
+
+
+def test_after_a_merge_replies_and_stop_still_reach_the_case(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """The case's contact was merged into an older one: its replies come in under the survivor."""
+    esc = make_esc()
+    older = esc.contacts.create(Identity.email("jane@crm.example"), LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    survivor = esc.contacts.merge(handoff.contact_id, older.id, "agent: same person")
+    assert survivor.id == older.id != handoff.contact_id
+    assert replies(esc, handoff) == 0
+    matched = esc.inbound(text(clock, "still broken, any news?"))
+    assert matched is not None
+    assert matched.id == handoff.id
+    assert replies(esc, handoff) == 1
+    esc.inbound(text(clock, "STOP"))
+    assert esc.handoffs.get(handoff.id).state.value == "declined"

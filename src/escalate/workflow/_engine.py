@@ -265,8 +265,16 @@ class Engine(Dispatching, SendPath):
         return transition, changes
 
     def _addresses(self, handoff: Handoff, now: datetime) -> list[ContactAddress]:
-        """The contact's phones and emails with their consent decisions, for fallback."""
+        """The contact's phones and emails with their consent decisions, for fallback.
+
+        A contact merged since the handoff opened is followed to the one it was
+        merged into, which holds its addresses now.
+        """
         contact = self.store.get_contact(handoff.tenant, handoff.contact_id or "")
+        for _ in range(100):  # a merge chain; each link is a merge someone made
+            if contact is None or contact.merged_into is None:
+                break
+            contact = self.store.get_contact(handoff.tenant, contact.merged_into)
         addresses = []
         for identity in contact.identities if contact else ():
             if identity.kind is IdentityKind.SOCIAL:
