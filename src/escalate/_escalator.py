@@ -212,7 +212,7 @@ class Escalator:
             self.store, tenant=tenant, clock=self.clock, policy=self.engine.consent
         )
         self.handoffs = HandoffQueries(self.store, tenant)
-        self.outbox = Outbox(self.engine)
+        self.outbox = Outbox(self.engine, dispatch_immediately=dispatch_immediately)
         #: Content keys of the webhook records this process applied (``handle_webhook``).
         self.webhook_seen: Seen = MemorySeen()
 

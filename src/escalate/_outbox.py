@@ -19,6 +19,8 @@ from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
 from escalate.consent._policy import is_keyword_answer
+from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
+from escalate.consent._records import ConsentAction
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine, _event
@@ -32,10 +34,12 @@ _ACCEPTED = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENT, DeliveryStatu
 class Outbox:
     """The outbox of one tenant, as ``esc.outbox``."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, dispatch_immediately: bool = True) -> None:
         self._engine = engine
         self._store = engine.store
         self._tenant = engine.tenant
+        #: Run what a failure's fallback queued at once, as the escalator's verbs do.
+        self._dispatch_immediately = dispatch_immediately
 
     # -- reading --------------------------------------------------------------
 
@@ -134,7 +138,11 @@ class Outbox:
                     self._move(
                         item, OutboxStatus.FAILED, "message.undelivered", actor, result, **data
                     )
-                    self._feed_failure(item, "undelivered")
+                    # A carrier opt-out (Twilio 21610) is the address's revoke, as
+                    # when the send itself raised RecipientOptedOut.
+                    opt_out = PROVIDER_CONSENT_EVENTS.get((actor, error_code or ""))
+                    revoked = opt_out is not None and opt_out[0] is ConsentAction.REVOKE
+                    self._feed_failure(item, "RecipientOptedOut" if revoked else "undelivered")
                 elif item.status is OutboxStatus.DONE and known != delivery.value:
                     self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
                 elif item.status is OutboxStatus.DONE or known == delivery.value:
@@ -199,6 +207,9 @@ class Outbox:
             self._engine.feed(
                 item.handoff_id, SendFailed(channel=item.command.channel, reason=reason)
             )
+            if self._dispatch_immediately:
+                # A fallback's intro goes out now, not at the next run_due().
+                self._engine.dispatch(handoff_id=item.handoff_id)
 
     def __repr__(self) -> str:
         return f"Outbox(tenant={self._tenant!r})"

@@ -13,8 +13,9 @@ from escalate.testing import FakeClock, MemoryTransport
 from escalate.webhooks import Applied, MemorySeen
 from escalate.webhooks.sendgrid import SendGridWebhook
 from escalate.webhooks.twilio import TwilioWebhook
+from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.webhooks.signing import PUBLIC_BASE, TWILIO_TOKEN, SendGridKey, twilio_request
-from tests.workflow.test_delivery import PHONE, connect, escalator, kinds
+from tests.workflow.test_delivery import PHONE, connect, escalator, kinds, sms_rows
 from tests.workflow.test_reconcile import held_row
 
 EMAIL = Identity.email("jane@example.com")
@@ -112,6 +113,26 @@ def test_undelivered_21610_fails_the_row_and_revokes(
     assert esc.handle_webhook(hook.parse(*request), seen=MemorySeen()) == [Applied.DUPLICATE]
     assert len(esc.consent.records(PHONE)) == records
     assert kinds(esc, handoff).count("message.undelivered") == 1
+    # The carrier's opt-out is the customer's: with no other channel, declined.
+    assert esc.handoffs.get(handoff.id).state.value == "declined"
+
+
+def test_an_undelivered_intro_falls_back_to_email_at_once(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The callback's fallback intro goes out in the webhook call, not at the next run_due."""
+    esc = escalator(store, clock, sms)
+    earlier = esc.open(make_thread(clock, thread_id="900"))
+    esc.contact_provided(earlier.id, EMAIL, consent=WEB_FORM_CONSENT)
+    esc.resolve(earlier.id)
+    handoff = connect(esc, clock)
+    row = [i for i in sms_rows(esc) if i.handoff_id == handoff.id][-1]
+    sms.clear()
+    hook = TwilioWebhook(TWILIO_TOKEN, clock=clock)
+    request = status_request(row.id, "undelivered", ErrorCode="30003")
+    assert esc.handle_webhook(hook.parse(*request)) == [Applied.APPLIED]
+    assert [m.to for m in sms.sent] == [EMAIL]
+    assert esc.handoffs.get(handoff.id).channel.value == "email"
 
 
 def test_reports_for_other_messages_are_answered_not_applied(esc: Escalator) -> None:
@@ -160,8 +181,14 @@ def test_sendgrid_unsubscribe_and_bounce(store: Store, clock: FakeClock) -> None
             "escalate_id": "msg_gone",
         }
     ]
+    # Naming a message this tenant never sent, it is another tenant's fact: not here.
     report, event = hook.parse(*key.request(bounce, clock.now()))
-    assert esc.handle_webhook([report, event]) == [Applied.UNKNOWN_MESSAGE, Applied.APPLIED]
+    assert esc.handle_webhook([report, event]) == [Applied.UNKNOWN_MESSAGE] * 2
+    assert esc.consent.records(Identity.email("bob@example.com")) == []
+    # Naming none (sent outside escalate), it is the address's fact.
+    unnamed = [{k: v for k, v in bounce[0].items() if k != "escalate_id"}]
+    report, event = hook.parse(*key.request(unnamed, clock.now()))
+    assert esc.handle_webhook([report, event]) == [Applied.IGNORED, Applied.APPLIED]
     [suppress] = esc.consent.records(Identity.email("bob@example.com"))
     assert suppress.action.value == "suppress"
 

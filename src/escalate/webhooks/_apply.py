@@ -157,12 +157,12 @@ def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:
     A report for an address the provider holds an opt-out for (Twilio 21610)
     also records that revocation.
     """
-    if report.message_id is None or report.status is DeliveryStatus.UNKNOWN:
-        outcome = Applied.IGNORED
-    else:
-        outcome = _reconcile(esc, report)
     consent_fact = (report.provider, report.error_code or "") in PROVIDER_CONSENT_EVENTS
-    if consent_fact and outcome is not Applied.UNKNOWN_MESSAGE:
+    known = report.message_id is not None and _known(esc, report.message_id)
+    revoked = Applied.IGNORED
+    if consent_fact and (known or report.message_id is None):
+        # Recorded before the row fails: the workflow's fallback then sees the
+        # address revoked, and a case with no other channel ends declined.
         event = ProviderEvent(
             provider=report.provider,
             event=str(report.error_code),
@@ -173,9 +173,20 @@ def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:
             key=content_key(report.key, "event"),
             raw=report.raw,
         )
-        if apply_provider_event(esc, event) is Applied.APPLIED:
-            outcome = Applied.APPLIED
-    return outcome
+        revoked = apply_provider_event(esc, event)
+    if report.message_id is None or report.status is DeliveryStatus.UNKNOWN:
+        outcome = Applied.IGNORED
+    else:
+        outcome = _reconcile(esc, report)
+    return Applied.APPLIED if revoked is Applied.APPLIED else outcome
+
+
+def _known(esc: Escalator, message_id: str) -> bool:
+    try:
+        esc.outbox.get(message_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _reconcile(esc: Escalator, report: DeliveryReport) -> Applied:
@@ -220,7 +231,10 @@ def apply_provider_event(esc: Escalator, event: ProviderEvent) -> Applied:
         try:
             handoff_id = esc.outbox.get(event.message_id).handoff_id
         except NotFound:
-            handoff_id = None  # a message of another tenant or before a purge: still a fact
+            # It names a message this tenant never sent: another tenant's (one
+            # provider account, one webhook URL), whose ledger it belongs to.
+            logger.info("%s %s for unknown message %r", event.provider, name, event.message_id)
+            return Applied.UNKNOWN_MESSAGE
     esc.consent.record_provider_event(
         event.provider,
         name,
