@@ -41,6 +41,10 @@ NOT_REVOKING = [
     "I can't end the call on your app", "ok", "STOPPED by the store, no luck", "",
     "   ", "The bus stop is where I left it", "Can I cancel and reorder?",
     "I can't stop. Please help", "Bus stop. Thanks", "Don't stop, it's fine", "No, don't stop",
+    "Cancel? No!", "no, cancel that", "Wait, stop, I made a mistake in the form",
+    "Nevermind, cancel that", "cancel that, I found it", "Stop!  Don't close the ticket yet",
+    "End? No, it keeps going", "Cancel - no wait, keep it",
+    "Stop (the old address). New one is 5 Main St", "I said stop it!! The alarm keeps going",
 ]  # fmt: skip
 
 
@@ -125,6 +129,26 @@ def test_locales(text: str, locale: str, intent: ReplyIntent) -> None:
 def test_si_confirms_a_pending_spanish_opt_in() -> None:
     """SÍ answers a pending double opt-in in Spanish."""
     assert classify_reply("Sí", locale="es", pending_opt_in=True) is ReplyIntent.OPT_IN
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "intent"),
+    [
+        ("OPT OUT\n\nSent from my iPhone", "es", ReplyIntent.OPT_OUT),
+        ("opt out - Jean", "fr", ReplyIntent.OPT_OUT),
+        ("No, el pedido no llegó. Fin.", "es", ReplyIntent.NONE),
+        ("Alto, no funciona", "es", ReplyIntent.NONE),
+    ],
+)
+def test_keyword_sentences_in_other_locales(text: str, locale: str, intent: ReplyIntent) -> None:
+    """A multi-word keyword on its own line counts; a retracted one does not."""
+    assert classify_reply(text, locale=locale) is intent
+
+
+def test_a_bare_y_confirms_only_in_english() -> None:
+    """In Spanish "y" is "and": only YES stands in for SÍ."""
+    assert classify_reply("Y", locale="es", pending_opt_in=True) is ReplyIntent.NONE
+    assert classify_reply("Y", pending_opt_in=True) is ReplyIntent.OPT_IN
 
 
 @pytest.mark.parametrize(

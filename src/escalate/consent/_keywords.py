@@ -15,10 +15,11 @@
    politeness or emphasis ("please stop", "STOP STOP", "unsubscribe me now",
    "cancel pls", "yes stop") is an opt-out: the FCC's 2025 order treats those
    words as a per se revocation when they are the reply.
-5. **Keyword sentence**: a message one of whose sentences or lines is such a
-   keyword ("STOP. Wrong number", "STOP\n\nSent from my iPhone", "who is this?
-   stop", "STOP - John") is an opt-out. A sentence that merely uses the word
-   ("I can't stop", "bus stop") is not one.
+5. **Keyword sentence**: a message one of whose sentences or lines is an opt-out
+   keyword alone ("STOP. Wrong number", "STOP\n\nSent from my iPhone", "who is
+   this? stop", "STOP - John") is an opt-out, unless a word in it retracts or
+   negates ("Stop! Don't close the ticket yet", "Cancel - no wait, keep it").
+   Commas do not part sentences ("Wait, stop, I made a mistake" is one).
 6. **Free-text revocation** (English): a revocation verb aimed at *our messages*
    ("please stop texting me", "don't text me again", "take me off your list",
    "I want to opt out", "remove my number", "no more texts", "I revoke my
@@ -131,13 +132,24 @@ _FILLER = frozenset(
     {
         "please", "pls", "plz", "now", "it", "this", "that", "all", "me", "already",
         "thanks", "thank", "you", "thx", "ok", "okay", "just", "asap", "immediately",
-        "right", "away", "and", "so", "i", "said", "yes", "no",
+        "right", "away", "and", "so", "i", "said", "yes",
     }
 )  # fmt: skip
 #: Where a message's sentences or lines part (rule 5); read on the text as sent,
 #: before normalizing joins its lines.
 _TOKEN = re.compile(r"[\w'-]+")
-_SENTENCES = re.compile(r"[.!?;:,()\[\]\n\r]+|\s[-\u2013\u2014]+\s")
+_SENTENCES = re.compile(r"[.!?\n\r]+|\s[-\u2013\u2014]+\s")
+#: Words that retract or negate what a keyword sentence would say ("Stop! Don't
+#: close the ticket", "Cancel - no wait, keep it", "No, el pedido no llegó. Fin."):
+#: a message holding one is not read as a STOP by its sentences (rule 5).
+_RETRACTING = frozenset(
+    {
+        "no", "not", "don't", "dont", "do", "wait", "nevermind", "never", "keep", "mistake",
+        "sorry", "oops", "actually", "but", "until", "yet", "won't", "can't", "didn't",
+    }
+)  # fmt: skip
+#: Opt-out keywords of more than one word: no single token of a reply equals them.
+_PHRASE = " "
 _OBJECT = (
     r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
     r"call(?:ing|s)?|send(?:ing)?|spam(?:ming)?|notifications?|alerts?|updates?)"
@@ -242,18 +254,22 @@ def classify(
         return Classification(ReplyIntent.OPT_IN, "keyword")
     if message in words.help | english.help:
         return Classification(ReplyIntent.HELP, "keyword")
-    if message in words.confirm | english.confirm:
+    confirm = words.confirm | (english.confirm if words is english else english.confirm - {"y"})
+    if message in confirm:
         if pending_opt_in:
             return Classification(ReplyIntent.OPT_IN, "confirm")
         return Classification(ReplyIntent.NONE, "confirm_without_pending_opt_in")
     tokens = _TOKEN.findall(message)
-    if any(token in opt_out for token in tokens):  # most replies hold no keyword at all
+    # Most replies hold no keyword at all: the rules below are skipped for them.
+    if any(token in opt_out for token in tokens) or any(
+        _PHRASE in keyword and keyword in message for keyword in opt_out
+    ):
         if _keyword_with_filler(tokens, opt_out):
             return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler")
-        for part in _SENTENCES.split(text):
-            sentence = _normalize(part)
-            if sentence in opt_out or _keyword_with_filler(_TOKEN.findall(sentence), opt_out):
-                return Classification(ReplyIntent.OPT_OUT, "keyword_sentence", free_text=True)
+        if not any(token in _RETRACTING for token in tokens):
+            for part in _SENTENCES.split(text):
+                if _normalize(part) in opt_out:  # the keyword alone, nothing around it
+                    return Classification(ReplyIntent.OPT_OUT, "keyword_sentence", free_text=True)
     if language_of(locale) != "en":
         # Free-text rules are written for English; other locales get keywords only.
         return Classification(ReplyIntent.NONE, "none")
