@@ -30,11 +30,11 @@ from escalate._outbox import Outbox
 from escalate._pacing import Pacer
 from escalate._routing import routing_order
 from escalate.audit import AuditReport, verify_store
-from escalate.consent._inbound import plan_reply
+from escalate.consent._inbound import pending_opt_in, plan_reply
 from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import ConsentLedger, consent_facts
 from escalate.consent._policy import ConsentPolicy
-from escalate.consent._records import ConsentEvidence
+from escalate.consent._records import ConsentEvidence, ConsentFact
 from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._extract import extract_identities, find_identities
@@ -400,10 +400,15 @@ class Escalator:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
             return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
         handoffs = self._open_handoffs(contact) if contact else []
+        facts = consent_facts(self.store, self.tenant, message.sender, self.engine.consent)
+        # A case that asked this number for its YES though the number belongs to
+        # another contact (a conflict left for an agent) is still answered by it.
+        asking = self._asking_case(facts, message.sender, handoffs)
+        handoffs += asking
         ordered = routing_order(message.body, handoffs)
         plan = plan_reply(
             message,
-            consent_facts(self.store, self.tenant, message.sender, self.engine.consent),
+            facts,
             tenant=self.tenant,
             handoff=ordered[0] if ordered else None,
             policy=self.engine.consent,
@@ -432,6 +437,7 @@ class Escalator:
             help_request=plan.classification.intent is ReplyIntent.HELP,
             # Read again after a consent commit: it may have settled their sends.
             ordered_handoffs=None if committed else ordered,
+            also=asking,
         )
         if plan.outbox and self.dispatch_immediately:
             self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
@@ -450,6 +456,7 @@ class Escalator:
         confirmed_opt_in: bool,
         help_request: bool = False,
         ordered_handoffs: list[Handoff] | None = None,
+        also: Sequence[Handoff] = (),
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
 
@@ -466,10 +473,11 @@ class Escalator:
             routed = self.handoff_for_reply_address(message.recipient)
             if routed is not None and routed.is_open:
                 handoffs.append(routed)
-        if contact is not None:  # the sender's contact, resolved once by inbound()
+        if contact is not None or also:  # the sender's contact, resolved once by inbound()
             routed_ids = {h.id for h in handoffs}
             if ordered_handoffs is None:
-                ordered_handoffs = routing_order(message.body, self._open_handoffs(contact))
+                own = self._open_handoffs(contact) if contact is not None else []
+                ordered_handoffs = routing_order(message.body, [*own, *also])
             for handoff in ordered_handoffs:
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
@@ -516,6 +524,23 @@ class Escalator:
             if not isinstance(event, OptedOut | OptInConfirmed):
                 return matched
         return matched
+
+    def _asking_case(
+        self, facts: Sequence[ConsentFact], sender: Identity, known: Sequence[Handoff]
+    ) -> list[Handoff]:
+        """The open case awaiting this address's YES, when it is not among ``known``."""
+        pending = pending_opt_in(list(facts))
+        handoff_id = getattr(pending, "handoff_id", None)
+        if handoff_id is None or any(h.id == handoff_id for h in known):
+            return []
+        handoff = self.store.get_handoff(self.tenant, handoff_id)
+        if (
+            handoff is None
+            or handoff.state is not HandoffState.AWAITING_CONSENT
+            or handoff.address != sender
+        ):
+            return []
+        return [handoff]
 
     def _open_handoffs(self, contact: Contact) -> list[Handoff]:
         """The contact's open handoffs, and those of contacts merged into it, oldest first.

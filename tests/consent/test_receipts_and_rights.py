@@ -13,6 +13,7 @@ from escalate import (
     InboundMessage,
     InvalidConsentReceipt,
     InvalidInput,
+    LinkSource,
     NotFound,
 )
 from escalate.consent import ConsentReceipt, ReceiptController, consent_receipt
@@ -168,3 +169,30 @@ def test_an_erased_grant_authorises_no_more_texts(esc: Escalator, clock: FakeClo
     decision = esc.consent.decide(PHONE, "transactional")
     assert not decision.allowed
     assert decision.reason == "no_consent"
+
+
+def test_an_erased_stop_that_start_had_undone_stays_undone(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """Only a revoke still in force when erased keeps holding."""
+    contact_id = connected(esc, clock)
+    for body in ("STOP", "START"):
+        clock.advance(minutes=5)
+        esc.inbound(InboundMessage(channel="sms", sender=PHONE, body=body, received_at=clock.now()))
+    assert esc.consent.decide(PHONE, "transactional").allowed
+    esc.consent.erase(contact_id)
+    assert esc.consent.decide(PHONE, "transactional").reason == "no_consent"
+
+
+def test_erasing_a_survivor_scrubs_the_cases_of_contacts_merged_into_it(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """The person's case opened under a contact since merged away is theirs too."""
+    older = esc.contacts.create(Identity.email("jane@crm.example"), LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    survivor = esc.contacts.merge(handoff.contact_id, older.id, "same person")
+    esc.consent.erase(survivor.id)
+    erased = esc.handoffs.get(handoff.id)
+    assert (erased.state, erased.address, erased.thread.text) == (HandoffState.DECLINED, None, "")

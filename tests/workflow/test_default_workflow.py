@@ -15,6 +15,7 @@ from escalate import (
     Identity,
     InboundMessage,
     InvalidInput,
+    LinkSource,
     PermanentTransportError,
     RetryableTransportError,
     Thread,
@@ -678,3 +679,19 @@ def test_a_yes_after_the_case_closed_grants_nothing(
     esc.inbound(text(clock, "YES"))
     assert not esc.consent.decide(PHONE, "transactional").allowed
     assert len(sms.sent) == sent
+
+
+def test_a_yes_reaches_the_case_that_asked_a_number_another_contact_holds(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """The number belongs to another contact (a conflict for an agent): its YES still counts."""
+    esc = make_esc(double_opt_in=True)
+    esc.contacts.create(PHONE, LinkSource.CRM_IMPORT)
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert handoff.state is S.AWAITING_CONSENT
+    matched = esc.inbound(text(clock, "YES"))
+    assert matched is not None
+    assert matched.id == handoff.id
+    assert matched.state is S.CONNECTED
+    assert esc.consent.decide(PHONE, "transactional").allowed

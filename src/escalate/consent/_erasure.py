@@ -32,8 +32,17 @@ ERASED = "contact erased"
 
 
 def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
-    ids = {event.handoff_id for event in store.events(contact.tenant, contact_id=contact.id)}
-    ids |= {h.id for h in store.open_handoffs_for_contact(contact.tenant, contact.id)}
+    """The person's handoffs: theirs, and those of the contacts merged into theirs."""
+    ids: set[str | None] = set()
+    pending, seen = [contact.id], set()
+    while pending:
+        contact_id = pending.pop()
+        if contact_id in seen:
+            continue
+        seen.add(contact_id)
+        ids |= {event.handoff_id for event in store.events(contact.tenant, contact_id=contact_id)}
+        ids |= {h.id for h in store.open_handoffs_for_contact(contact.tenant, contact_id)}
+        pending += [m.absorbed_id for m in store.active_merges_into(contact.tenant, contact_id)]
     found = (store.get_handoff(contact.tenant, hid) for hid in sorted(i for i in ids if i))
     return [handoff for handoff in found if handoff is not None]
 

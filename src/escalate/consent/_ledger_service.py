@@ -126,14 +126,24 @@ def address_hash(policy: ConsentPolicy, tenant: str, address: Identity) -> str:
 def consent_facts(
     store: Store, tenant: str, address: Identity, policy: ConsentPolicy
 ) -> list[ConsentFact]:
-    """What the ledger decides from for an address: its records, and erased revokes.
+    """What the ledger decides from for an address: its records, and erased stops.
 
     An erased grant is kept as proof that it was given, but authorises nothing:
     the person asked to be forgotten, so a number that comes back needs consent
-    anew. An erased revoke keeps holding.
+    anew. An erased revoke or suppression keeps holding if it was still in force
+    when erased, that is if no grant came after it (a STOP undone by START is
+    not brought back by the erasure).
     """
     proofs, records = store.consent_history(tenant, address, address_hash(policy, tenant, address))
-    return [*(p for p in proofs if p.action is ConsentAction.REVOKE), *records]
+    grants = [p for p in proofs if p.action is ConsentAction.GRANT]
+    last_grant = max(((p.at, p.seq or 0) for p in grants), default=None)
+    holding = [
+        p
+        for p in proofs
+        if p.action is not ConsentAction.GRANT
+        and (last_grant is None or (p.at, p.seq or 0) > last_grant)
+    ]
+    return [*holding, *records]
 
 
 def known_zone(store: Store, tenant: str, address: Identity) -> str | None:
