@@ -38,6 +38,7 @@ from escalate.consent._records import ConsentEvidence, ConsentFact
 from escalate.identity._book import ContactBook, link_event, with_link
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._extract import extract_identities, find_identities
+from escalate.identity._merge import merged_contact_ids
 from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
@@ -548,19 +549,13 @@ class Escalator:
         A merge leaves a handoff on the contact it was opened for (an unmerge then
         puts everything back): its replies now come in under the survivor.
         """
-        found = list(self.store.open_handoffs_for_contact(self.tenant, contact.id))
-        absorbed = [m.absorbed_id for m in self.store.active_merges_into(self.tenant, contact.id)]
-        seen = {contact.id}
-        while absorbed:
-            contact_id = absorbed.pop()
-            if contact_id in seen:
-                continue
-            seen.add(contact_id)
-            found += self.store.open_handoffs_for_contact(self.tenant, contact_id)
-            absorbed += [
-                m.absorbed_id for m in self.store.active_merges_into(self.tenant, contact_id)
-            ]
-        if len(seen) > 1:
+        contact_ids = merged_contact_ids(self.store, self.tenant, contact.id)
+        found = [
+            handoff
+            for contact_id in contact_ids
+            for handoff in self.store.open_handoffs_for_contact(self.tenant, contact_id)
+        ]
+        if len(contact_ids) > 1:
             found.sort(key=lambda handoff: (handoff.opened_at, handoff.id))
         return found
 

@@ -19,6 +19,7 @@ from escalate._models import Event, Handoff, HandoffState
 from escalate.consent._ledger_service import address_hash
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentProof
+from escalate.identity._merge import merged_contact_ids
 from escalate.store._changes import Changes
 
 if TYPE_CHECKING:
@@ -34,15 +35,9 @@ ERASED = "contact erased"
 def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
     """The person's handoffs: theirs, and those of the contacts merged into theirs."""
     ids: set[str | None] = set()
-    pending, seen = [contact.id], set()
-    while pending:
-        contact_id = pending.pop()
-        if contact_id in seen:
-            continue
-        seen.add(contact_id)
+    for contact_id in merged_contact_ids(store, contact.tenant, contact.id):
         ids |= {event.handoff_id for event in store.events(contact.tenant, contact_id=contact_id)}
         ids |= {h.id for h in store.open_handoffs_for_contact(contact.tenant, contact_id)}
-        pending += [m.absorbed_id for m in store.active_merges_into(contact.tenant, contact_id)]
     found = (store.get_handoff(contact.tenant, hid) for hid in sorted(i for i in ids if i))
     return [handoff for handoff in found if handoff is not None]
 

@@ -24,7 +24,7 @@ from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
 from escalate.identity._contact import Contact, Link, LinkSource
-from escalate.identity._merge import contact_event, merge_changes, unmerge_changes
+from escalate.identity._merge import contact_event, merge_changes, survivor_of, unmerge_changes
 from escalate.identity._policy import LinkPolicy, default_link_policy
 from escalate.identity._proposals import accept_proposal, propose, reject_proposal
 from escalate.identity._records import (
@@ -138,12 +138,11 @@ class ContactBook:
             NotFound: no such contact in this tenant.
             CrossTenantError: a ``Contact`` of another tenant.
         """
-        current = self._load(contact)
-        for _ in range(10_000):
-            if current.merged_into is None:
-                return current
-            current = self._load(current.merged_into)
-        raise InvalidInput("merge chain too long")  # pragma: no cover - needs 10,000 merges
+        start = self._load(contact)
+        live = survivor_of(self._store, start)
+        if live is None:
+            raise NotFound(f"contact {start.id!r} was merged into a contact that is gone")
+        return live
 
     def get_merge(self, merge_id: str) -> MergeRecord:
         """A merge record by id. Raises ``NotFound``."""

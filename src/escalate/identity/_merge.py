@@ -8,8 +8,9 @@ without a store.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
@@ -17,7 +18,53 @@ from escalate.identity._contact import Contact, Link
 from escalate.identity._records import MergeRecord
 from escalate.store._changes import Changes
 
-__all__ = ["choose_survivor", "contact_event", "merge_changes", "unmerge_changes"]
+if TYPE_CHECKING:
+    from escalate.store._protocol import Store
+
+__all__ = [
+    "choose_survivor",
+    "contact_event",
+    "merge_changes",
+    "merged_contact_ids",
+    "survivor_of",
+    "unmerge_changes",
+]
+
+#: Longer merge chains than this are a loop (or a bug), not a person's history.
+_MAX_CHAIN = 10_000
+
+
+def survivor_of(store: Store, contact: Contact) -> Contact | None:
+    """The live contact ``contact`` is, or was merged into (following tombstones).
+
+    ``None`` when a contact on the way is missing.
+
+    Raises:
+        InvalidInput: a chain longer than 10,000 merges.
+    """
+    current: Contact | None = contact
+    for _ in range(_MAX_CHAIN):
+        if current is None or current.merged_into is None:
+            return current
+        current = store.get_contact(contact.tenant, current.merged_into)
+    raise InvalidInput("merge chain too long")  # pragma: no cover - needs 10,000 merges
+
+
+def merged_contact_ids(store: Store, tenant: str, contact_id: str) -> list[str]:
+    """``contact_id`` and every contact merged into it, directly or through others.
+
+    A merge leaves a handoff on the contact it opened for (so an unmerge can put
+    everything back): what the person did under those contacts is theirs.
+    """
+    found: list[str] = []
+    pending = [contact_id]
+    while pending:
+        current = pending.pop()
+        if current in found:
+            continue
+        found.append(current)
+        pending += [m.absorbed_id for m in store.active_merges_into(tenant, current)]
+    return found
 
 
 def contact_event(

@@ -47,6 +47,7 @@ from escalate.consent._records import (
     Purpose,
 )
 from escalate.identity._contact import Contact
+from escalate.identity._merge import survivor_of
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import SocialPublisher
 from escalate.store._changes import NO_CHANGES
@@ -271,10 +272,8 @@ class Engine(Dispatching, SendPath):
         merged into, which holds its addresses now.
         """
         contact = self.store.get_contact(handoff.tenant, handoff.contact_id or "")
-        for _ in range(100):  # a merge chain; each link is a merge someone made
-            if contact is None or contact.merged_into is None:
-                break
-            contact = self.store.get_contact(handoff.tenant, contact.merged_into)
+        if contact is not None:
+            contact = survivor_of(self.store, contact)
         addresses = []
         for identity in contact.identities if contact else ():
             if identity.kind is IdentityKind.SOCIAL:
