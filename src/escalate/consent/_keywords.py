@@ -135,9 +135,9 @@ _FILLER = frozenset(
         "right", "away", "and", "so", "i", "said", "yes",
     }
 )  # fmt: skip
+_TOKEN = re.compile(r"[\w'-]+")
 #: Where a message's sentences or lines part (rule 5); read on the text as sent,
 #: before normalizing joins its lines.
-_TOKEN = re.compile(r"[\w'-]+")
 _SENTENCES = re.compile(r"[.!?\n\r]+|\s[-\u2013\u2014]+\s")
 #: Words that retract or negate what a keyword sentence would say ("Stop! Don't
 #: close the ticket", "Cancel - no wait, keep it", "No, el pedido no llegó. Fin."):
@@ -148,8 +148,6 @@ _RETRACTING = frozenset(
         "sorry", "oops", "actually", "but", "until", "yet", "won't", "can't", "didn't",
     }
 )  # fmt: skip
-#: Opt-out keywords of more than one word: no single token of a reply equals them.
-_PHRASE = " "
 _OBJECT = (
     r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
     r"call(?:ing|s)?|send(?:ing)?|spam(?:ming)?|notifications?|alerts?|updates?)"
@@ -261,8 +259,9 @@ def classify(
         return Classification(ReplyIntent.NONE, "confirm_without_pending_opt_in")
     tokens = _TOKEN.findall(message)
     # Most replies hold no keyword at all: the rules below are skipped for them.
+    # A keyword of two words ("opt out") is no single token: it is looked for whole.
     if any(token in opt_out for token in tokens) or any(
-        _PHRASE in keyword and keyword in message for keyword in opt_out
+        " " in keyword and keyword in message for keyword in opt_out
     ):
         if _keyword_with_filler(tokens, opt_out):
             return Classification(ReplyIntent.OPT_OUT, "keyword_with_filler")
