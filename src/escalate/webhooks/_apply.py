@@ -157,12 +157,11 @@ def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:
     A report for an address the provider holds an opt-out for (Twilio 21610)
     also records that revocation.
     """
-    consent_fact = (report.provider, report.error_code or "") in PROVIDER_CONSENT_EVENTS
-    known = report.message_id is not None and _known(esc, report.message_id)
     revoked = Applied.IGNORED
-    if consent_fact and (known or report.message_id is None):
+    if (report.provider, report.error_code or "") in PROVIDER_CONSENT_EVENTS:
         # Recorded before the row fails: the workflow's fallback then sees the
-        # address revoked, and a case with no other channel ends declined.
+        # address revoked, and a case with no other channel ends declined. (One
+        # naming a message this tenant never sent records nothing.)
         event = ProviderEvent(
             provider=report.provider,
             event=str(report.error_code),
@@ -179,14 +178,6 @@ def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:
     else:
         outcome = _reconcile(esc, report)
     return Applied.APPLIED if revoked is Applied.APPLIED else outcome
-
-
-def _known(esc: Escalator, message_id: str) -> bool:
-    try:
-        esc.outbox.get(message_id)
-    except NotFound:
-        return False
-    return True
 
 
 def _reconcile(esc: Escalator, report: DeliveryReport) -> Applied:

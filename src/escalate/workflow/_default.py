@@ -445,11 +445,11 @@ REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
 
 def _check_reply_templates(library: Templates, *, off_hours: bool) -> None:
     for name, fields in REQUIRED_FIELDS.items():
+        if name not in library.names:
+            continue
         # The off-hours reply is never rendered without business hours.
         required = fields - {"back"} if name == "public.ack_off_hours" and not off_hours else fields
         for locale in library.locales:
-            if name not in library.names:
-                continue
             missing = sorted(required - library.fields(name, locale))
             if missing:
                 kind = "a public reply" if name in REPLY_TEMPLATES else "a template"
