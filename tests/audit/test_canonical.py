@@ -25,7 +25,6 @@ from escalate.audit._chain import (
     _Flat,
     _flatness,
     _hash,
-    _is_flat,
     _utc_text,
 )
 
@@ -84,9 +83,10 @@ def test_canonical_content_is_the_full_paths_text(event: Event) -> None:
 
 
 def test_the_shortcut_is_taken_only_for_flat_data() -> None:
-    assert _is_flat({"a": "x", "b": 1, "c": 1.5, "d": True, "e": None, "f": Colour.RED})
+    flat = {"a": "x", "b": 1, "c": 1.5, "d": True, "e": None, "f": Colour.RED}
+    assert _flatness(flat) is _Flat.FLAT
     for value in ([1], {"a": 1}, float("inf"), float("nan"), datetime(2026, 1, 1, tzinfo=UTC)):
-        assert not _is_flat({"a": value})
+        assert _flatness({"a": value}) is _Flat.NESTED
     assert _flatness({"a": "x", "b": 1, "d": True, "e": None, "f": Level.ONE}) is _Flat.NO_FLOATS
     assert _flatness({"a": "x", "c": 1.5}) is _Flat.FLAT
 

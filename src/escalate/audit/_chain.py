@@ -192,10 +192,6 @@ def _flatness(data: Mapping[str, object]) -> _Flat:
     return flat
 
 
-def _is_flat(data: Mapping[str, object]) -> bool:
-    return _flatness(data) is not _Flat.NESTED
-
-
 def event_hash(prev_hash: str | None, event: Event) -> str:
     """``sha256(prev_hash + "\\n" + canonical_content(event))`` as hex; no predecessor is ``""``."""
     return _hash(prev_hash, canonical_content(event))
