@@ -102,3 +102,63 @@ def test_what_the_closing_transition_queues_still_goes(store: Store, sms: Memory
     assert [m.body.split(" is ")[-1] for m in sms.sent] == [
         "resolved. Thanks! Reply STOP to opt out."
     ]
+
+
+def test_a_send_waiting_for_its_pacing_slot_is_cancelled_if_the_case_closes_meanwhile(
+    store: Store, sms: MemoryTransport
+) -> None:
+    """The chunk's handoff was read at claim; an agent closed the case during the wait."""
+    from escalate import Pacer
+    from tests.test_pacing import FakeTime
+
+    clock = FakeClock(NIGHT)
+    time = FakeTime()
+    agent = _escalator(store, clock, sms, Workflow.default(brand="Acme"))
+    closing: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        # Another agent's desk resolves the case while the dispatcher waits.
+        time.sleep(seconds)
+        clock.advance(seconds=seconds)
+        for handoff_id in closing:
+            agent.resolve(handoff_id)
+        closing.clear()
+
+    pacer = Pacer({"memory": 0.5}, margin=0, clock=time.clock, sleep=sleep)  # 1 per 2 s
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+        notifier=lambda *_: None,
+        pacer=pacer,
+    )
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert sms.sent == []  # held by quiet hours
+    clock.set(MORNING)
+    assert pacer.acquire("memory", None)  # the sender's slot is taken: the intro waits 2 s
+    closing.append(handoff.id)
+    report = esc.run_due()
+    assert sms.sent == []
+    assert report.cancelled == 1
+    assert esc.handoffs.get(handoff.id).state is HandoffState.RESOLVED
+
+
+def test_a_send_claimed_a_moment_ago_does_not_read_its_case_again(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Within a second of its claim the chunk's read is fresh enough: no extra read per send."""
+    esc = _escalator(store, clock, sms, Workflow.default(brand="Acme"))
+    handoff = esc.open(make_thread(clock))
+    reads: list[str] = []
+    get_handoff = store.get_handoff
+
+    def counting(tenant: str, handoff_id: str) -> Handoff | None:
+        reads.append(handoff_id)
+        return get_handoff(tenant, handoff_id)
+
+    store.get_handoff = counting  # type: ignore[method-assign]
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert len(sms.sent) == 1
+    assert reads.count(handoff.id) <= 1  # the verb's own read, none by the send

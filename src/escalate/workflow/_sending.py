@@ -60,6 +60,12 @@ log = logging.getLogger("escalate")
 OPT_IN_ALREADY_REQUESTED = "opt_in_already_requested"
 
 
+#: How long after its claim a send reads its handoff again before it goes.
+#: Sooner, the chunk's read is as fresh as another read would be; later, the
+#: case may have closed while the row waited for a slot or a worker.
+RECHECK_AFTER = timedelta(seconds=1)
+
+
 def transition_key(handoff_id: str, version: int, index: int) -> str:
     """The idempotency key of the ``index``-th command of the transition to ``version``.
 
@@ -181,22 +187,18 @@ class SendPath:
                 reason="lease_expired",
             )  # fmt: skip
             return
-        if (
-            handoff is not None
-            and queued_before_close(item, handoff)
-            and not is_keyword_answer(command)
-        ):
-            # Held by quiet hours, or waiting for a retry, when the case closed:
-            # the customer is not texted about a closed case. (A STOP's
-            # confirmation is a keyword answer: it goes whatever the case.)
-            self._settle(
-                item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
-                reason="handoff_closed", template=command.template,
-            )  # fmt: skip
+        if self._cancelled_by_close(item, handoff, command, report, to=to):
             return
         providers = self._providers(command.channel)
         if providers and not self._pace(item, handoff, providers[0], report, to=to):
             return
+        if handoff is not None and self._waited(item):
+            # A pacing slot, a busy pool or a slow send before it kept this row
+            # since its chunk's handoffs were read: an agent may have closed the
+            # case meanwhile. One read narrows that window to this instant.
+            handoff = self.store.get_handoff(item.tenant, handoff.id) or handoff
+            if self._cancelled_by_close(item, handoff, command, report, to=to):
+                return
         now = self.clock.now()
         decision = self.consent_decision(item, command, now)
         if not decision.allowed:
@@ -239,6 +241,33 @@ class SendPath:
             provider_message_id=result.provider_message_id,
             **size,
         )
+
+    def _cancelled_by_close(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> bool:
+        """Settle ``item`` cancelled if its case closed after it was queued; whether it was."""
+        if handoff is None or not queued_before_close(item, handoff) or is_keyword_answer(command):
+            return False
+        # Held by quiet hours, or waiting for a retry, when the case closed: the
+        # customer is not texted about a closed case. (A STOP's confirmation is
+        # a keyword answer: it goes whatever the case.)
+        self._settle(
+            item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
+            reason="handoff_closed", template=command.template,
+        )  # fmt: skip
+        return True
+
+    def _waited(self, item: OutboxItem) -> bool:
+        """Whether ``item`` was claimed at least ``RECHECK_AFTER`` ago."""
+        if item.lease_until is None:
+            return False
+        return self.clock.now() - (item.lease_until - self.lease) >= RECHECK_AFTER
 
     def _not_allowed(
         self,
