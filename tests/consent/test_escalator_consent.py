@@ -238,3 +238,18 @@ def test_duplicate_help_webhook_is_answered_once(
     esc.inbound(text(clock, "HELP", sender=stranger, mid="SM42"))
     esc.inbound(text(clock, "HELP", sender=stranger, mid="SM42"))
     assert len(sms.sent) == 1
+
+
+def test_a_stop_by_email_reply_is_recorded_as_an_email_reply(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """The ledger says how the revocation arrived: an email reply, not a social DM."""
+    email = Identity.email("Jane@Example.com")
+    esc.inbound(
+        InboundMessage(channel=Channel.EMAIL, sender=email, body="STOP", received_at=clock.now())
+    )
+    record = esc.consent.records(email)[-1]
+    assert record.action.value == "revoke"
+    assert record.evidence.source.value == "email_reply"
+    esc.inbound(text(clock, "STOP"))
+    assert esc.consent.records(PHONE)[-1].evidence.source.value == "sms_keyword"

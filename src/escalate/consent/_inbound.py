@@ -118,7 +118,9 @@ def plan_reply(
         keywords=policy.keywords,
     )
     source = (
-        ConsentSource.SMS_KEYWORD if message.channel in _TEXT_CHANNELS else ConsentSource.DM_REPLY
+        ConsentSource.SMS_KEYWORD
+        if message.channel in _TEXT_CHANNELS
+        else ConsentSource.EMAIL_REPLY
     )
     evidence = ConsentEvidence(
         source=source, provider_message_id=message.provider_message_id, rule=verdict.rule

@@ -48,6 +48,9 @@ class ConsentSource(StrEnum):
     WEB_FORM = "web_form"
     SMS_KEYWORD = "sms_keyword"
     EMAIL_LINK = "email_link"
+    #: A keyword in an email reply ("STOP", "unsubscribe").
+    EMAIL_REPLY = "email_reply"
+    #: An answer in a social direct message.
     DM_REPLY = "dm_reply"
     AGENT_ATTESTED = "agent_attested"
     PROVIDER_EVENT = "provider_event"
