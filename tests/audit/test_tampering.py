@@ -389,3 +389,31 @@ def test_events_written_before_migration_6_are_skipped(tmp_path: Path, clock: Fa
         assert report.events_verified == 1
     finally:
         store.close()
+
+
+def test_an_event_copied_into_another_tenant_is_found(tmp_path: Path, clock: FakeClock) -> None:
+    """A row whose tenant column names another tenant is that tenant's, and an edit there."""
+    path = tmp_path / "escalate.db"
+    store = SQLiteStore(path)
+    default = Escalator(store, transports=[MemoryTransport()], clock=clock)
+    other = Escalator(store, transports=[MemoryTransport()], clock=clock, tenant="other")
+    try:
+        first, _ = run_handoffs(default, clock)
+        victim = other.open(make_thread(clock, "2001", "44"))
+        source = default.history(first)[4]
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(
+            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data, prev_hash,"
+            " hash) SELECT 'ev_forged', 'other', kind, at, ?, contact_id, data, prev_hash, hash"
+            " FROM events WHERE id = ?",
+            (victim.id, source.id),
+        )
+        conn.close()
+        forged = [event for event in other.history(victim.id) if event.kind == source.kind]
+        assert forged, "the copied row shows in the other tenant's history"
+        assert forged[-1].tenant == "other"
+        problems = other.verify_log().problems
+        assert ProblemKind.EDITED in {problem.kind for problem in problems}
+        assert default.verify_log().ok
+    finally:
+        store.close()

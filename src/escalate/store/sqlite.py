@@ -425,10 +425,13 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             params.append(contact_id)
         rows = self._all(sql + " ORDER BY seq", tuple(params))
         # The queried columns override the JSON: what callers filter on is what
-        # verification hashes, so editing a column alone shows up as an edit.
+        # verification hashes, so editing a column alone shows up as an edit. The
+        # tenant too: a row copied into another tenant is read as that tenant's
+        # (history shows it there), so its verification must see it there.
         return [
             Event.model_validate_json(str(data)).model_copy(
                 update={
+                    "tenant": tenant,
                     "seq": seq,
                     "prev_hash": prev_hash,
                     "hash": hash_,
