@@ -19,14 +19,14 @@ from pathlib import Path
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
-from escalate.audit._chain import ChainHead
+from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._decoded import Decoded
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
-from escalate.store._sqlite_chain import insert_events, load_chain_heads
+from escalate.store._sqlite_chain import insert_events, load_before_hashing, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
 from escalate.store.memory import check_version
@@ -446,6 +446,10 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
     def chain_heads(self, tenant: str) -> list[ChainHead]:
         with self._lock:
             return load_chain_heads(self._conn, tenant)
+
+    def before_hashing(self, tenant: str) -> BeforeHashing:
+        with self._lock:
+            return load_before_hashing(self._conn, tenant)
 
     def handoffs_opened(
         self, tenant: str, *, since: datetime | None = None, until: datetime | None = None
