@@ -18,7 +18,7 @@ from escalate import (
     Thread,
 )
 from escalate._ids import new_id
-from escalate.reporting import format_duration, sla_report
+from escalate.reporting import DurationStats, format_duration, sla_report
 from escalate.testing import FakeClock
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -143,6 +143,18 @@ def test_naive_bounds_are_refused() -> None:
     """A bound without a time zone raises NaiveDatetimeError."""
     with pytest.raises(NaiveDatetimeError):
         sla_report([], [], as_of=T0, since=datetime(2026, 3, 1))
+
+
+def test_nearest_rank_percentiles_are_exact() -> None:
+    """The p-th percentile is the ceil(p% of n)-th sample, even where binary floats round up."""
+    stats = DurationStats(samples=tuple(float(n) for n in range(1000, 0, -1)), missing=0)
+    assert stats.percentile(99.9) == timedelta(seconds=999)
+    assert stats.percentile(0.9) == timedelta(seconds=9)
+    assert stats.percentile(100) == timedelta(seconds=1000)
+    assert stats.percentile(0) == timedelta(seconds=1)
+    for bad in (-1, 100.5, float("nan"), "90"):
+        with pytest.raises(InvalidInput):
+            stats.percentile(bad)  # type: ignore[arg-type]
 
 
 def test_format_duration() -> None:

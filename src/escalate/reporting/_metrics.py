@@ -25,6 +25,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict
 
@@ -76,11 +77,19 @@ class DurationStats(BaseModel):
         return timedelta(seconds=max(self.samples)) if self.samples else None
 
     def percentile(self, p: float) -> timedelta | None:
-        """The nearest-rank ``p``-th percentile (the smallest sample with >= p% at or below)."""
+        """The nearest-rank ``p``-th percentile (the smallest sample with >= p% at or below).
+
+        Raises:
+            InvalidInput: ``p`` is not a number from 0 to 100.
+        """
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 100:
+            raise InvalidInput("a percentile is a number from 0 to 100")
         if not self.samples:
             return None
         ordered = sorted(self.samples)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        # p as the decimal it was written as: in binary, 99.9 / 100 * 1000 is
+        # 999.0000000000001, whose ceiling would skip to the next sample.
+        rank = max(1, math.ceil(Fraction(str(p)) * len(ordered) / 100))
         return timedelta(seconds=ordered[rank - 1])
 
 
