@@ -186,6 +186,9 @@ class Outbox:
         update = OutboxUpdate(
             item_id=item.id, status=status, result=result, due_at=due_at, from_status=item.status
         )
+        if kind == "message.sent" and isinstance(item.command, SendMessage):
+            # As a dispatched send records it: reporting tells keyword answers apart by it.
+            data.setdefault("template", item.command.template)
         event = _event(
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )

@@ -27,10 +27,13 @@ def parse_when(text: str) -> datetime:
     except ValueError:
         raise InvalidInput(f"not an ISO 8601 time: {text!r}") from None
     if parsed.tzinfo is None:
-        if len(text) == 10:  # YYYY-MM-DD: a whole day, in UTC
+        try:
+            # Any ISO 8601 date (2026-03-10, 20260310, 2026-W11-2): a whole day, in
+            # UTC. Its length alone told only the first form from a time of day.
             day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        raise NaiveDatetimeError(f"{text!r} (add a zone, e.g. Z or +01:00)")
+        except ValueError:
+            raise NaiveDatetimeError(f"{text!r} (add a zone, e.g. Z or +01:00)") from None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
     return parsed
 
 

@@ -23,7 +23,6 @@ from escalate import (
 from escalate._ids import new_id
 from escalate.audit import ProblemKind, event_hash, verify_chains
 from escalate.store import MemoryStore, SQLiteStore, Store
-from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -36,6 +35,8 @@ class Tamper(Protocol):
     def swap(self, first_id: str, second_id: str) -> None: ...
     def insert_after(self, event_id: str, forged: Event) -> None: ...
     def delete_head(self, chain: str) -> None: ...
+    def insert_first(self, forged: Event) -> None: ...
+    def strip_hashes(self, handoff_id: str) -> None: ...
 
 
 class SQLiteTamper:
@@ -89,6 +90,27 @@ class SQLiteTamper:
     def delete_head(self, chain: str) -> None:
         self.conn.execute("DELETE FROM audit_chain_heads WHERE chain = ?", (chain,))
 
+    def insert_first(self, forged: Event) -> None:
+        # seq 0 sorts before every row the store wrote (its rowids start at 1).
+        self.conn.execute(
+            "INSERT INTO events (seq, id, tenant, kind, at, handoff_id, contact_id, data)"
+            " VALUES (0, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                forged.id,
+                forged.tenant,
+                forged.kind,
+                forged.at.isoformat(),
+                forged.handoff_id,
+                forged.contact_id,
+                forged.model_dump_json(exclude={"seq", "prev_hash", "hash"}),
+            ),
+        )
+
+    def strip_hashes(self, handoff_id: str) -> None:
+        self.conn.execute(
+            "UPDATE events SET prev_hash = NULL, hash = NULL WHERE handoff_id = ?", (handoff_id,)
+        )
+
 
 class MemoryTamper:
     def __init__(self, store: MemoryStore) -> None:
@@ -122,6 +144,17 @@ class MemoryTamper:
 
     def delete_head(self, chain: str) -> None:
         del self.store._chain_heads[("default", chain)]
+
+    def insert_first(self, forged: Event) -> None:
+        self.store._events.insert(0, forged.model_copy(update={"seq": 0}))
+
+    def strip_hashes(self, handoff_id: str) -> None:
+        self.store._events[:] = [
+            event.model_copy(update={"prev_hash": None, "hash": None})
+            if event.handoff_id == handoff_id
+            else event
+            for event in self.store._events
+        ]
 
 
 def run_handoffs(esc: Escalator, clock: FakeClock) -> list[str]:
@@ -288,6 +321,39 @@ def test_an_inserted_unhashed_event_is_found(setup: tuple[Escalator, Tamper, lis
     assert kinds(esc) == [ProblemKind.UNHASHED]
 
 
+def test_an_unhashed_event_before_a_chain_start_is_found(
+    setup: tuple[Escalator, Tamper, list[str]],
+) -> None:
+    """A store that never held unhashed events takes none as 'from before hashing'."""
+    esc, tamper, (first, _) = setup
+    opened = esc.history(first)[0]
+    forged = Event(
+        id=new_id("ev"),
+        kind="handoff.transition",
+        at=opened.at,
+        handoff_id=first,
+        actor="agent",
+        data={"from": "opened", "to": "resolved", "reason": "customer was rude"},
+    )
+    tamper.insert_first(forged)
+    report = esc.verify_log()
+    assert [problem.kind for problem in report.problems] == [ProblemKind.UNHASHED]
+    assert report.problems[0].event_id == forged.id
+    assert report.events_before_hashing == 0
+
+
+def test_a_chain_stripped_of_its_hashes_and_head_is_found(
+    setup: tuple[Escalator, Tamper, list[str]],
+) -> None:
+    """Removing every hash of a chain and its head does not pass it off as a pre-hashing log."""
+    esc, tamper, (first, _) = setup
+    tamper.strip_hashes(first)
+    tamper.delete_head(f"handoff:{first}")
+    problems = esc.verify_log().problems
+    assert problems
+    assert {problem.kind for problem in problems} == {ProblemKind.UNHASHED}
+
+
 def test_an_appended_event_is_found(setup: tuple[Escalator, Tamper, list[str]]) -> None:
     """An event appended after the head, even correctly hashed, does not match the recorded head."""
     esc, tamper, (first, _) = setup
@@ -325,67 +391,3 @@ def test_a_rewritten_tail_is_caught_by_an_exported_head(
     assert esc.verify_log().ok, "the store alone cannot see a consistent rewrite"
     against_export = verify_chains("default", esc.store.events("default"), exported)
     assert [p.kind for p in against_export.problems] == [ProblemKind.HEAD_MISMATCH]
-
-
-def test_an_edited_sqlite_column_is_found(tmp_path: Path, clock: FakeClock) -> None:
-    """Moving an event to another handoff by editing only its indexed column is an edit too."""
-    path = tmp_path / "escalate.db"
-    esc = Escalator(
-        SQLiteStore(path),
-        transports=[MemoryTransport()],
-        clock=clock,
-        workflow=Workflow.default(brand="Acme"),
-    )
-    try:
-        first, second = run_handoffs(esc, clock)
-        moved = esc.history(first)[2]
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("UPDATE events SET handoff_id = ? WHERE id = ?", (second, moved.id))
-        conn.close()
-        assert moved.id in [event.id for event in esc.history(second)]
-        problems = esc.verify_log().problems
-        assert ProblemKind.EDITED in {problem.kind for problem in problems}
-        assert moved.id in {problem.event_id for problem in problems}
-    finally:
-        esc.close()
-
-
-def test_events_written_before_migration_6_are_skipped(tmp_path: Path, clock: FakeClock) -> None:
-    """Rows from before the hash columns existed are counted, not verified; new rows chain on."""
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN")
-    migrate(conn, SQLITE_MIGRATIONS[:1])
-    for kind in ("handoff.opened", "handoff.transition"):
-        event = Event(id=new_id("ev"), kind=kind, at=clock.now(), handoff_id="ho_old")
-        conn.execute(
-            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.id,
-                "default",
-                kind,
-                "2026-01-05T15:00:00.000000Z",
-                "ho_old",
-                None,
-                event.model_dump_json(),
-            ),
-        )
-    conn.execute("COMMIT")
-    conn.close()
-    store = SQLiteStore(path)
-    try:
-        assert store.schema_version == SQLITE_MIGRATIONS[-1][0]
-        from escalate.store import Changes
-
-        store.commit(
-            Changes(
-                events=(Event(id=new_id("ev"), kind="note", at=clock.now(), handoff_id="ho_old"),)
-            )
-        )
-        report = verify_chains("default", store.events("default"), store.chain_heads("default"))
-        assert report.ok, report.problems
-        assert report.events_before_hashing == 2
-        assert report.events_verified == 1
-    finally:
-        store.close()

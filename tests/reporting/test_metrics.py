@@ -7,18 +7,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalate import (
+    Channel,
     Escalator,
     Event,
     Handoff,
     Identity,
+    InboundMessage,
     InvalidInput,
     NaiveDatetimeError,
     Thread,
 )
 from escalate._ids import new_id
-from escalate.reporting import format_duration, sla_report
+from escalate.reporting import DurationStats, format_duration, sla_report
 from escalate.testing import FakeClock
-from tests.conftest import WEB_FORM_CONSENT
+from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -143,6 +145,18 @@ def test_naive_bounds_are_refused() -> None:
         sla_report([], [], as_of=T0, since=datetime(2026, 3, 1))
 
 
+def test_nearest_rank_percentiles_are_exact() -> None:
+    """The p-th percentile is the ceil(p% of n)-th sample, even where binary floats round up."""
+    stats = DurationStats(samples=tuple(float(n) for n in range(1000, 0, -1)), missing=0)
+    assert stats.percentile(99.9) == timedelta(seconds=999)
+    assert stats.percentile(0.9) == timedelta(seconds=9)
+    assert stats.percentile(100) == timedelta(seconds=1000)
+    assert stats.percentile(0) == timedelta(seconds=1)
+    for bad in (-1, 100.5, float("nan"), "90"):
+        with pytest.raises(InvalidInput):
+            stats.percentile(bad)  # type: ignore[arg-type]
+
+
 def test_format_duration() -> None:
     """Durations print short and human, from seconds to days."""
     assert format_duration(None) == "-"
@@ -185,6 +199,38 @@ def test_escalator_report_through_the_workflow(esc: Escalator, clock: FakeClock)
     assert (report.closed, report.abandonment_rate) == (1, 0.0)
     assert esc.report(since=start + H).handoffs == 1
     assert esc.report(until=start + H).handoffs == 1
+
+
+def test_a_keyword_answer_is_no_private_handoff(esc: Escalator, clock: FakeClock) -> None:
+    """A STOP's confirmation, the only text a case sent, does not count as its private handoff."""
+    clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))  # 23:00 in California: quiet hours
+    handoff = esc.open(make_thread(clock))
+    phone = Identity.phone("(415) 555-0100", region="US")
+    esc.contact_provided(handoff.id, phone, consent=WEB_FORM_CONSENT)  # the intro waits
+    clock.advance(minutes=30)
+    esc.inbound(
+        InboundMessage(channel=Channel.SMS, sender=phone, body="STOP", received_at=clock.now())
+    )
+    sent = [event for event in esc.history(handoff.id) if event.kind == "message.sent"]
+    assert [event.data["template"] for event in sent] == ["consent.opt_out_confirmation"]
+    report = esc.report()
+    assert report.private_handoff.samples == ()
+    assert report.private_handoff.missing == 1
+
+
+def test_help_answers_and_texts_after_closing_are_no_private_handoff() -> None:
+    """Only a case's own message counts: not a HELP answer, nor a text after it closed."""
+    helped = make_handoff("h", T0)
+    closed = make_handoff("c", T0)
+    events = [
+        event(helped, "message.sent", T0 + M, template="consent.help"),
+        event(helped, "message.sent", T0 + 9 * M, template="intro.sms"),
+        to(closed, "declined", T0 + 2 * M),
+        event(closed, "message.sent", T0 + 2 * M),  # logged before templates were recorded
+    ]
+    report = sla_report([helped, closed], events, as_of=T0 + H)
+    assert report.private_handoff.samples == (540.0,)
+    assert report.private_handoff.missing == 1
 
 
 @pytest.mark.parametrize(

@@ -181,6 +181,12 @@ def test_parse_when_refuses_naive_times_but_takes_dates(value: datetime) -> None
     assert parse_when(day.isoformat()) + timedelta(days=1) > parse_when(day.isoformat())
 
 
+@pytest.mark.parametrize("text", ["2026-03-10", "20260310", "2026-W11-2", "2026W112"])
+def test_parse_when_takes_every_iso_date_form(text: str) -> None:
+    """A date in ISO 8601's basic or week form is UTC midnight too, not a naive time."""
+    assert parse_when(text) == datetime(2026, 3, 10, tzinfo=UTC)
+
+
 def test_parse_when_refuses_garbage() -> None:
     """Text that is not ISO 8601 raises InvalidInput."""
     with pytest.raises(InvalidInput):

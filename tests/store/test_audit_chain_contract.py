@@ -11,7 +11,7 @@ import pytest
 
 from escalate import ConcurrentUpdate, Event, Handoff, Identity, Thread
 from escalate._ids import new_id
-from escalate.audit import chain_of, event_hash, verify_chains
+from escalate.audit import BeforeHashing, chain_of, event_hash, verify_chains
 from escalate.store import Changes, SQLiteStore, Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -112,6 +112,13 @@ def test_heads_are_per_tenant(store: Store) -> None:
     (other,) = store.events("other")
     assert other.prev_hash is None
     assert store.chain_heads("other")[0].hash == other.hash
+
+
+def test_a_new_store_holds_nothing_from_before_hashing(store: Store) -> None:
+    """Every event a store writes is hashed: none may pass as written before hashing."""
+    store.commit(Changes(events=(ev("a", handoff_id="h1"),)))
+    assert store.before_hashing("default") == BeforeHashing(tenant="default")
+    assert store.before_hashing("default").events == 0
 
 
 def test_hash_survives_the_round_trip_for_any_data(store: Store) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from escalate.audit._chain import (
+    BeforeHashing,
     ChainHead,
     ChainKey,
     canonical_content,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuditProblem",
     "AuditReport",
+    "BeforeHashing",
     "ChainHead",
     "ChainKey",
     "ProblemKind",
@@ -38,11 +40,18 @@ __all__ = [
 
 def verify_store(store: Store, tenant: str, *, handoff_id: str | None = None) -> AuditReport:
     """Verify a tenant's whole audit log, or only one handoff's chain."""
+    before_hashing = store.before_hashing(tenant)
     if handoff_id is None:
-        return verify_chains(tenant, store.events(tenant), store.chain_heads(tenant))
+        return verify_chains(
+            tenant,
+            store.events(tenant),
+            store.chain_heads(tenant),
+            before_hashing=before_hashing,
+        )
     return verify_chains(
         tenant,
         store.events(tenant, handoff_id=handoff_id),
         store.chain_heads(tenant),
         chains=(f"handoff:{handoff_id}",),
+        before_hashing=before_hashing,
     )

@@ -29,6 +29,7 @@ from escalate._clock import formats_last_once
 from escalate._models import Event
 
 __all__ = [
+    "BeforeHashing",
     "ChainHead",
     "ChainKey",
     "Link",
@@ -105,6 +106,26 @@ class ChainHead(BaseModel):
     @property
     def key(self) -> ChainKey:
         return (self.tenant, self.chain)
+
+
+class BeforeHashing(BaseModel):
+    """A tenant's events written before the audit log was hashed, as the store recorded them.
+
+    Only a database from before hashing holds such events, and only below the
+    row where hashing began: an unhashed event anywhere else was written around
+    the store. A store created since records none (``last_seq`` 0, ``events`` 0).
+
+    Attributes:
+        tenant: the tenant.
+        last_seq: the ``seq`` of the tenant's newest event from before hashing.
+        events: how many of the tenant's events are from before hashing.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant: str
+    last_seq: int = 0
+    events: int = 0
 
 
 def chain_of(event: Event) -> str:

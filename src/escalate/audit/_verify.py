@@ -16,7 +16,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from escalate._models import Event
-from escalate.audit._chain import ChainHead, ChainKey, chain_of, event_hash
+from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, chain_of, event_hash
 
 __all__ = ["AuditProblem", "AuditReport", "ProblemKind", "verify_chains"]
 
@@ -31,8 +31,10 @@ class ProblemKind(StrEnum):
     #: The event links to an event that is present but not just before it:
     #: events were reordered, or one was inserted between them.
     OUT_OF_ORDER = "out_of_order"
-    #: An event without a hash after the chain's first hashed event: written
-    #: around the store, or its hash was removed.
+    #: An event without a hash where the store holds none from before hashing
+    #: (after the chain's first hashed event, or above the row where hashing
+    #: began), or more such events than the store recorded: written around the
+    #: store, or its hash was removed.
     UNHASHED = "unhashed"
     #: The chain's newest event is not its recorded head: its newest events
     #: were deleted, or events were appended around the store.
@@ -96,6 +98,7 @@ def verify_chains(
     heads: Iterable[ChainHead],
     *,
     chains: Iterable[str] | None = None,
+    before_hashing: BeforeHashing | None = None,
 ) -> AuditReport:
     """Check every chain found in ``events`` and ``heads``.
 
@@ -104,6 +107,11 @@ def verify_chains(
         events: the events, in any order (they are ordered by ``seq``).
         heads: the recorded chain heads.
         chains: check only these chain names (``handoff:<id>`` ...); default all.
+        before_hashing: the store's record of the tenant's events from before
+            hashing (``store.before_hashing(tenant)``). Without it, unhashed
+            events that open a chain are taken as from before hashing, unchecked;
+            with it, only those at or below its ``last_seq``, and (when every
+            chain is checked) only as many as it records.
     """
     wanted = None if chains is None else set(chains)
     by_chain: dict[str, list[Event]] = defaultdict(list)
@@ -122,13 +130,15 @@ def verify_chains(
     for chain in names:
         ordered = sorted(by_chain.get(chain, ()), key=lambda event: event.seq or 0)
         found = len(problems)
-        checked, skipped, last_hash = _check_chain(chain, ordered, problems)
+        checked, skipped, last_hash = _check_chain(chain, ordered, problems, before_hashing)
         verified += checked
         legacy += skipped
         head = head_of.get((tenant, chain))
         # A chain with a broken link cannot have the head's length: say it once.
         count = checked if len(problems) == found else None
         _check_head(chain, head, ordered, problems, checked=count, last_hash=last_hash)
+    if before_hashing is not None and wanted is None and legacy != before_hashing.events:
+        problems.append(_legacy_count_problem(legacy, before_hashing.events))
     return AuditReport(
         tenant=tenant,
         chains=len(names),
@@ -140,7 +150,10 @@ def verify_chains(
 
 
 def _check_chain(
-    chain: str, ordered: list[Event], problems: list[AuditProblem]
+    chain: str,
+    ordered: list[Event],
+    problems: list[AuditProblem],
+    before_hashing: BeforeHashing | None,
 ) -> tuple[int, int, str | None]:
     """Walk one chain; return (hashed events checked, unhashed leading events, last hash)."""
     position = {event.hash: index for index, event in enumerate(ordered) if event.hash}
@@ -148,7 +161,10 @@ def _check_chain(
     checked = legacy = 0
     for index, event in enumerate(ordered):
         if event.hash is None:
-            if checked:
+            # Leading unhashed events pass as pre-hashing only where the store
+            # says such events can be: else anyone could prepend unhashed rows
+            # (or strip a chain's hashes and head) and have them pass unchecked.
+            if checked or not _may_predate_hashing(event, before_hashing):
                 problems.append(_problem(ProblemKind.UNHASHED, chain, event, "event has no hash"))
             else:
                 legacy += 1  # written before hashing began: verification starts after it
@@ -162,6 +178,25 @@ def _check_chain(
         previous = event.hash
         checked += 1
     return checked, legacy, previous
+
+
+def _may_predate_hashing(event: Event, before_hashing: BeforeHashing | None) -> bool:
+    if before_hashing is None:  # unknown: any chain may have begun before hashing
+        return True
+    return (
+        bool(before_hashing.events)
+        and event.seq is not None
+        and event.seq <= before_hashing.last_seq
+    )
+
+
+def _legacy_count_problem(found: int, recorded: int) -> AuditProblem:
+    chain = "(before hashing)"
+    if found < recorded:
+        detail = f"{recorded - found} of {recorded} events from before hashing are missing: deleted"
+        return AuditProblem(kind=ProblemKind.MISSING, chain=chain, detail=detail)
+    detail = f"{found} events from before hashing, the store recorded {recorded}: inserted"
+    return AuditProblem(kind=ProblemKind.UNHASHED, chain=chain, detail=detail)
 
 
 def _link_problem(chain: str, event: Event, index: int, position: dict[str, int]) -> AuditProblem:

@@ -7,7 +7,10 @@ today counts as resolved). Definitions, each from audit events:
 - time to first public response: from the public post (``thread.posted_at``, or
   the handoff's opening if the platform's clock put the post later) to the first
   ``public_reply.posted``;
-- time to private handoff: from the handoff's opening to its first ``message.sent``;
+- time to private handoff: from the handoff's opening to its first ``message.sent``
+  of its own, before it closed: an answer to the customer's HELP or STOP (its
+  ``template`` is a keyword answer's, or it was sent after the case closed) is
+  no handoff;
 - resolved within 24 h: handoffs whose ``handoff.transition`` to ``resolved`` came
   at most 24 h after opening, out of those whose 24 h have passed by ``as_of`` or
   that were already resolved in time (a handoff still inside its first 24 h is
@@ -22,12 +25,14 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
+from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES
 
 __all__ = ["RESOLUTION_WINDOW", "DurationStats", "SlaReport", "check_window", "sla_report"]
 
@@ -72,11 +77,19 @@ class DurationStats(BaseModel):
         return timedelta(seconds=max(self.samples)) if self.samples else None
 
     def percentile(self, p: float) -> timedelta | None:
-        """The nearest-rank ``p``-th percentile (the smallest sample with >= p% at or below)."""
+        """The nearest-rank ``p``-th percentile (the smallest sample with >= p% at or below).
+
+        Raises:
+            InvalidInput: ``p`` is not a number from 0 to 100.
+        """
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 100:
+            raise InvalidInput("a percentile is a number from 0 to 100")
         if not self.samples:
             return None
         ordered = sorted(self.samples)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        # p as the decimal it was written as: in binary, 99.9 / 100 * 1000 is
+        # 999.0000000000001, whose ceiling would skip to the next sample.
+        rank = max(1, math.ceil(Fraction(str(p)) * len(ordered) / 100))
         return timedelta(seconds=ordered[rank - 1])
 
 
@@ -173,10 +186,10 @@ def sla_report(
         replied = _first(history, lambda e: e.kind == "public_reply.posted")
         if replied is not None:
             response.append((replied.at - start).total_seconds())
-        sent = _first(history, lambda e: e.kind == "message.sent")
+        terminal = _first(history, _is_terminal)
+        sent = _first(_before(history, terminal), _is_private_message)
         if sent is not None:
             private.append((sent.at - handoff.opened_at).total_seconds())
-        terminal = _first(history, _is_terminal)
         if terminal is not None:
             closed += 1
             abandoned += terminal.data.get("to") == HandoffState.ABANDONED.value
@@ -226,6 +239,19 @@ def check_window(
 
 def _is_terminal(event: Event) -> bool:
     return event.kind == "handoff.transition" and event.data.get("to") in _TERMINAL
+
+
+def _is_private_message(event: Event) -> bool:
+    return (
+        event.kind == "message.sent" and event.data.get("template") not in KEYWORD_REPLY_TEMPLATES
+    )
+
+
+def _before(history: list[Event], terminal: Event | None) -> list[Event]:
+    """The events before ``terminal``: a closed case's sends are cancelled, so what it
+    sends after closing answers a keyword (its events from before templates were
+    recorded name none)."""
+    return history if terminal is None else history[: history.index(terminal)]
 
 
 def _first(history: Sequence[Event], match: _Match) -> Event | None:

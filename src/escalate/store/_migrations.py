@@ -184,6 +184,23 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
         8,
         ("CREATE INDEX handoffs_thread ON handoffs (tenant, platform, thread_id, opened_at, id)",),
     ),
+    (
+        # Where hashing began, per tenant: the events written before migration 4
+        # (all of them lie below the first hashed row) and how many there are.
+        # Verification takes no other unhashed row as "from before hashing": a
+        # row prepended to a chain, or a chain stripped of its hashes, was
+        # written around the store. A database created since records none.
+        9,
+        (
+            """CREATE TABLE audit_before_hashing (
+                tenant TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, events INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+            "INSERT INTO audit_before_hashing (tenant, last_seq, events)"
+            " SELECT tenant, MAX(seq), COUNT(*) FROM events WHERE hash IS NULL"
+            " AND seq < COALESCE((SELECT MIN(seq) FROM events WHERE hash IS NOT NULL),"
+            " 9223372036854775807) GROUP BY tenant",
+        ),
+    ),
 )
 
 

@@ -18,7 +18,7 @@ from pydantic import ConfigDict
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Event, Handoff
-from escalate.audit._chain import ChainHead
+from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
@@ -173,6 +173,11 @@ class Store(Protocol):
 
     def chain_heads(self, tenant: str) -> list[ChainHead]:
         """The recorded head of every audit chain of a tenant (see ``escalate.audit``)."""
+        ...
+
+    def before_hashing(self, tenant: str) -> BeforeHashing:
+        """The tenant's events from before the audit log was hashed: none unless the
+        store's data predates hashing (see ``escalate.audit.BeforeHashing``)."""
         ...
 
     def handoffs_opened(

@@ -11,10 +11,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from escalate._models import Event
-from escalate.audit._chain import ChainHead, ChainKey, Tip, chain_links, chain_of
+from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, Tip, chain_links, chain_of
 from escalate.store._sqlite_identity import many, ts
 
-__all__ = ["insert_events", "load_chain_heads"]
+__all__ = ["insert_events", "load_before_hashing", "load_chain_heads"]
 
 
 def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
@@ -71,3 +71,13 @@ def load_chain_heads(conn: sqlite3.Connection, tenant: str) -> list[ChainHead]:
         ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
         for chain, hash_, event_id, length in rows
     ]
+
+
+def load_before_hashing(conn: sqlite3.Connection, tenant: str) -> BeforeHashing:
+    """The tenant's events from before hashing, as migration 9 recorded them (none if no row)."""
+    row = conn.execute(
+        "SELECT last_seq, events FROM audit_before_hashing WHERE tenant = ?", (tenant,)
+    ).fetchone()
+    if row is None:
+        return BeforeHashing(tenant=tenant)
+    return BeforeHashing(tenant=tenant, last_seq=row[0], events=row[1])

@@ -17,7 +17,7 @@ from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
-from escalate.audit._chain import ChainHead, ChainKey, link_events
+from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, link_events
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
@@ -374,6 +374,9 @@ class MemoryStore:
         with self._lock:
             heads = [head for head in self._chain_heads.values() if head.tenant == tenant]
         return sorted(heads, key=lambda head: head.chain)
+
+    def before_hashing(self, tenant: str) -> BeforeHashing:
+        return BeforeHashing(tenant=tenant)  # every event it ever held was hashed
 
     def handoffs_opened(
         self, tenant: str, *, since: datetime | None = None, until: datetime | None = None

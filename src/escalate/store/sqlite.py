@@ -19,14 +19,14 @@ from pathlib import Path
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, StaleTimer
 from escalate._identity import Identity
 from escalate._models import Event, Handoff
-from escalate.audit._chain import ChainHead
+from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._decoded import Decoded
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
-from escalate.store._sqlite_chain import insert_events, load_chain_heads
+from escalate.store._sqlite_chain import insert_events, load_before_hashing, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
 from escalate.store.memory import check_version
@@ -425,10 +425,13 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
             params.append(contact_id)
         rows = self._all(sql + " ORDER BY seq", tuple(params))
         # The queried columns override the JSON: what callers filter on is what
-        # verification hashes, so editing a column alone shows up as an edit.
+        # verification hashes, so editing a column alone shows up as an edit. The
+        # tenant too: a row copied into another tenant is read as that tenant's
+        # (history shows it there), so its verification must see it there.
         return [
             Event.model_validate_json(str(data)).model_copy(
                 update={
+                    "tenant": tenant,
                     "seq": seq,
                     "prev_hash": prev_hash,
                     "hash": hash_,
@@ -443,6 +446,10 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
     def chain_heads(self, tenant: str) -> list[ChainHead]:
         with self._lock:
             return load_chain_heads(self._conn, tenant)
+
+    def before_hashing(self, tenant: str) -> BeforeHashing:
+        with self._lock:
+            return load_before_hashing(self._conn, tenant)
 
     def handoffs_opened(
         self, tenant: str, *, since: datetime | None = None, until: datetime | None = None

@@ -237,6 +237,9 @@ class SendPath:
             },
             to=to,
             channel=command.channel.value,
+            # Which text it was: reporting tells a case's own messages from the
+            # answers to a customer's HELP or STOP, which are no private handoff.
+            template=command.template,
             provider=result.provider,
             provider_message_id=result.provider_message_id,
             **size,

@@ -1,0 +1,151 @@
+"""verify_log on SQLite rows edited with sqlite3: columns, tenants, events from before hashing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from escalate import Escalator, Event, Workflow
+from escalate._ids import new_id
+from escalate.audit import BeforeHashing, ProblemKind, verify_chains, verify_store
+from escalate.store import SQLiteStore
+from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
+from escalate.store._sqlite_chain import insert_events
+from escalate.store._sqlite_identity import ts
+from escalate.testing import FakeClock, MemoryTransport
+from tests.audit.test_tampering import SQLiteTamper, run_handoffs
+from tests.conftest import make_thread
+
+
+def test_an_edited_sqlite_column_is_found(tmp_path: Path, clock: FakeClock) -> None:
+    """Moving an event to another handoff by editing only its indexed column is an edit too."""
+    path = tmp_path / "escalate.db"
+    esc = Escalator(
+        SQLiteStore(path),
+        transports=[MemoryTransport()],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+    )
+    try:
+        first, second = run_handoffs(esc, clock)
+        moved = esc.history(first)[2]
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("UPDATE events SET handoff_id = ? WHERE id = ?", (second, moved.id))
+        conn.close()
+        assert moved.id in [event.id for event in esc.history(second)]
+        problems = esc.verify_log().problems
+        assert ProblemKind.EDITED in {problem.kind for problem in problems}
+        assert moved.id in {problem.event_id for problem in problems}
+    finally:
+        esc.close()
+
+
+def test_events_written_before_migration_6_are_skipped(tmp_path: Path, clock: FakeClock) -> None:
+    """Rows from before the hash columns existed are counted, not verified; new rows chain on."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    migrate(conn, SQLITE_MIGRATIONS[:1])
+    for kind in ("handoff.opened", "handoff.transition"):
+        event = Event(id=new_id("ev"), kind=kind, at=clock.now(), handoff_id="ho_old")
+        conn.execute(
+            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.id,
+                "default",
+                kind,
+                "2026-01-05T15:00:00.000000Z",
+                "ho_old",
+                None,
+                event.model_dump_json(),
+            ),
+        )
+    conn.execute("COMMIT")
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.schema_version == SQLITE_MIGRATIONS[-1][0]
+        from escalate.store import Changes
+
+        store.commit(
+            Changes(
+                events=(Event(id=new_id("ev"), kind="note", at=clock.now(), handoff_id="ho_old"),)
+            )
+        )
+        report = verify_chains("default", store.events("default"), store.chain_heads("default"))
+        assert report.ok, report.problems
+        assert report.events_before_hashing == 2
+        assert report.events_verified == 1
+        assert verify_store(store, "default").ok
+        assert store.before_hashing("default") == BeforeHashing(
+            tenant="default", last_seq=2, events=2
+        )
+    finally:
+        store.close()
+
+
+def write_legacy_events(conn: sqlite3.Connection, clock: FakeClock, handoff_id: str) -> None:
+    """Two events as a database from before migration 4 held them: no hashes."""
+    for kind in ("handoff.opened", "handoff.transition"):
+        event = Event(id=new_id("ev"), kind=kind, at=clock.now(), handoff_id=handoff_id)
+        conn.execute(
+            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data)"
+            " VALUES (?, 'default', ?, ?, ?, NULL, ?)",
+            (event.id, kind, ts(event.at), handoff_id, event.model_dump_json()),
+        )
+
+
+def test_migration_9_records_where_hashing_began(tmp_path: Path, clock: FakeClock) -> None:
+    """A database hashed since migration 4 keeps its old events unchecked, and only those."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    migrate(conn, SQLITE_MIGRATIONS[:3])
+    write_legacy_events(conn, clock, "ho_old")
+    migrate(conn, SQLITE_MIGRATIONS[:-1])  # up to 8: hashing, but no record of where it began
+    insert_events(conn, [Event(id=new_id("ev"), kind="note", at=clock.now(), handoff_id="ho_old")])
+    conn.execute("COMMIT")
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.before_hashing("default").events == 2
+        assert store.before_hashing("other").events == 0
+        assert verify_store(store, "default").ok
+        legacy = store.events("default")[0]
+        tamper = SQLiteTamper(path)
+        forged = Event(id=new_id("ev"), kind="note", at=clock.now(), handoff_id="ho_new")
+        tamper.insert_after(store.events("default")[-1].id, forged)
+        tamper.delete(legacy.id)
+        kinds = {problem.kind for problem in verify_store(store, "default").problems}
+        assert kinds == {ProblemKind.UNHASHED, ProblemKind.MISSING}
+    finally:
+        store.close()
+
+
+def test_an_event_copied_into_another_tenant_is_found(tmp_path: Path, clock: FakeClock) -> None:
+    """A row whose tenant column names another tenant is that tenant's, and an edit there."""
+    path = tmp_path / "escalate.db"
+    store = SQLiteStore(path)
+    default = Escalator(store, transports=[MemoryTransport()], clock=clock)
+    other = Escalator(store, transports=[MemoryTransport()], clock=clock, tenant="other")
+    try:
+        first, _ = run_handoffs(default, clock)
+        victim = other.open(make_thread(clock, "2001", "44"))
+        source = default.history(first)[4]
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(
+            "INSERT INTO events (id, tenant, kind, at, handoff_id, contact_id, data, prev_hash,"
+            " hash) SELECT 'ev_forged', 'other', kind, at, ?, contact_id, data, prev_hash, hash"
+            " FROM events WHERE id = ?",
+            (victim.id, source.id),
+        )
+        conn.close()
+        forged = [event for event in other.history(victim.id) if event.kind == source.kind]
+        assert forged, "the copied row shows in the other tenant's history"
+        assert forged[-1].tenant == "other"
+        problems = other.verify_log().problems
+        assert ProblemKind.EDITED in {problem.kind for problem in problems}
+        assert default.verify_log().ok
+    finally:
+        store.close()
