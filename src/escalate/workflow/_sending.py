@@ -69,12 +69,32 @@ def transition_key(handoff_id: str, version: int, index: int) -> str:
     return f"{handoff_id}:{version}:{index}"
 
 
+def _queued_before(item: OutboxItem, handoff: Handoff, version: int | None) -> bool:
+    """Whether ``item`` was queued by one of ``handoff``'s transitions before ``version``."""
+    if version is None or item.handoff_id != handoff.id:
+        return False
+    _, queued, _ = item.idempotency_key.rsplit(":", 2)
+    return queued.isdigit() and int(queued) < version
+
+
 def queued_before_close(item: OutboxItem, handoff: Handoff) -> bool:
     """Whether ``item`` was queued by a transition before the one that closed ``handoff``."""
-    if handoff.closed_version is None or item.handoff_id != handoff.id:
-        return False
-    _, version, _ = item.idempotency_key.rsplit(":", 2)
-    return version.isdigit() and int(version) < handoff.closed_version
+    return _queued_before(item, handoff, handoff.closed_version)
+
+
+def answered_before_sent(item: OutboxItem, handoff: Handoff) -> bool:
+    """Whether ``item`` is a follow-up the customer replied to before it could leave.
+
+    A reminder held by quiet hours until morning asks a question the customer
+    may have answered in the night: sent after that, it reads as if nobody
+    listened (and the reply already cancelled the timers it would restart).
+    """
+    command = item.command
+    return (
+        isinstance(command, SendMessage)
+        and command.follow_up
+        and _queued_before(item, handoff, handoff.replied_version)
+    )
 
 
 class SendPath:
@@ -192,6 +212,12 @@ class SendPath:
             self._settle(
                 item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
                 reason="handoff_closed", template=command.template,
+            )  # fmt: skip
+            return
+        if handoff is not None and answered_before_sent(item, handoff):
+            self._settle(
+                item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
+                reason="customer_replied", template=command.template,
             )  # fmt: skip
             return
         providers = self._providers(command.channel)
