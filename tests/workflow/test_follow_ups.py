@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from escalate import Channel, HandoffState, Identity, InboundMessage
 from escalate.store import OutboxStatus
 from escalate.testing import FakeClock, MemoryTransport
-from escalate.workflow import SendMessage
+from escalate.workflow import Notify, SendMessage
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
@@ -64,3 +64,33 @@ def test_a_held_agent_message_still_goes_after_the_customer_replies(
     clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))  # 08:00 PST
     esc.run_due()
     assert [m.body.count("We found your parcel") for m in sms.sent[1:]] == [1]
+
+
+def test_an_intro_held_after_a_late_yes_is_no_sla_miss(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, notes: list[Notify]
+) -> None:
+    """The opt-in request met the SLA: an intro held from a YES at 21:01 to 08:00 misses none."""
+    clock.set(datetime(2026, 1, 6, 4, 55, tzinfo=UTC))  # 20:55 PST
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    clock.advance(minutes=2)
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert len(sms.sent) == 1  # the request, two minutes after opening
+    clock.advance(minutes=4)  # 21:01 PST: quiet hours
+    esc.inbound(_reply(clock, "YES"))
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+    assert [n.topic for n in notes] == []
+    clock.set(datetime(2026, 1, 6, 16, 0, tzinfo=UTC))  # 08:00 PST
+    esc.run_due()
+    assert len(sms.sent) == 2
+
+
+def test_an_opt_in_request_held_past_the_sla_still_tells_the_helpdesk(
+    make_esc: MakeEsc, clock: FakeClock, notes: list[Notify]
+) -> None:
+    """With double opt-in the request is the first private message: held past the SLA, it tells."""
+    clock.set(datetime(2026, 1, 6, 5, 30, tzinfo=UTC))  # 21:30 PST
+    esc = make_esc(double_opt_in=True)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert [n.topic for n in notes] == ["sla_at_risk"]

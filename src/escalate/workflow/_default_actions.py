@@ -284,7 +284,19 @@ def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> lis
 def first_message_misses_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> bool:
     """quiet hours hold the first private message past the first-response SLA"""
     due = handoff.opened_at + _td(ctx, "sla")
-    return event.template in FIRST_MESSAGES and event.not_before > due
+    return _first_message(event, ctx) and event.not_before > due
+
+
+def _first_message(event: SendDeferred, ctx: Context) -> bool:
+    """Whether the held message is the handoff's first private message.
+
+    With double opt-in a text's intro answers the customer's YES: the opt-in
+    request before it was the first message, and met the SLA (a YES at 21:01
+    held the intro until morning and told the helpdesk of a miss that was none).
+    """
+    if event.template == "intro.sms" and ctx.settings["double_opt_in"]:
+        return False
+    return event.template in FIRST_MESSAGES
 
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
