@@ -148,6 +148,9 @@ class Handoff(Model):
     #: The version whose transition closed it: private sends queued before it are
     #: cancelled, not sent (those its closing transition queued still go).
     closed_version: int | None = None
+    #: The version whose transition took the customer's latest reply: a follow-up
+    #: queued before it and still waiting (held by quiet hours) is withdrawn.
+    replied_version: int | None = None
     #: Channels whose sends failed permanently; the workflow does not fall back to them.
     failed_channels: tuple[Channel, ...] = ()
 

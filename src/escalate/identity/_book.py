@@ -404,6 +404,10 @@ class ContactBook:
     def set_time_zone(self, contact_id: str, zone: str | None, *, actor: str = "api") -> Contact:
         """Record the person's known IANA time zone (quiet hours use it over the number's).
 
+        A contact merged into another is followed to it: the zone is set on the
+        live contact quiet hours read (a tombstone's is read by nothing), and
+        that contact is returned.
+
         Raises:
             NotFound: no such contact.
             InvalidInput: not an IANA zone name.
@@ -412,9 +416,7 @@ class ContactBook:
 
         if zone is not None:
             zone_info(zone)
-        contact = self.get(contact_id)
-        if contact is None:
-            raise NotFound(f"no contact {contact_id!r} in tenant {self._tenant!r}")
+        contact = self.live(contact_id)
         updated = contact.model_copy(update={"time_zone": zone, "version": contact.version + 1})
         event = Event(
             id=new_id("ev"),

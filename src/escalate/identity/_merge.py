@@ -112,7 +112,13 @@ def merge_changes(
     """
     survivor, absorbed = choose_survivor(a, b)
     merged = survivor.model_copy(
-        update={"links": (*survivor.links, *absorbed.links), "version": survivor.version + 1}
+        update={
+            "links": (*survivor.links, *absorbed.links),
+            "version": survivor.version + 1,
+            # A known zone is the person's (quiet hours read it over the number's):
+            # merged into a contact without one, it would be lost.
+            "time_zone": survivor.time_zone or absorbed.time_zone,
+        }
     )
     tombstone = absorbed.model_copy(
         update={"links": (), "merged_into": survivor.id, "version": absorbed.version + 1}
@@ -188,7 +194,13 @@ def unmerge_changes(
             )
         else:
             staying.append(link)
-    root_after = root.model_copy(update={"links": tuple(staying), "version": root.version + 1})
+    zone = root.time_zone
+    inherited = record.survivor_before.time_zone is None and zone is not None
+    if root.id == record.survivor_id and inherited and zone == record.absorbed_before.time_zone:
+        zone = None  # the zone came with the merge: it goes back with it
+    root_after = root.model_copy(
+        update={"links": tuple(staying), "version": root.version + 1, "time_zone": zone}
+    )
     restored = absorbed.model_copy(
         update={"links": tuple(moving), "merged_into": None, "version": absorbed.version + 1}
     )

@@ -52,6 +52,8 @@ class SendMessage(_Command):
     engine sends it only if the address has no revoke, and at most once per
     address and handoff. ``headers`` and ``reply_to`` are passed to the
     transport (email threading); ``segments``/``encoding`` report an SMS's cost.
+    ``follow_up`` marks a nudge a customer's reply makes pointless (a reminder):
+    one still waiting when they reply (held by quiet hours) is withdrawn.
     """
 
     kind: Literal["send_message"] = "send_message"
@@ -65,6 +67,7 @@ class SendMessage(_Command):
     #: may go only while that record is the address's latest.
     confirms: str | None = None
     opt_in_request: bool = False
+    follow_up: bool = False
     headers: dict[str, str] = Field(default_factory=dict)
     reply_to: str | None = None
     segments: int | None = None

@@ -63,11 +63,13 @@ def _message(
     name: str,
     *,
     opt_in: bool = False,
+    follow_up: bool = False,
     **values: object,
 ) -> SendMessage:
     """A private message from template family ``name`` (``intro``...) on ``to``'s channel.
 
-    ``values`` fill the template's own variables (an agent's ``text``).
+    ``values`` fill the template's own variables (an agent's ``text``); a
+    ``follow_up`` is withdrawn if the customer replies before it leaves.
     """
     identity = to.identity if isinstance(to, ContactAddress) else to
     channel = channel_for(identity)
@@ -88,6 +90,7 @@ def _message(
             template=f"{name}.email",
             headers=headers,
             reply_to=replies.address_for(handoff.id) if replies else None,
+            follow_up=follow_up,
         )
     body = ctx.render(f"{name}.sms", reference=reference, **values)
     cost = segments(body)
@@ -97,6 +100,7 @@ def _message(
         body=body,
         template=f"{name}.sms",
         opt_in_request=opt_in,
+        follow_up=follow_up,
         segments=cost.segments,
         encoding=cost.encoding.value,
     )
@@ -238,7 +242,7 @@ def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effect
 
 def remind(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
     assert handoff.address is not None  # connected is entered with an address
-    send = _message(handoff, ctx, handoff.address, "reminder")
+    send = _message(handoff, ctx, handoff.address, "reminder", follow_up=True)
     return effects(send, StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "abandon_after")))
 
 
@@ -280,7 +284,19 @@ def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> lis
 def first_message_misses_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> bool:
     """quiet hours hold the first private message past the first-response SLA"""
     due = handoff.opened_at + _td(ctx, "sla")
-    return event.template in FIRST_MESSAGES and event.not_before > due
+    return _first_message(event, ctx) and event.not_before > due
+
+
+def _first_message(event: SendDeferred, ctx: Context) -> bool:
+    """Whether the held message is the handoff's first private message.
+
+    With double opt-in a text's intro answers the customer's YES: the opt-in
+    request before it was the first message, and met the SLA (a YES at 21:01
+    held the intro until morning and told the helpdesk of a miss that was none).
+    """
+    if event.template == "intro.sms" and ctx.settings["double_opt_in"]:
+        return False
+    return event.template in FIRST_MESSAGES
 
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:

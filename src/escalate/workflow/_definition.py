@@ -44,7 +44,14 @@ from escalate.workflow._commands import (
     SendMessage,
     StartTimer,
 )
-from escalate.workflow._inputs import ALL_INPUTS, Opened, TimerFired, WorkflowInput, input_kind
+from escalate.workflow._inputs import (
+    ALL_INPUTS,
+    Opened,
+    ReplyReceived,
+    TimerFired,
+    WorkflowInput,
+    input_kind,
+)
 from escalate.workflow._table import render_table
 from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
 
@@ -423,6 +430,9 @@ class Workflow:
             updates["acknowledged_at"] = ctx.now
         if target is HandoffState.CONNECTED and handoff.connected_at is None:
             updates["connected_at"] = ctx.now
+        if isinstance(event, ReplyReceived):
+            # The reply answers any follow-up still waiting to go (``follow_up``).
+            updates["replied_version"] = handoff.version + 1
         if target in TERMINAL_STATES and handoff.is_open:
             updates["closed_at"] = ctx.now
             updates["close_reason"] = step.reason

@@ -6,9 +6,10 @@ when the team is back. Pure: every method takes the instant it is asked about.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from escalate._clock import ensure_aware
@@ -71,6 +72,12 @@ class BusinessHours:
             raise InvalidInput(f"unknown time zone {tz!r}") from None
         if not isinstance(opens, time) or not isinstance(closes, time):
             raise InvalidInput("opens and closes must be datetime.time values")
+        if opens.tzinfo is not None or closes.tzinfo is not None:
+            # Compared with local wall-clock times, an aware one would raise
+            # TypeError at the first off-hours post instead of here.
+            raise InvalidInput("opens and closes are local times in tz; give them no tzinfo")
+        # fold=1 would move the opening to the later offset on a DST-change day.
+        opens, closes = opens.replace(fold=0), closes.replace(fold=0)
         holiday_set = frozenset(holidays)
         if not all(isinstance(d, date) and not isinstance(d, datetime) for d in holiday_set):
             # A datetime or a "2026-07-03" string never equals a date: that
@@ -108,17 +115,44 @@ class BusinessHours:
         at = ensure_aware(at, "at")
         if self.is_open(at):
             return at
-        local = at.astimezone(self.zone)
-        day = local.date()
-        if local.time() >= self.opens:
-            day += timedelta(days=1)
+        day = at.astimezone(self.zone).date()
         for _ in range(400):
             if self._open_day(day):
-                # fold=0 and ZoneInfo resolve a DST gap/overlap deterministically.
-                opening = datetime.combine(day, self.opens, tzinfo=self.zone)
-                return ensure_aware(opening)
+                opening = self._opening(day, at)
+                if opening is not None:
+                    return opening
             day += timedelta(days=1)
         raise InvalidInput("no open day in the next 400 days")
+
+    def _opening(self, day: date, at: datetime) -> datetime | None:
+        """When the team opens on ``day``, at or after ``at`` (UTC), if it does.
+
+        A DST change can skip the opening time (the team opens when the clock
+        jumps past it) or repeat it (the second one counts once the first is
+        past: the wall clock reads before opening again until then).
+        """
+        naive = datetime.combine(day, self.opens)
+        first = naive.replace(tzinfo=self.zone).astimezone(UTC)
+        second = naive.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
+        # In a gap fold=1 reads the time with the later offset, so it comes first.
+        candidates = [self._clock_jump(second, first)] if second < first else [first, second]
+        return next((c for c in candidates if c >= at and self.is_open(c)), None)
+
+    def _clock_jump(self, before: datetime, after: datetime) -> datetime:
+        """The instant between ``before`` and ``after`` at which the zone's clock jumps forward.
+
+        Time zone transitions fall on whole seconds, so a bisection over seconds finds it.
+        """
+        zone = self.zone
+        jumped = after.astimezone(zone).utcoffset()
+        low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+        while high - low > 1:
+            middle = (low + high) // 2
+            if datetime.fromtimestamp(middle, zone).utcoffset() == jumped:
+                high = middle
+            else:
+                low = middle
+        return datetime.fromtimestamp(high, UTC)
 
     def describe_return(self, at: datetime, locale: str = "en") -> str:
         """When the team is back after ``at``, for a public reply: ``Monday 09:00 EST``.

@@ -75,12 +75,32 @@ def transition_key(handoff_id: str, version: int, index: int) -> str:
     return f"{handoff_id}:{version}:{index}"
 
 
+def _queued_before(item: OutboxItem, handoff: Handoff, version: int | None) -> bool:
+    """Whether ``item`` was queued by one of ``handoff``'s transitions before ``version``."""
+    if version is None or item.handoff_id != handoff.id:
+        return False
+    _, queued, _ = item.idempotency_key.rsplit(":", 2)
+    return queued.isdigit() and int(queued) < version
+
+
 def queued_before_close(item: OutboxItem, handoff: Handoff) -> bool:
     """Whether ``item`` was queued by a transition before the one that closed ``handoff``."""
-    if handoff.closed_version is None or item.handoff_id != handoff.id:
-        return False
-    _, version, _ = item.idempotency_key.rsplit(":", 2)
-    return version.isdigit() and int(version) < handoff.closed_version
+    return _queued_before(item, handoff, handoff.closed_version)
+
+
+def answered_before_sent(item: OutboxItem, handoff: Handoff) -> bool:
+    """Whether ``item`` is a follow-up the customer replied to before it could leave.
+
+    A reminder held by quiet hours until morning asks a question the customer
+    may have answered in the night: sent after that, it reads as if nobody
+    listened (and the reply already cancelled the timers it would restart).
+    """
+    command = item.command
+    return (
+        isinstance(command, SendMessage)
+        and command.follow_up
+        and _queued_before(item, handoff, handoff.replied_version)
+    )
 
 
 class SendPath:
@@ -187,7 +207,7 @@ class SendPath:
                 reason="lease_expired",
             )  # fmt: skip
             return
-        if self._cancelled_by_close(item, handoff, command, report, to=to):
+        if self._cancelled(item, handoff, command, report, to=to):
             return
         providers = self._providers(command.channel)
         if providers and not self._pace(item, handoff, providers[0], report, to=to):
@@ -195,9 +215,10 @@ class SendPath:
         if handoff is not None and self._waited(item):
             # A pacing slot, a busy pool or a slow send before it kept this row
             # since its chunk's handoffs were read: an agent may have closed the
-            # case meanwhile. One read narrows that window to this instant.
+            # case, or the customer answered, meanwhile. One read narrows that
+            # window to this instant.
             handoff = self.store.get_handoff(item.tenant, handoff.id) or handoff
-            if self._cancelled_by_close(item, handoff, command, report, to=to):
+            if self._cancelled(item, handoff, command, report, to=to):
                 return
         now = self.clock.now()
         decision = self.consent_decision(item, command, now)
@@ -245,7 +266,7 @@ class SendPath:
             **size,
         )
 
-    def _cancelled_by_close(
+    def _cancelled(
         self,
         item: OutboxItem,
         handoff: Handoff | None,
@@ -254,15 +275,24 @@ class SendPath:
         *,
         to: str,
     ) -> bool:
-        """Settle ``item`` cancelled if its case closed after it was queued; whether it was."""
-        if handoff is None or not queued_before_close(item, handoff) or is_keyword_answer(command):
+        """Settle ``item`` cancelled if what it was queued for is over; whether it was.
+
+        Held by quiet hours, or waiting for a retry, when the case closed: the
+        customer is not texted about a closed case (a STOP's confirmation is a
+        keyword answer: it goes whatever the case). A follow-up the customer
+        answered before it left is not sent after the answer it asked for.
+        """
+        if handoff is None:
             return False
-        # Held by quiet hours, or waiting for a retry, when the case closed: the
-        # customer is not texted about a closed case. (A STOP's confirmation is
-        # a keyword answer: it goes whatever the case.)
+        if queued_before_close(item, handoff) and not is_keyword_answer(command):
+            reason = "handoff_closed"
+        elif answered_before_sent(item, handoff):
+            reason = "customer_replied"
+        else:
+            return False
         self._settle(
             item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
-            reason="handoff_closed", template=command.template,
+            reason=reason, template=command.template,
         )  # fmt: skip
         return True
 
