@@ -574,7 +574,10 @@ class Escalator:
         return [apply_webhook(self, record, seen=seen or self.webhook_seen) for record in batch]
 
     def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
-        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged)."""
+        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged).
+
+        ``recipient`` may be the whole ``To``/``Cc`` header (``ReplyAddressing.resolve``).
+        """
         addressing = self.workflow.settings.get("reply_to")
         if not isinstance(addressing, ReplyAddressing):
             return None

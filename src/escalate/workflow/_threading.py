@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
+from email.utils import getaddresses
 
 from escalate._exceptions import InvalidInput
 
@@ -59,13 +61,26 @@ class ReplyAddressing:
     def resolve(self, recipient: str) -> str | None:
         """The handoff id a reply-to address names, or ``None`` if it is not ours or forged.
 
-        Accepts ``Name <support+...@brand.example>`` too; compares the MAC in
-        constant time.
+        ``recipient`` may be a whole ``To`` or ``Cc`` header as it came in: a
+        display name (``Acme <support+...@brand.example>``), several addresses
+        (a reply to all), a comment, a folded line, a quoted local part. The
+        first signed address of ours wins. Anything else, text or not, is
+        ``None``: the sender's own routing takes over, so junk never raises.
+        Compares the MAC in constant time.
         """
-        value = recipient.strip()
-        if "<" in value and value.endswith(">"):
-            value = value[value.rindex("<") + 1 : -1]
-        local, at, domain = value.lower().partition("@")
+        if not isinstance(recipient, str):
+            return None
+        for _, address in getaddresses([recipient]):
+            handoff_id = self._resolve_address(address)
+            if handoff_id is not None:
+                return handoff_id
+        return None
+
+    def _resolve_address(self, address: str) -> str | None:
+        local, at, domain = address.strip().lower().rpartition("@")
+        if len(local) > 1 and local[0] == local[-1] == '"':
+            # A quoted local part means the same mailbox unquoted (RFC 5322 3.4.1).
+            local = re.sub(r"\\(.)", r"\1", local[1:-1])
         mailbox = self.address.partition("@")[0].lower()
         if not at or domain != self.domain or not local.startswith(mailbox + "+"):
             return None
