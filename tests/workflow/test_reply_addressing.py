@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalate import Channel, Identity, InboundMessage, ReplyAddressing
-from escalate.testing import FakeClock
+from escalate import Channel, Identity, InboundMessage, InvalidInput, ReplyAddressing
+from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import make_thread
 from tests.workflow.conftest import MakeEsc
 from tests.workflow.test_fallback_threading import EMAIL, EMAIL_CONSENT
@@ -82,3 +83,53 @@ def test_a_reply_to_all_from_another_address_reaches_the_case(
     assert matched is not None
     assert matched.id == handoff.id
     assert esc.handoff_for_reply_address(None) is None  # type: ignore[arg-type]
+
+
+OLD_KEY, NEW_KEY = b"0123456789abcdef-secret", b"fedcba9876543210-rotated"
+
+
+@given(handoff_ids)
+def test_a_rotated_key_still_reads_the_addresses_the_old_one_signed(handoff_id: str) -> None:
+    """With the old key kept in previous_secrets, mail signed before the rotation routes."""
+    before = ReplyAddressing("support@acme.example", OLD_KEY).address_for(handoff_id)
+    rotated = ReplyAddressing("support@acme.example", NEW_KEY, previous_secrets=(OLD_KEY,))
+    assert rotated.resolve(before) == handoff_id
+    assert rotated.resolve(rotated.address_for(handoff_id)) == handoff_id
+    assert rotated.address_for(handoff_id) != before  # new mail is signed with the new key
+    assert ReplyAddressing("support@acme.example", NEW_KEY).resolve(before) is None
+
+
+def test_previous_secrets_are_checked_and_hidden() -> None:
+    """A short or non-bytes previous key is refused; none of the keys shows in repr."""
+    for bad in ((b"short",), ("text-is-not-bytes-key",), [OLD_KEY]):
+        with pytest.raises(InvalidInput):
+            ReplyAddressing("support@acme.example", NEW_KEY, previous_secrets=bad)  # type: ignore[arg-type]
+    shown = repr(ReplyAddressing("support@acme.example", NEW_KEY, previous_secrets=(OLD_KEY,)))
+    assert "secret" not in shown.replace("previous_secrets=<1 hidden>", "").replace(
+        "secret=<hidden>", ""
+    )
+    assert "0123" not in shown
+    assert "fedc" not in shown
+
+
+def test_replies_to_mail_sent_before_a_key_rotation_reach_their_case(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The deployment rotated its key mid-conversation: the customer's reply still routes."""
+    old = ReplyAddressing("support@acme.example", OLD_KEY)
+    esc = make_esc(reply_to=old)
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, EMAIL, consent=EMAIL_CONSENT)
+    (intro,) = sms.sent
+    rotated = ReplyAddressing("support@acme.example", NEW_KEY, previous_secrets=(OLD_KEY,))
+    esc = make_esc(reply_to=rotated)
+    message = InboundMessage(
+        channel=Channel.EMAIL,
+        sender=Identity.email("jane.work@example.org"),
+        body="photos attached",
+        received_at=clock.now(),
+        recipient=intro.headers["Reply-To"],
+    )
+    matched = esc.inbound(message)
+    assert matched is not None
+    assert matched.id == handoff.id
