@@ -50,6 +50,22 @@ def test_look_alike_letters_read_as_digits() -> None:
     assert normalize_reference("OIL1-LO") == "0111-10"
 
 
+@given(
+    st.builds(new_reference),
+    st.sampled_from(["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", "\uff0d"]),
+    st.booleans(),
+)
+def test_a_dash_or_full_width_characters_read_as_the_code(
+    code: str, dash: str, full_width: bool
+) -> None:
+    """Autocorrect's dash, a copied non-breaking hyphen or minus, a CJK keyboard's full width."""
+    typed = code.replace("-", dash)
+    if full_width:
+        typed = "".join(chr(ord(char) + 0xFEE0) if char.isalnum() else char for char in typed)
+    assert normalize_reference(typed) == code
+    assert normalize_reference(typed.lower()) == code
+
+
 @given(st.text(max_size=30))
 def test_anything_else_is_not_a_code(text: str) -> None:
     """Normalizing never raises: it returns a well-formed code or None."""

@@ -19,16 +19,28 @@ text_before = st.tuples(st.text(max_size=40), st.sampled_from([" ", "\n", ": ", 
 text_after = st.tuples(st.sampled_from([" ", "\n", ".", ", ", "?", ") "]), st.text(max_size=40))
 
 
+# What autocorrect, a web page or a PDF may put where the hyphen was.
+_DASHES = ["\u2010", "\u2011", "\u2013", "\u2014", "\u2212", "\uff0d"]
+
+
+def _full_width(char: str) -> str:
+    """The full-width form of an ASCII letter or digit (a CJK keyboard types these)."""
+    return chr(ord(char) + 0xFEE0)
+
+
 @st.composite
 def typed(draw: st.DrawFn, code: str) -> str:
-    """``code`` as a customer may type it: any case, I/L/O confusions, spaces, hyphen or not."""
+    """``code`` as a customer may type it: any case, I/L/O confusions, spaces, any dash or none,
+    full-width characters."""
     out = []
     for index, char in enumerate(code.replace("-", "")):
         if index == 4:
-            out.append(draw(st.sampled_from(["-", "", " ", " - ", "  "])))
+            dash = draw(st.sampled_from(["-", *_DASHES]))
+            out.append(draw(st.sampled_from(["-", "", " ", " - ", "  ", dash, f" {dash} "])))
         elif index:
             out.append(draw(st.sampled_from(["", "", "", " "])))
-        out.append(draw(st.sampled_from(_TYPED_AS.get(char, char.upper() + char.lower()))))
+        written = draw(st.sampled_from(_TYPED_AS.get(char, char.upper() + char.lower())))
+        out.append(_full_width(written) if draw(st.booleans()) else written)
     return "".join(out)
 
 
@@ -36,7 +48,8 @@ def typed(draw: st.DrawFn, code: str) -> str:
 def test_a_code_typed_any_way_inside_any_text_is_found(
     data: st.DataObject, code: str, before: tuple[str, str], after: tuple[str, str]
 ) -> None:
-    """Case, spacing, a lost hyphen and I/L/O for 1/0 still name the code, wherever it stands."""
+    """Case, spacing, a lost hyphen or a dash for it, full-width characters and I/L/O for 1/0
+    still name the code, wherever it stands."""
     written = data.draw(typed(code))
     text = "".join([*before, written, *after])
     assert named_reference(text, [code]) == code

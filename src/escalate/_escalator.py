@@ -407,6 +407,11 @@ class Escalator:
         asking = self._asking_case(facts, message.sender, handoffs)
         handoffs += asking
         ordered = routing_order(message.body, handoffs)
+        signed = self._signed_handoff(message)
+        if signed is not None and signed.is_open:
+            # The case the reply goes to is the one its consent side speaks of
+            # (a review notice names it), not the sender's newest.
+            ordered = [signed, *(h for h in ordered if h.id != signed.id)]
         plan = plan_reply(
             message,
             facts,
@@ -439,6 +444,7 @@ class Escalator:
             # Read again after a consent commit: it may have settled their sends.
             ordered_handoffs=None if committed else ordered,
             also=asking,
+            signed=signed,
         )
         if plan.outbox and self.dispatch_immediately:
             self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
@@ -458,22 +464,28 @@ class Escalator:
         help_request: bool = False,
         ordered_handoffs: list[Handoff] | None = None,
         also: Sequence[Handoff] = (),
+        signed: Handoff | None = None,
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
 
         An email to a signed reply-to address (``support+<token>@...``) goes to
-        that handoff; otherwise the sender's contact's open handoffs are tried:
-        the one whose reference code the text names first, then newest first
-        (``escalate._routing``; ``ordered_handoffs`` when the caller has just
-        read and ordered them, else read and ordered here). An opt-out declines
-        every open handoff on that address; a YES answers a pending double
-        opt-in; anything else is a reply.
+        that handoff (``signed``, read by the caller); otherwise the sender's
+        contact's open handoffs are tried: the one whose reference code the text
+        names first, then newest first (``escalate._routing``;
+        ``ordered_handoffs`` when the caller has just read and ordered them, else
+        read and ordered here). An opt-out declines every open handoff on that
+        address; a YES answers a pending double opt-in; anything else is a
+        reply. A reply to a closed case's signed address goes nowhere: it is
+        about that case, and another case of the sender's is not where it belongs.
         """
         handoffs: list[Handoff] = []
-        if message.channel is Channel.EMAIL and message.recipient:
-            routed = self.handoff_for_reply_address(message.recipient)
-            if routed is not None and routed.is_open:
-                handoffs.append(routed)
+        if signed is not None and ordered_handoffs is None:
+            signed = self.store.get_handoff(self.tenant, signed.id)  # read again, as below
+        if signed is not None:
+            if signed.is_open:
+                handoffs.append(signed)
+            elif not opted_out:  # a STOP still declines every case on the address
+                return None
         if contact is not None or also:  # the sender's contact, resolved once by inbound()
             routed_ids = {h.id for h in handoffs}
             if ordered_handoffs is None:
@@ -526,6 +538,12 @@ class Escalator:
                 return matched
         return matched
 
+    def _signed_handoff(self, message: InboundMessage) -> Handoff | None:
+        """The handoff an email's signed reply-to recipient names, open or closed."""
+        if message.channel is not Channel.EMAIL or not message.recipient:
+            return None
+        return self.handoff_for_reply_address(message.recipient)
+
     def _asking_case(
         self, facts: Sequence[ConsentFact], sender: Identity, known: Sequence[Handoff]
     ) -> list[Handoff]:
@@ -574,7 +592,10 @@ class Escalator:
         return [apply_webhook(self, record, seen=seen or self.webhook_seen) for record in batch]
 
     def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
-        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged)."""
+        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged).
+
+        ``recipient`` may be the whole ``To``/``Cc`` header (``ReplyAddressing.resolve``).
+        """
         addressing = self.workflow.settings.get("reply_to")
         if not isinstance(addressing, ReplyAddressing):
             return None

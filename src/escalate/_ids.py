@@ -11,9 +11,11 @@ import re
 import secrets
 import threading
 import time
+import unicodedata
 
 __all__ = [
     "CROCKFORD_ALPHABET",
+    "DASHES",
     "REFERENCE_PATTERN",
     "new_id",
     "new_reference",
@@ -92,16 +94,24 @@ def new_reference(length: int = 6) -> str:
 # Crockford's decoding: what a person may read or type for each code character.
 _READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
+#: What may stand for the code's hyphen: phones' autocorrect turns it into a dash,
+#: and a code copied from a web page or a PDF brings a non-breaking hyphen or a
+#: minus sign. Full-width forms (a CJK keyboard) are folded to ASCII by NFKC first.
+DASHES = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
+_NO_DASHES = str.maketrans(dict.fromkeys(DASHES, None))
+
 
 def normalize_reference(text: str) -> str | None:
     """The reference code a person typed (``k7qp 3m``, ``K7QP3M``, ``k7qp-3m``), or ``None``.
 
-    Case, spaces and hyphens are ignored and I, L and O read as 1, 1 and 0, as
+    Case, spaces and hyphens (or any dash, ``DASHES``) are ignored, full-width
+    characters read as their ASCII forms, and I, L and O read as 1, 1 and 0, as
     Crockford's base32 prescribes, so a code read aloud or copied by hand still
     finds its handoff.
     """
     if not isinstance(text, str):
         return None
-    chars = "".join(text.split()).replace("-", "").upper().translate(_READ_AS)
+    folded = unicodedata.normalize("NFKC", text)
+    chars = "".join(folded.split()).translate(_NO_DASHES).upper().translate(_READ_AS)
     code = f"{chars[:4]}-{chars[4:]}"
     return code if REFERENCE_PATTERN.match(code) else None

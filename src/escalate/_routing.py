@@ -7,7 +7,8 @@ candidates: naming someone else's code routes nothing to it. The signed reply-to
 address of an email outranks all of this (``Escalator._route_inbound``).
 
 A code is recognised as people type it, by ``normalize_reference``: any case,
-with or without the hyphen or spaces, I and L read as 1 and O as 0. It must
+with or without the hyphen (or a dash autocorrect put there) or spaces, full-width
+or not, I and L read as 1 and O as 0. It must
 stand on its own: letters or digits glued to either end make it another word.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from escalate._ids import normalize_reference
+from escalate._ids import DASHES, normalize_reference
 from escalate._models import Handoff
 
 __all__ = ["named_reference", "routing_order"]
@@ -51,9 +52,9 @@ def named_reference(text: str, references: Iterable[str]) -> str | None:
 
 
 def _separated(text: str, before: re.Match[str], after: re.Match[str]) -> bool:
-    """Whether something other than spaces and hyphens stands between two words."""
+    """Whether something other than spaces and hyphens (or dashes) stands between two words."""
     gap = text[before.end() : after.start()]
-    return bool("".join(gap.split()).replace("-", ""))
+    return any(not char.isspace() and char not in DASHES for char in gap)
 
 
 def routing_order(text: str, open_handoffs: Sequence[Handoff]) -> list[Handoff]:

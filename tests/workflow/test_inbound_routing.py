@@ -65,7 +65,7 @@ def test_a_text_naming_the_older_case_reaches_the_older_case(
 def test_the_reference_counts_however_the_customer_typed_it(
     make_esc: MakeEsc, clock: FakeClock
 ) -> None:
-    """Lowercase, no hyphen, spaces, and O or I for 0 or 1 still name the case."""
+    """Lowercase, no hyphen or a dash for it, spaces, and O or I for 0 or 1 still name the case."""
     esc = make_esc()
     older, newer = two_open_cases(esc, clock, PHONE)
     typed = older.reference.lower().replace("-", " ").replace("0", "o").replace("1", "i")
@@ -76,6 +76,10 @@ def test_the_reference_counts_however_the_customer_typed_it(
     matched = esc.inbound(text(clock, f"and {squashed} too"))
     assert matched is not None
     assert matched.id == newer.id
+    autocorrected = older.reference.replace("-", "\u2013")  # an iPhone's en dash
+    matched = esc.inbound(text(clock, f"re {autocorrected}: still broken"))
+    assert matched is not None
+    assert matched.id == older.id
 
 
 def test_without_a_reference_the_newest_case_gets_the_reply(

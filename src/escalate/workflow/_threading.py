@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
+from email.utils import getaddresses
 
 from escalate._exceptions import InvalidInput
 
@@ -27,7 +29,12 @@ class ReplyAddressing:
 
     Args:
         address: the support mailbox, ``support@brand.example``.
-        secret: the HMAC key (keep it out of the code; rotate by redeploying).
+        secret: the HMAC key (keep it out of the code) that signs new addresses.
+        previous_secrets: keys still accepted when reading an address back. To
+            rotate, make the new key ``secret`` and keep the old one here while
+            replies to mail it signed may still come (``idle_after`` and then some);
+            without it, every open conversation's replies would stop reaching
+            their case the moment the key changed.
 
     Raises:
         InvalidInput: an address without ``@`` or with ``+`` already, or a short secret.
@@ -35,6 +42,7 @@ class ReplyAddressing:
 
     address: str
     secret: bytes
+    previous_secrets: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         local, at, domain = self.address.partition("@")
@@ -42,13 +50,18 @@ class ReplyAddressing:
             raise InvalidInput("address must be a plain mailbox like support@brand.example")
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise InvalidInput("secret must be at least 16 bytes")
+        if not isinstance(self.previous_secrets, tuple) or any(
+            not isinstance(key, bytes) or len(key) < 16 for key in self.previous_secrets
+        ):
+            raise InvalidInput("previous_secrets must be a tuple of keys of at least 16 bytes")
 
     @property
     def domain(self) -> str:
         return self.address.partition("@")[2].lower()
 
-    def _mac(self, handoff_id: str) -> str:
-        digest = hmac.new(self.secret, handoff_id.encode(), hashlib.sha256).hexdigest()
+    def _mac(self, handoff_id: str, secret: bytes | None = None) -> str:
+        key = self.secret if secret is None else secret
+        digest = hmac.new(key, handoff_id.encode(), hashlib.sha256).hexdigest()
         return digest[:_MAC_CHARS]
 
     def address_for(self, handoff_id: str) -> str:
@@ -59,25 +72,45 @@ class ReplyAddressing:
     def resolve(self, recipient: str) -> str | None:
         """The handoff id a reply-to address names, or ``None`` if it is not ours or forged.
 
-        Accepts ``Name <support+...@brand.example>`` too; compares the MAC in
-        constant time.
+        ``recipient`` may be a whole ``To`` or ``Cc`` header as it came in: a
+        display name (``Acme <support+...@brand.example>``), several addresses
+        (a reply to all), a comment, a folded line, a quoted local part. The
+        first signed address of ours wins. Anything else, text or not, is
+        ``None``: the sender's own routing takes over, so junk never raises.
+        Compares the MAC in constant time.
         """
-        value = recipient.strip()
-        if "<" in value and value.endswith(">"):
-            value = value[value.rindex("<") + 1 : -1]
-        local, at, domain = value.lower().partition("@")
+        if not isinstance(recipient, str):
+            return None
+        for _, address in getaddresses([recipient]):
+            handoff_id = self._resolve_address(address)
+            if handoff_id is not None:
+                return handoff_id
+        return None
+
+    def _resolve_address(self, address: str) -> str | None:
+        local, at, domain = address.strip().lower().rpartition("@")
+        if len(local) > 1 and local[0] == local[-1] == '"':
+            # A quoted local part means the same mailbox unquoted (RFC 5322 3.4.1).
+            local = re.sub(r"\\(.)", r"\1", local[1:-1])
         mailbox = self.address.partition("@")[0].lower()
         if not at or domain != self.domain or not local.startswith(mailbox + "+"):
             return None
         handoff_id, dot, mac = local[len(mailbox) + 1 :].rpartition(".")
         if not dot or not handoff_id:
             return None
-        if not hmac.compare_digest(mac.encode(), self._mac(handoff_id).encode()):
-            return None
-        return handoff_id
+        # Every key is tried, so the time taken does not tell which one matched.
+        matches = [
+            hmac.compare_digest(mac.encode(), self._mac(handoff_id, key).encode())
+            for key in (self.secret, *self.previous_secrets)
+        ]
+        return handoff_id if any(matches) else None
 
     def __repr__(self) -> str:
-        return f"ReplyAddressing(address={self.address!r}, secret=<hidden>)"
+        previous = f", previous_secrets=<{len(self.previous_secrets)} hidden>"
+        return (
+            f"ReplyAddressing(address={self.address!r}, secret=<hidden>"
+            f"{previous if self.previous_secrets else ''})"
+        )
 
 
 def thread_headers(handoff_id: str, version: int, index: int, domain: str) -> dict[str, str]:
