@@ -7,6 +7,9 @@ frozen records. One module per provider, each importing its SDK:
 - ``escalate.webhooks.twilio.TwilioWebhook`` (``escalate[twilio]``)
 - ``escalate.webhooks.sendgrid.SendGridWebhook`` (``escalate[sendgrid]``)
 
+``strip_quoted`` is the rule that cuts the quoted earlier message from an
+email reply's text (for your own inbound email parser, too).
+
 ``esc.handle_webhook(records)`` (or ``apply_webhook``) feeds them to the
 escalator, harmlessly when they are duplicates or arrive out of order. See
 ``docs/webhooks.md``.
@@ -31,6 +34,7 @@ from escalate.webhooks._base import (
     WebhookParser,
     content_key,
 )
+from escalate.webhooks._quotes import strip_quoted
 
 __all__ = [
     "Applied",
@@ -46,4 +50,5 @@ __all__ = [
     "apply_provider_event",
     "apply_webhook",
     "content_key",
+    "strip_quoted",
 ]
