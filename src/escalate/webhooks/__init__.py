@@ -5,7 +5,8 @@ with ``public_base_url``), the headers and the raw body bytes, and returns
 frozen records. One module per provider, each importing its SDK:
 
 - ``escalate.webhooks.twilio.TwilioWebhook`` (``escalate[twilio]``)
-- ``escalate.webhooks.sendgrid.SendGridWebhook`` (``escalate[sendgrid]``)
+- ``escalate.webhooks.sendgrid.SendGridWebhook`` and ``SendGridInboundParse``
+  (``escalate[sendgrid]``)
 
 ``strip_quoted`` is the rule that cuts the quoted earlier message from an
 email reply's text (for your own inbound email parser, too).

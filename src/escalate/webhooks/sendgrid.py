@@ -1,4 +1,5 @@
-"""``SendGridWebhook``: verify and parse SendGrid's signed Event Webhook.
+"""``SendGridWebhook`` (the signed Event Webhook) and ``SendGridInboundParse``
+(Inbound Parse: a customer's email reply).
 
 Needs the extra: ``pip install 'escalate[sendgrid]'``. The signature is ECDSA
 P-256/SHA-256 over the ``X-Twilio-Email-Event-Webhook-Timestamp`` header plus
@@ -7,6 +8,12 @@ timestamp must also be within ``max_skew`` of our clock, so a captured request
 cannot be replayed next week. The body is a JSON array of events: delivery
 events become ``DeliveryReport``s (keyed to our ``escalate_id`` custom arg), the
 others ``ProviderEvent``s; a hard ``bounce`` is both.
+
+Inbound Parse is signed the same way only when its Parse setting has a security
+policy with signature verification; without one, SendGrid signs nothing and the
+app must protect the URL itself (``docs/webhooks.md``). Its multipart body is
+read with the stdlib ``email`` package (``webhooks/_mail.py``), the quoted
+earlier message cut by ``strip_quoted``.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from escalate._exceptions import (
     MissingDependencyError,
 )
 from escalate._identity import Identity
-from escalate._messages import DeliveryStatus
+from escalate._messages import DeliveryStatus, InboundMessage
+from escalate._models import Channel
 from escalate.webhooks._base import (
     DeliveryReport,
     ProviderEvent,
@@ -33,6 +41,18 @@ from escalate.webhooks._base import (
     header,
     logger,
 )
+from escalate.webhooks._mail import (
+    addresses,
+    decode,
+    form_fields,
+    header_block,
+    header_text,
+    html_text,
+    json_object,
+    mime,
+    text_of,
+)
+from escalate.webhooks._quotes import strip_quoted
 
 try:
     from cryptography.exceptions import InvalidSignature
@@ -46,6 +66,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "STATUSES",
     "TIMESTAMP_HEADER",
+    "SendGridInboundParse",
     "SendGridWebhook",
 ]
 
@@ -257,3 +278,120 @@ class SendGridWebhook(_Signed):
                 )
             )
         return records
+
+
+class SendGridInboundParse(_Signed):
+    """Reads SendGrid Inbound Parse POSTs: a customer's email reply as an ``InboundMessage``.
+
+    Both of SendGrid's modes are read: the default parsed form (``from``, ``to``,
+    ``cc``, ``text``, ``html``, ``headers``, ``envelope``, ``charsets``...) and
+    "POST the raw, full MIME message" (``email``). Pass the raw body bytes and
+    the headers (the multipart boundary is in ``Content-Type``).
+
+    Args:
+        public_key: the verification key of the Parse webhook's security policy
+            (signature enabled): SendGrid then signs timestamp + raw body as it
+            signs the Event Webhook. ``None`` only with ``insecure=True``, for a
+            Parse setting without a security policy: SendGrid does not sign
+            those, so protect the URL yourself (basic auth in it, a secret path).
+        max_skew: how far the signed timestamp may be from our clock.
+        max_bytes: the largest request read (SendGrid caps a message at 30 MB).
+        max_text_chars: the longest reply text, once quotes are cut.
+        insecure, clock, tenant: see ``WebhookParser``.
+    """
+
+    def __init__(
+        self,
+        public_key: str | None,
+        *,
+        max_bytes: int = 40 * 1024 * 1024,
+        max_text_chars: int = 100_000,
+        **options: Any,
+    ) -> None:
+        super().__init__(public_key, **options)
+        for name, value in (("max_bytes", max_bytes), ("max_text_chars", max_text_chars)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidInput(f"{name} must be a positive int")
+        self.max_bytes = max_bytes
+        self.max_text_chars = max_text_chars
+
+    def verify(self, url_or_path: str | None, headers: Mapping[str, str], body: bytes) -> bytes:
+        """Check the size, then the signature and timestamp; return the body.
+
+        Raises:
+            WebhookSignatureError: see ``SendGridWebhook.verify``.
+            InvalidWebhookPayload: not bytes, or larger than ``max_bytes``.
+        """
+        if not isinstance(body, bytes | bytearray):
+            raise InvalidWebhookPayload("a webhook body must be the raw bytes received")
+        if len(body) > self.max_bytes:
+            raise InvalidWebhookPayload(f"an inbound email POST over {self.max_bytes} bytes")
+        self._check(headers, bytes(body))
+        return bytes(body)
+
+    def parse(
+        self, url_or_path: str | None, headers: Mapping[str, str], body: bytes
+    ) -> InboundMessage:
+        """Verify, then read the reply.
+
+        ``sender`` is the ``From`` address; ``recipient`` every address of the
+        envelope's ``to``, then the ``To`` and ``Cc`` headers (so a signed reply-to
+        address anywhere among them routes it); ``body`` the text part without the
+        quoted earlier message (``strip_quoted``); ``provider_message_id`` the
+        ``Message-ID``; ``received_at`` our clock.
+
+        Raises:
+            WebhookSignatureError: see ``verify``.
+            InvalidWebhookPayload: not form data, JSON fields that are not JSON
+                objects, no valid ``From`` address, a reply over ``max_text_chars``.
+        """
+        fields = form_fields(
+            header(headers, "Content-Type"), self.verify(url_or_path, headers, body)
+        )
+        charsets = json_object(fields, "charsets")
+        envelope = json_object(fields, "envelope")
+        envelope_to = envelope.get("to", [])
+        if not isinstance(envelope_to, list) or not all(isinstance(a, str) for a in envelope_to):
+            raise InvalidWebhookPayload("sendgrid inbound envelope 'to' is not a list of addresses")
+
+        def field(name: str) -> str | None:
+            charset = charsets.get(name)
+            raw = fields.get(name)
+            return (
+                None if raw is None else decode(raw, charset if isinstance(charset, str) else None)
+            )
+
+        if "email" in fields:  # "POST the raw, full MIME message"
+            message = mime(fields["email"])
+            from_ = header_text(message, "From") or field("from")
+            to = [header_text(message, "To"), header_text(message, "Cc"), field("to")]
+            text = text_of(message)
+        else:
+            message = header_block(fields.get("headers", b""))
+            from_, to = field("from"), [field("to"), field("cc")]
+            html = field("html")
+            text = field("text") or (html_text(html) if html else "")
+        senders = addresses([from_])
+        try:
+            sender = Identity.email(senders[0]) if senders else None
+        except InvalidIdentity:
+            sender = None
+        if sender is None:
+            raise InvalidWebhookPayload("sendgrid inbound email without a valid From address")
+        reply = strip_quoted(text)
+        if len(reply) > self.max_text_chars:
+            raise InvalidWebhookPayload(f"a reply over {self.max_text_chars} characters")
+        message_id = (header_text(message, "Message-ID") or "").strip()
+        return InboundMessage(
+            tenant=self.tenant,
+            channel=Channel.EMAIL,
+            sender=sender,
+            body=reply,
+            # Our clock, not the Date header: the sender writes that one, and a
+            # STOP must not be filed before or after the facts it follows.
+            received_at=self.clock.now(),
+            recipient=", ".join(addresses([*envelope_to, *to])) or None,
+            provider=self.provider,
+            provider_message_id=message_id if 0 < len(message_id) <= 998 else None,
+            raw={name: field(name) for name in fields},
+        )
