@@ -196,3 +196,20 @@ def test_erasing_a_survivor_scrubs_the_cases_of_contacts_merged_into_it(
     esc.consent.erase(survivor.id)
     erased = esc.handoffs.get(handoff.id)
     assert (erased.state, erased.address, erased.thread.text) == (HandoffState.DECLINED, None, "")
+
+
+def test_erasure_forgets_the_addresses_unlinked_from_the_person(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """A wrong number kept as unlinked, on the person or on a contact merged into theirs, goes."""
+    older = esc.contacts.create(Identity.email("jane@crm.example"), LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    contact_id = connected(esc, clock)
+    esc.contacts.unlink(contact_id, PHONE, actor="agent:7")  # before the merge: on the tombstone
+    esc.contacts.link(older, Identity.phone("+14155550188"), LinkSource.AGENT_ENTERED)
+    esc.contacts.unlink(older, Identity.phone("+14155550188"))
+    survivor = esc.contacts.merge(contact_id, older.id, "same person")
+    assert survivor.id == older.id
+    esc.consent.erase(survivor.id)
+    assert [esc.contacts.get(c).unlinked for c in (older.id, contact_id)] == [(), ()]
+    assert esc.consent.export(survivor.id)["contact"]["unlinked"] == []

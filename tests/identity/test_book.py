@@ -42,6 +42,26 @@ def test_link_and_unlink_write_audit_events(store: Store, clock: FakeClock) -> N
     assert "+14155550100" not in str(store.events("default"))
 
 
+def test_unlink_records_the_address_until_it_is_linked_again(
+    store: Store, clock: FakeClock
+) -> None:
+    """An unlinked phone is kept as unlinked (who, when) until linked back or verified again."""
+    contacts = book(store, clock)
+    contact = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    contact = contacts.link(contact, PHONE, LinkSource.CUSTOMER_PROVIDED)
+    contact = contacts.link(contact, FB_JANE, LinkSource.PROVIDER_ATTESTED)
+    clock.advance(minutes=1)
+    contact = contacts.unlink(contact, PHONE, actor="agent:7")
+    contact = contacts.unlink(contact, FB_JANE)  # no message goes to a social account
+    (gone,) = contact.unlinked
+    assert (gone.identity, gone.at, gone.actor) == (PHONE, clock.now(), "agent:7")
+    assert contacts.get(contact.id) == contact
+    assert contacts.link(contact, PHONE, LinkSource.AGENT_ENTERED).unlinked == ()
+    contact = contacts.unlink(contact.id, PHONE)
+    challenge = contacts.start_verification(contact, PHONE)
+    assert contacts.confirm_code(challenge.id, challenge.code).unlinked == ()
+
+
 def test_handle_change_updates_display_not_identity(store: Store, clock: FakeClock) -> None:
     """Linking the same user id with a new handle keeps one identity and updates its handle."""
     contacts = book(store, clock)

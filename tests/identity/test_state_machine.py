@@ -2,7 +2,8 @@
 
 Invariants at every step: an identity resolves to at most one live contact per
 tenant (and that contact holds it); tombstones hold nothing; no tenant sees
-another's contacts; unmerge(merge(a, b)) restores a and b; refused verbs change nothing.
+another's contacts; unmerge(merge(a, b)) restores a and b; refused verbs change nothing;
+an unlinked phone or email is recorded on the contact until it is linked to it again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from escalate import (
     ContactMerged,
     CrossTenantError,
     Identity,
+    IdentityKind,
     IdentityTaken,
     InvalidInput,
     NotFound,
@@ -110,6 +112,7 @@ class IdentityMachine(RuleBasedStateMachine):
             raise AssertionError("link() took a held identity")
         book.link(contact, identity, "agent_entered")
         assert book.resolve(identity).id == live.id  # type: ignore[union-attr]
+        assert book.live(contact).unlinked_for(identity) is None  # linked again: usable again
         self._tick()
 
     @precondition(lambda self: any(self.ids.values()))
@@ -129,6 +132,9 @@ class IdentityMachine(RuleBasedStateMachine):
             raise AssertionError("unlink() accepted a tombstone or a missing identity")
         book.unlink(contact, identity)
         assert book.resolve(identity) is None
+        # A phone or email is recorded as unlinked; a social account receives nothing anyway.
+        recorded = book.get(contact.id).unlinked_for(identity)  # type: ignore[union-attr]
+        assert (recorded is not None) is (identity.kind is not IdentityKind.SOCIAL)
         self._tick()
 
     @precondition(lambda self: any(self.ids.values()))

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalate import ConcurrentUpdate, Contact, Identity, Link, LinkSource
-from escalate.identity import MergeProposal, MergeRecord, ProposalStatus, VerificationRecord
+from escalate.identity import (
+    MergeProposal,
+    MergeRecord,
+    ProposalStatus,
+    Unlinked,
+    VerificationRecord,
+)
 from escalate.store import Changes, Store
 
 AT = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -40,6 +46,17 @@ def test_merge_records_round_trip_and_filter_active(store: Store) -> None:
     store.commit(Changes(merges=(undone,)))
     assert store.active_merges_into("default", "ct_s") == []
     assert store.get_merge("default", "mg_1") == undone
+
+
+def test_a_contacts_unlinked_addresses_round_trip(store: Store) -> None:
+    """What unlink recorded on a contact reads back equal, by id and through a held identity."""
+    email = Identity.email("jane@example.com")
+    gone = Unlinked(identity=email, at=AT, actor="agent:7", origin="ct_old")
+    contact = _contact("ct_u").model_copy(update={"unlinked": (gone,)})
+    store.commit(Changes(contacts=(contact,)))
+    assert store.get_contact("default", "ct_u") == contact
+    assert store.resolve_identity("default", PHONE) == contact
+    assert store.resolve_identity("default", email) is None
 
 
 def test_proposals_filter_by_status(store: Store) -> None:

@@ -142,7 +142,16 @@ def erase_contact(
         _scrub_handoff(store, handoff, now, actor)
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact
-        erased = current.model_copy(update={"links": (), "version": current.version + 1})
+        # The addresses unlinked from the person (or from a contact merged into
+        # theirs) kept their cases from texting them; those cases are declined now.
+        erased = current.model_copy(
+            update={"links": (), "unlinked": (), "version": current.version + 1}
+        )
+        forgotten = [
+            merged.model_copy(update={"unlinked": (), "version": merged.version + 1})
+            for merged_id in merged_contact_ids(store, tenant, contact.id)[1:]
+            if (merged := store.get_contact(tenant, merged_id)) is not None and merged.unlinked
+        ]
         event = Event(
             id=new_id("ev"),
             tenant=tenant,
@@ -153,7 +162,7 @@ def erase_contact(
             data={"identities": len(current.links), "consent_proofs": len(kept)},
         )
         try:
-            store.commit(Changes(contacts=(erased,), events=(event,)))
+            store.commit(Changes(contacts=(erased, *forgotten), events=(event,)))
             break
         except ConcurrentUpdate:
             continue

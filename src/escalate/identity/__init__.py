@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Contact,
         Link,
         LinkSource,
+        Unlinked,
     )
     from escalate.identity._extract import (
         ExtractedIdentity,
@@ -61,6 +62,7 @@ _LAZY: dict[str, str] = {
     "MergeProposal": "escalate.identity._records",
     "MergeRecord": "escalate.identity._records",
     "ProposalStatus": "escalate.identity._records",
+    "Unlinked": "escalate.identity._contact",
     "VerificationChallenge": "escalate.identity._records",
     "VerificationPolicy": "escalate.identity._verify",
     "VerificationRecord": "escalate.identity._records",
@@ -85,6 +87,7 @@ __all__ = [
     "MergeProposal",
     "MergeRecord",
     "ProposalStatus",
+    "Unlinked",
     "VerificationChallenge",
     "VerificationPolicy",
     "VerificationRecord",

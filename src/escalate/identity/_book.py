@@ -20,10 +20,10 @@ from escalate._exceptions import (
     NotFound,
     UnmergeNotPossible,
 )
-from escalate._identity import Identity
+from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event
-from escalate.identity._contact import Contact, Link, LinkSource
+from escalate.identity._contact import Contact, Link, LinkSource, Unlinked
 from escalate.identity._merge import contact_event, merge_changes, survivor_of, unmerge_changes
 from escalate.identity._policy import LinkPolicy, default_link_policy
 from escalate.identity._proposals import accept_proposal, propose, reject_proposal
@@ -52,12 +52,21 @@ def new_contact(tenant: str, link: Link) -> Contact:
 
 
 def with_link(contact: Contact, link: Link) -> Contact:
-    """The contact's next version with ``link`` added, or replacing the same identity's in place."""
+    """The contact's next version with ``link`` added, or replacing the same identity's in place.
+
+    An identity linked again is no longer recorded as unlinked.
+    """
     if contact.link_for(link.identity) is None:
         links = (*contact.links, link)
     else:
         links = tuple(link if old.identity == link.identity else old for old in contact.links)
-    return contact.model_copy(update={"links": links, "version": contact.version + 1})
+    return contact.model_copy(
+        update={
+            "links": links,
+            "unlinked": contact.without_unlinked(link.identity),
+            "version": contact.version + 1,
+        }
+    )
 
 
 def link_event(contact: Contact, link: Link, *, handoff_id: str | None = None) -> Event:
@@ -219,6 +228,10 @@ class ContactBook:
     def unlink(self, contact: Contact | str, identity: Identity, *, actor: str = "api") -> Contact:
         """Remove ``identity`` from ``contact``; returns the contact after.
 
+        A phone number or email removed is kept in ``Contact.unlinked`` until it
+        is linked to the contact again: no message of the contact's cases goes
+        to it any more, queued ones included (see ``docs/identity.md``).
+
         Raises:
             NotFound: the contact does not hold the identity (or does not exist).
             ContactMerged: the contact is a tombstone.
@@ -226,13 +239,19 @@ class ContactBook:
         current = self._load(contact)
         if current.merged_into is not None:
             raise ContactMerged(current.id, current.merged_into)
-        if not isinstance(identity, Identity) or current.link_for(identity) is None:
+        removed = current.link_for(identity) if isinstance(identity, Identity) else None
+        if removed is None:
             raise NotFound("the contact does not hold this identity")
+        now = self._clock.now()
         links = tuple(link for link in current.links if link.identity != identity)
-        updated = current.model_copy(update={"links": links, "version": current.version + 1})
-        event = contact_event(
-            updated, "contact.unlinked", self._clock.now(), actor, identity=identity
+        unlinked = current.unlinked
+        if identity.kind is not IdentityKind.SOCIAL:  # no message goes to a social account
+            gone = Unlinked(identity=identity, at=now, actor=actor, origin=removed.origin)
+            unlinked = (*current.without_unlinked(identity), gone)
+        updated = current.model_copy(
+            update={"links": links, "unlinked": unlinked, "version": current.version + 1}
         )
+        event = contact_event(updated, "contact.unlinked", now, actor, identity=identity)
         self._store.commit(Changes(contacts=(updated,), events=(event,)))
         return updated
 

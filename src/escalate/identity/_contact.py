@@ -10,7 +10,7 @@ from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime
 
-__all__ = ["Contact", "Link", "LinkSource"]
+__all__ = ["Contact", "Link", "LinkSource", "Unlinked"]
 
 
 class LinkSource(StrEnum):
@@ -52,6 +52,30 @@ class Link(Model):
     origin: str | None = None
 
 
+class Unlinked(Model):
+    """An address ``unlink`` took away from a contact: its cases send nothing more there.
+
+    The contact keeps it until the address is linked to it again (or the contact
+    is erased), so that the engine can tell an address taken away from a contact
+    ("this isn't me") from one the contact never held, such as a number another
+    contact holds that a case was given anyway, pending an agent's merge decision.
+
+    Attributes:
+        identity: the phone number or email removed.
+        at: when it was removed.
+        actor: who removed it.
+        origin: the removed link's ``origin``, so undoing a merge gives the record
+            back to the contact the link was made for.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    identity: Identity
+    at: AwareDatetime
+    actor: str = "system"
+    origin: str | None = None
+
+
 class Contact(Model):
     """A person in one tenant. A merged-away contact is a tombstone with ``merged_into`` set.
 
@@ -68,6 +92,8 @@ class Contact(Model):
     version: int = 1
     #: The person's known IANA time zone; quiet hours use it over the number's.
     time_zone: str | None = None
+    #: Phones and emails ``unlink`` removed, until linked to it again (see ``Unlinked``).
+    unlinked: tuple[Unlinked, ...] = ()
 
     @property
     def identities(self) -> tuple[Identity, ...]:
@@ -82,6 +108,16 @@ class Contact(Model):
     def link_for(self, identity: Identity) -> Link | None:
         """The link holding ``identity``, if this contact has it."""
         return next((link for link in self.links if link.identity == identity), None)
+
+    def unlinked_for(self, identity: Identity) -> Unlinked | None:
+        """The record of ``identity``'s removal from this contact, if it was unlinked."""
+        return next((gone for gone in self.unlinked if gone.identity == identity), None)
+
+    def without_unlinked(self, identity: Identity) -> tuple[Unlinked, ...]:
+        """``unlinked`` less ``identity``'s record: what it is once the identity is linked again."""
+        if not self.unlinked:
+            return ()
+        return tuple(gone for gone in self.unlinked if gone.identity != identity)
 
     def __repr__(self) -> str:
         return f"Contact(id={self.id!r}, tenant={self.tenant!r}, identities={self.identities!r})"

@@ -7,6 +7,7 @@ without a store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
-from escalate.identity._contact import Contact, Link
+from escalate.identity._contact import Contact, Link, Unlinked
 from escalate.identity._records import MergeRecord
 from escalate.store._changes import Changes
 
@@ -27,11 +28,29 @@ __all__ = [
     "merge_changes",
     "merged_contact_ids",
     "survivor_of",
+    "unlinked_from",
     "unmerge_changes",
 ]
 
 #: Longer merge chains than this are a loop (or a bug), not a person's history.
 _MAX_CHAIN = 10_000
+
+
+def _lineage(store: Store, contact: Contact | None) -> Iterator[Contact | None]:
+    """``contact``, then each contact it was merged into, up to the live one.
+
+    Ends with ``None`` when a contact on the way is missing.
+
+    Raises:
+        InvalidInput: a chain longer than 10,000 merges.
+    """
+    current = contact
+    for _ in range(_MAX_CHAIN):
+        yield current
+        if current is None or current.merged_into is None:
+            return
+        current = store.get_contact(current.tenant, current.merged_into)
+    raise InvalidInput("merge chain too long")  # pragma: no cover - needs 10,000 merges
 
 
 def survivor_of(store: Store, contact: Contact) -> Contact | None:
@@ -42,12 +61,34 @@ def survivor_of(store: Store, contact: Contact) -> Contact | None:
     Raises:
         InvalidInput: a chain longer than 10,000 merges.
     """
-    current: Contact | None = contact
-    for _ in range(_MAX_CHAIN):
-        if current is None or current.merged_into is None:
-            return current
-        current = store.get_contact(contact.tenant, current.merged_into)
-    raise InvalidInput("merge chain too long")  # pragma: no cover - needs 10,000 merges
+    *_, live = _lineage(store, contact)
+    return live
+
+
+def unlinked_from(
+    store: Store, tenant: str, contact_id: str, identity: Identity, owner: Contact | None
+) -> bool:
+    """Whether ``identity`` was unlinked from the contact and is not linked to it now.
+
+    Follows merges: the contact, or one it was merged into since, may be the one
+    the identity was unlinked from, and the live one holds its identities now.
+    An identity the contact never held (a number another contact holds, given
+    to a case and left to an agent as a merge proposal) was not unlinked from it.
+
+    Args:
+        owner: the live contact holding ``identity`` now (``resolve_identity``),
+            read by the caller; when it is the contact itself, nothing is read.
+    """
+    if owner is not None and owner.id == contact_id:
+        return False
+    unlinked = False
+    for contact in _lineage(store, store.get_contact(tenant, contact_id)):
+        if contact is None:
+            break
+        if owner is not None and owner.id == contact.id:
+            return False  # linked to the contact its own was merged into
+        unlinked = unlinked or contact.unlinked_for(identity) is not None
+    return unlinked
 
 
 def merged_contact_ids(store: Store, tenant: str, contact_id: str) -> list[str]:
@@ -181,8 +222,9 @@ def unmerge_changes(
     Returns:
         ``(root after, absorbed after, changes)``. Links that were the absorbed
         contact's before the merge go back with their current provenance (a link
-        verified since stays verified); identities unlinked since stay unlinked;
-        links made for the survivor since stay with it.
+        verified since stays verified); identities unlinked since stay unlinked,
+        and are recorded as unlinked on both; links made for the survivor since
+        stay with it.
     """
     own = {link.identity.key for link in record.absorbed_before.links}
     moving: list[Link] = []
@@ -198,11 +240,25 @@ def unmerge_changes(
     inherited = record.survivor_before.time_zone is None and zone is not None
     if root.id == record.survivor_id and inherited and zone == record.absorbed_before.time_zone:
         zone = None  # the zone came with the merge: it goes back with it
+    # The absorbed contact's identities unlinked while merged go back as unlinked,
+    # since its cases may have queued messages to them; the root keeps its record
+    # too, since its cases may have used them (a fallback reads the live contact).
+    unlinked = [
+        gone
+        for gone in root.unlinked
+        if (gone.identity.key in own or gone.origin in origins)
+        and absorbed.unlinked_for(gone.identity) is None
+    ]
     root_after = root.model_copy(
         update={"links": tuple(staying), "version": root.version + 1, "time_zone": zone}
     )
     restored = absorbed.model_copy(
-        update={"links": tuple(moving), "merged_into": None, "version": absorbed.version + 1}
+        update={
+            "links": tuple(moving),
+            "unlinked": _not_held((*absorbed.unlinked, *unlinked), moving),
+            "merged_into": None,
+            "version": absorbed.version + 1,
+        }
     )
     undone = record.model_copy(update={"undone_at": at, "undone_by": actor})
     events = (
@@ -229,3 +285,15 @@ def unmerge_changes(
         restored,
         Changes(contacts=(root_after, restored), merges=(undone,), events=events),
     )
+
+
+def _not_held(unlinked: Sequence[Unlinked], links: Sequence[Link]) -> tuple[Unlinked, ...]:
+    """The records of ``unlinked`` whose identity ``links`` do not hold.
+
+    A link made for the absorbed contact since the merge took the identity back
+    for it, as ``link`` does for a live contact.
+    """
+    if not unlinked:
+        return ()
+    held = {link.identity.key for link in links}
+    return tuple(gone for gone in unlinked if gone.identity.key not in held)

@@ -143,7 +143,9 @@ def _verified(contact: Contact, identity: Identity, actor: str, at: datetime) ->
     else:
         link = existing.model_copy(update={"verified": True, "verified_at": at})
         links = tuple(link if old.identity == identity else old for old in contact.links)
-    return contact.model_copy(update={"links": links})
+    return contact.model_copy(
+        update={"links": links, "unlinked": contact.without_unlinked(identity)}
+    )
 
 
 def _complete(book: ContactBook, record: VerificationRecord, *, method: str, actor: str) -> Contact:

@@ -29,7 +29,7 @@ class OutboxStatus(StrEnum):
     HELD = "held"  # unknown outcome: waits for reconciliation, never resent by itself
     FAILED = "failed"  # permanent failure
     REFUSED = "refused"  # consent refused it
-    CANCELLED = "cancelled"  # its handoff closed before it left
+    CANCELLED = "cancelled"  # its handoff closed, or its address was unlinked, before it left
 
 
 @dataclass(frozen=True)

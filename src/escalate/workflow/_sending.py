@@ -40,6 +40,14 @@ from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted, SendDeferred, SendFailed
 from escalate.workflow._invite import within_private_reply_window
 from escalate.workflow._provider_chain import NoSlot, provider_chain, take_slot
+from escalate.workflow._recipient import (
+    ADDRESS_UNLINKED,
+    UNREAD,
+    Owner,
+    address_unlinked,
+    quiet_hours_apply,
+    read_owner,
+)
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -147,8 +155,13 @@ class SendPath:
         """When ``item``'s claim lapses (a row claimed without a lease: one lease from now)."""
         return item.lease_until or self.clock.now() + self.lease
 
-    def consent_decision(self, item: OutboxItem, command: SendMessage, now: datetime) -> Decision:
-        """The full consent decision for one queued send (quiet hours included)."""
+    def consent_decision(
+        self, item: OutboxItem, command: SendMessage, now: datetime, *, owner: Owner = UNREAD
+    ) -> Decision:
+        """The full consent decision for one queued send (quiet hours included).
+
+        ``owner``: the contact holding the address, when the caller read it already.
+        """
         if command.opt_in_request and self._opt_in_already_requested(item, command):
             return Decision(allowed=False, reason=OPT_IN_ALREADY_REQUESTED)
         return decide_from_records(
@@ -160,18 +173,19 @@ class SendPath:
             policy=self.consent,
             template=command.template,
             requested_at=item.created_at,
-            known_zone=self._known_zone(item, command),
+            known_zone=self._known_zone(item, command, owner),
             confirms=command.confirms,
             opt_in_request=command.opt_in_request,
         )
 
-    def _known_zone(self, item: OutboxItem, command: SendMessage) -> str | None:
+    def _known_zone(self, item: OutboxItem, command: SendMessage, owner: Owner) -> str | None:
         # The contact's zone only matters where quiet hours apply; skipping the
         # lookup elsewhere saves a contact read on every send.
-        hours = self.consent.quiet_hours.get(command.purpose)
-        if hours is None or command.channel not in self.consent.quiet_hours_channels:
+        if not quiet_hours_apply(self.consent, command):
             return None
-        return known_zone(self.store, item.tenant, command.to)
+        if owner is UNREAD:
+            return known_zone(self.store, item.tenant, command.to)
+        return owner.time_zone if owner is not None else None
 
     def _opt_in_already_requested(self, item: OutboxItem, command: SendMessage) -> bool:
         """Whether another double opt-in request to this address in this handoff was attempted.
@@ -220,8 +234,20 @@ class SendPath:
             handoff = self.store.get_handoff(item.tenant, handoff.id) or handoff
             if self._cancelled(item, handoff, command, report, to=to):
                 return
+        # Read after the pacing slot, like consent: an unlink made while this
+        # worker waited for its slot counts.
+        owner = read_owner(self.store, self.consent, item, handoff, command)
+        if address_unlinked(self.store, handoff, command, owner):
+            # "This isn't me": nothing more about the case goes there, and its
+            # workflow hears it as a refused send (another channel, or the end).
+            self._settle(
+                item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
+                reason=ADDRESS_UNLINKED, template=command.template,
+                then=SendFailed(channel=command.channel, reason=ADDRESS_UNLINKED),
+            )  # fmt: skip
+            return
         now = self.clock.now()
-        decision = self.consent_decision(item, command, now)
+        decision = self.consent_decision(item, command, now, owner=owner)
         if not decision.allowed:
             self._not_allowed(item, handoff, command, decision, report, to=to)
             return
