@@ -184,6 +184,15 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
         8,
         ("CREATE INDEX handoffs_thread ON handoffs (tenant, platform, thread_id, opened_at, id)",),
     ),
+    (
+        # A delivery report that beats the provider's answer to our send waits
+        # on the claimed row for the send's settlement to apply it (a failure
+        # reported then was lost when the send settled as accepted). A column
+        # on the row, not a read of the audit log: a settlement checks it in
+        # the UPDATE it makes anyway. Not indexed: nothing looks rows up by it.
+        9,
+        ("ALTER TABLE outbox ADD COLUMN reported TEXT",),
+    ),
 )
 
 
