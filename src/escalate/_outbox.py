@@ -18,13 +18,11 @@ from typing import Any
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
-from escalate.consent._policy import is_keyword_answer
-from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
-from escalate.consent._records import ConsentAction
-from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
+from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine, _event
 from escalate.workflow._inputs import SendFailed
+from escalate.workflow._reported import failure_reason, feeds_failure, in_flight_report
 
 __all__ = ["Outbox"]
 
@@ -107,7 +105,9 @@ class Outbox:
         An accepted status settles a held row as sent; ``failed`` fails a held or
         sent row and lets the workflow fall back to another channel. A status the
         row already has, or one that arrives out of order for a row that moved on,
-        is recorded as an event at most and changes nothing else.
+        is recorded as an event at most and changes nothing else. A status for a
+        row whose send is still in flight (claimed) is recorded, and kept on the
+        row for the send's settlement to apply (``OutboxItem.reported``).
 
         Raises:
             NotFound: no such row in this tenant.
@@ -125,7 +125,8 @@ class Outbox:
             if error_code is not None:
                 result["error_code"] = error_code
             data: dict[str, Any] = {"delivery_status": delivery.value, "error_code": error_code}
-            known = (item.result or {}).get("delivery_status")
+            # A row in flight knows what a report that came in meanwhile said.
+            known = (item.reported or item.result or {}).get("delivery_status")
             try:
                 if item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
                     self._move(
@@ -140,15 +141,26 @@ class Outbox:
                     )
                     # A carrier opt-out (Twilio 21610) is the address's revoke, as
                     # when the send itself raised RecipientOptedOut.
-                    opt_out = PROVIDER_CONSENT_EVENTS.get((actor, error_code or ""))
-                    revoked = opt_out is not None and opt_out[0] is ConsentAction.REVOKE
-                    self._feed_failure(item, "RecipientOptedOut" if revoked else "undelivered")
+                    self._feed_failure(item, failure_reason(actor, error_code))
                 elif item.status is OutboxStatus.DONE and known != delivery.value:
                     self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
                 elif item.status is OutboxStatus.DONE or known == delivery.value:
                     pass  # a duplicate callback
+                elif item.status is OutboxStatus.CLAIMED and delivery is not DeliveryStatus.UNKNOWN:
+                    # In flight: the callback beat the provider's answer to our
+                    # send. The row keeps the report, and the send's settlement
+                    # applies it (workflow/_reported.py).
+                    report = in_flight_report(
+                        item.reported,
+                        delivery,
+                        error_code=error_code,
+                        provider_message_id=provider_message_id,
+                        actor=actor,
+                    )
+                    keep = OutboxReport(item.id, item.claimed_by or "", report, item.reported)
+                    self._record(item, "message.status", actor, keep=keep, **data)
                 else:
-                    # In flight, failed or refused: keep the fact, move nothing.
+                    # Failed, refused or pending: keep the fact, move nothing.
                     self._record(item, "message.status", actor, **data)
                 return self.get(message_id)
             except ConcurrentUpdate:
@@ -194,19 +206,23 @@ class Outbox:
         )
         self._store.commit(Changes(outbox_updates=(update,), events=(event,)))
 
-    def _record(self, item: OutboxItem, kind: str, actor: str, **data: Any) -> None:
+    def _record(
+        self,
+        item: OutboxItem,
+        kind: str,
+        actor: str,
+        *,
+        keep: OutboxReport | None = None,
+        **data: Any,
+    ) -> None:
         event = _event(
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
-        self._store.commit(Changes(events=(event,)))
+        self._store.commit(Changes(events=(event,), outbox_reports=(keep,) if keep else ()))
 
     def _feed_failure(self, item: OutboxItem, reason: str) -> None:
         # A keyword answer (HELP, STOP's confirmation) that failed is no failure of the case.
-        if (
-            isinstance(item.command, SendMessage)
-            and item.handoff_id is not None
-            and not is_keyword_answer(item.command)
-        ):
+        if isinstance(item.command, SendMessage) and item.handoff_id and feeds_failure(item):
             self._engine.feed(
                 item.handoff_id, SendFailed(channel=item.command.channel, reason=reason)
             )

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from escalate import ConcurrentUpdate, Escalator, Workflow
-from escalate.store import Changes, OutboxStatus, OutboxUpdate, Store
+from escalate.store import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate, Store
 from escalate.testing import FakeClock
 from tests.conftest import make_thread
 
@@ -95,3 +95,84 @@ def test_claimed_row_still_needs_its_claim_token(store: Store, clock: FakeClock)
         store.commit(
             Changes(outbox_updates=(OutboxUpdate(claimed.id, OutboxStatus.DONE, "w:other"),))
         )
+
+
+def _claimed(store: Store, clock: FakeClock) -> OutboxItem:
+    pending_rows(store, clock, 1)
+    [claimed] = store.claim_outbox(clock.now(), worker="w", lease=timedelta(minutes=1))
+    return claimed
+
+
+FAILED = {"delivery_status": "failed", "error_code": "30003", "actor": "twilio"}
+DELIVERED = {"actor": "twilio", "delivery_status": "delivered", "error_code": None}
+
+
+def test_a_report_waits_on_a_claimed_row_until_it_settles(store: Store, clock: FakeClock) -> None:
+    """An OutboxReport is kept on the claimed row, survives its stale re-claim, and any
+    settlement clears it."""
+    claimed = _claimed(store, clock)
+    token = claimed.claimed_by or ""
+    store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, token, FAILED),)))
+    item = store.get_outbox_item("default", claimed.id)
+    assert item is not None
+    assert (item.status, item.reported) == (OutboxStatus.CLAIMED, FAILED)
+    clock.advance(minutes=2)
+    [again] = store.claim_outbox(clock.now(), worker="w2", lease=timedelta(minutes=1))
+    assert again.stale_claim
+    assert again.reported == FAILED
+    settle = OutboxUpdate(claimed.id, OutboxStatus.HELD, claimed_by=again.claimed_by or "")
+    store.commit(Changes(outbox_updates=(settle,)))
+    item = store.get_outbox_item("default", claimed.id)
+    assert item is not None
+    assert (item.status, item.reported) == (OutboxStatus.HELD, None)
+
+
+def test_a_report_needs_the_claim_and_the_report_it_read(store: Store, clock: FakeClock) -> None:
+    """A report for a row no longer claimed by that token, or carrying another report than
+    the one read, is refused and writes nothing; reports compare by content, not key order."""
+    claimed = _claimed(store, clock)
+    token = claimed.claimed_by or ""
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, "w:other", FAILED),)))
+    store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, token, DELIVERED),)))
+    with pytest.raises(ConcurrentUpdate):  # read before DELIVERED was written
+        store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, token, FAILED),)))
+    reordered = dict(reversed(list(DELIVERED.items())))
+    store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, token, FAILED, reordered),)))
+    item = store.get_outbox_item("default", claimed.id)
+    assert item is not None
+    assert item.reported == FAILED
+
+
+def test_a_checked_settlement_is_refused_by_a_report_it_did_not_expect(
+    store: Store, clock: FakeClock
+) -> None:
+    """check_reported: a settlement built for a row without a report is refused once one came,
+    and one built for that report settles it."""
+    claimed = _claimed(store, clock)
+    token = claimed.claimed_by or ""
+    unreported = OutboxUpdate(claimed.id, OutboxStatus.DONE, token, check_reported=True)
+    store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, token, FAILED),)))
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(Changes(outbox_updates=(unreported,)))
+    item = store.get_outbox_item("default", claimed.id)
+    assert item is not None
+    assert (item.status, item.reported) == (OutboxStatus.CLAIMED, FAILED)
+    failed = OutboxUpdate(
+        claimed.id, OutboxStatus.FAILED, token, check_reported=True, reported=FAILED
+    )
+    store.commit(Changes(outbox_updates=(failed,)))
+    item = store.get_outbox_item("default", claimed.id)
+    assert item is not None
+    assert (item.status, item.reported) == (OutboxStatus.FAILED, None)
+
+
+def test_an_unchecked_settlement_clears_a_report(store: Store, clock: FakeClock) -> None:
+    """A settlement that does not check (a retry put back) settles over a report and clears it."""
+    claimed = _claimed(store, clock)
+    token = claimed.claimed_by or ""
+    store.commit(Changes(outbox_reports=(OutboxReport(claimed.id, token, FAILED),)))
+    store.commit(Changes(outbox_updates=(OutboxUpdate(claimed.id, OutboxStatus.PENDING, token),)))
+    item = store.get_outbox_item("default", claimed.id)
+    assert item is not None
+    assert (item.status, item.reported) == (OutboxStatus.PENDING, None)

@@ -267,7 +267,9 @@ def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
     clock = FakeClock(T0)
     with monkeypatch.context() as patch:
         patch.setattr("escalate.store.sqlite.SQLITE_MIGRATIONS", SQLITE_MIGRATIONS[:6])
-        old = Escalator(SQLiteStore(path), clock=clock)
+        # Writes only: this escalate settles a claimed row through a column of
+        # schema 9. The rows it leaves due are claimed and settled after the upgrade.
+        old = Escalator(SQLiteStore(path), clock=clock, dispatch_immediately=False)
         opened = old.open(make_thread(clock))
         old.contact_provided(opened.id, PHONE, consent=WEB_FORM_CONSENT)
         assert old.store.schema_version == 6  # type: ignore[attr-defined]
@@ -293,6 +295,28 @@ def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
     assert "outbox_due" not in names
     assert {"outbox_held", "events_handoff", "events_contact", "timers_pending"} <= names
     assert "events" not in sequences
+    esc.close()
+
+
+def test_a_version_8_database_gains_the_in_flight_report_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 9 adds outbox.reported: rows queued before it are claimed and settled after it."""
+    path = tmp_path / "v8.db"
+    clock = FakeClock(T0)
+    with monkeypatch.context() as patch:
+        patch.setattr("escalate.store.sqlite.SQLITE_MIGRATIONS", SQLITE_MIGRATIONS[:8])
+        old = Escalator(SQLiteStore(path), clock=clock, dispatch_immediately=False)
+        opened = old.open(make_thread(clock))
+        assert old.store.schema_version == 8  # type: ignore[attr-defined]
+        old.close()
+    store = SQLiteStore(path)
+    assert store.schema_version == LATEST
+    [row] = store.outbox("default", handoff_id=opened.id)
+    assert row.reported is None
+    esc = Escalator(store, clock=clock)
+    assert esc.run_due().posted == 1
+    assert esc.outbox.get(row.id).status.value == "done"
     esc.close()
 
 

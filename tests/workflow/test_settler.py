@@ -147,3 +147,35 @@ def test_the_store_itself_refuses_a_stale_settlement() -> None:
     (item,) = _claimed(store, 1)
     with pytest.raises(ConcurrentUpdate):
         store.commit(Changes(outbox_updates=(_done(item, token="someone-else"),)))
+
+
+def test_a_refused_settlement_goes_to_the_refused_hook_which_counts_it() -> None:
+    """The store refused a settlement: the hook settles it and says what it counted, or
+    that the row is gone (nothing counted), or fails (flush raises it); fed inputs count."""
+    store = GatedStore()
+    items = _claimed(store, 3)
+    answers: list[tuple[str, bool] | Exception | None] = [
+        ("failed", True),
+        None,
+        RuntimeError("store gone"),
+    ]
+    asked: list[str] = []
+
+    def refused(update: OutboxUpdate, events: object) -> tuple[str, bool] | None:
+        asked.append(update.item_id)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    settler = Settler(store, refused)
+    for item in items[:2]:
+        _submit(settler, item, _done(item, token="refused"))
+    assert settler.flush() == Counter(failed=1)
+    assert settler.fed_count == 1
+    _submit(settler, items[2], _done(items[2], token="refused"))
+    with pytest.raises(RuntimeError, match="store gone"):
+        settler.flush()
+    assert asked == [item.id for item in items]
+    assert settler.fed_count == 1
+    assert settler.close() == Counter()

@@ -6,7 +6,7 @@ records it carries, so that any layer can build a change without an import cycle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
     from escalate.store._protocol import OutboxItem, Timer
 
-__all__ = ["Changes", "Claim", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
+__all__ = ["Changes", "Claim", "OutboxReport", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
 
 
 class OutboxStatus(StrEnum):
@@ -40,6 +40,11 @@ class OutboxUpdate:
     (reconciliation of a held or sent row, by a status callback or an operator);
     ``claimed_by`` is then ignored. Either way a row that moved on in between
     makes the commit raise ``ConcurrentUpdate``.
+
+    With ``check_reported`` (a send settling as sent or held, whose outcome a
+    delivery report may decide), the row must also carry exactly ``reported``
+    as its in-flight report (``OutboxItem.reported``; ``None``: none), or the
+    commit raises ``ConcurrentUpdate``. Every update clears the row's report.
     """
 
     item_id: str
@@ -48,6 +53,24 @@ class OutboxUpdate:
     result: dict[str, Any] | None = None
     due_at: datetime | None = None
     from_status: OutboxStatus | None = None
+    check_reported: bool = False
+    reported: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class OutboxReport:
+    """Keeps a delivery report on a claimed row whose send is still in flight.
+
+    The provider's callback can beat its answer to our send: the report waits
+    on the row (``OutboxItem.reported``) for the send's settlement to apply it.
+    The row must still be claimed by ``claimed_by`` and carry ``previous`` as
+    its report (``None``: none), or the commit raises ``ConcurrentUpdate``.
+    """
+
+    item_id: str
+    claimed_by: str
+    report: Mapping[str, Any]
+    previous: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,7 @@ class Changes:
         events: audit events to append.
         outbox: outbox rows to insert.
         outbox_updates: claimed outbox rows to settle.
+        outbox_reports: delivery reports to keep on claimed rows (see ``OutboxReport``).
         timers: timers to start; a pending timer with the same name is replaced.
         cancel_timers: ``(handoff_id, name)`` of pending timers to cancel.
         move_timers: ``(handoff_id, name, due_at)``: pending timers to move (after
@@ -103,6 +127,7 @@ class Changes:
     events: Sequence[Event] = ()
     outbox: Sequence[OutboxItem] = ()
     outbox_updates: Sequence[OutboxUpdate] = ()
+    outbox_reports: Sequence[OutboxReport] = ()
     timers: Sequence[Timer] = ()
     cancel_timers: Sequence[tuple[str, str]] = ()
     move_timers: Sequence[tuple[str, str, datetime]] = ()

@@ -201,6 +201,15 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             " 9223372036854775807) GROUP BY tenant",
         ),
     ),
+    (
+        # A delivery report that beats the provider's answer to our send waits
+        # on the claimed row for the send's settlement to apply it (a failure
+        # reported then was lost when the send settled as accepted). A column
+        # on the row, not a read of the audit log: a settlement checks it in
+        # the UPDATE it makes anyway. Not indexed: nothing looks rows up by it.
+        10,
+        ("ALTER TABLE outbox ADD COLUMN reported TEXT",),
+    ),
 )
 
 

@@ -22,13 +22,21 @@ from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
-from escalate.store._changes import Changes, Claim, OutboxStatus, OutboxUpdate, TimerStatus
+from escalate.store._changes import (
+    Changes,
+    Claim,
+    OutboxReport,
+    OutboxStatus,
+    OutboxUpdate,
+    TimerStatus,
+)
 from escalate.workflow._commands import OutboxCommand
 
 __all__ = [
     "Changes",
     "Claim",
     "OutboxItem",
+    "OutboxReport",
     "OutboxStatus",
     "OutboxUpdate",
     "Store",
@@ -58,6 +66,10 @@ class OutboxItem(Model):
     #: have reached the provider, so a send must be held, not repeated.
     stale_claim: bool = False
     result: dict[str, Any] | None = None
+    #: A delivery report that arrived while the row was claimed, its send in
+    #: flight (``delivery_status``, ``error_code``, ``provider_message_id``,
+    #: ``actor``): the send's settlement applies it (see ``docs/delivery.md``).
+    reported: dict[str, Any] | None = None
 
 
 class Timer(Model):

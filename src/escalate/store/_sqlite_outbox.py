@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
@@ -27,13 +27,22 @@ _ts = ts
 
 _OUTBOX_SELECT = (
     "SELECT id, tenant, handoff_id, idempotency_key, command, status, due_at, created_at,"
-    " attempts, lease_until, claimed_by, stale_claim, result FROM outbox"
+    " attempts, lease_until, claimed_by, stale_claim, result, reported FROM outbox"
 )
 
 
+#: Every settlement clears the row's in-flight report (schema version 10): one
+#: that a settlement must apply is checked for in its WHERE (``_REPORTED``).
 _SETTLE = (
     "UPDATE outbox SET status = ?, result = ?, due_at = COALESCE(?, due_at),"
-    " lease_until = NULL, claimed_by = NULL"
+    " lease_until = NULL, claimed_by = NULL, reported = NULL"
+)
+#: ``IS``, not ``=``: it also matches the row carrying no report against ``NULL``.
+_REPORTED = " AND reported IS ?"
+#: A report that came in while the row's send is in flight, over the one last read.
+_KEEP_REPORT = (
+    "UPDATE outbox SET reported = ?"
+    " WHERE id = ? AND status = 'claimed' AND claimed_by = ? AND reported IS ?"
 )
 
 
@@ -85,17 +94,36 @@ class OutboxSQL:
                 _ts(update.due_at) if update.due_at else None,
                 update.item_id,
             )
+            params: list[object] = list(values)
             if update.from_status is None:
-                cursor = conn.execute(
-                    _SETTLE + " WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
-                    (*values, update.claimed_by),
-                )
+                sql = _SETTLE + " WHERE id = ? AND status = 'claimed' AND claimed_by = ?"
+                params.append(update.claimed_by)
             else:
-                cursor = conn.execute(
-                    _SETTLE + " WHERE id = ? AND status = ?", (*values, update.from_status.value)
-                )
+                sql = _SETTLE + " WHERE id = ? AND status = ?"
+                params.append(update.from_status.value)
+            if update.check_reported:
+                sql += _REPORTED
+                params.append(_report_text(update.reported))
+            cursor = conn.execute(sql, params)
             if cursor.rowcount != 1:
-                raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
+                raise ConcurrentUpdate(
+                    "outbox row is no longer claimed by this worker, or a delivery report"
+                    " came in for it"
+                    if update.check_reported
+                    else "outbox row is no longer claimed by this worker"
+                )
+        for report in changes.outbox_reports:
+            cursor = conn.execute(
+                _KEEP_REPORT,
+                (
+                    _report_text(report.report),
+                    report.item_id,
+                    report.claimed_by,
+                    _report_text(report.previous),
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise ConcurrentUpdate("outbox row is no longer in flight as read")
 
     def claim_outbox(
         self,
@@ -218,6 +246,7 @@ class OutboxSQL:
                     "claimed_by": row[10],
                     "stale_claim": bool(row[11]),
                     "result": _loads(row[12]) if row[12] else None,
+                    "reported": _loads(row[13]) if row[13] else None,
                 }
             )
             for row in rows
@@ -290,6 +319,15 @@ def _due_queries(now_ts: str, tenant: str | None) -> tuple[str, str, list[object
 #: Built once: ``json.dumps`` with any option builds a new encoder on every call,
 #: which cost more than encoding a settled row's small result.
 _json = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+#: An in-flight report is compared as text (``_REPORTED``), so it is written in
+#: one canonical form: its keys sorted, whatever order it was built in.
+_canonical = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str).encode
+
+
+def _report_text(report: Mapping[str, Any] | None) -> str | None:
+    return None if report is None else _canonical(dict(report))
 
 
 def _loads(text: object) -> object:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate, StaleTimer
@@ -41,6 +42,11 @@ def check_version(kind: str, new_version: int, stored_version: int | None) -> No
         raise ConcurrentUpdate(
             f"{kind} version {new_version} does not follow stored version {stored_version}"
         )
+
+
+def _same_report(item: OutboxItem | None, report: Mapping[str, Any] | None) -> bool:
+    """Whether ``item`` carries exactly ``report`` as its in-flight report."""
+    return item is not None and item.reported == (None if report is None else dict(report))
 
 
 def claim_token(worker: str) -> str:
@@ -178,6 +184,17 @@ class MemoryStore:
                 or stored_item.claimed_by != update.claimed_by
             ):
                 raise ConcurrentUpdate("outbox row is no longer claimed by this worker")
+            if update.check_reported and not _same_report(stored_item, update.reported):
+                raise ConcurrentUpdate("a delivery report came in for the outbox row")
+        for report in changes.outbox_reports:
+            stored_item = self._outbox.get(report.item_id)
+            if (
+                stored_item is None
+                or stored_item.status is not OutboxStatus.CLAIMED
+                or stored_item.claimed_by != report.claimed_by
+                or not _same_report(stored_item, report.previous)
+            ):
+                raise ConcurrentUpdate("outbox row is no longer in flight as read")
 
     def _apply(self, changes: Changes, index_updates: dict[_IdentityKey, str | None]) -> None:
         for handoff in changes.handoffs:
@@ -231,7 +248,13 @@ class MemoryStore:
                     "due_at": ensure_aware(update.due_at) if update.due_at else stored_item.due_at,
                     "lease_until": None,
                     "claimed_by": None,
+                    "reported": None,
                 }
+            )
+        for report in changes.outbox_reports:
+            stored_item = self._outbox[report.item_id]
+            self._outbox[report.item_id] = stored_item.model_copy(
+                update={"reported": dict(report.report)}
             )
         for handoff_id, name in changes.cancel_timers:
             self._finish_timer(self._pending_timers.get((handoff_id, name)), TimerStatus.CANCELLED)

@@ -187,7 +187,8 @@ def _reconcile(esc: Escalator, report: DeliveryReport) -> Applied:
     except NotFound:
         logger.info("%s report for unknown message %r", report.provider, report.message_id)
         return Applied.UNKNOWN_MESSAGE
-    known = str((row.result or {}).get("delivery_status") or "")
+    # A row whose send is in flight keeps a report that came in meanwhile apart.
+    known = str((row.reported or row.result or {}).get("delivery_status") or "")
     if known in _FINAL or _RANK[report.status.value] <= _RANK.get(known, 0):
         return Applied.DUPLICATE
     esc.outbox.reconcile(

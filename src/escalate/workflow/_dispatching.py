@@ -15,8 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from escalate._models import Handoff
-from escalate.store._protocol import OutboxItem, OutboxStatus
+from escalate._models import Event, Handoff
+from escalate.store._protocol import OutboxItem, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import Notify, PostPublicReply, SendMessage
 from escalate.workflow._drain import stream
 from escalate.workflow._report import DispatchReport
@@ -78,8 +78,13 @@ class Dispatching:
             consent: Sequence[ConsentRecord] = (),
             behind: bool = False,
             then: WorkflowInput | None = None,
+            reportable: bool = False,
             **data: Any,
         ) -> bool: ...
+
+        def _settle_refused(
+            self, update: OutboxUpdate, events: Sequence[Event]
+        ) -> tuple[str, bool] | None: ...
 
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
         """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
@@ -122,21 +127,29 @@ class Dispatching:
             nonlocal report
             report += result
 
-        try:
-            stream(
-                claim=lambda room: self._claim(limit=room),
-                run=self._run_group,
-                done=add,
-                pool=self._executor(),
-                # Twice the pool: the queued half keeps workers fed between claims;
-                # claims come in chunks, since each is a write transaction.
-                window=min(batch, 2 * self.concurrency),
-                chunk=min(batch, max(1, self.concurrency // 4)),
-            )
-        finally:
-            settled = self._flush_settled()
-        report += settled
-        return report
+        pool = self._executor()
+        settler = self._settler
+        assert settler is not None  # made with the pool
+        while True:
+            fed = settler.fed_count
+            try:
+                stream(
+                    claim=lambda room: self._claim(limit=room),
+                    run=self._run_group,
+                    done=add,
+                    pool=pool,
+                    # Twice the pool: the queued half keeps workers fed between
+                    # claims; claims come in chunks, since each is a write transaction.
+                    window=min(batch, 2 * self.concurrency),
+                    chunk=min(batch, max(1, self.concurrency // 4)),
+                )
+            finally:
+                settled = self._flush_settled()
+            report += settled
+            if settler.fed_count == fed:
+                return report
+            # A report that came in while a send was in flight failed it behind
+            # the pool, after the last claim perhaps: its fallback is due now.
 
     def _flush_settled(self) -> DispatchReport:
         """Wait for the settlements committed behind the pool, and count them."""
@@ -175,7 +188,7 @@ class Dispatching:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
                 )
-                self._settler = self._settler or Settler(self.store)
+                self._settler = self._settler or Settler(self.store, self._settle_refused)
             return self._pool
 
     def close(self) -> None:

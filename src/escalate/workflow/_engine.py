@@ -9,9 +9,10 @@ the workflow. Claimed rows run on a bounded thread pool (the SDKs block on I/O),
 one task per handoff so one handoff's messages keep their order, and every send
 first takes a slot from the per-sender ``Pacer``.
 
-The engine is one dataclass over three parts: transitions, feeding and settling
+The engine is one dataclass over four parts: transitions, feeding and settling
 here; claiming and running rows in ``_dispatching.py``; the send path, from
-consent check to settlement, in ``_sending.py``.
+consent check to settlement, in ``_sending.py``; and settling a send by the
+delivery report that came in while it was in flight, in ``_reported.py``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._dispatching import Dispatching
 from escalate.workflow._inputs import TimerFired, WorkflowInput
 from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
+from escalate.workflow._reported import ReportedSettling
 from escalate.workflow._sending import SendPath, transition_key
 from escalate.workflow._settler import Settler
 
@@ -123,7 +125,7 @@ class Followed:
 
 
 @dataclass
-class Engine(Dispatching, SendPath):
+class Engine(Dispatching, SendPath, ReportedSettling):
     """Runs one workflow over one store for one tenant."""
 
     store: Store
@@ -346,11 +348,18 @@ class Engine(Dispatching, SendPath):
         # this handoff or another: every verb running here keeps its record.
         running = self._running_verbs()
         running.append(followed)
+        settler = self._settler
+        fed = settler.fed_count if settler is not None else 0
         try:
             self._run_group([(item, handoff) for item in claimed])
         finally:
             running.remove(followed)
             self._flush_settled()
+        if settler is not None and settler.fed_count != fed:
+            # A report that came in while a send was in flight failed it behind
+            # the pool (this handoff's, or another's: rare, so the caller just
+            # looks), and the input it fed may have queued a fallback.
+            followed.queued = True
         return followed
 
     def _running_verbs(self) -> list[Followed]:
@@ -376,7 +385,8 @@ class Engine(Dispatching, SendPath):
         ``settlement`` (an outbox row's settlement, whose result ``event`` is) is
         committed in the same transaction as the transition, so a crash cannot
         leave a row settled whose handoff never heard the result. Returns False
-        only when that row's lease was taken over (nothing is written then).
+        only when that row's lease was taken over, or a delivery report came in
+        for a settlement built without it (nothing is written then).
 
         ``known`` is the handoff as the caller last had it: it is tried first,
         and the handoff is read only if that version turns out to be stale (the
@@ -415,8 +425,7 @@ class Engine(Dispatching, SendPath):
             except ConcurrentUpdate:
                 if unverified is not None:
                     continue  # our copy was behind; the stored one decides
-                if settlement is not None and self._lease_lost(settlement):
-                    _taken_over(settlement)
+                if settlement is not None and self._moved_on(settlement):
                     return False
                 continue
         log.warning(
@@ -425,13 +434,23 @@ class Engine(Dispatching, SendPath):
         # The row's outcome is still a fact: settle it, or it would be held as unknown.
         return self._commit_settlement(extra)
 
-    def _lease_lost(self, settlement: Changes) -> bool:
-        """Whether a settlement's row is no longer claimed by the token it carries."""
+    def _moved_on(self, settlement: Changes) -> bool:
+        """Whether a settlement's row moved on from what it was built for.
+
+        Either it is no longer claimed by the token the settlement carries (the
+        lease was taken over: warned here), or a delivery report came in that a
+        checked settlement did not expect (its caller builds it again).
+        """
         for update in settlement.outbox_updates:
             row = self.store.get_outbox_item(self.tenant, update.item_id)
             if row is None or row.status is not OutboxStatus.CLAIMED:
+                _taken_over(settlement)
                 return True
             if row.claimed_by != update.claimed_by:
+                _taken_over(settlement)
+                return True
+            expected = None if update.reported is None else dict(update.reported)
+            if update.check_reported and row.reported != expected:
                 return True
         return False
 
@@ -480,6 +499,7 @@ class Engine(Dispatching, SendPath):
         consent: Sequence[ConsentRecord] = (),
         behind: bool = False,
         then: WorkflowInput | None = None,
+        reportable: bool = False,
         **data: Any,
     ) -> bool:
         """Settle a claimed row with its audit event; False if its lease was taken over.
@@ -487,7 +507,9 @@ class Engine(Dispatching, SendPath):
         With ``then``, the handoff is fed that input (the row's result) in the
         same transaction. With ``behind``, on the pool, the settlement is handed
         to the settler and committed after this returns (only for an accepted
-        send: see ``_settler``).
+        send: see ``_settler``). With ``reportable`` (a send settling as sent or
+        held), a delivery report that came in while it was in flight decides
+        the settlement instead (see ``_reported``).
         """
         now = self.clock.now()
         update = OutboxUpdate(
@@ -496,6 +518,7 @@ class Engine(Dispatching, SendPath):
             claimed_by=item.claimed_by or "",
             result=result,
             due_at=due_at,
+            check_reported=reportable,
         )
         event = _event(handoff or item, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
         events = (event, *(consent_event(record) for record in consent))
@@ -504,13 +527,16 @@ class Engine(Dispatching, SendPath):
             settler.submit(item.handoff_id, update, events, REPORT_COUNTERS[kind])
             return True
         settlement = Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
+        counter: str | None = REPORT_COUNTERS[kind]
         if then is not None and handoff is not None:
             settled = self.feed(handoff.id, then, settlement=settlement, known=handoff)
+        elif reportable:
+            counter = self._settle_reportable(settlement)
+            settled = counter is not None
         else:
             settled = self._commit_settlement(settlement)
-        if not settled:
+        if not settled or counter is None:
             return False
-        counter = REPORT_COUNTERS[kind]
         setattr(report, counter, getattr(report, counter) + 1)
         return True
 

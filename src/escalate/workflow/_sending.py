@@ -138,6 +138,7 @@ class SendPath:
             consent: Sequence[ConsentRecord] = (),
             behind: bool = False,
             then: WorkflowInput | None = None,
+            reportable: bool = False,
             **data: Any,
         ) -> bool: ...
 
@@ -218,7 +219,7 @@ class SendPath:
             # provider may have it. Hold it rather than risk a second text.
             self._settle(
                 item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
-                reason="lease_expired",
+                reason="lease_expired", reportable=True,
             )  # fmt: skip
             return
         if self._cancelled(item, handoff, command, report, to=to):
@@ -277,6 +278,8 @@ class SendPath:
             report,
             # Nothing below waits on this row being marked sent: commit it behind.
             behind=True,
+            # Unless the provider's callback beat its answer: see _reported.
+            reportable=True,
             result={
                 "provider": result.provider,
                 "provider_message_id": result.provider_message_id,
@@ -437,7 +440,7 @@ class SendPath:
         elif isinstance(exc, UnknownOutcomeError):
             self._settle(
                 item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
-                reason="unknown_outcome", code=exc.code,
+                reason="unknown_outcome", code=exc.code, reportable=True,
             )  # fmt: skip
         else:
             # A third-party transport's own error: it may have sent, so hold it.
@@ -449,7 +452,7 @@ class SendPath:
             )
             self._settle(
                 item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
-                reason=f"unexpected:{type(exc).__name__}",
+                reason=f"unexpected:{type(exc).__name__}", reportable=True,
             )  # fmt: skip
 
     def _fail(

@@ -22,6 +22,11 @@ What this does not change:
 - Refusals stay with their own row: a batch that the store refuses (a lease
   taken over mid-send) is committed again one settlement at a time, and only the
   refused one is dropped, with a warning, as a synchronous settle would.
+- A delivery report that came in while the send was in flight refuses its
+  row's settlement too (see ``_reported``): the engine's ``refused`` hook then
+  settles the row as the report says, feeding the workflow a failure, on this
+  thread. The handoff stays waited for (``wait_for``) until that is written,
+  and ``fed_count`` tells a dispatcher that rows may have been queued meanwhile.
 - A store failure is not lost: ``flush`` raises the first one, after the rest
   of the queue was written.
 """
@@ -31,16 +36,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from escalate._exceptions import ConcurrentUpdate
 from escalate._models import Event
 from escalate.store._protocol import Changes, OutboxUpdate, Store
 
-__all__ = ["Settler"]
+__all__ = ["Refused", "Settler"]
 
 log = logging.getLogger("escalate")
+
+#: Settles a row whose settlement the store refused: returns the DispatchReport
+#: counter it counted towards and whether it fed the row's handoff an input, or
+#: None when the row is no longer this worker's (it logs why).
+Refused = Callable[[OutboxUpdate, Sequence[Event]], tuple[str, bool] | None]
 
 
 @dataclass(frozen=True)
@@ -55,8 +65,12 @@ class _Settlement:
 class Settler:
     """Commits settlements handed over by workers, on one thread of its own."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, refused: Refused | None = None) -> None:
         self._store = store
+        self._refused = refused
+        #: How many inputs the ``refused`` hook fed, ever. A dispatcher compares
+        #: its readings before and after a flush: a fallback may be due now.
+        self.fed_count = 0
         self._changed = threading.Condition()
         self._queued: list[_Settlement] = []
         self._writing: list[_Settlement] = []
@@ -140,16 +154,34 @@ class Settler:
             try:
                 self._store.commit(_merged([settlement]))
             except ConcurrentUpdate:
-                # The row's lease was taken over mid-send; its new owner settles it.
-                log.warning(
-                    "outbox row %s was taken over by another worker", settlement.update.item_id
-                )
+                settled = self._settle_refused(settlement)
+                if settled is not None:
+                    committed.append(settled)
                 continue
             except Exception as exc:  # noqa: BLE001 - handed to flush(), which raises it
                 self._keep(exc)
                 continue
             committed.append(settlement)
         return committed
+
+    def _settle_refused(self, settlement: _Settlement) -> _Settlement | None:
+        """Hand a refused settlement to the ``refused`` hook; what it counted, if anything."""
+        if self._refused is None:
+            # The row's lease was taken over mid-send; its new owner settles it.
+            log.warning("outbox row %s was taken over by another worker", settlement.update.item_id)
+            return None
+        try:
+            settled = self._refused(settlement.update, settlement.events)
+        except Exception as exc:  # noqa: BLE001 - handed to flush(), which raises it
+            self._keep(exc)
+            return None
+        if settled is None:
+            return None
+        counter, fed = settled
+        if fed:
+            with self._changed:
+                self.fed_count += 1
+        return replace(settlement, counter=counter)
 
     def _keep(self, error: BaseException) -> None:
         with self._changed:

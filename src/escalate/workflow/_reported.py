@@ -1,0 +1,214 @@
+"""Settle a send by the delivery report that came in while it was in flight.
+
+A fast provider's status callback can reach us before its answer to our send
+call does. The callback then finds the row still claimed, so
+``esc.outbox.reconcile`` keeps the report on the row (``OutboxItem.reported``)
+as well as recording it as a ``message.status`` event. The send's settlement
+as sent or held is written with ``check_reported``: on a row with no report it
+is the one ``UPDATE`` it always was (no read, no query more), and on a row with
+one the store refuses it. The row is then settled as it would have been had the
+report come after the send's own outcome, in one commit with the workflow's input:
+
+| the send   | the report in flight    | row    | then, after the send's own event        |
+| ---------- | ----------------------- | ------ | --------------------------------------- |
+| accepted   | failed                  | failed | ``message.undelivered``; SendFailed     |
+| accepted   | queued, sent, delivered | done   | (the result keeps the status)           |
+| held       | queued, sent, delivered | done   | ``message.sent`` (``reconciled: true``) |
+| held       | failed                  | failed | ``message.undelivered``; SendFailed     |
+
+Every other settlement (a retry, a refusal, a failure the transport raised)
+does not check, and clears the report: what the send itself proved stands.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from escalate._exceptions import ConcurrentUpdate
+from escalate._ids import new_id
+from escalate._messages import DeliveryStatus
+from escalate._models import Event
+from escalate.consent._policy import is_keyword_answer
+from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
+from escalate.consent._records import ConsentAction
+from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
+from escalate.workflow._commands import SendMessage
+from escalate.workflow._inputs import SendFailed
+from escalate.workflow._report import REPORT_COUNTERS
+
+if TYPE_CHECKING:
+    from escalate._clock import Clock
+    from escalate._models import Handoff
+    from escalate.store._protocol import Store
+    from escalate.workflow._inputs import WorkflowInput
+
+__all__ = ["ReportedSettling", "failure_reason", "feeds_failure", "in_flight_report"]
+
+log = logging.getLogger("escalate")
+
+#: How much a report says; a row in flight keeps the one that says most. A
+#: failure outranks a delivery, as ``reconcile`` fails even a delivered row.
+_RANK = {"queued": 1, "sent": 2, "delivered": 3, "failed": 4}
+
+
+def in_flight_report(
+    previous: Mapping[str, Any] | None,
+    delivery: DeliveryStatus,
+    *,
+    error_code: str | None,
+    provider_message_id: str | None,
+    actor: str,
+) -> dict[str, Any]:
+    """The report a claimed row keeps: this one, unless ``previous`` says as much or more."""
+    report = {
+        "delivery_status": delivery.value,
+        "error_code": error_code,
+        "provider_message_id": provider_message_id,
+        "actor": actor,
+    }
+    if previous is not None and _RANK.get(str(previous.get("delivery_status")), 0) >= _RANK.get(
+        delivery.value, 0
+    ):
+        return dict(previous)
+    return report
+
+
+def failure_reason(actor: str, error_code: str | None) -> str:
+    """What a failed delivery tells the workflow: a carrier's opt-out (Twilio 21610) is
+    ``RecipientOptedOut``, as when the send itself met it; anything else ``undelivered``."""
+    rule = PROVIDER_CONSENT_EVENTS.get((actor, error_code or ""))
+    return "RecipientOptedOut" if rule and rule[0] is ConsentAction.REVOKE else "undelivered"
+
+
+def feeds_failure(item: OutboxItem) -> bool:
+    """Whether a failed row is its handoff's failure (a keyword answer's is not)."""
+    return (
+        isinstance(item.command, SendMessage)
+        and item.handoff_id is not None
+        and not is_keyword_answer(item.command)
+    )
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """A refused settlement made over by the row's report."""
+
+    update: OutboxUpdate
+    events: tuple[Event, ...]
+    then: SendFailed | None
+    counter: str
+
+
+def _reported(row: OutboxItem, update: OutboxUpdate, events: Sequence[Event]) -> _Reported:
+    """The settlement ``update`` and ``events`` become on ``row``, given the report it carries."""
+    counter = REPORT_COUNTERS[events[0].kind]
+    report = row.reported
+    if report is None:  # refused for no report (none can clear it but us): as built
+        return _Reported(update, tuple(events), None, counter)
+    delivery = str(report.get("delivery_status"))
+    error_code, actor = report.get("error_code"), str(report.get("actor") or "provider")
+    result = {**(update.result or {}), "delivery_status": delivery}
+    if report.get("provider_message_id") is not None:
+        result["provider_message_id"] = report["provider_message_id"]
+    if error_code is not None:
+        result["error_code"] = error_code
+    made = replace(update, result=result, reported=dict(report))
+    subject = events[0]  # the send's own event: the same handoff, contact and tenant
+    data: dict[str, Any] = {"outbox_id": row.id}
+    if delivery == DeliveryStatus.FAILED.value:
+        kind, status, counter = "message.undelivered", OutboxStatus.FAILED, "failed"
+        data.update(delivery_status=delivery, error_code=error_code)
+        channel = row.command.channel if isinstance(row.command, SendMessage) else None
+        then = (
+            SendFailed(channel=channel, reason=failure_reason(actor, error_code))
+            if channel is not None and feeds_failure(row)
+            else None
+        )
+    elif update.status is OutboxStatus.HELD:
+        kind, status, counter, then = "message.sent", OutboxStatus.DONE, "sent", None
+        data.update(reconciled=True)
+    else:  # accepted, and reported accepted: the result keeps what the report said
+        return _Reported(made, tuple(events), None, counter)
+    event = Event(
+        id=new_id("ev"),
+        tenant=subject.tenant,
+        kind=kind,
+        at=subject.at,
+        handoff_id=subject.handoff_id,
+        contact_id=subject.contact_id,
+        actor=actor,
+        data=data,
+    )
+    return _Reported(replace(made, status=status), (*events, event), then, counter)
+
+
+class ReportedSettling:
+    """The ``Engine``'s settling of sends whose outcome a delivery report may decide."""
+
+    if TYPE_CHECKING:  # provided by the Engine dataclass
+        store: Store
+        clock: Clock
+        tenant: str
+
+        def feed(
+            self,
+            handoff_id: str,
+            event: WorkflowInput,
+            *,
+            fire_timers: Sequence[str] = (),
+            settlement: Changes | None = None,
+            known: Handoff | None = None,
+        ) -> bool: ...
+
+    def _settle_reportable(self, settlement: Changes) -> str | None:
+        """Commit a send's settlement as sent or held (``check_reported``), or else as the
+        report that came in while it was in flight says; the counter it counts towards,
+        or None when the row was taken over."""
+        try:
+            self.store.commit(settlement)
+        except ConcurrentUpdate:
+            (update,) = settlement.outbox_updates
+            settled = self._settle_refused(update, settlement.events)
+            return None if settled is None else settled[0]
+        return REPORT_COUNTERS[settlement.events[0].kind]
+
+    def _settle_refused(
+        self, update: OutboxUpdate, events: Sequence[Event]
+    ) -> tuple[str, bool] | None:
+        """Settle a row whose checked settlement the store refused (``Settler``'s hook too).
+
+        Returns the counter it counted towards and whether it fed the handoff an
+        input, or None when the row is no longer this claim's.
+        """
+        warned = False  # feed() warns when it finds the lease taken over
+        for _ in range(3):
+            row = self.store.get_outbox_item(self.tenant, update.item_id)
+            if (
+                row is None
+                or row.status is not OutboxStatus.CLAIMED
+                or row.claimed_by != update.claimed_by
+            ):
+                if not warned:
+                    log.warning("outbox row %s was taken over by another worker", update.item_id)
+                return None
+            made = _reported(row, update, events)
+            settlement = Changes(outbox_updates=(made.update,), events=made.events)
+            if made.then is not None and row.handoff_id is not None:
+                if self.feed(row.handoff_id, made.then, settlement=settlement):
+                    return made.counter, True
+                warned = True
+                continue  # taken over, or another report came in: look again
+            try:
+                self.store.commit(settlement)
+            except ConcurrentUpdate:
+                warned = False
+                continue
+            return made.counter, False
+        log.warning(
+            "outbox row %s kept getting delivery reports; left claimed until its lease lapses",
+            update.item_id,
+        )
+        return None
