@@ -1,0 +1,317 @@
+"""How a private send that did not simply go ends: deferred, refused, failed, retried, paced.
+
+The send path (``_sending.py``) tries a row once; each other way it can end is
+settled here, in exactly one settlement, with what the workflow must hear of it
+(``SendDeferred`` on a first deferral, ``SendFailed`` on a failure of the case).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from escalate._exceptions import (
+    PermanentTransportError,
+    RecipientOptedOut,
+    RetryableTransportError,
+    TransportError,
+    UnknownOutcomeError,
+)
+from escalate._models import Channel, Handoff
+from escalate.consent._ledger_service import make_consent_record
+from escalate.consent._policy import is_keyword_answer
+from escalate.consent._records import (
+    ConsentAction,
+    ConsentEvidence,
+    ConsentRecord,
+    ConsentSource,
+    Decision,
+    Purpose,
+)
+from escalate.store._protocol import OutboxItem, OutboxStatus
+from escalate.workflow._commands import SendMessage
+from escalate.workflow._inputs import SendDeferred, SendFailed
+from escalate.workflow._provider_chain import NoSlot, take_slot
+
+if TYPE_CHECKING:
+    from escalate._clock import Clock
+    from escalate._pacing import Pacer
+    from escalate.retry import RetryPolicy
+    from escalate.transports._base import Transport
+    from escalate.workflow._definition import Workflow
+    from escalate.workflow._inputs import WorkflowInput
+    from escalate.workflow._report import DispatchReport
+
+__all__ = ["OPT_IN_ALREADY_REQUESTED", "SendOutcomes"]
+
+log = logging.getLogger("escalate")
+
+#: The refusal of a second opt-in request to one address in one handoff.
+OPT_IN_ALREADY_REQUESTED = "opt_in_already_requested"
+
+
+class SendOutcomes:
+    """The ``Engine``'s settlements of a send that was not simply accepted."""
+
+    if TYPE_CHECKING:  # provided by the Engine dataclass and SendPath
+        clock: Clock
+        workflow: Workflow
+        retry: RetryPolicy
+        pacer: Pacer | None
+
+        def _lease_end(self, item: OutboxItem) -> datetime: ...
+
+        def _settle(
+            self,
+            item: OutboxItem,
+            handoff: Handoff | None,
+            status: OutboxStatus,
+            kind: str,
+            report: DispatchReport,
+            *,
+            due_at: datetime | None = None,
+            result: dict[str, Any] | None = None,
+            consent: Sequence[ConsentRecord] = (),
+            behind: bool = False,
+            then: WorkflowInput | None = None,
+            reportable: bool = False,
+            **data: Any,
+        ) -> bool: ...
+
+    def _not_allowed(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        decision: Decision,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> None:
+        """Consent said no: defer to the window's opening, or refuse with the reason."""
+        if decision.not_before is not None:
+            deferred = SendDeferred(
+                channel=command.channel, template=command.template, not_before=decision.not_before
+            )
+            # A workflow that cares (the SLA notice, follow-ups timed from when the
+            # message leaves) hears of a row's first deferral only: one claimed in
+            # quiet hours again (no scheduler ran in the window) would otherwise
+            # notify again and push its follow-ups out again, for ever.
+            first = "first_deferred_at" not in (item.result or {})
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.PENDING,
+                "message.deferred",
+                report,
+                then=deferred
+                if first and handoff is not None and self.workflow.accepts(handoff.state, deferred)
+                else None,
+                due_at=decision.not_before,
+                result={**(item.result or {}), "first_deferred_at": self.clock.now().isoformat()}
+                if first
+                else item.result,
+                to=to,
+                reason=decision.reason,
+                not_before=decision.not_before.isoformat(),
+                zone_source=decision.zone_source,
+            )
+            return
+        # Not the handoff's failure: a keyword answer that may no longer go, or
+        # an opt-in request repeated (a form sent twice): the first one's YES counts.
+        not_a_failure = is_keyword_answer(command) or decision.reason == OPT_IN_ALREADY_REQUESTED
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.REFUSED,
+            "message.refused",
+            report,
+            then=None
+            if not_a_failure
+            else SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
+            to=to,
+            reason=decision.reason,
+            template=command.template,
+            records=[record.id for record in decision.records],
+        )
+
+    def _send_failed(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        command: SendMessage,
+        report: DispatchReport,
+        *,
+        transport: Transport,
+        exc: Exception,
+        to: str,
+        now: datetime,
+    ) -> None:
+        """Settle a send the transport raised on, by what the error proves."""
+        if isinstance(exc, NoSlot):
+            # A provider's own failure led to one whose slot is too far off: nothing
+            # was sent, so the row waits, as for the first provider's slot.
+            self._put_back(item, handoff, report, provider=exc.provider, budget=exc.budget, to=to)
+        elif isinstance(exc, RetryableTransportError):
+            self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
+        elif isinstance(exc, PermanentTransportError):
+            consent: tuple[ConsentRecord, ...] = ()
+            if isinstance(exc, RecipientOptedOut):
+                # The carrier holds a STOP we never saw: record it as ours, with
+                # the row's settlement, so nothing else is sent to this address.
+                consent = (
+                    make_consent_record(
+                        tenant=item.tenant,
+                        address=command.to,
+                        channel=command.channel,
+                        purpose=Purpose.TRANSACTIONAL,
+                        action=ConsentAction.REVOKE,
+                        evidence=ConsentEvidence(source=ConsentSource.PROVIDER_EVENT),
+                        at=now,
+                        actor=exc.provider or transport.name,
+                        handoff_id=item.handoff_id,
+                        all_purposes=True,
+                    ),
+                )
+            self._fail(
+                item,
+                handoff,
+                report,
+                channel=command.channel,
+                reason=type(exc).__name__,
+                consent=consent,
+                to=to,
+                code=exc.code,
+                provider=exc.provider,
+            )
+        elif isinstance(exc, UnknownOutcomeError):
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
+                reason="unknown_outcome", code=exc.code, reportable=True,
+            )  # fmt: skip
+        else:
+            # A third-party transport's own error: it may have sent, so hold it.
+            log.warning(
+                "transport %s raised %s; holding outbox row %s",
+                transport.name,
+                type(exc).__name__,
+                item.id,
+            )
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
+                reason=f"unexpected:{type(exc).__name__}", reportable=True,
+            )  # fmt: skip
+
+    def _fail(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        report: DispatchReport,
+        *,
+        channel: Channel,
+        reason: str,
+        consent: Sequence[ConsentRecord] = (),
+        **data: Any,
+    ) -> None:
+        """Settle the row as failed and tell its handoff, so the workflow can fall back.
+
+        A keyword answer's failure is recorded but not fed: it is no failure of the case.
+        """
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.FAILED,
+            "message.failed",
+            report,
+            consent=consent,
+            then=None
+            if is_keyword_answer(item.command)
+            else SendFailed(channel=channel, reason=reason),
+            reason=reason,
+            **data,
+        )
+
+    def _pace(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        transport: Transport,
+        report: DispatchReport,
+        *,
+        to: str,
+    ) -> bool:
+        """Take the sender's next pacing slot, or put the row back if it is too far off."""
+        if self.pacer is None:
+            return True
+        missed = take_slot(self.pacer, transport, self._lease_end(item), self.clock.now())
+        if missed is None:
+            return True
+        self._put_back(item, handoff, report, provider=transport.name, budget=missed, to=to)
+        return False
+
+    def _put_back(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        report: DispatchReport,
+        *,
+        provider: str,
+        budget: float,
+        to: str,
+    ) -> None:
+        """Reschedule a row whose pacing slot lies beyond its budget; it is due when the slot is."""
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.PENDING,
+            "message.paced",
+            report,
+            due_at=self.clock.now() + timedelta(seconds=budget),
+            result=item.result,
+            to=to,
+            provider=provider,
+        )
+
+    def _retry_or_fail(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        exc: TransportError,
+        report: DispatchReport,
+        *,
+        to: str,
+        channel: Channel | None,
+    ) -> None:
+        now = self.clock.now()
+        # The deadline counts from the first attempt, not from when the row was
+        # written (a quiet-hours deferral is not time spent retrying).
+        first = (item.result or {}).get("first_attempt_at")
+        first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
+        delay = self.retry.next_delay(
+            attempt=item.attempts, elapsed=(now - first_at).total_seconds(), error=exc
+        )
+        if delay is not None:
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.PENDING,
+                "message.retry_scheduled",
+                report,
+                due_at=now + timedelta(seconds=delay),
+                result={**(item.result or {}), "first_attempt_at": first_at.isoformat()},
+                to=to,
+                code=exc.code,
+                delay_seconds=round(delay, 3),
+            )
+        elif channel is not None:
+            self._fail(
+                item, handoff, report, channel=channel, reason="retries_exhausted", to=to,
+                code=exc.code,
+            )  # fmt: skip
+        else:
+            self._settle(
+                item, handoff, OutboxStatus.FAILED, "public_reply.failed", report,
+                reason="retries_exhausted", code=exc.code,
+            )  # fmt: skip
