@@ -5,15 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from escalate import (
+    Channel,
     Escalator,
     Handoff,
     HandoffState,
     Identity,
+    InboundMessage,
     OutboundMessage,
     Purpose,
     SendResult,
@@ -36,6 +38,7 @@ from tests.webhooks.signing import PUBLIC_BASE, TWILIO_TOKEN, SendGridKey, twili
 from tests.workflow.test_delivery import PHONE, kinds
 
 EMAIL = Identity.email("jane@example.com")
+NIGHT = datetime(2026, 3, 11, 5, 0, tzinfo=UTC)  # 22:00 in San Francisco: quiet hours
 
 #: What the provider does while our send call is in flight, given the message.
 Callback = Callable[[OutboundMessage], object]
@@ -223,6 +226,28 @@ def test_a_delivered_report_in_flight_settles_an_unknown_outcome_as_sent(
     clock.advance(hours=1)
     esc.run_due()
     assert len(sms.attempts) == 1  # never resent
+
+
+def test_a_help_answer_settled_by_a_report_in_flight_is_no_private_handoff(
+    store: Store, sms: FastProvider
+) -> None:
+    """The reconciled message.sent names its template, so reporting skips a HELP answer.
+
+    The case's intro waits for the morning; the customer texts HELP, whose answer
+    times out after 'delivered' came in: the case was not handed off by it.
+    """
+    clock = FakeClock(NIGHT)
+    esc = build(store, clock, sms)
+    handoff = connect(esc, clock)
+    assert sms.sent == []  # the intro is held by quiet hours
+    sms.fail_next(UnknownOutcomeError("read timeout after send", provider="twilio"))
+    provider(esc).then(twilio_says(esc, clock, "delivered"))
+    esc.inbound(
+        InboundMessage(channel=Channel.SMS, sender=PHONE, body="HELP", received_at=clock.now())
+    )
+    [sent] = [e for e in esc.history(handoff.id) if e.kind == "message.sent"]
+    assert (sent.data["reconciled"], sent.data["template"]) == (True, "consent.help")
+    assert esc.report().private_handoff.count == 0
 
 
 def test_a_failed_report_in_flight_fails_an_unknown_outcome(

@@ -130,6 +130,10 @@ def _reported(row: OutboxItem, update: OutboxUpdate, events: Sequence[Event]) ->
     elif update.status is OutboxStatus.HELD:
         kind, status, counter, then = "message.sent", OutboxStatus.DONE, "sent", None
         data.update(reconciled=True)
+        if isinstance(row.command, SendMessage):
+            # As every message.sent records it: reporting tells the answers to a
+            # customer's HELP or STOP from the case's own messages by it.
+            data.update(template=row.command.template)
     else:  # accepted, and reported accepted: the result keeps what the report said
         return _Reported(made, tuple(events), None, counter)
     event = Event(
