@@ -124,6 +124,24 @@ def test_an_html_only_reply_is_read_without_its_blockquote() -> None:
     assert parse(form(fields)).body == "STOP"
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<head><meta charset="utf-8">',  # </head> is optional in HTML
+        "<head><title>Re: Your case K7QP-3M",  # and so, to a parser, is a closing tag
+    ],
+)
+def test_an_html_reply_whose_head_is_left_open_keeps_its_stop(head: str) -> None:
+    """The body after a head without its end tag is the customer's, not the head's."""
+    fields = parsed_fields()
+    del fields["text"]
+    fields["html"] = (
+        f"<html>{head}<body><div>STOP</div><blockquote>Reply STOP to opt out.</blockquote>"
+        "</body></html>"
+    )
+    assert parse(form(fields)).body == "STOP"
+
+
 def test_the_raw_mime_mode() -> None:
     """'POST the raw, full MIME message': headers and the text/plain body come from it."""
     mail = EmailMessage()

@@ -172,25 +172,42 @@ def text_of(message: EmailMessage) -> str:
 
 
 class _Text(HTMLParser):
-    """Text of an HTML body; quoted replies (``<blockquote>``) and non-text elements skipped."""
+    """Text of an HTML body; quoted replies (``<blockquote>``) and non-text elements skipped.
 
-    _SKIP = frozenset({"blockquote", "head", "script", "style", "title"})
+    The head ends at ``</head>`` or at ``<body>``: HTML lets a page leave its
+    ``</head>`` out (and a ``<title>`` unclosed there), and the reply after it
+    must not be read as part of the head.
+    """
+
+    _SKIP = frozenset({"blockquote", "script", "style", "title"})
     _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skipping = 0
+        self.open: dict[str, int] = dict.fromkeys(self._SKIP, 0)
+        self.in_head = False
+
+    @property
+    def skipping(self) -> bool:
+        return self.in_head or any(self.open.values())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self.skipping += 1
+        if tag == "head":
+            self.in_head = True
+        elif tag == "body":
+            self.in_head = False
+            self.open["title"] = 0  # a title left open in the head ends with it
+        elif tag in self._SKIP:
+            self.open[tag] += 1
         elif tag in self._BREAKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
+        if tag == "head":
+            self.in_head = False
+        elif tag in self._SKIP:
+            self.open[tag] = max(0, self.open[tag] - 1)
         elif tag in self._BREAKS:
             self.parts.append("\n")
 
