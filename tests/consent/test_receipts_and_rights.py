@@ -213,3 +213,20 @@ def test_erasure_forgets_the_addresses_unlinked_from_the_person(
     esc.consent.erase(survivor.id)
     assert [esc.contacts.get(c).unlinked for c in (older.id, contact_id)] == [(), ()]
     assert esc.consent.export(survivor.id)["contact"]["unlinked"] == []
+
+
+def test_erasure_forgets_the_persons_number_in_another_contacts_unlinked_records(
+    esc: Escalator, store: Store, clock: FakeClock
+) -> None:
+    """Someone said "this isn't me" of the number first; its owner's erasure takes it there too."""
+    stranger = esc.contacts.create(Identity.email("sam@example.com"), LinkSource.CRM_IMPORT)
+    esc.contacts.link(stranger, PHONE, LinkSource.AGENT_ENTERED)
+    esc.contacts.unlink(stranger, PHONE, actor="agent:7")  # wrong number
+    assert esc.contacts.get(stranger.id).unlinked_for(PHONE) is not None
+    clock.advance(minutes=1)
+    owner_id = connected(esc, clock)  # the number's real owner
+    assert store.contacts_unlinked_from(esc.tenant, PHONE) == [esc.contacts.get(stranger.id)]
+    esc.consent.erase(owner_id)
+    assert esc.contacts.get(stranger.id).unlinked == ()
+    assert store.contacts_unlinked_from(esc.tenant, PHONE) == []
+    assert esc.contacts.get(stranger.id).identities == (Identity.email("sam@example.com"),)

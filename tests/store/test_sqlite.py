@@ -268,7 +268,7 @@ def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
     with monkeypatch.context() as patch:
         patch.setattr("escalate.store.sqlite.SQLITE_MIGRATIONS", SQLITE_MIGRATIONS[:6])
         # Writes only: this escalate settles a claimed row through a column of
-        # schema 9. The rows it leaves due are claimed and settled after the upgrade.
+        # schema 10. The rows it leaves due are claimed and settled after the upgrade.
         old = Escalator(SQLiteStore(path), clock=clock, dispatch_immediately=False)
         opened = old.open(make_thread(clock))
         old.contact_provided(opened.id, PHONE, consent=WEB_FORM_CONSENT)
@@ -301,7 +301,7 @@ def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
 def test_a_version_8_database_gains_the_in_flight_report_column(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Schema 9 adds outbox.reported: rows queued before it are claimed and settled after it."""
+    """Schema 10 adds outbox.reported: rows queued before it are claimed and settled after it."""
     path = tmp_path / "v8.db"
     clock = FakeClock(T0)
     with monkeypatch.context() as patch:

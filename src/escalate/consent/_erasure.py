@@ -147,11 +147,25 @@ def erase_contact(
         erased = current.model_copy(
             update={"links": (), "unlinked": (), "version": current.version + 1}
         )
-        forgotten = [
-            merged.model_copy(update={"unlinked": (), "version": merged.version + 1})
+        forgotten = {
+            merged.id: merged.model_copy(update={"unlinked": (), "version": merged.version + 1})
             for merged_id in merged_contact_ids(store, tenant, contact.id)[1:]
             if (merged := store.get_contact(tenant, merged_id)) is not None and merged.unlinked
-        ]
+        }
+        # Another contact that once said "this isn't me" of the person's number
+        # keeps it in its own unlinked records: the person's data all the same.
+        for address in current.identities:
+            if address.kind is IdentityKind.SOCIAL:
+                continue
+            for other in store.contacts_unlinked_from(tenant, address):
+                if other.id == current.id:
+                    continue
+                base = forgotten.get(other.id) or other.model_copy(
+                    update={"version": other.version + 1}
+                )
+                forgotten[other.id] = base.model_copy(
+                    update={"unlinked": base.without_unlinked(address)}
+                )
         event = Event(
             id=new_id("ev"),
             tenant=tenant,
@@ -162,7 +176,7 @@ def erase_contact(
             data={"identities": len(current.links), "consent_proofs": len(kept)},
         )
         try:
-            store.commit(Changes(contacts=(erased, *forgotten), events=(event,)))
+            store.commit(Changes(contacts=(erased, *forgotten.values()), events=(event,)))
             break
         except ConcurrentUpdate:
             continue

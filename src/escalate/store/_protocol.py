@@ -130,6 +130,13 @@ class Store(Protocol):
         """The live (not merged-away) contact an identity is linked to, if any."""
         ...
 
+    def contacts_unlinked_from(self, tenant: str, identity: Identity) -> list[Contact]:
+        """Every contact (tombstones too) that keeps ``identity`` in ``Contact.unlinked``.
+
+        Erasure's lookup, so rare: a scan of the tenant's contacts will do.
+        """
+        ...
+
     def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
         """A merge record (active or undone) by id."""
         ...

@@ -318,6 +318,15 @@ class MemoryStore:
         contact_id = self._identity_index.get((tenant, identity.kind.value, identity.value))
         return self._contacts.get((tenant, contact_id)) if contact_id else None
 
+    def contacts_unlinked_from(self, tenant: str, identity: Identity) -> list[Contact]:
+        with self._lock:
+            contacts = list(self._contacts.values())
+        return [
+            contact
+            for contact in contacts
+            if contact.tenant == tenant and contact.unlinked_for(identity) is not None
+        ]
+
     def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
         return self._merges.get((tenant, merge_id))
 

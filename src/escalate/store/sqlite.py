@@ -360,6 +360,16 @@ class SQLiteStore(OutboxSQL, IdentityRecordsSQL):
         )
         return None if data is None else self._contacts.load(data)
 
+    def contacts_unlinked_from(self, tenant: str, identity: Identity) -> list[Contact]:
+        rows = self._all(
+            "SELECT data FROM contacts WHERE tenant = ? AND EXISTS (SELECT 1 FROM"
+            " json_each(contacts.data, '$.unlinked') AS gone"
+            " WHERE json_extract(gone.value, '$.identity.kind') = ?"
+            " AND json_extract(gone.value, '$.identity.value') = ?)",
+            (tenant, identity.kind.value, identity.value),
+        )
+        return [self._contacts.load(str(data)) for (data,) in rows]
+
     def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
         data = self._one(
             "SELECT c.data FROM contact_identities i JOIN contacts c"
