@@ -24,7 +24,6 @@ from escalate.consent._ledger import decide_from_records
 from escalate.consent._ledger_service import consent_facts, known_zone
 from escalate.consent._policy import ConsentPolicy, is_keyword_answer
 from escalate.consent._records import (
-    ConsentRecord,
     Decision,
 )
 from escalate.sms import segments
@@ -44,14 +43,9 @@ from escalate.workflow._recipient import (
 from escalate.workflow._send_outcomes import OPT_IN_ALREADY_REQUESTED, SendOutcomes
 
 if TYPE_CHECKING:
-    from escalate._clock import Clock
-    from escalate._pacing import Pacer
-    from escalate.retry import RetryPolicy
     from escalate.social._publisher import SocialPublisher
     from escalate.store._protocol import Store
     from escalate.transports._base import Transport
-    from escalate.workflow._definition import Workflow
-    from escalate.workflow._inputs import WorkflowInput
     from escalate.workflow._report import DispatchReport
 
 __all__ = ["SendPath"]
@@ -104,33 +98,12 @@ def answered_before_sent(item: OutboxItem, handoff: Handoff) -> bool:
 class SendPath(SendOutcomes):
     """The ``Engine``'s methods that execute a claimed ``SendMessage`` or ``PostPublicReply``."""
 
-    if TYPE_CHECKING:  # provided by the Engine dataclass
+    if TYPE_CHECKING:  # provided by the Engine dataclass (``_settle`` by SendOutcomes)
         store: Store
-        clock: Clock
-        workflow: Workflow
         transports: Sequence[Transport]
         publisher: SocialPublisher | None
-        retry: RetryPolicy
         consent: ConsentPolicy
         lease: timedelta
-        pacer: Pacer | None
-
-        def _settle(
-            self,
-            item: OutboxItem,
-            handoff: Handoff | None,
-            status: OutboxStatus,
-            kind: str,
-            report: DispatchReport,
-            *,
-            due_at: datetime | None = None,
-            result: dict[str, Any] | None = None,
-            consent: Sequence[ConsentRecord] = (),
-            behind: bool = False,
-            then: WorkflowInput | None = None,
-            reportable: bool = False,
-            **data: Any,
-        ) -> bool: ...
 
     def _providers(self, channel: Channel) -> list[Transport]:
         """The configured transports serving ``channel``, in the configured order."""
