@@ -253,3 +253,21 @@ def test_a_stop_by_email_reply_is_recorded_as_an_email_reply(
     assert record.evidence.source.value == "email_reply"
     esc.inbound(text(clock, "STOP"))
     assert esc.consent.records(PHONE)[-1].evidence.source.value == "sms_keyword"
+
+
+def test_a_start_by_email_grants_nothing(esc: Escalator, clock: FakeClock) -> None:
+    """An email's From proves nothing: a START there must not undo the address's STOP."""
+    email = Identity.email("jane@example.com")
+
+    def mail(body: str) -> InboundMessage:
+        return InboundMessage(
+            channel=Channel.EMAIL, sender=email, body=body, received_at=clock.now()
+        )
+
+    esc.inbound(mail("STOP"))
+    esc.inbound(mail("START"))
+    assert [r.action.value for r in esc.consent.records(email)] == ["revoke"]
+    assert esc.consent.decide(email, Purpose.TRANSACTIONAL).reason == "revoked"
+    refused = [e for e in esc.store.events(esc.tenant) if e.kind == "consent.opt_in_not_accepted"]
+    assert [e.data["reason"] for e in refused] == ["sender_unverified"]
+    assert "jane@example.com" not in str(refused[0].data)

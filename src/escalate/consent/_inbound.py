@@ -225,6 +225,13 @@ def plan_reply(
         tie = getattr(pending, "handoff_id", None) or handoff_id
         grant = record(ConsentAction.GRANT, Purpose.TRANSACTIONAL, tie=tie)
         return ReplyPlan(verdict, (grant,), (consent_event(grant),), confirmed_opt_in=True)
+    if verdict.intent is ReplyIntent.OPT_IN and message.channel not in _TEXT_CHANNELS:
+        # Anyone can put an address in an email's From: a START there would let
+        # them re-subscribe someone who said STOP. A carrier vouches for an SMS
+        # sender; an email address consents again through a consent link.
+        return ReplyPlan(
+            verdict, events=(note("consent.opt_in_not_accepted", reason="sender_unverified"),)
+        )
     if verdict.intent is ReplyIntent.OPT_IN:
         granted_before = {fact.purpose for fact in facts if fact.action is ConsentAction.GRANT} or {
             Purpose.TRANSACTIONAL
