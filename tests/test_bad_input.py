@@ -23,6 +23,7 @@ from escalate import (
     Thread,
     TransitionNotAllowed,
 )
+from escalate.audit import BeforeHashing
 from escalate.testing import FakeClock
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -88,6 +89,10 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
     "escalator: blank tenant": (lambda: Escalator("memory://", tenant="  "), InvalidInput),
     "escalator: workflow not a workflow": (
         lambda: Escalator("memory://", workflow="default"),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
+    "before hashing: seq not a number": (
+        lambda: BeforeHashing(tenant="default", last_seq="many"),  # type: ignore[arg-type]
         InvalidInput,
     ),
 }

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticSerializationError, to_json
 
 from escalate._clock import formats_last_once
+from escalate._model import Model
 from escalate._models import Event
 
 __all__ = [
@@ -108,7 +109,7 @@ class ChainHead(BaseModel):
         return (self.tenant, self.chain)
 
 
-class BeforeHashing(BaseModel):
+class BeforeHashing(Model):
     """A tenant's events written before the audit log was hashed, as the store recorded them.
 
     Only a database from before hashing holds such events, and only below the

@@ -55,10 +55,11 @@ class Link(Model):
 class Unlinked(Model):
     """An address ``unlink`` took away from a contact: its cases send nothing more there.
 
-    The contact keeps it until the address is linked to it again (or the contact
-    is erased), so that the engine can tell an address taken away from a contact
-    ("this isn't me") from one the contact never held, such as a number another
-    contact holds that a case was given anyway, pending an agent's merge decision.
+    The contact keeps it until the address is linked to it again (or the contact,
+    or the person the address belongs to, is erased), so that the engine can tell
+    an address taken away from a contact ("this isn't me") from one the contact
+    never held, such as a number another contact holds that a case was given
+    anyway, pending an agent's merge decision.
 
     Attributes:
         identity: the phone number or email removed.
