@@ -23,7 +23,7 @@ from escalate import (
     Thread,
     TransitionNotAllowed,
 )
-from escalate.audit import BeforeHashing
+from escalate.audit import BeforeHashing, ChainHead
 from escalate.testing import FakeClock
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -93,6 +93,10 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
     ),
     "before hashing: seq not a number": (
         lambda: BeforeHashing(tenant="default", last_seq="many"),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
+    "chain head: length not a number": (
+        lambda: ChainHead(tenant="default", chain="tenant", hash="h", event_id="e", length="x"),  # type: ignore[arg-type]
         InvalidInput,
     ),
 }

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from pydantic_core import PydanticSerializationError, to_json
 
 from escalate._clock import formats_last_once
@@ -85,7 +85,7 @@ if _CONTENT_ORDER != ("actor", "at", "contact_id", "data", "handoff_id", "id", "
     raise RuntimeError(f"Event's content fields changed: update canonical_content {_CONTENT_ORDER}")
 
 
-class ChainHead(BaseModel):
+class ChainHead(Model):
     """The newest event of one audit chain, as the store recorded it.
 
     Attributes:
