@@ -412,3 +412,60 @@ def test_a_scenario_sees_the_fallback_of_a_failure_reported_in_flight() -> None:
         assert s.handoff.channel is not None
         assert s.handoff.channel.value == "email"
         assert [e.kind for e in s.history].count("message.undelivered") == 1
+
+
+def test_closing_during_a_run_leaves_the_fallback_pending_not_claimed(
+    store: Store, clock: FakeClock
+) -> None:
+    """close() while run_due's send is in flight and then failed by a report: the run ends
+    cleanly, and the fallback's intro waits pending (it was claimed, then orphaned: held)."""
+    in_flight, closing = threading.Event(), threading.Event()
+
+    class Blocking(MemoryTransport):
+        def send(self, message: OutboundMessage) -> SendResult:
+            result = super().send(message)
+            if message.to == PHONE:
+                in_flight.set()
+                assert closing.wait(10)
+            return result
+
+    sms = Blocking(name="twilio")
+    esc = Escalator(
+        store, transports=[sms], clock=clock, publisher=RecordingPublisher(),
+        workflow=Workflow.default(brand="Acme"), concurrency=4, dispatch_immediately=False,
+    )  # fmt: skip
+    with_email_on_file(esc, clock)
+    handoff = esc.open(make_thread(clock))
+    esc.run_due()
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(esc.run_due())
+        except Exception as exc:  # noqa: BLE001 - the test asserts there is none
+            outcome.append(exc)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    assert in_flight.wait(10)
+    esc.outbox.reconcile(intro_row(esc, handoff), "failed", error_code="30003", actor="twilio")
+    closer = threading.Thread(target=esc.engine.close)
+    closer.start()
+    engine = esc.engine
+    with engine._calls:  # close() has begun: it waits for the run
+        assert engine._calls.wait_for(lambda: engine._closing, timeout=10)
+    closing.set()
+    runner.join(10)
+    closer.join(10)
+    [report] = outcome
+    assert not isinstance(report, Exception), report
+    rows = esc.store.outbox("default", handoff_id=handoff.id)
+    assert [(row.command.kind, row.status) for row in rows] == [
+        ("post_public_reply", OutboxStatus.DONE),
+        ("send_message", OutboxStatus.FAILED),
+        ("send_message", OutboxStatus.PENDING),  # the email intro, for the next run
+    ]
+    assert esc.run_due().sent == 1
+    assert [message.to for message in sms.sent_to(EMAIL.value)][-1:] == [EMAIL]
+    esc.close()
