@@ -28,6 +28,15 @@ __all__ = ["Outbox"]
 
 _ACCEPTED = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED})
 
+#: How often ``reconcile`` reads a row again when another writer moved it first.
+#: Each refusal means a write that moved the row on committed in between: on a
+#: row in flight, another report of a higher rank (at most four: queued, sent,
+#: delivered, failed) or its claim ending (settled, or taken over); then a sent
+#: row failed. A burst of callbacks for one message (Twilio's queued, sent and
+#: undelivered, on three webhook threads) and its send's settlement can refuse
+#: one report three times; Twilio does not retry a callback its 5xx lost.
+_TRIES = 8
+
 
 class Outbox:
     """The outbox of one tenant, as ``esc.outbox``."""
@@ -117,7 +126,7 @@ class Outbox:
             delivery = DeliveryStatus(status)
         except ValueError:
             raise InvalidInput(f"unknown delivery status {status!r}") from None
-        for _ in range(3):
+        for _ in range(_TRIES):
             item = self.get(message_id)
             result = {**(item.result or {}), "delivery_status": delivery.value}
             if provider_message_id is not None:

@@ -412,3 +412,119 @@ def test_a_scenario_sees_the_fallback_of_a_failure_reported_in_flight() -> None:
         assert s.handoff.channel is not None
         assert s.handoff.channel.value == "email"
         assert [e.kind for e in s.history].count("message.undelivered") == 1
+
+
+def test_closing_during_a_run_leaves_the_fallback_pending_not_claimed(
+    store: Store, clock: FakeClock
+) -> None:
+    """close() while run_due's send is in flight and then failed by a report: the run ends
+    cleanly, and the fallback's intro waits pending (it was claimed, then orphaned: held)."""
+    in_flight, closing = threading.Event(), threading.Event()
+
+    class Blocking(MemoryTransport):
+        def send(self, message: OutboundMessage) -> SendResult:
+            result = super().send(message)
+            if message.to == PHONE:
+                in_flight.set()
+                assert closing.wait(10)
+            return result
+
+    sms = Blocking(name="twilio")
+    esc = Escalator(
+        store, transports=[sms], clock=clock, publisher=RecordingPublisher(),
+        workflow=Workflow.default(brand="Acme"), concurrency=4, dispatch_immediately=False,
+    )  # fmt: skip
+    with_email_on_file(esc, clock)
+    handoff = esc.open(make_thread(clock))
+    esc.run_due()
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(esc.run_due())
+        except Exception as exc:  # noqa: BLE001 - the test asserts there is none
+            outcome.append(exc)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    assert in_flight.wait(10)
+    esc.outbox.reconcile(intro_row(esc, handoff), "failed", error_code="30003", actor="twilio")
+    closer = threading.Thread(target=esc.engine.close)
+    closer.start()
+    engine = esc.engine
+    with engine._calls:  # close() has begun: it waits for the run
+        assert engine._calls.wait_for(lambda: engine._closing, timeout=10)
+    closing.set()
+    runner.join(10)
+    closer.join(10)
+    [report] = outcome
+    assert not isinstance(report, Exception), report
+    rows = esc.store.outbox("default", handoff_id=handoff.id)
+    assert [(row.command.kind, row.status) for row in rows] == [
+        ("post_public_reply", OutboxStatus.DONE),
+        ("send_message", OutboxStatus.FAILED),
+        ("send_message", OutboxStatus.PENDING),  # the email intro, for the next run
+    ]
+    assert esc.run_due().sent == 1
+    assert [message.to for message in sms.sent_to(EMAIL.value)][-1:] == [EMAIL]
+    esc.close()
+
+
+def test_a_failure_report_outraced_by_its_siblings_and_the_settlement_still_fails_the_send(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio's queued, sent and undelivered callbacks on three webhook threads, the send
+    settling meanwhile: the undelivered one, refused three times, is applied all the same."""
+    in_flight, answer = threading.Event(), threading.Event()
+
+    class Slow(MemoryTransport):
+        def send(self, message: OutboundMessage) -> SendResult:
+            result = super().send(message)
+            if message.to == PHONE:
+                in_flight.set()
+                assert answer.wait(10)
+            return result
+
+    sms = Slow(name="twilio")
+    esc = Escalator(
+        store, transports=[sms], clock=clock, publisher=RecordingPublisher(),
+        workflow=Workflow.default(brand="Acme"), concurrency=4, dispatch_immediately=False,
+    )  # fmt: skip
+    webhook = Escalator(store, transports=[MemoryTransport(name="twilio")], clock=clock)
+    with_email_on_file(esc, clock)
+    handoff = esc.open(make_thread(clock))
+    esc.run_due()
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    row_id = intro_row(esc, handoff)
+    runner = threading.Thread(target=esc.run_due)
+    runner.start()
+    assert in_flight.wait(10)
+    read = webhook.outbox.get
+    reads = 0
+
+    def outraced(item_id: str) -> OutboxItem:
+        """Between each read of the undelivered report and its write, another writer wins."""
+        nonlocal reads
+        found = read(item_id)
+        reads += 1
+        if reads == 1:
+            esc.outbox.reconcile(row_id, "queued", actor="twilio")
+        elif reads == 2:
+            esc.outbox.reconcile(row_id, "sent", actor="twilio")
+        elif reads == 3:
+            answer.set()  # the provider's answer: the send settles, with "sent" on it
+            runner.join(10)
+        return found
+
+    monkeypatch.setattr(webhook.outbox, "get", outraced)
+    webhook.outbox.reconcile(row_id, "failed", error_code="30003", actor="twilio")
+    runner.join(10)
+    row = esc.outbox.get(row_id)
+    assert row.status is OutboxStatus.FAILED
+    assert row.result is not None
+    assert row.result["delivery_status"] == "failed"
+    esc.run_due()  # the fallback's intro (the webhook's escalator runs nothing of ours)
+    assert [message.to for message in sms.sent_to(EMAIL.value)][-1:] == [EMAIL]
+    assert esc.handoffs.get(handoff.id).channel is Channel.EMAIL
+    esc.close()

@@ -10,8 +10,9 @@ pool (``_settler.py``) are waited for and counted before a dispatch returns.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,10 @@ class Dispatching:
         _pool: ThreadPoolExecutor | None
         _pool_lock: threading.Lock
         _settler: Settler | None
+        _following: threading.local
+        _calls: threading.Condition
+        _running: int
+        _closing: bool
 
         def _send(
             self,
@@ -88,6 +93,10 @@ class Dispatching:
 
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
         """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
+        with self._dispatch_call():
+            return self._dispatch_once(handoff_id=handoff_id, limit=limit)
+
+    def _dispatch_once(self, *, handoff_id: str | None, limit: int) -> DispatchReport:
         groups = self._claim(limit=limit, handoff_id=handoff_id)
         try:
             if self.concurrency <= 1 or len(groups) <= 1:
@@ -112,6 +121,10 @@ class Dispatching:
         Rather than claim a batch and wait for its slowest send, it keeps
         ``2 * concurrency`` handoffs queued or in flight (see ``_drain.stream``).
         """
+        with self._dispatch_call():
+            return self._drain(batch=batch)
+
+    def _drain(self, *, batch: int) -> DispatchReport:
         report = DispatchReport()
         if self.concurrency <= 1:
             while True:
@@ -160,7 +173,14 @@ class Dispatching:
         return report
 
     def _claim(self, *, limit: int, handoff_id: str | None = None) -> dict[str, list[Claimed]]:
-        """Claim due rows, grouped by handoff in claim order, each with its handoff."""
+        """Claim due rows, grouped by handoff in claim order, each with its handoff.
+
+        Nothing once ``close`` has begun: a row claimed then could find the pool
+        shut down, and be left claimed until its lease ran out and it was held
+        as if a crashed worker might have sent it. Unclaimed, it waits, pending.
+        """
+        if self._closing:
+            return {}
         groups: dict[str, list[OutboxItem]] = {}
         for item in self.store.claim_outbox(
             self.clock.now(),
@@ -191,8 +211,39 @@ class Dispatching:
                 self._settler = self._settler or Settler(self.store, self._settle_refused)
             return self._pool
 
+    @contextmanager
+    def _dispatch_call(self) -> Iterator[None]:
+        """Count a dispatch call running, for ``close`` to wait for."""
+        with self._calls:
+            self._running += 1
+        self._following.calls = getattr(self._following, "calls", 0) + 1
+        try:
+            yield
+        finally:
+            self._following.calls -= 1
+            with self._calls:
+                self._running -= 1
+                self._calls.notify_all()
+
     def close(self) -> None:
-        """Stop the worker pool (after the tasks it is running) and the settler."""
+        """Stop the worker pool (after the tasks it is running) and the settler.
+
+        Dispatch calls running on other threads (a scheduler's ``run_due``, a
+        verb) claim nothing more and finish first: what they claimed still runs
+        on the pool, and what their results queued stays pending for the next run.
+        """
+        mine = getattr(self._following, "calls", 0)  # a verb's notifier closing: not waited for
+        with self._calls:
+            self._closing = True
+            self._calls.notify_all()
+            self._calls.wait_for(lambda: self._running <= mine)
+        try:
+            self._stop_pool()
+        finally:
+            with self._calls:
+                self._closing = False
+
+    def _stop_pool(self) -> None:
         with self._pool_lock:
             pool, self._pool = self._pool, None
             settler, self._settler = self._settler, None

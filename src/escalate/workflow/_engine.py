@@ -148,6 +148,11 @@ class Engine(Dispatching, SendPath, ReportedSettling):
     _settler: Settler | None = field(default=None, init=False, repr=False)
     #: The ``Followed`` of each ``run_claimed`` running on this thread, updated by ``apply``.
     _following: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    #: Dispatch calls running (``dispatch``, ``drain``, ``run_claimed``), which
+    #: ``close`` waits for, and whether it does: they claim nothing more meanwhile.
+    _calls: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
+    _running: int = field(default=0, init=False, repr=False)
+    _closing: bool = field(default=False, init=False, repr=False)
 
     # -- transitions ------------------------------------------------------------
 
@@ -351,7 +356,8 @@ class Engine(Dispatching, SendPath, ReportedSettling):
         settler = self._settler
         fed = settler.fed_count if settler is not None else 0
         try:
-            self._run_group([(item, handoff) for item in claimed])
+            with self._dispatch_call():
+                self._run_group([(item, handoff) for item in claimed])
         finally:
             running.remove(followed)
             self._flush_settled()
