@@ -528,3 +528,31 @@ def test_a_failure_report_outraced_by_its_siblings_and_the_settlement_still_fail
     assert [message.to for message in sms.sent_to(EMAIL.value)][-1:] == [EMAIL]
     assert esc.handoffs.get(handoff.id).channel is Channel.EMAIL
     esc.close()
+
+
+def test_close_from_one_of_its_own_dispatch_workers_raises_instead_of_waiting_forever(
+    store: Store, clock: FakeClock
+) -> None:
+    """A transport that closes its escalator would wait for the run it is part of."""
+    errors: list[BaseException] = []
+
+    class Closing(MemoryTransport):
+        def send(self, message: OutboundMessage) -> SendResult:
+            try:
+                esc.engine.close()
+            except RuntimeError as exc:
+                errors.append(exc)
+            return super().send(message)
+
+    esc = Escalator(
+        store, transports=[Closing(name="twilio")], clock=clock, publisher=RecordingPublisher(),
+        workflow=Workflow.default(brand="Acme"), concurrency=2, dispatch_immediately=False,
+    )  # fmt: skip
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    runner = threading.Thread(target=esc.run_due, daemon=True)
+    runner.start()
+    runner.join(10)
+    assert not runner.is_alive()
+    assert [str(e) for e in errors] == ["close() called from one of its own dispatch workers"]
+    esc.close()

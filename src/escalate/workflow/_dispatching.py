@@ -206,7 +206,9 @@ class Dispatching:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
-                    max_workers=self.concurrency, thread_name_prefix="escalate-dispatch"
+                    max_workers=self.concurrency,
+                    thread_name_prefix="escalate-dispatch",
+                    initializer=self._mark_worker,
                 )
                 self._settler = self._settler or Settler(self.store, self._settle_refused)
             return self._pool
@@ -232,6 +234,9 @@ class Dispatching:
         verb) claim nothing more and finish first: what they claimed still runs
         on the pool, and what their results queued stays pending for the next run.
         """
+        if getattr(self._following, "worker", False):
+            # It would wait for the run it is part of, which waits for it.
+            raise RuntimeError("close() called from one of its own dispatch workers")
         mine = getattr(self._following, "calls", 0)  # a verb's notifier closing: not waited for
         with self._calls:
             self._closing = True
@@ -242,6 +247,9 @@ class Dispatching:
         finally:
             with self._calls:
                 self._closing = False
+
+    def _mark_worker(self) -> None:
+        self._following.worker = True
 
     def _stop_pool(self) -> None:
         with self._pool_lock:
