@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from escalate._models import Event, Handoff
 from escalate.store._protocol import OutboxItem, OutboxStatus, OutboxUpdate
@@ -22,12 +22,11 @@ from escalate.workflow._commands import Notify, PostPublicReply, SendMessage
 from escalate.workflow._drain import stream
 from escalate.workflow._report import DispatchReport
 from escalate.workflow._settler import Settler
+from escalate.workflow._settles import Settles
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
-    from escalate.consent._records import ConsentRecord
     from escalate.store._protocol import Store
-    from escalate.workflow._inputs import WorkflowInput
 
 __all__ = ["Claimed", "Dispatching"]
 
@@ -35,7 +34,7 @@ __all__ = ["Claimed", "Dispatching"]
 Claimed = tuple[OutboxItem, Handoff | None]
 
 
-class Dispatching:
+class Dispatching(Settles):
     """The ``Engine``'s methods that claim outbox rows and run them."""
 
     if TYPE_CHECKING:  # provided by the Engine dataclass and the SendPath mixin
@@ -69,23 +68,6 @@ class Dispatching:
             command: PostPublicReply,
             report: DispatchReport,
         ) -> None: ...
-
-        def _settle(
-            self,
-            item: OutboxItem,
-            handoff: Handoff | None,
-            status: OutboxStatus,
-            kind: str,
-            report: DispatchReport,
-            *,
-            due_at: datetime | None = None,
-            result: dict[str, Any] | None = None,
-            consent: Sequence[ConsentRecord] = (),
-            behind: bool = False,
-            then: WorkflowInput | None = None,
-            reportable: bool = False,
-            **data: Any,
-        ) -> bool: ...
 
         def _settle_refused(
             self, update: OutboxUpdate, events: Sequence[Event]

@@ -34,6 +34,7 @@ from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._inputs import SendDeferred, SendFailed
 from escalate.workflow._provider_chain import NoSlot, take_slot
+from escalate.workflow._settles import Settles
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from escalate.retry import RetryPolicy
     from escalate.transports._base import Transport
     from escalate.workflow._definition import Workflow
-    from escalate.workflow._inputs import WorkflowInput
     from escalate.workflow._report import DispatchReport
 
 __all__ = ["OPT_IN_ALREADY_REQUESTED", "SendOutcomes"]
@@ -52,7 +52,7 @@ log = logging.getLogger("escalate")
 OPT_IN_ALREADY_REQUESTED = "opt_in_already_requested"
 
 
-class SendOutcomes:
+class SendOutcomes(Settles):
     """The ``Engine``'s settlements of a send that was not simply accepted."""
 
     if TYPE_CHECKING:  # provided by the Engine dataclass and SendPath
@@ -62,23 +62,6 @@ class SendOutcomes:
         pacer: Pacer | None
 
         def _lease_end(self, item: OutboxItem) -> datetime: ...
-
-        def _settle(
-            self,
-            item: OutboxItem,
-            handoff: Handoff | None,
-            status: OutboxStatus,
-            kind: str,
-            report: DispatchReport,
-            *,
-            due_at: datetime | None = None,
-            result: dict[str, Any] | None = None,
-            consent: Sequence[ConsentRecord] = (),
-            behind: bool = False,
-            then: WorkflowInput | None = None,
-            reportable: bool = False,
-            **data: Any,
-        ) -> bool: ...
 
     def _not_allowed(
         self,
