@@ -50,13 +50,15 @@ def quiet_hours_apply(policy: ConsentPolicy, command: SendMessage) -> bool:
     return hours is not None and command.channel in policy.quiet_hours_channels
 
 
-def _of_its_contact(handoff: Handoff | None, command: SendMessage) -> bool:
-    """Whether a send speaks for its case to the case's contact.
+def _case_contact(handoff: Handoff | None, command: SendMessage) -> str | None:
+    """The case's contact, when the send speaks for its case to it.
 
-    A keyword answer (HELP, a STOP's confirmation) belongs to the address that
-    wrote, whoever it is linked to.
+    None for a keyword answer (HELP, a STOP's confirmation): it belongs to the
+    address that wrote, whoever it is linked to.
     """
-    return handoff is not None and handoff.contact_id is not None and not is_keyword_answer(command)
+    if handoff is None or is_keyword_answer(command):
+        return None
+    return handoff.contact_id
 
 
 def read_owner(
@@ -67,13 +69,13 @@ def read_owner(
     command: SendMessage,
 ) -> Owner:
     """The live contact holding the send's address, if a check of this send needs it."""
-    if _of_its_contact(handoff, command) or quiet_hours_apply(policy, command):
+    if _case_contact(handoff, command) is not None or quiet_hours_apply(policy, command):
         return store.resolve_identity(item.tenant, command.to)
     return UNREAD
 
 
 def address_unlinked(
-    store: Store, handoff: Handoff | None, command: SendMessage, owner: Owner
+    store: Store, item: OutboxItem, handoff: Handoff | None, command: SendMessage, owner: Owner
 ) -> bool:
     """Whether the send's address was unlinked from its case's contact (merges followed).
 
@@ -82,8 +84,9 @@ def address_unlinked(
     is still the case's to use. In the usual case, the address's contact is the
     case's, and nothing is read beyond ``owner``.
     """
-    if handoff is None or handoff.contact_id is None or is_keyword_answer(command):
+    contact_id = _case_contact(handoff, command)
+    if contact_id is None:
         return False
     if owner is UNREAD:  # pragma: no cover - read_owner reads it for every such send
-        owner = store.resolve_identity(handoff.tenant, command.to)
-    return unlinked_from(store, handoff.tenant, handoff.contact_id, command.to, owner)
+        owner = store.resolve_identity(item.tenant, command.to)
+    return unlinked_from(store, item.tenant, contact_id, command.to, owner)

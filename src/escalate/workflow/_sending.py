@@ -201,7 +201,7 @@ class SendPath(SendOutcomes):
         # Read after the pacing slot, like consent: an unlink made while this
         # worker waited for its slot counts.
         owner = read_owner(self.store, self.consent, item, handoff, command)
-        if address_unlinked(self.store, handoff, command, owner):
+        if address_unlinked(self.store, item, handoff, command, owner):
             # "This isn't me": nothing more about the case goes there, and its
             # workflow hears it as a refused send (another channel, or the end).
             self._settle(
