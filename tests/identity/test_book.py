@@ -62,6 +62,26 @@ def test_unlink_records_the_address_until_it_is_linked_again(
     assert contacts.confirm_code(challenge.id, challenge.code).unlinked == ()
 
 
+def test_a_merge_that_brings_an_unlinked_address_back_leaves_its_record_dormant(
+    store: Store, clock: FakeClock
+) -> None:
+    """The survivor holds the number again (with the contact it belonged to): not unlinked
+    while it holds it, unlinked again once the merge is undone and the number goes back."""
+    contacts = book(store, clock)
+    first = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    first = contacts.link(first, X_JANE, LinkSource.PROVIDER_ATTESTED)
+    first = contacts.unlink(first, PHONE, actor="agent:7")  # "this isn't me"
+    clock.advance(minutes=1)
+    owner = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    survivor, record = contacts.merge_with_record(first, owner, "same person after all")
+    assert survivor.id == first.id  # the older contact survives, with its record
+    assert survivor.link_for(PHONE) is not None
+    assert survivor.unlinked_for(PHONE) is None
+    restored, _ = contacts.unmerge(record.id)
+    assert restored.link_for(PHONE) is None
+    assert restored.unlinked_for(PHONE) is not None
+
+
 def test_handle_change_updates_display_not_identity(store: Store, clock: FakeClock) -> None:
     """Linking the same user id with a new handle keeps one identity and updates its handle."""
     contacts = book(store, clock)

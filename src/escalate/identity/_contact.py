@@ -111,7 +111,15 @@ class Contact(Model):
         return next((link for link in self.links if link.identity == identity), None)
 
     def unlinked_for(self, identity: Identity) -> Unlinked | None:
-        """The record of ``identity``'s removal from this contact, if it was unlinked."""
+        """The record of ``identity``'s removal from this contact, if it was unlinked
+        and the contact does not hold it now.
+
+        A merge can bring an identity the survivor had unlinked back to it, with
+        the contact it was linked to: its record then lies dormant, and undoing
+        the merge (which takes the identity away again) gives it back its effect.
+        """
+        if not self.unlinked or self.link_for(identity) is not None:
+            return None
         return next((gone for gone in self.unlinked if gone.identity == identity), None)
 
     def without_unlinked(self, identity: Identity) -> tuple[Unlinked, ...]:
