@@ -230,3 +230,20 @@ def test_erasure_forgets_the_persons_number_in_another_contacts_unlinked_records
     assert esc.contacts.get(stranger.id).unlinked == ()
     assert store.contacts_unlinked_from(esc.tenant, PHONE) == []
     assert esc.contacts.get(stranger.id).identities == (Identity.email("sam@example.com"),)
+
+
+def test_erasure_after_an_unmerge_forgets_the_persons_addresses_on_the_other_side(
+    esc: Escalator, store: Store, clock: FakeClock
+) -> None:
+    """An unmerge recorded the person's number as unlinked from the other side: erasure takes it."""
+    crm_email = Identity.email("sam@crm.example")
+    other = esc.contacts.create(crm_email, LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    owner_id = connected(esc, clock)
+    _, merge = esc.contacts.merge_with_record(other, owner_id, "same person?")
+    esc.contacts.unmerge(merge.id, actor="agent:7")
+    assert store.contacts_unlinked_from(esc.tenant, PHONE) == [esc.contacts.get(other.id)]
+    esc.consent.erase(owner_id)
+    assert esc.contacts.get(other.id).unlinked == ()  # type: ignore[union-attr]
+    assert esc.contacts.get(owner_id).unlinked == ()  # type: ignore[union-attr]
+    assert esc.contacts.resolve(crm_email) == esc.contacts.get(other.id)

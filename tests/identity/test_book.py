@@ -6,9 +6,10 @@ import pytest
 
 from escalate import ContactMerged, IdentityTaken, LinkSource, NotFound, UnmergeNotPossible
 from escalate.identity import ProposalStatus
+from escalate.identity._merge import unlinked_from
 from escalate.store import Store
 from escalate.testing import FakeClock
-from tests.identity.helpers import EMAIL, FB_JANE, PHONE, X_JANE, book
+from tests.identity.helpers import EMAIL, FB_JANE, OTHER_PHONE, PHONE, X_JANE, book
 
 
 def test_create_and_resolve_keep_provenance(store: Store, clock: FakeClock) -> None:
@@ -144,6 +145,63 @@ def test_unmerge_after_a_later_merge(store: Store, clock: FakeClock) -> None:
     assert restored.identities == (EMAIL,)
     assert contacts.resolve(PHONE).id == a.id  # type: ignore[union-attr]
     assert set(contacts.live(a.id).identities) == {X_JANE, PHONE}
+
+
+def test_unmerge_records_each_sides_addresses_as_unlinked_from_the_other(
+    store: Store, clock: FakeClock
+) -> None:
+    """Each side's cases may have used the other's phones and emails: they are unlinked
+    from it (a social account receives nothing), counted in the events, and a merge of
+    the two again voids the records."""
+    contacts = book(store, clock)
+    a = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    a = contacts.link(a, EMAIL, LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    b = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    b = contacts.link(b, FB_JANE, LinkSource.PROVIDER_ATTESTED)
+    _, record = contacts.merge_with_record(a, b, "agent thinks so")
+    clock.advance(minutes=1)
+    kept, restored = contacts.unmerge(record.id, actor="agent:7")
+    assert [(g.identity, g.merge_id, g.actor, g.at) for g in kept.unlinked] == [
+        (PHONE, record.id, "agent:7", clock.now())
+    ]
+    assert [(g.identity, g.merge_id) for g in restored.unlinked] == [(EMAIL, record.id)]
+    assert unlinked_from(store, "default", a.id, PHONE, owner=restored)
+    assert unlinked_from(store, "default", b.id, EMAIL, owner=kept)
+    events = {e.kind: e.data for e in store.events("default")}
+    assert events["contact.unmerged"]["addresses_unlinked"] == 1
+    assert events["contact.restored"]["addresses_unlinked"] == 1
+    assert "+14155550100" not in str(store.events("default"))
+    survivor = contacts.merge(b, a, "same person after all")
+    assert survivor.unlinked == ()
+    assert contacts.get(b.id).unlinked == ()  # type: ignore[union-attr]
+
+
+def test_an_unmerge_record_follows_the_survivor_out_of_a_later_merge(
+    store: Store, clock: FakeClock
+) -> None:
+    """Undone out of a later survivor, the record is that survivor's, and goes back to the
+    contact it is for when that later merge is undone too."""
+    contacts = book(store, clock)
+    root = contacts.create(EMAIL, LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    a = contacts.create(X_JANE, LinkSource.PROVIDER_ATTESTED)
+    clock.advance(minutes=1)
+    b = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    _, first = contacts.merge_with_record(a, b, "one")
+    _, second = contacts.merge_with_record(root, a, "two")
+    contacts.link(b.id, OTHER_PHONE, LinkSource.CUSTOMER_PROVIDED)  # made for b, held by root
+    kept, restored = contacts.unmerge(first.id)
+    assert kept.id == root.id
+    assert set(restored.identities) == {PHONE, OTHER_PHONE}
+    assert {g.identity for g in kept.unlinked} == {PHONE, OTHER_PHONE}
+    for number in (PHONE, OTHER_PHONE):
+        assert unlinked_from(store, "default", a.id, number, owner=restored)
+    _, a_again = contacts.unmerge(second.id)
+    assert a_again.id == a.id
+    for number in (PHONE, OTHER_PHONE):
+        assert unlinked_from(store, "default", a.id, number, owner=restored)
+    assert not unlinked_from(store, "default", a.id, X_JANE, owner=a_again)
 
 
 def test_link_refuses_an_identity_held_by_another_contact(store: Store, clock: FakeClock) -> None:

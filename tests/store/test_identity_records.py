@@ -49,10 +49,12 @@ def test_merge_records_round_trip_and_filter_active(store: Store) -> None:
 
 
 def test_a_contacts_unlinked_addresses_round_trip(store: Store) -> None:
-    """What unlink recorded on a contact reads back equal, by id and through a held identity."""
+    """What unlink (or an unmerge) recorded on a contact reads back equal, by id and through
+    a held identity."""
     email = Identity.email("jane@example.com")
     gone = Unlinked(identity=email, at=AT, actor="agent:7", origin="ct_old")
-    contact = _contact("ct_u").model_copy(update={"unlinked": (gone,)})
+    parted = Unlinked(identity=Identity.phone("+14155550111"), at=AT, merge_id="mg_1")
+    contact = _contact("ct_u").model_copy(update={"unlinked": (gone, parted)})
     store.commit(Changes(contacts=(contact,)))
     assert store.get_contact("default", "ct_u") == contact
     assert store.resolve_identity("default", PHONE) == contact

@@ -4,7 +4,8 @@ Sends queued before the unlink are cancelled when they come due, and so are late
 ones; the workflow hears a refused send, so it falls back to the contact's other
 consented channel or ends failed. Keyword answers belong to the address and
 still go, and an address the contact never held (another contact's, left to an
-agent) is not affected.
+agent) is not affected. An unmerge is an unlink of each side's addresses from
+the other side's cases.
 """
 
 from __future__ import annotations
@@ -201,7 +202,11 @@ def test_an_unlink_while_merged_survives_the_unmerge(store: Store, sms: MemoryTr
     esc.contacts.unlink(survivor, PHONE, actor="agent:7")
     _, restored = esc.contacts.unmerge(merge.id, actor="agent:7")
     assert restored.id == handoff.contact_id
-    assert [(gone.identity, gone.actor) for gone in restored.unlinked] == [(PHONE, "agent:7")]
+    # The unlink's record, and the unmerge's of the survivor's email.
+    assert [(gone.identity, gone.merge_id) for gone in restored.unlinked] == [
+        (PHONE, None),
+        (EMAIL, merge.id),
+    ]
     clock.set(MORNING)
     esc.run_due()
     assert sms.attempts == []
@@ -233,3 +238,110 @@ def test_a_number_linked_back_is_used_again(store: Store, sms: MemoryTransport) 
     esc.run_due()
     assert [m.to for m in sms.sent] == [PHONE]
     assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+
+
+def test_an_unmerge_keeps_the_survivors_case_from_the_number_it_gave_back(
+    store: Store, sms: MemoryTransport
+) -> None:
+    """The held intro was for a number the merge brought; undone, the number is someone else's."""
+    clock = FakeClock(NIGHT)
+    esc = _escalator(store, clock, sms)
+    handoff = esc.open(make_thread(clock))
+    assert handoff.contact_id is not None
+    clock.advance(minutes=1)
+    other = esc.contacts.create(PHONE, LinkSource.CRM_IMPORT)
+    survivor, merge = esc.contacts.merge_with_record(other, handoff.contact_id, "same person?")
+    assert survivor.id == handoff.contact_id
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert (handoff.state, sms.sent) == (S.CONNECTED, [])  # held until the morning
+    _, restored = esc.contacts.unmerge(merge.id, actor="agent:7")
+    assert esc.contacts.resolve(PHONE) == restored
+    clock.set(MORNING)
+    esc.run_due()
+    assert sms.attempts == []
+    assert _cancellations(esc, handoff.id) == ["address_unlinked"]
+    assert esc.handoffs.get(handoff.id).state is S.FAILED
+
+
+def test_an_unmerge_keeps_the_restored_contacts_case_from_the_survivors_number(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The merged-away contact's case texted the survivor's number; undone, it falls back."""
+    esc = _escalator(store, clock, sms)
+    older = esc.contacts.create(PHONE, LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    earlier = esc.open(make_thread(clock, thread_id="900"))
+    esc.contact_provided(earlier.id, EMAIL, consent=EMAIL_CONSENT)
+    esc.resolve(earlier.id)
+    handoff = esc.open(make_thread(clock))
+    assert handoff.contact_id is not None
+    _, merge = esc.contacts.merge_with_record(older, handoff.contact_id, "same person?")
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert [m.to for m in sms.sent] == [EMAIL, PHONE]
+    sms.clear()
+    esc.contacts.unmerge(merge.id, actor="agent:7")
+    handoff = esc.send_message(handoff.id, "Your refund is on its way.")
+    assert [m.to for m in sms.attempts] == [EMAIL]
+    assert (handoff.state, handoff.channel, handoff.address) == (S.CONNECTED, Channel.EMAIL, EMAIL)
+    assert _cancellations(esc, handoff.id) == ["address_unlinked"]
+
+
+def test_an_unmerge_of_an_earlier_merge_is_followed(store: Store, sms: MemoryTransport) -> None:
+    """The case's contact went on into an older one; undoing its own merge still parts them."""
+    clock = FakeClock(NIGHT)
+    esc = _escalator(store, clock, sms)
+    oldest = esc.contacts.create(EMAIL, LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    handoff = esc.open(make_thread(clock))
+    assert handoff.contact_id is not None
+    clock.advance(minutes=1)
+    other = esc.contacts.create(PHONE, LinkSource.CRM_IMPORT)
+    _, first = esc.contacts.merge_with_record(handoff.contact_id, other, "same person?")
+    esc.contacts.merge(oldest, handoff.contact_id, "same order number")
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.contacts.unmerge(first.id, actor="agent:7")
+    clock.set(MORNING)
+    esc.run_due()
+    assert sms.attempts == []
+    assert _cancellations(esc, handoff.id) == ["address_unlinked"]
+
+
+@pytest.mark.parametrize("how", ["merged again", "linked to the case's contact"])
+def test_a_number_parted_by_an_unmerge_is_used_again_once_it_comes_back(
+    store: Store, clock: FakeClock, sms: MemoryTransport, how: str
+) -> None:
+    """The merge redone, or the number linked back to the case's contact: the case texts it."""
+    esc = _escalator(store, clock, sms)
+    handoff = esc.open(make_thread(clock))
+    assert handoff.contact_id is not None
+    clock.advance(minutes=1)
+    other = esc.contacts.create(PHONE, LinkSource.CRM_IMPORT)
+    _, merge = esc.contacts.merge_with_record(other, handoff.contact_id, "same person?")
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.contacts.unmerge(merge.id, actor="agent:7")
+    if how == "merged again":
+        esc.contacts.merge(other, handoff.contact_id, "same person after all")
+    else:
+        esc.contacts.unlink(other, PHONE, actor="agent:7")
+        esc.contacts.link(handoff.contact_id, PHONE, LinkSource.AGENT_ENTERED)
+    esc.send_message(handoff.id, "Your refund is on its way.")
+    assert [m.to for m in sms.sent] == [PHONE, PHONE]
+    assert _cancellations(esc, handoff.id) == []
+
+
+def test_a_number_a_third_contact_holds_is_still_the_cases_after_an_unmerge(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Given to the case, left to an agent, and held by neither side: the unmerge parts nothing."""
+    esc = _escalator(store, clock, sms)
+    older = esc.contacts.create(EMAIL, LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    esc.contacts.create(PHONE, LinkSource.CRM_IMPORT)
+    handoff = esc.open(make_thread(clock))
+    assert handoff.contact_id is not None
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)  # a conflict for an agent
+    _, merge = esc.contacts.merge_with_record(older, handoff.contact_id, "same person?")
+    esc.contacts.unmerge(merge.id, actor="agent:7")
+    esc.send_message(handoff.id, "Your refund is on its way.")
+    assert [m.to for m in sms.sent] == [PHONE, PHONE]
+    assert _cancellations(esc, handoff.id) == []

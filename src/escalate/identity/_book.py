@@ -306,7 +306,10 @@ class ContactBook:
         """Undo a merge: both contacts as they were, plus what was linked to each since.
 
         Works after later merges too (the identities come out of whatever now
-        holds them). Returns ``(survivor side, restored contact)``.
+        holds them). Returns ``(survivor side, restored contact)``. Each side's
+        phones and emails are recorded as unlinked from the other
+        (``Contact.unlinked``, ``Unlinked.merge_id``): its cases send nothing
+        more to them, as after ``unlink``.
 
         Raises:
             NotFound: no such merge in this tenant.

@@ -53,20 +53,25 @@ class Link(Model):
 
 
 class Unlinked(Model):
-    """An address ``unlink`` took away from a contact: its cases send nothing more there.
+    """An address taken away from a contact: its cases send nothing more there.
 
-    The contact keeps it until the address is linked to it again (or the contact,
-    or the person the address belongs to, is erased), so that the engine can tell
-    an address taken away from a contact ("this isn't me") from one the contact
-    never held, such as a number another contact holds that a case was given
-    anyway, pending an agent's merge decision.
+    ``unlink`` takes one ("this isn't me"); ``unmerge`` takes from each side the
+    phones and emails that go to the other (``merge_id`` set). The contact keeps
+    the record until the address is linked to it again (or, for an unmerge's,
+    until a merge gives it the address again; or the contact, or the person the
+    address belongs to, is erased), so that the engine can tell an address taken
+    away from a contact from one the contact never held, such as a number another
+    contact holds that a case was given anyway, pending an agent's merge decision.
 
     Attributes:
         identity: the phone number or email removed.
         at: when it was removed.
         actor: who removed it.
-        origin: the removed link's ``origin``, so undoing a merge gives the record
-            back to the contact the link was made for.
+        origin: the contact id whose cases the record is for, when that contact
+            had been merged into this one; undoing that merge gives the record
+            back to it.
+        merge_id: the merge whose undo took the address (to the other side);
+            ``None`` when ``unlink`` did.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -75,6 +80,7 @@ class Unlinked(Model):
     at: AwareDatetime
     actor: str = "system"
     origin: str | None = None
+    merge_id: str | None = None
 
 
 class Contact(Model):
@@ -93,7 +99,8 @@ class Contact(Model):
     version: int = 1
     #: The person's known IANA time zone; quiet hours use it over the number's.
     time_zone: str | None = None
-    #: Phones and emails ``unlink`` removed, until linked to it again (see ``Unlinked``).
+    #: Phones and emails ``unlink`` (or an ``unmerge``) removed, until linked to it again
+    #: (see ``Unlinked``).
     unlinked: tuple[Unlinked, ...] = ()
 
     @property

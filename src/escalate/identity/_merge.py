@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from escalate._exceptions import InvalidInput
-from escalate._identity import Identity
+from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event
 from escalate.identity._contact import Contact, Link, Unlinked
@@ -71,9 +71,10 @@ def unlinked_from(
     """Whether ``identity`` was unlinked from the contact and is not linked to it now.
 
     Follows merges: the contact, or one it was merged into since, may be the one
-    the identity was unlinked from, and the live one holds its identities now.
-    An identity the contact never held (a number another contact holds, given
-    to a case and left to an agent as a merge proposal) was not unlinked from it.
+    the identity was unlinked from (or that an unmerge took it from), and the
+    live one holds its identities now. An identity neither the contact nor one
+    it was merged with held (a number another contact holds, given to a case
+    and left to an agent as a merge proposal) was not unlinked from it.
 
     Args:
         owner: the live contact holding ``identity`` now (``resolve_identity``),
@@ -152,9 +153,11 @@ def merge_changes(
     Callers check first that both are live, distinct and of one tenant.
     """
     survivor, absorbed = choose_survivor(a, b)
+    links = (*survivor.links, *absorbed.links)
     merged = survivor.model_copy(
         update={
-            "links": (*survivor.links, *absorbed.links),
+            "links": links,
+            "unlinked": _rejoined(survivor.unlinked, links),
             "version": survivor.version + 1,
             # A known zone is the person's (quiet hours read it over the number's):
             # merged into a contact without one, it would be lost.
@@ -162,7 +165,12 @@ def merge_changes(
         }
     )
     tombstone = absorbed.model_copy(
-        update={"links": (), "merged_into": survivor.id, "version": absorbed.version + 1}
+        update={
+            "links": (),
+            "unlinked": _rejoined(absorbed.unlinked, links),
+            "merged_into": survivor.id,
+            "version": absorbed.version + 1,
+        }
     )
     record = MergeRecord(
         id=new_id("mg"),
@@ -224,7 +232,8 @@ def unmerge_changes(
         contact's before the merge go back with their current provenance (a link
         verified since stays verified); identities unlinked since stay unlinked,
         and are recorded as unlinked on both; links made for the survivor since
-        stay with it.
+        stay with it. Each side records the phones and emails the other keeps as
+        unlinked from it (``Unlinked.merge_id``): they are somebody else's now.
     """
     own = {link.identity.key for link in record.absorbed_before.links}
     moving: list[Link] = []
@@ -249,13 +258,33 @@ def unmerge_changes(
         if (gone.identity.key in own or gone.origin in origins)
         and absorbed.unlinked_for(gone.identity) is None
     ]
+    # While merged, either side's cases may have used the other's phones and
+    # emails (a fallback, an agent's message): the unmerge says they belong to
+    # somebody else, which is what an unlink says. The root's records are for the
+    # survivor's cases, which follow to the root; undoing the merge that took the
+    # survivor into the root gives them back to it (``origin``).
+    root_parted = _parted(
+        root.unlinked,
+        moving,
+        record.id,
+        actor,
+        at,
+        origin=None if root.id == record.survivor_id else record.survivor_id,
+    )
+    restored_kept = _not_held((*absorbed.unlinked, *unlinked), moving)
+    restored_parted = _parted(restored_kept, staying, record.id, actor, at, origin=None)
     root_after = root.model_copy(
-        update={"links": tuple(staying), "version": root.version + 1, "time_zone": zone}
+        update={
+            "links": tuple(staying),
+            "unlinked": (*root.unlinked, *root_parted),
+            "version": root.version + 1,
+            "time_zone": zone,
+        }
     )
     restored = absorbed.model_copy(
         update={
             "links": tuple(moving),
-            "unlinked": _not_held((*absorbed.unlinked, *unlinked), moving),
+            "unlinked": (*restored_kept, *restored_parted),
             "merged_into": None,
             "version": absorbed.version + 1,
         }
@@ -270,6 +299,7 @@ def unmerge_changes(
             merge_id=record.id,
             restored_id=restored.id,
             identities_returned=len(moving),
+            addresses_unlinked=len(root_parted),
         ),
         contact_event(
             restored,
@@ -278,6 +308,7 @@ def unmerge_changes(
             actor,
             merge_id=record.id,
             identities=len(moving),
+            addresses_unlinked=len(restored_parted),
         ),
     )
     return (
@@ -297,3 +328,40 @@ def _not_held(unlinked: Sequence[Unlinked], links: Sequence[Link]) -> tuple[Unli
         return ()
     held = {link.identity.key for link in links}
     return tuple(gone for gone in unlinked if gone.identity.key not in held)
+
+
+def _parted(
+    kept: Sequence[Unlinked],
+    links: Sequence[Link],
+    merge_id: str,
+    actor: str,
+    at: datetime,
+    *,
+    origin: str | None,
+) -> tuple[Unlinked, ...]:
+    """A record of each phone and email of ``links`` (the other side's) ``kept`` lacks.
+
+    A record ``kept`` already has (an unlink's, dormant while the merge gave the
+    address back) says the same and stays.
+    """
+    known = {gone.identity.key for gone in kept}
+    return tuple(
+        Unlinked(identity=link.identity, at=at, actor=actor, origin=origin, merge_id=merge_id)
+        for link in links
+        if link.identity.kind is not IdentityKind.SOCIAL and link.identity.key not in known
+    )
+
+
+def _rejoined(unlinked: Sequence[Unlinked], links: Sequence[Link]) -> tuple[Unlinked, ...]:
+    """``unlinked`` less the unmerges' records of identities ``links`` (the merged contact's) hold.
+
+    A merge says the contact is the one holding them after all: the unmerge's
+    record is void, as ``link`` voids an unlink's. An unlink's record stays,
+    dormant, for an undo of this merge to bring back (``Contact.unlinked_for``).
+    """
+    if not unlinked:
+        return ()
+    held = {link.identity.key for link in links}
+    return tuple(
+        gone for gone in unlinked if gone.merge_id is None or gone.identity.key not in held
+    )

@@ -79,10 +79,11 @@ def address_unlinked(
 ) -> bool:
     """Whether the send's address was unlinked from its case's contact (merges followed).
 
-    Only an unlink counts: an address the contact never held (a number another
-    contact holds, given to the case and left to an agent as a merge proposal)
-    is still the case's to use. In the usual case, the address's contact is the
-    case's, and nothing is read beyond ``owner``.
+    Only an unlink counts, or an unmerge (which unlinks from each side the
+    addresses that went to the other): an address the contact never held, alone
+    or merged (a number another contact holds, given to the case and left to an
+    agent as a merge proposal), is still the case's to use. In the usual case,
+    the address's contact is the case's, and nothing is read beyond ``owner``.
     """
     contact_id = _case_contact(handoff, command)
     if contact_id is None:
