@@ -3,7 +3,10 @@
 Invariants at every step: an identity resolves to at most one live contact per
 tenant (and that contact holds it); tombstones hold nothing; no tenant sees
 another's contacts; unmerge(merge(a, b)) restores a and b; refused verbs change nothing;
-an unlinked phone or email is recorded on the contact until it is linked to it again.
+an unlinked phone or email is recorded on the contact until it is linked to it again;
+an unmerge unlinks each side's phones and emails from the other side's cases, until
+a merge or a link gives them back (no live contact keeps an unmerge's record of an
+identity it holds).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from escalate import (
     NotFound,
 )
 from escalate.identity import ContactBook
+from escalate.identity._merge import unlinked_from
 from escalate.store import MemoryStore, SQLiteStore, Store
 from escalate.testing import FakeClock
 
@@ -75,6 +79,15 @@ class IdentityMachine(RuleBasedStateMachine):
 
     def _tick(self) -> None:
         self.clock.advance(seconds=1)
+
+    def _check_parted(
+        self, tenant: str, survivor_id: str, kept: Contact, restored: Contact
+    ) -> None:
+        """No case of either side of an undone merge may use the other side's phones and emails."""
+        for case_contact, other in ((survivor_id, restored), (restored.id, kept)):
+            for identity in other.identities:
+                if identity.kind is not IdentityKind.SOCIAL:
+                    assert unlinked_from(self.store, tenant, case_contact, identity, other)
 
     # -- rules ------------------------------------------------------------------
 
@@ -169,7 +182,8 @@ class IdentityMachine(RuleBasedStateMachine):
             return
         _, record = book.merge_with_record(a, b, "test")
         self._tick()
-        book.unmerge(record.id)
+        kept, restored = book.unmerge(record.id)
+        self._check_parted(tenant, record.survivor_id, kept, restored)
         for before in (a, b):
             after = book.get(before.id)
             assert after is not None
@@ -190,10 +204,11 @@ class IdentityMachine(RuleBasedStateMachine):
             if book.resolve(i) is not None
             and book.resolve(i).id == book.live(record.survivor_id).id  # type: ignore[union-attr]
         ]
-        _, restored = book.unmerge(record.id)
+        kept, restored = book.unmerge(record.id)
         assert not restored.is_tombstone
         for identity in held:
             assert book.resolve(identity).id == restored.id  # type: ignore[union-attr]
+        self._check_parted(tenant, record.survivor_id, kept, restored)
         self._tick()
 
     @precondition(lambda self: all(self.ids.values()))
@@ -235,6 +250,18 @@ class IdentityMachine(RuleBasedStateMachine):
                 if resolved is not None:
                     assert resolved.tenant == tenant
                     assert not resolved.is_tombstone
+
+    @invariant()
+    def an_unmerges_record_never_outlives_the_identity_coming_back(self) -> None:
+        if not hasattr(self, "store"):
+            return
+        for tenant in TENANTS:
+            for cid in self.ids[tenant]:
+                contact = self.books[tenant].get(cid)
+                assert contact is not None
+                if not contact.is_tombstone:
+                    parted = {g.identity for g in contact.unlinked if g.merge_id is not None}
+                    assert parted.isdisjoint(contact.identities)
 
     @invariant()
     def tenants_never_see_each_other(self) -> None:
