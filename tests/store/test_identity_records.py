@@ -61,6 +61,21 @@ def test_a_contacts_unlinked_addresses_round_trip(store: Store) -> None:
     assert store.resolve_identity("default", email) is None
 
 
+def test_contacts_unlinked_from_finds_every_record_dormant_ones_too(store: Store) -> None:
+    """Every contact keeping the address in ``unlinked`` is found, per tenant: one that
+    holds the address again (a merge brought it back, the record dormant) too, since
+    erasure must remove the address from all of them."""
+    gone = Unlinked(identity=PHONE, at=AT)
+    dormant = _contact("ct_holds").model_copy(update={"unlinked": (gone,)})
+    plain = Contact(id="ct_lost", tenant="default", created_at=AT, unlinked=(gone,))
+    elsewhere = Contact(id="ct_lost", tenant="other", created_at=AT, unlinked=(gone,))
+    store.commit(Changes(contacts=(dormant, plain)))
+    store.commit(Changes(contacts=(elsewhere,)))
+    found = store.contacts_unlinked_from("default", PHONE)
+    assert sorted(found, key=lambda contact: contact.id) == [dormant, plain]
+    assert store.contacts_unlinked_from("default", Identity.phone("+14155550111")) == []
+
+
 def test_proposals_filter_by_status(store: Store) -> None:
     """Proposals read back by id and by status, oldest first, never across tenants."""
     first = MergeProposal(

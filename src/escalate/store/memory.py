@@ -324,7 +324,10 @@ class MemoryStore:
         return [
             contact
             for contact in contacts
-            if contact.tenant == tenant and contact.unlinked_for(identity) is not None
+            # Not ``unlinked_for``: it skips a record the contact holds the address
+            # past (a merge brought it back), and erasure must remove that one too.
+            if contact.tenant == tenant
+            and any(gone.identity == identity for gone in contact.unlinked)
         ]
 
     def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
