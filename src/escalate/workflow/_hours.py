@@ -34,6 +34,9 @@ _MONTHS = {
 }  # fmt: skip
 #: A weekday alone names the return only within the coming week.
 _WEEK = timedelta(days=7)
+_DAY = timedelta(days=1)
+#: How far ahead next_open looks for an open day before giving up.
+_HORIZON_DAYS = 400
 
 
 @dataclass(frozen=True, init=False)
@@ -106,6 +109,16 @@ class BusinessHours:
         local = ensure_aware(at, "at").astimezone(self.zone)
         return self._open_day(local.date()) and self.opens <= local.time() < self.closes
 
+    def _next_start(self, local: datetime) -> datetime | None:
+        """The first window start after a local reading, as a naive one, if one is near."""
+        day, wall = local.date(), local.replace(tzinfo=None)
+        for _ in range(_HORIZON_DAYS):
+            start = datetime.combine(day, self.opens)
+            if start > wall and self._open_day(day):
+                return start
+            day += _DAY
+        return None
+
     def next_open(self, at: datetime) -> datetime:
         """The next opening instant at or after ``at`` (``at`` itself when open), in UTC.
 
@@ -115,40 +128,41 @@ class BusinessHours:
         at = ensure_aware(at, "at")
         if self.is_open(at):
             return at
-        day = at.astimezone(self.zone).date()
-        for _ in range(400):
-            if self._open_day(day):
-                opening = self._opening(day, at)
-                if opening is not None:
-                    return opening
-            day += timedelta(days=1)
-        raise InvalidInput("no open day in the next 400 days")
+        zone, now = self.zone, at
+        # The team opens when the wall clock reaches a window's start, or when a
+        # clock change moves it into a window: forward past a start the change
+        # skips, or back into one (a closing time the change repeats). Between
+        # changes the clock moves with real time, so walk from change to change.
+        local = now.astimezone(zone)
+        start = self._next_start(local)
+        while start is not None:
+            wall = local.replace(tzinfo=None)
+            # A day at a time, so that no two clock changes fall in one step.
+            step = min(start - wall, _DAY)
+            ahead = now + step
+            if ahead.astimezone(zone).utcoffset() == local.utcoffset():
+                if ahead - now == start - wall:
+                    return ahead
+                now, local = ahead, ahead.astimezone(zone)
+                continue
+            now = self._clock_change(now, ahead)
+            if self.is_open(now):
+                return now
+            local = now.astimezone(zone)
+            start = self._next_start(local)
+        raise InvalidInput(f"no open day in the next {_HORIZON_DAYS} days")
 
-    def _opening(self, day: date, at: datetime) -> datetime | None:
-        """When the team opens on ``day``, at or after ``at`` (UTC), if it does.
-
-        A DST change can skip the opening time (the team opens when the clock
-        jumps past it) or repeat it (the second one counts once the first is
-        past: the wall clock reads before opening again until then).
-        """
-        naive = datetime.combine(day, self.opens)
-        first = naive.replace(tzinfo=self.zone).astimezone(UTC)
-        second = naive.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
-        # In a gap fold=1 reads the time with the later offset, so it comes first.
-        candidates = [self._clock_jump(second, first)] if second < first else [first, second]
-        return next((c for c in candidates if c >= at and self.is_open(c)), None)
-
-    def _clock_jump(self, before: datetime, after: datetime) -> datetime:
-        """The instant between ``before`` and ``after`` at which the zone's clock jumps forward.
+    def _clock_change(self, before: datetime, after: datetime) -> datetime:
+        """The instant in ``(before, after]`` at which the zone's clock changes, in UTC.
 
         Time zone transitions fall on whole seconds, so a bisection over seconds finds it.
         """
         zone = self.zone
-        jumped = after.astimezone(zone).utcoffset()
+        changed = after.astimezone(zone).utcoffset()
         low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
         while high - low > 1:
             middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, zone).utcoffset() == jumped:
+            if datetime.fromtimestamp(middle, zone).utcoffset() == changed:
                 high = middle
             else:
                 low = middle
