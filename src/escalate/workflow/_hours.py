@@ -2,6 +2,10 @@
 
 Used by the default workflow so that an off-hours public acknowledgement says
 when the team is back. Pure: every method takes the instant it is asked about.
+
+The team is open exactly while its wall clock reads a time inside one of its
+windows: one per open day, from ``opens`` that day to ``closes`` the same day,
+or the next day when ``closes`` is not after ``opens`` (a night shift).
 """
 
 from __future__ import annotations
@@ -43,16 +47,23 @@ _HORIZON_DAYS = 400
 class BusinessHours:
     """Opening hours in one time zone.
 
+    Each open day has one window, from ``opens`` to ``closes``. When ``closes``
+    is at or before ``opens`` the window ends the next day (22:00-06:00), and
+    ``closes == opens`` makes it 24 hours. A window belongs to the day it opens:
+    ``days`` and ``holidays`` say whether it opens at all, and one that opened
+    runs to its closing time even into a holiday or an unlisted day.
+
     Args:
         tz: an IANA zone name, e.g. ``"America/New_York"``.
         opens: local opening time (default 09:00).
-        closes: local closing time (default 17:00); must be after ``opens``.
-        days: open weekdays, Monday = 0 (default Monday to Friday).
-        holidays: local dates the team is out.
+        closes: local closing time (default 17:00); at or before ``opens``, the
+            next day's.
+        days: weekdays a window opens on, Monday = 0 (default Monday to Friday).
+        holidays: local dates no window opens on.
 
     Raises:
-        InvalidInput: unknown zone, ``closes`` not after ``opens``, bad weekday,
-            or no open day at all.
+        InvalidInput: unknown zone, aware ``opens`` or ``closes``, bad weekday,
+            holiday not a date, or no open day at all.
     """
 
     tz: str
@@ -86,8 +97,6 @@ class BusinessHours:
             # A datetime or a "2026-07-03" string never equals a date: that
             # holiday would silently count as a working day.
             raise InvalidInput("holidays must be datetime.date values (not datetimes or text)")
-        if closes <= opens:
-            raise InvalidInput("closes must be after opens")
         day_set = frozenset(days)
         if not day_set or not day_set <= set(range(7)):
             raise InvalidInput("days must be a non-empty set of weekdays 0-6 (Monday = 0)")
@@ -107,7 +116,13 @@ class BusinessHours:
     def is_open(self, at: datetime) -> bool:
         """True when ``at`` falls within opening hours."""
         local = ensure_aware(at, "at").astimezone(self.zone)
-        return self._open_day(local.date()) and self.opens <= local.time() < self.closes
+        day, clock = local.date(), local.time()
+        if self.opens < self.closes:
+            return self._open_day(day) and self.opens <= clock < self.closes
+        # Past midnight, the window open now (if any) is the one that opened yesterday.
+        return (clock >= self.opens and self._open_day(day)) or (
+            clock < self.closes and self._open_day(day - _DAY)
+        )
 
     def _next_start(self, local: datetime) -> datetime | None:
         """The first window start after a local reading, as a naive one, if one is near."""
