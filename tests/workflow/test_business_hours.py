@@ -88,6 +88,19 @@ def test_an_opening_time_the_fall_back_repeats_is_not_in_the_past() -> None:
     assert team.describe_return(repeated_hour) == "Sunday 01:30 EST"
 
 
+def test_a_closing_time_the_fall_back_repeats_reopens_at_its_second_reading() -> None:
+    """00:30-02:30 in Berlin, 03:00 CEST becomes 02:00 CET: the clock reads 02:00-02:30 again.
+
+    is_open already said so; next_open answered the next night, so a post made
+    at 02:40 CEST was told the team was back at 00:30 the next day.
+    """
+    team = BusinessHours("Europe/Berlin", opens=time(0, 30), closes=time(2, 30), days=range(7))
+    after_first_close = datetime(2026, 10, 25, 0, 40, tzinfo=UTC)  # 02:40 CEST
+    assert not team.is_open(after_first_close)
+    assert team.next_open(after_first_close) == datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
+    assert team.describe_return(after_first_close) == "Sunday 02:00 CET"
+
+
 def test_opening_times_with_a_time_zone_are_refused() -> None:
     """An aware opens/closes is an error at definition, not a TypeError at the first post."""
     with pytest.raises(InvalidInput, match="local times"):

@@ -2,6 +2,10 @@
 
 Used by the default workflow so that an off-hours public acknowledgement says
 when the team is back. Pure: every method takes the instant it is asked about.
+
+The team is open exactly while its wall clock reads a time inside one of its
+windows: one per open day, from ``opens`` that day to ``closes`` the same day,
+or the next day when ``closes`` is not after ``opens`` (a night shift).
 """
 
 from __future__ import annotations
@@ -34,22 +38,32 @@ _MONTHS = {
 }  # fmt: skip
 #: A weekday alone names the return only within the coming week.
 _WEEK = timedelta(days=7)
+_DAY = timedelta(days=1)
+#: How far ahead next_open looks for an open day before giving up.
+_HORIZON_DAYS = 400
 
 
 @dataclass(frozen=True, init=False)
 class BusinessHours:
     """Opening hours in one time zone.
 
+    Each open day has one window, from ``opens`` to ``closes``. When ``closes``
+    is at or before ``opens`` the window ends the next day (22:00-06:00), and
+    ``closes == opens`` makes it 24 hours. A window belongs to the day it opens:
+    ``days`` and ``holidays`` say whether it opens at all, and one that opened
+    runs to its closing time even into a holiday or an unlisted day.
+
     Args:
         tz: an IANA zone name, e.g. ``"America/New_York"``.
         opens: local opening time (default 09:00).
-        closes: local closing time (default 17:00); must be after ``opens``.
-        days: open weekdays, Monday = 0 (default Monday to Friday).
-        holidays: local dates the team is out.
+        closes: local closing time (default 17:00); at or before ``opens``, the
+            next day's.
+        days: weekdays a window opens on, Monday = 0 (default Monday to Friday).
+        holidays: local dates no window opens on.
 
     Raises:
-        InvalidInput: unknown zone, ``closes`` not after ``opens``, bad weekday,
-            or no open day at all.
+        InvalidInput: unknown zone, aware ``opens`` or ``closes``, bad weekday,
+            holiday not a date, or no open day at all.
     """
 
     tz: str
@@ -83,8 +97,6 @@ class BusinessHours:
             # A datetime or a "2026-07-03" string never equals a date: that
             # holiday would silently count as a working day.
             raise InvalidInput("holidays must be datetime.date values (not datetimes or text)")
-        if closes <= opens:
-            raise InvalidInput("closes must be after opens")
         day_set = frozenset(days)
         if not day_set or not day_set <= set(range(7)):
             raise InvalidInput("days must be a non-empty set of weekdays 0-6 (Monday = 0)")
@@ -104,7 +116,23 @@ class BusinessHours:
     def is_open(self, at: datetime) -> bool:
         """True when ``at`` falls within opening hours."""
         local = ensure_aware(at, "at").astimezone(self.zone)
-        return self._open_day(local.date()) and self.opens <= local.time() < self.closes
+        day, clock = local.date(), local.time()
+        if self.opens < self.closes:
+            return self._open_day(day) and self.opens <= clock < self.closes
+        # Past midnight, the window open now (if any) is the one that opened yesterday.
+        return (clock >= self.opens and self._open_day(day)) or (
+            clock < self.closes and self._open_day(day - _DAY)
+        )
+
+    def _next_start(self, local: datetime) -> datetime | None:
+        """The first window start after a local reading, as a naive one, if one is near."""
+        day, wall = local.date(), local.replace(tzinfo=None)
+        for _ in range(_HORIZON_DAYS):
+            start = datetime.combine(day, self.opens)
+            if start > wall and self._open_day(day):
+                return start
+            day += _DAY
+        return None
 
     def next_open(self, at: datetime) -> datetime:
         """The next opening instant at or after ``at`` (``at`` itself when open), in UTC.
@@ -115,40 +143,41 @@ class BusinessHours:
         at = ensure_aware(at, "at")
         if self.is_open(at):
             return at
-        day = at.astimezone(self.zone).date()
-        for _ in range(400):
-            if self._open_day(day):
-                opening = self._opening(day, at)
-                if opening is not None:
-                    return opening
-            day += timedelta(days=1)
-        raise InvalidInput("no open day in the next 400 days")
+        zone, now = self.zone, at
+        # The team opens when the wall clock reaches a window's start, or when a
+        # clock change moves it into a window: forward past a start the change
+        # skips, or back into one (a closing time the change repeats). Between
+        # changes the clock moves with real time, so walk from change to change.
+        local = now.astimezone(zone)
+        start = self._next_start(local)
+        while start is not None:
+            wall = local.replace(tzinfo=None)
+            # A day at a time, so that no two clock changes fall in one step.
+            step = min(start - wall, _DAY)
+            ahead = now + step
+            if ahead.astimezone(zone).utcoffset() == local.utcoffset():
+                if ahead - now == start - wall:
+                    return ahead
+                now, local = ahead, ahead.astimezone(zone)
+                continue
+            now = self._clock_change(now, ahead)
+            if self.is_open(now):
+                return now
+            local = now.astimezone(zone)
+            start = self._next_start(local)
+        raise InvalidInput(f"no open day in the next {_HORIZON_DAYS} days")
 
-    def _opening(self, day: date, at: datetime) -> datetime | None:
-        """When the team opens on ``day``, at or after ``at`` (UTC), if it does.
-
-        A DST change can skip the opening time (the team opens when the clock
-        jumps past it) or repeat it (the second one counts once the first is
-        past: the wall clock reads before opening again until then).
-        """
-        naive = datetime.combine(day, self.opens)
-        first = naive.replace(tzinfo=self.zone).astimezone(UTC)
-        second = naive.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
-        # In a gap fold=1 reads the time with the later offset, so it comes first.
-        candidates = [self._clock_jump(second, first)] if second < first else [first, second]
-        return next((c for c in candidates if c >= at and self.is_open(c)), None)
-
-    def _clock_jump(self, before: datetime, after: datetime) -> datetime:
-        """The instant between ``before`` and ``after`` at which the zone's clock jumps forward.
+    def _clock_change(self, before: datetime, after: datetime) -> datetime:
+        """The instant in ``(before, after]`` at which the zone's clock changes, in UTC.
 
         Time zone transitions fall on whole seconds, so a bisection over seconds finds it.
         """
         zone = self.zone
-        jumped = after.astimezone(zone).utcoffset()
+        changed = after.astimezone(zone).utcoffset()
         low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
         while high - low > 1:
             middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, zone).utcoffset() == jumped:
+            if datetime.fromtimestamp(middle, zone).utcoffset() == changed:
                 high = middle
             else:
                 low = middle
