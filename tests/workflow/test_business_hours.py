@@ -115,3 +115,12 @@ def test_an_opening_time_marked_fold_1_reads_as_the_wall_clock_time() -> None:
     assert team.opens.fold == 0
     before = datetime(2025, 3, 29, 4, 0, tzinfo=UTC)  # Saturday 04:00 GMT, closed
     assert team.next_open(before) == datetime(2025, 3, 30, 1, 0, tzinfo=UTC)  # 02:00 BST
+
+
+@pytest.mark.parametrize("opens", [time(17), time(18), time(23, 59)])
+def test_a_late_opening_without_a_closing_time_is_refused(opens: time) -> None:
+    """The default 17:00 would make it a 23-hour (or 24-hour) window nobody asked for."""
+    with pytest.raises(InvalidInput, match="give closes"):
+        BusinessHours("America/New_York", opens=opens)
+    assert BusinessHours("America/New_York", opens=opens, closes=time(2)).closes == time(2)
+    assert BusinessHours("America/New_York", opens=time(16, 59)).closes == time(17)

@@ -39,6 +39,7 @@ _MONTHS = {
 #: A weekday alone names the return only within the coming week.
 _WEEK = timedelta(days=7)
 _DAY = timedelta(days=1)
+_DEFAULT_CLOSES = time(17, 0)
 #: How far ahead next_open looks for an open day before giving up.
 _HORIZON_DAYS = 400
 
@@ -57,12 +58,13 @@ class BusinessHours:
         tz: an IANA zone name, e.g. ``"America/New_York"``.
         opens: local opening time (default 09:00).
         closes: local closing time (default 17:00); at or before ``opens``, the
-            next day's.
+            next day's. Required when ``opens`` is 17:00 or later.
         days: weekdays a window opens on, Monday = 0 (default Monday to Friday).
         holidays: local dates no window opens on.
 
     Raises:
-        InvalidInput: unknown zone, aware ``opens`` or ``closes``, bad weekday,
+        InvalidInput: unknown zone, aware ``opens`` or ``closes``, ``closes``
+            left out with ``opens`` at or after 17:00, bad weekday,
             holiday not a date, or no open day at all.
     """
 
@@ -76,7 +78,7 @@ class BusinessHours:
         self,
         tz: str,
         opens: time = time(9, 0),
-        closes: time = time(17, 0),
+        closes: time | None = None,
         days: Iterable[int] = range(5),
         holidays: Iterable[date] = (),
     ) -> None:
@@ -84,6 +86,15 @@ class BusinessHours:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
             raise InvalidInput(f"unknown time zone {tz!r}") from None
+        if closes is None:
+            if isinstance(opens, time) and opens.replace(tzinfo=None) >= _DEFAULT_CLOSES:
+                # The default closing time would silently turn ``opens=time(18)``
+                # into an 18:00-17:00 night shift (or 17:00 into 24 hours).
+                raise InvalidInput(
+                    "opens is at or after the default closing time 17:00: give closes too"
+                    " (at or before opens for a window that ends the next day)"
+                )
+            closes = _DEFAULT_CLOSES
         if not isinstance(opens, time) or not isinstance(closes, time):
             raise InvalidInput("opens and closes must be datetime.time values")
         if opens.tzinfo is not None or closes.tzinfo is not None:
