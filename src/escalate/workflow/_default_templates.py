@@ -60,6 +60,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Case {reference}: no answer from the customer; the handoff was abandoned. "
             "Close the public thread."
         ),
+        "notify.undelivered": (
+            "Case {reference}: an agent's message was not delivered ({why}), and no other "
+            "channel of the customer's can take it. The handoff is closed."
+        ),
     },
     "es": {
         "public.greeting": "Hola,",
@@ -110,6 +114,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Caso {reference}: el cliente no respondió; el traspaso se abandonó. "
             "Cierra el hilo público."
         ),
+        "notify.undelivered": (
+            "Caso {reference}: un mensaje del agente no se entregó ({why}) y ningún otro "
+            "canal del cliente puede recibirlo. El traspaso está cerrado."
+        ),
     },
 }
 
@@ -137,6 +145,7 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "agent.email": {"reference", "text"},
     "notify.sla_at_risk": {"reference", "due"},
     "notify.abandoned": _REF,
+    "notify.undelivered": {"reference", "why"},
 }
 
 DEFAULT_TEMPLATES = Templates(DEFAULT_TEXTS, variables=DEFAULT_VARIABLES)
