@@ -145,6 +145,32 @@ def test_with_no_other_channel_the_helpdesk_hears_of_it(
     assert TEXT not in note.text  # personal data stays in the erasable outbox row
 
 
+def test_a_case_failing_under_a_queued_agents_message_tells_the_helpdesk(
+    store: Store, sms: MemoryTransport, notes: list[Notify]
+) -> None:
+    """The intro fails first and the case closes: the agent's message queued behind it is
+    never sent, and the helpdesk hears the case failed."""
+    clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+        notifier=lambda _, note: notes.append(note),
+    )
+    handoff = connected_by_text(esc, clock, email=False)
+    esc.send_message(handoff.id, TEXT)  # held until the morning, behind the intro
+    sms.fail_next(LANDLINE, times=2)
+    clock.set(datetime(2026, 1, 6, 16, 5, tzinfo=UTC))
+    esc.run_due()
+    handoff = esc.handoffs.get(handoff.id)
+    assert handoff.state is S.FAILED
+    assert sms.sent == []
+    assert [note.topic for note in notes] == ["sla_at_risk", "failed"]  # held past the SLA
+    assert handoff.reference in notes[-1].text
+    assert "(InvalidRecipient)" in notes[-1].text
+
+
 def test_a_bounce_reported_after_the_send_carries_the_message(
     make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
 ) -> None:
@@ -329,7 +355,9 @@ def test_a_failed_agents_message_is_sent_once_more_or_reported(
     carried = [s for s in sends if TEXT in s.body]
     agents = template is not None and template.startswith("agent.")
     if not agents:
-        assert (carried, notes) == ([], [])
+        assert carried == []
+        told = ["failed"] if step.state is S.FAILED else []
+        assert [n.topic for n in notes] == told
         return
     if step.state in TERMINAL_STATES:
         assert carried == []

@@ -45,6 +45,7 @@ from escalate.workflow._default_actions import (
     fall_back,
     first_message_misses_sla,
     from_address,
+    give_up,
     held,
     held_past_sla,
     mark_failed,
@@ -261,7 +262,8 @@ DEFAULT_STEPS = (
         SendFailed,
         S.FAILED,
         "send failed; no other consented channel",
-        mark_failed,
+        give_up,
+        templates=("notify.failed",),
     ),
     Step(OPEN, OptedOut, S.DECLINED, "the customer opted out"),
     Step(

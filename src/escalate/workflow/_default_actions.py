@@ -351,3 +351,14 @@ def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
 
 def mark_failed(handoff: Handoff, event: SendFailed, _: Context) -> Effects:
     return effects(failed_channels=(*handoff.failed_channels, event.channel))
+
+
+def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """Fail the case, and tell the helpdesk: what is still queued for it never goes.
+
+    Messages queued behind the one that failed (an agent's, written while the
+    intro waited for the morning) are cancelled or fail unheard on a closed
+    case; this notice is the helpdesk's only word of them.
+    """
+    notify = _notify(handoff, ctx, "failed", why=event.reason)
+    return effects(notify, **mark_failed(handoff, event, ctx).updates)

@@ -64,6 +64,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Case {reference}: an agent's message was not delivered ({why}), and no other "
             "channel of the customer's can take it. The handoff is closed."
         ),
+        "notify.failed": (
+            "Case {reference}: no channel of the customer's can take our messages ({why}); "
+            "the handoff failed, and nothing still queued for it will be sent. "
+            "Answer in the public thread."
+        ),
     },
     "es": {
         "public.greeting": "Hola,",
@@ -118,6 +123,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Caso {reference}: un mensaje del agente no se entregó ({why}) y ningún otro "
             "canal del cliente puede recibirlo. El traspaso está cerrado."
         ),
+        "notify.failed": (
+            "Caso {reference}: ningún canal del cliente recibe nuestros mensajes ({why}); "
+            "el traspaso falló y no se enviará nada de lo pendiente. "
+            "Responde en el hilo público."
+        ),
     },
 }
 
@@ -146,6 +156,7 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "notify.sla_at_risk": {"reference", "due"},
     "notify.abandoned": _REF,
     "notify.undelivered": {"reference", "why"},
+    "notify.failed": {"reference", "why"},
 }
 
 DEFAULT_TEMPLATES = Templates(DEFAULT_TEXTS, variables=DEFAULT_VARIABLES)
