@@ -21,8 +21,7 @@ from escalate._models import Handoff
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine, _event
-from escalate.workflow._inputs import SendFailed
-from escalate.workflow._reported import failure_reason, feeds_failure, in_flight_report
+from escalate.workflow._reported import failure_of, failure_reason, in_flight_report
 
 __all__ = ["Outbox"]
 
@@ -231,10 +230,9 @@ class Outbox:
 
     def _feed_failure(self, item: OutboxItem, reason: str) -> None:
         # A keyword answer (HELP, STOP's confirmation) that failed is no failure of the case.
-        if isinstance(item.command, SendMessage) and item.handoff_id and feeds_failure(item):
-            self._engine.feed(
-                item.handoff_id, SendFailed(channel=item.command.channel, reason=reason)
-            )
+        failed = failure_of(item, reason)
+        if failed is not None and item.handoff_id:
+            self._engine.feed(item.handoff_id, failed)
             if self._dispatch_immediately:
                 # A fallback's intro goes out now, not at the next run_due().
                 self._engine.dispatch(handoff_id=item.handoff_id)

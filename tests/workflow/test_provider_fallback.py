@@ -80,6 +80,28 @@ def test_provider_failure_moves_to_the_next_configured_provider(
     assert "message.failed" not in kinds(esc, handoff)
 
 
+def test_an_agents_message_a_provider_fails_goes_through_the_next_with_its_text(
+    store: Store, clock: FakeClock
+) -> None:
+    """A's own permanent failure on an agent's text: b sends that same text, once, on SMS."""
+    a, b = pair()
+    esc = escalator(store, clock, a, b)
+    handoff = connect(esc, clock)
+    a.fail_next(PermanentTransportError("account suspended", provider="a", code="20003"))
+    handoff = esc.send_message(handoff.id, "Your refund is on its way.")
+    [attempt] = a.attempts[1:]
+    [sent] = b.sent
+    assert (
+        sent.body == attempt.body == f"Acme: Your refund is on its way. (case {handoff.reference})"
+    )
+    assert (handoff.state, handoff.channel, handoff.failed_channels) == (
+        HandoffState.CONNECTED,
+        Channel.SMS,
+        (),
+    )
+    assert "message.failed" not in kinds(esc, handoff)
+
+
 def test_the_configured_order_is_kept_per_channel(store: Store, clock: FakeClock) -> None:
     """An email-only transport between the SMS ones changes nothing; a healthy first one sends."""
     a, b = pair()

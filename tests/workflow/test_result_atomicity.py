@@ -94,8 +94,10 @@ def test_a_failed_send_and_the_fallback_commit_together() -> None:
     store.commits.clear()
     report = esc.run_due()
     assert report.failed == 1
-    (settled,) = [c for c in store.commits if c.outbox_updates]
+    # Then the helpdesk's notice of the failure, settled on its own.
+    settled, notified = [c for c in store.commits if c.outbox_updates]
     assert settled.outbox_updates[0].status is OutboxStatus.FAILED
+    assert notified.outbox_updates[0].status is OutboxStatus.DONE
     assert [h.state for h in settled.handoffs] == [HandoffState.FAILED]
     assert esc.handoffs.get(handoff.id).state is HandoffState.FAILED
 

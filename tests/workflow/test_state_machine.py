@@ -2,13 +2,16 @@
 
 Properties: every recorded transition is one the workflow declares (and none
 leaves a terminal state), a thread has at most one open handoff, the opt-in
-request reaches an address at most once per handoff, and every handoff ends in a
-terminal state once time runs far enough.
+request reaches an address at most once per handoff, an agent's message reaches
+the customer at most once and is never lost without a trace (a failed one goes
+again later, or the helpdesk hears, or its case had closed), and every handoff
+ends in a terminal state once time runs far enough.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -28,20 +31,26 @@ from hypothesis.stateful import (
 
 from escalate import (
     Channel,
+    ContactMerged,
     Escalator,
+    Event,
     Identity,
+    IdentityTaken,
     InboundMessage,
     InvalidRecipient,
+    LinkSource,
+    NotFound,
     RecipientOptedOut,
     RetryableTransportError,
     TransitionNotAllowed,
     UnknownOutcomeError,
     Workflow,
 )
-from escalate.store import MemoryStore, SQLiteStore, Store
+from escalate.store import MemoryStore, OutboxItem, SQLiteStore, Store
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import (
     TERMINAL_STATES,
+    Notify,
     PublicReplyPosted,
     SendDeferred,
     SendFailed,
@@ -65,6 +74,7 @@ FAILURES = [
     UnknownOutcomeError("timeout", provider="m"),
 ]
 WORKFLOWS = {flag: Workflow.default(brand="Acme", double_opt_in=flag) for flag in (False, True)}
+AGENT_NOTE = re.compile(r"Note (\d+) from the agent")
 TIMER_NAMES = [*sorted(WORKFLOWS[False].timers), "unknown"]
 
 
@@ -88,6 +98,7 @@ class HandoffStreams(RuleBasedStateMachine):
         self.tmp: str | None = None
         self.handoff_ids: list[str] = []
         self.esc: Escalator | None = None
+        self.written = 0
 
     def _store(self) -> Store:
         if self.store_kind == "sqlite":
@@ -172,6 +183,34 @@ class HandoffStreams(RuleBasedStateMachine):
         self.sms.fail_next(failure)
 
     @precondition(lambda self: self.handoff_ids)
+    @rule(index=st.integers(0, 9), failure=st.none() | st.sampled_from(FAILURES))
+    def agent_writes(self, index: int, failure: Exception | None) -> None:
+        """An agent answers a case (only a connected one takes it); every text is its own.
+
+        Often the next send fails, so an agent's message meets every failure.
+        """
+        self.written += 1
+        if failure is not None:
+            self.sms.fail_next(failure)
+        with contextlib.suppress(TransitionNotAllowed):
+            self.e.send_message(self._pick(index), f"Note {self.written} from the agent")
+
+    @precondition(lambda self: self.handoff_ids)
+    @rule(index=st.integers(0, 9), address=st.sampled_from(ADDRESSES), unlink=st.booleans())
+    def agent_edits_the_contact(self, index: int, address: Identity, unlink: bool) -> None:
+        """An agent files another consented address for a case's customer, or unlinks one."""
+        handoff = self.e.handoffs.get(self._pick(index))
+        if handoff.contact_id is None:
+            return
+        if unlink:
+            with contextlib.suppress(NotFound, ContactMerged):
+                self.e.contacts.unlink(handoff.contact_id, address, actor="agent")
+            return
+        with contextlib.suppress(IdentityTaken):
+            self.e.contacts.link(handoff.contact_id, address, LinkSource.AGENT_ENTERED)
+            self.e.consent.grant(address, WEB_FORM_CONSENT, handoff_id=handoff.id)
+
+    @precondition(lambda self: self.handoff_ids)
     @rule(index=st.integers(0, 9), name=st.sampled_from(TIMER_NAMES))
     def late_timer(self, index: int, name: str) -> None:
         self.e.engine.feed(self._pick(index), TimerFired(name=name))
@@ -182,11 +221,27 @@ class HandoffStreams(RuleBasedStateMachine):
         self.e.engine.feed(self._pick(index), PublicReplyPosted(post_id="dup"))
 
     @precondition(lambda self: self.handoff_ids)
-    @rule(index=st.integers(0, 9), channel=st.sampled_from([Channel.SMS, Channel.EMAIL]))
-    def late_send_failed(self, index: int, channel: Channel) -> None:
-        self.e.engine.feed(
-            self._pick(index), SendFailed(channel=channel, reason="InvalidRecipient")
-        )
+    @rule(
+        index=st.integers(0, 9),
+        channel=st.sampled_from([Channel.SMS, Channel.EMAIL]),
+        agents=st.booleans(),
+    )
+    def late_send_failed(self, index: int, channel: Channel, agents: bool) -> None:
+        """A failure reported late, of a templated message or of an agent's (never sent yet)."""
+        message = None
+        if agents:
+            self.written += 1
+            text = f"Note {self.written} from the agent"
+            to = ADDRESSES[0] if channel is Channel.SMS else ADDRESSES[2]
+            message = SendMessage(
+                channel=channel,
+                to=to,
+                body=text,
+                template=f"agent.{channel.value}",
+                values={"text": text},
+            )
+        failed = SendFailed(channel=channel, reason="InvalidRecipient", message=message)
+        self.e.engine.feed(self._pick(index), failed)
 
     @precondition(lambda self: self.handoff_ids)
     @rule(
@@ -240,6 +295,45 @@ class HandoffStreams(RuleBasedStateMachine):
         )
         assert all(count == 1 for count in attempted.values()), attempted
 
+    @invariant()
+    def agent_messages_reach_the_customer_at_most_once(self) -> None:
+        if self.esc is None:
+            return
+        notes = Counter(
+            note for message in self.sms.sent for note in AGENT_NOTE.findall(message.body)
+        )
+        assert all(count == 1 for count in notes.values()), notes
+
+    @invariant()
+    def no_agent_message_is_lost_without_a_trace(self) -> None:
+        if self.esc is None:
+            return
+        rows = self.e.store.outbox(self.e.tenant)
+        for handoff_id in self.handoff_ids:
+            mine = [row for row in rows if row.handoff_id == handoff_id]
+            agents = {row.id: row for row in mine if _agent_text(row)}
+            history = self.e.history(handoff_id)
+            for at, event in enumerate(history):
+                row = agents.get(event.data.get("outbox_id", ""))
+                if row is None or not _a_failure(event):
+                    continue
+                # What the workflow made of it: its transition, or an input a closed case ignored.
+                outcome = next(
+                    e for e in history[at:] if e.kind in ("handoff.transition", "input.ignored")
+                )
+                topics = {o.command.topic for o in mine if isinstance(o.command, Notify)}
+                if outcome.kind == "input.ignored":
+                    # Closed first: by an agent, the customer, or a failure the helpdesk heard of.
+                    assert outcome.data["state"] in {s.value for s in TERMINAL_STATES}
+                    assert outcome.data["state"] != "failed" or topics & {"failed", "undelivered"}
+                elif outcome.data["to"] == "connected":
+                    assert any(
+                        _agent_text(other) == _agent_text(row) and _version(other) > _version(row)
+                        for other in agents.values()
+                    ), outcome.data
+                else:
+                    assert "undelivered" in topics, outcome.data
+
     def teardown(self) -> None:
         if self.esc is not None:
             try:
@@ -252,6 +346,25 @@ class HandoffStreams(RuleBasedStateMachine):
                 self.e.close()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _agent_text(row: OutboxItem) -> str | None:
+    command = row.command
+    if isinstance(command, SendMessage) and (command.template or "").startswith("agent."):
+        return command.values["text"]
+    return None
+
+
+def _a_failure(event: Event) -> bool:
+    """Whether ``event`` settles a row as not reaching the customer, for its case to hear."""
+    if event.kind == "message.cancelled":
+        return event.data.get("reason") == "address_unlinked"
+    return event.kind in ("message.failed", "message.refused", "message.undelivered")
+
+
+def _version(row: OutboxItem) -> int:
+    """The version of the transition that queued ``row`` (its idempotency key says)."""
+    return int(row.idempotency_key.rsplit(":", 2)[1])
 
 
 class SQLiteHandoffStreams(HandoffStreams):

@@ -97,7 +97,7 @@ def test_a_queued_intro_is_cancelled_once_the_number_is_unlinked(
 def test_a_later_send_falls_back_to_the_contacts_consented_email(
     store: Store, clock: FakeClock, sms: MemoryTransport
 ) -> None:
-    """An agent's message after the unlink is not texted; the intro goes to the email instead."""
+    """An agent's message after the unlink is not texted: the intro, then it, go by email."""
     esc = _escalator(store, clock, sms)
     earlier = esc.open(make_thread(clock, thread_id="900"))
     esc.contact_provided(earlier.id, EMAIL, consent=EMAIL_CONSENT)
@@ -108,8 +108,12 @@ def test_a_later_send_falls_back_to_the_contacts_consented_email(
     sms.clear()
     esc.contacts.unlink(handoff.contact_id, PHONE, actor="agent:7")
     handoff = esc.send_message(handoff.id, "Your refund is on its way.")
-    assert [m.to for m in sms.attempts] == [EMAIL]
+    assert [(m.to, m.body.startswith("Hi,")) for m in sms.attempts] == [
+        (EMAIL, True),
+        (EMAIL, False),
+    ]
     assert handoff.reference in sms.sent[0].body
+    assert sms.sent[1].body.startswith("Your refund is on its way.")
     assert (handoff.state, handoff.channel, handoff.address) == (S.CONNECTED, Channel.EMAIL, EMAIL)
     assert handoff.failed_channels == (Channel.SMS,)
     assert _cancellations(esc, handoff.id) == ["address_unlinked"]
@@ -281,7 +285,7 @@ def test_an_unmerge_keeps_the_restored_contacts_case_from_the_survivors_number(
     sms.clear()
     esc.contacts.unmerge(merge.id, actor="agent:7")
     handoff = esc.send_message(handoff.id, "Your refund is on its way.")
-    assert [m.to for m in sms.attempts] == [EMAIL]
+    assert [m.to for m in sms.attempts] == [EMAIL, EMAIL]  # the intro, then the message
     assert (handoff.state, handoff.channel, handoff.address) == (S.CONNECTED, Channel.EMAIL, EMAIL)
     assert _cancellations(esc, handoff.id) == ["address_unlinked"]
 

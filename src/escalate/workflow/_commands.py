@@ -54,6 +54,11 @@ class SendMessage(_Command):
     transport (email threading); ``segments``/``encoding`` report an SMS's cost.
     ``follow_up`` marks a nudge a customer's reply makes pointless (a reminder):
     one still waiting when they reply (held by quiet hours) is withdrawn.
+    ``values`` are what the template was filled with besides the settings and
+    the reference (an agent's ``text``): a workflow told the send failed
+    (``SendFailed.message``) renders it again from them for another channel.
+    Like ``body`` they are personal data, kept in the outbox row (erased with
+    it) and out of reprs and audit events.
     """
 
     kind: Literal["send_message"] = "send_message"
@@ -72,6 +77,7 @@ class SendMessage(_Command):
     reply_to: str | None = None
     segments: int | None = None
     encoding: str | None = None
+    values: dict[str, str] = Field(default_factory=dict)
 
     def __repr__(self) -> str:
         body = redact_body(self.body)

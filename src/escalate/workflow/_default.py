@@ -5,6 +5,9 @@
     opened -> acknowledged -> awaiting_contact -> [awaiting_consent] -> connected -> resolved
                                   \\-> abandoned (no answer), declined (opted out), failed
 
+An agent's message whose channel fails goes on to the channel the case falls
+back to; with none left, the helpdesk is told (``_default_agent.py``).
+
 Timers: ``first_response_sla`` (notify the helpdesk when the SLA is at risk),
 ``reminder`` (one follow-up when the customer goes quiet), ``abandon`` (no
 answer: abandoned, helpdesk notified), ``idle`` (a conversation that went quiet
@@ -42,6 +45,7 @@ from escalate.workflow._default_actions import (
     fall_back,
     first_message_misses_sla,
     from_address,
+    give_up,
     held,
     held_past_sla,
     mark_failed,
@@ -52,6 +56,7 @@ from escalate.workflow._default_actions import (
     stale_failure,
     wants_opt_in,
 )
+from escalate.workflow._default_agent import AGENT_MESSAGE_STEPS
 from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 from escalate.workflow._definition import Step, Workflow
 from escalate.workflow._hours import BusinessHours
@@ -217,6 +222,8 @@ DEFAULT_STEPS = (
         timer=IDLE,
         templates=("notify.abandoned",),
     ),
+    # First: an agent's message goes on where the case goes, or the helpdesk hears of it.
+    *AGENT_MESSAGE_STEPS,
     Step(OPEN, SendFailed, None, "late failure on a previous channel", guard=stale_failure),
     Step(
         S.AWAITING_CONSENT,
@@ -255,7 +262,8 @@ DEFAULT_STEPS = (
         SendFailed,
         S.FAILED,
         "send failed; no other consented channel",
-        mark_failed,
+        give_up,
+        templates=("notify.failed",),
     ),
     Step(OPEN, OptedOut, S.DECLINED, "the customer opted out"),
     Step(

@@ -64,12 +64,16 @@ def _message(
     *,
     opt_in: bool = False,
     follow_up: bool = False,
-    **values: object,
+    index: int = 0,
+    **values: str,
 ) -> SendMessage:
     """A private message from template family ``name`` (``intro``...) on ``to``'s channel.
 
-    ``values`` fill the template's own variables (an agent's ``text``); a
-    ``follow_up`` is withdrawn if the customer replies before it leaves.
+    ``values`` fill the template's own variables (an agent's ``text``), and are
+    kept on the message so a fallback can render it again; a ``follow_up`` is
+    withdrawn if the customer replies before it leaves. ``index`` is the
+    message's place among the transition's emails (a fallback's intro, then the
+    agent's message it carries).
     """
     identity = to.identity if isinstance(to, ContactAddress) else to
     channel = channel_for(identity)
@@ -78,8 +82,8 @@ def _message(
         replies = _reply_addressing(ctx)
         domain = replies.domain if replies else str(ctx.settings["message_id_domain"])
         # The handoff's first email starts the thread; later ones answer it.
-        if handoff.channel is Channel.EMAIL:
-            headers = thread_headers(handoff.id, handoff.version + 1, 0, domain)
+        if handoff.channel is Channel.EMAIL or index > 0:
+            headers = thread_headers(handoff.id, handoff.version + 1, index, domain)
         else:
             headers = root_headers(handoff.id, domain)
         return SendMessage(
@@ -91,6 +95,7 @@ def _message(
             headers=headers,
             reply_to=replies.address_for(handoff.id) if replies else None,
             follow_up=follow_up,
+            values=values,
         )
     body = ctx.render(f"{name}.sms", reference=reference, **values)
     cost = segments(body)
@@ -103,6 +108,7 @@ def _message(
         follow_up=follow_up,
         segments=cost.segments,
         encoding=cost.encoding.value,
+        values=values,
     )
 
 
@@ -345,3 +351,14 @@ def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
 
 def mark_failed(handoff: Handoff, event: SendFailed, _: Context) -> Effects:
     return effects(failed_channels=(*handoff.failed_channels, event.channel))
+
+
+def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """Fail the case, and tell the helpdesk: what is still queued for it never goes.
+
+    Messages queued behind the one that failed (an agent's, written while the
+    intro waited for the morning) are cancelled or fail unheard on a closed
+    case; this notice is the helpdesk's only word of them.
+    """
+    notify = _notify(handoff, ctx, "failed", why=event.reason)
+    return effects(notify, **mark_failed(handoff, event, ctx).updates)

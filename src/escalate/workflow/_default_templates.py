@@ -60,6 +60,15 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Case {reference}: no answer from the customer; the handoff was abandoned. "
             "Close the public thread."
         ),
+        "notify.undelivered": (
+            "Case {reference}: an agent's message was not delivered ({why}), and no other "
+            "channel of the customer's can take it. The handoff is closed."
+        ),
+        "notify.failed": (
+            "Case {reference}: no channel of the customer's can take our messages ({why}); "
+            "the handoff failed, and nothing still queued for it will be sent. "
+            "Answer in the public thread."
+        ),
     },
     "es": {
         "public.greeting": "Hola,",
@@ -110,6 +119,15 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Caso {reference}: el cliente no respondió; el traspaso se abandonó. "
             "Cierra el hilo público."
         ),
+        "notify.undelivered": (
+            "Caso {reference}: un mensaje del agente no se entregó ({why}) y ningún otro "
+            "canal del cliente puede recibirlo. El traspaso está cerrado."
+        ),
+        "notify.failed": (
+            "Caso {reference}: ningún canal del cliente recibe nuestros mensajes ({why}); "
+            "el traspaso falló y no se enviará nada de lo pendiente. "
+            "Responde en el hilo público."
+        ),
     },
 }
 
@@ -137,6 +155,8 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "agent.email": {"reference", "text"},
     "notify.sla_at_risk": {"reference", "due"},
     "notify.abandoned": _REF,
+    "notify.undelivered": {"reference", "why"},
+    "notify.failed": {"reference", "why"},
 }
 
 DEFAULT_TEMPLATES = Templates(DEFAULT_TEXTS, variables=DEFAULT_VARIABLES)

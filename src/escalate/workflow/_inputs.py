@@ -16,6 +16,7 @@ from escalate._messages import InboundMessage
 from escalate._model import Model
 from escalate._models import AwareDatetime, Channel
 from escalate.consent._records import ConsentEvidence
+from escalate.workflow._commands import SendMessage
 
 __all__ = [
     "AgentReplied",
@@ -95,11 +96,19 @@ class ResolveRequested(_Input):
 
 
 class SendFailed(_Input):
-    """A private send failed permanently or was refused."""
+    """A private send failed permanently or was refused.
+
+    ``message`` is the send as it was queued, when the engine feeds the failure
+    (``None`` when a delivery report said it was delivered before it failed:
+    never send that one again). A workflow that falls back to another channel
+    may send it again there, rendered anew from its ``template`` and ``values``
+    (the default workflow does so for an agent's message). Its repr is redacted.
+    """
 
     kind: Literal["send_failed"] = "send_failed"
     channel: Channel
     reason: str
+    message: SendMessage | None = None
 
 
 class SendDeferred(_Input):

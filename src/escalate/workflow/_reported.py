@@ -45,7 +45,13 @@ if TYPE_CHECKING:
     from escalate.store._protocol import Store
     from escalate.workflow._inputs import WorkflowInput
 
-__all__ = ["ReportedSettling", "failure_reason", "feeds_failure", "in_flight_report"]
+__all__ = [
+    "ReportedSettling",
+    "failure_of",
+    "failure_reason",
+    "feeds_failure",
+    "in_flight_report",
+]
 
 log = logging.getLogger("escalate")
 
@@ -92,6 +98,22 @@ def feeds_failure(item: OutboxItem) -> bool:
     )
 
 
+def failure_of(item: OutboxItem, reason: str) -> SendFailed | None:
+    """The ``SendFailed`` a failed row feeds its handoff; None for a keyword answer's.
+
+    It carries the message as queued, so the workflow can send it again on
+    another channel (the default one does an agent's), unless a delivery
+    report said it was delivered: a customer never gets one text twice.
+    """
+    command = item.command
+    if not isinstance(command, SendMessage) or not feeds_failure(item):
+        return None
+    delivered = (item.result or {}).get("delivery_status") == DeliveryStatus.DELIVERED.value
+    return SendFailed(
+        channel=command.channel, reason=reason, message=None if delivered else command
+    )
+
+
 @dataclass(frozen=True)
 class _Reported:
     """A refused settlement made over by the row's report."""
@@ -121,12 +143,7 @@ def _reported(row: OutboxItem, update: OutboxUpdate, events: Sequence[Event]) ->
     if delivery == DeliveryStatus.FAILED.value:
         kind, status, counter = "message.undelivered", OutboxStatus.FAILED, "failed"
         data.update(delivery_status=delivery, error_code=error_code)
-        channel = row.command.channel if isinstance(row.command, SendMessage) else None
-        then = (
-            SendFailed(channel=channel, reason=failure_reason(actor, error_code))
-            if channel is not None and feeds_failure(row)
-            else None
-        )
+        then = failure_of(row, failure_reason(actor, error_code))
     elif update.status is OutboxStatus.HELD:
         kind, status, counter, then = "message.sent", OutboxStatus.DONE, "sent", None
         data.update(reconciled=True)

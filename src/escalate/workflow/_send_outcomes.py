@@ -32,8 +32,9 @@ from escalate.consent._records import (
 )
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import SendMessage
-from escalate.workflow._inputs import SendDeferred, SendFailed
+from escalate.workflow._inputs import SendDeferred
 from escalate.workflow._provider_chain import NoSlot, take_slot
+from escalate.workflow._reported import failure_of
 from escalate.workflow._settles import Settles
 
 if TYPE_CHECKING:
@@ -111,9 +112,7 @@ class SendOutcomes(Settles):
             OutboxStatus.REFUSED,
             "message.refused",
             report,
-            then=None
-            if not_a_failure
-            else SendFailed(channel=command.channel, reason=f"consent:{decision.reason}"),
+            then=None if not_a_failure else failure_of(item, f"consent:{decision.reason}"),
             to=to,
             reason=decision.reason,
             template=command.template,
@@ -162,7 +161,6 @@ class SendOutcomes(Settles):
                 item,
                 handoff,
                 report,
-                channel=command.channel,
                 reason=type(exc).__name__,
                 consent=consent,
                 to=to,
@@ -193,7 +191,6 @@ class SendOutcomes(Settles):
         handoff: Handoff | None,
         report: DispatchReport,
         *,
-        channel: Channel,
         reason: str,
         consent: Sequence[ConsentRecord] = (),
         **data: Any,
@@ -209,9 +206,7 @@ class SendOutcomes(Settles):
             "message.failed",
             report,
             consent=consent,
-            then=None
-            if is_keyword_answer(item.command)
-            else SendFailed(channel=channel, reason=reason),
+            then=failure_of(item, reason),
             reason=reason,
             **data,
         )
@@ -290,7 +285,7 @@ class SendOutcomes(Settles):
             )
         elif channel is not None:
             self._fail(
-                item, handoff, report, channel=channel, reason="retries_exhausted", to=to,
+                item, handoff, report, reason="retries_exhausted", to=to,
                 code=exc.code,
             )  # fmt: skip
         else:

@@ -29,7 +29,7 @@ from escalate.consent._records import (
 from escalate.sms import segments
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
-from escalate.workflow._inputs import PublicReplyPosted, SendFailed
+from escalate.workflow._inputs import PublicReplyPosted
 from escalate.workflow._invite import within_private_reply_window
 from escalate.workflow._provider_chain import provider_chain
 from escalate.workflow._recipient import (
@@ -40,6 +40,7 @@ from escalate.workflow._recipient import (
     quiet_hours_apply,
     read_owner,
 )
+from escalate.workflow._reported import failure_of
 from escalate.workflow._send_outcomes import OPT_IN_ALREADY_REQUESTED, SendOutcomes
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ class SendPath(SendOutcomes):
             self._settle(
                 item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
                 reason=ADDRESS_UNLINKED, template=command.template,
-                then=SendFailed(channel=command.channel, reason=ADDRESS_UNLINKED),
+                then=failure_of(item, ADDRESS_UNLINKED),
             )  # fmt: skip
             return
         now = self.clock.now()
@@ -216,7 +217,7 @@ class SendPath(SendOutcomes):
             self._not_allowed(item, handoff, command, decision, report, to=to)
             return
         if not providers:
-            self._fail(item, handoff, report, channel=command.channel, reason="no_transport", to=to)
+            self._fail(item, handoff, report, reason="no_transport", to=to)
             return
         transport = self._chain(item, providers)
         # Providers bill per segment; record what this body costs on every SMS.
