@@ -124,3 +124,20 @@ def test_a_late_opening_without_a_closing_time_is_refused(opens: time) -> None:
         BusinessHours("America/New_York", opens=opens)
     assert BusinessHours("America/New_York", opens=opens, closes=time(2)).closes == time(2)
     assert BusinessHours("America/New_York", opens=time(16, 59)).closes == time(17)
+
+
+@given(
+    zone=st.sampled_from(ZONES),
+    at=st.datetimes(min_value=datetime(9999, 12, 25), timezones=st.just(UTC)),
+)
+def test_no_opening_before_the_calendar_ends_is_invalid_input_not_overflow(
+    zone: str, at: datetime
+) -> None:
+    hours = BusinessHours(zone, opens=time(9), closes=time(17), days=[5, 6])
+    try:
+        back = hours.next_open(at)
+        hours.describe_return(at)
+    except InvalidInput:
+        return
+    assert hours.is_open(back)
+    assert back >= at

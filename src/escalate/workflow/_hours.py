@@ -121,12 +121,19 @@ class BusinessHours:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
+    def _local(self, at: datetime) -> datetime:
+        try:
+            return ensure_aware(at, "at").astimezone(self.zone)
+        except OverflowError:
+            # Within hours of datetime.max the local reading can fall past 9999-12-31.
+            raise InvalidInput("at is too close to the end of the calendar (year 9999)") from None
+
     def _open_day(self, day: date) -> bool:
         return day.weekday() in self.days and day not in self.holidays
 
     def is_open(self, at: datetime) -> bool:
         """True when ``at`` falls within opening hours."""
-        local = ensure_aware(at, "at").astimezone(self.zone)
+        local = self._local(at)
         day, clock = local.date(), local.time()
         if self.opens < self.closes:
             return self._open_day(day) and self.opens <= clock < self.closes
@@ -149,11 +156,20 @@ class BusinessHours:
         """The next opening instant at or after ``at`` (``at`` itself when open), in UTC.
 
         Raises:
-            InvalidInput: no open day within the next 400 days (holidays cover all).
+            InvalidInput: no open day within the next 400 days (holidays cover all),
+                or none before the calendar ends (``datetime.max``).
         """
         at = ensure_aware(at, "at")
         if self.is_open(at):
             return at
+        try:
+            return self._next_open_after(at)
+        except OverflowError:
+            # datetime arithmetic past 9999-12-31 raises OverflowError, which a
+            # caller catching EscalateError would not expect from a bad date.
+            raise InvalidInput("no opening before the end of the calendar (year 9999)") from None
+
+    def _next_open_after(self, at: datetime) -> datetime:
         zone, now = self.zone, at
         # The team opens when the wall clock reaches a window's start, or when a
         # clock change moves it into a window: forward past a start the change
@@ -203,12 +219,12 @@ class BusinessHours:
         any other gets English.
         """
         at = ensure_aware(at, "at")
-        back = self.next_open(at).astimezone(self.zone)
+        back = self._local(self.next_open(at))
         language = language_of(locale)
         if language not in _WEEKDAYS:
             language = "en"
         day = _WEEKDAYS[language][back.weekday()]
-        if back.date() - at.astimezone(self.zone).date() >= _WEEK:
+        if back.date() - self._local(at).date() >= _WEEK:
             month = _MONTHS[language][back.month - 1]
             day += f" {back.day} de {month}" if language == "es" else f" {back.day} {month}"
         return f"{day} {back:%H:%M} {back.tzname()}"
