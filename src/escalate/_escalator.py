@@ -91,6 +91,20 @@ def _workflow_input(
     return ReplyReceived(message=message)
 
 
+def _reopening(earlier: Sequence[Handoff]) -> dict[str, str]:
+    """What ``handoff.opened`` records of a thread escalated again after a closed case.
+
+    The thread's ``posted_at`` is its first post's; the complaint that reopens it
+    came after the last case closed, so the SLA report starts its clock there.
+    """
+    closed = [handoff for handoff in earlier if handoff.closed_at is not None]
+    if not closed:
+        return {}
+    last = max(closed, key=lambda handoff: (handoff.closed_at, handoff.id))
+    assert last.closed_at is not None  # filtered above
+    return {"reopens": last.id, "previous_closed_at": last.closed_at.isoformat()}
+
+
 class HandoffQueries:
     """Read access to handoffs, as ``esc.handoffs``."""
 
@@ -250,6 +264,7 @@ class Escalator:
                 reference=draft.reference,
                 platform=thread.platform,
                 thread_id=thread.thread_id,
+                **_reopening(earlier),
             )
             extra: list[Event] = [opened]
             if author_event is not None:

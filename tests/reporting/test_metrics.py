@@ -201,6 +201,33 @@ def test_escalator_report_through_the_workflow(esc: Escalator, clock: FakeClock)
     assert esc.report(until=start + H).handoffs == 1
 
 
+def test_a_reopened_thread_does_not_time_its_response_from_the_first_post(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """The thread's post is days old when it is escalated again: that is not the wait."""
+    thread = make_thread(clock)
+    first = esc.open(thread)
+    clock.advance(hours=2)
+    esc.resolve(first.id)
+    clock.advance(days=3)
+    closed_at = clock.now()
+    clock.advance(minutes=20)  # the customer posts again in the thread; the team sees it
+    again = esc.open(thread)
+    assert again.id != first.id
+    opened = next(e for e in esc.history(again.id) if e.kind == "handoff.opened")
+    assert opened.data["reopens"] == first.id
+    assert datetime.fromisoformat(str(opened.data["previous_closed_at"])) <= closed_at
+    clock.advance(minutes=7)
+    later_post = thread.model_copy(update={"thread_id": "1002", "posted_at": clock.now()})
+    first_again = esc.open(later_post)
+    esc.resolve(first_again.id)
+    clock.advance(minutes=20)
+    esc.open(later_post.model_copy(update={"posted_at": clock.now() - 15 * M}))
+    # The old post's date says nothing of the new complaint: the escalation is the
+    # earliest known time; a reopening post dated by the caller counts from its date.
+    assert esc.report().first_public_response.samples == (0.0, 0.0, 0.0, 15 * 60.0)
+
+
 def test_a_keyword_answer_is_no_private_handoff(esc: Escalator, clock: FakeClock) -> None:
     """A STOP's confirmation, the only text a case sent, does not count as its private handoff."""
     clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))  # 23:00 in California: quiet hours

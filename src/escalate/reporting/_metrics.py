@@ -6,7 +6,9 @@ today counts as resolved). Definitions, each from audit events:
 
 - time to first public response: from the public post (``thread.posted_at``, or
   the handoff's opening if the platform's clock put the post later) to the first
-  ``public_reply.posted``;
+  ``public_reply.posted``; for a thread escalated again after a case closed,
+  from the ``posted_at`` the caller gave if it is after that close (the new
+  post's time), else from the new handoff's opening;
 - time to private handoff: from the handoff's opening to its first ``message.sent``
   of its own, before it closed: an answer to the customer's HELP or STOP (its
   ``template`` is a keyword answer's, or it was sent after the case closed) is
@@ -182,7 +184,7 @@ def sla_report(
     in_time = judged = closed = abandoned = 0
     for handoff in cohort:
         history = sorted(by_handoff.get(handoff.id, ()), key=lambda e: (e.at, e.seq or 0))
-        start = min(handoff.thread.posted_at, handoff.opened_at)
+        start = _response_clock_start(handoff, history)
         replied = _first(history, lambda e: e.kind == "public_reply.posted")
         if replied is not None:
             response.append((replied.at - start).total_seconds())
@@ -252,6 +254,17 @@ def _before(history: list[Event], terminal: Event | None) -> list[Event]:
     sends after closing answers a keyword (its events from before templates were
     recorded name none)."""
     return history if terminal is None else history[: history.index(terminal)]
+
+
+def _response_clock_start(handoff: Handoff, history: Sequence[Event]) -> datetime:
+    start = min(handoff.thread.posted_at, handoff.opened_at)
+    opened = _first(history, lambda e: e.kind == "handoff.opened")
+    previous = opened.data.get("previous_closed_at") if opened is not None else None
+    if isinstance(previous, str) and start < datetime.fromisoformat(previous):
+        # The thread's first post, not the one that reopened it: when that one came
+        # is unknown, and the escalation is the earliest time known to follow it.
+        return handoff.opened_at
+    return start
 
 
 def _first(history: Sequence[Event], match: _Match) -> Event | None:
