@@ -60,6 +60,52 @@ def apple_mac(reply: str, earlier: str) -> str:
     return f"{reply}\n\n> On 5 Jan 2026, at 10:02, Acme Support <{ADDRESS}> wrote:\n> \n{quoted}\n"
 
 
+def _gmail_in(attribution: str) -> Callable[[str, str], str]:
+    """Gmail in another language: its attribution, then the '>'-quoted message."""
+
+    def client(reply: str, earlier: str) -> str:
+        quoted = "\n".join(f"> {line}" if line else ">" for line in earlier.split("\n"))
+        return f"{reply}\n\n{attribution.format(address=ADDRESS)}\n\n{quoted}\n"
+
+    return client
+
+
+def _outlook_in(sender: str, sent: str) -> Callable[[str, str], str]:
+    """Outlook in another language: its header block, the message unquoted."""
+
+    def client(reply: str, earlier: str) -> str:
+        return (
+            f"{reply}\n\n________________________________\n{sender} Acme Support <{ADDRESS}>\n"
+            f"{sent} lunes, 5 de enero de 2026 10:02\nAsunto: K7QP-3M\n\n{earlier}\n"
+        )
+
+    return client
+
+
+#: The same, with no '>' on the quoted lines (some clients, and forwards, do not mark them).
+def _unmarked(attribution: str) -> Callable[[str, str], str]:
+    def client(reply: str, earlier: str) -> str:
+        return f"{reply}\n\n{attribution.format(address=ADDRESS)}\n\n{earlier}\n"
+
+    return client
+
+
+ATTRIBUTIONS = {
+    "es": "El lun, 5 ene 2026 a las 10:02, Acme Support (<{address}>) escribió:",
+    "fr": "Le lun. 5 janv. 2026 à 10:02, Acme Support <{address}> a écrit :",
+    "de": "Am Mo., 5. Jan. 2026 um 10:02 Uhr schrieb Acme Support <\n{address}>:",
+    "pt": "Em seg., 5 de jan. de 2026 às 10:02, Acme Support <{address}> escreveu:",
+    "it": "Il giorno lun 5 gen 2026 alle ore 10:02 Acme Support <{address}> ha\nscritto:",
+    "nl": "Op ma 5 jan 2026 om 10:02 schreef Acme Support <{address}>:",
+}
+HEADER_BLOCKS = {
+    "es": ("De:", "Enviado:"),
+    "fr": ("De :", "Envoyé :"),
+    "de": ("Von:", "Gesendet:"),
+    "pt": ("De:", "Enviada:"),
+    "it": ("Da:", "Inviato:"),
+    "nl": ("Van:", "Verzonden:"),
+}
 CLIENTS: dict[str, Callable[[str, str], str]] = {
     "gmail": gmail,
     "outlook": outlook,
@@ -68,6 +114,9 @@ CLIENTS: dict[str, Callable[[str, str], str]] = {
     "apple_ios": apple_ios,
     "apple_mac": apple_mac,
 }
+CLIENTS |= {f"gmail_{lang}": _gmail_in(line) for lang, line in ATTRIBUTIONS.items()}
+CLIENTS |= {f"unmarked_{lang}": _unmarked(line) for lang, line in ATTRIBUTIONS.items()}
+CLIENTS |= {f"outlook_{lang}": _outlook_in(*block) for lang, block in HEADER_BLOCKS.items()}
 #: What the client adds to the customer's own words, above the quote.
 FOOTERS = {"apple_ios": "\n\nSent from my iPhone"}
 
@@ -76,8 +125,8 @@ def _plain(line: str) -> bool:
     """A line the rule leaves alone: no quote mark, attribution, separator or header block."""
     text = line.strip()
     return not (
-        text.startswith((">", "On ", "--", "__"))
-        or text.lower().startswith(("from:", "sent:", "date:"))
+        text.startswith((">", "On ", "El ", "Le ", "Am ", "Em ", "Il ", "Op ", "--", "__"))
+        or text.lower().replace(" :", ":").startswith(("from:", "de:", "von:", "da:", "van:"))
     )
 
 
@@ -122,6 +171,12 @@ def test_an_unmarked_quote_after_an_attribution_is_cut() -> None:
     """A client that does not mark quoted lines: everything from the attribution on goes."""
     text = f"Thanks!\n\nOn Monday, January 5, 2026, Acme <{ADDRESS}> wrote:\n\n{EARLIER}\n"
     assert strip_quoted(text) == "Thanks!"
+
+
+def test_a_customer_sentence_shaped_like_an_attribution_is_kept() -> None:
+    """No date, no attribution: "El técnico me escribió:" and what follows are theirs."""
+    text = "El técnico me escribió:\nque no hay solución.\nNo me escriban más."
+    assert strip_quoted(text) == text
 
 
 def test_the_signature_is_cut() -> None:

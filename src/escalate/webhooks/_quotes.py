@@ -13,10 +13,16 @@ write; ``tests/webhooks/test_quotes.py`` holds their real formats):
      strip the trailing space);
    - Outlook's rule before the earlier message: a line of eight or more
      underscores, or ``-----Original Message-----``;
-   - a header block: a ``From:`` line followed by a ``Sent:`` or ``Date:`` line.
+   - a header block: a ``From:`` line followed by a ``Sent:`` or ``Date:`` line,
+     or the same in Spanish, French, German, Portuguese, Italian or Dutch
+     (``De:`` then ``Enviado:``; ``Von:`` then ``Gesendet:``...).
 
 2. An **attribution** (a line starting ``On`` whose text ends with ``wrote:``
-   within three lines, as Gmail wraps it) introduces the earlier message. When
+   within three lines, as Gmail wraps it, and names a date: it has a digit; or
+   its Spanish, French, German, Portuguese, Italian or Dutch form:
+   ``El ... escribió:``, ``Le ... a écrit :``, ``Am ... schrieb ...:``,
+   ``Em ... escreveu:``, ``Il ... ha scritto:``, ``Op ... schreef ...:``)
+   introduces the earlier message. When
    the next non-blank line is quoted with ``>``, the attribution is dropped and
    step 3 drops the quote, so an answer written below it (bottom-posting) stays;
    otherwise (a client that does not mark the quote) everything from the
@@ -25,7 +31,8 @@ write; ``tests/webhooks/test_quotes.py`` holds their real formats):
 3. Every line starting with ``>`` (after any indentation) is dropped: quoted
    text at any depth, wherever it is, so interleaved answers stay.
 
-English attributions only; other languages' quotes still go by rules 1 and 3.
+Attributions and header blocks in other languages still go by rules 1 and 3
+when the quote is marked with ``>``.
 This is a rule, not a mail client: it never invents text, only drops lines.
 """
 
@@ -37,8 +44,27 @@ __all__ = ["strip_quoted"]
 
 _SIGNATURE = frozenset({"--", "-- "})
 _OUTLOOK_RULE = re.compile(r"_{8,}|-{2,}\s*original message\s*-{2,}", re.IGNORECASE)
-_HEADER_NEXT = ("sent:", "date:")
+#: Outlook's header block, by the language of the customer's mail client.
+_HEADER_FROM = ("from:", "de:", "von:", "da:", "van:")
+_HEADER_NEXT = (
+    *("sent:", "date:", "enviado:", "fecha:", "envoyé:", "gesendet:", "datum:", "data:"),
+    *("inviato:", "verzonden:"),
+)
 _ATTRIBUTION_LINES = 3  # Gmail wraps "On <date> <name> <address> wrote:" at ~78 chars
+#: How Gmail, Apple Mail and Thunderbird introduce a quote, in the languages whose
+#: customers most often write to brands we know of: (opening word, ending).
+_ATTRIBUTIONS = (
+    ("On ", re.compile(r"\bwrote:$")),
+    ("El ", re.compile(r"\bescribió:$")),
+    ("Le ", re.compile(r"\ba écrit ?:$")),
+    ("Am ", re.compile(r"\bschrieb\b.*:$")),
+    ("Em ", re.compile(r"\bescreveu:$")),
+    ("Il ", re.compile(r"\bha scritto:$")),
+    ("Op ", re.compile(r"\bschreef\b.*:$")),
+)
+_DIGIT = re.compile(r"\d")
+#: French puts a space before the colon: ``De :``, ``Envoyé :``.
+_SPACE_BEFORE_COLON = re.compile(r"\s+:")
 
 
 def _quoted(line: str) -> bool:
@@ -49,22 +75,30 @@ def _separator(lines: list[str], index: int) -> bool:
     line = lines[index]
     if line in _SIGNATURE or _OUTLOOK_RULE.fullmatch(line.strip()):
         return True
-    if line.lstrip().lower().startswith("from:") and index + 1 < len(lines):
-        return lines[index + 1].lstrip().lower().startswith(_HEADER_NEXT)
+    if _header(line).startswith(_HEADER_FROM) and index + 1 < len(lines):
+        return _header(lines[index + 1]).startswith(_HEADER_NEXT)
     return False
+
+
+def _header(line: str) -> str:
+    return _SPACE_BEFORE_COLON.sub(":", line.lstrip().lower(), count=1)
 
 
 def _attribution(lines: list[str], index: int) -> int:
     """How many lines the attribution starting at ``index`` spans; 0 if none does."""
-    if not lines[index].lstrip().startswith("On ") or _quoted(lines[index]):
+    first = lines[index].lstrip()
+    ending = next((end for start, end in _ATTRIBUTIONS if first.startswith(start)), None)
+    if ending is None:
         return 0
     joined = ""
     for offset, line in enumerate(lines[index : index + _ATTRIBUTION_LINES]):
         if offset and (not line.strip() or _quoted(line)):
             return 0  # a blank or quoted line ends the sentence before any "wrote:"
         joined += " " + line.strip()
-        if joined.endswith("wrote:"):
-            return offset + 1
+        if ending.search(joined):
+            # Clients always date the earlier message; "El técnico me escribió:"
+            # is the customer's own sentence, and what follows it theirs too.
+            return offset + 1 if _DIGIT.search(joined) else 0
     return 0
 
 
