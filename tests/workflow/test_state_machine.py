@@ -4,8 +4,10 @@ Properties: every recorded transition is one the workflow declares (and none
 leaves a terminal state), a thread has at most one open handoff, the opt-in
 request reaches an address at most once per handoff, an agent's message reaches
 the customer at most once and is never lost without a trace (a failed one goes
-again later, or the helpdesk hears, or its case had closed), and every handoff
-ends in a terminal state once time runs far enough.
+again later, or the helpdesk hears, or its case had closed), a reminder never
+leaves within ``reminder_after`` of the intro (time jumps up to four days between
+``run_due()`` calls: a late scheduler), and every handoff ends in a terminal
+state once time runs far enough.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,7 @@ from escalate.workflow import (
     TimerFired,
 )
 from escalate.workflow._inputs import input_kind
+from escalate.workflow._reminder import SLACK
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 THREADS = [("t1", "42"), ("t2", "42"), ("t3", "43")]
@@ -76,6 +79,7 @@ FAILURES = [
 WORKFLOWS = {flag: Workflow.default(brand="Acme", double_opt_in=flag) for flag in (False, True)}
 AGENT_NOTE = re.compile(r"Note (\d+) from the agent")
 TIMER_NAMES = [*sorted(WORKFLOWS[False].timers), "unknown"]
+REMINDER_AFTER = WORKFLOWS[False].settings["reminder_after"]
 
 
 def declared(workflow: Workflow) -> set[tuple[str, str, str]]:
@@ -334,6 +338,26 @@ class HandoffStreams(RuleBasedStateMachine):
                 else:
                     assert "undelivered" in topics, outcome.data
 
+    @invariant()
+    def a_reminder_leaves_a_day_after_the_intro(self) -> None:
+        """No reminder leaves less than ``reminder_after`` (less the slack) after an intro
+        queued before it: a late ``run_due()`` does not send them together."""
+        if self.esc is None:
+            return
+        queued = {row.id: row.created_at for row in self.e.store.outbox(self.e.tenant)}
+        for handoff_id in self.handoff_ids:
+            intros: list[tuple[datetime, datetime]] = []  # (queued, left), as they left
+            for event in self.e.history(handoff_id):
+                template = str(event.data.get("template") or "")
+                if event.kind != "message.sent" or not template:
+                    continue
+                row_queued = queued[event.data["outbox_id"]]
+                if template.startswith("intro."):
+                    intros.append((row_queued, event.at))
+                elif template.startswith("reminder."):
+                    gaps = [event.at - left for at, left in intros if at <= row_queued]
+                    assert all(gap >= REMINDER_AFTER - SLACK for gap in gaps), gaps
+
     def teardown(self) -> None:
         if self.esc is not None:
             try:
@@ -342,6 +366,8 @@ class HandoffStreams(RuleBasedStateMachine):
                     self.e.run_due()
                 states = {h: self.e.handoffs.get(h).state for h in self.handoff_ids}
                 assert all(state in TERMINAL_STATES for state in states.values()), states
+                # The reminders sent on the way, by a scheduler three days late each time.
+                self.a_reminder_leaves_a_day_after_the_intro()
             finally:
                 self.e.close()
         if self.tmp:

@@ -57,6 +57,10 @@ class OutboxItem(Model):
     idempotency_key: str
     command: OutboxCommand
     status: OutboxStatus = OutboxStatus.PENDING
+    #: When it is due (put off by quiet hours, a retry, pacing). A message sent
+    #: (``done``), or held after an attempt, keeps when it was handed to the
+    #: provider: what ``PrivateMessage.sent_at`` reads (a row an earlier build
+    #: settled kept its last due time instead).
     due_at: AwareDatetime
     created_at: AwareDatetime
     attempts: int = 0
@@ -232,7 +236,8 @@ class Store(Protocol):
         ...
 
     def outbox(self, tenant: str, *, handoff_id: str | None = None) -> list[OutboxItem]:
-        """Outbox rows, oldest first (for inspection and tests)."""
+        """Outbox rows, oldest first: for inspection and tests, and one handoff's for
+        a step that reads its private messages (``Step(uses_messages=True)``)."""
         ...
 
     def due_timers(

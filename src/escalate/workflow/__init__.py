@@ -45,6 +45,7 @@ from escalate.workflow._invite import (
     meta_private_reply_allowed,
     x_dm_link,
 )
+from escalate.workflow._messages import PrivateMessage
 from escalate.workflow._templates import SmsTemplateCost, Templates
 from escalate.workflow._threading import ReplyAddressing, thread_headers
 
@@ -67,6 +68,7 @@ __all__ = [
     "OptInConfirmed",
     "OptedOut",
     "PostPublicReply",
+    "PrivateMessage",
     "PublicReplyPosted",
     "RecordConsent",
     "ReplyAddressing",

@@ -32,7 +32,6 @@ from escalate.workflow._default_actions import (
     INTRO,
     OPEN,
     REMINDER,
-    REMINDERS,
     SLA,
     S,
     abandon,
@@ -50,7 +49,6 @@ from escalate.workflow._default_actions import (
     held_past_sla,
     mark_failed,
     opted_out,
-    remind,
     request_opt_in,
     sla_at_risk,
     stale_failure,
@@ -73,6 +71,7 @@ from escalate.workflow._inputs import (
     SendFailed,
     TimerFired,
 )
+from escalate.workflow._reminder import REMINDER_STEPS
 from escalate.workflow._templates import Templates
 from escalate.workflow._threading import ReplyAddressing
 
@@ -193,17 +192,8 @@ DEFAULT_STEPS = (
     # Only when connected can the reminder be pending, to be moved.
     *_held_steps(S.CONNECTED, (REMINDER, ABANDON)),
     *_held_steps(BEFORE_CONTACT, (ABANDON,)),
-    Step(
-        S.CONNECTED,
-        TimerFired,
-        None,
-        "no reply; follow-up reminder sent",
-        remind,
-        timer=REMINDER,
-        templates=REMINDERS,
-        starts=(ABANDON,),
-        sends=TX,
-    ),
+    # The reminder counts from when the intro left, not from when it was queued.
+    *REMINDER_STEPS,
     Step(
         OPEN,
         TimerFired,
@@ -318,7 +308,7 @@ def default_workflow(
             public reply's link can be opened by anyone who read it).
         sla: first-response SLA, measured to the first private message.
         sla_warning: share of ``sla`` after which the helpdesk is told it is at risk.
-        reminder_after: quiet time after the first private message before the one reminder.
+        reminder_after: quiet time after the intro left before the one reminder.
         abandon_after: further quiet time after the reminder before abandoning.
         contact_timeout: time to wait for contact details / the YES before abandoning.
         idle_after: quiet time after a customer reply before the handoff is abandoned.

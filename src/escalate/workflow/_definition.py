@@ -52,6 +52,7 @@ from escalate.workflow._inputs import (
     WorkflowInput,
     input_kind,
 )
+from escalate.workflow._messages import PrivateMessage
 from escalate.workflow._table import render_table
 from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
 
@@ -74,7 +75,9 @@ class Context:
 
     ``addresses`` is filled by the engine only for steps declared with
     ``uses_addresses=True``: the contact's phone numbers and emails with the
-    consent decision (for the transactional purpose) of each.
+    consent decision (for the transactional purpose) of each. ``messages``,
+    only for steps declared with ``uses_messages=True``: the handoff's private
+    messages, oldest first, with whether and when each left.
     """
 
     now: datetime
@@ -82,6 +85,7 @@ class Context:
     settings: Mapping[str, Any] = field(default_factory=dict)
     locale: str = "en"
     addresses: tuple[ContactAddress, ...] = ()
+    messages: tuple[PrivateMessage, ...] = ()
 
     def render(self, template: str, **values: object) -> str:
         """Fill the named template, in this context's locale, with ``settings`` and ``values``."""
@@ -125,6 +129,7 @@ class Step:
             message allowed before a grant (target must be ``awaiting_consent``).
         templates: templates the action renders.
         uses_addresses: the action reads ``ctx.addresses`` (the engine loads them).
+        uses_messages: the action or guard reads ``ctx.messages`` (the engine loads them).
     """
 
     source: HandoffState | tuple[HandoffState, ...]
@@ -140,6 +145,7 @@ class Step:
     opt_in_request: bool = False
     templates: tuple[str, ...] = ()
     uses_addresses: bool = False
+    uses_messages: bool = False
 
     def __post_init__(self) -> None:
         # Checked here, so a malformed step is the same typed error as any other
@@ -234,6 +240,14 @@ class Workflow:
             for state in step.sources:
                 self._index.setdefault((state, input_kind(step.on)), []).append(step)
         self.timers: frozenset[str] = frozenset(n for s in self.steps for n in s.starts)
+        # (state, input kind, timer) of the steps reading ctx.messages: the engine
+        # asks at every transition, so a set lookup rather than a walk of steps.
+        self._with_messages = frozenset(
+            (state, input_kind(step.on), step.timer)
+            for step in self.steps
+            if step.uses_messages
+            for state in step.sources
+        )
         try:
             self._validate(required_templates)
         except InvalidWorkflowDefinition as exc:
@@ -362,7 +376,12 @@ class Workflow:
 
     # -- deciding ---------------------------------------------------------------
 
-    def context(self, now: datetime, addresses: Iterable[ContactAddress] = ()) -> Context:
+    def context(
+        self,
+        now: datetime,
+        addresses: Iterable[ContactAddress] = (),
+        messages: Iterable[PrivateMessage] = (),
+    ) -> Context:
         """The decision context for ``now``, with this workflow's templates and settings."""
         return Context(
             now=now,
@@ -370,6 +389,7 @@ class Workflow:
             settings=self.settings,
             locale=self.templates.default_locale,
             addresses=tuple(addresses),
+            messages=tuple(messages),
         )
 
     def locale_for(self, handoff: Handoff) -> str:
@@ -392,6 +412,17 @@ class Workflow:
     def wants_addresses(self, state: HandoffState, event: WorkflowInput) -> bool:
         """True when a step that may handle ``event`` in ``state`` reads ``ctx.addresses``."""
         return any(step.uses_addresses for step in self._index.get((state, event.kind), ()))
+
+    def wants_messages(self, state: HandoffState, event: WorkflowInput) -> bool:
+        """True when a step that may handle ``event`` in ``state`` reads ``ctx.messages``.
+
+        A timer's steps are told apart by its name: only the timers whose steps
+        read them (the default workflow's ``reminder``) cost the read.
+        """
+        if not self._with_messages:
+            return False
+        timer = event.name if isinstance(event, TimerFired) else None
+        return (state, event.kind, timer) in self._with_messages
 
     def _step_for(self, handoff: Handoff, event: WorkflowInput, ctx: Context) -> Step:
         for step in self._index.get((handoff.state, event.kind), ()):

@@ -74,6 +74,7 @@ from escalate.workflow._commands import (
 from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._dispatching import Dispatching
 from escalate.workflow._inputs import TimerFired, WorkflowInput
+from escalate.workflow._messages import private_messages
 from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
 from escalate.workflow._reported import ReportedSettling
 from escalate.workflow._sending import SendPath, transition_key
@@ -175,12 +176,16 @@ class Engine(Dispatching, SendPath, ReportedSettling):
         that queues outbox rows also claims the handoff's due rows.
         """
         now = self.clock.now()
+        workflow = self.workflow
         addresses = (
-            self._addresses(handoff, now)
-            if self.workflow.wants_addresses(handoff.state, event)
+            self._addresses(handoff, now) if workflow.wants_addresses(handoff.state, event) else ()
+        )
+        messages = (
+            private_messages(self.store, handoff)
+            if workflow.wants_messages(handoff.state, event)
             else ()
         )
-        transition = self.workflow.decide(handoff, event, self.workflow.context(now, addresses))
+        transition = workflow.decide(handoff, event, workflow.context(now, addresses, messages))
         new = transition.handoff
         own_events = [
             _event(

@@ -168,9 +168,10 @@ class SendOutcomes(Settles):
                 provider=exc.provider,
             )
         elif isinstance(exc, UnknownOutcomeError):
+            # Held, it may have left: like a sent row, it keeps when as its due_at.
             self._settle(
                 item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
-                reason="unknown_outcome", code=exc.code, reportable=True,
+                reason="unknown_outcome", code=exc.code, reportable=True, due_at=now,
             )  # fmt: skip
         else:
             # A third-party transport's own error: it may have sent, so hold it.
@@ -182,7 +183,7 @@ class SendOutcomes(Settles):
             )
             self._settle(
                 item, handoff, OutboxStatus.HELD, "message.held", report, to=to,
-                reason=f"unexpected:{type(exc).__name__}", reportable=True,
+                reason=f"unexpected:{type(exc).__name__}", reportable=True, due_at=now,
             )  # fmt: skip
 
     def _fail(

@@ -244,6 +244,8 @@ class SendPath(SendOutcomes):
             behind=True,
             # Unless the provider's callback beat its answer: see _reported.
             reportable=True,
+            # A sent row keeps when it left as its due_at: a reminder counts from then.
+            due_at=now,
             result={
                 "provider": result.provider,
                 "provider_message_id": result.provider_message_id,
