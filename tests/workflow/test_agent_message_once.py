@@ -1,0 +1,160 @@
+"""An agent's message carried to another channel reaches the customer once, after the intro.
+
+The edges of the fallback in ``test_agent_message_fallback.py``: delivery
+reports that contradict each other or arrive out of order, a late report about
+an attempt an operator's release replaced, an intro that must be retried, and a
+case the carrier declines while the agent's message waits behind the failure.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from escalate import (
+    Escalator,
+    Handoff,
+    HandoffState,
+    OutboundMessage,
+    UnknownOutcomeError,
+)
+from escalate.store import OutboxStatus, Store
+from escalate.testing import FakeClock, MemoryTransport
+from tests.workflow.conftest import MakeEsc
+from tests.workflow.test_agent_message_fallback import (
+    EMAIL,
+    PHONE,
+    TEXT,
+    agent_rows,
+    connected_by_text,
+)
+from tests.workflow.test_inflight_reports import FastProvider, build, twilio_says
+
+S = HandoffState
+
+
+def carried(sms: MemoryTransport) -> list[OutboundMessage]:
+    """The copies of the agent's text that went by email."""
+    return [m for m in sms.sent if m.to == EMAIL and m.body.startswith(TEXT)]
+
+
+# -- 1. a message reported delivered is never sent again -------------------------------
+
+
+@pytest.mark.parametrize(
+    "reports",
+    [("delivered", "undelivered"), ("undelivered", "delivered")],
+    ids=["delivered-then-failed", "failed-then-delivered"],
+)
+def test_a_message_reported_delivered_in_flight_is_not_carried(
+    store: Store, clock: FakeClock, reports: tuple[str, str]
+) -> None:
+    """Carriers report delivered and then failed, or the webhooks arrive the other way
+    round, both before our send call returns: the text reached the phone, so it does
+    not go again. (A failure after a delivery is a duplicate to the webhook; a failure
+    that came first fails the row, and the case falls back with the intro alone.)"""
+    sms = FastProvider()
+    esc = build(store, clock, sms)
+    handoff = connected_by_text(esc, clock)
+    first, then = (twilio_says(esc, clock, status, ErrorCode="30003") for status in reports)
+    sms.then(lambda message: (first(message), then(message)), to=PHONE)
+    before = len(sms.sent)
+    esc.send_message(handoff.id, TEXT)
+    assert carried(sms) == []
+    fell_back = reports[0] == "undelivered"
+    assert [m.to for m in sms.sent[before:]] == [PHONE, EMAIL] if fell_back else [PHONE]
+    assert esc.handoffs.get(handoff.id).state is S.CONNECTED
+
+
+def test_a_report_through_reconcile_in_flight_remembers_the_delivery(
+    store: Store, clock: FakeClock
+) -> None:
+    """esc.outbox.reconcile: 'delivered' then 'failed' while in flight; the failure wins
+    the row, and the delivery keeps the text from going twice."""
+    sms = FastProvider()
+    esc = build(store, clock, sms)
+    handoff = connected_by_text(esc, clock)
+
+    def both(message: OutboundMessage) -> None:
+        esc.outbox.reconcile(message.id, "delivered", actor="twilio")
+        esc.outbox.reconcile(message.id, "failed", error_code="30003", actor="twilio")
+
+    sms.then(both, to=PHONE)
+    esc.send_message(handoff.id, TEXT)
+    assert [row.status for row in agent_rows(esc, handoff.id)] == [OutboxStatus.FAILED]
+    assert carried(sms) == []
+
+
+def test_a_progress_report_out_of_order_does_not_unsay_a_delivery(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """'delivered', then a late 'sent', then 'failed': the delivery still counts."""
+    esc = make_esc()
+    handoff = connected_by_text(esc, clock)
+    esc.send_message(handoff.id, TEXT)
+    (row,) = agent_rows(esc, handoff.id)
+    esc.outbox.reconcile(row.id, "delivered", actor="twilio")
+    esc.outbox.reconcile(row.id, "sent", actor="twilio")
+    assert esc.outbox.get(row.id).result["delivery_status"] == "delivered"  # type: ignore[index]
+    sms.clear()
+    esc.outbox.reconcile(row.id, "failed", error_code="30006", actor="twilio")
+    assert carried(sms) == []
+
+
+# -- 2. a report about the attempt a release replaced ----------------------------------
+
+
+def released_and_sent(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> tuple[Handoff, str]:
+    """The agent's text timed out (held), an operator released it, the second attempt went."""
+    handoff = connected_by_text(esc, clock)
+    sms.fail_next(UnknownOutcomeError("read timeout after send", provider="twilio"))
+    esc.send_message(handoff.id, TEXT)
+    (row,) = agent_rows(esc, handoff.id)
+    assert row.status is OutboxStatus.HELD
+    esc.outbox.release(row.id)
+    esc.run_due()
+    return handoff, row.id
+
+
+def test_a_late_failure_of_the_released_attempt_leaves_the_second_one_alone(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The first attempt's failure, named by its provider id, comes after the second was sent."""
+    esc = make_esc()
+    handoff, row_id = released_and_sent(esc, clock, sms)
+    row = esc.outbox.get(row_id)
+    assert row.status is OutboxStatus.DONE
+    assert row.result is not None
+    second = row.result["provider_message_id"]
+    sms.clear()
+    esc.outbox.reconcile(row_id, "failed", provider_message_id="SM-first", actor="twilio")
+    assert esc.outbox.get(row_id).status is OutboxStatus.DONE
+    assert sms.sent == []
+    assert esc.handoffs.get(handoff.id).channel == handoff.channel
+    status = [e for e in esc.history(handoff.id) if e.kind == "message.status"][-1]
+    assert status.data["other_attempt"] is True
+    # The second attempt's own failure still counts.
+    esc.outbox.reconcile(row_id, "failed", provider_message_id=second, actor="twilio")
+    assert esc.outbox.get(row_id).status is OutboxStatus.FAILED
+    assert len(carried(sms)) == 1
+
+
+def test_a_report_in_flight_about_the_released_attempt_is_not_applied(
+    store: Store, clock: FakeClock
+) -> None:
+    """The first attempt's failure comes in while the second attempt is in flight."""
+    sms = FastProvider()
+    esc = build(store, clock, sms)
+    handoff = connected_by_text(esc, clock)
+    sms.fail_next(UnknownOutcomeError("read timeout after send", provider="twilio"))
+    esc.send_message(handoff.id, TEXT)
+    (row,) = agent_rows(esc, handoff.id)
+    esc.outbox.release(row.id)
+    # Twilio's callback names its message SM77: not the second attempt's id.
+    sms.then(twilio_says(esc, clock, "undelivered", ErrorCode="30003"), to=PHONE)
+    before = len(sms.sent)
+    esc.run_due()
+    assert esc.outbox.get(row.id).status is OutboxStatus.DONE
+    assert [m.to for m in sms.sent[before:]] == [PHONE]
+    assert carried(sms) == []
