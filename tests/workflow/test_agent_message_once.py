@@ -8,6 +8,8 @@ case the carrier declines while the agent's message waits behind the failure.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from escalate import (
@@ -16,11 +18,14 @@ from escalate import (
     HandoffState,
     OutboundMessage,
     UnknownOutcomeError,
+    Workflow,
 )
 from escalate.store import OutboxStatus, Store
 from escalate.testing import FakeClock, MemoryTransport
+from escalate.workflow import Notify
 from tests.workflow.conftest import MakeEsc
 from tests.workflow.test_agent_message_fallback import (
+    CARRIER_STOP,
     EMAIL,
     PHONE,
     TEXT,
@@ -158,3 +163,35 @@ def test_a_report_in_flight_about_the_released_attempt_is_not_applied(
     assert esc.outbox.get(row.id).status is OutboxStatus.DONE
     assert [m.to for m in sms.sent[before:]] == [PHONE]
     assert carried(sms) == []
+
+
+# -- 4. a case declined under a queued agent's message ---------------------------------
+
+
+def test_a_case_declined_under_a_queued_agents_message_tells_the_helpdesk(
+    store: Store, sms: MemoryTransport, notes: list[Notify]
+) -> None:
+    """The intro meets the carrier's opt-out (21610) in the morning: the agent's message
+    queued behind it never goes, and the helpdesk hears the case is closed."""
+    clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+        notifier=lambda _, note: notes.append(note),
+    )
+    handoff = connected_by_text(esc, clock, email=False)
+    esc.send_message(handoff.id, TEXT)  # held until the morning, behind the intro
+    sms.fail_next(CARRIER_STOP)
+    clock.set(datetime(2026, 1, 6, 16, 5, tzinfo=UTC))
+    esc.run_due()
+    handoff = esc.handoffs.get(handoff.id)
+    assert handoff.state is S.DECLINED
+    assert sms.sent == []
+    (row,) = agent_rows(esc, handoff.id)
+    assert row.status in (OutboxStatus.CANCELLED, OutboxStatus.REFUSED)  # closed, or opted out
+    assert [note.topic for note in notes] == ["sla_at_risk", "failed"]
+    assert handoff.reference in notes[-1].text
+    assert "(RecipientOptedOut)" in notes[-1].text
+    assert TEXT not in notes[-1].text

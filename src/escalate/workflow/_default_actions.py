@@ -43,6 +43,8 @@ SLA, REMINDER, ABANDON, IDLE = "first_response_sla", "reminder", "abandon", "idl
 INTRO = ("intro.sms", "intro.email", "intro.subject")
 REMINDERS = ("reminder.sms", "reminder.email", "reminder.subject")
 AGENT = ("agent.sms", "agent.email", "agent.subject")
+#: What ``give_up`` tells the helpdesk: the case closed, or an agent's message with it.
+GIVE_UP = ("notify.failed", "notify.undelivered")
 #: What a handoff's first private message is sent from: the SLA runs until it leaves.
 FIRST_MESSAGES = ("intro.sms", "intro.email", "opt_in.sms")
 
@@ -110,6 +112,26 @@ def _message(
         encoding=cost.encoding.value,
         values=values,
     )
+
+
+def agent_message(
+    handoff: Handoff, ctx: Context, to: ContactAddress | Identity, text: str, *, index: int = 0
+) -> SendMessage:
+    """An agent's ``text`` to the customer at ``to``, signed (``agent.*``)."""
+    return _message(handoff, ctx, to, "agent", index=index, text=text)
+
+
+def carried_text(event: SendFailed) -> str | None:
+    """The text of the agent's message whose send failed, if the failure is one's.
+
+    Only an agent's message follows the case to another channel: a fallback
+    sends its own intro, and a reminder is only a nudge. None too when a report
+    said the message was delivered (``SendFailed.message`` is then None).
+    """
+    message = event.message
+    if message is None or message.template not in AGENT:
+        return None
+    return message.values.get("text") or None
 
 
 def _reply_addressing(ctx: Context) -> ReplyAddressing | None:
@@ -239,7 +261,7 @@ def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Eff
 
 def agent_reply(handoff: Handoff, event: AgentReplied, ctx: Context) -> Effects:
     assert handoff.address is not None  # connected is entered with an address
-    return effects(_message(handoff, ctx, handoff.address, "agent", text=event.text))
+    return effects(agent_message(handoff, ctx, handoff.address, event.text))
 
 
 def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effects:
@@ -336,9 +358,16 @@ def opted_out(handoff: Handoff, event: SendFailed, _: Context) -> bool:
 
 
 def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """Move to the contact's next consented channel with its intro, and after it the
+    agent's message that failed, if it was one (rendered anew for the channel)."""
     address = _fallback_address(handoff, event, ctx)
     assert address is not None  # the guard found it
     commands: list[Command] = [_message(handoff, ctx, address, "intro")]
+    text = carried_text(event)
+    if text is not None:
+        # After the intro: it tells the customer who writes on this channel, and
+        # on email it starts the thread the agent's message answers (index 1).
+        commands.append(agent_message(handoff, ctx, address, text, index=1))
     if handoff.state is S.AWAITING_CONSENT:
         commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
     return effects(
@@ -349,16 +378,17 @@ def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
     )
 
 
-def mark_failed(handoff: Handoff, event: SendFailed, _: Context) -> Effects:
-    return effects(failed_channels=(*handoff.failed_channels, event.channel))
-
-
 def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
-    """Fail the case, and tell the helpdesk: what is still queued for it never goes.
+    """Close the case for want of a channel (failed, or declined by an opt-out), and
+    tell the helpdesk: what is still queued for it never goes.
 
     Messages queued behind the one that failed (an agent's, written while the
-    intro waited for the morning) are cancelled or fail unheard on a closed
-    case; this notice is the helpdesk's only word of them.
+    intro waited for the morning) are cancelled or refused unheard on a closed
+    case; this notice is the helpdesk's only word of them. When the message
+    that failed was an agent's, the notice says so (``notify.undelivered``).
+    The reason only: the agent's text is personal data, and a notification
+    outlives the outbox row that ``erase`` removes.
     """
-    notify = _notify(handoff, ctx, "failed", why=event.reason)
-    return effects(notify, **mark_failed(handoff, event, ctx).updates)
+    topic = "failed" if carried_text(event) is None else "undelivered"
+    notify = _notify(handoff, ctx, topic, why=event.reason)
+    return effects(notify, failed_channels=(*handoff.failed_channels, event.channel))
