@@ -254,8 +254,9 @@ class Outbox:
         if failed is not None and item.handoff_id:
             self._engine.feed(item.handoff_id, failed)
             if self._dispatch_immediately:
-                # A fallback's intro goes out now, not at the next run_due().
-                self._engine.dispatch(handoff_id=item.handoff_id)
+                # A fallback's intro goes out now, not at the next run_due(), and
+                # the agent's message after it once it has.
+                self._engine.dispatch_handoff(item.handoff_id)
 
     def __repr__(self) -> str:
         return f"Outbox(tenant={self._tenant!r})"

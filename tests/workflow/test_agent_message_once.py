@@ -17,6 +17,7 @@ from escalate import (
     Handoff,
     HandoffState,
     OutboundMessage,
+    RetryableTransportError,
     UnknownOutcomeError,
     Workflow,
 )
@@ -27,6 +28,7 @@ from tests.workflow.conftest import MakeEsc
 from tests.workflow.test_agent_message_fallback import (
     CARRIER_STOP,
     EMAIL,
+    LANDLINE,
     PHONE,
     TEXT,
     agent_rows,
@@ -163,6 +165,29 @@ def test_a_report_in_flight_about_the_released_attempt_is_not_applied(
     assert esc.outbox.get(row.id).status is OutboxStatus.DONE
     assert [m.to for m in sms.sent[before:]] == [PHONE]
     assert carried(sms) == []
+
+
+# -- 3. the carried message follows the intro ------------------------------------------
+
+
+def test_the_carried_message_waits_for_an_intro_being_retried(
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The email intro meets a 429: the agent's message waits for it, then follows it."""
+    esc = make_esc()
+    handoff = connected_by_text(esc, clock)
+    sms.clear()
+    sms.fail_next(LANDLINE)
+    sms.fail_next(RetryableTransportError("busy", provider="memory", code="429"))
+    esc.send_message(handoff.id, TEXT)
+    assert sms.sent == []  # neither the intro, nor the message before it
+    for _ in range(5):
+        clock.advance(minutes=1)
+        esc.run_due()
+    intro, message = sms.sent
+    assert intro.body.startswith("Hi,")
+    assert message.body.startswith(TEXT)
+    assert message.headers["In-Reply-To"] == intro.headers["Message-ID"]
 
 
 # -- 4. a case declined under a queued agent's message ---------------------------------

@@ -446,7 +446,11 @@ class MemoryStore:
                 if (handoff_id is None or item.handoff_id == handoff_id)
                 and (tenant is None or item.tenant == tenant)
                 and (
-                    (item.status is OutboxStatus.PENDING and item.due_at <= now)
+                    (
+                        item.status is OutboxStatus.PENDING
+                        and item.due_at <= now
+                        and self._free(item)
+                    )
                     or (
                         item.status is OutboxStatus.CLAIMED
                         and item.lease_until is not None
@@ -469,6 +473,11 @@ class MemoryStore:
                 self._outbox[item.id] = updated
                 claimed.append(updated)
             return claimed
+
+    def _free(self, item: OutboxItem) -> bool:
+        """Whether the row ``item`` follows (if any) has left pending and claimed."""
+        before = self._outbox.get(item.after) if item.after is not None else None
+        return before is None or before.status not in (OutboxStatus.PENDING, OutboxStatus.CLAIMED)
 
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         item = self._outbox.get(item_id)

@@ -67,13 +67,15 @@ def _message(
     opt_in: bool = False,
     follow_up: bool = False,
     index: int = 0,
+    in_order: bool = False,
     **values: str,
 ) -> SendMessage:
     """A private message from template family ``name`` (``intro``...) on ``to``'s channel.
 
     ``values`` fill the template's own variables (an agent's ``text``), and are
     kept on the message so a fallback can render it again; a ``follow_up`` is
-    withdrawn if the customer replies before it leaves. ``index`` is the
+    withdrawn if the customer replies before it leaves; an ``in_order`` one
+    never overtakes the handoff's earlier messages to ``to``. ``index`` is the
     message's place among the transition's emails (a fallback's intro, then the
     agent's message it carries).
     """
@@ -97,6 +99,7 @@ def _message(
             headers=headers,
             reply_to=replies.address_for(handoff.id) if replies else None,
             follow_up=follow_up,
+            in_order=in_order,
             values=values,
         )
     body = ctx.render(f"{name}.sms", reference=reference, **values)
@@ -110,6 +113,7 @@ def _message(
         follow_up=follow_up,
         segments=cost.segments,
         encoding=cost.encoding.value,
+        in_order=in_order,
         values=values,
     )
 
@@ -117,8 +121,12 @@ def _message(
 def agent_message(
     handoff: Handoff, ctx: Context, to: ContactAddress | Identity, text: str, *, index: int = 0
 ) -> SendMessage:
-    """An agent's ``text`` to the customer at ``to``, signed (``agent.*``)."""
-    return _message(handoff, ctx, to, "agent", index=index, text=text)
+    """An agent's ``text`` to the customer at ``to``, signed (``agent.*``).
+
+    ``in_order``: it never overtakes the intro (or an earlier text) it follows,
+    should that one wait for a retry.
+    """
+    return _message(handoff, ctx, to, "agent", index=index, in_order=True, text=text)
 
 
 def carried_text(event: SendFailed) -> str | None:
@@ -358,16 +366,24 @@ def opted_out(handoff: Handoff, event: SendFailed, _: Context) -> bool:
 
 
 def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
-    """Move to the contact's next consented channel with its intro, and after it the
-    agent's message that failed, if it was one (rendered anew for the channel)."""
+    """Move to the contact's next consented channel, with its intro."""
+    return _fall_back(handoff, event, ctx, carry=None)
+
+
+def fall_back_with_message(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """``fall_back``, and after the intro the agent's message that failed, rendered anew
+    for the channel (a step that declares the ``agent.*`` templates: see ``carried_text``)."""
+    return _fall_back(handoff, event, ctx, carry=carried_text(event))
+
+
+def _fall_back(handoff: Handoff, event: SendFailed, ctx: Context, *, carry: str | None) -> Effects:
     address = _fallback_address(handoff, event, ctx)
     assert address is not None  # the guard found it
     commands: list[Command] = [_message(handoff, ctx, address, "intro")]
-    text = carried_text(event)
-    if text is not None:
+    if carry is not None:
         # After the intro: it tells the customer who writes on this channel, and
         # on email it starts the thread the agent's message answers (index 1).
-        commands.append(agent_message(handoff, ctx, address, text, index=1))
+        commands.append(agent_message(handoff, ctx, address, carry, index=1))
     if handoff.state is S.AWAITING_CONSENT:
         commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
     return effects(

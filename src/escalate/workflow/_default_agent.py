@@ -3,7 +3,7 @@
 The agent wrote it for the customer, not for a channel: when its channel fails
 (a landline, an address unlinked from the contact, consent gone), it follows the
 case to the channel that still reaches them, after that channel's intro
-(``fall_back``); when none does, the case closes and the helpdesk is told it was
+(``fall_back_with_message``); when none does, the case closes and the helpdesk is told it was
 not delivered (``give_up``, with the default workflow's other failures). A
 failure reported late, after the case already moved on, sends it on the channel
 the case uses now.
@@ -26,7 +26,7 @@ from escalate.workflow._default_actions import (
     agent_message,
     can_fall_back,
     carried_text,
-    fall_back,
+    fall_back_with_message,
     stale_failure,
 )
 from escalate.workflow._definition import Context, Effects, Step, effects
@@ -73,7 +73,7 @@ AGENT_MESSAGE_STEPS = (
         SendFailed,
         None,
         "an agent's message failed; fell back to another channel with it",
-        fall_back,
+        fall_back_with_message,
         guard=can_carry,
         templates=(*INTRO, *AGENT),
         uses_addresses=True,
