@@ -183,6 +183,11 @@ class Store(Protocol):
         outbox rows addressed to it (unless a worker holds one right now)."""
         ...
 
+    def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
+        """Delete the private messages (``SendMessage`` rows) of these handoffs, whatever
+        address they went to (unless a worker holds one right now)."""
+        ...
+
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:

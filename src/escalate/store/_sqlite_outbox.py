@@ -218,6 +218,15 @@ class OutboxSQL:
         }
         return [loaded[item_id] for item_id in tokens]  # claim order, as MemoryStore
 
+    def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
+        with self._transaction() as conn:
+            many(
+                conn,
+                "DELETE FROM outbox WHERE handoff_id = ? AND tenant = ? AND status != 'claimed'"
+                " AND json_extract(command, '$.kind') = 'send_message'",
+                [(handoff_id, tenant) for handoff_id in handoff_ids],
+            )
+
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         with self._lock:
             found = self._load_outbox(self._conn, "tenant = ? AND id = ?", [tenant, item_id])

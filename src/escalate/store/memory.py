@@ -393,6 +393,18 @@ class MemoryStore:
                 ):
                     del self._outbox[item.id]
 
+    def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
+        erased = set(handoff_ids)
+        with self._lock:
+            for item in list(self._outbox.values()):
+                if (
+                    item.tenant == tenant
+                    and item.handoff_id in erased
+                    and item.status is not OutboxStatus.CLAIMED
+                    and item.command.kind == "send_message"
+                ):
+                    del self._outbox[item.id]
+
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
