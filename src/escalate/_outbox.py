@@ -22,6 +22,8 @@ from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxSt
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine, _event
 from escalate.workflow._reported import (
+    WAS_DELIVERED,
+    delivered_once,
     failure_of,
     failure_reason,
     in_flight_report,
@@ -161,6 +163,8 @@ class Outbox:
                     OutboxStatus.HELD,
                     OutboxStatus.DONE,
                 ):
+                    if delivered_once(item.result):
+                        result[WAS_DELIVERED] = True  # so it was never sent again
                     self._move(
                         item, OutboxStatus.FAILED, "message.undelivered", actor, result, **data
                     )

@@ -87,7 +87,10 @@ def test_a_report_through_reconcile_in_flight_remembers_the_delivery(
 
     sms.then(both, to=PHONE)
     esc.send_message(handoff.id, TEXT)
-    assert [row.status for row in agent_rows(esc, handoff.id)] == [OutboxStatus.FAILED]
+    (row,) = agent_rows(esc, handoff.id)
+    assert row.status is OutboxStatus.FAILED
+    assert row.result is not None
+    assert row.result["was_delivered"] is True
     assert carried(sms) == []
 
 
@@ -105,6 +108,9 @@ def test_a_progress_report_out_of_order_does_not_unsay_a_delivery(
     sms.clear()
     esc.outbox.reconcile(row.id, "failed", error_code="30006", actor="twilio")
     assert carried(sms) == []
+    failed = esc.outbox.get(row.id)
+    assert failed.result is not None
+    assert (failed.result["delivery_status"], failed.result["was_delivered"]) == ("failed", True)
 
 
 # -- 2. a report about the attempt a release replaced ----------------------------------

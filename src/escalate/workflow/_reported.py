@@ -17,7 +17,11 @@ report come after the send's own outcome, in one commit with the workflow's inpu
 | held       | failed                  | failed | ``message.undelivered``; SendFailed     |
 
 Every other settlement (a retry, a refusal, a failure the transport raised)
-does not check, and clears the report: what the send itself proved stands.
+does not check, and clears the report: what the send itself proved stands; so
+does an accepted send's, over a report naming another provider message than
+its own on a row an operator released (``other_attempt``: the first attempt's).
+A failure kept over a delivery remembers it (``was_delivered``): the failed
+message is then not fed to the workflow to be sent again (``failure_of``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "WAS_DELIVERED",
     "ReportedSettling",
+    "delivered_once",
     "failure_of",
     "failure_reason",
     "in_flight_report",
@@ -71,7 +76,7 @@ def outranks(delivery: str, known: object) -> bool:
     return _RANK.get(delivery, 0) > _RANK.get(str(known), 0)
 
 
-def _delivered(report: Mapping[str, Any] | None) -> bool:
+def delivered_once(report: Mapping[str, Any] | None) -> bool:
     """Whether a row's result or kept report says the message was delivered at some point."""
     return report is not None and (
         report.get("delivery_status") == _DELIVERED or bool(report.get(WAS_DELIVERED))
@@ -101,7 +106,7 @@ def in_flight_report(
     if previous is not None and not outranks(delivery.value, previous.get("delivery_status")):
         report = dict(previous)
     if report["delivery_status"] != _DELIVERED and (
-        delivery is DeliveryStatus.DELIVERED or _delivered(previous)
+        delivery is DeliveryStatus.DELIVERED or delivered_once(previous)
     ):
         report[WAS_DELIVERED] = True
     return report
@@ -145,7 +150,7 @@ def failure_of(item: OutboxItem, reason: str) -> SendFailed | None:
         return None
     if is_keyword_answer(command):
         return None
-    delivered = _delivered(item.result) or _delivered(item.reported)
+    delivered = delivered_once(item.result) or delivered_once(item.reported)
     return SendFailed(
         channel=command.channel, reason=reason, message=None if delivered else command
     )
