@@ -196,6 +196,29 @@ def test_the_carried_message_waits_for_an_intro_being_retried(
     assert message.headers["In-Reply-To"] == intro.headers["Message-ID"]
 
 
+def test_an_agents_messages_leave_after_the_intro_they_waited_for_in_the_night(
+    store: Store, sms: MemoryTransport
+) -> None:
+    """Written at night behind the held intro, two texts; a third in the morning, before
+    any run_due(): the agent's own call sends the intro, then the three, in order."""
+    clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
+    esc = Escalator(store, transports=[sms], clock=clock, workflow=Workflow.default(brand="Acme"))
+    handoff = connected_by_text(esc, clock, email=False)
+    sms.clear()
+    for text in ("One.", "Two."):
+        esc.send_message(handoff.id, text)
+    assert sms.sent == []  # quiet hours: the intro waits, and the texts behind it
+    clock.set(datetime(2026, 1, 6, 16, 5, tzinfo=UTC))  # 08:05 there
+    esc.send_message(handoff.id, "Three.")
+    bodies = [message.body for message in sms.sent]
+    assert bodies[0].startswith("Acme: hi, this is about your post")
+    assert [body.split(" (case")[0] for body in bodies[1:]] == [
+        "Acme: One.",
+        "Acme: Two.",
+        "Acme: Three.",
+    ]
+
+
 # -- 4. a case declined under a queued agent's message ---------------------------------
 
 

@@ -143,8 +143,8 @@ class Engine(Dispatching, SendPath, ReportedSettling):
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     #: Commits accepted sends' settlements behind the pool (see ``_settler``).
     _settler: Settler | None = field(default=None, init=False, repr=False)
-    #: The ``Followed`` of each ``run_claimed`` running on this thread, updated by
-    #: ``apply``; and whether the last ``apply`` left a row waiting on one it claimed.
+    #: The ``Followed`` of each ``run_claimed`` on this thread (``apply`` updates them);
+    #: ``waiting``: the last ``apply`` claimed, and queued a row waiting for another.
     _following: threading.local = field(default_factory=threading.local, init=False, repr=False)
     #: Dispatch calls running (``dispatch``, ``drain``, ``run_claimed``), which
     #: ``close`` waits for, and whether it does: they claim nothing more meanwhile.
@@ -329,7 +329,6 @@ class Engine(Dispatching, SendPath, ReportedSettling):
         )
         new = transition.handoff
         claimed = self.store.commit(changes)
-        # A row it queued to follow another waits for it: run_claimed looks again.
         self._following.waiting = claim and any(row.after for row in changes.outbox)
         for followed in getattr(self._following, "running", ()):
             if followed.handoff.id == new.id:
