@@ -8,6 +8,8 @@ case the carrier declines while the agent's message waits behind the failure.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -21,9 +23,10 @@ from escalate import (
     UnknownOutcomeError,
     Workflow,
 )
-from escalate.store import OutboxStatus, Store
+from escalate.store import Changes, OutboxItem, OutboxStatus, Store
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import Notify
+from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 from tests.workflow.test_agent_message_fallback import (
     CARRIER_STOP,
@@ -217,6 +220,39 @@ def test_an_agents_messages_leave_after_the_intro_they_waited_for_in_the_night(
         "Acme: Two.",
         "Acme: Three.",
     ]
+
+
+def test_a_pooled_run_sends_what_waited_for_a_send_settled_behind_the_pool(
+    store: Store, clock: FakeClock, sms: MemoryTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a pool an accepted send is committed by the settler, perhaps after the run's
+    last claim: the text waiting for it still goes in the same run_due()."""
+    commit = store.commit
+
+    def slow_behind(changes: Changes) -> list[OutboxItem]:
+        if threading.current_thread().name == "escalate-settler":
+            time.sleep(0.1)  # after the workers finished and claimed again
+        return commit(changes)
+
+    monkeypatch.setattr(store, "commit", slow_behind)
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        concurrency=4,
+        dispatch_immediately=False,
+        workflow=Workflow.default(brand="Acme"),
+    )
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    esc.run_due()  # the public reply, the intro
+    for text in ("One.", "Two."):
+        esc.send_message(handoff.id, text)
+    sms.clear()
+    report = esc.run_due()
+    assert [m.body.split(" (case")[0] for m in sms.sent] == ["Acme: One.", "Acme: Two."]
+    assert report.sent == 2
+    esc.close()
 
 
 # -- 4. a case declined under a queued agent's message ---------------------------------
