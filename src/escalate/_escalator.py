@@ -713,9 +713,7 @@ class Escalator:
         if not followed.queued:
             return followed.handoff
         # A result's transition queued more work for the same handoff.
-        for _ in range(5):
-            if not any(vars(self.engine.dispatch(handoff_id=handoff.id)).values()):
-                break
+        self.engine.dispatch_handoff(handoff.id)
         return self.handoffs.get(handoff.id)
 
     def close(self) -> None:

@@ -21,7 +21,15 @@ from escalate._models import Handoff
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine, _event
-from escalate.workflow._reported import failure_of, failure_reason, in_flight_report
+from escalate.workflow._reported import (
+    WAS_DELIVERED,
+    delivered_once,
+    failure_of,
+    failure_reason,
+    in_flight_report,
+    other_attempt,
+    outranks,
+)
 
 __all__ = ["Outbox"]
 
@@ -85,14 +93,19 @@ class Outbox:
         return self.get(item_id)
 
     def release(self, item_id: str, *, actor: str = "operator") -> OutboxItem:
-        """Send a held row again: only when you know the provider does not have it."""
+        """Send a held row again: only when you know the provider does not have it.
+
+        The row remembers it (``result["released"]``): should the provider have
+        had the first attempt after all, a report naming that attempt's message
+        is recorded but does not settle the second (``reconcile``).
+        """
         item = self._held(item_id)
         self._move(
             item,
             OutboxStatus.PENDING,
             "message.released",
             actor,
-            item.result,
+            {**(item.result or {}), "released": True},
             due_at=self._engine.clock.now(),
         )
         return self.get(item_id)
@@ -112,10 +125,13 @@ class Outbox:
 
         An accepted status settles a held row as sent; ``failed`` fails a held or
         sent row and lets the workflow fall back to another channel. A status the
-        row already has, or one that arrives out of order for a row that moved on,
-        is recorded as an event at most and changes nothing else. A status for a
-        row whose send is still in flight (claimed) is recorded, and kept on the
-        row for the send's settlement to apply (``OutboxItem.reported``).
+        row already has, or one that arrives out of order for a row that moved on
+        (``sent`` after ``delivered``), is recorded as an event at most and
+        changes nothing else; so is one naming a provider message other than the
+        last attempt's, on a row sent again after a ``release`` (the event has
+        ``other_attempt: true``). A status for a row whose send is still in
+        flight (claimed) is recorded, and kept on the row for the send's
+        settlement to apply (``OutboxItem.reported``).
 
         Raises:
             NotFound: no such row in this tenant.
@@ -136,7 +152,10 @@ class Outbox:
             # A row in flight knows what a report that came in meanwhile said.
             known = (item.reported or item.result or {}).get("delivery_status")
             try:
-                if item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
+                if other_attempt(item.result, provider_message_id):
+                    # The attempt a release replaced: its fate is not this one's.
+                    self._record(item, "message.status", actor, other_attempt=True, **data)
+                elif item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
                     self._move(
                         item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True
                     )
@@ -144,14 +163,19 @@ class Outbox:
                     OutboxStatus.HELD,
                     OutboxStatus.DONE,
                 ):
+                    if delivered_once(item.result):
+                        result[WAS_DELIVERED] = True  # so it was never sent again
                     self._move(
                         item, OutboxStatus.FAILED, "message.undelivered", actor, result, **data
                     )
                     # A carrier opt-out (Twilio 21610) is the address's revoke, as
                     # when the send itself raised RecipientOptedOut.
                     self._feed_failure(item, failure_reason(actor, error_code))
-                elif item.status is OutboxStatus.DONE and known != delivery.value:
+                elif item.status is OutboxStatus.DONE and outranks(delivery.value, known):
                     self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
+                elif item.status is OutboxStatus.DONE and known != delivery.value:
+                    # Out of order ("sent" after "delivered"): it unsays nothing.
+                    self._record(item, "message.status", actor, **data)
                 elif item.status is OutboxStatus.DONE or known == delivery.value:
                     pass  # a duplicate callback
                 elif item.status is OutboxStatus.CLAIMED and delivery is not DeliveryStatus.UNKNOWN:
@@ -234,8 +258,9 @@ class Outbox:
         if failed is not None and item.handoff_id:
             self._engine.feed(item.handoff_id, failed)
             if self._dispatch_immediately:
-                # A fallback's intro goes out now, not at the next run_due().
-                self._engine.dispatch(handoff_id=item.handoff_id)
+                # A fallback's intro goes out now, not at the next run_due(), and
+                # the agent's message after it once it has.
+                self._engine.dispatch_handoff(item.handoff_id)
 
     def __repr__(self) -> str:
         return f"Outbox(tenant={self._tenant!r})"

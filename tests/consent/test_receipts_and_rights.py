@@ -15,11 +15,13 @@ from escalate import (
     InvalidInput,
     LinkSource,
     NotFound,
+    Workflow,
 )
 from escalate.consent import ConsentReceipt, ReceiptController, consent_receipt
 from escalate.store import Store
 from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.workflow.test_agent_message_fallback import EMAIL, TEXT, connected_by_text
 
 PHONE = Identity.phone("+14155550100")
 CONTROLLER = ReceiptController(
@@ -247,3 +249,49 @@ def test_erasure_after_an_unmerge_forgets_the_persons_addresses_on_the_other_sid
     assert esc.contacts.get(other.id).unlinked == ()  # type: ignore[union-attr]
     assert esc.contacts.get(owner_id).unlinked == ()  # type: ignore[union-attr]
     assert esc.contacts.resolve(crm_email) == esc.contacts.get(other.id)
+
+
+def _rows_holding(store: Store, tenant: str, text: str) -> list[str]:
+    """The outbox rows whose stored command still holds ``text`` (a body or a value)."""
+    return [item.id for item in store.outbox(tenant) if text in item.command.model_dump_json()]
+
+
+def test_erasure_takes_the_agents_text_sent_to_an_address_unlinked_from_the_person(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The number was unlinked ("this isn't me") and the agent's text went by email
+    instead: the row to the number, refused, still held the text after erasure."""
+    esc = Escalator(store, transports=[sms], clock=clock, workflow=Workflow.default(brand="Acme"))
+    handoff = connected_by_text(esc, clock)
+    assert handoff.contact_id is not None
+    esc.contacts.unlink(handoff.contact_id, PHONE, actor="agent:7")
+    esc.send_message(handoff.id, TEXT)
+    assert len(_rows_holding(store, esc.tenant, TEXT)) == 2  # the refused row, the email
+    esc.consent.erase(handoff.contact_id)
+    assert _rows_holding(store, esc.tenant, TEXT) == []
+    # Nobody holds the number now: what the person's form said of it goes too.
+    assert esc.consent.records(PHONE) == []
+    assert esc.consent.records(EMAIL) == []
+
+
+def test_erasure_leaves_an_unlinked_address_to_the_person_who_holds_it_now(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The number unlinked from the person is someone else's now: the person's case's
+    messages to it go, its owner's consent and messages stay."""
+    esc = Escalator(store, transports=[sms], clock=clock, workflow=Workflow.default(brand="Acme"))
+    handoff = connected_by_text(esc, clock)
+    assert handoff.contact_id is not None
+    esc.contacts.unlink(handoff.contact_id, PHONE, actor="agent:7")
+    esc.send_message(handoff.id, TEXT)
+    clock.advance(minutes=5)
+    owner = esc.open(make_thread(clock, thread_id="2002", user_id="77"))
+    owner = esc.contact_provided(owner.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert owner.contact_id not in (None, handoff.contact_id)
+    owners_rows = [item.id for item in store.outbox(esc.tenant, handoff_id=owner.id)]
+    owners_consent = esc.consent.records(PHONE)
+    esc.consent.erase(handoff.contact_id)
+    assert _rows_holding(store, esc.tenant, TEXT) == []
+    assert [item.id for item in store.outbox(esc.tenant, handoff_id=owner.id)] == owners_rows
+    assert esc.consent.records(PHONE) == owners_consent
+    assert esc.consent.decide(PHONE, "transactional").allowed

@@ -8,7 +8,7 @@ from escalate import Channel, Identity
 from escalate.consent import ConsentAction, ConsentEvidence, ConsentProof, ConsentSource, Purpose
 from escalate.consent._ledger_service import make_consent_record
 from escalate.store import Changes, OutboxItem, OutboxStatus, Store
-from escalate.workflow import SendMessage
+from escalate.workflow import Notify, SendMessage
 
 AT = datetime(2026, 1, 5, 18, tzinfo=UTC)
 PHONE = Identity.phone("+14155550100")
@@ -54,3 +54,27 @@ def test_erase_address_keeps_proofs_and_drops_personal_rows(store: Store) -> Non
         store.consent_records("default", OTHER),
     )
     assert [item.idempotency_key for item in store.outbox("default")] == ["b"]
+
+
+def test_erase_messages_drops_a_handoffs_texts_whatever_their_address(store: Store) -> None:
+    """erase_messages deletes the handoffs' private messages, to any address; the rest stay:
+    another handoff's, one a worker holds, and the helpdesk's notices (no personal data)."""
+    notice = OutboxItem(id="ob_n", handoff_id="ho_1", idempotency_key="n",
+                        command=Notify(topic="failed", text="Case K7QP-3M: closed"),
+                        due_at=AT, created_at=AT)  # fmt: skip
+    store.commit(
+        Changes(
+            outbox=(
+                row(PHONE, "a", "ho_1"),
+                row(OTHER, "b", "ho_1"),
+                row(PHONE, "c", "ho_2"),
+                row(OTHER, "d", "ho_1"),
+                notice,
+            )
+        )
+    )
+    [held] = store.claim_outbox(AT, worker="w", lease=timedelta(minutes=1), limit=1)
+    assert held.idempotency_key == "a"  # in flight: its worker settles it
+    store.erase_messages("default", ["ho_1"])
+    store.erase_messages("other", ["ho_2"])  # another tenant's erasure: not this row
+    assert [item.idempotency_key for item in store.outbox("default")] == ["a", "c", "n"]

@@ -6,9 +6,18 @@ from datetime import timedelta
 
 import pytest
 
-from escalate import ConcurrentUpdate, Escalator, Workflow
-from escalate.store import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate, Store
+from escalate import Channel, ConcurrentUpdate, Escalator, Identity, Workflow
+from escalate.store import (
+    Changes,
+    Claim,
+    OutboxItem,
+    OutboxReport,
+    OutboxStatus,
+    OutboxUpdate,
+    Store,
+)
 from escalate.testing import FakeClock
+from escalate.workflow import SendMessage
 from tests.conftest import make_thread
 
 
@@ -176,3 +185,84 @@ def test_an_unchecked_settlement_clears_a_report(store: Store, clock: FakeClock)
     item = store.get_outbox_item("default", claimed.id)
     assert item is not None
     assert (item.status, item.reported) == (OutboxStatus.PENDING, None)
+
+
+def _message_rows(clock: FakeClock, *names: str) -> list[OutboxItem]:
+    """One handoff's texts, due now, each after the one before it (``after``)."""
+    rows: list[OutboxItem] = []
+    for index, name in enumerate(names):
+        rows.append(
+            OutboxItem(
+                id=f"ob_{name}",
+                handoff_id="ho_1",
+                idempotency_key=f"ho_1:2:{index}",
+                command=SendMessage(
+                    channel=Channel.SMS, to=Identity.phone("+14155550100"), body=name
+                ),
+                due_at=clock.now(),
+                created_at=clock.now(),
+                after=rows[-1].id if rows else None,
+            )
+        )
+    return rows
+
+
+def _claim(store: Store, clock: FakeClock, **kwargs: object) -> list[str]:
+    claimed = store.claim_outbox(clock.now(), worker="w", lease=timedelta(minutes=1), **kwargs)  # type: ignore[arg-type]
+    return [item.id for item in claimed]
+
+
+def _settle(store: Store, item_id: str, status: OutboxStatus, **kwargs: object) -> None:
+    row = store.get_outbox_item("default", item_id)
+    assert row is not None
+    update = OutboxUpdate(item_id, status, claimed_by=row.claimed_by or "", **kwargs)  # type: ignore[arg-type]
+    store.commit(Changes(outbox_updates=(update,)))
+
+
+def test_a_row_is_not_claimed_while_the_row_it_follows_is_pending_or_claimed(
+    store: Store, clock: FakeClock
+) -> None:
+    """An intro retried later holds back the message queued after it, whatever their due times."""
+    intro, message, last = _message_rows(clock, "intro", "message", "last")
+    store.commit(Changes(outbox=(intro, message, last)))
+    assert store.get_outbox_item("default", message.id).after == intro.id  # type: ignore[union-attr]
+    assert _claim(store, clock) == [intro.id]
+    assert _claim(store, clock) == []  # the intro is in flight
+    _settle(store, intro.id, OutboxStatus.PENDING, due_at=clock.now() + timedelta(seconds=30))
+    assert _claim(store, clock) == []  # the intro waits for its retry: so does the message
+    assert _claim(store, clock, handoff_id="ho_1") == []
+    clock.advance(seconds=30)
+    assert _claim(store, clock, handoff_id="ho_1") == [intro.id]
+    _settle(store, intro.id, OutboxStatus.DONE)
+    assert _claim(store, clock) == [message.id]  # and the one after it waits in turn
+    _settle(store, message.id, OutboxStatus.HELD)  # an unknown outcome ends the wait too
+    assert _claim(store, clock) == [last.id]
+
+
+@pytest.mark.parametrize("ended", [OutboxStatus.FAILED, OutboxStatus.CANCELLED, None])
+def test_a_row_whose_predecessor_ended_or_is_gone_is_claimed(
+    store: Store, clock: FakeClock, ended: OutboxStatus | None
+) -> None:
+    """Failed, cancelled, or erased with its address: the row it held back goes."""
+    intro, message = _message_rows(clock, "intro", "message")
+    store.commit(Changes(outbox=(intro, message)))
+    if ended is None:
+        store.erase_address("default", Identity.phone("+14155550199"), ())  # someone else's
+        assert _claim(store, clock) == [intro.id]
+        _settle(store, intro.id, OutboxStatus.DONE)
+        assert _claim(store, clock) == [message.id]
+        return
+    assert _claim(store, clock) == [intro.id]
+    _settle(store, intro.id, ended)
+    assert _claim(store, clock) == [message.id]
+
+
+def test_a_change_that_queues_a_row_after_another_claims_only_the_first(
+    store: Store, clock: FakeClock
+) -> None:
+    """The claim a verb makes in its own commit (Changes.claim) keeps the order too."""
+    intro, message = _message_rows(clock, "intro", "message")
+    claim = Claim(clock.now(), "w", timedelta(minutes=1), tenant="default", handoff_id="ho_1")
+    claimed = store.commit(Changes(outbox=(intro, message), claim=claim))
+    assert [item.id for item in claimed] == [intro.id]
+    assert [item.after for item in store.outbox("default")] == [None, intro.id]

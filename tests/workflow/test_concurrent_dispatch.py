@@ -149,7 +149,9 @@ def test_a_pool_counts_every_send_and_keeps_each_handoffs_audit_order() -> None:
     """Acceptances settled behind the pool are counted by run_due, in row order per handoff.
 
     The middle message of each handoff is settled by its worker (a retry), the
-    others behind the pool: the audit trail must still list them in row order.
+    ones before it behind the pool: the audit trail must still list them in row
+    order. The agent's last message waits behind the retried one: it never
+    overtakes it.
     """
     clock, store, transport = FakeClock(), MemoryStore(), SecondFails()
     esc = Escalator(
@@ -171,10 +173,13 @@ def test_a_pool_counts_every_send_and_keeps_each_handoffs_audit_order() -> None:
         handoffs.append(handoff.id)
     rows = [item for item in store.outbox("default") if item.command.kind == "send_message"]
     report = esc.run_due(limit=100)
-    assert report.sent == len(rows) - len(handoffs) == len(transport.calls)
+    assert report.sent == len(rows) - 2 * len(handoffs) == len(transport.calls)
     assert report.retried == len(handoffs)
+    thirds = {item.id for item in rows if "third update" in getattr(item.command, "body", "")}
+    assert len(thirds) == len(handoffs)
+    assert not thirds & set(transport.calls)
     for handoff_id in handoffs:
-        queued = [item.id for item in rows if item.handoff_id == handoff_id]
+        queued = [item.id for item in rows if item.handoff_id == handoff_id][:-1]
         settled = [
             event.data["outbox_id"]
             for event in esc.history(handoff_id)

@@ -4,10 +4,11 @@ Properties: every recorded transition is one the workflow declares (and none
 leaves a terminal state), a thread has at most one open handoff, the opt-in
 request reaches an address at most once per handoff, an agent's message reaches
 the customer at most once and is never lost without a trace (a failed one goes
-again later, or the helpdesk hears, or its case had closed), a reminder never
-leaves within ``reminder_after`` of the intro (time jumps up to four days between
-``run_due()`` calls: a late scheduler), and every handoff ends in a terminal
-state once time runs far enough.
+again later, or the helpdesk hears, or its case had closed), never before the
+intro a fallback queued it behind nor any message it was queued to follow
+(even one retried), a reminder never leaves within ``reminder_after`` of the
+intro (time jumps up to four days between ``run_due()`` calls: a late
+scheduler), and every handoff ends in a terminal state once time runs far enough.
 """
 
 from __future__ import annotations
@@ -187,14 +188,15 @@ class HandoffStreams(RuleBasedStateMachine):
         self.sms.fail_next(failure)
 
     @precondition(lambda self: self.handoff_ids)
-    @rule(index=st.integers(0, 9), failure=st.none() | st.sampled_from(FAILURES))
-    def agent_writes(self, index: int, failure: Exception | None) -> None:
+    @rule(index=st.integers(0, 9), failures=st.lists(st.sampled_from(FAILURES), max_size=2))
+    def agent_writes(self, index: int, failures: list[Exception]) -> None:
         """An agent answers a case (only a connected one takes it); every text is its own.
 
-        Often the next send fails, so an agent's message meets every failure.
+        Often the next send fails, so an agent's message meets every failure;
+        and the one after it (a fallback's intro meeting a 429, say).
         """
         self.written += 1
-        if failure is not None:
+        for failure in failures:
             self.sms.fail_next(failure)
         with contextlib.suppress(TransitionNotAllowed):
             self.e.send_message(self._pick(index), f"Note {self.written} from the agent")
@@ -357,6 +359,32 @@ class HandoffStreams(RuleBasedStateMachine):
                 elif template.startswith("reminder."):
                     gaps = [event.at - left for at, left in intros if at <= row_queued]
                     assert all(gap >= REMINDER_AFTER - SLACK for gap in gaps), gaps
+
+    @invariant()
+    def nothing_overtakes_what_it_follows(self) -> None:
+        if self.esc is None:
+            return
+        sent: dict[str, int] = {}
+        for position, message in enumerate(self.sms.sent):
+            sent.setdefault(message.id, position)
+        rows = self.e.store.outbox(self.e.tenant)
+        for row in rows:
+            if row.after is not None and row.id in sent and row.after in sent:
+                assert sent[row.after] < sent[row.id], row.id
+        # The user's view: a fallback's carried message never before its intro.
+        intros = {
+            (row.handoff_id, _version(row), row.command.to): row.id
+            for row in rows
+            if isinstance(row.command, SendMessage)
+            and (row.command.template or "").startswith("intro.")
+        }
+        for row in rows:
+            if _agent_text(row) is None or row.id not in sent:
+                continue
+            assert isinstance(row.command, SendMessage)
+            intro = intros.get((row.handoff_id, _version(row), row.command.to))
+            if intro is not None and intro in sent:
+                assert sent[intro] < sent[row.id], (intro, row.id)
 
     def teardown(self) -> None:
         if self.esc is not None:

@@ -5,6 +5,13 @@ consent record, a ``ConsentProof`` (keyed address hash, purpose, action,
 source, wording version, time). Addresses, evidence (ip, user agent, exact
 text), message bodies and the public post's text go. Audit events stay: they
 never held raw personal data (addresses in them are redacted).
+
+The person's messages go whatever address they were sent to: an address
+unlinked from them ("this isn't me", or given to the other side by an unmerge)
+no longer leads to them, but their cases' texts to it are theirs all the same
+(an agent's text kept to be carried to another channel). Such an address that
+nobody holds now is erased as theirs; one another contact holds is that
+person's, and keeps its consent and its own messages.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from escalate.identity._merge import merged_contact_ids
 from escalate.store._changes import Changes
 
 if TYPE_CHECKING:
+    from escalate._identity import Identity
     from escalate.identity._contact import Contact
     from escalate.store._protocol import Store
 
@@ -125,20 +133,34 @@ def _scrub_handoff(store: Store, handoff: Handoff, now: datetime, actor: str) ->
             continue
 
 
+def _once_held(store: Store, contact: Contact) -> list[Identity]:
+    """Addresses unlinked from the person (or from a contact merged into theirs) that
+    no contact holds now: nobody but the person is left for them to belong to."""
+    found: dict[Identity, None] = {}
+    for contact_id in merged_contact_ids(store, contact.tenant, contact.id):
+        record = store.get_contact(contact.tenant, contact_id)
+        for gone in record.unlinked if record is not None else ():
+            if gone.identity not in contact.identities:
+                found.setdefault(gone.identity)
+    return [i for i in found if store.resolve_identity(contact.tenant, i) is None]
+
+
 def erase_contact(
     store: Store, contact: Contact, policy: ConsentPolicy, now: datetime, actor: str
 ) -> list[ConsentProof]:
     """Erase ``contact``'s personal data; return the consent proofs kept."""
     tenant = contact.tenant
     kept: list[ConsentProof] = []
-    for address in contact.identities:
+    for address in (*contact.identities, *_once_held(store, contact)):
         if address.kind is IdentityKind.SOCIAL:
             continue
         hashed = address_hash(policy, tenant, address)
         proofs = [ConsentProof.of(r, hashed) for r in store.consent_records(tenant, address)]
         store.erase_address(tenant, address, proofs)
         kept.extend(proofs)
-    for handoff in _handoffs(store, contact):
+    handoffs = _handoffs(store, contact)
+    store.erase_messages(tenant, [handoff.id for handoff in handoffs])
+    for handoff in handoffs:
         _scrub_handoff(store, handoff, now, actor)
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact

@@ -210,6 +210,19 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
         10,
         ("ALTER TABLE outbox ADD COLUMN reported TEXT",),
     ),
+    (
+        # A message that must not overtake another (an agent's text carried to
+        # a new channel, behind that channel's intro) names it; a claim skips it
+        # while that row is pending or claimed. In the claim walk's index, so
+        # that a row following nothing (nearly all) is passed on the index alone.
+        11,
+        (
+            "ALTER TABLE outbox ADD COLUMN after_id TEXT",
+            "DROP INDEX outbox_pending",
+            "CREATE INDEX outbox_pending ON outbox (tenant, due_at, created_at, id, after_id)"
+            " WHERE status = 'pending'",
+        ),
+    ),
 )
 
 

@@ -70,6 +70,9 @@ class OutboxItem(Model):
     #: have reached the provider, so a send must be held, not repeated.
     stale_claim: bool = False
     result: dict[str, Any] | None = None
+    #: The row this one follows (``SendMessage.in_order``): it is not claimed
+    #: while that row is pending or claimed, so it never overtakes it.
+    after: str | None = None
     #: A delivery report that arrived while the row was claimed, its send in
     #: flight (``delivery_status``, ``error_code``, ``provider_message_id``,
     #: ``actor``): the send's settlement applies it (see ``docs/delivery.md``).
@@ -184,6 +187,11 @@ class Store(Protocol):
         outbox rows addressed to it (unless a worker holds one right now)."""
         ...
 
+    def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
+        """Delete the private messages (``SendMessage`` rows) of these handoffs, whatever
+        address they went to (unless a worker holds one right now)."""
+        ...
+
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
@@ -221,6 +229,8 @@ class Store(Protocol):
     ) -> list[OutboxItem]:
         """Claim due rows: pending ones due by ``now`` and claimed ones whose lease expired.
 
+        A pending row whose ``after`` row is still pending or claimed is not due
+        yet: it waits until that row has settled (sent, failed, held...).
         ``tenant`` (and ``handoff_id``) restrict the claim; ``None`` claims for every tenant.
         """
         ...

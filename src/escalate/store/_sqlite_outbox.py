@@ -27,9 +27,18 @@ _ts = ts
 
 _OUTBOX_SELECT = (
     "SELECT id, tenant, handoff_id, idempotency_key, command, status, due_at, created_at,"
-    " attempts, lease_until, claimed_by, stale_claim, result, reported FROM outbox"
+    " attempts, lease_until, claimed_by, stale_claim, result, reported, after_id FROM outbox"
 )
 
+
+_INSERT = (
+    "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
+    " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_FOLLOWING = (
+    "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
+    " created_at, attempts, command, after_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 #: Every settlement clears the row's in-flight report (schema version 10): one
 #: that a settlement must apply is checked for in its WHERE (``_REPORTED``).
@@ -67,25 +76,29 @@ class OutboxSQL:
         def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
     def _write_outbox(self, conn: sqlite3.Connection, changes: Changes) -> None:
-        many(
-            conn,
-            "INSERT INTO outbox (id, tenant, handoff_id, idempotency_key, status, due_at,"
-            " created_at, attempts, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    item.id,
-                    item.tenant,
-                    item.handoff_id,
-                    item.idempotency_key,
-                    item.status.value,
-                    _ts(item.due_at),
-                    _ts(item.created_at),
-                    item.attempts,
-                    item.command.model_dump_json(),
-                )
-                for item in changes.outbox
-            ],
-        )
+        # A row that follows another names it (schema 11); the rest, nearly all,
+        # are written as before.
+        for follows in (False, True):
+            many(
+                conn,
+                _INSERT_FOLLOWING if follows else _INSERT,
+                [
+                    (
+                        item.id,
+                        item.tenant,
+                        item.handoff_id,
+                        item.idempotency_key,
+                        item.status.value,
+                        _ts(item.due_at),
+                        _ts(item.created_at),
+                        item.attempts,
+                        item.command.model_dump_json(),
+                        *((item.after,) if follows else ()),
+                    )
+                    for item in changes.outbox
+                    if (item.after is not None) is follows
+                ],
+            )
         for update in changes.outbox_updates:
             # A claimed row is settled by its claim token; a reconciled one by its status.
             values = (
@@ -205,6 +218,15 @@ class OutboxSQL:
         }
         return [loaded[item_id] for item_id in tokens]  # claim order, as MemoryStore
 
+    def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
+        with self._transaction() as conn:
+            many(
+                conn,
+                "DELETE FROM outbox WHERE handoff_id = ? AND tenant = ? AND status != 'claimed'"
+                " AND json_extract(command, '$.kind') = 'send_message'",
+                [(handoff_id, tenant) for handoff_id in handoff_ids],
+            )
+
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         with self._lock:
             found = self._load_outbox(self._conn, "tenant = ? AND id = ?", [tenant, item_id])
@@ -247,6 +269,7 @@ class OutboxSQL:
                     "stale_claim": bool(row[11]),
                     "result": _loads(row[12]) if row[12] else None,
                     "reported": _loads(row[13]) if row[13] else None,
+                    "after": row[14],
                 }
             )
             for row in rows
@@ -257,8 +280,17 @@ class OutboxSQL:
 #: transition's messages share due and creation times) by id, which a process
 #: makes in increasing order, so they go in the order they were made.
 _ORDER = " ORDER BY due_at, created_at, id LIMIT ?"
-#: A row is due when it is pending and its time has come, or its lease ran out.
-_DUE = "((status = 'pending' AND due_at <= ?) OR (status = 'claimed' AND lease_until <= ?))"
+#: A pending row that follows another is free once that one left pending and
+#: claimed (``OutboxItem.after``); nearly every row follows none.
+_FREE = (
+    "(after_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox AS before"
+    " WHERE before.id = outbox.after_id AND before.status IN ('pending', 'claimed')))"
+)
+#: A row is due when it is pending, free and its time has come, or its lease ran out.
+_DUE = (
+    f"((status = 'pending' AND due_at <= ? AND {_FREE})"
+    " OR (status = 'claimed' AND lease_until <= ?))"
+)
 
 
 def _due_select(
@@ -311,7 +343,7 @@ def _due_queries(now_ts: str, tenant: str | None) -> tuple[str, str, list[object
         scope += " AND tenant = ?"
         params.append(tenant)
     columns = "SELECT id, status, due_at, created_at FROM outbox"
-    pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope}"
+    pending = f"{columns} WHERE status = 'pending' AND due_at <= ?{scope} AND {_FREE}"
     expired = f"{columns} WHERE status = 'claimed' AND lease_until <= ?{scope}"
     return pending, expired, params
 

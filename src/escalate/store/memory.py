@@ -393,6 +393,18 @@ class MemoryStore:
                 ):
                     del self._outbox[item.id]
 
+    def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
+        erased = set(handoff_ids)
+        with self._lock:
+            for item in list(self._outbox.values()):
+                if (
+                    item.tenant == tenant
+                    and item.handoff_id in erased
+                    and item.status is not OutboxStatus.CLAIMED
+                    and item.command.kind == "send_message"
+                ):
+                    del self._outbox[item.id]
+
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
@@ -446,7 +458,11 @@ class MemoryStore:
                 if (handoff_id is None or item.handoff_id == handoff_id)
                 and (tenant is None or item.tenant == tenant)
                 and (
-                    (item.status is OutboxStatus.PENDING and item.due_at <= now)
+                    (
+                        item.status is OutboxStatus.PENDING
+                        and item.due_at <= now
+                        and self._free(item)
+                    )
                     or (
                         item.status is OutboxStatus.CLAIMED
                         and item.lease_until is not None
@@ -469,6 +485,11 @@ class MemoryStore:
                 self._outbox[item.id] = updated
                 claimed.append(updated)
             return claimed
+
+    def _free(self, item: OutboxItem) -> bool:
+        """Whether the row ``item`` follows (if any) has left pending and claimed."""
+        before = self._outbox.get(item.after) if item.after is not None else None
+        return before is None or before.status not in (OutboxStatus.PENDING, OutboxStatus.CLAIMED)
 
     def get_outbox_item(self, tenant: str, item_id: str) -> OutboxItem | None:
         item = self._outbox.get(item_id)

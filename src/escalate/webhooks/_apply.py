@@ -27,7 +27,9 @@ from escalate._exceptions import InvalidInput, NotFound
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._redact import redact_address
 from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
+from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.webhooks._base import DeliveryReport, ProviderEvent, content_key, logger
+from escalate.workflow._reported import WAS_DELIVERED
 
 if TYPE_CHECKING:
     from escalate._escalator import Escalator
@@ -180,6 +182,18 @@ def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:
     return Applied.APPLIED if revoked is Applied.APPLIED else outcome
 
 
+def _delivered_after_failure(row: OutboxItem, report: DeliveryReport) -> bool:
+    """Whether a delivery is news to a row in flight that kept a failure: the failure
+    still fails it, but the message, delivered, must never be sent again."""
+    kept = row.reported or {}
+    return (
+        row.status is OutboxStatus.CLAIMED
+        and report.status is DeliveryStatus.DELIVERED
+        and kept.get("delivery_status") == DeliveryStatus.FAILED.value
+        and not kept.get(WAS_DELIVERED)
+    )
+
+
 def _reconcile(esc: Escalator, report: DeliveryReport) -> Applied:
     assert report.message_id is not None
     try:
@@ -189,7 +203,9 @@ def _reconcile(esc: Escalator, report: DeliveryReport) -> Applied:
         return Applied.UNKNOWN_MESSAGE
     # A row whose send is in flight keeps a report that came in meanwhile apart.
     known = str((row.reported or row.result or {}).get("delivery_status") or "")
-    if known in _FINAL or _RANK[report.status.value] <= _RANK.get(known, 0):
+    if (known in _FINAL or _RANK[report.status.value] <= _RANK.get(known, 0)) and not (
+        _delivered_after_failure(row, report)
+    ):
         return Applied.DUPLICATE
     esc.outbox.reconcile(
         report.message_id,

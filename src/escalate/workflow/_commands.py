@@ -58,7 +58,10 @@ class SendMessage(_Command):
     the reference (an agent's ``text``): a workflow told the send failed
     (``SendFailed.message``) renders it again from them for another channel.
     Like ``body`` they are personal data, kept in the outbox row (erased with
-    it) and out of reprs and audit events.
+    it) and out of reprs and audit events. ``in_order`` keeps a message behind
+    the handoff's earlier messages to the same address: it leaves only once
+    the one before it has (sent, failed, held or withdrawn), even when that one
+    waits for a retry or the morning (``OutboxItem.after``).
     """
 
     kind: Literal["send_message"] = "send_message"
@@ -73,6 +76,7 @@ class SendMessage(_Command):
     confirms: str | None = None
     opt_in_request: bool = False
     follow_up: bool = False
+    in_order: bool = False
     headers: dict[str, str] = Field(default_factory=dict)
     reply_to: str | None = None
     segments: int | None = None

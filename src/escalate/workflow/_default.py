@@ -6,7 +6,7 @@
                                   \\-> abandoned (no answer), declined (opted out), failed
 
 An agent's message whose channel fails goes on to the channel the case falls
-back to; with none left, the helpdesk is told (``_default_agent.py``).
+back to (``_default_agent.py``); a case left without a channel tells the helpdesk.
 
 Timers: ``first_response_sla`` (notify the helpdesk when the SLA is at risk),
 ``reminder`` (one follow-up when the customer goes quiet), ``abandon`` (no
@@ -28,6 +28,7 @@ from escalate.workflow._default_actions import (
     ABANDON,
     AGENT,
     BEFORE_CONTACT,
+    GIVE_UP,
     IDLE,
     INTRO,
     OPEN,
@@ -47,7 +48,6 @@ from escalate.workflow._default_actions import (
     give_up,
     held,
     held_past_sla,
-    mark_failed,
     opted_out,
     request_opt_in,
     sla_at_risk,
@@ -212,7 +212,6 @@ DEFAULT_STEPS = (
         timer=IDLE,
         templates=("notify.abandoned",),
     ),
-    # First: an agent's message goes on where the case goes, or the helpdesk hears of it.
     *AGENT_MESSAGE_STEPS,
     Step(OPEN, SendFailed, None, "late failure on a previous channel", guard=stale_failure),
     Step(
@@ -244,8 +243,9 @@ DEFAULT_STEPS = (
         SendFailed,
         S.DECLINED,
         "the customer opted out; no other channel",
-        mark_failed,
+        give_up,
         guard=opted_out,
+        templates=GIVE_UP,
     ),
     Step(
         OPEN,
@@ -253,7 +253,7 @@ DEFAULT_STEPS = (
         S.FAILED,
         "send failed; no other consented channel",
         give_up,
-        templates=("notify.failed",),
+        templates=GIVE_UP,
     ),
     Step(OPEN, OptedOut, S.DECLINED, "the customer opted out"),
     Step(

@@ -43,6 +43,8 @@ SLA, REMINDER, ABANDON, IDLE = "first_response_sla", "reminder", "abandon", "idl
 INTRO = ("intro.sms", "intro.email", "intro.subject")
 REMINDERS = ("reminder.sms", "reminder.email", "reminder.subject")
 AGENT = ("agent.sms", "agent.email", "agent.subject")
+#: What ``give_up`` tells the helpdesk: the case closed, or an agent's message with it.
+GIVE_UP = ("notify.failed", "notify.undelivered")
 #: What a handoff's first private message is sent from: the SLA runs until it leaves.
 FIRST_MESSAGES = ("intro.sms", "intro.email", "opt_in.sms")
 
@@ -65,13 +67,15 @@ def _message(
     opt_in: bool = False,
     follow_up: bool = False,
     index: int = 0,
+    in_order: bool = False,
     **values: str,
 ) -> SendMessage:
     """A private message from template family ``name`` (``intro``...) on ``to``'s channel.
 
     ``values`` fill the template's own variables (an agent's ``text``), and are
     kept on the message so a fallback can render it again; a ``follow_up`` is
-    withdrawn if the customer replies before it leaves. ``index`` is the
+    withdrawn if the customer replies before it leaves; an ``in_order`` one
+    never overtakes the handoff's earlier messages to ``to``. ``index`` is the
     message's place among the transition's emails (a fallback's intro, then the
     agent's message it carries).
     """
@@ -95,6 +99,7 @@ def _message(
             headers=headers,
             reply_to=replies.address_for(handoff.id) if replies else None,
             follow_up=follow_up,
+            in_order=in_order,
             values=values,
         )
     body = ctx.render(f"{name}.sms", reference=reference, **values)
@@ -108,8 +113,33 @@ def _message(
         follow_up=follow_up,
         segments=cost.segments,
         encoding=cost.encoding.value,
+        in_order=in_order,
         values=values,
     )
+
+
+def agent_message(
+    handoff: Handoff, ctx: Context, to: ContactAddress | Identity, text: str, *, index: int = 0
+) -> SendMessage:
+    """An agent's ``text`` to the customer at ``to``, signed (``agent.*``).
+
+    ``in_order``: it never overtakes the intro (or an earlier text) it follows,
+    should that one wait for a retry.
+    """
+    return _message(handoff, ctx, to, "agent", index=index, in_order=True, text=text)
+
+
+def carried_text(event: SendFailed) -> str | None:
+    """The text of the agent's message whose send failed, if the failure is one's.
+
+    Only an agent's message follows the case to another channel: a fallback
+    sends its own intro, and a reminder is only a nudge. None too when a report
+    said the message was delivered (``SendFailed.message`` is then None).
+    """
+    message = event.message
+    if message is None or message.template not in AGENT:
+        return None
+    return message.values.get("text") or None
 
 
 def _reply_addressing(ctx: Context) -> ReplyAddressing | None:
@@ -239,7 +269,7 @@ def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Eff
 
 def agent_reply(handoff: Handoff, event: AgentReplied, ctx: Context) -> Effects:
     assert handoff.address is not None  # connected is entered with an address
-    return effects(_message(handoff, ctx, handoff.address, "agent", text=event.text))
+    return effects(agent_message(handoff, ctx, handoff.address, event.text))
 
 
 def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effects:
@@ -336,9 +366,24 @@ def opted_out(handoff: Handoff, event: SendFailed, _: Context) -> bool:
 
 
 def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """Move to the contact's next consented channel, with its intro."""
+    return _fall_back(handoff, event, ctx, carry=None)
+
+
+def fall_back_with_message(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """``fall_back``, and after the intro the agent's message that failed, rendered anew
+    for the channel (a step that declares the ``agent.*`` templates: see ``carried_text``)."""
+    return _fall_back(handoff, event, ctx, carry=carried_text(event))
+
+
+def _fall_back(handoff: Handoff, event: SendFailed, ctx: Context, *, carry: str | None) -> Effects:
     address = _fallback_address(handoff, event, ctx)
     assert address is not None  # the guard found it
     commands: list[Command] = [_message(handoff, ctx, address, "intro")]
+    if carry is not None:
+        # After the intro: it tells the customer who writes on this channel, and
+        # on email it starts the thread the agent's message answers (index 1).
+        commands.append(agent_message(handoff, ctx, address, carry, index=1))
     if handoff.state is S.AWAITING_CONSENT:
         commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
     return effects(
@@ -349,16 +394,17 @@ def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
     )
 
 
-def mark_failed(handoff: Handoff, event: SendFailed, _: Context) -> Effects:
-    return effects(failed_channels=(*handoff.failed_channels, event.channel))
-
-
 def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
-    """Fail the case, and tell the helpdesk: what is still queued for it never goes.
+    """Close the case for want of a channel (failed, or declined by an opt-out), and
+    tell the helpdesk: what is still queued for it never goes.
 
     Messages queued behind the one that failed (an agent's, written while the
-    intro waited for the morning) are cancelled or fail unheard on a closed
-    case; this notice is the helpdesk's only word of them.
+    intro waited for the morning) are cancelled or refused unheard on a closed
+    case; this notice is the helpdesk's only word of them. When the message
+    that failed was an agent's, the notice says so (``notify.undelivered``).
+    The reason only: the agent's text is personal data, and a notification
+    outlives the outbox row that ``erase`` removes.
     """
-    notify = _notify(handoff, ctx, "failed", why=event.reason)
-    return effects(notify, **mark_failed(handoff, event, ctx).updates)
+    topic = "failed" if carried_text(event) is None else "undelivered"
+    notify = _notify(handoff, ctx, topic, why=event.reason)
+    return effects(notify, failed_channels=(*handoff.failed_channels, event.channel))

@@ -66,7 +66,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         ),
         "notify.failed": (
             "Case {reference}: no channel of the customer's can take our messages ({why}); "
-            "the handoff failed, and nothing still queued for it will be sent. "
+            "the handoff is closed, and nothing still queued for it will be sent. "
             "Answer in the public thread."
         ),
     },
@@ -125,7 +125,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         ),
         "notify.failed": (
             "Caso {reference}: ningún canal del cliente recibe nuestros mensajes ({why}); "
-            "el traspaso falló y no se enviará nada de lo pendiente. "
+            "el traspaso está cerrado y no se enviará nada de lo pendiente. "
             "Responde en el hilo público."
         ),
     },

@@ -78,6 +78,16 @@ class Dispatching(Settles):
         with self._dispatch_call():
             return self._dispatch_once(handoff_id=handoff_id, limit=limit)
 
+    def dispatch_handoff(self, handoff_id: str, *, rounds: int = 5) -> None:
+        """Dispatch one handoff's due rows until a round runs nothing (at most ``rounds``).
+
+        What a result queues (a fallback's intro) is due at once, and a message
+        that follows another (``in_order``) is claimed only once that one settled.
+        """
+        for _ in range(rounds):
+            if not any(vars(self.dispatch(handoff_id=handoff_id)).values()):
+                return
+
     def _dispatch_once(self, *, handoff_id: str | None, limit: int) -> DispatchReport:
         groups = self._claim(limit=limit, handoff_id=handoff_id)
         try:
@@ -141,10 +151,12 @@ class Dispatching(Settles):
             finally:
                 settled = self._flush_settled()
             report += settled
-            if settler.fed_count == fed:
+            if settler.fed_count == fed and not any(vars(settled).values()):
                 return report
             # A report that came in while a send was in flight failed it behind
-            # the pool, after the last claim perhaps: its fallback is due now.
+            # the pool, after the last claim perhaps: its fallback is due now. Or
+            # a send settled behind it after the last claim, and the message that
+            # follows it (in_order) is free now.
 
     def _flush_settled(self) -> DispatchReport:
         """Wait for the settlements committed behind the pool, and count them."""

@@ -28,11 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from escalate._clock import Clock
-from escalate._exceptions import (
-    ConcurrentUpdate,
-    StaleTimer,
-    TransitionNotAllowed,
-)
+from escalate._exceptions import ConcurrentUpdate, StaleTimer, TransitionNotAllowed
 from escalate._identity import IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event, Handoff, channel_for
@@ -75,6 +71,7 @@ from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._dispatching import Dispatching
 from escalate.workflow._inputs import TimerFired, WorkflowInput
 from escalate.workflow._messages import private_messages
+from escalate.workflow._order import ordered
 from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
 from escalate.workflow._reported import ReportedSettling
 from escalate.workflow._sending import SendPath, transition_key
@@ -147,7 +144,8 @@ class Engine(Dispatching, SendPath, ReportedSettling):
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     #: Commits accepted sends' settlements behind the pool (see ``_settler``).
     _settler: Settler | None = field(default=None, init=False, repr=False)
-    #: The ``Followed`` of each ``run_claimed`` running on this thread, updated by ``apply``.
+    #: The ``Followed`` of each ``run_claimed`` on this thread (``apply`` updates them);
+    #: ``waiting``: the last ``apply`` claimed, and queued a row waiting for another.
     _following: threading.local = field(default_factory=threading.local, init=False, repr=False)
     #: Dispatch calls running (``dispatch``, ``drain``, ``run_claimed``), which
     #: ``close`` waits for, and whether it does: they claim nothing more meanwhile.
@@ -254,7 +252,7 @@ class Engine(Dispatching, SendPath, ReportedSettling):
             contacts=(*contacts, *extra.contacts),
             consent=(*extra.consent, *consent),
             events=(*events, *extra.events, *own_events),
-            outbox=tuple(outbox),
+            outbox=ordered(self.store, outbox),
             outbox_updates=extra.outbox_updates,
             timers=tuple(timers),
             cancel_timers=tuple(cancels),
@@ -336,6 +334,7 @@ class Engine(Dispatching, SendPath, ReportedSettling):
         )
         new = transition.handoff
         claimed = self.store.commit(changes)
+        self._following.waiting = claim and any(row.after for row in changes.outbox)
         for followed in getattr(self._following, "running", ()):
             if followed.handoff.id == new.id:
                 followed.handoff = new
@@ -347,9 +346,10 @@ class Engine(Dispatching, SendPath, ReportedSettling):
 
         Returns the handoff as the rows' results left it (a posted reply moves it
         on, in the same commit as the row's settlement), and whether those
-        results queued more rows: the caller reads neither back.
+        results queued more rows (or the change itself queued one that waits
+        for another, ``in_order``): the caller reads neither back.
         """
-        followed = Followed(handoff)
+        followed = Followed(handoff, queued=getattr(self._following, "waiting", False))
         if not claimed:
             return followed
         # A result's transition is applied on this thread (``_settle`` feeds it

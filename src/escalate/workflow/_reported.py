@@ -17,7 +17,11 @@ report come after the send's own outcome, in one commit with the workflow's inpu
 | held       | failed                  | failed | ``message.undelivered``; SendFailed     |
 
 Every other settlement (a retry, a refusal, a failure the transport raised)
-does not check, and clears the report: what the send itself proved stands.
+does not check, and clears the report: what the send itself proved stands; so
+does an accepted send's, over a report naming another provider message than
+its own on a row an operator released (``other_attempt``: the first attempt's).
+A failure kept over a delivery remembers it (``was_delivered``): the failed
+message is then not fed to the workflow to be sent again (``failure_of``).
 """
 
 from __future__ import annotations
@@ -46,11 +50,14 @@ if TYPE_CHECKING:
     from escalate.workflow._inputs import WorkflowInput
 
 __all__ = [
+    "WAS_DELIVERED",
     "ReportedSettling",
+    "delivered_once",
     "failure_of",
     "failure_reason",
-    "feeds_failure",
     "in_flight_report",
+    "other_attempt",
+    "outranks",
 ]
 
 log = logging.getLogger("escalate")
@@ -58,6 +65,22 @@ log = logging.getLogger("escalate")
 #: How much a report says; a row in flight keeps the one that says most. A
 #: failure outranks a delivery, as ``reconcile`` fails even a delivered row.
 _RANK = {"queued": 1, "sent": 2, "delivered": 3, "failed": 4}
+#: Kept with a failure reported with, or before, a delivery: the message reached
+#: the customer once, so it is never sent again (``failure_of``).
+WAS_DELIVERED = "was_delivered"
+_DELIVERED = DeliveryStatus.DELIVERED.value
+
+
+def outranks(delivery: str, known: object) -> bool:
+    """Whether a report of ``delivery`` says more than the ``known`` status does."""
+    return _RANK.get(delivery, 0) > _RANK.get(str(known), 0)
+
+
+def delivered_once(report: Mapping[str, Any] | None) -> bool:
+    """Whether a row's result or kept report says the message was delivered at some point."""
+    return report is not None and (
+        report.get("delivery_status") == _DELIVERED or bool(report.get(WAS_DELIVERED))
+    )
 
 
 def in_flight_report(
@@ -68,18 +91,42 @@ def in_flight_report(
     provider_message_id: str | None,
     actor: str,
 ) -> dict[str, Any]:
-    """The report a claimed row keeps: this one, unless ``previous`` says as much or more."""
-    report = {
+    """The report a claimed row keeps: this one, unless ``previous`` says as much or more.
+
+    A failure outranks a delivery, but does not erase it: carriers report
+    delivered and then failed, and webhooks arrive out of order. The failure
+    kept remembers it (``was_delivered``).
+    """
+    report: dict[str, Any] = {
         "delivery_status": delivery.value,
         "error_code": error_code,
         "provider_message_id": provider_message_id,
         "actor": actor,
     }
-    if previous is not None and _RANK.get(str(previous.get("delivery_status")), 0) >= _RANK.get(
-        delivery.value, 0
+    if previous is not None and not outranks(delivery.value, previous.get("delivery_status")):
+        report = dict(previous)
+    if report["delivery_status"] != _DELIVERED and (
+        delivery is DeliveryStatus.DELIVERED or delivered_once(previous)
     ):
-        return dict(previous)
+        report[WAS_DELIVERED] = True
     return report
+
+
+def other_attempt(result: Mapping[str, Any] | None, provider_message_id: str | None) -> bool:
+    """Whether a report names another attempt at the row's message than its last one.
+
+    Only a row an operator released (``Outbox.release``: the first attempt's
+    outcome was unknown) was attempted twice with the provider perhaps holding
+    both. A report naming a provider message id other than the one the last
+    attempt got is the earlier attempt's. SendGrid's event id extends the id
+    its API answered with (``<id>.filter...``): that is the same message.
+    """
+    if provider_message_id is None or not result or not result.get("released"):
+        return False
+    current = result.get("provider_message_id")
+    if not isinstance(current, str) or not current:
+        return False
+    return provider_message_id != current and not provider_message_id.startswith(current + ".")
 
 
 def failure_reason(actor: str, error_code: str | None) -> str:
@@ -89,26 +136,21 @@ def failure_reason(actor: str, error_code: str | None) -> str:
     return "RecipientOptedOut" if rule and rule[0] is ConsentAction.REVOKE else "undelivered"
 
 
-def feeds_failure(item: OutboxItem) -> bool:
-    """Whether a failed row is its handoff's failure (a keyword answer's is not)."""
-    return (
-        isinstance(item.command, SendMessage)
-        and item.handoff_id is not None
-        and not is_keyword_answer(item.command)
-    )
-
-
 def failure_of(item: OutboxItem, reason: str) -> SendFailed | None:
-    """The ``SendFailed`` a failed row feeds its handoff; None for a keyword answer's.
+    """The ``SendFailed`` a failed row feeds its handoff; None for a keyword answer's
+    (HELP, a STOP's confirmation: it belongs to the address, not to a case).
 
     It carries the message as queued, so the workflow can send it again on
     another channel (the default one does an agent's), unless a delivery
-    report said it was delivered: a customer never gets one text twice.
+    report said it was delivered, even one a failure outranked (kept in flight
+    or settled): a customer never gets one text twice.
     """
     command = item.command
-    if not isinstance(command, SendMessage) or not feeds_failure(item):
+    if not isinstance(command, SendMessage) or item.handoff_id is None:
         return None
-    delivered = (item.result or {}).get("delivery_status") == DeliveryStatus.DELIVERED.value
+    if is_keyword_answer(command):
+        return None
+    delivered = delivered_once(item.result) or delivered_once(item.reported)
     return SendFailed(
         channel=command.channel, reason=reason, message=None if delivered else command
     )
@@ -130,6 +172,10 @@ def _reported(row: OutboxItem, update: OutboxUpdate, events: Sequence[Event]) ->
     report = row.reported
     if report is None:  # refused for no report (none can clear it but us): as built
         return _Reported(update, tuple(events), None, counter)
+    if other_attempt(update.result, report.get("provider_message_id")):
+        # About the attempt a release replaced (recorded when it came in): what
+        # this attempt's send proved stands.
+        return _Reported(replace(update, reported=dict(report)), tuple(events), None, counter)
     delivery = str(report.get("delivery_status"))
     error_code, actor = report.get("error_code"), str(report.get("actor") or "provider")
     result = {**(update.result or {}), "delivery_status": delivery}
@@ -137,6 +183,8 @@ def _reported(row: OutboxItem, update: OutboxUpdate, events: Sequence[Event]) ->
         result["provider_message_id"] = report["provider_message_id"]
     if error_code is not None:
         result["error_code"] = error_code
+    if report.get(WAS_DELIVERED):
+        result[WAS_DELIVERED] = True
     made = replace(update, result=result, reported=dict(report))
     subject = events[0]  # the send's own event: the same handoff, contact and tenant
     data: dict[str, Any] = {"outbox_id": row.id}

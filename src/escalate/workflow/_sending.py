@@ -250,6 +250,8 @@ class SendPath(SendOutcomes):
                 "provider": result.provider,
                 "provider_message_id": result.provider_message_id,
                 **size,
+                # A released row's reports may name the attempt before this one.
+                **({"released": True} if (item.result or {}).get("released") else {}),
             },
             to=to,
             channel=command.channel.value,
