@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -85,6 +86,8 @@ def _outlook_in(sender: str, sent: str) -> Callable[[str, str], str]:
 #: The same, with no '>' on the quoted lines (some clients, and forwards, do not mark them).
 def _unmarked(attribution: str) -> Callable[[str, str], str]:
     def client(reply: str, earlier: str) -> str:
+        # Our messages start no line with '>'; one that did would read as a marked quote.
+        earlier = "\n".join(re.sub(r"^[\s>]+", "", line) for line in earlier.split("\n"))
         return f"{reply}\n\n{attribution.format(address=ADDRESS)}\n\n{earlier}\n"
 
     return client
