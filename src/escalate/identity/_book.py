@@ -18,14 +18,13 @@ from escalate._exceptions import (
     IdentityTaken,
     InvalidInput,
     NotFound,
-    UnmergeNotPossible,
 )
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event
 from escalate.identity._contact import Contact, Link, LinkSource, Unlinked
 from escalate.identity._linking import link_event, made_for, new_contact, with_link
-from escalate.identity._merge import contact_event, merge_changes, survivor_of, unmerge_changes
+from escalate.identity._merge import contact_event, merge_changes, survivor_of
 from escalate.identity._policy import LinkPolicy, default_link_policy
 from escalate.identity._proposals import accept_proposal, propose, reject_proposal
 from escalate.identity._records import (
@@ -34,6 +33,7 @@ from escalate.identity._records import (
     ProposalStatus,
     VerificationChallenge,
 )
+from escalate.identity._unmerge import unmerge
 from escalate.identity._verify import VerificationPolicy
 from escalate.identity._verifying import confirm_code, confirm_link, start_verification
 from escalate.store._changes import Changes
@@ -270,37 +270,15 @@ class ContactBook:
         holds them). Returns ``(survivor side, restored contact)``. Each side's
         phones and emails are recorded as unlinked from the other
         (``Contact.unlinked``, ``Unlinked.merge_id``): its cases send nothing
-        more to them, as after ``unlink``.
+        more to them, as after ``unlink``. The restored contact also keeps every
+        record its cases were held to while merged (an unlink, an earlier
+        unmerge's), so no later unmerge gives a contact back an address it lost.
 
         Raises:
             NotFound: no such merge in this tenant.
             UnmergeNotPossible: it was already undone.
         """
-        record = self.get_merge(merge_id)
-        if not record.is_active:
-            raise UnmergeNotPossible(f"merge {merge_id!r} was already undone")
-        absorbed = self._load(record.absorbed_id)
-        root = self.live(record.survivor_id)
-        root_after, restored, changes = unmerge_changes(
-            record,
-            root=root,
-            absorbed=absorbed,
-            origins=self._merged_into(absorbed.id),
-            actor=actor,
-            at=self._clock.now(),
-        )
-        self._store.commit(changes)
-        return root_after, restored
-
-    def _merged_into(self, contact_id: str) -> set[str]:
-        """``contact_id`` and every contact (still) merged into it, transitively."""
-        found, todo = {contact_id}, [contact_id]
-        while todo:
-            for merge in self._store.active_merges_into(self._tenant, todo.pop()):
-                if merge.absorbed_id not in found:
-                    found.add(merge.absorbed_id)
-                    todo.append(merge.absorbed_id)
-        return found
+        return unmerge(self, merge_id, actor=actor)
 
     # -- proposals --------------------------------------------------------------
 
