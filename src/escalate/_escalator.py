@@ -35,9 +35,10 @@ from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import ConsentLedger, consent_facts
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentEvidence, ConsentFact
-from escalate.identity._book import ContactBook, link_event, with_link
+from escalate.identity._book import ContactBook
 from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._extract import extract_identities, find_identities
+from escalate.identity._linking import link_event, made_for, with_link
 from escalate.identity._merge import merged_contact_ids
 from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.reporting import SlaReport, store_report
@@ -338,15 +339,18 @@ class Escalator:
         events: list[Event] = []
         extra = NO_CHANGES
         # The handoff may point at a contact merged away since: act on its survivor.
-        contact = self.contacts.live(handoff.contact_id) if handoff.contact_id else None
+        case_contact = handoff.contact_id
+        contact = self.contacts.live(case_contact) if case_contact else None
         owner = self.contacts.resolve(identity)
         action = (
             self.contacts.policy(LinkSituation(identity, contact, owner))
             if contact is not None
             else LinkAction.NOTHING
         )
-        if contact is not None and owner is None and action is LinkAction.LINK:
+        if case_contact and contact is not None and owner is None and action is LinkAction.LINK:
             link = Link(identity=identity, source=LinkSource.CUSTOMER_PROVIDED, at=now, actor=actor)
+            # For the case's own contact: an unmerge gives the address back to it.
+            link = made_for(link, contact, case_contact)
             linked = with_link(contact, link)
             contacts = (linked,)
             events.append(link_event(linked, link, handoff_id=handoff.id))

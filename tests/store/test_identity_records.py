@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -59,6 +59,30 @@ def test_a_contacts_unlinked_addresses_round_trip(store: Store) -> None:
     assert store.get_contact("default", "ct_u") == contact
     assert store.resolve_identity("default", PHONE) == contact
     assert store.resolve_identity("default", email) is None
+
+
+def test_a_merge_snapshot_reads_back_the_contacts_unlinked_records_equal(store: Store) -> None:
+    """An unmerge tells what a contact recorded since a merge by comparing its records with
+    the merge's snapshot of it: read back, the same record is equal (and hashes equal) from
+    both, to the microsecond and whatever the offset it was made with."""
+    at = datetime(2026, 1, 5, 7, 0, 0, 123456, tzinfo=timezone(timedelta(hours=-8)))
+    gone = Unlinked(identity=PHONE, at=at, actor="agent:7", origin="ct_old", merge_id="mg_0")
+    survivor = Contact(id="ct_s", created_at=AT, unlinked=(gone,))
+    record = MergeRecord(
+        id="mg_1",
+        survivor_id="ct_s",
+        absorbed_id="ct_a",
+        reason="r",
+        at=AT,
+        survivor_before=survivor,
+        absorbed_before=_contact("ct_a"),
+    )
+    store.commit(Changes(contacts=(survivor,), merges=(record,)))
+    stored = store.get_contact("default", "ct_s")
+    merge = store.get_merge("default", "mg_1")
+    assert stored is not None
+    assert merge is not None
+    assert set(stored.unlinked) == set(merge.survivor_before.unlinked) == {gone}
 
 
 def test_contacts_unlinked_from_finds_every_record_dormant_ones_too(store: Store) -> None:

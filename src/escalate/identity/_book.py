@@ -18,13 +18,13 @@ from escalate._exceptions import (
     IdentityTaken,
     InvalidInput,
     NotFound,
-    UnmergeNotPossible,
 )
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event
 from escalate.identity._contact import Contact, Link, LinkSource, Unlinked
-from escalate.identity._merge import contact_event, merge_changes, survivor_of, unmerge_changes
+from escalate.identity._linking import link_event, made_for, new_contact, with_link
+from escalate.identity._merge import contact_event, merge_changes, survivor_of
 from escalate.identity._policy import LinkPolicy, default_link_policy
 from escalate.identity._proposals import accept_proposal, propose, reject_proposal
 from escalate.identity._records import (
@@ -33,6 +33,7 @@ from escalate.identity._records import (
     ProposalStatus,
     VerificationChallenge,
 )
+from escalate.identity._unmerge import unmerge
 from escalate.identity._verify import VerificationPolicy
 from escalate.identity._verifying import confirm_code, confirm_link, start_verification
 from escalate.store._changes import Changes
@@ -40,48 +41,10 @@ from escalate.store._changes import Changes
 if TYPE_CHECKING:
     from escalate.store._protocol import Store
 
-__all__ = ["ContactBook", "LinkEvidence", "link_event", "new_contact", "with_link"]
+__all__ = ["ContactBook", "LinkEvidence"]
 
 LinkEvidence = LinkSource | str
 """The provenance a caller states for a link: a ``LinkSource`` or its value."""
-
-
-def new_contact(tenant: str, link: Link) -> Contact:
-    """A new contact holding one link."""
-    return Contact(id=new_id("ct"), tenant=tenant, links=(link,), created_at=link.at)
-
-
-def with_link(contact: Contact, link: Link) -> Contact:
-    """The contact's next version with ``link`` added, or replacing the same identity's in place.
-
-    An identity linked again is no longer recorded as unlinked.
-    """
-    if contact.link_for(link.identity) is None:
-        links = (*contact.links, link)
-    else:
-        links = tuple(link if old.identity == link.identity else old for old in contact.links)
-    return contact.model_copy(
-        update={
-            "links": links,
-            "unlinked": contact.without_unlinked(link.identity),
-            "version": contact.version + 1,
-        }
-    )
-
-
-def link_event(contact: Contact, link: Link, *, handoff_id: str | None = None) -> Event:
-    """The audit event for a new link (identity redacted)."""
-    return contact_event(
-        contact,
-        "contact.linked",
-        link.at,
-        link.actor,
-        handoff_id=handoff_id,
-        identity=link.identity,
-        source=link.source.value,
-        verified=link.verified,
-        confidence=link.confidence,
-    )
 
 
 def _source(evidence: LinkEvidence) -> LinkSource:
@@ -212,9 +175,7 @@ class ContactBook:
         """
         target = self._load(contact)
         live = self.live(target)
-        link = self._new_link(identity, evidence, confidence, actor)
-        if live.id != target.id:
-            link = link.model_copy(update={"origin": target.id})
+        link = made_for(self._new_link(identity, evidence, confidence, actor), live, target.id)
         owner = self.resolve(identity)
         if owner is not None and owner.id != live.id:
             raise IdentityTaken(owner.id)
@@ -309,37 +270,15 @@ class ContactBook:
         holds them). Returns ``(survivor side, restored contact)``. Each side's
         phones and emails are recorded as unlinked from the other
         (``Contact.unlinked``, ``Unlinked.merge_id``): its cases send nothing
-        more to them, as after ``unlink``.
+        more to them, as after ``unlink``. The restored contact also keeps every
+        record its cases were held to while merged (an unlink, an earlier
+        unmerge's), so no later unmerge gives a contact back an address it lost.
 
         Raises:
             NotFound: no such merge in this tenant.
             UnmergeNotPossible: it was already undone.
         """
-        record = self.get_merge(merge_id)
-        if not record.is_active:
-            raise UnmergeNotPossible(f"merge {merge_id!r} was already undone")
-        absorbed = self._load(record.absorbed_id)
-        root = self.live(record.survivor_id)
-        root_after, restored, changes = unmerge_changes(
-            record,
-            root=root,
-            absorbed=absorbed,
-            origins=self._merged_into(absorbed.id),
-            actor=actor,
-            at=self._clock.now(),
-        )
-        self._store.commit(changes)
-        return root_after, restored
-
-    def _merged_into(self, contact_id: str) -> set[str]:
-        """``contact_id`` and every contact (still) merged into it, transitively."""
-        found, todo = {contact_id}, [contact_id]
-        while todo:
-            for merge in self._store.active_merges_into(self._tenant, todo.pop()):
-                if merge.absorbed_id not in found:
-                    found.add(merge.absorbed_id)
-                    todo.append(merge.absorbed_id)
-        return found
+        return unmerge(self, merge_id, actor=actor)
 
     # -- proposals --------------------------------------------------------------
 

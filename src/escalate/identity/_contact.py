@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import ConfigDict, Field
@@ -10,7 +11,7 @@ from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime
 
-__all__ = ["Contact", "Link", "LinkSource", "Unlinked"]
+__all__ = ["Contact", "Link", "LinkSource", "Unlinked", "unlinked_except"]
 
 
 class LinkSource(StrEnum):
@@ -83,6 +84,26 @@ class Unlinked(Model):
     merge_id: str | None = None
 
 
+def unlinked_except(
+    unlinked: Iterable[Unlinked], identities: Iterable[Identity], *, unmerges_only: bool = False
+) -> tuple[Unlinked, ...]:
+    """``unlinked`` less its records of ``identities`` (with ``unmerges_only``, its unmerges').
+
+    The one way a record leaves a contact (erasure aside): the contact holds the
+    address again. A ``link``, a verification, an unmerge giving it back void any
+    record of it; a merge bringing it back voids an unmerge's (an unlink's lies
+    dormant, for an undo of that merge to bring back: ``Contact.unlinked_for``).
+    """
+    held = {identity.key for identity in identities}
+    if not held:
+        return tuple(unlinked)
+    return tuple(
+        gone
+        for gone in unlinked
+        if gone.identity.key not in held or (unmerges_only and gone.merge_id is None)
+    )
+
+
 class Contact(Model):
     """A person in one tenant. A merged-away contact is a tombstone with ``merged_into`` set.
 
@@ -131,9 +152,7 @@ class Contact(Model):
 
     def without_unlinked(self, identity: Identity) -> tuple[Unlinked, ...]:
         """``unlinked`` less ``identity``'s record: what it is once the identity is linked again."""
-        if not self.unlinked:
-            return ()
-        return tuple(gone for gone in self.unlinked if gone.identity != identity)
+        return unlinked_except(self.unlinked, (identity,))
 
     def __repr__(self) -> str:
         return f"Contact(id={self.id!r}, tenant={self.tenant!r}, identities={self.identities!r})"

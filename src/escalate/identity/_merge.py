@@ -1,8 +1,9 @@
-"""Merging and unmerging contacts, as pure functions from stored records to a ``Changes``.
+"""Merging contacts, as pure functions from stored records to a ``Changes``, and merge chains.
 
 The ``ContactBook`` reads, these functions decide, one ``store.commit`` writes. Keeping
-them pure makes the hard rules (who survives, what goes back where on undo) testable
-without a store.
+them pure makes the hard rules (who survives) testable without a store. Following
+a contact up the contacts it was merged into (``lineage``) is here too: undoing a
+merge is in ``_unmerge.py``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from escalate._exceptions import InvalidInput
-from escalate._identity import Identity, IdentityKind
+from escalate._identity import Identity
 from escalate._ids import new_id
 from escalate._models import Event
-from escalate.identity._contact import Contact, Link, Unlinked
+from escalate.identity._contact import Contact, Link, Unlinked, unlinked_except
 from escalate.identity._records import MergeRecord
 from escalate.store._changes import Changes
 
@@ -25,18 +26,18 @@ if TYPE_CHECKING:
 __all__ = [
     "choose_survivor",
     "contact_event",
+    "lineage",
     "merge_changes",
     "merged_contact_ids",
     "survivor_of",
     "unlinked_from",
-    "unmerge_changes",
 ]
 
 #: Longer merge chains than this are a loop (or a bug), not a person's history.
 _MAX_CHAIN = 10_000
 
 
-def _lineage(store: Store, contact: Contact | None) -> Iterator[Contact | None]:
+def lineage(store: Store, contact: Contact | None) -> Iterator[Contact | None]:
     """``contact``, then each contact it was merged into, up to the live one.
 
     Ends with ``None`` when a contact on the way is missing.
@@ -61,7 +62,7 @@ def survivor_of(store: Store, contact: Contact) -> Contact | None:
     Raises:
         InvalidInput: a chain longer than 10,000 merges.
     """
-    *_, live = _lineage(store, contact)
+    *_, live = lineage(store, contact)
     return live
 
 
@@ -83,7 +84,7 @@ def unlinked_from(
     if owner is not None and owner.id == contact_id:
         return False
     unlinked = False
-    for contact in _lineage(store, store.get_contact(tenant, contact_id)):
+    for contact in lineage(store, store.get_contact(tenant, contact_id)):
         if contact is None:
             break
         if owner is not None and owner.id == contact.id:
@@ -208,160 +209,13 @@ def merge_changes(
     return merged, record, changes
 
 
-def unmerge_changes(
-    record: MergeRecord,
-    *,
-    root: Contact,
-    absorbed: Contact,
-    origins: set[str],
-    actor: str,
-    at: datetime,
-) -> tuple[Contact, Contact, Changes]:
-    """Give the absorbed contact back what it had, plus what was linked to it since.
-
-    Args:
-        record: the active merge to undo.
-        root: the live contact that now holds the merged identities (the survivor,
-            or whatever the survivor was merged into later).
-        absorbed: the tombstone to bring back.
-        origins: the absorbed contact's id and the ids of contacts merged into it
-            (still merged): a link made for one of them after the merge goes back.
-
-    Returns:
-        ``(root after, absorbed after, changes)``. Links that were the absorbed
-        contact's before the merge go back with their current provenance (a link
-        verified since stays verified); identities unlinked since stay unlinked,
-        and are recorded as unlinked on both; links made for the survivor since
-        stay with it. Each side records the phones and emails the other keeps as
-        unlinked from it (``Unlinked.merge_id``): they are somebody else's now.
-    """
-    own = {link.identity.key for link in record.absorbed_before.links}
-    moving: list[Link] = []
-    staying: list[Link] = []
-    for link in root.links:
-        if link.identity.key in own or link.origin in origins:
-            moving.append(
-                link.model_copy(update={"origin": None}) if link.origin == absorbed.id else link
-            )
-        else:
-            staying.append(link)
-    zone = root.time_zone
-    inherited = record.survivor_before.time_zone is None and zone is not None
-    if root.id == record.survivor_id and inherited and zone == record.absorbed_before.time_zone:
-        zone = None  # the zone came with the merge: it goes back with it
-    # The absorbed contact's identities unlinked while merged go back as unlinked,
-    # since its cases may have queued messages to them; the root keeps its record
-    # too, since its cases may have used them (a fallback reads the live contact).
-    unlinked = [
-        gone
-        for gone in root.unlinked
-        if (gone.identity.key in own or gone.origin in origins)
-        and absorbed.unlinked_for(gone.identity) is None
-    ]
-    # While merged, either side's cases may have used the other's phones and
-    # emails (a fallback, an agent's message): the unmerge says they belong to
-    # somebody else, which is what an unlink says. The root's records are for the
-    # survivor's cases, which follow to the root; undoing the merge that took the
-    # survivor into the root gives them back to it (``origin``).
-    root_parted = _parted(
-        root.unlinked,
-        moving,
-        record.id,
-        actor,
-        at,
-        origin=None if root.id == record.survivor_id else record.survivor_id,
-    )
-    restored_kept = _not_held((*absorbed.unlinked, *unlinked), moving)
-    restored_parted = _parted(restored_kept, staying, record.id, actor, at, origin=None)
-    root_after = root.model_copy(
-        update={
-            "links": tuple(staying),
-            "unlinked": (*root.unlinked, *root_parted),
-            "version": root.version + 1,
-            "time_zone": zone,
-        }
-    )
-    restored = absorbed.model_copy(
-        update={
-            "links": tuple(moving),
-            "unlinked": (*restored_kept, *restored_parted),
-            "merged_into": None,
-            "version": absorbed.version + 1,
-        }
-    )
-    undone = record.model_copy(update={"undone_at": at, "undone_by": actor})
-    events = (
-        contact_event(
-            root_after,
-            "contact.unmerged",
-            at,
-            actor,
-            merge_id=record.id,
-            restored_id=restored.id,
-            identities_returned=len(moving),
-            addresses_unlinked=len(root_parted),
-        ),
-        contact_event(
-            restored,
-            "contact.restored",
-            at,
-            actor,
-            merge_id=record.id,
-            identities=len(moving),
-            addresses_unlinked=len(restored_parted),
-        ),
-    )
-    return (
-        root_after,
-        restored,
-        Changes(contacts=(root_after, restored), merges=(undone,), events=events),
-    )
-
-
-def _not_held(unlinked: Sequence[Unlinked], links: Sequence[Link]) -> tuple[Unlinked, ...]:
-    """The records of ``unlinked`` whose identity ``links`` do not hold.
-
-    A link made for the absorbed contact since the merge took the identity back
-    for it, as ``link`` does for a live contact.
-    """
-    if not unlinked:
-        return ()
-    held = {link.identity.key for link in links}
-    return tuple(gone for gone in unlinked if gone.identity.key not in held)
-
-
-def _parted(
-    kept: Sequence[Unlinked],
-    links: Sequence[Link],
-    merge_id: str,
-    actor: str,
-    at: datetime,
-    *,
-    origin: str | None,
-) -> tuple[Unlinked, ...]:
-    """A record of each phone and email of ``links`` (the other side's) ``kept`` lacks.
-
-    A record ``kept`` already has (an unlink's, dormant while the merge gave the
-    address back) says the same and stays.
-    """
-    known = {gone.identity.key for gone in kept}
-    return tuple(
-        Unlinked(identity=link.identity, at=at, actor=actor, origin=origin, merge_id=merge_id)
-        for link in links
-        if link.identity.kind is not IdentityKind.SOCIAL and link.identity.key not in known
-    )
-
-
 def _rejoined(unlinked: Sequence[Unlinked], links: Sequence[Link]) -> tuple[Unlinked, ...]:
     """``unlinked`` less the unmerges' records of identities ``links`` (the merged contact's) hold.
 
     A merge says the contact is the one holding them after all: the unmerge's
     record is void, as ``link`` voids an unlink's. An unlink's record stays,
     dormant, for an undo of this merge to bring back (``Contact.unlinked_for``).
+    Should the address leave the merged contact again, whatever takes it (an
+    unlink, an unmerge) records it again.
     """
-    if not unlinked:
-        return ()
-    held = {link.identity.key for link in links}
-    return tuple(
-        gone for gone in unlinked if gone.merge_id is None or gone.identity.key not in held
-    )
+    return unlinked_except(unlinked, (link.identity for link in links), unmerges_only=True)

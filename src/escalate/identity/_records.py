@@ -124,7 +124,8 @@ class VerificationChallenge(BaseModel):
 
     Attributes:
         id: the challenge id, passed back to ``confirm_code``.
-        contact_id: the contact the identity will be verified for.
+        contact_id: the contact the identity will be verified for (one merged away
+            is verified on its survivor, for it: an unmerge gives it the address).
         identity: the address the code must be sent to.
         code: the one-time code to send (e.g. in an SMS or email).
         expires_at: after this the code and link are refused.

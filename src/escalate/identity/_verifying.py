@@ -16,6 +16,7 @@ from escalate._exceptions import InvalidInput, RateLimited, VerificationFailed
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
 from escalate.identity._contact import Contact, Link, LinkSource
+from escalate.identity._linking import made_for
 from escalate.identity._merge import contact_event, merge_changes
 from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.identity._records import VerificationChallenge, VerificationRecord
@@ -34,7 +35,10 @@ def start_verification(
     """See ``ContactBook.start_verification``."""
     if not isinstance(identity, Identity) or identity.kind is IdentityKind.SOCIAL:
         raise InvalidInput("verification takes a phone or email Identity")
-    target = book.live(contact)
+    # Kept as given: a code confirmed after the contact was merged away (or for
+    # one merged away already) links the address for it (see ``_verified``).
+    given = book._load(contact)
+    target = book.live(given)
     policy = book.verification
     now = book._clock.now()
     issued = book._store.count_verifications(book._tenant, identity, now - policy.window)
@@ -48,7 +52,7 @@ def start_verification(
     record = VerificationRecord(
         id=new_id("vc"),
         tenant=book._tenant,
-        contact_id=target.id,
+        contact_id=given.id,
         identity=identity,
         salt=salt,
         code_hash=code_hash(code, salt),
@@ -70,7 +74,7 @@ def start_verification(
     book._store.commit(Changes(verifications=(record,), events=(event,)))
     return VerificationChallenge(
         id=record.id,
-        contact_id=target.id,
+        contact_id=given.id,
         identity=identity,
         code=code,
         expires_at=record.expires_at,
@@ -127,8 +131,14 @@ def _check_usable(book: ContactBook, record: VerificationRecord) -> None:
         raise VerificationFailed("too_many_attempts")
 
 
-def _verified(contact: Contact, identity: Identity, actor: str, at: datetime) -> Contact:
-    """``contact`` with ``identity``'s link marked verified (added when it is missing)."""
+def _verified(
+    contact: Contact, identity: Identity, actor: str, at: datetime, *, for_id: str
+) -> Contact:
+    """``contact`` with ``identity``'s link marked verified (added, for ``for_id``, when missing).
+
+    ``for_id`` is the contact the verification was for: ``contact`` itself or one
+    merged into it, which an unmerge gives the address back to.
+    """
     existing = contact.link_for(identity)
     if existing is None:
         link = Link(
@@ -139,6 +149,7 @@ def _verified(contact: Contact, identity: Identity, actor: str, at: datetime) ->
             actor=actor,
             verified_at=at,
         )
+        link = made_for(link, contact, for_id)
         links = (*contact.links, link)
     else:
         link = existing.model_copy(update={"verified": True, "verified_at": at})
@@ -163,7 +174,7 @@ def _complete(book: ContactBook, record: VerificationRecord, *, method: str, act
         survivor, merge, changes = merge_changes(
             contact, owner, reason="verified_on_both_sides", actor=actor, at=now
         )
-        survivor = _verified(survivor, identity, actor, now)
+        survivor = _verified(survivor, identity, actor, now, for_id=record.contact_id)
         event = contact_event(
             survivor,
             "contact.verified",
@@ -206,7 +217,7 @@ def _complete(book: ContactBook, record: VerificationRecord, *, method: str, act
             )
         )
         return contact
-    updated = _verified(contact, identity, actor, now)
+    updated = _verified(contact, identity, actor, now, for_id=record.contact_id)
     updated = updated.model_copy(update={"version": contact.version + 1})
     event = contact_event(
         updated,

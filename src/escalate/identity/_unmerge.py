@@ -1,0 +1,232 @@
+"""Undoing a merge: what goes back to the restored contact, and what each side loses.
+
+``unmerge`` reads the merge, the contacts it concerns and the unlinked records the
+restored contact's cases were held to while merged; ``unmerge_changes`` (pure)
+decides; one ``store.commit`` writes. The rule kept across chains of merges and
+unmerges, in any order: a contact's cases never get back an address they lost (by
+an unlink, or by an unmerge that left it with the other side) unless it is linked
+to the contact again, or a merge makes the contact one with the address's holder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from escalate._exceptions import UnmergeNotPossible
+from escalate._identity import IdentityKind
+from escalate.identity._contact import Contact, Link, Unlinked, unlinked_except
+from escalate.identity._merge import contact_event, lineage, merged_contact_ids
+from escalate.identity._records import MergeRecord
+from escalate.store._changes import Changes
+
+if TYPE_CHECKING:
+    from escalate.identity._book import ContactBook
+    from escalate.store._protocol import Store
+
+__all__ = ["held_while_merged", "unmerge", "unmerge_changes"]
+
+
+def unmerge(book: ContactBook, merge_id: str, *, actor: str) -> tuple[Contact, Contact]:
+    """See ``ContactBook.unmerge``."""
+    record = book.get_merge(merge_id)
+    if not record.is_active:
+        raise UnmergeNotPossible(f"merge {merge_id!r} was already undone")
+    absorbed = book._load(record.absorbed_id)
+    root = book.live(record.survivor_id)
+    root_after, restored, changes = unmerge_changes(
+        record,
+        root=root,
+        absorbed=absorbed,
+        origins=set(merged_contact_ids(book._store, book._tenant, absorbed.id)),
+        held=held_while_merged(book._store, record),
+        actor=actor,
+        at=book._clock.now(),
+    )
+    book._store.commit(changes)
+    return root_after, restored
+
+
+def held_while_merged(store: Store, record: MergeRecord) -> tuple[Unlinked, ...]:
+    """The unlinked records the absorbed contact's cases were held to through ``record``'s merge.
+
+    While merged, its cases read the records of every contact up its chain: the
+    survivor, the contact the survivor was merged into since, and so on up to
+    the live one. What each of those recorded since the chain below it joined it
+    (an unlink, an earlier unmerge that left an address with somebody else) was
+    recorded for the absorbed contact's cases too. What a contact recorded before
+    is its own past, which the absorbed contact's cases were not held to then.
+    """
+    found: list[Unlinked] = []
+    joining: MergeRecord | None = record
+    for above in lineage(store, store.get_contact(record.tenant, record.survivor_id)):
+        if above is None or joining is None:  # pragma: no cover - merges are never deleted
+            break
+        before = set(joining.survivor_before.unlinked)
+        found += [gone for gone in above.unlinked if gone not in before]
+        if above.merged_into is not None:
+            joining = next(
+                (
+                    merge
+                    for merge in store.active_merges_into(record.tenant, above.merged_into)
+                    if merge.absorbed_id == above.id
+                ),
+                None,
+            )
+    return tuple(found)
+
+
+def unmerge_changes(
+    record: MergeRecord,
+    *,
+    root: Contact,
+    absorbed: Contact,
+    origins: set[str],
+    held: Sequence[Unlinked],
+    actor: str,
+    at: datetime,
+) -> tuple[Contact, Contact, Changes]:
+    """Give the absorbed contact back what it had, plus what was linked to it since.
+
+    Args:
+        record: the active merge to undo.
+        root: the live contact that now holds the merged identities (the survivor,
+            or whatever the survivor was merged into later).
+        absorbed: the tombstone to bring back.
+        origins: the absorbed contact's id and the ids of contacts merged into it
+            (still merged): a link made for one of them after the merge goes back.
+        held: the records the absorbed contact's cases were held to through the
+            merge (``held_while_merged``).
+
+    Returns:
+        ``(root after, absorbed after, changes)``. Links that were the absorbed
+        contact's before the merge go back with their current provenance (a link
+        verified since stays verified); identities unlinked since stay unlinked,
+        and are recorded as unlinked on both; links made for the survivor since
+        stay with it. Each side records the phones and emails the other keeps as
+        unlinked from it (``Unlinked.merge_id``): they are somebody else's now.
+    """
+    own = {link.identity.key for link in record.absorbed_before.links}
+    moving: list[Link] = []
+    staying: list[Link] = []
+    for link in root.links:
+        if link.identity.key in own or link.origin in origins:
+            moving.append(
+                link.model_copy(update={"origin": None}) if link.origin == absorbed.id else link
+            )
+        else:
+            staying.append(link)
+    zone = root.time_zone
+    inherited = record.survivor_before.time_zone is None and zone is not None
+    if root.id == record.survivor_id and inherited and zone == record.absorbed_before.time_zone:
+        zone = None  # the zone came with the merge: it goes back with it
+    # The absorbed contact keeps what its cases were held to while merged (its
+    # identities unlinked since, and whatever the contacts above it recorded since,
+    # an earlier unmerge's records included), since they may have queued messages
+    # to them; the root keeps its records too, since its cases may have used them.
+    taken = (gone for gone in root.unlinked if gone.identity.key in own or gone.origin in origins)
+    restored_kept = unlinked_except(
+        _one_each((*absorbed.unlinked, *_for(absorbed.id, origins, (*taken, *held)))),
+        (link.identity for link in moving),
+    )
+    # While merged, either side's cases may have used the other's phones and
+    # emails (a fallback, an agent's message): the unmerge says they belong to
+    # somebody else, which is what an unlink says. The root's records are for the
+    # survivor's cases, which follow to the root; undoing the merge that took the
+    # survivor into the root gives them back to it (``origin``).
+    root_parted = _parted(
+        root.unlinked,
+        moving,
+        record.id,
+        actor,
+        at,
+        origin=None if root.id == record.survivor_id else record.survivor_id,
+    )
+    restored_parted = _parted(restored_kept, staying, record.id, actor, at, origin=None)
+    root_after = root.model_copy(
+        update={
+            "links": tuple(staying),
+            "unlinked": (*root.unlinked, *root_parted),
+            "version": root.version + 1,
+            "time_zone": zone,
+        }
+    )
+    restored = absorbed.model_copy(
+        update={
+            "links": tuple(moving),
+            "unlinked": (*restored_kept, *restored_parted),
+            "merged_into": None,
+            "version": absorbed.version + 1,
+        }
+    )
+    undone = record.model_copy(update={"undone_at": at, "undone_by": actor})
+    events = (
+        contact_event(
+            root_after,
+            "contact.unmerged",
+            at,
+            actor,
+            merge_id=record.id,
+            restored_id=restored.id,
+            identities_returned=len(moving),
+            addresses_unlinked=len(root_parted),
+        ),
+        contact_event(
+            restored,
+            "contact.restored",
+            at,
+            actor,
+            merge_id=record.id,
+            identities=len(moving),
+            addresses_unlinked=len(restored_parted),
+        ),
+    )
+    return (
+        root_after,
+        restored,
+        Changes(contacts=(root_after, restored), merges=(undone,), events=events),
+    )
+
+
+def _for(contact_id: str, origins: set[str], records: Iterable[Unlinked]) -> list[Unlinked]:
+    """``records`` as the restored contact's own: ``origin`` kept only for one merged into it."""
+    return [
+        gone
+        if gone.origin is None or (gone.origin in origins and gone.origin != contact_id)
+        else gone.model_copy(update={"origin": None})
+        for gone in records
+    ]
+
+
+def _one_each(records: Iterable[Unlinked]) -> tuple[Unlinked, ...]:
+    """The first record of each identity: a contact keeps one per address."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[Unlinked] = []
+    for gone in records:
+        if gone.identity.key not in seen:
+            seen.add(gone.identity.key)
+            kept.append(gone)
+    return tuple(kept)
+
+
+def _parted(
+    kept: Sequence[Unlinked],
+    links: Sequence[Link],
+    merge_id: str,
+    actor: str,
+    at: datetime,
+    *,
+    origin: str | None,
+) -> tuple[Unlinked, ...]:
+    """A record of each phone and email of ``links`` (the other side's) ``kept`` lacks.
+
+    A record ``kept`` already has (an unlink's, dormant while the merge gave the
+    address back) says the same and stays.
+    """
+    known = {gone.identity.key for gone in kept}
+    return tuple(
+        Unlinked(identity=link.identity, at=at, actor=actor, origin=origin, merge_id=merge_id)
+        for link in links
+        if link.identity.kind is not IdentityKind.SOCIAL and link.identity.key not in known
+    )

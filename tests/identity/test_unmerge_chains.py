@@ -1,0 +1,153 @@
+"""Chains of merges and unmerges: no contact's cases get back an address an unmerge took.
+
+An unmerge unlinks each side's phones and emails from the other side's cases, and
+an unlink while merged unlinks for the cases of both. Later unmerges (of other
+merges, in any order, into whichever contact survived) and merges redone then
+undone again must keep every such record, until the address is linked again.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import pytest
+
+from escalate import Identity, LinkSource
+from escalate.identity import Contact, ContactBook
+from escalate.identity._merge import unlinked_from
+from escalate.store import Store
+from escalate.testing import FakeClock
+from tests.identity.helpers import book
+
+PHONES = {name: Identity.phone(f"+1415555020{n}") for n, name in enumerate("ABC")}
+
+
+def _contacts(contacts: ContactBook, clock: FakeClock, order: str) -> dict[str, Contact]:
+    """A, B and C, each holding its own phone, created in ``order`` (the oldest survives)."""
+    made = {}
+    for name in order:
+        made[name] = contacts.create(PHONES[name], LinkSource.CRM_IMPORT)
+        clock.advance(minutes=1)
+    return made
+
+
+def _reaches(contacts: ContactBook, store: Store, contact: Contact, identity: Identity) -> bool:
+    """Whether a case of ``contact`` may still send to ``identity`` (the send path's check)."""
+    owner = contacts.resolve(identity)
+    return not unlinked_from(store, contact.tenant, contact.id, identity, owner)
+
+
+def _check_apart(contacts: ContactBook, store: Store, made: dict[str, Contact]) -> None:
+    """Each holds its own phone again, and no case of one reaches another's."""
+    for name, contact in made.items():
+        assert contacts.resolve(PHONES[name]) == contacts.get(contact.id)
+        for other in made:
+            reached = _reaches(contacts, store, contact, PHONES[other])
+            assert reached is (other == name), (name, other)
+
+
+@pytest.mark.parametrize("order", ["".join(p) for p in permutations("ABC")])
+@pytest.mark.parametrize("undo", ["first merge first", "second merge first"])
+@pytest.mark.parametrize("third", ["C with A", "C with the merged contact"])
+def test_a_chain_of_unmerges_keeps_every_address_apart(
+    store: Store, clock: FakeClock, order: str, undo: str, third: str
+) -> None:
+    """B merged with A, then C with A (or the survivor); both undone, in either order."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, order)
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    partner = made["A"] if third == "C with A" else contacts.live(made["A"])
+    if contacts.get(partner.id).merged_into is not None:  # type: ignore[union-attr]
+        partner = contacts.live(partner)  # A went into B: C meets the contact holding A
+    _, second = contacts.merge_with_record(partner, made["C"], "same person?")
+    merges = [first, second] if undo == "first merge first" else [second, first]
+    contacts.unmerge(merges[0].id, actor="agent:7")
+    clock.advance(minutes=1)
+    contacts.unmerge(merges[1].id, actor="agent:7")
+    _check_apart(contacts, store, made)
+
+
+def test_the_contact_restored_last_keeps_the_record_of_an_earlier_unmerge(
+    store: Store, clock: FakeClock
+) -> None:
+    """C was on A's side when B left: restored later, it keeps B's number as unlinked."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "ABC")
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    _, second = contacts.merge_with_record(made["A"], made["C"], "same person?")
+    contacts.unmerge(first.id, actor="agent:7")
+    _, restored = contacts.unmerge(second.id, actor="agent:7")
+    assert restored.id == made["C"].id
+    assert {(gone.identity, gone.merge_id) for gone in restored.unlinked} == {
+        (PHONES["B"], first.id),
+        (PHONES["A"], second.id),
+    }
+
+
+@pytest.mark.parametrize("whose", ["the survivor's", "the merged-away contact's"])
+def test_an_address_unlinked_while_merged_stays_unlinked_for_both_sides(
+    store: Store, clock: FakeClock, whose: str
+) -> None:
+    """ "This isn't me" said of a number while merged holds for the cases of both, once apart."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "AB")
+    survivor, merge = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    number = PHONES["A" if whose == "the survivor's" else "B"]
+    contacts.unlink(survivor, number, actor="agent:7")
+    kept, restored = contacts.unmerge(merge.id, actor="agent:7")
+    for contact in (kept, restored):
+        assert not _reaches(contacts, store, contact, number)
+        assert contact.unlinked_for(number) is not None
+
+
+@pytest.mark.parametrize("direction", ["same order", "reverse order"])
+def test_a_merge_redone_and_undone_again_parts_the_addresses_again(
+    store: Store, clock: FakeClock, direction: str
+) -> None:
+    """Merge, unmerge, merge the pair again (either way round), unmerge again."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "AB")
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    contacts.unmerge(first.id, actor="agent:7")
+    pair = (made["A"], made["B"]) if direction == "same order" else (made["B"], made["A"])
+    survivor, again = contacts.merge_with_record(*pair, "same person after all")
+    assert survivor.id == made["A"].id
+    for contact in made.values():  # merged again: each reaches both numbers
+        for name in made:
+            assert _reaches(contacts, store, contact, PHONES[name])
+    kept, restored = contacts.unmerge(again.id, actor="agent:7")
+    assert (kept.identities, restored.identities) == ((PHONES["A"],), (PHONES["B"],))
+    assert [(g.identity, g.merge_id) for g in kept.unlinked] == [(PHONES["B"], again.id)]
+    assert [(g.identity, g.merge_id) for g in restored.unlinked] == [(PHONES["A"], again.id)]
+    _check_apart(contacts, store, made)
+
+
+def test_a_number_unlinked_in_a_redone_merge_stays_unlinked_after_its_undo(
+    store: Store, clock: FakeClock
+) -> None:
+    """B lost A's number to an unmerge; merged again, A's number is unlinked; undone: B lost it."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "AB")
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    contacts.unmerge(first.id, actor="agent:7")
+    survivor, again = contacts.merge_with_record(made["B"], made["A"], "same person after all")
+    contacts.unlink(survivor, PHONES["A"], actor="agent:7")
+    contacts.create(PHONES["A"], LinkSource.AGENT_ENTERED)  # its real owner
+    contacts.unmerge(again.id, actor="agent:7")
+    for contact in made.values():
+        assert not _reaches(contacts, store, contact, PHONES["A"])
+
+
+def test_a_number_linked_again_is_reached_again(store: Store, clock: FakeClock) -> None:
+    """The one way back after an unmerge: the address linked to the contact again."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "ABC")
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    _, second = contacts.merge_with_record(made["A"], made["C"], "same person?")
+    contacts.unmerge(first.id, actor="agent:7")
+    contacts.unlink(made["B"], PHONES["B"], actor="agent:7")
+    contacts.link(made["C"], PHONES["B"], LinkSource.AGENT_ENTERED)  # for C, merged into A
+    contacts.unmerge(second.id, actor="agent:7")
+    assert contacts.resolve(PHONES["B"]) == contacts.get(made["C"].id)
+    assert _reaches(contacts, store, made["C"], PHONES["B"])
+    assert not _reaches(contacts, store, made["A"], PHONES["B"])
