@@ -2,101 +2,50 @@
 
 It wires a store, a workflow, transports, a social publisher and a clock for one
 tenant, and offers the handful of verbs an integration needs: ``open`` a public
-thread, ``contact_provided``, ``inbound`` messages, ``resolve``, and ``run_due``
-from a scheduler. Every verb validates its input before it writes anything.
+thread, ``contact_provided`` (``_intake.py``), ``inbound`` messages
+(``_inbound.py``), ``resolve``, and ``run_due`` from a scheduler. Every verb
+validates its input before it writes anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
-from escalate._exceptions import (
-    ConcurrentUpdate,
-    CrossTenantError,
-    InvalidInput,
-    NotFound,
-    NotTheAuthor,
-    TransitionNotAllowed,
-)
-from escalate._identity import Identity, IdentityKind
-from escalate._ids import new_id, new_reference, normalize_reference
-from escalate._messages import InboundMessage
-from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffState, Thread
+from escalate._exceptions import ConcurrentUpdate, InvalidInput
+from escalate._handoff_queries import HandoffQueries
+from escalate._ids import new_id, new_reference
+from escalate._inbound import InboundRouting
+from escalate._intake import ContactIntake
+from escalate._models import DEFAULT_TENANT, Event, Handoff, Thread
 from escalate._outbox import Outbox
 from escalate._pacing import Pacer
-from escalate._routing import routing_order
 from escalate.audit import AuditReport, verify_store
-from escalate.consent._inbound import pending_opt_in, plan_reply
-from escalate.consent._keywords import ReplyIntent
-from escalate.consent._ledger_service import ConsentLedger, consent_facts
+from escalate.consent._ledger_service import ConsentLedger
 from escalate.consent._policy import ConsentPolicy
-from escalate.consent._records import ConsentEvidence, ConsentFact
 from escalate.identity._book import ContactBook
-from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._extract import extract_identities, find_identities
-from escalate.identity._linking import link_event, made_for, with_link
-from escalate.identity._merge import merged_contact_ids
-from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.reporting import SlaReport, store_report
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import RecordingPublisher, SocialPublisher
-from escalate.store import Changes, OutboxItem, Store, open_store
-from escalate.store._changes import NO_CHANGES
+from escalate.store import OutboxItem, Store, open_store
 from escalate.transports._base import Transport
 from escalate.webhooks._apply import Applied, MemorySeen, Seen, WebhookRecord, apply_webhook
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
-from escalate.workflow._inputs import (
-    AgentReplied,
-    ContactProvided,
-    Opened,
-    OptedOut,
-    OptInConfirmed,
-    ReplyReceived,
-    ResolveRequested,
-    WorkflowInput,
-)
-from escalate.workflow._threading import ReplyAddressing
+from escalate.workflow._inputs import AgentReplied, Opened, ResolveRequested
 
 __all__ = ["Escalator", "HandoffQueries"]
-
-
-def _workflow_input(
-    message: InboundMessage,
-    handoff: Handoff,
-    *,
-    opted_out: bool,
-    confirmed_opt_in: bool,
-    help_request: bool = False,
-) -> WorkflowInput | None:
-    """What an inbound message means to one handoff (pure).
-
-    ``opted_out``, ``confirmed_opt_in`` and ``help_request`` are the consent
-    side's reading of the reply (``classify_reply`` and the ledger), so one
-    classifier decides both. A HELP is answered by the consent side and is not
-    an answer about the case: the reminder still goes if nothing else comes.
-    """
-    if help_request:
-        return None
-    own_address = handoff.address == message.sender
-    if opted_out:
-        # Consent belongs to the address: only handoffs on it are declined.
-        return OptedOut(channel=message.channel) if own_address else None
-    awaiting = handoff.state is HandoffState.AWAITING_CONSENT
-    if awaiting and own_address and confirmed_opt_in:
-        return OptInConfirmed(message=message)
-    return ReplyReceived(message=message)
 
 
 def _reopening(earlier: Sequence[Handoff]) -> dict[str, str]:
     """What ``handoff.opened`` records of a thread escalated again after a closed case.
 
-    The thread's ``posted_at`` is its first post's; the complaint that reopens it
-    came after the last case closed, so the SLA report starts its clock there.
+    The thread's ``posted_at`` may be its first post's, while the complaint that
+    reopens it came after the last case closed: the SLA report must not time the
+    first public response from before that close.
     """
     closed = [handoff for handoff in earlier if handoff.closed_at is not None]
     if not closed:
@@ -106,47 +55,7 @@ def _reopening(earlier: Sequence[Handoff]) -> dict[str, str]:
     return {"reopens": last.id, "previous_closed_at": last.closed_at.isoformat()}
 
 
-class HandoffQueries:
-    """Read access to handoffs, as ``esc.handoffs``."""
-
-    def __init__(self, store: Store, tenant: str) -> None:
-        self._store = store
-        self._tenant = tenant
-
-    def get(self, handoff_id: str) -> Handoff:
-        """The handoff with this id.
-
-        Raises:
-            NotFound: no such handoff in this tenant.
-        """
-        handoff = self._store.get_handoff(self._tenant, handoff_id)
-        if handoff is None:
-            raise NotFound(f"no handoff {handoff_id!r} in tenant {self._tenant!r}")
-        return handoff
-
-    def for_thread(self, platform: str, thread_id: str) -> Handoff | None:
-        """The open handoff of a public thread, if any."""
-        return self._store.find_open_handoff(self._tenant, platform, thread_id)
-
-    def by_reference(self, reference: str) -> Handoff:
-        """The handoff a customer's reference code names (``K7QP-3M``, as typed or read).
-
-        Case, spaces and hyphens are ignored, and I, L and O read as 1, 1 and 0.
-
-        Raises:
-            InvalidInput: not a reference code.
-            NotFound: no handoff with that code in this tenant.
-        """
-        code = normalize_reference(reference)
-        if code is None:
-            raise InvalidInput("not a reference code (like K7QP-3M)")
-        handoff = self._store.find_handoff_by_reference(self._tenant, code)
-        if handoff is None:
-            raise NotFound(f"no handoff with reference {code!r} in tenant {self._tenant!r}")
-        return handoff
-
-
-class Escalator:
+class Escalator(ContactIntake, InboundRouting):
     """Moves public complaints into private, consented conversations.
 
     Args:
@@ -295,307 +204,6 @@ class Escalator:
             return self._dispatch(handoff, claimed)
         raise ConcurrentUpdate("could not open the handoff: the thread kept changing")
 
-    def contact_provided(
-        self,
-        handoff_id: str,
-        identity: Identity,
-        *,
-        consent: ConsentEvidence | None = None,
-        actor: str = "customer",
-        author: Identity | None = None,
-    ) -> Handoff:
-        """The customer gave a phone number or email, with the consent evidence if any.
-
-        The contacts' link policy decides what happens to the identity: linked to
-        the handoff's contact when free; when another contact holds it, an
-        ``identity.conflict`` event and a merge proposal for a human (never a
-        silent merge). The consent is recorded and the workflow moves on, all in
-        one transaction.
-
-        A consent page reached from the public reply can be opened by anyone who
-        read it. ``author`` is the platform account the page signed the visitor
-        in with (``Identity.social("x", user_id)``): it must be the thread's
-        author. A workflow with ``contact_requires_author`` set refuses details
-        from the customer without it (an agent's, ``actor != "customer"``, are
-        taken on the agent's word).
-
-        Raises:
-            NotFound: no such handoff.
-            InvalidInput: ``identity`` is not a phone or email.
-            NotTheAuthor: ``author`` is not the thread's author, or is missing
-                where the workflow requires it; nothing is written.
-            TransitionNotAllowed: the handoff is not waiting for contact details.
-        """
-        if not isinstance(identity, Identity) or identity.kind is IdentityKind.SOCIAL:
-            raise InvalidInput("contact_provided() takes a phone or email Identity")
-        if consent is not None and not isinstance(consent, ConsentEvidence):
-            raise InvalidInput("consent must be a ConsentEvidence")
-        if author is not None and not isinstance(author, Identity):
-            raise InvalidInput("author must be the social Identity the visitor signed in with")
-        handoff = self.handoffs.get(handoff_id)
-        self._check_author(handoff, author, actor)
-        now = self.clock.now()
-        contacts: tuple[Contact, ...] = ()
-        events: list[Event] = []
-        extra = NO_CHANGES
-        # The handoff may point at a contact merged away since: act on its survivor.
-        case_contact = handoff.contact_id
-        contact = self.contacts.live(case_contact) if case_contact else None
-        owner = self.contacts.resolve(identity)
-        action = (
-            self.contacts.policy(LinkSituation(identity, contact, owner))
-            if contact is not None
-            else LinkAction.NOTHING
-        )
-        if case_contact and contact is not None and owner is None and action is LinkAction.LINK:
-            link = Link(identity=identity, source=LinkSource.CUSTOMER_PROVIDED, at=now, actor=actor)
-            # For the case's own contact: an unmerge gives the address back to it.
-            link = made_for(link, contact, case_contact)
-            linked = with_link(contact, link)
-            contacts = (linked,)
-            events.append(link_event(linked, link, handoff_id=handoff.id))
-        elif owner is not None and contact is not None and owner.id != contact.id:
-            events.append(
-                _event(
-                    handoff,
-                    "identity.conflict",
-                    now,
-                    actor,
-                    other_contact_id=owner.id,
-                    identity=str(identity),
-                )
-            )
-            # A customer-provided address is an unverified claim: a human decides.
-            _, extra = self.contacts.propose(contact, owner, identity, "identity_claimed")
-        updated, claimed = self.engine.apply(
-            handoff,
-            ContactProvided(identity=identity, consent=consent),
-            actor=actor,
-            contacts=contacts,
-            events=events,
-            extra=extra,
-            claim=self.dispatch_immediately,
-        )
-        return self._dispatch(updated, claimed)
-
-    def _check_author(self, handoff: Handoff, author: Identity | None, actor: str) -> None:
-        """Refuse contact details from anyone not shown to be the thread's author."""
-        if author is None:
-            if actor == "customer" and self.workflow.settings.get("contact_requires_author"):
-                raise NotTheAuthor(
-                    "this workflow takes a customer's contact details only with author="
-                    " (the platform account the consent page signed them in with)"
-                )
-            return
-        # Equal by platform and user id: a renamed handle is still the author.
-        if author != handoff.thread.author:
-            raise NotTheAuthor(
-                f"the signed-in account is not the author of case {handoff.reference}"
-            )
-
-    def inbound(self, message: InboundMessage) -> Handoff | None:
-        """A message from a customer on a private channel.
-
-        The reply is classified first (``escalate.consent.classify_reply``): an
-        opt-out (keyword or free text) revokes every purpose for that address and
-        queues its one confirmation; START re-grants; YES confirms a pending
-        double opt-in; HELP/INFO is answered with the policy's help text, and is
-        no answer about the case (its reminder still comes). Then any other
-        message from a linked address moves that contact's open handoff.
-        Returns the handoff it was matched to, or ``None`` (a HELP: ``None``).
-
-        Raises:
-            InvalidInput: not an ``InboundMessage``.
-            CrossTenantError: the message names another tenant.
-        """
-        if not isinstance(message, InboundMessage):
-            raise InvalidInput("inbound() takes an InboundMessage")
-        if message.tenant != self.tenant:
-            raise CrossTenantError(
-                f"message for tenant {message.tenant!r} given to tenant {self.tenant!r}'s escalator"
-            )
-        now = self.clock.now()
-        contact = self.contacts.resolve(message.sender)
-        if message.sender.kind is IdentityKind.SOCIAL:
-            # A DM: consent is kept for phone numbers and emails, not social accounts.
-            return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
-        handoffs = self._open_handoffs(contact) if contact else []
-        facts = consent_facts(self.store, self.tenant, message.sender, self.engine.consent)
-        # A case that asked this number for its YES though the number belongs to
-        # another contact (a conflict left for an agent) is still answered by it.
-        asking = self._asking_case(facts, message.sender, handoffs)
-        handoffs += asking
-        ordered = routing_order(message.body, handoffs)
-        signed = self._signed_handoff(message)
-        if signed is not None and signed.is_open:
-            # The case the reply goes to is the one its consent side speaks of
-            # (a review notice names it), not the sender's newest.
-            ordered = [signed, *(h for h in ordered if h.id != signed.id)]
-        plan = plan_reply(
-            message,
-            facts,
-            tenant=self.tenant,
-            handoff=ordered[0] if ordered else None,
-            policy=self.engine.consent,
-            brand=str(self.workflow.settings.get("brand", "Support")),
-            now=now,
-            awaiting_opt_in=any(
-                h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
-                for h in handoffs
-            ),
-        )
-        committed = bool(plan.records or plan.events or plan.outbox)
-        if committed:
-            try:
-                self.store.commit(
-                    Changes(consent=plan.records, events=plan.events, outbox=plan.outbox)
-                )
-            except ConcurrentUpdate:
-                # The only unique key here is the answer's idempotency key: this
-                # provider message was handled before (a webhook retry).
-                plan = replace(plan, outbox=())
-        matched = self._route_inbound(
-            message,
-            contact,
-            opted_out=plan.revoked,
-            confirmed_opt_in=plan.confirmed_opt_in,
-            help_request=plan.classification.intent is ReplyIntent.HELP,
-            # Read again after a consent commit: it may have settled their sends.
-            ordered_handoffs=None if committed else ordered,
-            also=asking,
-            signed=signed,
-        )
-        if plan.outbox and self.dispatch_immediately:
-            self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
-        return matched
-
-    # -- workflow routing of inbound messages ---------------------------------
-    # The consent side (above) records what the reply meant for the address;
-    # this part moves the handoffs.
-
-    def _route_inbound(
-        self,
-        message: InboundMessage,
-        contact: Contact | None,
-        *,
-        opted_out: bool,
-        confirmed_opt_in: bool,
-        help_request: bool = False,
-        ordered_handoffs: list[Handoff] | None = None,
-        also: Sequence[Handoff] = (),
-        signed: Handoff | None = None,
-    ) -> Handoff | None:
-        """Feed ``message`` to the open handoff(s) it belongs to.
-
-        An email to a signed reply-to address (``support+<token>@...``) goes to
-        that handoff (``signed``, read by the caller); otherwise the sender's
-        contact's open handoffs are tried: the one whose reference code the text
-        names first, then newest first (``escalate._routing``;
-        ``ordered_handoffs`` when the caller has just read and ordered them, else
-        read and ordered here). An opt-out declines every open handoff on that
-        address; a YES answers a pending double opt-in; anything else is a
-        reply. A reply to a closed case's signed address goes nowhere: it is
-        about that case, and another case of the sender's is not where it belongs.
-        """
-        handoffs: list[Handoff] = []
-        if signed is not None and ordered_handoffs is None:
-            signed = self.store.get_handoff(self.tenant, signed.id)  # read again, as below
-        if signed is not None:
-            if signed.is_open:
-                handoffs.append(signed)
-            elif not opted_out:  # a STOP still declines every case on the address
-                return None
-        if contact is not None or also:  # the sender's contact, resolved once by inbound()
-            routed_ids = {h.id for h in handoffs}
-            if ordered_handoffs is None:
-                own = self._open_handoffs(contact) if contact is not None else []
-                ordered_handoffs = routing_order(message.body, [*own, *also])
-            for handoff in ordered_handoffs:
-                if handoff.id not in routed_ids:
-                    handoffs.append(handoff)
-        if confirmed_opt_in:
-            # A YES answers every opt-in request to this address (the grant is the
-            # address's), and then is no reply to another case.
-            awaiting = [
-                h
-                for h in handoffs
-                if h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
-            ]
-            handoffs = awaiting or handoffs
-        matched: Handoff | None = None
-        for handoff in handoffs:
-            event = _workflow_input(
-                message,
-                handoff,
-                opted_out=opted_out,
-                confirmed_opt_in=confirmed_opt_in,
-                help_request=help_request,
-            )
-            if event is None or not self.workflow.accepts(handoff.state, event):
-                continue
-            received = _event(
-                handoff,
-                "reply.received",
-                self.clock.now(),
-                "customer",
-                channel=message.channel.value,
-                input=event.kind,
-                provider_message_id=message.provider_message_id,
-            )
-            try:
-                updated, claimed = self.engine.apply(
-                    handoff,
-                    event,
-                    actor="customer",
-                    events=(received,),
-                    claim=self.dispatch_immediately,
-                )
-            except TransitionNotAllowed:
-                continue  # a guard refused it (e.g. a YES from another address)
-            matched = self._dispatch(updated, claimed)
-            if not isinstance(event, OptedOut | OptInConfirmed):
-                return matched
-        return matched
-
-    def _signed_handoff(self, message: InboundMessage) -> Handoff | None:
-        """The handoff an email's signed reply-to recipient names, open or closed."""
-        if message.channel is not Channel.EMAIL or not message.recipient:
-            return None
-        return self.handoff_for_reply_address(message.recipient)
-
-    def _asking_case(
-        self, facts: Sequence[ConsentFact], sender: Identity, known: Sequence[Handoff]
-    ) -> list[Handoff]:
-        """The open case awaiting this address's YES, when it is not among ``known``."""
-        pending = pending_opt_in(list(facts))
-        handoff_id = getattr(pending, "handoff_id", None)
-        if handoff_id is None or any(h.id == handoff_id for h in known):
-            return []
-        handoff = self.store.get_handoff(self.tenant, handoff_id)
-        if (
-            handoff is None
-            or handoff.state is not HandoffState.AWAITING_CONSENT
-            or handoff.address != sender
-        ):
-            return []
-        return [handoff]
-
-    def _open_handoffs(self, contact: Contact) -> list[Handoff]:
-        """The contact's open handoffs, and those of contacts merged into it, oldest first.
-
-        A merge leaves a handoff on the contact it was opened for (an unmerge then
-        puts everything back): its replies now come in under the survivor.
-        """
-        contact_ids = merged_contact_ids(self.store, self.tenant, contact.id)
-        found = [
-            handoff
-            for contact_id in contact_ids
-            for handoff in self.store.open_handoffs_for_contact(self.tenant, contact_id)
-        ]
-        if len(contact_ids) > 1:
-            found.sort(key=lambda handoff: (handoff.opened_at, handoff.id))
-        return found
-
     def handle_webhook(
         self, records: WebhookRecord | Iterable[WebhookRecord], *, seen: Seen | None = None
     ) -> list[Applied]:
@@ -609,19 +217,6 @@ class Escalator:
         """
         batch = [records] if isinstance(records, WebhookRecord) else list(records)
         return [apply_webhook(self, record, seen=seen or self.webhook_seen) for record in batch]
-
-    def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
-        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged).
-
-        ``recipient`` may be the whole ``To``/``Cc`` header (``ReplyAddressing.resolve``).
-        """
-        addressing = self.workflow.settings.get("reply_to")
-        if not isinstance(addressing, ReplyAddressing):
-            return None
-        handoff_id = addressing.resolve(recipient)
-        if handoff_id is None:
-            return None
-        return self.store.get_handoff(self.tenant, handoff_id)
 
     def send_message(self, handoff_id: str, text: str, *, actor: str = "agent") -> Handoff:
         """An agent writes to the customer on the handoff's private channel.

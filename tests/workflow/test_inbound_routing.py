@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-import escalate._escalator as escalator_module
+import escalate._inbound as inbound_module
 from escalate import (
     Channel,
     ConsentEvidence,
@@ -156,7 +156,7 @@ def test_a_reply_orders_the_senders_cases_once(
         calls.append(body)
         return routing_order(body, handoffs)
 
-    monkeypatch.setattr(escalator_module, "routing_order", counted)
+    monkeypatch.setattr(inbound_module, "routing_order", counted)
     matched = esc.inbound(text(clock, f"re case {older.reference}: still broken"))
     assert matched is not None
     assert matched.id == older.id

@@ -1,0 +1,308 @@
+"""``Escalator.inbound``: a customer's private message, read for consent and for its case.
+
+The consent side (STOP, START, YES, HELP, free-text revocation) records what the
+reply means for the address; then the message moves the handoff(s) it belongs
+to: the one a signed reply-to address names, else the sender's open cases, the
+one whose reference code the text names first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from escalate._exceptions import (
+    ConcurrentUpdate,
+    CrossTenantError,
+    InvalidInput,
+    TransitionNotAllowed,
+)
+from escalate._identity import Identity, IdentityKind
+from escalate._messages import InboundMessage
+from escalate._models import Channel, Handoff, HandoffState
+from escalate._routing import routing_order
+from escalate.consent._inbound import pending_opt_in, plan_reply
+from escalate.consent._keywords import ReplyIntent
+from escalate.consent._ledger_service import consent_facts
+from escalate.consent._records import ConsentFact
+from escalate.identity._contact import Contact
+from escalate.identity._merge import merged_contact_ids
+from escalate.store import Changes
+from escalate.workflow._engine import _event
+from escalate.workflow._inputs import (
+    OptedOut,
+    OptInConfirmed,
+    ReplyReceived,
+    WorkflowInput,
+)
+from escalate.workflow._threading import ReplyAddressing
+
+if TYPE_CHECKING:
+    from escalate._clock import Clock
+    from escalate._handoff_queries import HandoffQueries
+    from escalate.identity._book import ContactBook
+    from escalate.store import OutboxItem, Store
+    from escalate.workflow._definition import Workflow
+    from escalate.workflow._engine import Engine
+
+__all__ = ["InboundRouting"]
+
+
+def _workflow_input(
+    message: InboundMessage,
+    handoff: Handoff,
+    *,
+    opted_out: bool,
+    confirmed_opt_in: bool,
+    help_request: bool = False,
+) -> WorkflowInput | None:
+    """What an inbound message means to one handoff (pure).
+
+    ``opted_out``, ``confirmed_opt_in`` and ``help_request`` are the consent
+    side's reading of the reply (``classify_reply`` and the ledger), so one
+    classifier decides both. A HELP is answered by the consent side and is not
+    an answer about the case: the reminder still goes if nothing else comes.
+    """
+    if help_request:
+        return None
+    own_address = handoff.address == message.sender
+    if opted_out:
+        # Consent belongs to the address: only handoffs on it are declined.
+        return OptedOut(channel=message.channel) if own_address else None
+    awaiting = handoff.state is HandoffState.AWAITING_CONSENT
+    if awaiting and own_address and confirmed_opt_in:
+        return OptInConfirmed(message=message)
+    return ReplyReceived(message=message)
+
+
+class InboundRouting:
+    """The ``Escalator`` verbs that take what customers send privately."""
+
+    if TYPE_CHECKING:  # provided by Escalator
+        store: Store
+        clock: Clock
+        tenant: str
+        workflow: Workflow
+        engine: Engine
+        contacts: ContactBook
+        handoffs: HandoffQueries
+        dispatch_immediately: bool
+
+        def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Handoff: ...
+
+    def inbound(self, message: InboundMessage) -> Handoff | None:
+        """A message from a customer on a private channel.
+
+        The reply is classified first (``escalate.consent.classify_reply``): an
+        opt-out (keyword or free text) revokes every purpose for that address and
+        queues its one confirmation; START re-grants; YES confirms a pending
+        double opt-in; HELP/INFO is answered with the policy's help text, and is
+        no answer about the case (its reminder still comes). Then any other
+        message from a linked address moves that contact's open handoff.
+        Returns the handoff it was matched to, or ``None`` (a HELP: ``None``).
+
+        Raises:
+            InvalidInput: not an ``InboundMessage``.
+            CrossTenantError: the message names another tenant.
+        """
+        if not isinstance(message, InboundMessage):
+            raise InvalidInput("inbound() takes an InboundMessage")
+        if message.tenant != self.tenant:
+            raise CrossTenantError(
+                f"message for tenant {message.tenant!r} given to tenant {self.tenant!r}'s escalator"
+            )
+        now = self.clock.now()
+        contact = self.contacts.resolve(message.sender)
+        if message.sender.kind is IdentityKind.SOCIAL:
+            # A DM: consent is kept for phone numbers and emails, not social accounts.
+            return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
+        handoffs = self._open_handoffs(contact) if contact else []
+        facts = consent_facts(self.store, self.tenant, message.sender, self.engine.consent)
+        # A case that asked this number for its YES though the number belongs to
+        # another contact (a conflict left for an agent) is still answered by it.
+        asking = self._asking_case(facts, message.sender, handoffs)
+        handoffs += asking
+        ordered = routing_order(message.body, handoffs)
+        signed = self._signed_handoff(message)
+        if signed is not None and signed.is_open:
+            # The case the reply goes to is the one its consent side speaks of
+            # (a review notice names it), not the sender's newest.
+            ordered = [signed, *(h for h in ordered if h.id != signed.id)]
+        plan = plan_reply(
+            message,
+            facts,
+            tenant=self.tenant,
+            handoff=ordered[0] if ordered else None,
+            policy=self.engine.consent,
+            brand=str(self.workflow.settings.get("brand", "Support")),
+            now=now,
+            awaiting_opt_in=any(
+                h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
+                for h in handoffs
+            ),
+        )
+        committed = bool(plan.records or plan.events or plan.outbox)
+        if committed:
+            try:
+                self.store.commit(
+                    Changes(consent=plan.records, events=plan.events, outbox=plan.outbox)
+                )
+            except ConcurrentUpdate:
+                # The only unique key here is the answer's idempotency key: this
+                # provider message was handled before (a webhook retry).
+                plan = replace(plan, outbox=())
+        matched = self._route_inbound(
+            message,
+            contact,
+            opted_out=plan.revoked,
+            confirmed_opt_in=plan.confirmed_opt_in,
+            help_request=plan.classification.intent is ReplyIntent.HELP,
+            # Read again after a consent commit: it may have settled their sends.
+            ordered_handoffs=None if committed else ordered,
+            also=asking,
+            signed=signed,
+        )
+        if plan.outbox and self.dispatch_immediately:
+            self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
+        return matched
+
+    # -- workflow routing of inbound messages ---------------------------------
+    # The consent side (above) records what the reply meant for the address;
+    # this part moves the handoffs.
+
+    def _route_inbound(
+        self,
+        message: InboundMessage,
+        contact: Contact | None,
+        *,
+        opted_out: bool,
+        confirmed_opt_in: bool,
+        help_request: bool = False,
+        ordered_handoffs: list[Handoff] | None = None,
+        also: Sequence[Handoff] = (),
+        signed: Handoff | None = None,
+    ) -> Handoff | None:
+        """Feed ``message`` to the open handoff(s) it belongs to.
+
+        An email to a signed reply-to address (``support+<token>@...``) goes to
+        that handoff (``signed``, read by the caller); otherwise the sender's
+        contact's open handoffs are tried: the one whose reference code the text
+        names first, then newest first (``escalate._routing``;
+        ``ordered_handoffs`` when the caller has just read and ordered them, else
+        read and ordered here). An opt-out declines every open handoff on that
+        address; a YES answers a pending double opt-in; anything else is a
+        reply. A reply to a closed case's signed address goes nowhere: it is
+        about that case, and another case of the sender's is not where it belongs.
+        """
+        handoffs: list[Handoff] = []
+        if signed is not None and ordered_handoffs is None:
+            signed = self.store.get_handoff(self.tenant, signed.id)  # read again, as below
+        if signed is not None:
+            if signed.is_open:
+                handoffs.append(signed)
+            elif not opted_out:  # a STOP still declines every case on the address
+                return None
+        if contact is not None or also:  # the sender's contact, resolved once by inbound()
+            routed_ids = {h.id for h in handoffs}
+            if ordered_handoffs is None:
+                own = self._open_handoffs(contact) if contact is not None else []
+                ordered_handoffs = routing_order(message.body, [*own, *also])
+            for handoff in ordered_handoffs:
+                if handoff.id not in routed_ids:
+                    handoffs.append(handoff)
+        if confirmed_opt_in:
+            # A YES answers every opt-in request to this address (the grant is the
+            # address's), and then is no reply to another case.
+            awaiting = [
+                h
+                for h in handoffs
+                if h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
+            ]
+            handoffs = awaiting or handoffs
+        matched: Handoff | None = None
+        for handoff in handoffs:
+            event = _workflow_input(
+                message,
+                handoff,
+                opted_out=opted_out,
+                confirmed_opt_in=confirmed_opt_in,
+                help_request=help_request,
+            )
+            if event is None or not self.workflow.accepts(handoff.state, event):
+                continue
+            received = _event(
+                handoff,
+                "reply.received",
+                self.clock.now(),
+                "customer",
+                channel=message.channel.value,
+                input=event.kind,
+                provider_message_id=message.provider_message_id,
+            )
+            try:
+                updated, claimed = self.engine.apply(
+                    handoff,
+                    event,
+                    actor="customer",
+                    events=(received,),
+                    claim=self.dispatch_immediately,
+                )
+            except TransitionNotAllowed:
+                continue  # a guard refused it (e.g. a YES from another address)
+            matched = self._dispatch(updated, claimed)
+            if not isinstance(event, OptedOut | OptInConfirmed):
+                return matched
+        return matched
+
+    def _signed_handoff(self, message: InboundMessage) -> Handoff | None:
+        """The handoff an email's signed reply-to recipient names, open or closed."""
+        if message.channel is not Channel.EMAIL or not message.recipient:
+            return None
+        return self.handoff_for_reply_address(message.recipient)
+
+    def _asking_case(
+        self, facts: Sequence[ConsentFact], sender: Identity, known: Sequence[Handoff]
+    ) -> list[Handoff]:
+        """The open case awaiting this address's YES, when it is not among ``known``."""
+        pending = pending_opt_in(list(facts))
+        handoff_id = getattr(pending, "handoff_id", None)
+        if handoff_id is None or any(h.id == handoff_id for h in known):
+            return []
+        handoff = self.store.get_handoff(self.tenant, handoff_id)
+        if (
+            handoff is None
+            or handoff.state is not HandoffState.AWAITING_CONSENT
+            or handoff.address != sender
+        ):
+            return []
+        return [handoff]
+
+    def _open_handoffs(self, contact: Contact) -> list[Handoff]:
+        """The contact's open handoffs, and those of contacts merged into it, oldest first.
+
+        A merge leaves a handoff on the contact it was opened for (an unmerge then
+        puts everything back): its replies now come in under the survivor.
+        """
+        contact_ids = merged_contact_ids(self.store, self.tenant, contact.id)
+        found = [
+            handoff
+            for contact_id in contact_ids
+            for handoff in self.store.open_handoffs_for_contact(self.tenant, contact_id)
+        ]
+        if len(contact_ids) > 1:
+            found.sort(key=lambda handoff: (handoff.opened_at, handoff.id))
+        return found
+
+    def handoff_for_reply_address(self, recipient: str) -> Handoff | None:
+        """The handoff a signed reply-to address names, or ``None`` (not ours, or forged).
+
+        ``recipient`` may be the whole ``To``/``Cc`` header (``ReplyAddressing.resolve``).
+        """
+        addressing = self.workflow.settings.get("reply_to")
+        if not isinstance(addressing, ReplyAddressing):
+            return None
+        handoff_id = addressing.resolve(recipient)
+        if handoff_id is None:
+            return None
+        return self.store.get_handoff(self.tenant, handoff_id)
