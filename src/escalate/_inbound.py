@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from escalate._exceptions import (
     ConcurrentUpdate,
@@ -18,6 +17,7 @@ from escalate._exceptions import (
     InvalidInput,
     TransitionNotAllowed,
 )
+from escalate._facade import EscalatorParts
 from escalate._identity import Identity, IdentityKind
 from escalate._messages import InboundMessage
 from escalate._models import Channel, Handoff, HandoffState
@@ -37,14 +37,6 @@ from escalate.workflow._inputs import (
     WorkflowInput,
 )
 from escalate.workflow._threading import ReplyAddressing
-
-if TYPE_CHECKING:
-    from escalate._clock import Clock
-    from escalate._handoff_queries import HandoffQueries
-    from escalate.identity._book import ContactBook
-    from escalate.store import OutboxItem, Store
-    from escalate.workflow._definition import Workflow
-    from escalate.workflow._engine import Engine
 
 __all__ = ["InboundRouting"]
 
@@ -76,20 +68,8 @@ def _workflow_input(
     return ReplyReceived(message=message)
 
 
-class InboundRouting:
+class InboundRouting(EscalatorParts):
     """The ``Escalator`` verbs that take what customers send privately."""
-
-    if TYPE_CHECKING:  # provided by Escalator
-        store: Store
-        clock: Clock
-        tenant: str
-        workflow: Workflow
-        engine: Engine
-        contacts: ContactBook
-        handoffs: HandoffQueries
-        dispatch_immediately: bool
-
-        def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Handoff: ...
 
     def inbound(self, message: InboundMessage) -> Handoff | None:
         """A message from a customer on a private channel.

@@ -7,11 +7,8 @@ transaction. Kept apart from the facade so each verb's rules read on their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 from escalate._exceptions import InvalidInput, NotTheAuthor
-from escalate._handoff_queries import HandoffQueries
+from escalate._facade import EscalatorParts
 from escalate._identity import Identity, IdentityKind
 from escalate._models import Event, Handoff
 from escalate.consent._records import ConsentEvidence
@@ -22,30 +19,11 @@ from escalate.store._changes import NO_CHANGES
 from escalate.workflow._engine import _event
 from escalate.workflow._inputs import ContactProvided
 
-if TYPE_CHECKING:
-    from escalate._clock import Clock
-    from escalate.identity._book import ContactBook
-    from escalate.store import OutboxItem, Store
-    from escalate.workflow._definition import Workflow
-    from escalate.workflow._engine import Engine
-
 __all__ = ["ContactIntake"]
 
 
-class ContactIntake:
+class ContactIntake(EscalatorParts):
     """The ``Escalator`` verb that takes a customer's contact details."""
-
-    if TYPE_CHECKING:  # provided by Escalator
-        store: Store
-        clock: Clock
-        tenant: str
-        workflow: Workflow
-        engine: Engine
-        contacts: ContactBook
-        handoffs: HandoffQueries
-        dispatch_immediately: bool
-
-        def _dispatch(self, handoff: Handoff, claimed: Sequence[OutboxItem]) -> Handoff: ...
 
     def contact_provided(
         self,
