@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from escalate import ConsentEvidence, ConsentSource, Escalator, Identity, Thread, Workflow
+from escalate import (
+    ConsentEvidence,
+    ConsentSource,
+    Escalator,
+    Identity,
+    ReplyAddressing,
+    Thread,
+    Workflow,
+)
 from escalate.store import MemoryStore, SQLiteStore, Store
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 
@@ -99,3 +107,7 @@ WEB_FORM_CONSENT = ConsentEvidence(
     text="Text me at this number about case updates. Reply STOP to opt out.",
     ip="203.0.113.7",
 )
+#: An email consent from the consent page, for cases that go private by email.
+EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
+#: Signed reply-to addressing, so replies to our emails route back to their case.
+REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")

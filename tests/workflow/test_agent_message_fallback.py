@@ -18,15 +18,12 @@ from tenacity import stop_after_attempt
 
 from escalate import (
     Channel,
-    ConsentEvidence,
-    ConsentSource,
     Escalator,
     Handoff,
     HandoffState,
     Identity,
     InvalidRecipient,
     RecipientOptedOut,
-    ReplyAddressing,
     RetryableTransportError,
     RetryPolicy,
     Workflow,
@@ -34,14 +31,12 @@ from escalate import (
 from escalate.store import OutboxItem, Store
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import TERMINAL_STATES, ContactAddress, Notify, SendFailed, SendMessage
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import EMAIL_CONSENT, REPLIES, WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
 S = HandoffState
 PHONE = Identity.phone("+14155550100")
 EMAIL = Identity.email("jane@example.com")
-EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
-REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")
 TEXT = "Your refund of $20 is on its way."
 LANDLINE = InvalidRecipient("not a mobile number", provider="memory", code="21614")
 CARRIER_STOP = RecipientOptedOut("carrier opt-out", provider="memory", code="21610")

@@ -26,14 +26,12 @@ from escalate import (
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.transports.sendgrid import SendGridEmail
 from escalate.transports.smtp import SMTPEmail
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import EMAIL_CONSENT, REPLIES, WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
 S = HandoffState
 PHONE = Identity.phone("+14155550100")
 EMAIL = Identity.email("jane@example.com")
-EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
-REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")
 
 
 def repeat_customer_with_email(esc: object, clock: FakeClock) -> None:

@@ -9,25 +9,20 @@ import pytest
 import escalate._inbound as inbound_module
 from escalate import (
     Channel,
-    ConsentEvidence,
-    ConsentSource,
     Escalator,
     Handoff,
     Identity,
     InboundMessage,
     LinkSource,
-    ReplyAddressing,
 )
 from escalate._routing import routing_order
 from escalate.testing import FakeClock, MemoryTransport
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import EMAIL_CONSENT, REPLIES, WEB_FORM_CONSENT, make_thread
 from tests.workflow.conftest import MakeEsc
 
 PHONE = Identity.phone("+14155550100")
 OTHER_PHONE = Identity.phone("+14155550199")
 EMAIL = Identity.email("jane@example.com")
-EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
-REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")
 
 
 def two_open_cases(esc: Escalator, clock: FakeClock, address: Identity) -> tuple[Handoff, Handoff]:

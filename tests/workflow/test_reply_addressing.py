@@ -8,11 +8,10 @@ from hypothesis import strategies as st
 
 from escalate import Channel, Identity, InboundMessage, InvalidInput, ReplyAddressing
 from escalate.testing import FakeClock, MemoryTransport
-from tests.conftest import make_thread
+from tests.conftest import REPLIES, make_thread
 from tests.workflow.conftest import MakeEsc
 from tests.workflow.test_fallback_threading import EMAIL, EMAIL_CONSENT
 
-REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")
 handoff_ids = st.from_regex(r"ho_[0-9a-f]{32}", fullmatch=True)
 others = st.sampled_from(["", "jane@example.com", "Bob <bob@example.org>", "support@acme.example"])
 

@@ -16,8 +16,6 @@ import pytest
 
 from escalate import (
     Channel,
-    ConsentEvidence,
-    ConsentSource,
     Escalator,
     Handoff,
     HandoffState,
@@ -30,12 +28,11 @@ from escalate import (
 from escalate.store import OutboxStatus, Store
 from escalate.testing import FakeClock, MemoryTransport, Scenario
 from escalate.workflow import SendMessage
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import EMAIL_CONSENT, WEB_FORM_CONSENT, make_thread
 
 S = HandoffState
 PHONE = Identity.phone("+14155550177")
 EMAIL = Identity.email("jane@example.com")
-EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
 NIGHT = datetime(2026, 3, 11, 5, 0, tzinfo=UTC)  # 22:00 in San Francisco: quiet hours
 MORNING = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)  # 08:30 there
 
