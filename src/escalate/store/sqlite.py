@@ -22,6 +22,7 @@ from escalate._models import Event, Handoff
 from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.identity._contact import Contact
+from escalate.store._changes import check_version
 from escalate.store._decoded import Decoded
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
@@ -29,7 +30,6 @@ from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
 from escalate.store._sqlite_chain import insert_events, load_before_hashing, load_chain_heads
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
-from escalate.store.memory import check_version
 
 __all__ = ["SQLiteStore"]
 
