@@ -78,3 +78,26 @@ def test_erase_messages_drops_a_handoffs_texts_whatever_their_address(store: Sto
     store.erase_messages("default", ["ho_1"])
     store.erase_messages("other", ["ho_2"])  # another tenant's erasure: not this row
     assert [item.idempotency_key for item in store.outbox("default")] == ["a", "c", "n"]
+
+
+def test_a_handoffs_rows_read_or_claimed_by_handoff_leave_out_erased_ones(store: Store) -> None:
+    """``outbox(handoff_id=...)`` and a claim of one handoff see what erasure left, no more."""
+    store.commit(
+        Changes(
+            outbox=(
+                row(PHONE, "a", "ho_1"),
+                row(OTHER, "b", "ho_1"),
+                row(PHONE, "c", "ho_2"),
+                row(OTHER, "d", "ho_3"),
+            )
+        )
+    )
+    store.erase_address("default", PHONE, ())
+    store.erase_messages("default", ["ho_3"])
+    assert [item.idempotency_key for item in store.outbox("default", handoff_id="ho_1")] == ["b"]
+    assert store.outbox("default", handoff_id="ho_2") == []
+    assert store.outbox("default", handoff_id="ho_3") == []
+    claimed = store.claim_outbox(AT, worker="w", lease=timedelta(minutes=1), handoff_id="ho_1")
+    assert [item.idempotency_key for item in claimed] == ["b"]
+    assert store.claim_outbox(AT, worker="w", lease=timedelta(minutes=1), handoff_id="ho_2") == []
+    assert [item.idempotency_key for item in store.outbox("default")] == ["b"]

@@ -2,15 +2,20 @@
 
 Kept apart from the ``Store`` protocol and free of runtime imports of the
 records it carries, so that any layer can build a change without an import cycle.
+The two rules every store applies to a change the same way (``check_version``,
+``claim_token``) live here too, so no store imports another.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from escalate._exceptions import ConcurrentUpdate
 
 if TYPE_CHECKING:
     from escalate._models import Event, Handoff
@@ -19,7 +24,16 @@ if TYPE_CHECKING:
     from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
     from escalate.store._protocol import OutboxItem, Timer
 
-__all__ = ["Changes", "Claim", "OutboxReport", "OutboxStatus", "OutboxUpdate", "TimerStatus"]
+__all__ = [
+    "Changes",
+    "Claim",
+    "OutboxReport",
+    "OutboxStatus",
+    "OutboxUpdate",
+    "TimerStatus",
+    "check_version",
+    "claim_token",
+]
 
 
 class OutboxStatus(StrEnum):
@@ -140,3 +154,17 @@ class Changes:
 
 #: The empty change, shared (it is frozen): for "nothing extra" defaults and checks.
 NO_CHANGES = Changes()
+
+
+def check_version(kind: str, new_version: int, stored_version: int | None) -> None:
+    """Raise ``ConcurrentUpdate`` unless ``new_version`` is the stored one plus one."""
+    expected = 1 if stored_version is None else stored_version + 1
+    if new_version != expected:
+        raise ConcurrentUpdate(
+            f"{kind} version {new_version} does not follow stored version {stored_version}"
+        )
+
+
+def claim_token(worker: str) -> str:
+    """A per-claim owner tag, so a worker whose lease was taken over cannot settle the row."""
+    return f"{worker}:{os.urandom(6).hex()}"

@@ -1,23 +1,28 @@
-"""The SQLite half of identity linking: merges, merge proposals and verification challenges.
+"""The SQLite half of identity linking: contacts and their identity index, merges,
+merge proposals and verification challenges.
 
-A mixin of ``SQLiteStore``, kept apart so the store module stays readable; the
-tables come from migration 2.
+A mixin of ``SQLiteStore``, kept apart so the store module stays readable; it
+needs the store's ``_one`` and ``_all`` reads and its ``_contacts`` cache. The
+merge and verification tables come from migration 2. It also holds ``ts`` and
+``many``, the two helpers every SQLite module of the store writes with.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from escalate._clock import ensure_aware, formats_last_once
 from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
+from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
 from escalate.store._changes import Changes
+from escalate.store._decoded import Decoded
 
-__all__ = ["IdentityRecordsSQL", "ts"]
+__all__ = ["IdentityRecordsSQL", "many", "ts"]
 
 
 @formats_last_once
@@ -43,19 +48,53 @@ def many(conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[object]]) -
 
 
 class IdentityRecordsSQL:
-    """Writes and reads the identity tables; needs ``_conn`` and ``_lock`` from the store."""
+    """Writes and reads contacts and the identity tables.
 
-    _conn: sqlite3.Connection
-    _lock: threading.RLock
+    Needs ``_one``, ``_all`` and the ``_contacts`` cache from the store.
+    """
 
-    def _one_value(self, sql: str, params: tuple[object, ...]) -> str | None:
-        with self._lock:
-            row = self._conn.execute(sql, params).fetchone()
-        return None if row is None else str(row[0])
+    _contacts: Decoded[Contact]
 
-    def _all_rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+    if TYPE_CHECKING:
+
+        def _one(self, sql: str, params: tuple[object, ...]) -> str | None: ...
+
+        def _all(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]: ...
+
+    def _write_contacts(self, conn: sqlite3.Connection, changes: Changes) -> None:
+        for contact in changes.contacts:
+            row = (contact.version, contact.merged_into, contact.model_dump_json())
+            self._contacts.remember(row[2], contact)
+            if contact.version == 1:
+                conn.execute(
+                    "INSERT INTO contacts (version, merged_into, data, tenant, id)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (*row, contact.tenant, contact.id),
+                )
+            else:
+                cursor = conn.execute(
+                    "UPDATE contacts SET version = ?, merged_into = ?, data = ?"
+                    " WHERE tenant = ? AND id = ? AND version = ?",
+                    (*row, contact.tenant, contact.id, contact.version - 1),
+                )
+                if cursor.rowcount != 1:
+                    raise ConcurrentUpdate(f"contact version {contact.version} is stale")
+            conn.execute(
+                "DELETE FROM contact_identities WHERE tenant = ? AND contact_id = ?",
+                (contact.tenant, contact.id),
+            )
+        # Inserted after every delete, so a merge can move identities between
+        # contacts written in the same change.
+        many(
+            conn,
+            "INSERT INTO contact_identities (tenant, kind, value, contact_id) VALUES (?, ?, ?, ?)",
+            [
+                (contact.tenant, identity.kind.value, identity.value, contact.id)
+                for contact in changes.contacts
+                if not contact.is_tombstone
+                for identity in contact.identities
+            ],
+        )
 
     def _write_identity_records(self, conn: sqlite3.Connection, changes: Changes) -> None:
         many(
@@ -108,14 +147,39 @@ class IdentityRecordsSQL:
             if cursor.rowcount != 1:
                 raise ConcurrentUpdate(f"verification version {v.version} is stale")
 
+    def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
+        data = self._one(
+            "SELECT data FROM contacts WHERE tenant = ? AND id = ?", (tenant, contact_id)
+        )
+        return None if data is None else self._contacts.load(data)
+
+    def contacts_unlinked_from(self, tenant: str, identity: Identity) -> list[Contact]:
+        rows = self._all(
+            "SELECT data FROM contacts WHERE tenant = ? AND EXISTS (SELECT 1 FROM"
+            " json_each(contacts.data, '$.unlinked') AS gone"
+            " WHERE json_extract(gone.value, '$.identity.kind') = ?"
+            " AND json_extract(gone.value, '$.identity.value') = ?)",
+            (tenant, identity.kind.value, identity.value),
+        )
+        return [self._contacts.load(str(data)) for (data,) in rows]
+
+    def resolve_identity(self, tenant: str, identity: Identity) -> Contact | None:
+        data = self._one(
+            "SELECT c.data FROM contact_identities i JOIN contacts c"
+            " ON c.tenant = i.tenant AND c.id = i.contact_id"
+            " WHERE i.tenant = ? AND i.kind = ? AND i.value = ?",
+            (tenant, identity.kind.value, identity.value),
+        )
+        return None if data is None else self._contacts.load(data)
+
     def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
-        data = self._one_value(
+        data = self._one(
             "SELECT data FROM contact_merges WHERE tenant = ? AND id = ?", (tenant, merge_id)
         )
         return None if data is None else MergeRecord.model_validate_json(data)
 
     def active_merges_into(self, tenant: str, survivor_id: str) -> list[MergeRecord]:
-        rows = self._all_rows(
+        rows = self._all(
             "SELECT data FROM contact_merges WHERE tenant = ? AND survivor_id = ? AND active = 1"
             " ORDER BY at, id",
             (tenant, survivor_id),
@@ -123,7 +187,7 @@ class IdentityRecordsSQL:
         return [MergeRecord.model_validate_json(str(row[0])) for row in rows]
 
     def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None:
-        data = self._one_value(
+        data = self._one(
             "SELECT data FROM merge_proposals WHERE tenant = ? AND id = ?", (tenant, proposal_id)
         )
         return None if data is None else MergeProposal.model_validate_json(data)
@@ -133,17 +197,17 @@ class IdentityRecordsSQL:
         if status is not None:
             sql += " AND status = ?"
             params.append(str(status))
-        rows = self._all_rows(sql + " ORDER BY created_at, id", tuple(params))
+        rows = self._all(sql + " ORDER BY created_at, id", tuple(params))
         return [MergeProposal.model_validate_json(str(row[0])) for row in rows]
 
     def get_verification(self, tenant: str, challenge_id: str) -> VerificationRecord | None:
-        data = self._one_value(
+        data = self._one(
             "SELECT data FROM verifications WHERE tenant = ? AND id = ?", (tenant, challenge_id)
         )
         return None if data is None else VerificationRecord.model_validate_json(data)
 
     def count_verifications(self, tenant: str, identity: Identity, since: datetime) -> int:
-        count = self._one_value(
+        count = self._one(
             "SELECT COUNT(*) FROM verifications"
             " WHERE tenant = ? AND kind = ? AND value = ? AND created_at >= ?",
             (tenant, identity.kind.value, identity.value, _ts(since)),

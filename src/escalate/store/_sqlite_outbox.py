@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate
+from escalate.store._changes import claim_token
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus
 from escalate.store._sqlite_identity import many, ts
-from escalate.store.memory import claim_token
 
 __all__ = ["OutboxSQL"]
 
