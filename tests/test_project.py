@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -68,6 +69,20 @@ def test_every_public_module_imports_first() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    """A helper two modules share has a public name: none imports another's ``_name``."""
+    root = ROOT / "src" / "escalate"
+    private = sorted(
+        f"{path.relative_to(root)}: {node.module}.{alias.name}"
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("escalate")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    )
+    assert private == []
 
 
 def test_help_imports_no_model_code() -> None:

@@ -34,7 +34,8 @@ from escalate.store import OutboxItem, Store, open_store
 from escalate.transports._base import Transport
 from escalate.webhooks._apply import Applied, MemorySeen, Seen, WebhookRecord, apply_webhook
 from escalate.workflow._definition import Workflow
-from escalate.workflow._engine import DispatchReport, Engine, Notifier, _event
+from escalate.workflow._engine import DispatchReport, Engine, Notifier
+from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import AgentReplied, Opened, ResolveRequested
 
 __all__ = ["Escalator", "HandoffQueries"]
@@ -167,7 +168,7 @@ class Escalator(ContactIntake, InboundRouting):
                 opened_at=now,
                 updated_at=now,
             )
-            opened = _event(
+            opened = handoff_event(
                 draft,
                 "handoff.opened",
                 now,
@@ -184,7 +185,7 @@ class Escalator(ContactIntake, InboundRouting):
                 # The customer posted an address publicly: the workflow can offer
                 # to move on and warn them. Recorded, never linked on a guess.
                 extra.append(
-                    _event(
+                    handoff_event(
                         draft,
                         "identity.shared_publicly",
                         now,

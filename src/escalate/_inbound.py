@@ -29,7 +29,7 @@ from escalate.consent._records import ConsentFact
 from escalate.identity._contact import Contact
 from escalate.identity._merge import merged_contact_ids
 from escalate.store import Changes
-from escalate.workflow._engine import _event
+from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import (
     OptedOut,
     OptInConfirmed,
@@ -211,7 +211,7 @@ class InboundRouting(EscalatorParts):
             )
             if event is None or not self.workflow.accepts(handoff.state, event):
                 continue
-            received = _event(
+            received = handoff_event(
                 handoff,
                 "reply.received",
                 self.clock.now(),

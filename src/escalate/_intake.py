@@ -16,7 +16,7 @@ from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._linking import link_event, made_for, with_link
 from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.store._changes import NO_CHANGES
-from escalate.workflow._engine import _event
+from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import ContactProvided
 
 __all__ = ["ContactIntake"]
@@ -86,7 +86,7 @@ class ContactIntake(EscalatorParts):
             events.append(link_event(linked, link, handoff_id=handoff.id))
         elif owner is not None and contact is not None and owner.id != contact.id:
             events.append(
-                _event(
+                handoff_event(
                     handoff,
                     "identity.conflict",
                     now,

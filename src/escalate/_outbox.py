@@ -20,7 +20,8 @@ from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
-from escalate.workflow._engine import Engine, _event
+from escalate.workflow._engine import Engine
+from escalate.workflow._events import handoff_event
 from escalate.workflow._reported import (
     WAS_DELIVERED,
     delivered_once,
@@ -233,7 +234,7 @@ class Outbox:
         if kind == "message.sent" and isinstance(item.command, SendMessage):
             # As a dispatched send records it: reporting tells keyword answers apart by it.
             data.setdefault("template", item.command.template)
-        event = _event(
+        event = handoff_event(
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
         self._store.commit(Changes(outbox_updates=(update,), events=(event,)))
@@ -247,7 +248,7 @@ class Outbox:
         keep: OutboxReport | None = None,
         **data: Any,
     ) -> None:
-        event = _event(
+        event = handoff_event(
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
         self._store.commit(Changes(events=(event,), outbox_reports=(keep,) if keep else ()))

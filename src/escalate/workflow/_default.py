@@ -7,6 +7,9 @@
 
 An agent's message whose channel fails goes on to the channel the case falls
 back to (``_default_agent.py``); a case left without a channel tells the helpdesk.
+A message held by quiet hours moves the follow-up it started
+(``_default_held.py``); the reminder waits for the intro to leave
+(``_reminder.py``). The keyword settings are checked in ``_default_settings.py``.
 
 Timers: ``first_response_sla`` (notify the helpdesk when the SLA is at risk),
 ``reminder`` (one follow-up when the customer goes quiet), ``abandon`` (no
@@ -16,13 +19,12 @@ after the customer answered). ``docs/workflows.md`` has the generated table.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from escalate._exceptions import InvalidInput, InvalidWorkflowDefinition
-from escalate._models import Handoff, HandoffState
+from escalate._exceptions import InvalidInput
+from escalate._models import Handoff
 from escalate.consent._records import Purpose
 from escalate.workflow._default_actions import (
     ABANDON,
@@ -43,11 +45,8 @@ from escalate.workflow._default_actions import (
     connect,
     customer_replied,
     fall_back,
-    first_message_misses_sla,
     from_address,
     give_up,
-    held,
-    held_past_sla,
     opted_out,
     request_opt_in,
     sla_at_risk,
@@ -55,6 +54,12 @@ from escalate.workflow._default_actions import (
     wants_opt_in,
 )
 from escalate.workflow._default_agent import AGENT_MESSAGE_STEPS
+from escalate.workflow._default_held import HELD_STEPS
+from escalate.workflow._default_settings import (
+    check_reply_templates,
+    check_settings,
+    check_types,
+)
 from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 from escalate.workflow._definition import Step, Workflow
 from escalate.workflow._hours import BusinessHours
@@ -67,7 +72,6 @@ from escalate.workflow._inputs import (
     PublicReplyPosted,
     ReplyReceived,
     ResolveRequested,
-    SendDeferred,
     SendFailed,
     TimerFired,
 )
@@ -78,32 +82,6 @@ from escalate.workflow._threading import ReplyAddressing
 __all__ = ["DEFAULT_STEPS", "default_workflow"]
 
 TX = Purpose.TRANSACTIONAL
-
-
-def _held_steps(
-    sources: HandoffState | tuple[HandoffState, ...], timers: tuple[str, ...]
-) -> tuple[Step, Step]:
-    """A private message held by quiet hours: past the SLA (helpdesk told), or not."""
-    return (
-        Step(
-            sources,
-            SendDeferred,
-            None,
-            "first private message held past the first-response SLA; helpdesk notified",
-            held_past_sla,
-            guard=first_message_misses_sla,
-            templates=("notify.sla_at_risk",),
-            starts=timers,
-        ),
-        Step(
-            sources,
-            SendDeferred,
-            None,
-            "a private message held by quiet hours",
-            held,
-            starts=timers,
-        ),
-    )
 
 
 DEFAULT_STEPS = (
@@ -185,13 +163,8 @@ DEFAULT_STEPS = (
         timer=SLA,
         templates=("notify.sla_at_risk",),
     ),
-    # The SLA timer stops when contact arrives, but the first message may not
-    # leave then: quiet hours can hold it until morning. The helpdesk hears of it
-    # at once, while it can still answer some other way. Either way the follow-up
-    # the held message started (reminder, abandonment) counts from when it leaves.
-    # Only when connected can the reminder be pending, to be moved.
-    *_held_steps(S.CONNECTED, (REMINDER, ABANDON)),
-    *_held_steps(BEFORE_CONTACT, (ABANDON,)),
+    # A private message held by quiet hours (see ``_default_held``).
+    *HELD_STEPS,
     # The reminder counts from when the intro left, not from when it was queued.
     *REMINDER_STEPS,
     Step(
@@ -345,7 +318,7 @@ def default_workflow(
         or not 0 < sla_warning <= 1
     ):
         raise InvalidInput("sla_warning must be a number in (0, 1]")
-    _check_types(
+    check_types(
         brand=(brand, str),
         business_hours=(business_hours, BusinessHours | None),
         contact_url=(contact_url, str | None),
@@ -359,8 +332,8 @@ def default_workflow(
     if not (isinstance(locale, str) or callable(locale)):
         raise InvalidInput('locale must be a locale code ("en") or a callable (handoff) -> code')
     library = templates or DEFAULT_TEMPLATES
-    _check_settings(library, locale, x_recipient_id, settings)
-    _check_reply_templates(library, off_hours=business_hours is not None)
+    check_settings(library, locale, x_recipient_id, settings)
+    check_reply_templates(library, off_hours=business_hours is not None)
     return Workflow(
         "default",
         DEFAULT_STEPS,
@@ -381,77 +354,3 @@ def default_workflow(
             "message_id_domain": message_id_domain,
         },
     )
-
-
-def _check_types(**values: tuple[object, Any]) -> None:
-    """Refuse a setting of the wrong type: ``double_opt_in="no"`` would turn it on."""
-    for name, (value, expected) in values.items():
-        if not isinstance(value, expected):
-            allowed = " or ".join(
-                "None" if kind is type(None) else kind.__name__
-                for kind in typing.get_args(expected) or (expected,)
-            )
-            raise InvalidInput(f"{name} must be {allowed}, not {type(value).__name__}")
-
-
-def _check_settings(
-    library: Templates,
-    locale: str | Callable[[Handoff], str],
-    x_recipient_id: str | None,
-    extra: dict[str, Any],
-) -> None:
-    """Refuse settings that would only fail later, at a customer's expense."""
-    if x_recipient_id is not None and not (
-        isinstance(x_recipient_id, str) and x_recipient_id.isascii() and x_recipient_id.isdigit()
-    ):
-        # Checked here: on the first X thread the DM link could not be built.
-        raise InvalidInput("x_recipient_id must be the brand's numeric X user id, as text")
-    if isinstance(locale, str) and not library.has_locale(locale):
-        # A callable's locales fall back to the default one per handoff, by design;
-        # a fixed locale the library lacks (even by its language) is a mistake
-        # made once, here.
-        raise InvalidInput(
-            f"locale {locale!r} has no templates (the library has {', '.join(library.locales)})"
-        )
-    used = {
-        field
-        for name in library.names
-        for loc in library.locales
-        for field in library.fields(name, loc)
-    }
-    for name in extra:
-        if name not in used:
-            raise InvalidInput(
-                f"unknown setting {name!r}: not a parameter of Workflow.default(),"
-                " and no template uses it"
-            )
-
-
-#: What a replacement library's templates must say, beyond what they may: the
-#: public replies and the DM prefill carry the reference code (``decide`` would
-#: refuse a reply without it, at the first complaint), and the off-hours reply
-#: says when the team is back.
-REQUIRED_FIELDS = {
-    "public.ack": frozenset({"reference"}),
-    "public.ack_off_hours": frozenset({"reference", "back"}),
-    "social.private_reply": frozenset({"reference"}),
-    "social.dm_prefill": frozenset({"reference"}),
-}
-#: The templates that are whole public replies.
-REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
-
-
-def _check_reply_templates(library: Templates, *, off_hours: bool) -> None:
-    for name, fields in REQUIRED_FIELDS.items():
-        if name not in library.names:
-            continue
-        # The off-hours reply is never rendered without business hours.
-        required = fields - {"back"} if name == "public.ack_off_hours" and not off_hours else fields
-        for locale in library.locales:
-            missing = sorted(required - library.fields(name, locale))
-            if missing:
-                kind = "a public reply" if name in REPLY_TEMPLATES else "a template"
-                raise InvalidWorkflowDefinition(
-                    f"template {name!r} ({locale}) is {kind} without"
-                    f" {', '.join('{' + m + '}' for m in missing)}"
-                )

@@ -6,21 +6,19 @@ the transition table.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from escalate._identity import Identity
 from escalate._models import Channel, Handoff, HandoffState, channel_for
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
 from escalate.sms import segments
 from escalate.workflow._commands import (
     Command,
-    MoveTimer,
     Notify,
     PostPublicReply,
     RecordConsent,
     SendMessage,
     StartTimer,
 )
+from escalate.workflow._default_settings import duration
 from escalate.workflow._definition import ContactAddress, Context, Effects, effects
 from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
@@ -45,14 +43,6 @@ REMINDERS = ("reminder.sms", "reminder.email", "reminder.subject")
 AGENT = ("agent.sms", "agent.email", "agent.subject")
 #: What ``give_up`` tells the helpdesk: the case closed, or an agent's message with it.
 GIVE_UP = ("notify.failed", "notify.undelivered")
-#: What a handoff's first private message is sent from: the SLA runs until it leaves.
-FIRST_MESSAGES = ("intro.sms", "intro.email", "opt_in.sms")
-
-
-def _td(ctx: Context, name: str) -> timedelta:
-    value = ctx.settings[name]
-    assert isinstance(value, timedelta)  # checked by default_workflow
-    return value
 
 
 # -- messages -------------------------------------------------------------------
@@ -184,10 +174,10 @@ def acknowledge(handoff: Handoff, event: Opened, ctx: Context) -> Effects:
     else:
         text = ctx.render("public.ack", greeting=greeting, invite=invite, reference=ref)
     commands.insert(0, PostPublicReply(text=text))
-    sla_at = handoff.opened_at + _td(ctx, "sla") * float(settings["sla_warning"])
+    sla_at = handoff.opened_at + duration(ctx, "sla") * float(settings["sla_warning"])
     commands += [
         StartTimer(name=SLA, due_at=sla_at),
-        StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "contact_timeout")),
+        StartTimer(name=ABANDON, due_at=ctx.now + duration(ctx, "contact_timeout")),
     ]
     return effects(*commands)
 
@@ -199,7 +189,7 @@ def wants_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> bool
 
 def request_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
     send = _message(handoff, ctx, event.identity, "opt_in", opt_in=True)
-    timer = StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "contact_timeout"))
+    timer = StartTimer(name=ABANDON, due_at=ctx.now + duration(ctx, "contact_timeout"))
     commands: list[Command] = [send, timer]
     if event.consent is not None:
         # Keep the form's proof, marked as waiting for the YES: the ledger
@@ -238,7 +228,7 @@ def connect(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
             )
         )
     commands.append(_message(handoff, ctx, event.identity, "intro"))
-    commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
+    commands.append(StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after")))
     return effects(*commands, address=event.identity, channel=channel)
 
 
@@ -263,7 +253,7 @@ def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Eff
         evidence=evidence,
     )
     intro = _message(handoff, ctx, handoff.address, "intro")
-    timer = StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after"))
+    timer = StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after"))
     return effects(record, intro, timer)
 
 
@@ -273,66 +263,18 @@ def agent_reply(handoff: Handoff, event: AgentReplied, ctx: Context) -> Effects:
 
 
 def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effects:
-    return effects(StartTimer(name=IDLE, due_at=ctx.now + _td(ctx, "idle_after")))
+    return effects(StartTimer(name=IDLE, due_at=ctx.now + duration(ctx, "idle_after")))
 
 
 def remind(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
     assert handoff.address is not None  # connected is entered with an address
     send = _message(handoff, ctx, handoff.address, "reminder", follow_up=True)
-    return effects(send, StartTimer(name=ABANDON, due_at=ctx.now + _td(ctx, "abandon_after")))
+    return effects(send, StartTimer(name=ABANDON, due_at=ctx.now + duration(ctx, "abandon_after")))
 
 
 def sla_at_risk(handoff: Handoff, _: TimerFired | SendDeferred, ctx: Context) -> Effects:
-    due = handoff.opened_at + _td(ctx, "sla")
+    due = handoff.opened_at + duration(ctx, "sla")
     return effects(_notify(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes")))
-
-
-def held(handoff: Handoff, event: SendDeferred, ctx: Context) -> Effects:
-    return effects(*_follow_ups_from(handoff, event, ctx))
-
-
-def held_past_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> Effects:
-    return effects(
-        *sla_at_risk(handoff, event, ctx).commands, *_follow_ups_from(handoff, event, ctx)
-    )
-
-
-def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> list[MoveTimer]:
-    """The follow-up a held message started, moved to count from when it will leave.
-
-    The reminder comes ``reminder_after`` of quiet time after the intro, the
-    abandonment ``abandon_after`` after the reminder (``contact_timeout`` after
-    an opt-in request): quiet hours holding the message until morning would
-    otherwise eat that time, or send the reminder right behind the intro. A
-    timer no longer pending (a reply cancelled the reminder before a fallback's
-    intro was held) stays stopped: ``MoveTimer`` never starts one.
-    """
-    template = event.template or ""
-    if template.startswith("intro.") and handoff.state is S.CONNECTED:
-        return [MoveTimer(name=REMINDER, due_at=event.not_before + _td(ctx, "reminder_after"))]
-    if template.startswith("reminder."):
-        return [MoveTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "abandon_after"))]
-    if template == "opt_in.sms":
-        return [MoveTimer(name=ABANDON, due_at=event.not_before + _td(ctx, "contact_timeout"))]
-    return []
-
-
-def first_message_misses_sla(handoff: Handoff, event: SendDeferred, ctx: Context) -> bool:
-    """quiet hours hold the first private message past the first-response SLA"""
-    due = handoff.opened_at + _td(ctx, "sla")
-    return _first_message(event, ctx) and event.not_before > due
-
-
-def _first_message(event: SendDeferred, ctx: Context) -> bool:
-    """Whether the held message is the handoff's first private message.
-
-    With double opt-in a text's intro answers the customer's YES: the opt-in
-    request before it was the first message, and met the SLA (a YES at 21:01
-    held the intro until morning and told the helpdesk of a miss that was none).
-    """
-    if event.template == "intro.sms" and ctx.settings["double_opt_in"]:
-        return False
-    return event.template in FIRST_MESSAGES
 
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
@@ -385,7 +327,7 @@ def _fall_back(handoff: Handoff, event: SendFailed, ctx: Context, *, carry: str 
         # on email it starts the thread the agent's message answers (index 1).
         commands.append(agent_message(handoff, ctx, address, carry, index=1))
     if handoff.state is S.AWAITING_CONSENT:
-        commands.append(StartTimer(name=REMINDER, due_at=ctx.now + _td(ctx, "reminder_after")))
+        commands.append(StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after")))
     return effects(
         *commands,
         address=address.identity,

@@ -6,194 +6,43 @@ first matching step and returns a ``Transition``; it reads no clock and does no
 I/O, so a workflow is unit-tested with plain values.
 
 A step declares what its action may do, so a definition is checked when it is
-built (``InvalidWorkflowDefinition``), not at 2 a.m.:
-
-- ``templates``: the templates it renders (each must exist in every locale, and
-  use only known variables);
-- ``sends``: the consent purpose its private messages rely on. A step that
-  renders a private-message template (``.sms``/``.email``/``.subject``) must
-  declare it; the engine checks consent for that purpose before every send,
-  and ``decide`` refuses a ``SendMessage`` its step did not declare;
-- ``starts`` / ``cancels``: the timers it may start, and the ones it always
-  cancels; a ``TimerFired`` step names its ``timer``. Every timer must have a
-  ``TimerFired`` step in every non-terminal state it can be pending in.
-
-Private-message templates must use ``{reference}``. A text an action writes
-itself (a literal ``SendMessage`` body, a ``PostPublicReply``) is checked when
-``decide`` runs it: without the handoff's reference code it is refused, since
-the customer and the agent could no longer tie the message to its case.
+built (``InvalidWorkflowDefinition``), not at 2 a.m.; the checks, and what each
+declaration allows, are in ``_validation.py``. The records (``Step``,
+``Context``, ``Effects``, ``Transition``) are in ``_steps.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from escalate._exceptions import InvalidWorkflowDefinition, TransitionNotAllowed
-from escalate._identity import Identity
-from escalate._models import TERMINAL_STATES, Channel, Handoff, HandoffState
-from escalate.consent._records import Purpose
-from escalate.workflow._commands import (
-    CancelTimer,
-    Command,
-    MoveTimer,
-    PostPublicReply,
-    SendMessage,
-    StartTimer,
-)
-from escalate.workflow._inputs import (
-    ALL_INPUTS,
-    Opened,
-    ReplyReceived,
-    TimerFired,
-    WorkflowInput,
-    input_kind,
-)
+from escalate._models import TERMINAL_STATES, Handoff, HandoffState
+from escalate.workflow._commands import CancelTimer
+from escalate.workflow._inputs import ReplyReceived, TimerFired, WorkflowInput, input_kind
 from escalate.workflow._messages import PrivateMessage
+from escalate.workflow._steps import (
+    ContactAddress,
+    Context,
+    Effects,
+    Step,
+    Transition,
+    effects,
+)
 from escalate.workflow._table import render_table
-from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
+from escalate.workflow._templates import SmsTemplateCost, Templates
+from escalate.workflow._validation import WorkflowValidation
 
 __all__ = ["ContactAddress", "Context", "Effects", "Step", "Transition", "Workflow", "effects"]
-
-
-@dataclass(frozen=True)
-class ContactAddress:
-    """One private address of the handoff's contact, with its consent decision now."""
-
-    identity: Identity
-    channel: Channel
-    allowed: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a step may know besides the handoff and the input.
-
-    ``addresses`` is filled by the engine only for steps declared with
-    ``uses_addresses=True``: the contact's phone numbers and emails with the
-    consent decision (for the transactional purpose) of each. ``messages``,
-    only for steps declared with ``uses_messages=True``: the handoff's private
-    messages, oldest first, with whether and when each left.
-    """
-
-    now: datetime
-    templates: Templates = field(default_factory=lambda: Templates({"en": {}}))
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    locale: str = "en"
-    addresses: tuple[ContactAddress, ...] = ()
-    messages: tuple[PrivateMessage, ...] = ()
-
-    def render(self, template: str, **values: object) -> str:
-        """Fill the named template, in this context's locale, with ``settings`` and ``values``."""
-        return self.templates.render(template, self.locale, {**self.settings, **values})
-
-
-@dataclass(frozen=True)
-class Effects:
-    """What a step's action produces: commands, and field updates for the handoff."""
-
-    commands: tuple[Command, ...] = ()
-    updates: Mapping[str, Any] = field(default_factory=dict)
-
-
-def effects(*commands: Command, **updates: Any) -> Effects:
-    """``effects(SendMessage(...), address=identity)``: shorthand for ``Effects``."""
-    return Effects(commands=commands, updates=updates)
-
-
-Action = Callable[[Handoff, Any, Context], Effects]
-Guard = Callable[[Handoff, Any, Context], bool]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One declared transition.
-
-    Args:
-        source: the state(s) it applies in.
-        on: the input type that triggers it.
-        target: the state it moves to; ``None`` stays in the current state.
-        reason: recorded with the transition in the audit log.
-        action: builds commands and handoff updates; pure.
-        guard: the step applies only when this returns True; first match wins.
-            Its docstring's first line names it in the transition table.
-        timer: for ``on=TimerFired``: the timer this step handles (required).
-        starts: timers the action may start (or move, with ``MoveTimer``).
-        cancels: timers this step always cancels (``decide`` issues the commands).
-        sends: the consent purpose the action's private messages rely on.
-        opt_in_request: the action sends the double opt-in request, the one
-            message allowed before a grant (target must be ``awaiting_consent``).
-        templates: templates the action renders.
-        uses_addresses: the action reads ``ctx.addresses`` (the engine loads them).
-        uses_messages: the action or guard reads ``ctx.messages`` (the engine loads them).
-    """
-
-    source: HandoffState | tuple[HandoffState, ...]
-    on: type[WorkflowInput]
-    target: HandoffState | None
-    reason: str
-    action: Action | None = None
-    guard: Guard | None = None
-    timer: str | None = None
-    starts: tuple[str, ...] = ()
-    cancels: tuple[str, ...] = ()
-    sends: Purpose | None = None
-    opt_in_request: bool = False
-    templates: tuple[str, ...] = ()
-    uses_addresses: bool = False
-    uses_messages: bool = False
-
-    def __post_init__(self) -> None:
-        # Checked here, so a malformed step is the same typed error as any other
-        # broken definition, not a TypeError from deep inside validation.
-        sources = self.source if isinstance(self.source, tuple) else (self.source,)
-        if not sources or not all(isinstance(s, HandoffState) for s in sources):
-            raise InvalidWorkflowDefinition(
-                f"a step's source is a HandoffState or a tuple of them, not {self.source!r}"
-            )
-        if self.on not in ALL_INPUTS:
-            raise InvalidWorkflowDefinition(
-                f"a step's on= is one of the workflow input types, not {self.on!r}"
-            )
-        if self.target is not None and not isinstance(self.target, HandoffState):
-            raise InvalidWorkflowDefinition(
-                f"a step's target is a HandoffState or None, not {self.target!r}"
-            )
-        for name in ("starts", "cancels", "templates"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
-                raise InvalidWorkflowDefinition(f"a step's {name}= is a tuple of names")
-
-    @property
-    def sources(self) -> tuple[HandoffState, ...]:
-        return self.source if isinstance(self.source, tuple) else (self.source,)
-
-    def describe(self) -> str:
-        return f"{'/'.join(s.value for s in self.sources)} --{input_kind(self.on)}-->"
-
-
-@dataclass(frozen=True)
-class Transition:
-    """The outcome of ``decide``: the handoff's next value and the commands to run."""
-
-    handoff: Handoff
-    previous: HandoffState
-    commands: tuple[Command, ...]
-    reason: str
-
-    @property
-    def state(self) -> HandoffState:
-        return self.handoff.state
 
 
 LocalePolicy = Callable[[Handoff], str]
 
 
-class Workflow:
+class Workflow(WorkflowValidation):
     """A validated set of steps.
 
     Args:
@@ -252,127 +101,6 @@ class Workflow:
             self._validate(required_templates)
         except InvalidWorkflowDefinition as exc:
             raise InvalidWorkflowDefinition(f"workflow {self.name!r}: {exc}") from None
-
-    # -- validation -------------------------------------------------------------
-
-    def _validate(self, required_templates: Iterable[str]) -> None:
-        used_templates = {t for step in self.steps for t in step.templates}
-        self.templates.validate(self.settings, (*required_templates, *used_templates))
-        self._validate_states()
-        for step in self.steps:
-            self._validate_step(step)
-        self._validate_timers()
-
-    def _validate_states(self) -> None:
-        if self.initial in TERMINAL_STATES:
-            raise InvalidWorkflowDefinition(f"the initial state {self.initial.value!r} is terminal")
-        reachable = {self.initial}
-        frontier = [self.initial]
-        while frontier:
-            state = frontier.pop()
-            for step in self.steps:
-                if state in step.sources and step.target and step.target not in reachable:
-                    reachable.add(step.target)
-                    frontier.append(step.target)
-        used = {s for step in self.steps for s in step.sources} | {
-            step.target for step in self.steps if step.target
-        }
-        unreachable = sorted(used - reachable)
-        if unreachable:
-            raise InvalidWorkflowDefinition(f"unreachable states {[str(s) for s in unreachable]}")
-        if not any(self.initial in s.sources and s.on is Opened for s in self.steps):
-            raise InvalidWorkflowDefinition(
-                f"no step handles Opened in the initial state {self.initial.value!r}:"
-                " the first input of every handoff would be refused"
-            )
-        closed = sorted({s for step in self.steps for s in step.sources} & TERMINAL_STATES)
-        if closed:
-            raise InvalidWorkflowDefinition(
-                f"steps out of terminal states {[s.value for s in closed]}: a closed"
-                " handoff stays closed (open a new one for a new complaint)"
-            )
-        for state in sorted(reachable - TERMINAL_STATES):
-            if not any(
-                state in step.sources and step.target not in (None, state) for step in self.steps
-            ):
-                raise InvalidWorkflowDefinition(f"state {state.value!r} has no way out")
-            if not self._can_close_from(state):
-                raise InvalidWorkflowDefinition(
-                    f"no terminal state can be reached from {state.value!r}: a handoff"
-                    " there could never close"
-                )
-
-    def _can_close_from(self, state: HandoffState) -> bool:
-        seen = {state}
-        frontier = [state]
-        while frontier:
-            current = frontier.pop()
-            for step in self.steps:
-                target = step.target
-                if current not in step.sources or target is None or target in seen:
-                    continue
-                if target in TERMINAL_STATES:
-                    return True
-                seen.add(target)
-                frontier.append(target)
-        return False
-
-    def _validate_step(self, step: Step) -> None:
-        where = step.describe()
-        if (step.on is TimerFired) != (step.timer is not None):
-            raise InvalidWorkflowDefinition(
-                f"{where}: a TimerFired step names its timer, and only such a step does"
-            )
-        if step.timer is not None and step.timer not in self.timers:
-            raise InvalidWorkflowDefinition(f"{where}: timer {step.timer!r} is never started")
-        unknown = sorted(set(step.cancels) - self.timers)
-        if unknown:
-            raise InvalidWorkflowDefinition(f"{where}: cancels timers never started {unknown}")
-        private = [t for t in step.templates if t.endswith(PRIVATE_SUFFIXES)]
-        if private and step.sends is None:
-            raise InvalidWorkflowDefinition(
-                f"{where}: renders private messages {private} but declares no consent"
-                " purpose (sends=Purpose...)"
-            )
-        lands_in = {step.target} if step.target is not None else set(step.sources)
-        if step.opt_in_request and (
-            step.sends is None or lands_in != {HandoffState.AWAITING_CONSENT}
-        ):
-            raise InvalidWorkflowDefinition(
-                f"{where}: an opt-in request step must declare sends= and go to awaiting_consent"
-            )
-
-    def _validate_timers(self) -> None:
-        # A guarded step may refuse when the timer fires (input.ignored): only an
-        # unguarded one is sure to handle it.
-        handled = {
-            (state, s.timer)
-            for s in self.steps
-            if s.timer and s.guard is None
-            for state in s.sources
-        }
-        for name in sorted(self.timers):
-            frontier = [
-                step.target or state
-                for step in self.steps
-                if name in step.starts
-                for state in step.sources
-            ]
-            pending: set[HandoffState] = set()
-            while frontier:
-                state = frontier.pop()
-                if state in TERMINAL_STATES or state in pending:
-                    continue
-                pending.add(state)
-                for step in self.steps:
-                    if state in step.sources and name not in step.cancels and step.timer != name:
-                        frontier.append(step.target or state)
-            for state in sorted(pending):
-                if (state, name) not in handled:
-                    raise InvalidWorkflowDefinition(
-                        f"timer {name!r} can be pending in state {state.value!r}, where no"
-                        " step handles it (a timer with no exit)"
-                    )
 
     # -- deciding ---------------------------------------------------------------
 
@@ -474,40 +202,6 @@ class Workflow:
             commands=commands,
             reason=step.reason,
         )
-
-    def _check_commands(self, step: Step, commands: Iterable[Command], reference: str) -> None:
-        for command in commands:
-            text = command.body if isinstance(command, SendMessage) else None
-            if isinstance(command, PostPublicReply):
-                text = command.text
-            if text is not None and reference not in text:
-                # Templates are checked for {reference} when built; a literal
-                # text only here. Without it, the thread cannot be followed.
-                raise InvalidWorkflowDefinition(
-                    f"{step.describe()}: a reply or private message without the"
-                    " handoff's reference code"
-                )
-            if isinstance(command, SendMessage):
-                if step.sends is None or command.purpose is not step.sends:
-                    raise InvalidWorkflowDefinition(
-                        f"{step.describe()}: sends for purpose {command.purpose.value!r} but"
-                        f" declares sends={step.sends}"
-                    )
-                if command.opt_in_request and not step.opt_in_request:
-                    raise InvalidWorkflowDefinition(f"{step.describe()}: undeclared opt-in request")
-                if command.template and command.template not in step.templates:
-                    raise InvalidWorkflowDefinition(
-                        f"{step.describe()}: undeclared template {command.template!r}"
-                    )
-            elif isinstance(command, StartTimer | MoveTimer) and command.name not in step.starts:
-                raise InvalidWorkflowDefinition(
-                    f"{step.describe()}: undeclared timer {command.name!r}"
-                )
-            elif isinstance(command, CancelTimer) and command.name not in step.cancels:
-                raise InvalidWorkflowDefinition(
-                    f"{step.describe()}: undeclared timer cancel {command.name!r}"
-                    " (declare it in cancels=, which cancels it every time)"
-                )
 
     # -- describing -------------------------------------------------------------
 

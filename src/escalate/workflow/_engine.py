@@ -9,10 +9,12 @@ the workflow. Claimed rows run on a bounded thread pool (the SDKs block on I/O),
 one task per handoff so one handoff's messages keep their order, and every send
 first takes a slot from the per-sender ``Pacer``.
 
-The engine is one dataclass over four parts: transitions, feeding and settling
-here; claiming and running rows in ``_dispatching.py``; the send path, from
-consent check to settlement, in ``_sending.py``; and settling a send by the
-delivery report that came in while it was in flight, in ``_reported.py``.
+The engine is one dataclass over five parts: transitions (``apply``) and running
+what a verb's own change claimed (``run_claimed``) here; feeding system inputs
+and settling rows with their results in ``_feeding.py``; claiming and running
+rows in ``_dispatching.py``; the send path, from consent check to settlement,
+in ``_sending.py``; and settling a send by the delivery report that came in
+while it was in flight, in ``_reported.py``.
 """
 
 from __future__ import annotations
@@ -23,12 +25,10 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from escalate._clock import Clock
-from escalate._exceptions import ConcurrentUpdate, StaleTimer, TransitionNotAllowed
 from escalate._identity import IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event, Handoff, channel_for
@@ -39,10 +39,7 @@ from escalate.consent._ledger_service import (
     make_consent_record,
 )
 from escalate.consent._policy import ConsentPolicy
-from escalate.consent._records import (
-    ConsentRecord,
-    Purpose,
-)
+from escalate.consent._records import Purpose
 from escalate.identity._contact import Contact
 from escalate.identity._merge import survivor_of
 from escalate.retry import RetryPolicy
@@ -52,8 +49,6 @@ from escalate.store._protocol import (
     Changes,
     Claim,
     OutboxItem,
-    OutboxStatus,
-    OutboxUpdate,
     Store,
     Timer,
 )
@@ -69,11 +64,12 @@ from escalate.workflow._commands import (
 )
 from escalate.workflow._definition import ContactAddress, Transition, Workflow
 from escalate.workflow._dispatching import Dispatching
-from escalate.workflow._inputs import TimerFired, WorkflowInput
+from escalate.workflow._events import handoff_event
+from escalate.workflow._feeding import Feeding
+from escalate.workflow._inputs import WorkflowInput
 from escalate.workflow._messages import private_messages
 from escalate.workflow._order import ordered
-from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
-from escalate.workflow._reported import ReportedSettling
+from escalate.workflow._report import DispatchReport
 from escalate.workflow._sending import SendPath, transition_key
 from escalate.workflow._settler import Settler
 
@@ -87,25 +83,6 @@ Notifier = Callable[[Handoff, Notify], None]
 
 def _log_notifier(handoff: Handoff, notify: Notify) -> None:
     log.warning("notify %s for handoff %s (%s)", notify.topic, handoff.id, handoff.reference)
-
-
-def _event(
-    handoff: Handoff | OutboxItem, kind: str, at: datetime, actor: str = "system", **data: Any
-) -> Event:
-    if isinstance(handoff, OutboxItem):  # a row tied to no handoff (a keyword answer)
-        return Event(
-            id=new_id("ev"), tenant=handoff.tenant, kind=kind, at=at, actor=actor, data=data
-        )
-    return Event(
-        id=new_id("ev"),
-        tenant=handoff.tenant,
-        kind=kind,
-        at=at,
-        handoff_id=handoff.id,
-        contact_id=handoff.contact_id,
-        actor=actor,
-        data=data,
-    )
 
 
 @dataclass
@@ -123,7 +100,7 @@ class Followed:
 
 
 @dataclass
-class Engine(Dispatching, SendPath, ReportedSettling):
+class Engine(Dispatching, SendPath, Feeding):
     """Runs one workflow over one store for one tenant."""
 
     store: Store
@@ -186,7 +163,7 @@ class Engine(Dispatching, SendPath, ReportedSettling):
         transition = workflow.decide(handoff, event, workflow.context(now, addresses, messages))
         new = transition.handoff
         own_events = [
-            _event(
+            handoff_event(
                 new,
                 "handoff.transition",
                 now,
@@ -378,180 +355,3 @@ class Engine(Dispatching, SendPath, ReportedSettling):
         if running is None:
             running = self._following.running = []
         return running
-
-    def feed(
-        self,
-        handoff_id: str,
-        event: WorkflowInput,
-        *,
-        fire_timers: Sequence[str] = (),
-        settlement: Changes | None = None,
-        known: Handoff | None = None,
-    ) -> bool:
-        """Feed a system input (a result, a timer) to a handoff, tolerating races.
-
-        A late input that the current state no longer accepts is recorded and
-        dropped: the workflow moved on, and that is not an error.
-
-        ``settlement`` (an outbox row's settlement, whose result ``event`` is) is
-        committed in the same transaction as the transition, so a crash cannot
-        leave a row settled whose handoff never heard the result. Returns False
-        only when that row's lease was taken over, or a delivery report came in
-        for a settlement built without it (nothing is written then).
-
-        ``known`` is the handoff as the caller last had it: it is tried first,
-        and the handoff is read only if that version turns out to be stale (the
-        version check refuses the commit, or its state refuses the input).
-        """
-        extra = settlement or NO_CHANGES
-        for _ in range(4 if known is not None else 3):
-            unverified, known = known, None
-            handoff = unverified or self.store.get_handoff(self.tenant, handoff_id)
-            if handoff is None:
-                return self._commit_settlement(extra)
-            try:
-                self.apply(handoff, event, fire_timers=fire_timers, extra=extra)
-                return True
-            except TransitionNotAllowed:
-                if unverified is not None:
-                    continue  # perhaps only our copy is behind: judge the stored one
-                ignored = _event(
-                    handoff,
-                    "input.ignored",
-                    self.clock.now(),
-                    input=event.kind,
-                    state=handoff.state.value,
-                )
-                return self._commit_ignoring_stale_timer(
-                    replace(
-                        extra,
-                        events=(*extra.events, ignored),
-                        fire_timers=tuple(fire_timers),
-                    )
-                )
-            except StaleTimer:
-                # A reply cancelled the timer (or another worker fired it) after
-                # we read it as due: firing it now would remind someone who answered.
-                return True
-            except ConcurrentUpdate:
-                if unverified is not None:
-                    continue  # our copy was behind; the stored one decides
-                if settlement is not None and self._moved_on(settlement):
-                    return False
-                continue
-        log.warning(
-            "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
-        )
-        # The row's outcome is still a fact: settle it, or it would be held as unknown.
-        return self._commit_settlement(extra)
-
-    def _moved_on(self, settlement: Changes) -> bool:
-        """Whether a settlement's row moved on from what it was built for.
-
-        Either it is no longer claimed by the token the settlement carries (the
-        lease was taken over: warned here), or a delivery report came in that a
-        checked settlement did not expect (its caller builds it again).
-        """
-        for update in settlement.outbox_updates:
-            row = self.store.get_outbox_item(self.tenant, update.item_id)
-            if row is None or row.status is not OutboxStatus.CLAIMED:
-                _taken_over(settlement)
-                return True
-            if row.claimed_by != update.claimed_by:
-                _taken_over(settlement)
-                return True
-            expected = None if update.reported is None else dict(update.reported)
-            if update.check_reported and row.reported != expected:
-                return True
-        return False
-
-    def _commit_settlement(self, settlement: Changes) -> bool:
-        """Commit a row's settlement alone; False if the row's lease was taken over."""
-        if settlement == NO_CHANGES:
-            return True
-        try:
-            self.store.commit(settlement)
-        except ConcurrentUpdate:
-            # The new owner of the lease settles the row.
-            _taken_over(settlement)
-            return False
-        return True
-
-    def _commit_ignoring_stale_timer(self, changes: Changes) -> bool:
-        try:
-            self.store.commit(changes)
-        except StaleTimer:
-            return True
-        except ConcurrentUpdate:
-            _taken_over(changes)
-            return False
-        return True
-
-    # -- timers -----------------------------------------------------------------
-
-    def fire_timers(self, limit: int = 100) -> int:
-        """Feed every due timer to its handoff; return how many fired."""
-        fired = 0
-        for timer in self.store.due_timers(self.clock.now(), limit=limit, tenant=self.tenant):
-            self.feed(timer.handoff_id, TimerFired(name=timer.name), fire_timers=(timer.id,))
-            fired += 1
-        return fired
-
-    def _settle(
-        self,
-        item: OutboxItem,
-        handoff: Handoff | None,
-        status: OutboxStatus,
-        kind: str,
-        report: DispatchReport,
-        *,
-        due_at: datetime | None = None,
-        result: dict[str, Any] | None = None,
-        consent: Sequence[ConsentRecord] = (),
-        behind: bool = False,
-        then: WorkflowInput | None = None,
-        reportable: bool = False,
-        **data: Any,
-    ) -> bool:
-        """Settle a claimed row with its audit event; False if its lease was taken over.
-
-        With ``then``, the handoff is fed that input (the row's result) in the
-        same transaction. With ``behind``, on the pool, the settlement is handed
-        to the settler and committed after this returns (only for an accepted
-        send: see ``_settler``). With ``reportable`` (a send settling as sent or
-        held), a delivery report that came in while it was in flight decides
-        the settlement instead (see ``_reported``).
-        """
-        now = self.clock.now()
-        update = OutboxUpdate(
-            item_id=item.id,
-            status=status,
-            claimed_by=item.claimed_by or "",
-            result=result,
-            due_at=due_at,
-            check_reported=reportable,
-        )
-        event = _event(handoff or item, kind, now, outbox_id=item.id, attempt=item.attempts, **data)
-        events = (event, *(consent_event(record) for record in consent))
-        settler = self._settler
-        if behind and settler is not None and not consent and then is None:
-            settler.submit(item.handoff_id, update, events, REPORT_COUNTERS[kind])
-            return True
-        settlement = Changes(outbox_updates=(update,), events=events, consent=tuple(consent))
-        counter: str | None = REPORT_COUNTERS[kind]
-        if then is not None and handoff is not None:
-            settled = self.feed(handoff.id, then, settlement=settlement, known=handoff)
-        elif reportable:
-            counter = self._settle_reportable(settlement)
-            settled = counter is not None
-        else:
-            settled = self._commit_settlement(settlement)
-        if not settled or counter is None:
-            return False
-        setattr(report, counter, getattr(report, counter) + 1)
-        return True
-
-
-def _taken_over(settlement: Changes) -> None:
-    rows = ", ".join(update.item_id for update in settlement.outbox_updates)
-    log.warning("outbox row %s was taken over by another worker", rows)

@@ -32,7 +32,8 @@ from datetime import datetime, timedelta
 from escalate._models import Handoff
 from escalate.consent._records import Purpose
 from escalate.workflow._commands import StartTimer
-from escalate.workflow._default_actions import ABANDON, REMINDER, REMINDERS, S, _td, abandon, remind
+from escalate.workflow._default_actions import ABANDON, REMINDER, REMINDERS, S, abandon, remind
+from escalate.workflow._default_settings import duration
 from escalate.workflow._definition import Context, Effects, Step, effects
 from escalate.workflow._inputs import TimerFired
 from escalate.workflow._messages import PrivateMessage
@@ -106,8 +107,8 @@ def _check(ctx: Context) -> ReminderCheck:
     return check_reminder(
         ctx.messages,
         ctx.now,
-        reminder_after=_td(ctx, "reminder_after"),
-        abandon_after=_td(ctx, "abandon_after"),
+        reminder_after=duration(ctx, "reminder_after"),
+        abandon_after=duration(ctx, "abandon_after"),
     )
 
 

@@ -1,8 +1,9 @@
 """``Settles``: the engine's ``_settle``, declared once for the mixins that call it.
 
-The ``Engine`` dataclass (``_engine.py``) defines ``_settle``; its mixins
-(dispatching, the send path and its outcomes) call it. Declaring it here, for
-the type checker only, keeps one copy of its signature beside the real one.
+The ``Engine``'s ``Feeding`` mixin (``_feeding.py``) defines ``_settle``; its
+other mixins (dispatching, the send path and its outcomes) call it. Declaring
+it here, for the type checker only, keeps one copy of its signature beside the
+real one.
 """
 
 from __future__ import annotations
