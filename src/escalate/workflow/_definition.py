@@ -55,6 +55,7 @@ from escalate.workflow._inputs import (
 from escalate.workflow._messages import PrivateMessage
 from escalate.workflow._table import render_table
 from escalate.workflow._templates import PRIVATE_SUFFIXES, SmsTemplateCost, Templates
+from escalate.workflow._terminal import check_closed_effects, check_terminal_steps
 
 __all__ = ["ContactAddress", "Context", "Effects", "Step", "Transition", "Workflow", "effects"]
 
@@ -210,8 +211,9 @@ class Workflow:
         InvalidWorkflowDefinition: a terminal initial state or one with no
             ``Opened`` step, an unreachable state, a non-terminal state with no way
             out or from which no terminal state can be reached, a step out of a
-            terminal state, a missing template or unknown template variable, a
-            timer with no (unguarded) exit, or a step that renders a private
+            terminal state (one in it may only stay there and notify), a missing
+            template or unknown template variable, a timer with no (unguarded)
+            exit, or a step that renders a private
             message without declaring its consent purpose. What an action returns shows only
             when it runs: ``decide`` refuses an undeclared ``SendMessage``
             (a literal body too) with the same error, before anything is written.
@@ -285,12 +287,7 @@ class Workflow:
                 f"no step handles Opened in the initial state {self.initial.value!r}:"
                 " the first input of every handoff would be refused"
             )
-        closed = sorted({s for step in self.steps for s in step.sources} & TERMINAL_STATES)
-        if closed:
-            raise InvalidWorkflowDefinition(
-                f"steps out of terminal states {[s.value for s in closed]}: a closed"
-                " handoff stays closed (open a new one for a new complaint)"
-            )
+        check_terminal_steps(self.steps)
         for state in sorted(reachable - TERMINAL_STATES):
             if not any(
                 state in step.sources and step.target not in (None, state) for step in self.steps
@@ -445,6 +442,8 @@ class Workflow:
             ctx = replace(ctx, locale=locale)
         step = self._step_for(handoff, event, ctx)
         produced = step.action(handoff, event, ctx) if step.action else Effects()
+        if not handoff.is_open:
+            check_closed_effects(step, produced)
         self._check_commands(step, produced.commands, handoff.reference)
         target = step.target or handoff.state
         cancels = list(step.cancels)
