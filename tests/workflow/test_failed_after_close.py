@@ -1,7 +1,8 @@
 """An agent's message lost after its case closed: the helpdesk hears, once, and nothing more.
 
 The agent writes the final answer and resolves at once; the text then fails as
-the case closes, or the carrier reports it undelivered minutes later. The case
+the case closes, the carrier reports it undelivered minutes later, or it was
+still waiting (quiet hours, a retry) and is cancelled with the case. The case
 stays closed and texts no one (no fallback channel either: the agent decides),
 and the helpdesk gets one ``notify.undelivered`` per message. A message a
 report said was delivered, and a templated one, tell no one.
@@ -21,6 +22,7 @@ from escalate import (
     Handoff,
     HandoffState,
     OutboundMessage,
+    RetryableTransportError,
     TransitionNotAllowed,
     Workflow,
 )
@@ -42,6 +44,8 @@ from tests.workflow.test_inflight_reports import FastProvider, build, twilio_say
 
 S = HandoffState
 DAY = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # 10:00 in San Francisco
+NIGHT = datetime(2026, 1, 6, 6, 0, tzinfo=UTC)  # 22:00 there: quiet hours
+MORNING = datetime(2026, 1, 6, 16, 5, tzinfo=UTC)  # 08:05 there
 
 
 def assert_told_once(esc: Escalator, handoff_id: str, notes: list[Notify], why: str) -> None:
@@ -82,6 +86,38 @@ def test_a_send_failing_after_the_agent_resolved_tells_the_helpdesk(
     (row,) = agent_rows(esc, handoff.id)
     assert row.status is OutboxStatus.FAILED
     assert_told_once(esc, handoff.id, notes, "InvalidRecipient")
+
+
+@pytest.mark.parametrize("delay", ["quiet_hours", "retry", "run_due"])
+def test_a_message_cancelled_with_its_case_tells_the_helpdesk(
+    store: Store, sms: MemoryTransport, notes: list[Notify], delay: str
+) -> None:
+    """The text waits (quiet hours, a 429's retry, a scheduler that runs later) and the
+    agent resolves meanwhile: it never goes, and the helpdesk hears."""
+    clock = FakeClock(DAY)
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+        dispatch_immediately=delay != "run_due",
+        notifier=lambda _, note: notes.append(note),
+    )
+    handoff = connected_by_text(esc, clock)
+    esc.run_due()
+    sms.clear()
+    if delay == "quiet_hours":
+        clock.set(NIGHT)
+    elif delay == "retry":
+        sms.fail_next(RetryableTransportError("busy", provider="memory", code="429"))
+    esc.send_message(handoff.id, TEXT)
+    resolved = esc.resolve(handoff.id)
+    clock.set(MORNING)
+    tried = len(sms.attempts)
+    report = esc.run_due()
+    assert (sms.sent, len(sms.attempts)) == ([], tried)  # not even tried
+    assert report.cancelled == 1
+    assert_told_once(esc, resolved.id, notes, "handoff_closed")
 
 
 # -- the carrier's report comes after the close ------------------------------------------

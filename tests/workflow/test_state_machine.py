@@ -315,8 +315,8 @@ class HandoffStreams(RuleBasedStateMachine):
 
     @invariant()
     def no_agent_message_is_lost_without_a_trace(self) -> None:
-        """Each agent's message that failed goes again, or gets its own
-        ``notify.undelivered``: even after the case closed."""
+        """Each agent's message that failed, or was cancelled with its case, goes again, or
+        gets its own ``notify.undelivered``: even after the case closed."""
         if self.esc is None:
             return
         rows = self.e.store.outbox(self.e.tenant)
@@ -420,7 +420,7 @@ def _a_failure(event: Event) -> bool:
     """Whether ``event`` settles a row as not reaching the customer, for its case to hear
     (no report here says a message was delivered: every failure of one is the case's)."""
     if event.kind == "message.cancelled":
-        return event.data.get("reason") == "address_unlinked"
+        return event.data.get("reason") in ("address_unlinked", "handoff_closed")
     return event.kind in ("message.failed", "message.refused", "message.undelivered")
 
 

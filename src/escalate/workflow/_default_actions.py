@@ -399,8 +399,8 @@ def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
     tell the helpdesk: what is still queued for it never goes.
 
     Messages queued behind the one that failed (an agent's, written while the
-    intro waited for the morning) are cancelled or refused unheard on a closed
-    case; this notice is the helpdesk's only word of them. When the message
+    intro waited for the morning) are cancelled on the closed case: this notice
+    says so, and each agent's adds its own (``_default_agent``). When the message
     that failed was an agent's, the notice says so (``notify.undelivered``).
     The reason only: the agent's text is personal data, and a notification
     outlives the outbox row that ``erase`` removes.

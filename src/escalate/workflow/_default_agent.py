@@ -75,8 +75,8 @@ def undelivered_after_close(handoff: Handoff, event: SendFailed, ctx: Context) -
 
 
 # Only an agent writes while connected, so only there can its message fail while
-# the case is open; closed, it can still fail after the agent wrote it (in flight
-# as the agent resolved, or reported by the carrier minutes later).
+# the case is open; closed, it can still fail, or be cancelled, after the agent
+# wrote it (held by quiet hours, waiting for a retry, reported by the carrier).
 AGENT_MESSAGE_STEPS = (
     Step(
         S.CONNECTED,
