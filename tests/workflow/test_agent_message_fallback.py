@@ -144,7 +144,7 @@ def test_a_case_failing_under_a_queued_agents_message_tells_the_helpdesk(
     store: Store, sms: MemoryTransport, notes: list[Notify]
 ) -> None:
     """The intro fails first and the case closes: the agent's message queued behind it is
-    never sent, and the helpdesk hears the case failed."""
+    never sent, and the helpdesk hears the case failed, and that the message did not go."""
     clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
     esc = Escalator(
         store,
@@ -161,9 +161,12 @@ def test_a_case_failing_under_a_queued_agents_message_tells_the_helpdesk(
     handoff = esc.handoffs.get(handoff.id)
     assert handoff.state is S.FAILED
     assert sms.sent == []
-    assert [note.topic for note in notes] == ["sla_at_risk", "failed"]  # held past the SLA
-    assert handoff.reference in notes[-1].text
-    assert "(InvalidRecipient)" in notes[-1].text
+    # Held past the SLA; the intro's failure closed the case; the agent's text, cancelled.
+    assert [note.topic for note in notes] == ["sla_at_risk", "failed", "undelivered"]
+    assert handoff.reference in notes[1].text
+    assert "(InvalidRecipient)" in notes[1].text
+    assert "(handoff_closed)" in notes[2].text
+    assert TEXT not in notes[2].text
 
 
 def test_a_bounce_reported_after_the_send_carries_the_message(

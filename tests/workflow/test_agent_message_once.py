@@ -262,7 +262,8 @@ def test_a_case_declined_under_a_queued_agents_message_tells_the_helpdesk(
     store: Store, sms: MemoryTransport, notes: list[Notify]
 ) -> None:
     """The intro meets the carrier's opt-out (21610) in the morning: the agent's message
-    queued behind it never goes, and the helpdesk hears the case is closed."""
+    queued behind it never goes, and the helpdesk hears the case is closed, and that the
+    message did not go."""
     clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
     esc = Escalator(
         store,
@@ -281,7 +282,8 @@ def test_a_case_declined_under_a_queued_agents_message_tells_the_helpdesk(
     assert sms.sent == []
     (row,) = agent_rows(esc, handoff.id)
     assert row.status in (OutboxStatus.CANCELLED, OutboxStatus.REFUSED)  # closed, or opted out
-    assert [note.topic for note in notes] == ["sla_at_risk", "failed"]
-    assert handoff.reference in notes[-1].text
-    assert "(RecipientOptedOut)" in notes[-1].text
-    assert TEXT not in notes[-1].text
+    assert [note.topic for note in notes] == ["sla_at_risk", "failed", "undelivered"]
+    assert handoff.reference in notes[1].text
+    assert "(RecipientOptedOut)" in notes[1].text
+    assert TEXT not in notes[1].text
+    assert TEXT not in notes[2].text

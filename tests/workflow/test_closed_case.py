@@ -102,6 +102,8 @@ def test_what_the_closing_transition_queues_still_goes(store: Store, sms: Memory
     assert [m.body.split(" is ")[-1] for m in sms.sent] == [
         "resolved. Thanks! Reply STOP to opt out."
     ]
+    # Its closed state takes no SendFailed: the cancelled intro is not fed to it.
+    assert "input.ignored" not in [e.kind for e in esc.history(handoff.id)]
 
 
 def test_a_send_waiting_for_its_pacing_slot_is_cancelled_if_the_case_closes_meanwhile(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from escalate import (
+    Channel,
     Escalator,
     Handoff,
     HandoffState,
@@ -17,13 +18,20 @@ from escalate import (
     Thread,
     Workflow,
 )
+from escalate.consent import ConsentAction
 from escalate.testing import FakeClock
 from escalate.workflow import (
     CancelTimer,
+    Command,
     ContactProvided,
+    Context,
+    Effects,
+    Notify,
     Opened,
     PostPublicReply,
+    RecordConsent,
     ResolveRequested,
+    SendFailed,
     SendMessage,
     StartTimer,
     Step,
@@ -32,6 +40,8 @@ from escalate.workflow import (
     effects,
 )
 from escalate.workflow._inputs import ALL_INPUTS, input_kind
+from escalate.workflow._steps import Action
+from tests.conftest import WEB_FORM_CONSENT
 
 S = HandoffState
 NOW = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -257,6 +267,88 @@ def test_steps_out_of_a_terminal_state_are_refused() -> None:
     """A closed handoff stays closed: reopening it would leave closed_at and friends set."""
     with pytest.raises(InvalidWorkflowDefinition, match="terminal states"):
         build(Step(S.RESOLVED, ResolveRequested, S.ACKNOWLEDGED, "reopen"))
+
+
+def _tell(_: Handoff, __: object, ctx: Context) -> Effects:
+    return effects(Notify(topic="late", text=ctx.render("notify.late", reference="K7QP-3M")))
+
+
+def _tell_and(*also: Command, **updates: object) -> Action:
+    def action(handoff: Handoff, event: object, ctx: Context) -> Effects:
+        return effects(*_tell(handoff, event, ctx).commands, *also, **updates)
+
+    return action
+
+
+PHONE = Identity.phone("+14155550100")
+LATE = Templates(
+    {"en": {**TEXTS, "notify.late": "Case {reference}: late news."}},
+    variables={n: {"reference"} for n in (*TEXTS, "notify.late")},
+)
+
+
+def test_a_step_that_stays_in_a_terminal_state_and_notifies_is_accepted() -> None:
+    """News of a closed case (a late failure) may reach the helpdesk: the step stays put."""
+    workflow = build(
+        Step((S.RESOLVED,), SendFailed, None, "late", _tell, templates=("notify.late",)),
+        texts=LATE,
+    )
+    closed = handoff(S.RESOLVED).model_copy(update={"closed_version": 3, "version": 3})
+    event = SendFailed(channel=Channel.SMS, reason="undelivered")
+    transition = workflow.decide(closed, event, workflow.context(NOW))
+    assert transition.state is S.RESOLVED
+    assert [c.kind for c in transition.commands] == ["notify"]  # no timer cancels either
+    assert transition.handoff.closed_version == 3
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        Step(S.RESOLVED, SendFailed, S.RESOLVED, "to itself, still a target"),
+        Step(S.RESOLVED, SendFailed, None, "texts", sends=Purpose.TRANSACTIONAL),
+        Step(S.RESOLVED, SendFailed, None, "times", start_timer, starts=("nudge",)),
+        Step((S.ACKNOWLEDGED, S.RESOLVED), SendFailed, None, "cancels", cancels=("nudge",)),
+    ],
+    ids=["target", "sends", "starts", "cancels"],
+)
+def test_a_step_in_a_terminal_state_that_would_do_more_than_notify_is_refused(
+    step: Step,
+) -> None:
+    with pytest.raises(InvalidWorkflowDefinition, match="terminal state"):
+        build(
+            step,
+            Step(S.OPENED, ContactProvided, S.ACKNOWLEDGED, "c", start_timer, starts=("nudge",)),
+            Step(S.ACKNOWLEDGED, TimerFired, None, "nudged", timer="nudge"),
+        )
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        _tell_and(PostPublicReply(text="Case K7QP-3M reopened?")),
+        _tell_and(
+            RecordConsent(
+                address=PHONE,
+                channel=Channel.SMS,
+                purpose=Purpose.TRANSACTIONAL,
+                action=ConsentAction.GRANT,
+                evidence=WEB_FORM_CONSENT,
+            )
+        ),
+        _tell_and(address=PHONE),
+    ],
+    ids=["public reply", "consent", "field update"],
+)
+def test_an_action_doing_more_than_notify_on_a_closed_handoff_is_refused_when_decided(
+    action: Action,
+) -> None:
+    workflow = build(
+        Step(S.RESOLVED, SendFailed, None, "late", action, templates=("notify.late",)),
+        texts=LATE,
+    )
+    event = SendFailed(channel=Channel.SMS, reason="undelivered")
+    with pytest.raises(InvalidWorkflowDefinition, match="only notifies"):
+        workflow.decide(handoff(S.RESOLVED), event, workflow.context(NOW))
 
 
 def test_a_loop_that_can_never_close_is_refused() -> None:

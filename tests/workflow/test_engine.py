@@ -78,6 +78,19 @@ INPUTS: list[WorkflowInput] = [
     ResolveRequested(),
     SendFailed(channel=Channel.SMS, reason="x"),
 ]
+#: A failed agent's message: the one news a closed case still takes (the helpdesk hears).
+AGENTS_FAILURE = SendFailed(
+    channel=Channel.SMS,
+    reason="x",
+    message=SendMessage(
+        channel=Channel.SMS,
+        to=PHONE,
+        body="Acme: done (case K7QP-3M)",
+        template="agent.sms",
+        values={"text": "done"},
+    ),
+)
+TERMINAL = {S.RESOLVED, S.FAILED, S.ABANDONED, S.DECLINED}
 
 
 # -- decide: pure ---------------------------------------------------------------
@@ -122,14 +135,15 @@ def test_email_contact_without_consent_sends_only_an_email() -> None:
     assert "K7QP-3M" in send.subject
 
 
-@given(st.sampled_from(list(S)), st.sampled_from(INPUTS))
+@given(st.sampled_from(list(S)), st.sampled_from([*INPUTS, AGENTS_FAILURE]))
 def test_decide_moves_exactly_when_the_state_accepts_the_input(
     state: HandoffState, event: WorkflowInput
 ) -> None:
-    """decide moves on declared (state, input) pairs and raises TransitionNotAllowed otherwise."""
+    """decide moves on declared (state, input) pairs and raises TransitionNotAllowed otherwise
+    (a closed state declares a failure, but takes only an agent's message's)."""
     handoff = draft(state, version=4)
     ctx = DEFAULT.context(NOW + timedelta(minutes=1))
-    if not DEFAULT.accepts(state, event):
+    if not DEFAULT.accepts(state, event) or (state in TERMINAL and event is not AGENTS_FAILURE):
         with pytest.raises(TransitionNotAllowed) as caught:
             DEFAULT.decide(handoff, event, ctx)
         assert (caught.value.state, caught.value.event) == (state.value, event.kind)
@@ -143,12 +157,18 @@ def test_decide_moves_exactly_when_the_state_accepts_the_input(
     assert DEFAULT.decide(handoff, event, ctx).commands == transition.commands
 
 
-@pytest.mark.parametrize("state", sorted({S.RESOLVED, S.FAILED, S.ABANDONED, S.DECLINED}))
-def test_terminal_states_accept_nothing(state: HandoffState) -> None:
-    """A closed handoff refuses every input."""
+@pytest.mark.parametrize("state", sorted(TERMINAL))
+def test_terminal_states_accept_nothing_but_news_of_a_lost_agents_message(
+    state: HandoffState,
+) -> None:
+    """A closed handoff refuses every input; an agent's message that failed after the close
+    leaves it where it is, and only tells the helpdesk."""
     for event in INPUTS:
         with pytest.raises(TransitionNotAllowed):
             DEFAULT.decide(draft(state), event, DEFAULT.context(NOW))
+    transition = DEFAULT.decide(draft(state), AGENTS_FAILURE, DEFAULT.context(NOW))
+    assert transition.state is state
+    assert [c.kind for c in transition.commands] == ["notify"]
 
 
 def test_transition_table_lists_every_state_and_input() -> None:

@@ -137,7 +137,8 @@ def _reply_addressing(ctx: Context) -> ReplyAddressing | None:
     return value if isinstance(value, ReplyAddressing) else None
 
 
-def _notify(handoff: Handoff, ctx: Context, topic: str, **values: object) -> Notify:
+def helpdesk_notice(handoff: Handoff, ctx: Context, topic: str, **values: object) -> Notify:
+    """The helpdesk notification ``notify.<topic>``, rendered for this handoff."""
     text = ctx.render(f"notify.{topic}", reference=handoff.reference, **values)
     return Notify(topic=topic, text=text)
 
@@ -274,11 +275,13 @@ def remind(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
 
 def sla_at_risk(handoff: Handoff, _: TimerFired | SendDeferred, ctx: Context) -> Effects:
     due = handoff.opened_at + duration(ctx, "sla")
-    return effects(_notify(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes")))
+    return effects(
+        helpdesk_notice(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes"))
+    )
 
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
-    return effects(_notify(handoff, ctx, "abandoned"))
+    return effects(helpdesk_notice(handoff, ctx, "abandoned"))
 
 
 # -- fallback -------------------------------------------------------------------
@@ -341,12 +344,12 @@ def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
     tell the helpdesk: what is still queued for it never goes.
 
     Messages queued behind the one that failed (an agent's, written while the
-    intro waited for the morning) are cancelled or refused unheard on a closed
-    case; this notice is the helpdesk's only word of them. When the message
+    intro waited for the morning) are cancelled on the closed case: this notice
+    says so, and each agent's adds its own (``_default_agent``). When the message
     that failed was an agent's, the notice says so (``notify.undelivered``).
     The reason only: the agent's text is personal data, and a notification
     outlives the outbox row that ``erase`` removes.
     """
     topic = "failed" if carried_text(event) is None else "undelivered"
-    notify = _notify(handoff, ctx, topic, why=event.reason)
+    notify = helpdesk_notice(handoff, ctx, topic, why=event.reason)
     return effects(notify, failed_channels=(*handoff.failed_channels, event.channel))

@@ -6,7 +6,9 @@ case to the channel that still reaches them, after that channel's intro
 (``fall_back_with_message``); when none does, the case closes and the helpdesk is told it was
 not delivered (``give_up``, with the default workflow's other failures). A
 failure reported late, after the case already moved on, sends it on the channel
-the case uses now.
+the case uses now; after the case closed, it only tells the helpdesk
+(``undelivered_after_close``): a closed case texts no one, and whether the
+customer still needs the text, and how to reach them, is the agent's call.
 
 The engine feeds every failure with the message as queued (``SendFailed.message``);
 the agent's text is in its ``values``, so the message is rendered anew for the
@@ -27,6 +29,7 @@ from escalate.workflow._default_actions import (
     can_fall_back,
     carried_text,
     fall_back_with_message,
+    helpdesk_notice,
     stale_failure,
 )
 from escalate.workflow._definition import Context, Effects, Step, effects
@@ -56,7 +59,24 @@ def send_where_the_case_went(handoff: Handoff, event: SendFailed, ctx: Context) 
     return effects(agent_message(handoff, ctx, handoff.address, text))
 
 
-# Only an agent writes while connected, so only there can its message fail.
+def an_agents_message(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
+    """an agent's message did not go (and no report said it was delivered)"""
+    return carried_text(event) is not None
+
+
+def undelivered_after_close(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
+    """Tell the helpdesk, and nothing more: the case stays closed.
+
+    The reason only, as ``give_up`` gives it. A templated message's failure
+    after close tells no one: an intro or a reminder was about a conversation
+    that is over, and a STOP's or HELP's answer is no failure of the case.
+    """
+    return effects(helpdesk_notice(handoff, ctx, "undelivered", why=event.reason))
+
+
+# Only an agent writes while connected, so only there can its message fail while
+# the case is open; closed, it can still fail, or be cancelled, after the agent
+# wrote it (held by quiet hours, waiting for a retry, reported by the carrier).
 AGENT_MESSAGE_STEPS = (
     Step(
         S.CONNECTED,
@@ -78,5 +98,14 @@ AGENT_MESSAGE_STEPS = (
         templates=(*INTRO, *AGENT),
         uses_addresses=True,
         sends=Purpose.TRANSACTIONAL,
+    ),
+    Step(
+        (S.RESOLVED, S.ABANDONED, S.DECLINED, S.FAILED),
+        SendFailed,
+        None,
+        "an agent's message was lost after the case closed; helpdesk notified",
+        undelivered_after_close,
+        guard=an_agents_message,
+        templates=("notify.undelivered",),
     ),
 )

@@ -61,8 +61,8 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Close the public thread."
         ),
         "notify.undelivered": (
-            "Case {reference}: an agent's message was not delivered ({why}), and no other "
-            "channel of the customer's can take it. The handoff is closed."
+            "Case {reference}: an agent's message was not delivered ({why}). The handoff "
+            "is closed, so it goes on no other channel: reach the customer another way."
         ),
         "notify.failed": (
             "Case {reference}: no channel of the customer's can take our messages ({why}); "
@@ -120,8 +120,8 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Cierra el hilo público."
         ),
         "notify.undelivered": (
-            "Caso {reference}: un mensaje del agente no se entregó ({why}) y ningún otro "
-            "canal del cliente puede recibirlo. El traspaso está cerrado."
+            "Caso {reference}: un mensaje del agente no se entregó ({why}). El traspaso "
+            "está cerrado, así que no va por otro canal: contacta al cliente de otra forma."
         ),
         "notify.failed": (
             "Caso {reference}: ningún canal del cliente recibe nuestros mensajes ({why}); "

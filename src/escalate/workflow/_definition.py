@@ -34,6 +34,7 @@ from escalate.workflow._steps import (
 )
 from escalate.workflow._table import render_table
 from escalate.workflow._templates import SmsTemplateCost, Templates
+from escalate.workflow._terminal import check_closed_effects
 from escalate.workflow._validation import WorkflowValidation
 
 __all__ = ["ContactAddress", "Context", "Effects", "Step", "Transition", "Workflow", "effects"]
@@ -59,7 +60,8 @@ class Workflow(WorkflowValidation):
         InvalidWorkflowDefinition: a terminal initial state or one with no
             ``Opened`` step, an unreachable state, a non-terminal state with no way
             out or from which no terminal state can be reached, a step out of a
-            terminal state, a missing template or unknown template variable, a
+            terminal state (one in it may only stay there and notify), a missing
+            template or unknown template variable, a
             timer with no (unguarded) exit, or a step that renders a private
             message without declaring its consent purpose. What an action returns shows only
             when it runs: ``decide`` refuses an undeclared ``SendMessage``
@@ -173,6 +175,8 @@ class Workflow(WorkflowValidation):
             ctx = replace(ctx, locale=locale)
         step = self._step_for(handoff, event, ctx)
         produced = step.action(handoff, event, ctx) if step.action else Effects()
+        if not handoff.is_open:
+            check_closed_effects(step, produced)
         self._check_commands(step, produced.commands, handoff.reference)
         target = step.target or handoff.state
         cancels = list(step.cancels)

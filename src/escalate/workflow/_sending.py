@@ -276,20 +276,26 @@ class SendPath(SendOutcomes):
 
         Held by quiet hours, or waiting for a retry, when the case closed: the
         customer is not texted about a closed case (a STOP's confirmation is a
-        keyword answer: it goes whatever the case). A follow-up the customer
-        answered before it left is not sent after the answer it asked for.
+        keyword answer: it goes whatever the case). Its workflow hears it as a
+        failure, if a step of the closed state takes one (the default one tells
+        the helpdesk of an agent's message that never went). A follow-up the
+        customer answered before it left is not sent after the answer it asked for.
         """
         if handoff is None:
             return False
+        then = None
         if queued_before_close(item, handoff) and not is_keyword_answer(command):
             reason = "handoff_closed"
+            failed = failure_of(item, reason)
+            if failed is not None and self.workflow.accepts(handoff.state, failed):
+                then = failed
         elif answered_before_sent(item, handoff):
             reason = "customer_replied"
         else:
             return False
         self._settle(
             item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report, to=to,
-            reason=reason, template=command.template,
+            reason=reason, template=command.template, then=then,
         )  # fmt: skip
         return True
 

@@ -40,6 +40,7 @@ from escalate.workflow._commands import (
 from escalate.workflow._inputs import Opened, TimerFired
 from escalate.workflow._steps import Step
 from escalate.workflow._templates import PRIVATE_SUFFIXES
+from escalate.workflow._terminal import check_terminal_steps
 
 if TYPE_CHECKING:
     from escalate.workflow._templates import Templates
@@ -87,12 +88,7 @@ class WorkflowValidation:
                 f"no step handles Opened in the initial state {self.initial.value!r}:"
                 " the first input of every handoff would be refused"
             )
-        closed = sorted({s for step in self.steps for s in step.sources} & TERMINAL_STATES)
-        if closed:
-            raise InvalidWorkflowDefinition(
-                f"steps out of terminal states {[s.value for s in closed]}: a closed"
-                " handoff stays closed (open a new one for a new complaint)"
-            )
+        check_terminal_steps(self.steps)
         for state in sorted(reachable - TERMINAL_STATES):
             if not any(
                 state in step.sources and step.target not in (None, state) for step in self.steps
