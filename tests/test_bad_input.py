@@ -79,6 +79,14 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
         lambda: InboundMessage(channel="pigeon", sender=PHONE, body="hi", received_at=AWARE),
         InvalidInput,
     ),
+    "inbound: sender_authenticated a string": (
+        lambda: _inbound(channel=Channel.EMAIL, sender=EMAIL, sender_authenticated="no"),
+        InvalidInput,
+    ),
+    "inbound: sender_authenticated a number": (
+        lambda: _inbound(channel=Channel.EMAIL, sender=EMAIL, sender_authenticated=1),
+        InvalidInput,
+    ),
     "clock: naive start": (lambda: FakeClock(NAIVE), NaiveDatetimeError),
     "clock: backwards": (lambda: FakeClock().advance(seconds=-1), InvalidInput),
     "escalator: unknown store url": (lambda: Escalator(store="nonsense://"), InvalidInput),

@@ -26,6 +26,7 @@ from escalate.consent._inbound import pending_opt_in, plan_reply
 from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import consent_facts
 from escalate.consent._records import ConsentFact
+from escalate.consent._unverified import hold_unverified_opt_out, opt_out_unverified
 from escalate.identity._contact import Contact
 from escalate.identity._merge import merged_contact_ids
 from escalate.store import Changes
@@ -76,10 +77,12 @@ class InboundRouting(EscalatorParts):
 
         The reply is classified first (``escalate.consent.classify_reply``): an
         opt-out (keyword or free text) revokes every purpose for that address and
-        queues its one confirmation; START re-grants; YES confirms a pending
-        double opt-in; HELP/INFO is answered with the policy's help text, and is
-        no answer about the case (its reminder still comes). Then any other
-        message from a linked address moves that contact's open handoff.
+        queues its one confirmation (an email one whose sender could not be
+        authenticated is held for a person instead: ``consent/_unverified.py``);
+        START re-grants; YES confirms a pending double opt-in; HELP/INFO is
+        answered with the policy's help text, and is no answer about the case
+        (its reminder still comes). Then any other message from a linked
+        address moves that contact's open handoff.
         Returns the handoff it was matched to, or ``None`` (a HELP: ``None``).
 
         Raises:
@@ -122,6 +125,8 @@ class InboundRouting(EscalatorParts):
                 for h in handoffs
             ),
         )
+        if plan.revoked and opt_out_unverified(message, self.engine.consent, signed=signed):
+            plan = hold_unverified_opt_out(plan, message, ordered, tenant=self.tenant, now=now)
         committed = bool(plan.records or plan.events or plan.outbox)
         if committed:
             try:
@@ -143,8 +148,9 @@ class InboundRouting(EscalatorParts):
             also=asking,
             signed=signed,
         )
-        if plan.outbox and self.dispatch_immediately:
-            self.engine.dispatch(handoff_id=plan.outbox[0].handoff_id)
+        if self.dispatch_immediately:
+            for handoff_id in dict.fromkeys(item.handoff_id for item in plan.outbox):
+                self.engine.dispatch(handoff_id=handoff_id)
         return matched
 
     # -- workflow routing of inbound messages ---------------------------------

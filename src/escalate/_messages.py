@@ -64,7 +64,16 @@ class SendResult(Model):
 
 
 class InboundMessage(Model):
-    """A message a customer sent us on a private channel, already verified and parsed."""
+    """A message a customer sent us on a private channel, already verified and parsed.
+
+    ``sender_authenticated``: whether the receiving side vouches that whoever
+    sent it controls ``sender`` (an email's From is whatever the sender typed).
+    ``True``: it does (an aligned DKIM or SPF pass); ``False``: it checked and
+    could not; ``None``: unknown or not applicable (an SMS sender id is the
+    carrier's to vouch for; a parser with no such information). An email
+    opt-out with ``False`` waits for a person (``ConsentPolicy``'s
+    ``unauthenticated_email_opt_out``).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,6 +85,8 @@ class InboundMessage(Model):
     recipient: str | None = None
     provider: str = "unknown"
     provider_message_id: str | None = None
+    # Strict: a coerced "no" or 1 must not vouch for a sender.
+    sender_authenticated: bool | None = Field(default=None, strict=True)
     raw: Any = None
 
     def __repr__(self) -> str:

@@ -62,6 +62,8 @@ def test_social_and_non_identity_addresses(esc: Escalator) -> None:
         {"default_zone": "Nowhere/City"},
         {"locale": "xx"},
         {"free_text": "ignore"},
+        {"unauthenticated_email_opt_out": "ignore"},
+        {"unauthenticated_email_opt_out": True},
         {"reply_window": timedelta(0)},
         {"quiet_hours": {"newsletter": None}},
     ],

@@ -164,6 +164,27 @@ def test_the_raw_mime_mode() -> None:
     assert message.body == "Ça marche, merci."
     assert message.recipient == f"{SIGNED}, bob@example.org"
     assert message.provider_message_id == "<raw-1@example.com>"
+    assert message.sender_authenticated is None  # this post carries no SPF or dkim field
+    fields.update({"SPF": "pass", "dkim": "{@example.com : pass}"})
+    assert parse(form(fields)).sender_authenticated is True
+
+
+def test_spf_and_dkim_say_whether_the_from_address_is_authenticated() -> None:
+    """An aligned pass vouches; the forger's own domain passing, or failures, do not."""
+    assert parse(form(parsed_fields())).sender_authenticated is True
+    forged = parsed_fields(
+        SPF="pass",
+        dkim="{@evil.example : pass}",
+        envelope=json.dumps({"to": ["support@acme.example"], "from": "x@evil.example"}),
+    )
+    assert parse(form(forged)).sender_authenticated is False
+    failing = parsed_fields(SPF="softfail", dkim="{@example.com : fail}")
+    assert parse(form(failing)).sender_authenticated is False
+    unchecked = parsed_fields()
+    del unchecked["SPF"], unchecked["dkim"]
+    assert parse(form(unchecked)).sender_authenticated is None
+    no_envelope_sender = parsed_fields(SPF="pass", dkim="none", envelope=json.dumps({"to": []}))
+    assert parse(form(no_envelope_sender)).sender_authenticated is False
 
 
 @pytest.mark.parametrize(

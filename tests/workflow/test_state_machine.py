@@ -8,7 +8,8 @@ again later, or the helpdesk hears, even after its case closed), never before th
 intro a fallback queued it behind nor any message it was queued to follow
 (even one retried), a reminder never leaves within ``reminder_after`` of the
 intro (time jumps up to four days between ``run_due()`` calls: a late
-scheduler), and every handoff ends in a terminal state once time runs far enough.
+scheduler), an email opt-out whose sender is not authenticated revokes nothing
+and declines no case, and every handoff ends in a terminal state once time runs far enough.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from escalate import (
     ContactMerged,
     Escalator,
     Event,
+    HandoffState,
     Identity,
     IdentityTaken,
     InboundMessage,
@@ -169,6 +171,26 @@ class HandoffStreams(RuleBasedStateMachine):
         self.e.inbound(
             InboundMessage(channel=channel, sender=address, body=body, received_at=self.clock.now())
         )
+
+    @rule(body=st.sampled_from(["STOP", "stop texting me", "unsubscribe"]))
+    def forged_email_opt_out(self, body: str) -> None:
+        """An opt-out "from" the email address that the receiving side could not authenticate."""
+        address = ADDRESSES[2]
+        revokes = sum(r.action.value == "revoke" for r in self.e.consent.records(address))
+        open_ids = [h for h in self.handoff_ids if self.e.handoffs.get(h).is_open]
+        self.e.inbound(
+            InboundMessage(
+                channel=Channel.EMAIL,
+                sender=address,
+                body=body,
+                received_at=self.clock.now(),
+                sender_authenticated=False,
+            )
+        )
+        after = sum(r.action.value == "revoke" for r in self.e.consent.records(address))
+        assert after == revokes, "a forged email opt-out revoked consent"
+        states = [self.e.handoffs.get(h).state for h in open_ids]
+        assert HandoffState.DECLINED not in states, "a forged email opt-out declined a case"
 
     @precondition(lambda self: self.handoff_ids)
     @rule(index=st.integers(0, 9), chance=st.integers(0, 3))

@@ -2,8 +2,9 @@
 
 An ``Escalator`` serves one tenant, so the policy it is given is that tenant's:
 quiet hours per purpose (``None`` turns them off for a purpose), the default
-zone, keywords per locale, the help and confirmation texts, and whether a
-free-text revocation revokes or is flagged for review.
+zone, keywords per locale, the help and confirmation texts, whether a
+free-text revocation revokes or is flagged for review, and whether an email
+opt-out from an unauthenticated sender is honoured or held for a person.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
@@ -78,6 +80,17 @@ class ConsentPolicy:
         locale: the keyword locale of inbound replies.
         keywords: keyword sets by locale.
         free_text: revoke on a free-text revocation, or flag it for review.
+        unauthenticated_email_opt_out: what an email opt-out does when the
+            receiving side could not authenticate its sender
+            (``InboundMessage.sender_authenticated is False``) and it did not
+            come to the case's signed reply-to address. ``"review"`` (the
+            default): nothing is revoked or declined and nothing is sent to the
+            address; a ``consent.opt_out_unverified`` event on each open case of
+            the address, and an ``unverified_opt_out`` notice to the helpdesk,
+            so that a person confirms with the customer. A forged STOP cannot
+            close someone's case, but a genuine one from a mail system that
+            authenticates nothing waits for that person. ``"honour"``: every
+            email opt-out revokes, as an SMS STOP does.
         help_text: the HELP/INFO answer; must name ``{brand}``, say how to stop
             (``STOP``) and say "Msg & data rates may apply".
         opt_out_confirmation: the one text after a revocation.
@@ -102,6 +115,7 @@ class ConsentPolicy:
     locale: str = "en"
     keywords: Mapping[str, KeywordSet] = field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     free_text: FreeTextPolicy = FreeTextPolicy.REVOKE
+    unauthenticated_email_opt_out: Literal["review", "honour"] = "review"
     help_text: str = (
         "{brand}: we text you about your support case. Reply STOP to opt out, HELP for help. "
         "Msg & data rates may apply."
@@ -141,6 +155,8 @@ class ConsentPolicy:
         except ValueError:
             choices = [choice.value for choice in FreeTextPolicy]
             raise InvalidInput(f"free_text must be one of {choices}") from None
+        if self.unauthenticated_email_opt_out not in ("review", "honour"):
+            raise InvalidInput('unauthenticated_email_opt_out must be "review" or "honour"')
         unknown = set(self.quiet_hours) - set(Purpose)
         if unknown:
             raise InvalidInput(f"quiet_hours has unknown purposes {sorted(map(str, unknown))}")

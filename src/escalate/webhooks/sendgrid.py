@@ -52,6 +52,7 @@ from escalate.webhooks._mail import (
     mime,
     text_of,
 )
+from escalate.webhooks._mail_auth import sender_authenticated
 from escalate.webhooks._quotes import strip_quoted
 
 try:
@@ -338,7 +339,9 @@ class SendGridInboundParse(_Signed):
         envelope's ``to``, then the ``To`` and ``Cc`` headers (so a signed reply-to
         address anywhere among them routes it); ``body`` the text part without the
         quoted earlier message (``strip_quoted``); ``provider_message_id`` the
-        ``Message-ID``; ``received_at`` our clock.
+        ``Message-ID``; ``received_at`` our clock; ``sender_authenticated`` from
+        the ``dkim`` and ``SPF`` fields, aligned with the From domain
+        (``webhooks/_mail_auth.py``; ``None`` when SendGrid posted neither).
 
         Raises:
             WebhookSignatureError: see ``verify``.
@@ -382,6 +385,7 @@ class SendGridInboundParse(_Signed):
         if len(reply) > self.max_text_chars:
             raise InvalidWebhookPayload(f"a reply over {self.max_text_chars} characters")
         message_id = (header_text(message, "Message-ID") or "").strip()
+        envelope_from = envelope.get("from")
         return InboundMessage(
             tenant=self.tenant,
             channel=Channel.EMAIL,
@@ -393,5 +397,11 @@ class SendGridInboundParse(_Signed):
             recipient=", ".join(addresses([*envelope_to, *to])) or None,
             provider=self.provider,
             provider_message_id=message_id if 0 < len(message_id) <= 998 else None,
+            sender_authenticated=sender_authenticated(
+                sender.value,
+                dkim=field("dkim"),
+                spf=field("SPF"),
+                envelope_from=envelope_from if isinstance(envelope_from, str) else None,
+            ),
             raw={name: field(name) for name in fields},
         )
