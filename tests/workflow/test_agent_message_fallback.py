@@ -141,18 +141,12 @@ def test_with_no_other_channel_the_helpdesk_hears_of_it(
 
 
 def test_a_case_failing_under_a_queued_agents_message_tells_the_helpdesk(
-    store: Store, sms: MemoryTransport, notes: list[Notify]
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, notes: list[Notify]
 ) -> None:
     """The intro fails first and the case closes: the agent's message queued behind it is
     never sent, and the helpdesk hears the case failed, and that the message did not go."""
-    clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
-    esc = Escalator(
-        store,
-        transports=[sms],
-        clock=clock,
-        workflow=Workflow.default(brand="Acme"),
-        notifier=lambda _, note: notes.append(note),
-    )
+    clock.set(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
+    esc = make_esc()
     handoff = connected_by_text(esc, clock, email=False)
     esc.send_message(handoff.id, TEXT)  # held until the morning, behind the intro
     sms.fail_next(LANDLINE, times=2)

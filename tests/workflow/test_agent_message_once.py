@@ -259,19 +259,13 @@ def test_a_pooled_run_sends_what_waited_for_a_send_settled_behind_the_pool(
 
 
 def test_a_case_declined_under_a_queued_agents_message_tells_the_helpdesk(
-    store: Store, sms: MemoryTransport, notes: list[Notify]
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, notes: list[Notify]
 ) -> None:
     """The intro meets the carrier's opt-out (21610) in the morning: the agent's message
     queued behind it never goes, and the helpdesk hears the case is closed, and that the
     message did not go."""
-    clock = FakeClock(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
-    esc = Escalator(
-        store,
-        transports=[sms],
-        clock=clock,
-        workflow=Workflow.default(brand="Acme"),
-        notifier=lambda _, note: notes.append(note),
-    )
+    clock.set(datetime(2026, 1, 6, 6, 0, tzinfo=UTC))  # 22:00 in San Francisco
+    esc = make_esc()
     handoff = connected_by_text(esc, clock, email=False)
     esc.send_message(handoff.id, TEXT)  # held until the morning, behind the intro
     sms.fail_next(CARRIER_STOP)
