@@ -123,3 +123,30 @@ def test_no_pass_never_vouches(from_domain: str, domain: str, result: str) -> No
         )
         is False
     )
+
+
+def test_an_internationalised_from_domain_aligns_with_its_a_labels() -> None:
+    """The From header keeps bücher.de; DKIM's d= and the envelope carry xn--bcher-kva.de."""
+    genuine = {"dkim": "{@xn--bcher-kva.de : pass}", "spf": "fail", "envelope_from": None}
+    assert sender_authenticated("ann@bücher.de", **genuine) is True
+    by_spf = {"dkim": None, "spf": "pass", "envelope_from": "ann@xn--bcher-kva.de"}
+    assert sender_authenticated("Ann <ann@bücher.de>", **by_spf) is True
+    assert aligned("mail.bücher.de", "xn--bcher-kva.de")
+    assert not aligned("bücher.de", "xn--bchr-kva.de")
+
+
+@pytest.mark.parametrize(
+    "dkim",
+    [
+        "{@example.com : pass : fail}",  # a d= of "example.com : pass" that failed
+        "{@example.com : pass fail}",
+        "{@example.com pass}",
+        "{@example.com : passed}",
+    ],
+)
+def test_only_a_whole_pass_entry_vouches(dkim: str) -> None:
+    """A signer's d= may hold " : pass": an entry must be exactly "@domain : pass"."""
+    assert passing_dkim_domains(dkim) == []
+    assert (
+        sender_authenticated("ann@example.com", dkim=dkim, spf="fail", envelope_from=None) is False
+    )

@@ -10,7 +10,9 @@ aligns with the From domain, relaxed as DMARC has it: the same domain, or the
 From domain under it (``mail.example.com`` under ``example.com``). The other
 direction (a signature of ``mail.example.com`` for ``example.com``) is left out:
 telling which parent is an organization's and which a public suffix needs a
-public-suffix list, and a genuine sender rarely needs it.
+public-suffix list, and a genuine sender rarely needs it. Domains compare by
+their A-labels (``xn--bcher-kva.de`` for ``bücher.de``), as DKIM and SMTP carry
+them.
 
 Pure and total: any text in, a verdict out.
 """
@@ -21,8 +23,10 @@ import re
 
 __all__ = ["aligned", "passing_dkim_domains", "sender_authenticated"]
 
-# "@example.com : pass"; the braces, separators and spacing vary between posts.
-_DKIM_ENTRY = re.compile(r"@([^\s:,;{}@]+)\s*:\s*([A-Za-z]+)")
+# One comma-separated entry, "@example.com : pass", with or without its braces.
+# The whole entry must be that: a signer's d= may itself hold " : pass", and an
+# entry such as "@example.com : pass : fail" is a failed signature, not a pass.
+_DKIM_ENTRY = re.compile(r"\s*\{?\s*@([^\s:,;{}@]+)\s*:\s*([A-Za-z]+)\s*\}?\s*")
 
 
 def _domain(address: str | None) -> str | None:
@@ -36,7 +40,16 @@ def _domain(address: str | None) -> str | None:
 def _normal(domain: str) -> str | None:
     domain = domain.strip().rstrip(".").lower()
     # A bare label ("com", "localhost") is no domain a pass can vouch for.
-    return domain if "." in domain and not domain.startswith(".") else None
+    if "." not in domain or domain.startswith("."):
+        return None
+    if domain.isascii():
+        return domain
+    # The From header keeps an internationalised domain as typed (bücher.de),
+    # DKIM's d= and the SMTP envelope carry its A-labels (xn--bcher-kva.de).
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
 
 
 def aligned(from_domain: str, other: str) -> bool:
@@ -49,7 +62,12 @@ def aligned(from_domain: str, other: str) -> bool:
 
 def passing_dkim_domains(dkim: str) -> list[str]:
     """The signing domains whose signature passed, in the ``dkim`` field's order."""
-    return [domain for domain, result in _DKIM_ENTRY.findall(dkim) if result.lower() == "pass"]
+    passing: list[str] = []
+    for entry in dkim.split(","):
+        match = _DKIM_ENTRY.fullmatch(entry)
+        if match is not None and match[2].lower() == "pass":
+            passing.append(match[1])
+    return passing
 
 
 def sender_authenticated(
