@@ -249,7 +249,7 @@ class Scenario:
         for _ in range(_MAX_ROUNDS):
             step = self.esc.run_due()
             report += step
-            if not any(vars(step).values()):
+            if step.idle:
                 return report
         at = self.clock.now().isoformat()
         raise AssertionError(

@@ -85,7 +85,7 @@ class Dispatching(Settles):
         that follows another (``in_order``) is claimed only once that one settled.
         """
         for _ in range(rounds):
-            if not any(vars(self.dispatch(handoff_id=handoff_id)).values()):
+            if self.dispatch(handoff_id=handoff_id).idle:
                 return
 
     def _dispatch_once(self, *, handoff_id: str | None, limit: int) -> DispatchReport:
@@ -151,7 +151,7 @@ class Dispatching(Settles):
             finally:
                 settled = self._flush_settled()
             report += settled
-            if settler.fed_count == fed and not any(vars(settled).values()):
+            if settler.fed_count == fed and settled.idle:
                 return report
             # A report that came in while a send was in flight failed it behind
             # the pool, after the last claim perhaps: its fallback is due now. Or

@@ -23,6 +23,11 @@ class DispatchReport:
     cancelled: int = 0
     paced: int = 0
 
+    @property
+    def idle(self) -> bool:
+        """Whether nothing happened: no counter moved."""
+        return not any(getattr(self, name) for name in self.__dataclass_fields__)
+
     def __iadd__(self, other: DispatchReport) -> DispatchReport:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
