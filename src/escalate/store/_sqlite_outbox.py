@@ -77,7 +77,8 @@ class OutboxSQL:
 
     def _write_outbox(self, conn: sqlite3.Connection, changes: Changes) -> None:
         # A row that follows another names it (schema 11); the rest, nearly all,
-        # are written as before.
+        # are written by the statement schemas before 11 take too, which the
+        # upgrade tests rely on to fill a database at an older version.
         for follows in (False, True):
             many(
                 conn,
