@@ -26,7 +26,11 @@ from escalate.consent._inbound import pending_opt_in, plan_reply
 from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import consent_facts
 from escalate.consent._records import ConsentFact
-from escalate.consent._unverified import hold_unverified_opt_out, opt_out_unverified
+from escalate.consent._unverified import (
+    held_cases,
+    hold_unverified_opt_out,
+    opt_out_unverified,
+)
 from escalate.identity._contact import Contact
 from escalate.identity._merge import merged_contact_ids
 from escalate.store import Changes
@@ -78,12 +82,14 @@ class InboundRouting(EscalatorParts):
         The reply is classified first (``escalate.consent.classify_reply``): an
         opt-out (keyword or free text) revokes every purpose for that address and
         queues its one confirmation (an email one whose sender could not be
-        authenticated is held for a person instead: ``consent/_unverified.py``);
-        START re-grants; YES confirms a pending double opt-in; HELP/INFO is
-        answered with the policy's help text, and is no answer about the case
-        (its reminder still comes). Then any other message from a linked
-        address moves that contact's open handoff.
-        Returns the handoff it was matched to, or ``None`` (a HELP: ``None``).
+        authenticated is held for a person instead, and is no answer about any
+        case: ``consent/_unverified.py``); START re-grants; YES confirms a
+        pending double opt-in; HELP/INFO is answered with the policy's help
+        text, and is no answer about the case (its reminder still comes). Then
+        any other message from a linked address moves that contact's open handoff.
+        Returns the handoff it was matched to, or ``None`` (a HELP: ``None``); a
+        held opt-out returns the first case told of it, as read (it changed
+        nothing of it), or ``None`` when no open case is on the address.
 
         Raises:
             InvalidInput: not an ``InboundMessage``.
@@ -125,7 +131,8 @@ class InboundRouting(EscalatorParts):
                 for h in handoffs
             ),
         )
-        if plan.revoked and opt_out_unverified(message, self.engine.consent, signed=signed):
+        held = plan.revoked and opt_out_unverified(message, self.engine.consent, signed=signed)
+        if held:
             plan = hold_unverified_opt_out(plan, message, ordered, tenant=self.tenant, now=now)
         committed = bool(plan.records or plan.events or plan.outbox)
         if committed:
@@ -137,17 +144,22 @@ class InboundRouting(EscalatorParts):
                 # The only unique key here is the answer's idempotency key: this
                 # provider message was handled before (a webhook retry).
                 plan = replace(plan, outbox=())
-        matched = self._route_inbound(
-            message,
-            contact,
-            opted_out=plan.revoked,
-            confirmed_opt_in=plan.confirmed_opt_in,
-            help_request=plan.classification.intent is ReplyIntent.HELP,
-            # Read again after a consent commit: it may have settled their sends.
-            ordered_handoffs=None if committed else ordered,
-            also=asking,
-            signed=signed,
-        )
+        if held:
+            # Not the customer's answer as far as we know: it moves no case and
+            # cancels no timer; the notice is how a person sees it.
+            matched = next(iter(held_cases(message, ordered)), None)
+        else:
+            matched = self._route_inbound(
+                message,
+                contact,
+                opted_out=plan.revoked,
+                confirmed_opt_in=plan.confirmed_opt_in,
+                help_request=plan.classification.intent is ReplyIntent.HELP,
+                # Read again after a consent commit: it may have settled their sends.
+                ordered_handoffs=None if committed else ordered,
+                also=asking,
+                signed=signed,
+            )
         if self.dispatch_immediately:
             for handoff_id in dict.fromkeys(item.handoff_id for item in plan.outbox):
                 self.engine.dispatch(handoff_id=handoff_id)

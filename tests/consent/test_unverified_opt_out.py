@@ -9,6 +9,8 @@ honoured as before.
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -97,10 +99,17 @@ def assert_held(esc: Escalator, sms: MemoryTransport, notes: Notes, handoff: Han
     assert "jane" not in str(held.data)
 
 
-def assert_honoured(esc: Escalator, handoff: Handoff, notes: Notes) -> None:
+def assert_honoured(
+    esc: Escalator, handoff: Handoff, notes: Notes, returned: Handoff | None = None
+) -> None:
     assert esc.consent.decide(EMAIL, Purpose.TRANSACTIONAL).reason == "revoked"
-    assert esc.handoffs.get(handoff.id).state is HandoffState.DECLINED
+    declined = esc.handoffs.get(handoff.id)
+    assert declined.state is HandoffState.DECLINED
     assert not [n for _, n in notes if n.topic == "unverified_opt_out"]
+    inputs = [e.data["input"] for e in esc.history(handoff.id) if e.kind == "reply.received"]
+    assert inputs == ["opted_out"]
+    if returned is not None:
+        assert returned == declined
 
 
 @pytest.mark.parametrize("body", ["STOP", "Please stop emailing me"])
@@ -152,8 +161,8 @@ def test_an_authenticated_or_unchecked_stop_is_honoured(
     notes: Notes = []
     esc = escalator(store, clock, sms, notes)
     handoff = connected(esc, clock)
-    esc.inbound(email(clock, "STOP", authenticated))
-    assert_honoured(esc, handoff, notes)
+    returned = esc.inbound(email(clock, "STOP", authenticated))
+    assert_honoured(esc, handoff, notes, returned)
 
 
 def test_a_stop_to_the_signed_reply_to_address_is_honoured(
@@ -163,8 +172,9 @@ def test_a_stop_to_the_signed_reply_to_address_is_honoured(
     notes: Notes = []
     esc = escalator(store, clock, sms, notes)
     handoff = connected(esc, clock)
-    esc.inbound(email(clock, "STOP", False, to=f"Acme <{REPLIES.address_for(handoff.id)}>"))
-    assert_honoured(esc, handoff, notes)
+    to = f"Acme <{REPLIES.address_for(handoff.id)}>"
+    returned = esc.inbound(email(clock, "STOP", False, to=to))
+    assert_honoured(esc, handoff, notes, returned)
 
 
 def test_the_honour_policy_honours_every_email_opt_out(
@@ -173,8 +183,8 @@ def test_the_honour_policy_honours_every_email_opt_out(
     notes: Notes = []
     esc = escalator(store, clock, sms, notes, unauthenticated_email_opt_out="honour")
     handoff = connected(esc, clock)
-    esc.inbound(email(clock, "STOP", False))
-    assert_honoured(esc, handoff, notes)
+    returned = esc.inbound(email(clock, "STOP", False))
+    assert_honoured(esc, handoff, notes, returned)
 
 
 def test_every_open_case_on_the_address_is_told(
@@ -208,3 +218,133 @@ def test_a_forged_stop_with_no_open_case_is_recorded(
     assert held.handoff_id is None
     assert held.data["address"] == "j***@example.com"
     assert notes == []
+
+
+# -- a held opt-out is no reply: the case and its timers stay as they were ------
+
+REMINDER_AFTER = timedelta(hours=24)  # Workflow.default's reminder_after
+OTHER_TEXT = "STOP emailing me. Also the refund went to card 4242, call 415-555-0100"
+
+
+def pending_timers(store: Store, esc: Escalator, handoff: Handoff) -> set[tuple[str, datetime]]:
+    far = esc.clock.now() + timedelta(days=365)
+    return {
+        (t.name, t.due_at)
+        for t in store.due_timers(far, limit=1000, tenant=esc.tenant)
+        if t.handoff_id == handoff.id
+    }
+
+
+def reminders(sms: MemoryTransport) -> list[str]:
+    return [m.body for m in sms.sent if "still need help" in (m.subject or "")]
+
+
+@pytest.mark.parametrize("body", ["STOP", "Please stop emailing me", OTHER_TEXT])
+def test_a_held_opt_out_leaves_the_case_and_its_timers_as_they_were(
+    store: Store, clock: FakeClock, sms: MemoryTransport, body: str
+) -> None:
+    """A forged STOP is not the customer's answer: no reply, no version, no timer moved."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)
+    sms.clear()
+    before = esc.handoffs.get(handoff.id)
+    timers = pending_timers(store, esc, handoff)
+    assert {name for name, _ in timers} == {"reminder"}
+    returned = esc.inbound(email(clock, body, False))
+    assert returned == before  # the case the notice went to, unchanged
+    assert esc.handoffs.get(handoff.id) == before
+    assert pending_timers(store, esc, handoff) == timers
+    kinds = [e.kind for e in esc.history(handoff.id)]
+    assert "reply.received" not in kinds
+    assert kinds.count("consent.opt_out_unverified") == 1
+    assert_held(esc, sms, notes, handoff)
+
+
+def test_the_reminder_still_comes_at_its_time_after_a_held_stop(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Anyone who knows the address could otherwise silence the follow-up, then the abandonment."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)  # the intro left 5 minutes ago
+    sms.clear()
+    esc.inbound(email(clock, "STOP", False))
+    clock.advance(REMINDER_AFTER - timedelta(minutes=6))
+    esc.run_due()
+    assert reminders(sms) == []
+    clock.advance(minutes=2)
+    esc.run_due()
+    assert len(reminders(sms)) == 1
+    assert esc.handoffs.get(handoff.id).state is HandoffState.CONNECTED
+    clock.advance(hours=48)  # abandon_after: a held STOP did not reset it either
+    esc.run_due()
+    assert esc.handoffs.get(handoff.id).state is HandoffState.ABANDONED
+
+
+def test_an_unauthenticated_email_that_is_no_opt_out_is_still_a_reply(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Only an opt-out is held: any other email answers the case, and the reminder stops."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)
+    returned = esc.inbound(email(clock, "Thanks, the parcel is still missing", False))
+    assert returned is not None
+    assert returned.version == handoff.version + 1
+    assert "reply.received" in [e.kind for e in esc.history(handoff.id)]
+    assert {name for name, _ in pending_timers(store, esc, handoff)} == {"idle"}
+    assert not [n for _, n in notes if n.topic == "unverified_opt_out"]
+
+
+def test_a_held_message_with_other_text_reaches_no_log_event_or_notice(
+    store: Store,
+    clock: FakeClock,
+    sms: MemoryTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unattributable, it is not relayed as the customer's words; the notice names only the case."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)
+    with caplog.at_level(logging.DEBUG):
+        esc.inbound(email(clock, OTHER_TEXT, False))
+        esc.run_due()
+    (note,) = [n for _, n in notes if n.topic == "unverified_opt_out"]
+    recorded = [str(e.data) for e in store.events(esc.tenant)]
+    for fragment in ("4242", "415-555-0100", "refund", "jane@"):
+        assert fragment not in note.text
+        assert fragment not in caplog.text
+        assert not [data for data in recorded if fragment in data]
+    assert handoff.reference in note.text
+
+
+def test_a_held_stop_through_sendgrid_moves_no_case(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The webhook path: applied, the helpdesk told, the case and its reminder untouched."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)
+    before = esc.handoffs.get(handoff.id)
+    timers = pending_timers(store, esc, handoff)
+    parser = SendGridInboundParse(KEY.public, clock=clock)
+    fields = parsed_fields(text="STOP", SPF="softfail", dkim="{@evil.example : pass}")
+    (applied,) = esc.handle_webhook(parser.parse(*request(KEY, form(fields), clock.now())))
+    assert applied is Applied.APPLIED
+    assert esc.handoffs.get(handoff.id) == before
+    assert pending_timers(store, esc, handoff) == timers
+    assert "reply.received" not in [e.kind for e in esc.history(handoff.id)]
+
+
+def test_two_cases_on_the_address_are_both_left_as_they_were(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The newest case (where a reply would have gone) is returned; neither moves."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    older = esc.handoffs.get(connected(esc, clock, "1001").id)
+    newer = esc.handoffs.get(connected(esc, clock, "1002").id)
+    assert esc.inbound(email(clock, "STOP", False, mid="<m2@example.com>")) == newer
+    assert esc.handoffs.get(older.id) == older
+    assert esc.handoffs.get(newer.id) == newer

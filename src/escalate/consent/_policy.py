@@ -87,7 +87,8 @@ class ConsentPolicy:
             default): nothing is revoked or declined and nothing is sent to the
             address; a ``consent.opt_out_unverified`` event on each open case of
             the address, and an ``unverified_opt_out`` notice to the helpdesk,
-            so that a person confirms with the customer. A forged STOP cannot
+            so that a person confirms with the customer; the message is no
+            reply (no case moves, no timer is cancelled). A forged STOP cannot
             close someone's case, but a genuine one from a mail system that
             authenticates nothing waits for that person. ``"honour"``: every
             email opt-out revokes, as an SMS STOP does.

@@ -8,7 +8,10 @@ the policy says ``review``, the revocation ``plan_reply`` planned is replaced:
 nothing is revoked (so no case is declined) and nothing goes to the address; each
 open case on it records a ``consent.opt_out_unverified`` event and tells the
 helpdesk (an ``unverified_opt_out`` ``Notify`` through the outbox, as a
-free-text review does), so a person confirms with the customer.
+free-text review does), so a person confirms with the customer. The message
+is no reply either: one we cannot attribute to the customer must not answer
+their case (stop its reminder, reset its abandonment) nor be relayed as their
+words, so ``Escalator.inbound`` feeds it to no workflow.
 
 A reply to a case's signed reply-to address is vouched for: that token was only
 ever mailed to the case's address, so its sender reads that mailbox.
@@ -29,7 +32,7 @@ from escalate.store._protocol import OutboxItem
 from escalate.workflow._commands import Notify
 from escalate.workflow._events import handoff_event
 
-__all__ = ["hold_unverified_opt_out", "opt_out_unverified"]
+__all__ = ["held_cases", "hold_unverified_opt_out", "opt_out_unverified"]
 
 
 def opt_out_unverified(
@@ -44,6 +47,15 @@ def opt_out_unverified(
     if policy.unauthenticated_email_opt_out == "honour":
         return False
     return signed is None or signed.address != message.sender
+
+
+def held_cases(message: InboundMessage, handoffs: Sequence[Handoff]) -> list[Handoff]:
+    """Of ``handoffs`` (in routing order), the open cases on the message's address, once each."""
+    held: dict[str, Handoff] = {}
+    for handoff in handoffs:
+        if handoff.address == message.sender and handoff.is_open:
+            held.setdefault(handoff.id, handoff)
+    return list(held.values())
 
 
 def hold_unverified_opt_out(
@@ -62,11 +74,7 @@ def hold_unverified_opt_out(
     key = message.provider_message_id or new_id("in")
     events = []
     outbox = []
-    seen: set[str] = set()
-    for handoff in handoffs:
-        if handoff.address != message.sender or not handoff.is_open or handoff.id in seen:
-            continue
-        seen.add(handoff.id)
+    for handoff in held_cases(message, handoffs):
         events.append(
             handoff_event(
                 handoff,
