@@ -217,7 +217,7 @@ class Escalator(ContactIntake, InboundRouting):
             InvalidInput: something other than webhook records.
         """
         batch = [records] if isinstance(records, WebhookRecord) else list(records)
-        return [apply_webhook(self, record, seen=seen or self.webhook_seen) for record in batch]
+        return [apply_webhook(self, record, seen=seen) for record in batch]
 
     def send_message(self, handoff_id: str, text: str, *, actor: str = "agent") -> Handoff:
         """An agent writes to the customer on the handoff's private channel.

@@ -105,3 +105,15 @@ def test_from_env_reads_the_smtp_variables() -> None:
     assert transport._starttls is True
     with pytest.raises(InvalidInput, match="SMTP_HOST"):
         SMTPEmail.from_env({"SMTP_FROM_EMAIL": "a@acme.example"})
+
+
+@pytest.mark.parametrize("port", ["587x", "", " ", "0", "70000", "-25", "\u0665\u0668\u0667"])
+def test_from_env_refuses_a_port_that_is_no_port_number(port: str) -> None:
+    """A bad SMTP_PORT is InvalidInput naming the variable, not int()'s bare ValueError."""
+    env = {"SMTP_HOST": "smtp.example", "SMTP_FROM_EMAIL": "a@acme.example", "SMTP_PORT": port}
+    if not port.strip():
+        assert SMTPEmail.from_env(env).port == 587  # unset or blank: the default
+        return
+    with pytest.raises(InvalidInput, match="SMTP_PORT") as raised:
+        SMTPEmail.from_env(env)
+    assert port not in str(raised.value)

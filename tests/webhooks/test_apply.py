@@ -10,7 +10,7 @@ import pytest
 from escalate import Escalator, Identity, Purpose
 from escalate.store import OutboxStatus, Store
 from escalate.testing import FakeClock, MemoryTransport
-from escalate.webhooks import Applied, MemorySeen
+from escalate.webhooks import Applied, MemorySeen, apply_webhook
 from escalate.webhooks.sendgrid import SendGridWebhook
 from escalate.webhooks.twilio import TwilioWebhook
 from tests.conftest import WEB_FORM_CONSENT, make_thread
@@ -218,3 +218,18 @@ def test_duplicates_within_the_signed_window(store: Store, clock: FakeClock) -> 
     assert esc.handle_webhook(hook.parse(*request)) == [Applied.APPLIED]
     clock.advance(minutes=4)
     assert esc.handle_webhook(hook.parse(*request), seen=MemorySeen()) == [Applied.DUPLICATE]
+
+
+def test_apply_webhook_drops_a_retried_reply_as_handle_webhook_does(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """apply_webhook(esc, record) without seen= uses esc.webhook_seen: a retry reaches no case."""
+    esc = escalator(store, clock, sms)
+    handoff = connect(esc, clock)
+    hook = TwilioWebhook(TWILIO_TOKEN, clock=clock)
+    request = twilio_request({"From": PHONE.value, "Body": "still broken", "MessageSid": "SMre1"})
+    assert apply_webhook(esc, hook.parse(*request)) is Applied.APPLIED
+    version = esc.handoffs.get(handoff.id).version
+    assert apply_webhook(esc, hook.parse(*request)) is Applied.DUPLICATE
+    assert esc.handoffs.get(handoff.id).version == version
+    assert kinds(esc, handoff).count("reply.received") == 1

@@ -103,9 +103,13 @@ class SMTPEmail:
         """Build from ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
         ``SMTP_FROM_EMAIL`` and ``SMTP_STARTTLS`` (``false`` turns it off)."""
         env = os.environ if environ is None else environ
+        port = (env.get("SMTP_PORT") or "").strip() or "587"
+        if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            # int() would raise a bare ValueError quoting the value, or take "٥٨٧".
+            raise InvalidInput("SMTPEmail.from_env: SMTP_PORT is not a port number (1-65535)")
         settings: dict[str, Any] = {
             "host": env.get("SMTP_HOST"),
-            "port": int(env.get("SMTP_PORT") or 587),
+            "port": int(port),
             "username": env.get("SMTP_USERNAME"),
             "password": env.get("SMTP_PASSWORD"),
             "from_email": env.get("SMTP_FROM_EMAIL"),

@@ -116,12 +116,17 @@ def apply_webhook(esc: Escalator, record: WebhookRecord, *, seen: Seen | None = 
     """Apply one parsed record: a reply to ``esc.inbound``, a delivery report to the
     outbox, a provider event to the consent ledger.
 
+    ``seen`` defaults to ``esc.webhook_seen``, as for ``esc.handle_webhook``: a
+    provider's retry of a reply must not reach the case twice.
+
     Raises:
         InvalidInput: not a webhook record.
     """
     key = _key(record) if isinstance(record, WebhookRecord) else None
-    if key is None or seen is None:
+    if key is None:
         return _apply(esc, record)
+    if seen is None:
+        seen = esc.webhook_seen
     if not seen.first_time(key):
         return Applied.DUPLICATE
     try:
