@@ -19,7 +19,7 @@ from escalate.store import Store
 from escalate.testing import FakeClock
 from tests.identity.helpers import book
 
-PHONES = {name: Identity.phone(f"+1415555020{n}") for n, name in enumerate("ABC")}
+PHONES = {name: Identity.phone(f"+1415555020{n}") for n, name in enumerate("ABCD")}
 
 
 def _contacts(contacts: ContactBook, clock: FakeClock, order: str) -> dict[str, Contact]:
@@ -151,3 +151,76 @@ def test_a_number_linked_again_is_reached_again(store: Store, clock: FakeClock) 
     assert contacts.resolve(PHONES["B"]) == contacts.get(made["C"].id)
     assert _reaches(contacts, store, made["C"], PHONES["B"])
     assert not _reaches(contacts, store, made["A"], PHONES["B"])
+
+
+def test_a_number_unlinked_while_merged_and_linked_again_for_the_survivor_stays_with_it(
+    store: Store, clock: FakeClock
+) -> None:
+    """B's number, "not this person" while merged, then linked to A (not B): A keeps it.
+
+    Linked for the survivor (``origin`` unset), the link is a new one: the unmerge
+    gives back B's links as they were, not an address linked again for A since.
+    """
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "AB")
+    survivor, merge = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    contacts.unlink(survivor, PHONES["B"], actor="agent:7")
+    clock.advance(minutes=1)
+    contacts.link(made["A"], PHONES["B"], LinkSource.AGENT_ENTERED)
+    kept, restored = contacts.unmerge(merge.id, actor="agent:7")
+    assert set(kept.identities) == {PHONES["A"], PHONES["B"]}
+    assert restored.identities == ()
+    assert _reaches(contacts, store, made["A"], PHONES["B"])
+    assert not _reaches(contacts, store, made["B"], PHONES["B"])
+    assert not _reaches(contacts, store, made["B"], PHONES["A"])
+
+
+def test_a_number_unlinked_while_merged_stays_with_its_real_owner_merged_in_since(
+    store: Store, clock: FakeClock
+) -> None:
+    """B's number, "not this person" while merged, goes to D, whom A absorbs: undoing B's
+    merge leaves the number with D (in A), and undoing D's gives it to D."""
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "AB")
+    survivor, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    contacts.unlink(survivor, PHONES["B"], actor="agent:7")
+    clock.advance(minutes=1)
+    made["D"] = contacts.create(PHONES["B"], LinkSource.AGENT_ENTERED)  # its real owner
+    clock.advance(minutes=1)
+    _, second = contacts.merge_with_record(made["A"], made["D"], "same person?")
+    kept, restored = contacts.unmerge(first.id, actor="agent:7")
+    assert (set(kept.identities), restored.identities) == ({PHONES["A"], PHONES["B"]}, ())
+    assert not _reaches(contacts, store, made["B"], PHONES["B"])
+    assert _reaches(contacts, store, made["D"], PHONES["B"])
+    _, owner = contacts.unmerge(second.id, actor="agent:7")
+    assert owner.identities == (PHONES["B"],)
+    assert contacts.resolve(PHONES["B"]) == owner
+    assert _reaches(contacts, store, made["D"], PHONES["B"])
+    assert not _reaches(contacts, store, made["A"], PHONES["B"])
+    assert not _reaches(contacts, store, made["B"], PHONES["B"])
+
+
+def test_an_unmerge_parts_the_contacts_merged_in_even_from_a_number_unlinked_before(
+    store: Store, clock: FakeClock
+) -> None:
+    """A said "not me" of a number; B merged into A; D, holding the number, merged in and
+    out again: B's cases lost the number then, and undoing B's merge must not give it back.
+
+    A's own record of the number (older than B's merge) is A's past; the unmerge of D
+    is B's loss too, and must be recorded as such.
+    """
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "ABD")
+    number = Identity.phone("+14155550209")
+    contacts.link(made["A"], number, LinkSource.AGENT_ENTERED)
+    contacts.unlink(made["A"], number, actor="agent:7")
+    contacts.link(made["D"], number, LinkSource.AGENT_ENTERED)
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    _, second = contacts.merge_with_record(made["A"], made["D"], "same person?")
+    assert _reaches(contacts, store, made["B"], number)  # one person: B's case may use it
+    contacts.unmerge(second.id, actor="agent:7")
+    assert not _reaches(contacts, store, made["B"], number)
+    contacts.unmerge(first.id, actor="agent:7")
+    assert not _reaches(contacts, store, made["B"], number)
+    assert not _reaches(contacts, store, made["A"], number)
+    assert _reaches(contacts, store, made["D"], number)

@@ -104,14 +104,17 @@ def unmerge_changes(
         contact's before the merge go back with their current provenance (a link
         verified since stays verified); identities unlinked since stay unlinked,
         and are recorded as unlinked on both; links made for the survivor since
-        stay with it. Each side records the phones and emails the other keeps as
-        unlinked from it (``Unlinked.merge_id``): they are somebody else's now.
+        stay with it, an identity of the absorbed contact's unlinked and linked
+        again since included (``_same_link``). Each side records the phones and
+        emails the other keeps as unlinked from it (``Unlinked.merge_id``): they
+        are somebody else's now.
     """
-    own = {link.identity.key for link in record.absorbed_before.links}
+    before = {link.identity.key: link for link in record.absorbed_before.links}
+    own = set(before)
     moving: list[Link] = []
     staying: list[Link] = []
     for link in root.links:
-        if link.identity.key in own or link.origin in origins:
+        if link.origin in origins or _same_link(link, before.get(link.identity.key)):
             moving.append(
                 link.model_copy(update={"origin": None}) if link.origin == absorbed.id else link
             )
@@ -136,18 +139,17 @@ def unmerge_changes(
     # survivor's cases, which follow to the root; undoing the merge that took the
     # survivor into the root gives them back to it (``origin``).
     root_parted = _parted(
-        root.unlinked,
         moving,
         record.id,
         actor,
         at,
         origin=None if root.id == record.survivor_id else record.survivor_id,
     )
-    restored_parted = _parted(restored_kept, staying, record.id, actor, at, origin=None)
+    restored_parted = _parted(staying, record.id, actor, at, origin=None)
     root_after = root.model_copy(
         update={
             "links": tuple(staying),
-            "unlinked": (*root.unlinked, *root_parted),
+            "unlinked": (*_unless_parted(root.unlinked, root_parted), *root_parted),
             "version": root.version + 1,
             "time_zone": zone,
         }
@@ -155,7 +157,7 @@ def unmerge_changes(
     restored = absorbed.model_copy(
         update={
             "links": tuple(moving),
-            "unlinked": (*restored_kept, *restored_parted),
+            "unlinked": (*_unless_parted(restored_kept, restored_parted), *restored_parted),
             "merged_into": None,
             "version": absorbed.version + 1,
         }
@@ -210,8 +212,23 @@ def _one_each(records: Iterable[Unlinked]) -> tuple[Unlinked, ...]:
     return tuple(kept)
 
 
+def _same_link(link: Link, before: Link | None) -> bool:
+    """Whether ``link`` is ``before`` (the absorbed contact's at the merge), kept since.
+
+    Verifying it or a new display handle changes a link in place, keeping when and
+    by whom it was made; an identity unlinked since and linked again (for the
+    survivor: for the absorbed contact, ``origin`` says so) is a new link, whoever
+    it was linked to before.
+    """
+    return before is not None and (link.at, link.actor, link.source, link.confidence) == (
+        before.at,
+        before.actor,
+        before.source,
+        before.confidence,
+    )
+
+
 def _parted(
-    kept: Sequence[Unlinked],
     links: Sequence[Link],
     merge_id: str,
     actor: str,
@@ -219,14 +236,20 @@ def _parted(
     *,
     origin: str | None,
 ) -> tuple[Unlinked, ...]:
-    """A record of each phone and email of ``links`` (the other side's) ``kept`` lacks.
-
-    A record ``kept`` already has (an unlink's, dormant while the merge gave the
-    address back) says the same and stays.
-    """
-    known = {gone.identity.key for gone in kept}
+    """A record of each phone and email of ``links`` (the other side's)."""
     return tuple(
         Unlinked(identity=link.identity, at=at, actor=actor, origin=origin, merge_id=merge_id)
         for link in links
-        if link.identity.kind is not IdentityKind.SOCIAL and link.identity.key not in known
+        if link.identity.kind is not IdentityKind.SOCIAL
     )
+
+
+def _unless_parted(kept: Sequence[Unlinked], parted: Sequence[Unlinked]) -> tuple[Unlinked, ...]:
+    """``kept`` less its records of the addresses ``parted`` records anew.
+
+    An older record of one (an unlink's, dormant while a merge gave the address
+    back) gives way to the unmerge's: the contacts merged into this side since
+    that record lose the address now too, and ``held_while_merged`` gives them
+    what was recorded since they joined, not before.
+    """
+    return unlinked_except(kept, (gone.identity for gone in parted))

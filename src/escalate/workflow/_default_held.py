@@ -22,6 +22,7 @@ from escalate.workflow._default_actions import (
 from escalate.workflow._default_settings import duration
 from escalate.workflow._definition import Context, Effects, Step, effects
 from escalate.workflow._inputs import SendDeferred
+from escalate.workflow._reminder import reminder_after_hold
 
 __all__ = ["HELD_STEPS"]
 
@@ -51,7 +52,14 @@ def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> lis
     """
     template = event.template or ""
     if template.startswith("intro.") and handoff.state is S.CONNECTED:
-        return [MoveTimer(name=REMINDER, due_at=event.not_before + duration(ctx, "reminder_after"))]
+        due = reminder_after_hold(
+            ctx.messages,
+            ctx.now,
+            event.not_before,
+            reminder_after=duration(ctx, "reminder_after"),
+            abandon_after=duration(ctx, "abandon_after"),
+        )
+        return [MoveTimer(name=REMINDER, due_at=due)]
     if template.startswith("reminder."):
         return [MoveTimer(name=ABANDON, due_at=event.not_before + duration(ctx, "abandon_after"))]
     if template == "opt_in.sms":
@@ -80,7 +88,11 @@ def _first_message(event: SendDeferred, ctx: Context) -> bool:
 def _held_steps(
     sources: HandoffState | tuple[HandoffState, ...], timers: tuple[str, ...]
 ) -> tuple[Step, Step]:
-    """A private message held by quiet hours: past the SLA (helpdesk told), or not."""
+    """A private message held by quiet hours: past the SLA (helpdesk told), or not.
+
+    Connected, the reminder's move reads the intro (``reminder_after_hold``).
+    """
+    connected = sources == S.CONNECTED
     return (
         Step(
             sources,
@@ -91,6 +103,7 @@ def _held_steps(
             guard=first_message_misses_sla,
             templates=("notify.sla_at_risk",),
             starts=timers,
+            uses_messages=connected,
         ),
         Step(
             sources,
@@ -99,6 +112,7 @@ def _held_steps(
             "a private message held by quiet hours",
             held,
             starts=timers,
+            uses_messages=connected,
         ),
     )
 

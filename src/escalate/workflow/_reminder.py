@@ -38,7 +38,7 @@ from escalate.workflow._definition import Context, Effects, Step, effects
 from escalate.workflow._inputs import TimerFired
 from escalate.workflow._messages import PrivateMessage
 
-__all__ = ["REMINDER_STEPS", "SLACK", "ReminderCheck", "check_reminder"]
+__all__ = ["REMINDER_STEPS", "SLACK", "ReminderCheck", "check_reminder", "reminder_after_hold"]
 
 #: A reminder this much early still goes: a scheduler that runs every minute
 #: sends the intro up to a minute after it was queued, and re-arming the timer
@@ -90,6 +90,30 @@ def check_reminder(
     if now < due - SLACK:
         return ReminderCheck(wait_until=due)
     return GO
+
+
+def reminder_after_hold(
+    messages: Sequence[PrivateMessage],
+    now: datetime,
+    not_before: datetime,
+    *,
+    reminder_after: timedelta,
+    abandon_after: timedelta,
+) -> datetime:
+    """When the reminder timer goes once quiet hours held the intro at ``now`` until ``not_before``.
+
+    ``reminder_after`` after the hold ends, as the intro leaves then; but no later
+    than the cut-off (see ``check_reminder``) put off by the hold. A retry held
+    on the third morning would otherwise move the timer a day past the cut-off,
+    and an intro that never left would keep its case open that much longer (or
+    leave three days late, with a reminder to follow).
+    """
+    due = not_before + reminder_after
+    intro = _intro(messages)
+    if intro is None or intro.sent_at is not None:
+        return due
+    cutoff = intro.queued_at + reminder_after + abandon_after + max(not_before - now, timedelta())
+    return min(due, cutoff)
 
 
 def _intro(messages: Sequence[PrivateMessage]) -> PrivateMessage | None:
