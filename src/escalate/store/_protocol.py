@@ -188,8 +188,9 @@ class Store(Protocol):
         ...
 
     def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
-        """Delete the private messages (``SendMessage`` rows) of these handoffs, whatever
-        address they went to (unless a worker holds one right now)."""
+        """Delete the messages of these handoffs: private ones (``SendMessage`` rows),
+        whatever address they went to, and public replies (``PostPublicReply``,
+        which greet the author by handle); unless a worker holds one right now."""
         ...
 
     def events(
