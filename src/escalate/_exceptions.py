@@ -138,7 +138,8 @@ class VerificationFailed(InvalidInput):
 
     Attributes:
         reason: ``"wrong_code"``, ``"expired"``, ``"used"``, ``"too_many_attempts"``,
-            ``"bad_signature"`` or ``"unknown"``.
+            ``"bad_signature"``, ``"unknown"`` or ``"erased"`` (the address's person
+            was erased since the code was issued).
     """
 
     def __init__(self, reason: str) -> None:

@@ -8,7 +8,7 @@ from escalate import Channel, Identity
 from escalate.consent import ConsentAction, ConsentEvidence, ConsentProof, ConsentSource, Purpose
 from escalate.consent._ledger_service import make_consent_record
 from escalate.store import Changes, OutboxItem, OutboxStatus, Store
-from escalate.workflow import Notify, SendMessage
+from escalate.workflow import Notify, PostPublicReply, SendMessage
 
 AT = datetime(2026, 1, 5, 18, tzinfo=UTC)
 PHONE = Identity.phone("+14155550100")
@@ -57,11 +57,15 @@ def test_erase_address_keeps_proofs_and_drops_personal_rows(store: Store) -> Non
 
 
 def test_erase_messages_drops_a_handoffs_texts_whatever_their_address(store: Store) -> None:
-    """erase_messages deletes the handoffs' private messages, to any address; the rest stay:
-    another handoff's, one a worker holds, and the helpdesk's notices (no personal data)."""
+    """erase_messages deletes the handoffs' private messages, to any address, and public
+    replies (they greet the author by handle); the rest stay: another handoff's, one a
+    worker holds, and the helpdesk's notices (no personal data)."""
     notice = OutboxItem(id="ob_n", handoff_id="ho_1", idempotency_key="n",
                         command=Notify(topic="failed", text="Case K7QP-3M: closed"),
                         due_at=AT, created_at=AT)  # fmt: skip
+    greeting = OutboxItem(id="ob_p", handoff_id="ho_1", idempotency_key="p",
+                          command=PostPublicReply(text="@jane_d sorry! DM us: K7QP-3M"),
+                          due_at=AT, created_at=AT)  # fmt: skip
     store.commit(
         Changes(
             outbox=(
@@ -70,6 +74,7 @@ def test_erase_messages_drops_a_handoffs_texts_whatever_their_address(store: Sto
                 row(PHONE, "c", "ho_2"),
                 row(OTHER, "d", "ho_1"),
                 notice,
+                greeting,
             )
         )
     )

@@ -149,3 +149,47 @@ def test_a_refused_commit_writes_no_identity_records(store: Store) -> None:
     with pytest.raises(ConcurrentUpdate):
         store.commit(Changes(contacts=(_contact("ct_a"),), merge_proposals=(proposal,)))
     assert store.merge_proposals("default") == []
+
+
+def test_merges_holding_an_address_in_either_snapshot(store: Store) -> None:
+    """Erasure's lookup: a merge whose snapshot links the address or keeps it unlinked,
+    active or undone, oldest first; never another tenant's, never by another address."""
+    email = Identity.email("jane@example.com")
+    gone = Unlinked(identity=email, at=AT)
+    bare = Contact(id="ct_b", created_at=AT)
+    linked = MergeRecord(id="mg_2", survivor_id="ct_a", absorbed_id="ct_b", reason="r",
+                         at=AT + timedelta(seconds=1), survivor_before=_contact("ct_a"),
+                         absorbed_before=bare)  # fmt: skip
+    unlinked = linked.model_copy(
+        update={
+            "id": "mg_1",
+            "at": AT,
+            "survivor_before": bare,
+            "absorbed_before": bare.model_copy(update={"id": "ct_c", "unlinked": (gone,)}),
+            "undone_at": AT,
+        }
+    )
+    elsewhere = linked.model_copy(update={"tenant": "other"})
+    store.commit(Changes(merges=(linked, unlinked)))
+    store.commit(Changes(merges=(elsewhere,)))
+    assert store.merges_holding("default", PHONE) == [linked]
+    assert store.merges_holding("default", email) == [unlinked]
+    assert store.merges_holding("default", Identity.phone("+14155550111")) == []
+    assert store.merges_holding("other", PHONE) == [elsewhere]
+
+
+def test_an_erased_challenge_leaves_its_address(store: Store) -> None:
+    """verifications_of lists an address's challenges; one rewritten without its address
+    (erasure) is listed and counted for it no more."""
+    record = VerificationRecord(id="vc_1", contact_id="ct", identity=PHONE, salt="00",
+                                code_hash="ab", created_at=AT,
+                                expires_at=AT + timedelta(minutes=10))  # fmt: skip
+    later = record.model_copy(update={"id": "vc_2", "created_at": AT + timedelta(seconds=1)})
+    store.commit(Changes(verifications=(later, record)))
+    assert store.verifications_of("default", PHONE) == [record, later]
+    assert store.verifications_of("other", PHONE) == []
+    erased = record.model_copy(update={"identity": None, "version": 2})
+    store.commit(Changes(verifications=(erased,)))
+    assert store.get_verification("default", "vc_1") == erased
+    assert store.verifications_of("default", PHONE) == [later]
+    assert store.count_verifications("default", PHONE, AT) == 1

@@ -3,8 +3,11 @@
 Erasure keeps what the law asks a controller to be able to show: for every
 consent record, a ``ConsentProof`` (keyed address hash, purpose, action,
 source, wording version, time). Addresses, evidence (ip, user agent, exact
-text), message bodies and the public post's text go. Audit events stay: they
-never held raw personal data (addresses in them are redacted).
+text), message bodies, public replies and the public post's text go, and so do
+the addresses in the identity records that outlive the contact (merges'
+snapshots, proposals, verification challenges: ``identity._forgetting``).
+Audit events stay: they never held raw personal data (addresses in them are
+redacted).
 
 The person's messages go whatever address they were sent to: an address
 unlinked from them ("this isn't me", or given to the other side by an unmerge)
@@ -26,6 +29,11 @@ from escalate._models import Event, Handoff, HandoffState
 from escalate.consent._ledger_service import address_hash
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentProof
+from escalate.identity._forgetting import (
+    forgotten_merges,
+    forgotten_proposals,
+    forgotten_verifications,
+)
 from escalate.identity._merge import merged_contact_ids
 from escalate.store._changes import Changes
 
@@ -151,7 +159,9 @@ def erase_contact(
     """Erase ``contact``'s personal data; return the consent proofs kept."""
     tenant = contact.tenant
     kept: list[ConsentProof] = []
-    for address in (*contact.identities, *_once_held(store, contact)):
+    # Social accounts too: a merge's snapshot of their link carries the handle.
+    addresses = list(dict.fromkeys((*contact.identities, *_once_held(store, contact))))
+    for address in addresses:
         if address.kind is IdentityKind.SOCIAL:
             continue
         hashed = address_hash(policy, tenant, address)
@@ -164,6 +174,7 @@ def erase_contact(
         _scrub_handoff(store, handoff, now, actor)
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact
+        person = merged_contact_ids(store, tenant, contact.id)
         # The addresses unlinked from the person (or from a contact merged into
         # theirs) kept their cases from texting them; those cases are declined now.
         erased = current.model_copy(
@@ -171,12 +182,12 @@ def erase_contact(
         )
         forgotten = {
             merged.id: merged.model_copy(update={"unlinked": (), "version": merged.version + 1})
-            for merged_id in merged_contact_ids(store, tenant, contact.id)[1:]
+            for merged_id in person[1:]
             if (merged := store.get_contact(tenant, merged_id)) is not None and merged.unlinked
         }
         # Another contact that once said "this isn't me" of the person's number
         # keeps it in its own unlinked records: the person's data all the same.
-        for address in current.identities:
+        for address in addresses:
             if address.kind is IdentityKind.SOCIAL:
                 continue
             for other in store.contacts_unlinked_from(tenant, address):
@@ -188,6 +199,9 @@ def erase_contact(
                 forgotten[other.id] = base.model_copy(
                     update={"unlinked": base.without_unlinked(address)}
                 )
+        merges = forgotten_merges(store, tenant, person, addresses)
+        proposals = forgotten_proposals(store, tenant, person, addresses, now=now, actor=actor)
+        challenges = forgotten_verifications(store, tenant, addresses)
         event = Event(
             id=new_id("ev"),
             tenant=tenant,
@@ -195,10 +209,23 @@ def erase_contact(
             at=now,
             contact_id=contact.id,
             actor=actor,
-            data={"identities": len(current.links), "consent_proofs": len(kept)},
+            data={
+                "identities": len(current.links),
+                "consent_proofs": len(kept),
+                "merges": len(merges),
+                "merge_proposals": len(proposals),
+                "verifications": len(challenges),
+            },
+        )
+        changes = Changes(
+            contacts=(erased, *forgotten.values()),
+            merges=tuple(merges),
+            merge_proposals=tuple(proposals),
+            verifications=tuple(challenges),
+            events=(event,),
         )
         try:
-            store.commit(Changes(contacts=(erased, *forgotten.values()), events=(event,)))
+            store.commit(changes)
             break
         except ConcurrentUpdate:
             continue

@@ -27,7 +27,9 @@ class MergeRecord(BaseModel):
     """One merge: who survived, who became a tombstone, and both as they were before.
 
     ``survivor_before`` and ``absorbed_before`` are full snapshots, so ``unmerge``
-    can give each contact back exactly the identities it held.
+    can give each contact back exactly the identities it held. Erasing a person
+    takes their addresses out of every snapshot holding them (and everything out
+    of their own contacts' snapshots): an undo gives them back nothing.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -69,7 +71,8 @@ class MergeProposal(BaseModel):
 
     Attributes:
         contact_ids: the two contacts, sorted (so a pair has one spelling).
-        identity: the identity both claim (redacted in ``repr``).
+        identity: the identity both claim (redacted in ``repr``); ``None`` once
+            the person it named was erased (an open proposal is then rejected).
         reason: why it was proposed, e.g. ``"identity_claimed_unverified"``.
         merge_id: the merge that accepting it made.
     """
@@ -79,7 +82,7 @@ class MergeProposal(BaseModel):
     id: str
     tenant: str = DEFAULT_TENANT
     contact_ids: tuple[str, str]
-    identity: Identity
+    identity: Identity | None
     reason: str
     status: ProposalStatus = ProposalStatus.OPEN
     created_at: AwareDatetime
@@ -93,6 +96,8 @@ class VerificationRecord(BaseModel):
 
     ``version`` increases with every attempt, so two concurrent attempts on one
     code cannot both succeed: the store refuses the second (``ConcurrentUpdate``).
+    ``identity`` is ``None`` once the address's person was erased: the challenge
+    then confirms nothing (``VerificationFailed("erased")``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -100,7 +105,7 @@ class VerificationRecord(BaseModel):
     id: str
     tenant: str = DEFAULT_TENANT
     contact_id: str
-    identity: Identity
+    identity: Identity | None
     salt: str
     code_hash: str
     created_at: AwareDatetime

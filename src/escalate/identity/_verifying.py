@@ -89,7 +89,7 @@ def confirm_code(book: ContactBook, challenge_id: str, code: str, *, actor: str)
     record = book._store.get_verification(book._tenant, challenge_id)
     if record is None:
         raise VerificationFailed("unknown")
-    _check_usable(book, record)
+    identity = _check_usable(book, record)
     if not codes_match(code.strip(), record.salt, record.code_hash):
         failed = record.model_copy(
             update={"attempts": record.attempts + 1, "version": record.version + 1}
@@ -100,14 +100,14 @@ def confirm_code(book: ContactBook, challenge_id: str, code: str, *, actor: str)
             "contact.verification_failed",
             book._clock.now(),
             actor,
-            identity=record.identity,
+            identity=identity,
             challenge_id=record.id,
             attempts=failed.attempts,
         )
         # The one refusal that writes: a wrong guess must count against the limit.
         book._store.commit(Changes(verifications=(failed,), events=(event,)))
         raise VerificationFailed("wrong_code")
-    return _complete(book, record, method="code", actor=actor)
+    return _complete(book, record, identity, method="code", actor=actor)
 
 
 def confirm_link(book: ContactBook, token: str, *, actor: str) -> Contact:
@@ -118,17 +118,22 @@ def confirm_link(book: ContactBook, token: str, *, actor: str) -> Contact:
     # An unknown id and a bad MAC look the same to the caller: no oracle for ids.
     if record is None or not signature_ok(book._secret, book._tenant, token, record.code_hash):
         raise VerificationFailed("bad_signature")
-    _check_usable(book, record)
-    return _complete(book, record, method="link", actor=actor)
+    identity = _check_usable(book, record)
+    return _complete(book, record, identity, method="link", actor=actor)
 
 
-def _check_usable(book: ContactBook, record: VerificationRecord) -> None:
+def _check_usable(book: ContactBook, record: VerificationRecord) -> Identity:
+    """The challenge's address, if it may still be confirmed."""
+    if record.identity is None:
+        # Its person was erased: confirming it would link their address again.
+        raise VerificationFailed("erased")
     if record.used_at is not None:
         raise VerificationFailed("used")
     if book._clock.now() >= record.expires_at:
         raise VerificationFailed("expired")
     if record.attempts >= record.max_attempts:
         raise VerificationFailed("too_many_attempts")
+    return record.identity
 
 
 def _verified(
@@ -159,9 +164,10 @@ def _verified(
     )
 
 
-def _complete(book: ContactBook, record: VerificationRecord, *, method: str, actor: str) -> Contact:
+def _complete(
+    book: ContactBook, record: VerificationRecord, identity: Identity, *, method: str, actor: str
+) -> Contact:
     now = book._clock.now()
-    identity = record.identity
     contact = book.live(record.contact_id)
     owner = book.resolve(identity)
     used = record.model_copy(

@@ -45,13 +45,15 @@ class IdentityRecordsMemory:
         for proposal in changes.merge_proposals:
             self._proposals[(proposal.tenant, proposal.id)] = proposal
         for challenge in changes.verifications:
-            if challenge.version == 1:
-                address = (
-                    challenge.tenant,
-                    challenge.identity.kind.value,
-                    challenge.identity.value,
-                )
-                self._verifications_by_address[address].append(challenge)
+            stored = self._verifications.get((challenge.tenant, challenge.id))
+            if stored is not None and stored.identity is not None and challenge.identity is None:
+                # Erased: the address index must not keep the person's address either.
+                issued = self._verifications_by_address[_address_key(stored)]
+                issued[:] = [kept for kept in issued if kept.id != challenge.id]
+                if not issued:
+                    del self._verifications_by_address[_address_key(stored)]
+            elif challenge.version == 1 and challenge.identity is not None:
+                self._verifications_by_address[_address_key(challenge)].append(challenge)
             self._verifications[(challenge.tenant, challenge.id)] = challenge
 
     def get_merge(self, tenant: str, merge_id: str) -> MergeRecord | None:
@@ -63,6 +65,20 @@ class IdentityRecordsMemory:
                 merge
                 for merge in self._merges.values()
                 if merge.tenant == tenant and merge.survivor_id == survivor_id and merge.is_active
+            ]
+        return sorted(found, key=lambda merge: (merge.at, merge.id))
+
+    def merges_holding(self, tenant: str, identity: Identity) -> list[MergeRecord]:
+        with self._lock:
+            found = [
+                merge
+                for merge in self._merges.values()
+                if merge.tenant == tenant
+                and any(
+                    identity in snapshot.identities
+                    or any(gone.identity == identity for gone in snapshot.unlinked)
+                    for snapshot in (merge.survivor_before, merge.absorbed_before)
+                )
             ]
         return sorted(found, key=lambda merge: (merge.at, merge.id))
 
@@ -88,3 +104,16 @@ class IdentityRecordsMemory:
                 (tenant, identity.kind.value, identity.value), []
             )
             return sum(1 for challenge in issued if challenge.created_at >= since)
+
+    def verifications_of(self, tenant: str, identity: Identity) -> list[VerificationRecord]:
+        with self._lock:
+            issued = self._verifications_by_address.get(
+                (tenant, identity.kind.value, identity.value), []
+            )
+            found = [self._verifications[(tenant, challenge.id)] for challenge in issued]
+        return sorted(found, key=lambda challenge: (challenge.created_at, challenge.id))
+
+
+def _address_key(challenge: VerificationRecord) -> IdentityKey:
+    assert challenge.identity is not None  # callers index only challenges with an address
+    return (challenge.tenant, challenge.identity.kind.value, challenge.identity.value)

@@ -22,6 +22,10 @@ from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, Timer, T
 
 __all__ = ["OutboxMemory"]
 
+#: The commands ``erase_messages`` deletes: a private message, a public reply
+#: (which greets the author by handle).
+_MESSAGES = frozenset({"send_message", "post_public_reply"})
+
 
 def _same_report(item: OutboxItem | None, report: Mapping[str, Any] | None) -> bool:
     """Whether ``item`` carries exactly ``report`` as its in-flight report."""
@@ -145,7 +149,7 @@ class OutboxMemory:
     def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
         with self._lock:
             for item in self._rows_of(tenant, set(handoff_ids)):
-                if item.status is not OutboxStatus.CLAIMED and item.command.kind == "send_message":
+                if item.status is not OutboxStatus.CLAIMED and item.command.kind in _MESSAGES:
                     self._forget_outbox(item)
 
     # -- reading ----------------------------------------------------------------

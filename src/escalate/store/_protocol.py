@@ -152,6 +152,14 @@ class Store(Protocol):
         """Merges not undone whose survivor is ``survivor_id``, oldest first."""
         ...
 
+    def merges_holding(self, tenant: str, identity: Identity) -> list[MergeRecord]:
+        """Merges (active or undone) whose ``survivor_before`` or ``absorbed_before``
+        links ``identity`` or keeps it in ``unlinked``, oldest first.
+
+        Erasure's lookup, so rare: a scan of the tenant's merges will do.
+        """
+        ...
+
     def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None: ...
 
     def merge_proposals(self, tenant: str, *, status: str | None = None) -> list[MergeProposal]:
@@ -162,6 +170,10 @@ class Store(Protocol):
 
     def count_verifications(self, tenant: str, identity: Identity, since: datetime) -> int:
         """How many verification challenges ``identity`` got at or after ``since``."""
+        ...
+
+    def verifications_of(self, tenant: str, identity: Identity) -> list[VerificationRecord]:
+        """Every verification challenge issued to ``identity``, oldest first (erasure's)."""
         ...
 
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
@@ -188,8 +200,9 @@ class Store(Protocol):
         ...
 
     def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
-        """Delete the private messages (``SendMessage`` rows) of these handoffs, whatever
-        address they went to (unless a worker holds one right now)."""
+        """Delete the messages of these handoffs: private ones (``SendMessage`` rows),
+        whatever address they went to, and public replies (``PostPublicReply``,
+        which greet the author by handle); unless a worker holds one right now."""
         ...
 
     def events(

@@ -125,6 +125,8 @@ class IdentityRecordsSQL:
             ],
         )
         for v in changes.verifications:
+            # An erased challenge keeps no address, in its data or in the indexed column.
+            kind, value = ("", "") if v.identity is None else v.identity.key
             if v.version == 1:
                 conn.execute(
                     "INSERT INTO verifications (tenant, id, kind, value, created_at, version, data)"
@@ -132,17 +134,17 @@ class IdentityRecordsSQL:
                     (
                         v.tenant,
                         v.id,
-                        v.identity.kind.value,
-                        v.identity.value,
+                        kind,
+                        value,
                         _ts(v.created_at),
                         v.model_dump_json(),
                     ),
                 )
                 continue
             cursor = conn.execute(
-                "UPDATE verifications SET version = ?, data = ?"
+                "UPDATE verifications SET version = ?, data = ?, value = ?"
                 " WHERE tenant = ? AND id = ? AND version = ?",
-                (v.version, v.model_dump_json(), v.tenant, v.id, v.version - 1),
+                (v.version, v.model_dump_json(), value, v.tenant, v.id, v.version - 1),
             )
             if cursor.rowcount != 1:
                 raise ConcurrentUpdate(f"verification version {v.version} is stale")
@@ -186,6 +188,17 @@ class IdentityRecordsSQL:
         )
         return [MergeRecord.model_validate_json(str(row[0])) for row in rows]
 
+    def merges_holding(self, tenant: str, identity: Identity) -> list[MergeRecord]:
+        # An "identity" object in a merge's JSON is a snapshot's link's or unlinked record's.
+        rows = self._all(
+            "SELECT data FROM contact_merges WHERE tenant = ? AND EXISTS (SELECT 1 FROM"
+            " json_tree(contact_merges.data) AS node WHERE node.key = 'identity'"
+            " AND node.type = 'object' AND json_extract(node.value, '$.kind') = ?"
+            " AND json_extract(node.value, '$.value') = ?) ORDER BY at, id",
+            (tenant, identity.kind.value, identity.value),
+        )
+        return [MergeRecord.model_validate_json(str(row[0])) for row in rows]
+
     def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None:
         data = self._one(
             "SELECT data FROM merge_proposals WHERE tenant = ? AND id = ?", (tenant, proposal_id)
@@ -213,3 +226,11 @@ class IdentityRecordsSQL:
             (tenant, identity.kind.value, identity.value, _ts(since)),
         )
         return int(count or 0)
+
+    def verifications_of(self, tenant: str, identity: Identity) -> list[VerificationRecord]:
+        rows = self._all(
+            "SELECT data FROM verifications WHERE tenant = ? AND kind = ? AND value = ?"
+            " ORDER BY created_at, id",
+            (tenant, identity.kind.value, identity.value),
+        )
+        return [VerificationRecord.model_validate_json(str(row[0])) for row in rows]

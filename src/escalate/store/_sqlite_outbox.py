@@ -224,7 +224,7 @@ class OutboxSQL:
             many(
                 conn,
                 "DELETE FROM outbox WHERE handoff_id = ? AND tenant = ? AND status != 'claimed'"
-                " AND json_extract(command, '$.kind') = 'send_message'",
+                " AND json_extract(command, '$.kind') IN ('send_message', 'post_public_reply')",
                 [(handoff_id, tenant) for handoff_id in handoff_ids],
             )
 
