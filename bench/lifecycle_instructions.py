@@ -18,6 +18,12 @@ stays the measure of rates.
 
     .venv/bin/python bench/lifecycle_instructions.py              # 100 lifecycles
     .venv/bin/python bench/lifecycle_instructions.py --count 300
+    .venv/bin/python bench/lifecycle_instructions.py --unvalidated-records
+
+``--unvalidated-records`` is an experiment, not a mode: the library side builds
+every escalate record without pydantic's validation (each field set as given,
+defaults from a per-class table), which bounds what taking record building out
+of pydantic could save. Do not read its records as valid: nothing checks them.
 
 Needs ``valgrind`` on the PATH (Debian: ``apt-get install valgrind``).
 """
@@ -30,10 +36,42 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 WARM = 30  # lifecycles run before counting starts, on both sides
+
+
+def unvalidated_records() -> None:
+    """Build escalate's records without validation: see the module docstring."""
+    from escalate._model import Model  # noqa: PLC0415 - only inside the counted child
+
+    defaults: dict[type, tuple[dict[str, object], dict[str, Callable[[], object]]]] = {}
+
+    def build(self: Model, /, **data: object) -> None:
+        cls = type(self)
+        known = defaults.get(cls)
+        if known is None:
+            fields = cls.model_fields.items()
+            known = defaults[cls] = (
+                {
+                    name: f.default
+                    for name, f in fields
+                    if not f.is_required() and f.default_factory is None
+                },
+                {name: f.default_factory for name, f in fields if f.default_factory is not None},  # type: ignore[misc]
+            )
+        values = dict(known[0])
+        for name, factory in known[1].items():
+            values[name] = factory()
+        values.update(data)
+        object.__setattr__(self, "__dict__", values)
+        object.__setattr__(self, "__pydantic_fields_set__", set(data))
+        object.__setattr__(self, "__pydantic_extra__", None)
+        object.__setattr__(self, "__pydantic_private__", None)
+
+    build.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+    Model.__init__ = build  # type: ignore[method-assign]
 
 
 def side(which: str, count: int, *, run: bool = True) -> int:
@@ -72,7 +110,7 @@ def side(which: str, count: int, *, run: bool = True) -> int:
     return conn.total_changes - before
 
 
-def instructions(which: str, count: int, *, run: bool) -> int:
+def instructions(which: str, count: int, *, run: bool, unvalidated: bool = False) -> int:
     """Instructions callgrind counts for one child process running ``side(which, count, run)``."""
     done = subprocess.run(
         [
@@ -86,6 +124,7 @@ def instructions(which: str, count: int, *, run: bool) -> int:
             "--count",
             str(count),
             *(() if run else ("--prepare-only",)),
+            *(("--unvalidated-records",) if unvalidated else ()),
         ],
         capture_output=True,
         text=True,
@@ -102,8 +141,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=100, help="lifecycles counted per side")
     parser.add_argument("--side", choices=["library", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--unvalidated-records",
+        action="store_true",
+        help="experiment: also count the library with records built unvalidated",
+    )
     args = parser.parse_args(argv)
     if args.side:
+        if args.unvalidated_records:
+            unvalidated_records()
         side(args.side, args.count, run=not args.prepare_only)
         return
     if shutil.which("valgrind") is None:
@@ -119,6 +165,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"library_instructions_per_lifecycle: {per['library']:,.0f}")
     print(f"raw_instructions_per_lifecycle: {per['raw']:,.0f}")
     print(f"ratio: {per['library'] / per['raw']:.2f}")
+    if args.unvalidated_records:
+        bare = (
+            instructions("library", args.count, run=True, unvalidated=True)
+            - instructions("library", args.count, run=False, unvalidated=True)
+        ) / args.count
+        print(f"library_unvalidated_records_per_lifecycle: {bare:,.0f}")
+        print(f"saved_by_skipping_validation: {1 - bare / per['library']:.1%}")
 
 
 if __name__ == "__main__":
