@@ -30,6 +30,7 @@ from escalate import (
     VerificationFailed,
 )
 from escalate.store import MemoryStore, SQLiteStore, Store
+from escalate.store._decoded import Decoded
 from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import EMAIL_CONSENT, WEB_FORM_CONSENT, make_thread
 
@@ -170,6 +171,12 @@ def _memory_texts(value: object, where: str) -> Iterator[tuple[str, str]]:
 def _store_texts(store: Store, path: Path) -> Iterator[tuple[str, str]]:
     if isinstance(store, SQLiteStore):
         yield from _sqlite_texts(path)
+        # And what the open store keeps decoded in memory: the process outlives the erasure.
+        for name, value in vars(store).items():
+            if isinstance(value, Decoded):
+                for text, record in value.remembered():
+                    yield f"{name}[text]", text
+                    yield from _memory_texts(record, name)
     else:
         assert isinstance(store, MemoryStore)
         for name, value in vars(store).items():

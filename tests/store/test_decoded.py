@@ -62,3 +62,38 @@ def test_a_store_reads_what_a_fresh_store_decodes(tmp_path: Path) -> None:
     assert reader.get_handoff("default", "ho_1") is not second
     writer.close()
     reader.close()
+
+
+def _tenant_and_id(record: Handoff) -> tuple[str, str]:
+    return (record.tenant, record.id)
+
+
+def test_a_new_version_replaces_the_old_text() -> None:
+    """Only a record's newest text stays: an older version (an erased one too) is let go."""
+    decoded = Decoded(Handoff, key=_tenant_and_id)
+    first = handoff()
+    second = moved(first, state=HandoffState.ACKNOWLEDGED)
+    decoded.load(first.model_dump_json())
+    other = decoded.load(handoff("ho_2").model_dump_json())
+    decoded.remember(second.model_dump_json(), second)
+    assert [record for _, record in decoded.remembered()] == [other, second]
+
+
+def test_forget_drops_what_the_predicate_names() -> None:
+    decoded = Decoded(Handoff, key=_tenant_and_id)
+    for n in range(3):
+        decoded.load(handoff(f"ho_{n}").model_dump_json())
+    decoded.forget(lambda record: record.id == "ho_1")
+    assert [record.id for _, record in decoded.remembered()] == ["ho_0", "ho_2"]
+    again = decoded.load(handoff("ho_1").model_dump_json())  # decoded afresh, kept again
+    assert decoded.remembered()[-1][1] is again
+
+
+def test_eviction_forgets_the_key_of_the_text_it_drops() -> None:
+    decoded = Decoded(Handoff, size=1, key=_tenant_and_id)
+    first = handoff()
+    decoded.load(first.model_dump_json())
+    decoded.load(handoff("ho_2").model_dump_json())  # evicts ho_1
+    second = moved(first, state=HandoffState.ACKNOWLEDGED)
+    decoded.remember(second.model_dump_json(), second)  # no stale key to chase
+    assert [record for _, record in decoded.remembered()] == [second]

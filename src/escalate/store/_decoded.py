@@ -5,9 +5,13 @@ dispatcher reads it to run its messages, the next verb reads it again), and
 decoding a handoff's JSON, with its thread and identities validated again, costs
 more than the query that fetched it. The text is the record: the same text
 always decodes to an equal record, so a record remembered under its text can be
-handed out again instead of decoding it again, and no invalidation is ever
-needed. A new version is new text, which misses and is decoded (or was
-remembered when this process wrote it).
+handed out again instead of decoding it again. A new version is new text, which
+misses and is decoded (or was remembered when this process wrote it).
+
+Only the newest text of each record (by ``key``: tenant and id) is kept, and a
+store forgets what it erases (``forget``): an erased person's old contact,
+scrubbed case or deleted consent records must not live on in the process's
+memory, handed out to no one but still there.
 
 The records are frozen models; every reader gets the same instance, as every
 reader of ``MemoryStore`` does.
@@ -16,6 +20,7 @@ reader of ``MemoryStore`` does.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
@@ -31,12 +36,18 @@ class Decoded(Generic[M]):
     Args:
         model: the frozen pydantic model the text holds.
         size: how many records to keep; the oldest remembered is dropped first.
+        key: what names one record across its versions (tenant and id); a
+            record remembered under new text replaces its older text.
     """
 
-    def __init__(self, model: type[M], size: int = 256) -> None:
+    def __init__(
+        self, model: type[M], size: int = 256, *, key: Callable[[M], Hashable] | None = None
+    ) -> None:
         self._model = model
         self._size = size
+        self._key = key
         self._by_text: dict[str, M] = {}
+        self._text_of: dict[Hashable, str] = {}
         self._lock = threading.Lock()
 
     def load(self, text: str, *, keep: bool = True) -> M:
@@ -55,6 +66,29 @@ class Decoded(Generic[M]):
     def remember(self, text: str, record: M) -> None:
         """Keep ``record`` as what ``text`` decodes to (``text`` is its own JSON)."""
         with self._lock:
+            if self._key is not None:
+                name = self._key(record)
+                older = self._text_of.get(name)
+                if older is not None and older != text:
+                    self._by_text.pop(older, None)
+                self._text_of[name] = text
             self._by_text[text] = record
             if len(self._by_text) > self._size:
-                del self._by_text[next(iter(self._by_text))]
+                oldest = next(iter(self._by_text))
+                dropped = self._by_text.pop(oldest)
+                if self._key is not None and self._text_of.get(self._key(dropped)) == oldest:
+                    del self._text_of[self._key(dropped)]
+
+    def forget(self, erased: Callable[[M], bool]) -> None:
+        """Drop every remembered record for which ``erased`` is true."""
+        with self._lock:
+            for text, record in list(self._by_text.items()):
+                if erased(record):
+                    del self._by_text[text]
+                    if self._key is not None and self._text_of.get(self._key(record)) == text:
+                        del self._text_of[self._key(record)]
+
+    def remembered(self) -> list[tuple[str, M]]:
+        """Every ``(text, record)`` kept, oldest first (for tests and audits of what is held)."""
+        with self._lock:
+            return list(self._by_text.items())

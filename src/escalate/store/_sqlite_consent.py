@@ -91,3 +91,4 @@ class ConsentSQL:
                 " AND json_extract(command, '$.to.value') = ?",
                 (tenant, address.kind.value, address.value),
             )
+        self._consent.forget(lambda record: record.tenant == tenant and record.address == address)

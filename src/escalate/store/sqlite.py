@@ -94,9 +94,10 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         self._lock = threading.RLock()
         self._group = GroupCommit(self._transaction, self._write)
         # Records are read back right after they are written: decode each text once.
-        self._handoffs = Decoded(Handoff)
-        self._contacts = Decoded(Contact)
-        self._consent = Decoded(ConsentRecord)
+        # Only each record's newest text is kept (by tenant and id): see _decoded.py.
+        self._handoffs = Decoded(Handoff, key=_tenant_and_id)
+        self._contacts = Decoded(Contact, key=_tenant_and_id)
+        self._consent = Decoded(ConsentRecord, key=_tenant_and_id)
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -270,3 +271,7 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
+
+
+def _tenant_and_id(record: Handoff | Contact | ConsentRecord) -> tuple[str, str]:
+    return (record.tenant, record.id)
