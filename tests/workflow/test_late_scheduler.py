@@ -232,8 +232,9 @@ class CountingStore(MemoryStore):
         return super().outbox(tenant, handoff_id=handoff_id)
 
 
-def test_only_a_firing_reminder_reads_the_handoffs_messages(clock: FakeClock) -> None:
-    """The lifecycle without a reminder costs no read of messages; a firing reminder one."""
+def test_only_the_follow_up_timers_read_the_handoffs_messages(clock: FakeClock) -> None:
+    """The lifecycle without a reminder costs no read of messages; a firing reminder one, and
+    the abandonment that follows it another (it counts from when the reminder left)."""
     store = CountingStore()
     esc = Escalator(store, transports=[MemoryTransport()], clock=clock, workflow=Workflow.default())
     quiet = esc.open(make_thread(clock, thread_id="1"))
@@ -248,10 +249,16 @@ def test_only_a_firing_reminder_reads_the_handoffs_messages(clock: FakeClock) ->
     clock.advance(hours=24)
     esc.run_due()
     assert store.handoff_reads == 1
+    clock.advance(hours=48)
+    esc.run_due()
+    assert esc.handoffs.get(reminded.id).state is S.ABANDONED
+    assert store.handoff_reads == 2
     workflow = esc.workflow
     assert workflow.wants_messages(S.CONNECTED, TimerFired(name="reminder"))
+    assert workflow.wants_messages(S.CONNECTED, TimerFired(name="abandon"))
     assert not workflow.wants_messages(S.CONNECTED, TimerFired(name="idle"))
-    assert not workflow.wants_messages(S.CONNECTED, TimerFired(name="abandon"))
+    for waiting in (S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.AWAITING_CONSENT):
+        assert not workflow.wants_messages(waiting, TimerFired(name="abandon"))
     message = InboundMessage(channel=Channel.SMS, sender=PHONE, body="hi", received_at=clock.now())
     assert not workflow.wants_messages(S.CONNECTED, ReplyReceived(message=message))
 

@@ -9,7 +9,8 @@ An agent's message whose channel fails goes on to the channel the case falls
 back to (``_default_agent.py``); a case left without a channel tells the helpdesk.
 A message held by quiet hours moves the follow-up it started
 (``_default_held.py``); the reminder waits for the intro to leave
-(``_reminder.py``). The keyword settings are checked in ``_default_settings.py``.
+(``_reminder.py``), the abandonment for the reminder (``_abandonment.py``).
+The keyword settings are checked in ``_default_settings.py``.
 
 Timers: ``first_response_sla`` (notify the helpdesk when the SLA is at risk),
 ``reminder`` (one follow-up when the customer goes quiet), ``abandon`` (no
@@ -26,6 +27,7 @@ from typing import Any
 from escalate._exceptions import InvalidInput
 from escalate._models import Handoff
 from escalate.consent._records import Purpose
+from escalate.workflow._abandonment import ABANDON_STEPS
 from escalate.workflow._default_actions import (
     ABANDON,
     AGENT,
@@ -167,6 +169,8 @@ DEFAULT_STEPS = (
     *HELD_STEPS,
     # The reminder counts from when the intro left, not from when it was queued.
     *REMINDER_STEPS,
+    # So does the abandonment, from when the reminder left (``_abandonment``).
+    *ABANDON_STEPS,
     Step(
         OPEN,
         TimerFired,

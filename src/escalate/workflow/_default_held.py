@@ -11,6 +11,7 @@ leaves. Only when connected can the reminder be pending, to be moved.
 from __future__ import annotations
 
 from escalate._models import Handoff, HandoffState
+from escalate.workflow._abandonment import abandonment_after_hold
 from escalate.workflow._commands import MoveTimer
 from escalate.workflow._default_actions import (
     ABANDON,
@@ -61,7 +62,10 @@ def _follow_ups_from(handoff: Handoff, event: SendDeferred, ctx: Context) -> lis
         )
         return [MoveTimer(name=REMINDER, due_at=due)]
     if template.startswith("reminder."):
-        return [MoveTimer(name=ABANDON, due_at=event.not_before + duration(ctx, "abandon_after"))]
+        due = abandonment_after_hold(
+            ctx.messages, ctx.now, event.not_before, abandon_after=duration(ctx, "abandon_after")
+        )
+        return [MoveTimer(name=ABANDON, due_at=due)]
     if template == "opt_in.sms":
         return [MoveTimer(name=ABANDON, due_at=event.not_before + duration(ctx, "contact_timeout"))]
     return []
@@ -90,7 +94,8 @@ def _held_steps(
 ) -> tuple[Step, Step]:
     """A private message held by quiet hours: past the SLA (helpdesk told), or not.
 
-    Connected, the reminder's move reads the intro (``reminder_after_hold``).
+    Connected, the moves read the intro (``reminder_after_hold``) or the reminder
+    (``abandonment_after_hold``).
     """
     connected = sources == S.CONNECTED
     return (

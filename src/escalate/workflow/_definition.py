@@ -147,7 +147,8 @@ class Workflow(WorkflowValidation):
         """True when a step that may handle ``event`` in ``state`` reads ``ctx.messages``.
 
         A timer's steps are told apart by its name: only the timers whose steps
-        read them (the default workflow's ``reminder``) cost the read.
+        read them (the default workflow's ``reminder``, and its ``abandon`` on a
+        connected case) cost the read.
         """
         if not self._with_messages:
             return False
