@@ -224,3 +224,28 @@ def test_an_unmerge_parts_the_contacts_merged_in_even_from_a_number_unlinked_bef
     assert not _reaches(contacts, store, made["B"], number)
     assert not _reaches(contacts, store, made["A"], number)
     assert _reaches(contacts, store, made["D"], number)
+
+
+def test_undoing_a_merge_after_an_earlier_unmerge_leaves_the_other_sides_number_with_it(
+    store: Store, clock: FakeClock
+) -> None:
+    """B merged into A, A into C; B's merge undone (B leaves with its number), B merged
+    into C; undoing A's merge must not give A B's number (nor take it from B and C).
+
+    A's snapshot in the second merge held B's number only because B was merged into
+    A then; the first unmerge says B is somebody else. (The identity machine's long
+    run found it, with a verified number.)
+    """
+    contacts = book(store, clock)
+    made = _contacts(contacts, clock, "CAB")
+    _, first = contacts.merge_with_record(made["A"], made["B"], "same person?")
+    _, second = contacts.merge_with_record(made["A"], made["C"], "same person?")
+    contacts.unmerge(first.id, actor="agent:7")
+    contacts.merge_with_record(made["C"], made["B"], "same person after all")
+    kept, restored = contacts.unmerge(second.id, actor="agent:7")
+    assert (kept.id, restored.id) == (made["C"].id, made["A"].id)
+    assert restored.identities == (PHONES["A"],)
+    assert set(kept.identities) == {PHONES["C"], PHONES["B"]}
+    assert not _reaches(contacts, store, made["A"], PHONES["B"])
+    assert _reaches(contacts, store, made["B"], PHONES["B"])
+    assert _reaches(contacts, store, made["C"], PHONES["B"])

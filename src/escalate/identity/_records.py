@@ -29,7 +29,10 @@ class MergeRecord(BaseModel):
     ``survivor_before`` and ``absorbed_before`` are full snapshots, so ``unmerge``
     can give each contact back exactly the identities it held. Erasing a person
     takes their addresses out of every snapshot holding them (and everything out
-    of their own contacts' snapshots): an undo gives them back nothing.
+    of their own contacts' snapshots): an undo gives them back nothing. While this
+    merge is active, undoing an older merge into its absorbed contact (or into one
+    merged into it) takes what goes back to that merge's absorbed contact out of
+    ``absorbed_before``: somebody else's, an undo of this one gives it nothing.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from escalate.identity._book import ContactBook
     from escalate.store._protocol import Store
 
-__all__ = ["held_while_merged", "unmerge", "unmerge_changes"]
+__all__ = ["held_while_merged", "merges_above", "unmerge", "unmerge_changes"]
 
 
 def unmerge(book: ContactBook, merge_id: str, *, actor: str) -> tuple[Contact, Contact]:
@@ -35,12 +35,14 @@ def unmerge(book: ContactBook, merge_id: str, *, actor: str) -> tuple[Contact, C
         raise UnmergeNotPossible(f"merge {merge_id!r} was already undone")
     absorbed = book._load(record.absorbed_id)
     root = book.live(record.survivor_id)
+    above = merges_above(book._store, record)
     root_after, restored, changes = unmerge_changes(
         record,
         root=root,
         absorbed=absorbed,
         origins=set(merged_contact_ids(book._store, book._tenant, absorbed.id)),
-        held=held_while_merged(book._store, record),
+        held=held_while_merged(book._store, record, above),
+        above=above,
         actor=actor,
         at=book._clock.now(),
     )
@@ -48,32 +50,50 @@ def unmerge(book: ContactBook, merge_id: str, *, actor: str) -> tuple[Contact, C
     return root_after, restored
 
 
-def held_while_merged(store: Store, record: MergeRecord) -> tuple[Unlinked, ...]:
+def merges_above(store: Store, record: MergeRecord) -> tuple[MergeRecord, ...]:
+    """The active merges that took ``record``'s survivor up its chain, to the live contact.
+
+    The merge that absorbed the survivor, then the one that absorbed the contact
+    it was merged into, and so on: empty when the survivor is live.
+    """
+    found: list[MergeRecord] = []
+    for above in lineage(store, store.get_contact(record.tenant, record.survivor_id)):
+        if above is None or above.merged_into is None:
+            break
+        joining = next(
+            (
+                merge
+                for merge in store.active_merges_into(record.tenant, above.merged_into)
+                if merge.absorbed_id == above.id
+            ),
+            None,
+        )
+        if joining is None:  # pragma: no cover - merges are never deleted
+            break
+        found.append(joining)
+    return tuple(found)
+
+
+def held_while_merged(
+    store: Store, record: MergeRecord, above: Sequence[MergeRecord]
+) -> tuple[Unlinked, ...]:
     """The unlinked records the absorbed contact's cases were held to through ``record``'s merge.
 
     While merged, its cases read the records of every contact up its chain: the
-    survivor, the contact the survivor was merged into since, and so on up to
-    the live one. What each of those recorded since the chain below it joined it
-    (an unlink, an earlier unmerge that left an address with somebody else) was
+    survivor, the contact the survivor was merged into since (``above``, the
+    merges that took each there: ``merges_above``), and so on up to the live
+    one. What each of those recorded since the chain below it joined it (an
+    unlink, an earlier unmerge that left an address with somebody else) was
     recorded for the absorbed contact's cases too. What a contact recorded before
     is its own past, which the absorbed contact's cases were not held to then.
     """
     found: list[Unlinked] = []
-    joining: MergeRecord | None = record
-    for above in lineage(store, store.get_contact(record.tenant, record.survivor_id)):
-        if above is None or joining is None:  # pragma: no cover - merges are never deleted
+    chain = lineage(store, store.get_contact(record.tenant, record.survivor_id))
+    for contact, joining in zip(chain, (record, *above), strict=False):
+        if contact is None:  # pragma: no cover - contacts are never deleted while merged
             break
         before = set(joining.survivor_before.unlinked)
-        found += [gone for gone in above.unlinked if gone not in before]
-        if above.merged_into is not None:
-            joining = next(
-                (
-                    merge
-                    for merge in store.active_merges_into(record.tenant, above.merged_into)
-                    if merge.absorbed_id == above.id
-                ),
-                None,
-            )
+        found += [gone for gone in contact.unlinked if gone not in before]
     return tuple(found)
 
 
@@ -84,6 +104,7 @@ def unmerge_changes(
     absorbed: Contact,
     origins: set[str],
     held: Sequence[Unlinked],
+    above: Sequence[MergeRecord],
     actor: str,
     at: datetime,
 ) -> tuple[Contact, Contact, Changes]:
@@ -98,6 +119,9 @@ def unmerge_changes(
             (still merged): a link made for one of them after the merge goes back.
         held: the records the absorbed contact's cases were held to through the
             merge (``held_while_merged``).
+        above: the active merges that took the survivor up to the root
+            (``merges_above``): their snapshots of the survivor's side no longer
+            hold what goes back to the absorbed contact.
 
     Returns:
         ``(root after, absorbed after, changes)``. Links that were the absorbed
@@ -163,6 +187,11 @@ def unmerge_changes(
         }
     )
     undone = record.model_copy(update={"undone_at": at, "undone_by": actor})
+    # Merged into the survivor, the absorbed contact's links were in every snapshot
+    # taken of the survivor's side since (a later merge of it into another). They
+    # are the restored contact's again: undoing one of those merges must not give
+    # them to the survivor, which this unmerge says is somebody else.
+    left = tuple(_without_links(merge, moving) for merge in above)
     events = (
         contact_event(
             root_after,
@@ -187,7 +216,11 @@ def unmerge_changes(
     return (
         root_after,
         restored,
-        Changes(contacts=(root_after, restored), merges=(undone,), events=events),
+        Changes(
+            contacts=(root_after, restored),
+            merges=(undone, *(merge for merge in left if merge is not None)),
+            events=events,
+        ),
     )
 
 
@@ -199,6 +232,21 @@ def _for(contact_id: str, origins: set[str], records: Iterable[Unlinked]) -> lis
         else gone.model_copy(update={"origin": None})
         for gone in records
     ]
+
+
+def _without_links(merge: MergeRecord, gone: Sequence[Link]) -> MergeRecord | None:
+    """``merge`` with its snapshot of the absorbed side less ``gone``; ``None`` if it held none."""
+    snapshot = merge.absorbed_before
+    links = tuple(
+        link
+        for link in snapshot.links
+        if not any(_same_link(moved, link) and moved.identity == link.identity for moved in gone)
+    )
+    if len(links) == len(snapshot.links):
+        return None
+    return merge.model_copy(
+        update={"absorbed_before": snapshot.model_copy(update={"links": links})}
+    )
 
 
 def _one_each(records: Iterable[Unlinked]) -> tuple[Unlinked, ...]:
