@@ -293,3 +293,77 @@ def test_check_abandonment(
     )
     messages = [intro] if reminder is None else [intro, reminder]
     assert check_abandonment(messages, now, abandon_after=ABANDON_AFTER) == expected
+
+
+# -- the check after a fallback (tests/workflow/test_follow_up_after_fallback.py end to end) --
+
+
+def _row(
+    template: str, status: OutboxStatus, queued: datetime, left: datetime | None = None
+) -> PrivateMessage:
+    channel = Channel.EMAIL if template.endswith(".email") else Channel.SMS
+    waiting = status in (OutboxStatus.PENDING, OutboxStatus.CLAIMED)
+    return PrivateMessage(
+        template=template,
+        channel=channel,
+        status=status,
+        queued_at=queued,
+        due_at=queued if waiting else None,
+        sent_at=left,
+    )
+
+
+INTRO = _row("intro.sms", OutboxStatus.DONE, T - DAY, T - DAY)
+FAILED = _row("reminder.sms", OutboxStatus.FAILED, T)
+LATER = T + timedelta(hours=39)
+GONE = AbandonCheck()  # abandon now
+
+
+@pytest.mark.parametrize(
+    ("messages", "now", "expected"),
+    [
+        # The reminder failed at once; its fallback left then: abandoned on time.
+        ([INTRO, FAILED, _row("intro.email", OutboxStatus.DONE, T, T)], T + ABANDON_AFTER, GONE),
+        # ...or after retries: abandon_after after the fallback left, not the reminder queued.
+        (
+            [INTRO, FAILED, _row("intro.email", OutboxStatus.DONE, LATER, LATER)],
+            T + ABANDON_AFTER,
+            AbandonCheck(wait_until=LATER + ABANDON_AFTER),
+        ),
+        # The fallback waits for a retry: looked at again at its own cut-off...
+        (
+            [INTRO, FAILED, _row("intro.email", OutboxStatus.PENDING, LATER)],
+            T + ABANDON_AFTER,
+            AbandonCheck(wait_until=LATER + ABANDON_AFTER),
+        ),
+        # ...where, still unsent, it is withdrawn with the case.
+        (
+            [INTRO, FAILED, _row("intro.email", OutboxStatus.CLAIMED, LATER)],
+            LATER + ABANDON_AFTER,
+            AbandonCheck(unsent=True),
+        ),
+        # The fallback failed too (the case gave up): nothing to wait for.
+        ([INTRO, FAILED, _row("intro.email", OutboxStatus.FAILED, LATER)], LATER, GONE),
+        # A reminder that left counts, whatever fell back after it (an agent's message that
+        # met a landline later): the intro that fallback sent does not stand for the reminder.
+        (
+            [
+                INTRO,
+                _row("reminder.sms", OutboxStatus.DONE, T, T),
+                _row("intro.email", OutboxStatus.DONE, LATER, LATER),
+            ],
+            T + ABANDON_AFTER,
+            GONE,
+        ),
+        # An intro before the failed reminder is no fallback of it.
+        (
+            [_row("intro.email", OutboxStatus.DONE, T - DAY, T - DAY), FAILED],
+            T + ABANDON_AFTER,
+            GONE,
+        ),
+    ],
+)
+def test_check_abandonment_after_a_fallback(
+    messages: list[PrivateMessage], now: datetime, expected: AbandonCheck
+) -> None:
+    assert check_abandonment(messages, now, abandon_after=ABANDON_AFTER) == expected

@@ -56,11 +56,13 @@ class Desk:
     clock: FakeClock = field(default_factory=lambda: FakeClock(START))
     sms: MemoryTransport = field(default_factory=MemoryTransport)
     notes: list[Notify] = field(default_factory=list)
+    #: A transport of its own for email (``sms`` then serves SMS alone), for fallbacks.
+    email: MemoryTransport | None = None
 
     def __post_init__(self) -> None:
         self.esc = Escalator(
             self.store,
-            transports=[self.sms],
+            transports=[self.sms] if self.email is None else [self.sms, self.email],
             clock=self.clock,
             workflow=Workflow.default(brand="Acme"),
             notifier=lambda _, notify: self.notes.append(notify),

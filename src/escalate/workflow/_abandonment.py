@@ -9,8 +9,7 @@ customer. So when the timer fires on a connected case, the handoff's private
 messages (``ctx.messages``) decide:
 
 - the reminder left at least ``abandon_after`` ago (less ``SLACK``), or there is
-  no reminder that left or may still leave (it failed: the case fell back, or
-  gave up): abandon, as the timer always did;
+  no reminder that left or may still leave: abandon, as the timer always did;
 - it left more recently: the timer comes back ``abandon_after`` after it left;
 - it has not left yet, ``abandon_after`` after it was queued (the cut-off): its
   whole follow-up would have run its course, and the customer who never got it
@@ -18,8 +17,20 @@ messages (``ctx.messages``) decide:
   withdraws the reminder (a closed case texts no one). Before the cut-off (a
   timer fired early: the default workflow's never does) it comes back then.
 
+A reminder that failed for good (a landline, a carrier opt-out, an undelivered
+report) made the case fall back with an intro on its other channel: that intro,
+queued after the reminder, is the customer's nudge there, and stands for the
+reminder above (left: ``abandon_after`` after it left; unsent: abandoned
+``abandon_after`` after it was queued). The timer, started for the failed
+reminder, used to abandon the case hours after the fallback reached the
+customer, when the reminder failed after retries or the fallback waited for its
+own, or for the morning. With no such intro (it failed too, and the case gave
+up), there is nothing to wait for.
+
 Quiet hours are handled before: a hold moves the timer (``SendDeferred``,
-``abandonment_after_hold``), no later than the cut-off put off by the hold. The
+``abandonment_after_hold``), no later than the cut-off put off by the hold. A
+fallback's intro held until morning moves no timer: the check, at the latest at
+the intro's cut-off, finds it gone and puts the timer off again. The
 reply that answers the reminder cancels the timer, wherever it was put off to.
 ``ABANDON_STEPS`` are the default workflow's steps for the timer on a connected
 case; the check is pure: the engine loads the messages (``uses_messages=True``)
@@ -39,7 +50,7 @@ from escalate.workflow._default_settings import duration
 from escalate.workflow._definition import Context, Effects, Step, effects
 from escalate.workflow._inputs import TimerFired
 from escalate.workflow._messages import PrivateMessage
-from escalate.workflow._reminder import SLACK
+from escalate.workflow._reminder import INTROS, SLACK
 
 __all__ = ["ABANDON_STEPS", "AbandonCheck", "abandonment_after_hold", "check_abandonment"]
 
@@ -103,11 +114,24 @@ def abandonment_after_hold(
 
 
 def _reminder(messages: Sequence[PrivateMessage]) -> PrivateMessage | None:
-    """The latest reminder that left or still may: the one the abandonment follows."""
-    for message in reversed(messages):
-        if message.template in REMINDERS and (message.waiting or message.sent_at is not None):
-            return message
+    """The message the abandonment follows: the reminder, or the intro it fell back to.
+
+    The reminder while it left or still may. Once it failed (or was refused), the
+    case fell back with an intro on another channel, queued after it: that intro
+    is the customer's nudge there, the latest one that left or still may.
+    """
+    for index in range(len(messages) - 1, -1, -1):
+        reminder = messages[index]
+        if reminder.template in REMINDERS:
+            if _live(reminder):
+                return reminder
+            later = messages[index + 1 :]
+            return next((m for m in reversed(later) if m.template in INTROS and _live(m)), None)
     return None
+
+
+def _live(message: PrivateMessage) -> bool:
+    return message.waiting or message.sent_at is not None
 
 
 # -- the default workflow's steps -------------------------------------------------
