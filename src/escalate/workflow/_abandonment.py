@@ -50,7 +50,7 @@ from escalate.workflow._default_settings import duration
 from escalate.workflow._definition import Context, Effects, Step, effects
 from escalate.workflow._inputs import TimerFired
 from escalate.workflow._messages import PrivateMessage
-from escalate.workflow._reminder import INTROS, SLACK
+from escalate.workflow._reminder import INTROS, SLACK, due_after_hold
 
 __all__ = ["ABANDON_STEPS", "AbandonCheck", "abandonment_after_hold", "check_abandonment"]
 
@@ -105,12 +105,9 @@ def abandonment_after_hold(
     much longer. A reminder that leaves at the end of the hold is found gone
     when the timer fires at the cut-off, which puts it off again.
     """
-    due = not_before + abandon_after
-    reminder = _reminder(messages)
-    if reminder is None or reminder.sent_at is not None:
-        return due
-    cutoff = reminder.queued_at + abandon_after + max(not_before - now, timedelta())
-    return min(due, cutoff)
+    return due_after_hold(
+        _reminder(messages), now, not_before, wait=abandon_after, cutoff_after=abandon_after
+    )
 
 
 def _reminder(messages: Sequence[PrivateMessage]) -> PrivateMessage | None:

@@ -38,7 +38,14 @@ from escalate.workflow._definition import Context, Effects, Step, effects
 from escalate.workflow._inputs import TimerFired
 from escalate.workflow._messages import PrivateMessage
 
-__all__ = ["REMINDER_STEPS", "SLACK", "ReminderCheck", "check_reminder", "reminder_after_hold"]
+__all__ = [
+    "REMINDER_STEPS",
+    "SLACK",
+    "ReminderCheck",
+    "check_reminder",
+    "due_after_hold",
+    "reminder_after_hold",
+]
 
 #: A reminder this much early still goes: a scheduler that runs every minute
 #: sends the intro up to a minute after it was queued, and re-arming the timer
@@ -108,12 +115,32 @@ def reminder_after_hold(
     and an intro that never left would keep its case open that much longer (or
     leave three days late, with a reminder to follow).
     """
-    due = not_before + reminder_after
-    intro = _intro(messages)
-    if intro is None or intro.sent_at is not None:
+    return due_after_hold(
+        _intro(messages),
+        now,
+        not_before,
+        wait=reminder_after,
+        cutoff_after=reminder_after + abandon_after,
+    )
+
+
+def due_after_hold(
+    message: PrivateMessage | None,
+    now: datetime,
+    not_before: datetime,
+    *,
+    wait: timedelta,
+    cutoff_after: timedelta,
+) -> datetime:
+    """``wait`` after a hold of ``message`` ends, but no later than its cut-off put off by the hold.
+
+    The cut-off is ``cutoff_after`` after ``message`` was queued; a message that
+    left already (or none) has none.
+    """
+    due = not_before + wait
+    if message is None or message.sent_at is not None:
         return due
-    cutoff = intro.queued_at + reminder_after + abandon_after + max(not_before - now, timedelta())
-    return min(due, cutoff)
+    return min(due, message.queued_at + cutoff_after + max(not_before - now, timedelta()))
 
 
 def _intro(messages: Sequence[PrivateMessage]) -> PrivateMessage | None:
