@@ -346,9 +346,13 @@ def test_one_reminder_then_abandoned_with_a_helpdesk_notice(
 
 
 def test_a_reply_cancels_the_reminder(
-    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport
+    make_esc: MakeEsc, clock: FakeClock, sms: MemoryTransport, notes: list[Notify]
 ) -> None:
-    """The customer answered: no reminder goes out; the idle timer closes it much later."""
+    """The customer answered: no reminder goes out; the idle timer closes it much later.
+
+    The helpdesk's notice says the conversation went quiet: "no answer from the
+    customer" sent agents looking for a reply that was in the thread.
+    """
     esc = make_esc()
     handoff = esc.open(make_thread(clock))
     esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
@@ -361,6 +365,9 @@ def test_a_reply_cancels_the_reminder(
     clock.advance(days=1)
     esc.run_due()
     assert esc.handoffs.get(handoff.id).close_reason == "conversation went idle; helpdesk notified"
+    (notice,) = [n for n in notes if n.topic == "abandoned"]
+    assert "went quiet after the customer's last message" in notice.text
+    assert "no answer" not in notice.text
 
 
 def test_customer_never_gives_contact_is_abandoned(

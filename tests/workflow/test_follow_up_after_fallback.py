@@ -197,6 +197,10 @@ def test_a_fallback_text_held_until_morning_gets_the_whole_abandon_after(store: 
     assert desk.closed_at() == _local(12, 8) + ABANDON_AFTER
     assert notified(desk) == ["abandoned"]
     assert [m.to for m in sms.sent if m.handoff_id == desk.handoff_id] == [PHONE]
+    # The first private message (the email intro) left at once: the held fallback text,
+    # a day later, misses no first-response SLA (it used to tell the helpdesk it did).
+    history = desk.esc.history(desk.handoff_id)
+    assert [e.data["topic"] for e in history if e.kind == "notify.sent"] == ["abandoned"]
 
 
 def test_a_reply_to_the_fallback_intro_stops_the_abandonment(store: Store) -> None:

@@ -37,7 +37,7 @@ from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 S = HandoffState
 PHONE = Identity.phone("+14155550142")  # Los Angeles
-DAY, ABANDON_AFTER = timedelta(hours=24), timedelta(hours=48)
+DAY, ABANDON_AFTER, IDLE_AFTER = timedelta(hours=24), timedelta(hours=48), timedelta(days=7)
 SLACK = timedelta(minutes=1)  # a reminder this much early still goes (see _reminder.py)
 #: Tuesday 2026-03-10 10:00 in Los Angeles (17:00 UTC): texts go at once.
 START = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
@@ -269,6 +269,29 @@ def test_no_reminder_after_the_customer_wrote_before_the_intro_left(store_kind: 
     assert desk.left("reminder.sms") == []
 
 
+def test_a_case_whose_customer_wrote_before_any_intro_left_goes_idle_a_week_later(
+    store_kind: str,
+) -> None:
+    """Found by the test below: the provider fails the intro for a week, retried every 28 h.
+
+    The customer wrote at once, so the follow-up (reminder, then abandonment 72 h
+    after the intro was queued) stopped there: the case is abandoned when the
+    conversation has been idle for ``idle_after``, and the helpdesk is told the
+    conversation went quiet, not that the customer never answered.
+    """
+    desk = Desk(_store(store_kind), retry_every=timedelta(hours=28), quiet_hours=False)
+    desk.sms.fail_next(RetryableTransportError("503 from the provider"), times=6)
+    queued = desk.connect()
+    desk.text("Thanks, still waiting")
+    desk.run_until(queued + timedelta(days=12))
+    assert desk.left("intro.sms") == []
+    assert desk.left("reminder.sms") == []
+    assert desk.closed_at() == queued + IDLE_AFTER
+    assert desk.handoff.close_reason == "conversation went idle; helpdesk notified"
+    (notice,) = [n.text for n in desk.notes if n.topic == "abandoned"]
+    assert "went quiet after the customer's last message" in notice
+
+
 # -- any outage, any failure script -------------------------------------------------------
 
 
@@ -315,28 +338,40 @@ def test_one_reminder_never_early_never_after_an_answer(
         elif what == "down":
             desk.run_until(at)
             up = False
-        elif desk.handoff.is_open:  # scheduler up or down: a webhook still takes the text
+        else:  # scheduler up or down: a webhook still takes the text
             if up:
                 desk.run_until(at)
             desk.clock.set(at)
-            answered_at = at
-            desk.text(what)
-    desk.run_until(queued + timedelta(days=12))
+            if desk.handoff.is_open:  # a text after the close answers nothing
+                answered_at = at
+                desk.text(what)
+    # The latest close: an answer at 150 h whose conversation then goes idle for a week.
+    desk.run_until(queued + timedelta(days=14))
     intros, reminders = desk.left("intro.sms"), desk.left("reminder.sms")
     assert len(intros) <= 1
     assert len(reminders) <= 1
     if reminders:
         assert intros
         assert reminders[0] >= intros[0] + DAY - SLACK
-        assert answered_at is None or reminders[0] < answered_at
-    if not intros:
+        # (A text at the very instant the reminder went was taken after it.)
+        assert answered_at is None or reminders[0] <= answered_at
+    closed_at = desk.closed_at()
+    if answer is not None and answered_at is not None and answer[0] == "STOP":
+        assert closed_at == answered_at  # declined at once, whatever was still queued
+    elif answered_at is not None and not intros:
+        # The customer wrote before the intro left: the follow-up stopped there, and
+        # the conversation went idle a week later (the intro still being retried).
+        assert closed_at is not None
+        assert closed_at <= max(answered_at + IDLE_AFTER, queued + down_from + down_for)
+        assert desk.handoff.close_reason == "conversation went idle; helpdesk notified"
+    elif not intros:
         # Never left: closed no later than the first run_due() past the whole follow-up
         # (put off by as long as quiet hours held the intro, the first time they did).
         held = [e for e in desk.esc.history(desk.handoff_id) if e.kind == "message.deferred"]
         hold = datetime.fromisoformat(str(held[0].data["not_before"])) - held[0].at if held else 0
         cutoff = queued + DAY + ABANDON_AFTER + (hold or timedelta())
-        assert desk.closed_at() is not None
-        assert desk.closed_at() <= max(cutoff, queued + down_from + down_for)
+        assert closed_at is not None
+        assert closed_at <= max(cutoff, queued + down_from + down_for)
     elif not quiet_hours and answered_at is None and desk.handoff.state is S.ABANDONED:
         # Reminded on time (or when the scheduler came back), abandoned 48 h after that.
         assert len(reminders) == 1

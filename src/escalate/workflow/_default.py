@@ -54,6 +54,7 @@ from escalate.workflow._default_actions import (
     sla_at_risk,
     stale_failure,
     wants_opt_in,
+    went_idle,
 )
 from escalate.workflow._default_agent import AGENT_MESSAGE_STEPS
 from escalate.workflow._default_held import HELD_STEPS
@@ -185,9 +186,9 @@ DEFAULT_STEPS = (
         TimerFired,
         S.ABANDONED,
         "conversation went idle; helpdesk notified",
-        abandon,
+        went_idle,
         timer=IDLE,
-        templates=("notify.abandoned",),
+        templates=("notify.idle",),
     ),
     *AGENT_MESSAGE_STEPS,
     Step(OPEN, SendFailed, None, "late failure on a previous channel", guard=stale_failure),

@@ -137,9 +137,11 @@ def _reply_addressing(ctx: Context) -> ReplyAddressing | None:
     return value if isinstance(value, ReplyAddressing) else None
 
 
-def helpdesk_notice(handoff: Handoff, ctx: Context, topic: str, **values: object) -> Notify:
-    """The helpdesk notification ``notify.<topic>``, rendered for this handoff."""
-    text = ctx.render(f"notify.{topic}", reference=handoff.reference, **values)
+def helpdesk_notice(
+    handoff: Handoff, ctx: Context, topic: str, template: str | None = None, **values: object
+) -> Notify:
+    """The helpdesk notification ``notify.<template>`` (default: the topic), rendered."""
+    text = ctx.render(f"notify.{template or topic}", reference=handoff.reference, **values)
     return Notify(topic=topic, text=text)
 
 
@@ -282,6 +284,13 @@ def sla_at_risk(handoff: Handoff, _: TimerFired | SendDeferred, ctx: Context) ->
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
     return effects(helpdesk_notice(handoff, ctx, "abandoned"))
+
+
+def went_idle(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
+    # Same topic as an unanswered case (the helpdesk closes the public thread
+    # either way), but the customer did answer: "no answer" would send an agent
+    # looking for a reply that is in the thread.
+    return effects(helpdesk_notice(handoff, ctx, "abandoned", template="idle"))
 
 
 # -- fallback -------------------------------------------------------------------

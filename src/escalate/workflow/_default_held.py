@@ -83,8 +83,14 @@ def _first_message(event: SendDeferred, ctx: Context) -> bool:
     With double opt-in a text's intro answers the customer's YES: the opt-in
     request before it was the first message, and met the SLA (a YES at 21:01
     held the intro until morning and told the helpdesk of a miss that was none).
+    Nor is an intro first when a private message already left: a reminder that
+    met a landline falls back to an intro on the other channel, a day or more
+    after the first intro reached the customer (connected, the steps load
+    ``ctx.messages``; before contact nothing private has left).
     """
     if event.template == "intro.sms" and ctx.settings["double_opt_in"]:
+        return False
+    if any(message.sent_at is not None for message in ctx.messages):
         return False
     return event.template in FIRST_MESSAGES
 

@@ -60,6 +60,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Case {reference}: no answer from the customer; the handoff was abandoned. "
             "Close the public thread."
         ),
+        "notify.idle": (
+            "Case {reference}: the conversation went quiet after the customer's last "
+            "message; the handoff was abandoned. Close the public thread."
+        ),
         "notify.undelivered": (
             "Case {reference}: an agent's message was not delivered ({why}). The handoff "
             "is closed, so it goes on no other channel: reach the customer another way."
@@ -119,6 +123,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Caso {reference}: el cliente no respondió; el traspaso se abandonó. "
             "Cierra el hilo público."
         ),
+        "notify.idle": (
+            "Caso {reference}: la conversación quedó en silencio tras el último mensaje "
+            "del cliente; el traspaso se abandonó. Cierra el hilo público."
+        ),
         "notify.undelivered": (
             "Caso {reference}: un mensaje del agente no se entregó ({why}). El traspaso "
             "está cerrado, así que no va por otro canal: contacta al cliente de otra forma."
@@ -155,6 +163,7 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "agent.email": {"reference", "text"},
     "notify.sla_at_risk": {"reference", "due"},
     "notify.abandoned": _REF,
+    "notify.idle": _REF,
     "notify.undelivered": {"reference", "why"},
     "notify.failed": {"reference", "why"},
 }
