@@ -30,6 +30,7 @@ from escalate import (
     IdentityKind,
     IdentityTaken,
     InvalidInput,
+    Link,
     NotFound,
 )
 from escalate.identity import VerificationPolicy
@@ -307,11 +308,18 @@ class IdentityMachine(RuleBasedStateMachine):
             return
         book = self.books[tenant]
         record = book.get_merge(merges.pop(index % len(merges)))
+        survivor = book.live(record.survivor_id)
+        # What goes back: the absorbed contact's links as they were at the merge, and
+        # links made since for it (``origin``). A number unlinked since and linked
+        # again for the survivor (its own case, an agent) is the survivor's now.
         held = [
-            i
-            for i in record.absorbed_before.identities
-            if book.resolve(i) is not None
-            and book.resolve(i).id == book.live(record.survivor_id).id  # type: ignore[union-attr]
+            link.identity
+            for link in survivor.links
+            if link.identity in record.absorbed_before.identities
+            and (
+                link.origin == record.absorbed_id
+                or _as_at_merge(link, record.absorbed_before.link_for(link.identity))
+            )
         ]
         kept, restored = book.unmerge(record.id)
         self._unmerged(tenant, kept, restored)
@@ -443,3 +451,13 @@ TestIdentityMachineSQLite = SQLiteIdentityMachine.TestCase
 TestIdentityMachineSQLite.settings = settings(
     max_examples=15, stateful_step_count=30, deadline=None
 )
+
+
+def _as_at_merge(link: Link, before: Link | None) -> bool:
+    """The same link as the absorbed contact's at the merge (verified or renamed since)."""
+    return before is not None and (link.at, link.actor, link.source, link.confidence) == (
+        before.at,
+        before.actor,
+        before.source,
+        before.confidence,
+    )

@@ -18,9 +18,10 @@ from escalate import (
     Thread,
     Workflow,
 )
-from escalate.store import Changes, MemoryStore, OutboxStatus
+from escalate.store import Changes, MemoryStore, OutboxItem, OutboxStatus
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from escalate.workflow import PostPublicReply, SendMessage
+from escalate.workflow._feeding import FEED_ATTEMPTS
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 PHONE = Identity.phone("+14155550100")
@@ -42,7 +43,7 @@ class Recording(MemoryStore):
         self.commits.append(changes)
 
 
-def _escalator(store: Recording, clock: FakeClock, sms: MemoryTransport) -> Escalator:
+def _escalator(store: MemoryStore, clock: FakeClock, sms: MemoryTransport) -> Escalator:
     return Escalator(
         store,
         transports=[sms],
@@ -145,3 +146,53 @@ def test_a_reply_whose_lease_was_taken_over_mid_post_writes_nothing() -> None:
     assert "public_reply.held" in kinds
     assert "public_reply.posted" not in kinds
     assert esc.handoffs.get(handoff.id).state is HandoffState.ACKNOWLEDGED
+
+
+class Contended(MemoryStore):
+    """Another worker moves the handoff just before each of our next ``conflicts`` settlements."""
+
+    def __init__(self, conflicts: int) -> None:
+        super().__init__()
+        self.conflicts = conflicts
+
+    def commit(self, changes: Changes) -> list[OutboxItem]:
+        if self.conflicts and changes.outbox_updates and changes.handoffs:
+            self.conflicts -= 1
+            (ours,) = changes.handoffs
+            stored = self.get_handoff(ours.tenant, ours.id)
+            assert stored is not None
+            super().commit(Changes(handoffs=(stored.model_copy(update={"version": ours.version}),)))
+        return super().commit(changes)
+
+
+@pytest.mark.parametrize("conflicts", [4, 9])
+def test_a_result_outlasts_a_burst_of_commits_to_its_handoff(conflicts: int) -> None:
+    """Other workers commit to the case between our read and our write, again and again.
+
+    ``feed`` gave up after four conflicts (its caller's copy, then three reads) and
+    settled the row alone: the posted
+    reply's result never reached the workflow, which waited in ``acknowledged``
+    for a reply it had posted.
+    """
+    clock, store = FakeClock(), Contended(conflicts)
+    esc = _escalator(store, clock, MemoryTransport(name="memory"))
+    handoff = esc.open(make_thread(clock))
+    esc.run_due()
+    assert store.conflicts == 0
+    assert esc.handoffs.get(handoff.id).state is HandoffState.AWAITING_CONTACT
+    (row,) = store.outbox(esc.tenant)
+    assert row.status is OutboxStatus.DONE
+
+
+def test_a_result_given_up_on_is_still_settled(caplog: pytest.LogCaptureFixture) -> None:
+    """Past ``FEED_ATTEMPTS`` the input is left (warned), but the row's outcome is kept."""
+    clock, store = FakeClock(), Contended(50)
+    esc = _escalator(store, clock, MemoryTransport(name="memory"))
+    handoff = esc.open(make_thread(clock))
+    esc.run_due()
+    # The caller's copy of the handoff, then FEED_ATTEMPTS reads of the stored one.
+    assert store.conflicts == 50 - 1 - FEED_ATTEMPTS
+    (row,) = store.outbox(esc.tenant)
+    assert row.status is OutboxStatus.DONE  # posted once; never posted again
+    assert esc.handoffs.get(handoff.id).state is HandoffState.ACKNOWLEDGED
+    assert "kept changing" in caplog.text

@@ -16,6 +16,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
 from escalate._exceptions import ConcurrentUpdate, StaleTimer, TransitionNotAllowed
 from escalate._models import Handoff
 from escalate.consent._ledger_service import consent_event
@@ -35,6 +43,25 @@ if TYPE_CHECKING:
 __all__ = ["Feeding"]
 
 log = logging.getLogger("escalate")
+
+#: How many times ``feed`` tries before leaving an input for the next run: each
+#: conflict is another worker's commit to the same handoff landing between our
+#: read and our write, so ten in a row (with at most ~0.3 s of jittered waits
+#: between them) is a burst on one case, not a race.
+FEED_ATTEMPTS = 10
+
+
+def _outlasting_conflicts() -> Retrying:
+    # Built per use: a Retrying keeps its per-call state on the instance.
+    return Retrying(
+        stop=stop_after_attempt(FEED_ATTEMPTS - 1),
+        wait=wait_random_exponential(multiplier=0.002, max=0.05),
+        retry=retry_if_exception_type(_Conflict),
+    )
+
+
+class _Conflict(Exception):
+    """Another commit to the handoff got in between: ``feed`` tries again."""
 
 
 class Feeding(ReportedSettling):
@@ -79,10 +106,40 @@ class Feeding(ReportedSettling):
         ``known`` is the handoff as the caller last had it: it is tried first,
         and the handoff is read only if that version turns out to be stale (the
         version check refuses the commit, or its state refuses the input).
+
+        Another worker's commit to the same handoff between our read and our
+        write (``ConcurrentUpdate``) is outlasted with short jittered waits
+        (``FEED_ATTEMPTS`` in all): a result given up on is settled unheard (the row's
+        outcome is a fact), so its workflow would miss a fallback or a move.
         """
+        try:  # the common case, without building a Retrying
+            return self._feed_once(handoff_id, event, fire_timers, settlement, known)
+        except _Conflict:
+            pass
+        try:
+            for attempt in _outlasting_conflicts():
+                with attempt:
+                    fed = self._feed_once(handoff_id, event, fire_timers, settlement, None)
+        except RetryError:
+            log.warning(
+                "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
+            )
+            # The row's outcome is still a fact: settle it, or it would be held as unknown.
+            return self._commit_settlement(settlement or NO_CHANGES)
+        return fed
+
+    def _feed_once(
+        self,
+        handoff_id: str,
+        event: WorkflowInput,
+        fire_timers: Sequence[str],
+        settlement: Changes | None,
+        known: Handoff | None,
+    ) -> bool:
+        """One try of ``feed``; raises ``_Conflict`` when another commit got there first."""
         extra = settlement or NO_CHANGES
-        for _ in range(4 if known is not None else 3):
-            unverified, known = known, None
+        # Our own copy first, if we have one; then the stored handoff decides.
+        for unverified in (known, None) if known is not None else (None,):
             handoff = unverified or self.store.get_handoff(self.tenant, handoff_id)
             if handoff is None:
                 return self._commit_settlement(extra)
@@ -110,17 +167,13 @@ class Feeding(ReportedSettling):
                 # A reply cancelled the timer (or another worker fired it) after
                 # we read it as due: firing it now would remind someone who answered.
                 return True
-            except ConcurrentUpdate:
+            except ConcurrentUpdate as conflict:
                 if unverified is not None:
                     continue  # our copy was behind; the stored one decides
                 if settlement is not None and self._moved_on(settlement):
                     return False
-                continue
-        log.warning(
-            "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
-        )
-        # The row's outcome is still a fact: settle it, or it would be held as unknown.
-        return self._commit_settlement(extra)
+                raise _Conflict from conflict
+        raise AssertionError("unreachable: the stored handoff's try always returns or raises")
 
     def _moved_on(self, settlement: Changes) -> bool:
         """Whether a settlement's row moved on from what it was built for.
