@@ -175,10 +175,13 @@ class Workflow(WorkflowValidation):
         if locale != ctx.locale:  # usually the default it already has; replace() is not free
             ctx = replace(ctx, locale=locale)
         step = self._step_for(handoff, event, ctx)
-        produced = step.action(handoff, event, ctx) if step.action else Effects()
+        produced = self._check_effects(
+            step,
+            step.action(handoff, event, ctx) if step.action else Effects(),
+            handoff.reference,
+        )
         if not handoff.is_open:
             check_closed_effects(step, produced)
-        self._check_commands(step, produced.commands, handoff.reference)
         target = step.target or handoff.state
         cancels = list(step.cancels)
         if target in TERMINAL_STATES and handoff.is_open:

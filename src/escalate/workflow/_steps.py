@@ -142,6 +142,19 @@ class Step:
             value = getattr(self, name)
             if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
                 raise InvalidWorkflowDefinition(f"a step's {name}= is a tuple of names")
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            # The reason is what the audit log says of the transition, and its close
+            # reason: an empty one leaves an agent nothing to read.
+            raise InvalidWorkflowDefinition(
+                f"{self.describe()}: a step's reason is a non-empty string, not {self.reason!r}"
+            )
+        for name in ("action", "guard"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise InvalidWorkflowDefinition(
+                    f"{self.describe()} {self.reason!r}: {name}= is a function"
+                    f" (handoff, input, ctx), not {value!r}"
+                )
 
     @property
     def sources(self) -> tuple[HandoffState, ...]:

@@ -24,11 +24,14 @@ returned is ``_check_commands``, which ``decide`` runs before anything is writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from escalate._exceptions import InvalidWorkflowDefinition
-from escalate._models import TERMINAL_STATES, HandoffState
+from escalate._models import TERMINAL_STATES, Handoff, HandoffState
 from escalate.workflow._commands import (
     CancelTimer,
     Command,
@@ -37,8 +40,8 @@ from escalate.workflow._commands import (
     SendMessage,
     StartTimer,
 )
-from escalate.workflow._inputs import Opened, TimerFired
-from escalate.workflow._steps import Step
+from escalate.workflow._inputs import Opened, TimerFired, input_kind
+from escalate.workflow._steps import Effects, Step
 from escalate.workflow._templates import PRIVATE_SUFFIXES
 from escalate.workflow._terminal import check_terminal_steps
 
@@ -65,6 +68,7 @@ class WorkflowValidation:
         for step in self.steps:
             self._validate_step(step)
         self._validate_timers()
+        _refuse_shadowed_steps(self.steps)
 
     def _validate_states(self) -> None:
         if self.initial in TERMINAL_STATES:
@@ -172,8 +176,25 @@ class WorkflowValidation:
                         " step handles it (a timer with no exit)"
                     )
 
+    def _check_effects(self, step: Step, produced: object, reference: str) -> Effects:
+        """What an action returned, checked before anything is written."""
+        if not isinstance(produced, Effects):
+            raise InvalidWorkflowDefinition(
+                f"{step.describe()} {step.reason!r}: its action returned"
+                f" {type(produced).__name__}, not Effects (a missing `return effects(...)`?)"
+            )
+        if produced.updates:
+            _check_updates(step, produced.updates)
+        self._check_commands(step, produced.commands, reference)
+        return produced
+
     def _check_commands(self, step: Step, commands: Iterable[Command], reference: str) -> None:
         for command in commands:
+            if not isinstance(command, Command):
+                raise InvalidWorkflowDefinition(
+                    f"{step.describe()} {step.reason!r}: its action issued {command!r},"
+                    " not a command (SendMessage, StartTimer, Notify...)"
+                )
             text = command.body if isinstance(command, SendMessage) else None
             if isinstance(command, PostPublicReply):
                 text = command.text
@@ -205,3 +226,55 @@ class WorkflowValidation:
                     f"{step.describe()}: undeclared timer cancel {command.name!r}"
                     " (declare it in cancels=, which cancels it every time)"
                 )
+
+
+#: The handoff's fields an action may set (``effects(address=...)``); the rest are
+#: its identity, or bookkeeping that ``decide`` keeps (state, version, close).
+ACTION_FIELDS = frozenset(
+    {"contact_id", "channel", "address", "failed_channels", "acknowledged_at", "connected_at"}
+)
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    annotation: Any = Handoff.model_fields[name].annotation
+    return TypeAdapter(annotation)
+
+
+def _check_updates(step: Step, updates: Mapping[str, Any]) -> None:
+    # model_copy(update=...) validates nothing: a wrong name or type would be
+    # written as is, and break the case at its next read.
+    for name, value in updates.items():
+        if name not in ACTION_FIELDS:
+            raise InvalidWorkflowDefinition(
+                f"{step.describe()} {step.reason!r}: an action may set only"
+                f" {sorted(ACTION_FIELDS)} of the handoff, not {name!r}"
+            )
+        try:
+            _field_adapter(name).validate_python(value, strict=True)
+        except ValidationError as error:
+            raise InvalidWorkflowDefinition(
+                f"{step.describe()} {step.reason!r}: handoff field {name!r} cannot be set to"
+                f" a {type(value).__name__}"
+            ) from error
+
+
+def _refuse_shadowed_steps(steps: Iterable[Step]) -> None:
+    """A step behind an unguarded one for the same state, input and timer never runs.
+
+    The first step that matches wins, so such a step is a mistake in the
+    definition (usually a guard left off the one before it). A guard that always
+    holds cannot be seen from here.
+    """
+    unguarded: dict[tuple[HandoffState, str, str | None], Step] = {}
+    for step in steps:
+        for state in step.sources:
+            key = (state, input_kind(step.on), step.timer)
+            first = unguarded.get(key)
+            if first is not None:
+                raise InvalidWorkflowDefinition(
+                    f"{step.describe()} {step.reason!r} never runs in {state.value!r}: the"
+                    f" unguarded step before it ({first.reason!r}) always matches first"
+                )
+            if step.guard is None:
+                unguarded[key] = step
