@@ -236,7 +236,7 @@ def pending_timers(store: Store, esc: Escalator, handoff: Handoff) -> set[tuple[
 
 
 def reminders(sms: MemoryTransport) -> list[str]:
-    return [m.body for m in sms.sent if "still need help" in (m.subject or "")]
+    return [m.body for m in sms.sent if "Just checking in" in m.body]
 
 
 @pytest.mark.parametrize("body", ["STOP", "Please stop emailing me", OTHER_TEXT])

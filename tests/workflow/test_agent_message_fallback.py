@@ -84,7 +84,10 @@ def test_the_agents_message_goes_by_email_after_the_intro(
     assert intro.body.startswith("Hi,\n\nThanks for reaching out to Acme.")
     # Rendered for email: agent.email's body, agent.subject's subject, the reference in both.
     assert carried.body == f"{TEXT}\n\nAcme (case {handoff.reference})"
-    assert carried.subject == f"Acme: your case {handoff.reference}"
+    # One subject for the thread, as a reply: Gmail starts a new conversation for a
+    # message whose subject differs, whatever its References say.
+    assert intro.subject == f"Acme: your case {handoff.reference}"
+    assert carried.subject == f"Re: {intro.subject}"
     root = f"<{handoff.id}@acme.example>"
     assert intro.headers["Message-ID"] == root
     assert carried.headers["In-Reply-To"] == root == carried.headers["References"]

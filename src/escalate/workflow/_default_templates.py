@@ -47,13 +47,13 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "{brand}: just checking in on case {reference}. Reply here if you still need help. "
             "Reply STOP to opt out."
         ),
-        "reminder.subject": "{brand}: still need help with case {reference}?",
+        "reminder.subject": "Re: {brand}: your case {reference}",
         "reminder.email": (
             "Hi,\n\nJust checking in on case {reference}. Reply to this email if you still "
             "need help.\n\n{brand}"
         ),
         "agent.sms": "{brand}: {text} (case {reference})",
-        "agent.subject": "{brand}: your case {reference}",
+        "agent.subject": "Re: {brand}: your case {reference}",
         "agent.email": "{text}\n\n{brand} (case {reference})",
         "notify.sla_at_risk": "Case {reference}: first-response SLA at risk (due {due}).",
         "notify.abandoned": (
@@ -110,13 +110,13 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "{brand}: ¿sigues necesitando ayuda con el caso {reference}? Responde aquí. "
             "Responde STOP para darte de baja."
         ),
-        "reminder.subject": "{brand}: ¿sigues necesitando ayuda con el caso {reference}?",
+        "reminder.subject": "Re: {brand}: tu caso {reference}",
         "reminder.email": (
             "Hola:\n\n¿Sigues necesitando ayuda con el caso {reference}? Responde a este "
             "email.\n\n{brand}"
         ),
         "agent.sms": "{brand}: {text} (caso {reference})",
-        "agent.subject": "{brand}: tu caso {reference}",
+        "agent.subject": "Re: {brand}: tu caso {reference}",
         "agent.email": "{text}\n\n{brand} (caso {reference})",
         "notify.sla_at_risk": "Caso {reference}: SLA de primera respuesta en riesgo ({due}).",
         "notify.abandoned": (
