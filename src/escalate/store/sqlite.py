@@ -23,13 +23,19 @@ from pathlib import Path
 from escalate._exceptions import InvalidInput, StaleTimer
 from escalate._models import Event, Handoff
 from escalate.audit._chain import BeforeHashing, ChainHead
+from escalate.audit._verify import AuditEntry
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._decoded import Decoded
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
-from escalate.store._sqlite_chain import insert_events, load_before_hashing, load_chain_heads
+from escalate.store._sqlite_chain import (
+    insert_events,
+    load_audit_entries,
+    load_before_hashing,
+    load_chain_heads,
+)
 from escalate.store._sqlite_consent import ConsentSQL
 from escalate.store._sqlite_handoffs import HandoffsSQL
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
@@ -235,6 +241,15 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
             )
             for seq, data, prev_hash, hash_, kind, handoff, contact in rows
         ]
+
+    def audit_entries(self, tenant: str, *, handoff_id: str | None = None) -> list[AuditEntry]:
+        """The tenant's audit events (or one handoff's) as stored, each checked against its hash.
+
+        What ``verify_store`` reads instead of ``events``: a row that no longer
+        reads as an event is reported as edited rather than raised.
+        """
+        with self._lock:
+            return load_audit_entries(self._conn, tenant, handoff_id=handoff_id)
 
     def chain_heads(self, tenant: str) -> list[ChainHead]:
         with self._lock:
