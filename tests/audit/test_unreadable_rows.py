@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from escalate import Escalator, Workflow
+from escalate import CorruptRecord, EscalateError, Escalator, Workflow
 from escalate.audit import ProblemKind
 from escalate.audit._stored import UNREADABLE
+from escalate.cli import main
 from escalate.store import SQLiteStore
 from escalate.testing import FakeClock, MemoryTransport
 from tests.audit.test_tampering import run_handoffs
@@ -81,6 +82,44 @@ def test_verify_log_reports_an_unreadable_row_and_checks_the_rest(
     assert report.problems[0].detail == UNREADABLE
     one = esc.verify_log(handoff_id=first)
     assert [(problem.kind, problem.seq) for problem in one.problems] == [(ProblemKind.EDITED, seq)]
+
+
+@pytest.mark.parametrize("data_sql", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_history_of_an_unreadable_row_raises_corrupt_record(
+    logged: tuple[Escalator, Path, list[str]], data_sql: str
+) -> None:
+    """history() names the row with a typed error that quotes none of its content."""
+    esc, path, (first, second) = logged
+    seq = corrupt(path, esc.history(first)[2].id, data_sql)
+
+    with pytest.raises(CorruptRecord) as caught:
+        esc.history(first)
+
+    assert isinstance(caught.value, EscalateError)
+    assert (caught.value.seq, caught.value.handoff_id) == (seq, first)
+    assert "verify_log" in str(caught.value)
+    assert "garbage" not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__  # pydantic's error quotes the row
+    assert esc.history(second)  # other handoffs still read
+
+
+@pytest.mark.parametrize("data_sql", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_report_cli_on_an_unreadable_row_prints_one_line(
+    logged: tuple[Escalator, Path, list[str]], data_sql: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`escalate report` exits 1 with a message naming the row and verify_log, no traceback."""
+    esc, path, (first, _) = logged
+    seq = corrupt(path, esc.history(first)[2].id, data_sql)
+
+    assert main(["report", "--store", f"sqlite:///{path}"]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"escalate report: error: the audit event at seq {seq},")
+    assert "verify_log()" in captured.err
+    assert "Traceback" not in captured.err
+    assert len(captured.err.splitlines()) == 1
 
 
 def test_a_row_rewritten_as_equivalent_json_still_verifies(
