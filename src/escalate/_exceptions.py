@@ -22,6 +22,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     │   └── StaleTimer                             the timer was cancelled or fired; drop it
     ├── SchemaTooNew                             the database is from a newer escalate; upgrade
+    ├── CorruptRecord                            a stored row that no longer reads: edited by hand
     ├── RateLimited                              too many attempts; wait ``retry_after`` seconds
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
     ├── TransportError                           sending failed
@@ -42,6 +43,7 @@ __all__ = [
     "ConcurrentUpdate",
     "ConsentRequired",
     "ContactMerged",
+    "CorruptRecord",
     "CrossTenantError",
     "EscalateError",
     "IdentityTaken",
@@ -191,6 +193,30 @@ class StaleTimer(ConcurrentUpdate):
 
 class SchemaTooNew(EscalateError):
     """The database was written by a newer escalate; upgrade escalate to use it."""
+
+
+class CorruptRecord(EscalateError):
+    """A stored record that no longer reads as one: it was changed outside escalate.
+
+    The message names where it is, never what it holds (an edited row may hold
+    anything). For the audit log, ``Escalator.verify_log()`` reports every such
+    row, and what else was changed, without raising.
+
+    Attributes:
+        record: what it is, e.g. ``"audit event"``.
+        seq: its row's position (an audit event's ``seq``).
+        handoff_id: the handoff that was being read, when one was.
+    """
+
+    def __init__(self, record: str, seq: int, *, handoff_id: str | None = None) -> None:
+        where = f"seq {seq}" if handoff_id is None else f"seq {seq}, handoff {handoff_id}"
+        super().__init__(
+            f"the {record} at {where} cannot be read: it was changed outside escalate;"
+            " run Escalator.verify_log() to check the whole audit log"
+        )
+        self.record = record
+        self.seq = seq
+        self.handoff_id = handoff_id
 
 
 class RateLimited(EscalateError):

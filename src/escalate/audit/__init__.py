@@ -17,7 +17,14 @@ from escalate.audit._chain import (
     event_hash,
     link_events,
 )
-from escalate.audit._verify import AuditProblem, AuditReport, ProblemKind, verify_chains
+from escalate.audit._stored import StoredEvents
+from escalate.audit._verify import (
+    AuditProblem,
+    AuditReport,
+    ProblemKind,
+    verify_chains,
+    verify_entries,
+)
 
 if TYPE_CHECKING:
     from escalate.store._protocol import Store
@@ -39,19 +46,27 @@ __all__ = [
 
 
 def verify_store(store: Store, tenant: str, *, handoff_id: str | None = None) -> AuditReport:
-    """Verify a tenant's whole audit log, or only one handoff's chain."""
+    """Verify a tenant's whole audit log, or only one handoff's chain.
+
+    A store that keeps events as text (``SQLiteStore``) is checked row by row as
+    stored, so a row edited into something that no longer reads as an event is
+    reported as ``edited`` and the rest is still checked.
+    """
     before_hashing = store.before_hashing(tenant)
-    if handoff_id is None:
-        return verify_chains(
+    chains = None if handoff_id is None else (f"handoff:{handoff_id}",)
+    heads = store.chain_heads(tenant)
+    if isinstance(store, StoredEvents):
+        return verify_entries(
             tenant,
-            store.events(tenant),
-            store.chain_heads(tenant),
+            store.audit_entries(tenant, handoff_id=handoff_id),
+            heads,
+            chains=chains,
             before_hashing=before_hashing,
         )
     return verify_chains(
         tenant,
         store.events(tenant, handoff_id=handoff_id),
-        store.chain_heads(tenant),
-        chains=(f"handoff:{handoff_id}",),
+        heads,
+        chains=chains,
         before_hashing=before_hashing,
     )

@@ -37,6 +37,7 @@ __all__ = [
     "Tip",
     "canonical_content",
     "chain_links",
+    "chain_named",
     "chain_of",
     "event_hash",
     "link_events",
@@ -131,10 +132,15 @@ class BeforeHashing(Model):
 
 def chain_of(event: Event) -> str:
     """The name of the chain ``event`` belongs to (see the module docstring for the rule)."""
-    if event.handoff_id is not None:
-        return f"handoff:{event.handoff_id}"
-    if event.contact_id is not None:
-        return f"contact:{event.contact_id}"
+    return chain_named(event.handoff_id, event.contact_id)
+
+
+def chain_named(handoff_id: str | None, contact_id: str | None) -> str:
+    """The chain of an event about this handoff and contact: ``chain_of`` without an event."""
+    if handoff_id is not None:
+        return f"handoff:{handoff_id}"
+    if contact_id is not None:
+        return f"contact:{contact_id}"
     return "tenant"
 
 

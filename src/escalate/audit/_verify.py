@@ -12,13 +12,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from escalate._models import Event
 from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, chain_of, event_hash
 
-__all__ = ["AuditProblem", "AuditReport", "ProblemKind", "verify_chains"]
+__all__ = [
+    "EDITED",
+    "AuditEntry",
+    "AuditProblem",
+    "AuditReport",
+    "ProblemKind",
+    "verify_chains",
+    "verify_entries",
+]
 
 
 class ProblemKind(StrEnum):
@@ -92,6 +101,28 @@ class AuditReport(BaseModel):
         return not self.problems
 
 
+class AuditEntry(NamedTuple):
+    """One audit event as verification sees it: where it sits, its links, its verdict.
+
+    ``verify_chains`` makes one from each ``Event``; a store that keeps events as
+    text makes them from its rows (``escalate.audit._stored``), so a row that no
+    longer reads as an event is still placed on its chain and reported.
+    """
+
+    tenant: str
+    chain: str
+    event_id: str
+    seq: int | None
+    prev_hash: str | None
+    hash: str | None
+    #: Why the content does not match the hash; ``None`` when it does (or there is no hash).
+    fault: str | None = None
+
+
+#: The fault of an event whose content, as read, no longer hashes to its ``hash``.
+EDITED = "content does not match its hash"
+
+
 def verify_chains(
     tenant: str,
     events: Iterable[Event],
@@ -114,11 +145,36 @@ def verify_chains(
             chain is checked) only as many as it records.
     """
     wanted = None if chains is None else set(chains)
-    by_chain: dict[str, list[Event]] = defaultdict(list)
+    entries: list[AuditEntry] = []
     for event in events:
         chain = chain_of(event)
+        # Filtered before hashing: only the events checked are worth hashing.
         if event.tenant == tenant and (wanted is None or chain in wanted):
-            by_chain[chain].append(event)
+            entries.append(_entry_of(event, chain))
+    return verify_entries(tenant, entries, heads, chains=wanted, before_hashing=before_hashing)
+
+
+def _entry_of(event: Event, chain: str) -> AuditEntry:
+    fault = None
+    if event.hash is not None and event_hash(event.prev_hash, event) != event.hash:
+        fault = EDITED
+    return AuditEntry(event.tenant, chain, event.id, event.seq, event.prev_hash, event.hash, fault)
+
+
+def verify_entries(
+    tenant: str,
+    entries: Iterable[AuditEntry],
+    heads: Iterable[ChainHead],
+    *,
+    chains: Iterable[str] | None = None,
+    before_hashing: BeforeHashing | None = None,
+) -> AuditReport:
+    """``verify_chains`` on entries whose content was already checked against their hash."""
+    wanted = None if chains is None else set(chains)
+    by_chain: dict[str, list[AuditEntry]] = defaultdict(list)
+    for entry in entries:
+        if entry.tenant == tenant and (wanted is None or entry.chain in wanted):
+            by_chain[entry.chain].append(entry)
     head_of: dict[ChainKey, ChainHead] = {
         head.key: head
         for head in heads
@@ -128,7 +184,7 @@ def verify_chains(
     verified = legacy = 0
     names = sorted(set(by_chain) | {chain for _, chain in head_of})
     for chain in names:
-        ordered = sorted(by_chain.get(chain, ()), key=lambda event: event.seq or 0)
+        ordered = sorted(by_chain.get(chain, ()), key=lambda entry: entry.seq or 0)
         found = len(problems)
         checked, skipped, last_hash = _check_chain(chain, ordered, problems, before_hashing)
         verified += checked
@@ -151,42 +207,40 @@ def verify_chains(
 
 def _check_chain(
     chain: str,
-    ordered: list[Event],
+    ordered: list[AuditEntry],
     problems: list[AuditProblem],
     before_hashing: BeforeHashing | None,
 ) -> tuple[int, int, str | None]:
     """Walk one chain; return (hashed events checked, unhashed leading events, last hash)."""
-    position = {event.hash: index for index, event in enumerate(ordered) if event.hash}
+    position = {entry.hash: index for index, entry in enumerate(ordered) if entry.hash}
     previous: str | None = None
     checked = legacy = 0
-    for index, event in enumerate(ordered):
-        if event.hash is None:
+    for index, entry in enumerate(ordered):
+        if entry.hash is None:
             # Leading unhashed events pass as pre-hashing only where the store
             # says such events can be: else anyone could prepend unhashed rows
             # (or strip a chain's hashes and head) and have them pass unchecked.
-            if checked or not _may_predate_hashing(event, before_hashing):
-                problems.append(_problem(ProblemKind.UNHASHED, chain, event, "event has no hash"))
+            if checked or not _may_predate_hashing(entry, before_hashing):
+                problems.append(_problem(ProblemKind.UNHASHED, chain, entry, "event has no hash"))
             else:
                 legacy += 1  # written before hashing began: verification starts after it
             continue
-        if event.prev_hash != previous:
-            problems.append(_link_problem(chain, event, index, position))
-        if event_hash(event.prev_hash, event) != event.hash:
-            problems.append(
-                _problem(ProblemKind.EDITED, chain, event, "content does not match its hash")
-            )
-        previous = event.hash
+        if entry.prev_hash != previous:
+            problems.append(_link_problem(chain, entry, index, position))
+        if entry.fault is not None:
+            problems.append(_problem(ProblemKind.EDITED, chain, entry, entry.fault))
+        previous = entry.hash
         checked += 1
     return checked, legacy, previous
 
 
-def _may_predate_hashing(event: Event, before_hashing: BeforeHashing | None) -> bool:
+def _may_predate_hashing(entry: AuditEntry, before_hashing: BeforeHashing | None) -> bool:
     if before_hashing is None:  # unknown: any chain may have begun before hashing
         return True
     return (
         bool(before_hashing.events)
-        and event.seq is not None
-        and event.seq <= before_hashing.last_seq
+        and entry.seq is not None
+        and entry.seq <= before_hashing.last_seq
     )
 
 
@@ -199,23 +253,25 @@ def _legacy_count_problem(found: int, recorded: int) -> AuditProblem:
     return AuditProblem(kind=ProblemKind.UNHASHED, chain=chain, detail=detail)
 
 
-def _link_problem(chain: str, event: Event, index: int, position: dict[str, int]) -> AuditProblem:
-    if event.prev_hash is None:
+def _link_problem(
+    chain: str, entry: AuditEntry, index: int, position: dict[str, int]
+) -> AuditProblem:
+    if entry.prev_hash is None:
         detail = "event claims to start the chain but follows other events: inserted or reordered"
-        return _problem(ProblemKind.OUT_OF_ORDER, chain, event, detail)
-    linked_to = position.get(event.prev_hash)
+        return _problem(ProblemKind.OUT_OF_ORDER, chain, entry, detail)
+    linked_to = position.get(entry.prev_hash)
     if linked_to is None:
         detail = "the event before it is missing: deleted (or rewritten)"
-        return _problem(ProblemKind.MISSING, chain, event, detail)
+        return _problem(ProblemKind.MISSING, chain, entry, detail)
     where = "after" if linked_to > index else "before"
     detail = f"links to an event {where} it, not the one just before: inserted or reordered"
-    return _problem(ProblemKind.OUT_OF_ORDER, chain, event, detail)
+    return _problem(ProblemKind.OUT_OF_ORDER, chain, entry, detail)
 
 
 def _check_head(
     chain: str,
     head: ChainHead | None,
-    ordered: list[Event],
+    ordered: list[AuditEntry],
     problems: list[AuditProblem],
     *,
     checked: int | None,
@@ -226,9 +282,9 @@ def _check_head(
             detail = "hashed events but no recorded head: the head was deleted"
             problems.append(AuditProblem(kind=ProblemKind.UNANCHORED, chain=chain, detail=detail))
         return
-    last = next((event for event in reversed(ordered) if event.hash), None)
+    last = next((entry for entry in reversed(ordered) if entry.hash), None)
     if last_hash != head.hash:
-        present = any(event.hash == head.hash for event in ordered)
+        present = any(entry.hash == head.hash for entry in ordered)
         detail = (
             "events were appended after the recorded head"
             if present
@@ -238,7 +294,7 @@ def _check_head(
             AuditProblem(
                 kind=ProblemKind.HEAD_MISMATCH,
                 chain=chain,
-                event_id=last.id if last else None,
+                event_id=last.event_id if last else None,
                 seq=last.seq if last else None,
                 detail=detail,
             )
@@ -248,5 +304,7 @@ def _check_head(
         problems.append(AuditProblem(kind=ProblemKind.HEAD_MISMATCH, chain=chain, detail=detail))
 
 
-def _problem(kind: ProblemKind, chain: str, event: Event, detail: str) -> AuditProblem:
-    return AuditProblem(kind=kind, chain=chain, event_id=event.id, seq=event.seq, detail=detail)
+def _problem(kind: ProblemKind, chain: str, entry: AuditEntry, detail: str) -> AuditProblem:
+    return AuditProblem(
+        kind=kind, chain=chain, event_id=entry.event_id, seq=entry.seq, detail=detail
+    )

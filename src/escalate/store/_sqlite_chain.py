@@ -10,11 +10,21 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from escalate._models import Event
 from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, Tip, chain_links, chain_of
+from escalate.audit._stored import stored_entry
+from escalate.audit._verify import AuditEntry
 from escalate.store._sqlite_identity import many, ts
 
-__all__ = ["insert_events", "load_before_hashing", "load_chain_heads"]
+__all__ = [
+    "first_unreadable_event",
+    "insert_events",
+    "load_audit_entries",
+    "load_before_hashing",
+    "load_chain_heads",
+]
 
 
 def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
@@ -81,3 +91,55 @@ def load_before_hashing(conn: sqlite3.Connection, tenant: str) -> BeforeHashing:
     if row is None:
         return BeforeHashing(tenant=tenant)
     return BeforeHashing(tenant=tenant, last_seq=row[0], events=row[1])
+
+
+#: The event columns, every text one read as the bytes stored: a row edited into
+#: text that is not UTF-8 must not stop the read of every other row.
+_STORED_COLUMNS = (
+    "seq, CAST(id AS BLOB), CAST(data AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB),"
+    " CAST(kind AS BLOB), CAST(handoff_id AS BLOB), CAST(contact_id AS BLOB)"
+)
+
+
+def load_audit_entries(
+    conn: sqlite3.Connection, tenant: str, *, handoff_id: str | None = None
+) -> list[AuditEntry]:
+    """The tenant's events (or one handoff's) as stored, each checked against its hash."""
+    sql = f"SELECT {_STORED_COLUMNS} FROM events WHERE tenant = ?"  # noqa: S608 - constant
+    params: tuple[object, ...] = (tenant,)
+    if handoff_id is not None:
+        sql += " AND handoff_id = ?"
+        params = (tenant, handoff_id)
+    rows = conn.execute(sql + " ORDER BY seq", params).fetchall()
+    return [stored_entry(tenant, row) for row in rows]
+
+
+def first_unreadable_event(
+    conn: sqlite3.Connection,
+    tenant: str,
+    *,
+    handoff_id: str | None = None,
+    contact_id: str | None = None,
+) -> int | None:
+    """The ``seq`` of the first of these events whose row does not read as an event, if any.
+
+    Only called once a read has failed, to tell a row edited outside escalate
+    (which it names) from any other failure.
+    """
+    sql = f"SELECT {_STORED_COLUMNS} FROM events WHERE tenant = ?"  # noqa: S608 - constant
+    params: list[object] = [tenant]
+    if handoff_id is not None:
+        sql += " AND handoff_id = ?"
+        params.append(handoff_id)
+    if contact_id is not None:
+        sql += " AND contact_id = ?"
+        params.append(contact_id)
+    for seq, _, data, *columns in conn.execute(sql + " ORDER BY seq", params):
+        try:
+            for text in columns:  # each one sqlite3 decodes for events()
+                if text is not None:
+                    text.decode()
+            Event.model_validate_json(data)
+        except (UnicodeDecodeError, ValidationError):
+            return int(seq)
+    return None

@@ -20,16 +20,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from escalate._exceptions import InvalidInput, StaleTimer
+from pydantic import ValidationError
+
+from escalate._exceptions import CorruptRecord, InvalidInput, StaleTimer
 from escalate._models import Event, Handoff
 from escalate.audit._chain import BeforeHashing, ChainHead
+from escalate.audit._verify import AuditEntry
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
 from escalate.store._decoded import Decoded
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
-from escalate.store._sqlite_chain import insert_events, load_before_hashing, load_chain_heads
+from escalate.store._sqlite_chain import (
+    first_unreadable_event,
+    insert_events,
+    load_audit_entries,
+    load_before_hashing,
+    load_chain_heads,
+)
 from escalate.store._sqlite_consent import ConsentSQL
 from escalate.store._sqlite_handoffs import HandoffsSQL
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
@@ -216,25 +225,46 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         if contact_id is not None:
             sql += " AND contact_id = ?"
             params.append(contact_id)
-        rows = self._all(sql + " ORDER BY seq", tuple(params))
-        # The queried columns override the JSON: what callers filter on is what
-        # verification hashes, so editing a column alone shows up as an edit. The
-        # tenant too: a row copied into another tenant is read as that tenant's
-        # (history shows it there), so its verification must see it there.
-        return [
-            Event.model_validate_json(str(data)).model_copy(
-                update={
-                    "tenant": tenant,
-                    "seq": seq,
-                    "prev_hash": prev_hash,
-                    "hash": hash_,
-                    "kind": kind,
-                    "handoff_id": handoff,
-                    "contact_id": contact,
-                }
-            )
-            for seq, data, prev_hash, hash_, kind, handoff, contact in rows
-        ]
+        try:
+            rows = self._all(sql + " ORDER BY seq", tuple(params))
+            # The queried columns override the JSON: what callers filter on is what
+            # verification hashes, so editing a column alone shows up as an edit. The
+            # tenant too: a row copied into another tenant is read as that tenant's
+            # (history shows it there), so its verification must see it there.
+            return [
+                Event.model_validate_json(str(data)).model_copy(
+                    update={
+                        "tenant": tenant,
+                        "seq": seq,
+                        "prev_hash": prev_hash,
+                        "hash": hash_,
+                        "kind": kind,
+                        "handoff_id": handoff,
+                        "contact_id": contact,
+                    }
+                )
+                for seq, data, prev_hash, hash_, kind, handoff, contact in rows
+            ]
+        except (ValidationError, sqlite3.OperationalError):
+            # A row edited outside escalate (pydantic's error, or sqlite3's for
+            # text that is not UTF-8; both quote the row, which may hold
+            # anything): name it, and only it. Any other failure is re-raised.
+            with self._lock:
+                seq = first_unreadable_event(
+                    self._conn, tenant, handoff_id=handoff_id, contact_id=contact_id
+                )
+            if seq is None:
+                raise
+        raise CorruptRecord("audit event", seq, handoff_id=handoff_id) from None
+
+    def audit_entries(self, tenant: str, *, handoff_id: str | None = None) -> list[AuditEntry]:
+        """The tenant's audit events (or one handoff's) as stored, each checked against its hash.
+
+        What ``verify_store`` reads instead of ``events``: a row that no longer
+        reads as an event is reported as edited rather than raised.
+        """
+        with self._lock:
+            return load_audit_entries(self._conn, tenant, handoff_id=handoff_id)
 
     def chain_heads(self, tenant: str) -> list[ChainHead]:
         with self._lock:
