@@ -21,6 +21,7 @@ import pytest
 from pydantic import BaseModel
 
 from escalate import (
+    ConcurrentUpdate,
     Escalator,
     Identity,
     InboundMessage,
@@ -28,8 +29,9 @@ from escalate import (
     LinkSource,
     UnmergeNotPossible,
     VerificationFailed,
+    Workflow,
 )
-from escalate.store import MemoryStore, SQLiteStore, Store
+from escalate.store import Changes, MemoryStore, OutboxItem, SQLiteStore, Store
 from escalate.store._decoded import Decoded
 from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import EMAIL_CONSENT, WEB_FORM_CONSENT, make_thread
@@ -271,3 +273,59 @@ def test_undoing_a_merge_into_an_erased_person_restores_nothing(
     leaks = sorted(_found(store, db_path, [PHONE.value, EMAIL.value, HANDLE]))
     assert not leaks, "\n".join(leaks)
     assert esc.verify_log().ok
+
+
+def _file_bytes(db_path: Path) -> bytes:
+    """The database file and its write-ahead log, as a forensic read would see them."""
+    return b"".join(
+        path.read_bytes()
+        for path in (db_path, db_path.with_name(db_path.name + "-wal"))
+        if path.exists()
+    )
+
+
+def test_erasure_leaves_nothing_of_the_person_in_the_sqlite_files(
+    clock: FakeClock, sms: MemoryTransport, tmp_path: Path
+) -> None:
+    """Deleted rows stayed readable in free pages, and earlier page images in the
+    write-ahead log, until a checkpoint: the file still held the person's number,
+    email and messages after erasure. ``secure_delete`` and ``SQLiteStore.erasing`` clear both."""
+    db_path = tmp_path / "files.db"
+    store = SQLiteStore(db_path)
+    esc = Escalator(store, transports=[sms], clock=clock, workflow=Workflow.default(brand="Acme"))
+    person = _history(esc, clock, sms)
+    needles = [
+        PHONE.value,
+        WORK_PHONE.value,
+        EMAIL.value.lower(),
+        HANDLE,
+        REPLY,
+        AGENT_TEXT,
+        "ZX99187",
+    ]
+    before = _file_bytes(db_path)
+    assert all(needle.encode() in before for needle in (PHONE.value, AGENT_TEXT, "ZX99187"))
+    esc.consent.erase(person.contact_id)
+    after = _file_bytes(db_path)
+    assert [n for n in needles if n.encode() in after] == []
+    assert esc.verify_log().ok
+    store.close()
+
+
+class _KeepsChanging(MemoryStore):
+    """Another writer moves the contact before each of erasure's final commits."""
+
+    def commit(self, changes: Changes) -> list[OutboxItem]:
+        if any(event.kind == "contact.erased" for event in changes.events):
+            raise ConcurrentUpdate("the contact moved on")
+        return super().commit(changes)
+
+
+def test_an_erasure_that_cannot_commit_says_so(clock: FakeClock, sms: MemoryTransport) -> None:
+    """It returned the consent proofs as if done while the contact still held the links."""
+    store = _KeepsChanging()
+    esc = Escalator(store, transports=[sms], clock=clock, workflow=Workflow.default(brand="Acme"))
+    person = _history(esc, clock, sms)
+    with pytest.raises(ConcurrentUpdate, match="call erase\\(\\) again"):
+        esc.consent.erase(person.contact_id)
+    assert esc.contacts.get(person.contact_id).links  # not reported as erased

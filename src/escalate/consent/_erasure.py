@@ -19,6 +19,7 @@ person's, and keeps its consent and its own messages.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from escalate.identity._forgetting import (
 )
 from escalate.identity._merge import merged_contact_ids
 from escalate.store._changes import Changes
+from escalate.store._protocol import SecureErasure
 
 if TYPE_CHECKING:
     from escalate._identity import Identity
@@ -157,6 +159,13 @@ def erase_contact(
     store: Store, contact: Contact, policy: ConsentPolicy, now: datetime, actor: str
 ) -> list[ConsentProof]:
     """Erase ``contact``'s personal data; return the consent proofs kept."""
+    with store.erasing() if isinstance(store, SecureErasure) else nullcontext():
+        return _erase(store, contact, policy, now, actor)
+
+
+def _erase(
+    store: Store, contact: Contact, policy: ConsentPolicy, now: datetime, actor: str
+) -> list[ConsentProof]:
     tenant = contact.tenant
     kept: list[ConsentProof] = []
     # Social accounts too: a merge's snapshot of their link carries the handle.
@@ -229,4 +238,10 @@ def erase_contact(
             break
         except ConcurrentUpdate:
             continue
+    else:
+        # Returning would tell the caller the person is forgotten while their
+        # contact still holds their links; what ran so far is safe to run again.
+        raise ConcurrentUpdate(
+            f"contact {contact.id} kept changing during its erasure; call erase() again"
+        )
     return kept

@@ -10,6 +10,7 @@ both win: the loser gets ``ConcurrentUpdate`` and nothing of its change is writt
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -270,3 +271,18 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SecureErasure(Protocol):
+    """A store whose files can keep erased data past its deletion (a log, free space).
+
+    Erasure (``esc.consent.erase``) runs inside ``store.erasing()``: what it
+    deletes and overwrites there must not stay readable in the store's files
+    once the block ends. A store with nothing of the kind (``MemoryStore``) need
+    not implement it.
+    """
+
+    def erasing(self) -> AbstractContextManager[None]:
+        """A block whose deleted and overwritten data is unrecoverable when it ends."""
+        ...

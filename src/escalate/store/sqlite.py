@@ -14,9 +14,11 @@ timers and audit events; each other table group has its own mixin:
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +47,8 @@ from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
 
 __all__ = ["SQLiteStore"]
+
+log = logging.getLogger("escalate")
 
 
 _ts = ts
@@ -112,6 +116,10 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
             self._conn.execute("PRAGMA foreign_keys = ON")
+            # A row's old text is zeroed, not left in the page's free space, where
+            # the page is written anyway: an erased person's number must not be
+            # readable from the file afterwards (``erasing`` does the rest).
+            self._conn.execute("PRAGMA secure_delete = FAST")
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 # WAL with synchronous=NORMAL is durable across application crashes
@@ -132,6 +140,31 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         """The schema version this database is at."""
         row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
+
+    @contextmanager
+    def erasing(self) -> Iterator[None]:
+        """Zero what the block deletes, then empty the write-ahead log (``SecureErasure``).
+
+        Outside it, ``secure_delete = FAST`` zeroes a row's old text wherever the
+        page is written anyway (an update, a delete), at no extra I/O; inside, every
+        freed page is zeroed too. The log holds whole earlier pages until a
+        checkpoint, so the block ends with one that truncates it. A reader in
+        another process can hold that back: the log then empties at the next
+        checkpoint that completes (warned here).
+        """
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._conn.execute("PRAGMA secure_delete = FAST")
+                if self.path != ":memory:":
+                    row = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if row[0]:
+                        log.warning(
+                            "SQLite write-ahead log not emptied after an erasure: a reader holds it"
+                        )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
