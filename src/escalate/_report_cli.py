@@ -82,12 +82,9 @@ def run_report(args: argparse.Namespace) -> int:
         if args.png is not None:
             try:
                 written = write_histogram_png(report, args.png)
-            except OSError as exc:  # a missing directory, no permission, a full disk
-                reason = exc.strerror or str(exc)
-                print(
-                    f"escalate report: error: cannot write {str(args.png)!r}: {reason}",
-                    file=sys.stderr,
-                )
+            except InvalidInput as exc:  # a missing directory, no permission, a full disk
+                # The figures were printed; only the file failed, so not status 2.
+                print(f"escalate report: error: {exc}", file=sys.stderr)
                 return 1
             print(f"histogram written to {written}", file=sys.stderr if args.json else sys.stdout)
     except InvalidInput as exc:

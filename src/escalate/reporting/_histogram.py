@@ -8,11 +8,15 @@ no global state and needs no display.
 
 from __future__ import annotations
 
+import errno
+import io
+import os
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from escalate._exceptions import MissingDependencyError
+from escalate._exceptions import InvalidInput, MissingDependencyError
 from escalate.reporting._metrics import DurationStats, SlaReport
 
 if TYPE_CHECKING:
@@ -25,14 +29,23 @@ SIZE = (10.0, 4.5)
 DPI = 100
 
 
-def write_histogram_png(report: SlaReport, path: str | Path) -> Path:
+def write_histogram_png(report: SlaReport, path: str | os.PathLike[str]) -> Path:
     """Write a histogram of the report's response times (in minutes) to ``path`` as PNG.
 
-    Two panels: time to first public response and time to private handoff.
+    Two panels: time to first public response and time to private handoff. The
+    file appears whole or not at all: a write that fails leaves ``path`` as it
+    was.
 
     Raises:
+        InvalidInput: ``report`` is not an ``SlaReport``, ``path`` not a path, or
+            ``path`` cannot be written (a directory, a missing parent directory,
+            no permission, a full disk); the ``OSError`` is its ``__cause__``.
         MissingDependencyError: matplotlib is not installed (``escalate[report]``).
     """
+    if not isinstance(report, SlaReport):
+        raise InvalidInput(f"report must be an SlaReport, not {type(report).__name__}")
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+        raise InvalidInput(f"path must be a str or a path, not {type(path).__name__}")
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
         from matplotlib.figure import Figure  # noqa: PLC0415
@@ -47,9 +60,33 @@ def write_histogram_png(report: SlaReport, path: str | Path) -> Path:
     window = f"{_when(report.since, 'start')} to {_when(report.until, 'now')}"
     count = f"{report.handoffs} handoff{'s' if report.handoffs != 1 else ''}"
     figure.suptitle(f"escalate: {count} opened, tenant {report.tenant}, {window}")
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=DPI)
     target = Path(path)
-    figure.savefig(target, format="png", dpi=DPI)
+    _write_whole(target, png.getvalue())
     return target
+
+
+def _write_whole(target: Path, data: bytes) -> None:
+    # A sibling file renamed over the target: a full disk or a crash mid-write
+    # never leaves a truncated PNG (or a half-overwritten earlier one) behind.
+    try:
+        if target.is_dir():
+            # Checked first: its sibling would be written next to the directory.
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+        partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+        # os.open honours the umask, so the PNG gets a normal file's permissions.
+        handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InvalidInput(f"cannot write {str(target)!r}: {reason}") from exc
 
 
 def _panel(axes: Axes, stats: DurationStats, title: str, color: str) -> None:

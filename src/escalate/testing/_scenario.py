@@ -343,6 +343,7 @@ class Scenario:
 
         Sends that do not match stay unexamined, for a later ``assert_sent`` (or a
         failing ``assert_nothing_more_sent``). Returns the matching messages.
+        A bad argument (``channel="fax"``) raises ``InvalidInput``, not "found 0".
         """
         return self._sends.assert_sent(count, channel=channel, to=to, containing=containing)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._messages import OutboundMessage
 from escalate._models import Channel
@@ -29,6 +30,19 @@ def memory_transports(transports: Iterable[Transport]) -> Iterator[MemoryTranspo
             yield transport
         elif isinstance(transport, FallbackTransport):
             yield from memory_transports(transport.transports)
+
+
+def _channel(channel: Channel | str | None) -> Channel | None:
+    """``channel`` as a ``Channel``; a typo is a mistake in the test, not a failed send."""
+    if channel is None or isinstance(channel, Channel):
+        return channel
+    try:
+        return Channel(channel)
+    except ValueError:
+        valid = ", ".join(repr(member.value) for member in Channel)
+        raise InvalidInput(
+            f"assert_sent() channel must be one of {valid} (or a Channel), not {channel!r}"
+        ) from None
 
 
 class SendChecks:
@@ -65,8 +79,25 @@ class SendChecks:
         to: str | Identity | None = None,
         containing: str | None = None,
     ) -> list[OutboundMessage]:
-        """Exactly ``count`` unexamined sends match the filters; mark and return them."""
-        wanted = Channel(channel) if channel is not None else None
+        """Exactly ``count`` unexamined sends match the filters; mark and return them.
+
+        Raises:
+            InvalidInput: a ``count`` that is not a non-negative int, an unknown
+                ``channel`` (the message names the valid ones), a ``to`` that is
+                neither text nor an ``Identity``, or a ``containing`` that is not text.
+            InvalidIdentity: a ``to`` that does not normalize.
+        """
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise InvalidInput(f"assert_sent() count must be an int >= 0, not {count!r}")
+        wanted = _channel(channel)
+        if to is not None and not isinstance(to, str | Identity):
+            raise InvalidInput(
+                f"assert_sent() to= must be an address or an Identity, not {type(to).__name__}"
+            )
+        if containing is not None and not isinstance(containing, str):
+            raise InvalidInput(
+                f"assert_sent() containing= must be text, not {type(containing).__name__}"
+            )
         address = self._address(to)
         fresh = self._fresh()
         matching = [

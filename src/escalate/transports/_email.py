@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from escalate._exceptions import InvalidRecipient, PermanentTransportError
+from email_validator import EmailNotValidError, validate_email
+
+from escalate._domain import header_domain
+from escalate._exceptions import InvalidInput, InvalidRecipient, PermanentTransportError
 from escalate._identity import IdentityKind
 from escalate._messages import OutboundMessage
 
@@ -33,8 +36,13 @@ class EmailSettings:
         reply_to: a reply-to address, optionally a template with ``{reference}``
             and ``{handoff_id}`` (``"support+{reference}@inbound.example.com"``).
         subject: the subject template when a message has none.
-        message_id_domain: the right-hand side of our Message-IDs (default: the
-            sender's domain).
+        message_id_domain: the right-hand side of our Message-IDs, a host name
+            (default: the sender's domain).
+
+    Raises:
+        InvalidInput: a ``message_id_domain`` that is not a host name, a
+            ``reply_to`` that is not an email address once filled in, or a
+            template with another placeholder or a line break.
     """
 
     from_email: str
@@ -42,6 +50,32 @@ class EmailSettings:
     reply_to: str | None = None
     subject: str = "Your case {reference}"
     message_id_domain: str | None = None
+
+    def __post_init__(self) -> None:
+        # Each of these is in every email: a bad one would fail every send, or
+        # break every thread, instead of failing here once.
+        if self.message_id_domain is not None:
+            domain = header_domain(self.message_id_domain, "message_id_domain")
+            object.__setattr__(self, "message_id_domain", domain)
+        for name in ("reply_to", "subject"):
+            template = getattr(self, name)
+            if template is None:
+                continue
+            if not isinstance(template, str):
+                raise InvalidInput(f"{name} must be str, not {type(template).__name__}")
+            try:
+                sample = template.format(reference="F1B7-43", handoff_id="ho_sample")
+            except (KeyError, IndexError, ValueError):
+                raise InvalidInput(
+                    f"{name} may use only {{reference}} and {{handoff_id}}: {template!r}"
+                ) from None
+            if any(char in sample for char in "\r\n"):
+                raise InvalidInput(f"{name} must not contain a line break")
+            if name == "reply_to":
+                try:
+                    validate_email(sample, check_deliverability=False)
+                except EmailNotValidError as exc:
+                    raise InvalidInput(f"reply_to must be an email address ({exc})") from None
 
     @property
     def domain(self) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from escalate._domain import header_domain
 from escalate._exceptions import InvalidInput
 from escalate._models import Handoff
 from escalate.consent._records import Purpose
@@ -62,6 +63,7 @@ from escalate.workflow._default_settings import (
     check_reply_templates,
     check_settings,
     check_types,
+    check_url,
 )
 from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 from escalate.workflow._definition import Step, Workflow
@@ -275,7 +277,8 @@ def default_workflow(
         locale: a locale code of the templates (``"en"``, ``"es"``), or a callable
             ``(handoff) -> locale``.
         business_hours: off-hours acknowledgements say when the team is back.
-        contact_url: a consent page; the public reply links to it with ``?ref=``.
+        contact_url: a consent page, an absolute http(s) URL; the public reply
+            links to it with ``?ref=``.
         x_recipient_id: the brand's numeric X id; on X the reply carries a DM link.
         meta_private_replies: on Facebook/Instagram, send a private reply to the
             comment (one per comment, within 7 days of it).
@@ -291,7 +294,8 @@ def default_workflow(
         contact_timeout: time to wait for contact details / the YES before abandoning.
         idle_after: quiet time after a customer reply before the handoff is abandoned.
         reply_to: signed reply-to addresses for email (``ReplyAddressing``).
-        message_id_domain: Message-ID domain when ``reply_to`` is not set.
+        message_id_domain: Message-ID domain when ``reply_to`` is not set, a host
+            name (an internationalized one is IDNA-encoded).
         templates: a replacement template library (same names and variables).
         settings: extra values the templates use (``team="Billing"`` for a
             replacement library's ``{team}``).
@@ -302,7 +306,10 @@ def default_workflow(
             ``x_recipient_id`` that is not an ASCII numeric id, a fixed ``locale``
             the templates lack (``"es-MX"`` counts as ``"es"``), or an extra
             setting no template uses (a misspelt keyword, ``double_optin=True``,
-            is caught here rather than quietly ignored).
+            is caught here rather than quietly ignored), a ``contact_url`` that
+            is not an absolute http(s) URL with a host, or a
+            ``message_id_domain`` that is not a host name (``""``, ``"a b"``,
+            ``"x>y"``, a line break).
         InvalidWorkflowDefinition: replacement templates that do not fit: public
             replies, the DM prefill or email subjects without ``{reference}``, an
             off-hours reply without ``{back}`` when ``business_hours`` is set.
@@ -334,6 +341,9 @@ def default_workflow(
         message_id_domain=(message_id_domain, str),
         templates=(templates, Templates | None),
     )
+    check_url(contact_url, "contact_url")
+    # Stored encoded: the Message-ID header is ASCII.
+    message_id_domain = header_domain(message_id_domain, "message_id_domain")
     if not (isinstance(locale, str) or callable(locale)):
         raise InvalidInput('locale must be a locale code ("en") or a callable (handoff) -> code')
     library = templates or DEFAULT_TEMPLATES

@@ -59,6 +59,57 @@ def fields_of(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _check_shape(
+    texts: object, variables: object, default_locale: object, max_sms_segments: object
+) -> None:
+    """Refuse arguments of the wrong type, naming where, before anything reads them."""
+    # Without this a None library or a number for a text fails with a bare
+    # TypeError from deep inside, naming neither the locale nor the template.
+    if not isinstance(texts, Mapping):
+        raise InvalidWorkflowDefinition(
+            f"templates must be a mapping {{locale: {{name: text}}}}, not {type(texts).__name__}"
+        )
+    if not isinstance(default_locale, str):
+        raise InvalidWorkflowDefinition("templates: default_locale must be a locale code (str)")
+    if max_sms_segments is not None and (
+        not isinstance(max_sms_segments, int) or isinstance(max_sms_segments, bool)
+    ):
+        raise InvalidWorkflowDefinition("templates: max_sms_segments must be an int or None")
+    for locale, table in texts.items():
+        if not isinstance(locale, str):
+            raise InvalidWorkflowDefinition(f"templates: locale {locale!r} must be a str")
+        if not isinstance(table, Mapping):
+            raise InvalidWorkflowDefinition(
+                f"templates: locale {locale!r} must map names to texts,"
+                f" not be {type(table).__name__}"
+            )
+        for name, text in table.items():
+            if not isinstance(name, str):
+                raise InvalidWorkflowDefinition(
+                    f"templates ({locale}): name {name!r} must be a str"
+                )
+            if not isinstance(text, str):
+                raise InvalidWorkflowDefinition(
+                    f"template {name!r} ({locale}) must be text (str), not {type(text).__name__}"
+                )
+    if variables is None:
+        return
+    if not isinstance(variables, Mapping):
+        raise InvalidWorkflowDefinition(
+            f"templates: variables must be a mapping {{name: {{variable, ...}}}},"
+            f" not {type(variables).__name__}"
+        )
+    for name, names in variables.items():
+        # A bare string would pass as an iterable of one-letter variables.
+        if isinstance(names, str) or not isinstance(names, Iterable):
+            raise InvalidWorkflowDefinition(
+                f"templates: variables of {name!r} must be a collection of names, not"
+                f" {type(names).__name__}"
+            )
+        if not all(isinstance(variable, str) for variable in names):
+            raise InvalidWorkflowDefinition(f"templates: variables of {name!r} must be str")
+
+
 class Templates:
     """Named templates per locale, validated when built.
 
@@ -70,7 +121,8 @@ class Templates:
         max_sms_segments: refuse any ``.sms`` template costing more segments.
 
     Raises:
-        InvalidWorkflowDefinition: a locale missing a template, a malformed
+        InvalidWorkflowDefinition: an argument of the wrong type (``None``, a
+            text that is not a ``str``), a locale missing a template, a malformed
             template, or an unknown variable (reported with name and locale).
     """
 
@@ -82,6 +134,7 @@ class Templates:
         default_locale: str = "en",
         max_sms_segments: int | None = None,
     ) -> None:
+        _check_shape(texts, variables, default_locale, max_sms_segments)
         if default_locale not in texts:
             raise InvalidWorkflowDefinition(f"templates: no {default_locale!r} locale")
         self.texts = {locale: dict(names) for locale, names in texts.items()}

@@ -13,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import getaddresses
 
+from email_validator import EmailNotValidError, validate_email
+
+from escalate._domain import header_domain
 from escalate._exceptions import InvalidInput
 
 __all__ = ["ReplyAddressing", "thread_headers"]
@@ -37,17 +40,32 @@ class ReplyAddressing:
             their case the moment the key changed.
 
     Raises:
-        InvalidInput: an address without ``@`` or with ``+`` already, or a short secret.
+        InvalidInput: an address without ``@``, with ``+`` already, or that is
+            not a valid email address (a space, a line break, a reserved domain
+            such as ``.invalid``), or a short secret.
     """
 
     address: str
     secret: bytes
     previous_secrets: tuple[bytes, ...] = ()
 
+    _domain: str = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
+        plain = "address must be a plain mailbox like support@brand.example"
+        if not isinstance(self.address, str):
+            raise InvalidInput(plain)
         local, at, domain = self.address.partition("@")
         if not at or not local or not domain or "+" in local:
-            raise InvalidInput("address must be a plain mailbox like support@brand.example")
+            raise InvalidInput(plain)
+        try:
+            # The address is every email's Reply-To, and its domain the
+            # Message-IDs' one: a space, a line break or a reserved domain
+            # (replies could never arrive) would only fail at send time.
+            validate_email(self.address, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as exc:
+            raise InvalidInput(f"{plain} ({exc})") from None
+        object.__setattr__(self, "_domain", header_domain(domain, "address's domain"))
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise InvalidInput("secret must be at least 16 bytes")
         if not isinstance(self.previous_secrets, tuple) or any(
@@ -57,7 +75,8 @@ class ReplyAddressing:
 
     @property
     def domain(self) -> str:
-        return self.address.partition("@")[2].lower()
+        """The mailbox's domain, lowercase ASCII (an internationalized one IDNA-encoded)."""
+        return self._domain
 
     def _mac(self, handoff_id: str, secret: bytes | None = None) -> str:
         key = self.secret if secret is None else secret
@@ -66,8 +85,8 @@ class ReplyAddressing:
 
     def address_for(self, handoff_id: str) -> str:
         """``support+<handoff id>.<mac>@brand.example``."""
-        local, _, domain = self.address.partition("@")
-        return f"{local}+{handoff_id.lower()}.{self._mac(handoff_id.lower())}@{domain}"
+        local = self.address.partition("@")[0]
+        return f"{local}+{handoff_id.lower()}.{self._mac(handoff_id.lower())}@{self.domain}"
 
     def resolve(self, recipient: str) -> str | None:
         """The handoff id a reply-to address names, or ``None`` if it is not ours or forged.
