@@ -1,18 +1,22 @@
-"""The domain names escalate writes into email headers, checked where they are configured.
+"""The domain names and links escalate writes out, checked where they are configured.
 
 A Message-ID's right-hand side (RFC 5322 ``id-right``) and a reply-to mailbox's
 domain end up in every email a handoff sends; a bad one would only show at send
-time (a line break fails every email) or as a broken thread, so the setting is
-refused when it is made.
+time (a line break fails every email) or as a broken thread. A link is posted
+publicly (``contact_url``) or names the address a provider signs (a webhook's
+``public_base_url``). So each setting is refused when it is made.
 """
 
 from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
 
 import idna
 
 from escalate._exceptions import InvalidInput
 
-__all__ = ["header_domain"]
+__all__ = ["check_url", "header_domain"]
 
 
 def header_domain(value: object, setting: str) -> str:
@@ -39,3 +43,31 @@ def header_domain(value: object, setting: str) -> str:
         # The DNS root dot is not dot-atom-text: "<id@brand.example.>" is malformed.
         raise InvalidInput(f"{setting} must be a domain name without a trailing dot")
     return encoded
+
+
+def check_url(value: str | None, name: str) -> None:
+    """Refuse a link that is not an absolute http(s) URL with a host.
+
+    The link is posted publicly as it is written: ``"not a url"`` would read as
+    "share a phone number or email at not a url?ref=...", and a
+    ``javascript:`` link must never be offered to a customer.
+    """
+    if value is None:
+        return
+    example = "an absolute http(s) URL like https://brand.example/contact"
+    if any(char.isspace() or not char.isprintable() for char in value):
+        # urlsplit quietly drops tabs and line breaks; the post would not.
+        raise InvalidInput(f"{name} must be {example}, without spaces or line breaks")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        _ = parts.port  # a port that is not a number in range raises here
+    except ValueError:
+        raise InvalidInput(f"{name} must be {example}, not {value!r}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise InvalidInput(f"{name} must be {example}, not {value!r}")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        # The root dot is allowed in a URL's host, unlike in a Message-ID.
+        header_domain(host.removesuffix("."), f"{name}'s host")

@@ -73,6 +73,15 @@ def test_a_bare_path_without_public_base_url_is_bad_input() -> None:
         TwilioWebhook(TWILIO_TOKEN, public_base_url="hooks.example.com")
 
 
+@pytest.mark.parametrize(
+    "base", ["https://:80/", "https://", "ftp://hooks.example.com", "https://a b.example"]
+)
+def test_a_public_base_url_without_a_usable_host_is_refused_when_made(base: str) -> None:
+    """Twilio signs the URL it called: a base with no host (or a space) never verifies."""
+    with pytest.raises(InvalidInput, match="public_base_url must be an absolute http"):
+        TwilioWebhook(TWILIO_TOKEN, public_base_url=base)
+
+
 def test_json_body_signed_with_body_sha256() -> None:
     """A JSON body is verified through the URL's bodySHA256, and a changed body is refused."""
     body = b'{"MessageStatus": "delivered"}'

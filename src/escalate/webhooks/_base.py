@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ConfigDict
 
 from escalate._clock import Clock, SystemClock
+from escalate._domain import check_url
 from escalate._exceptions import InvalidInput, InvalidWebhookPayload, WebhookSignatureError
 from escalate._identity import Identity
 from escalate._messages import DeliveryStatus
@@ -146,10 +147,8 @@ class WebhookParser:
                 f"{self.provider} webhook parser needs its secret; pass insecure=True to "
                 "accept unverified requests (local development only)"
             )
-        if public_base_url is not None:
-            parts = urlsplit(public_base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise InvalidInput("public_base_url must be an absolute http(s) URL")
+        # The provider signs the URL it called: one without a host can never match.
+        check_url(public_base_url, "public_base_url")
         self.secret = secret
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.clock: Clock = clock or SystemClock()

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from escalate._domain import header_domain
+from escalate._domain import check_url, header_domain
 from escalate._exceptions import InvalidInput
 from escalate._models import Handoff
 from escalate.consent._records import Purpose
@@ -63,7 +63,6 @@ from escalate.workflow._default_settings import (
     check_reply_templates,
     check_settings,
     check_types,
-    check_url,
 )
 from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 from escalate.workflow._definition import Step, Workflow

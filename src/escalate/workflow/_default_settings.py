@@ -1,20 +1,17 @@
 """The default workflow's settings: checked when it is built, read by its steps.
 
-``default_workflow`` refuses, with ``check_types``, ``check_url``, ``check_settings``
+``default_workflow`` refuses, with ``check_types``, ``check_settings``
 and ``check_reply_templates``, settings that would only fail later at a customer's
 expense; its steps then read them as checked (``duration``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import typing
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from escalate._domain import header_domain
 from escalate._exceptions import InvalidInput, InvalidWorkflowDefinition
 from escalate._models import Handoff
 from escalate.workflow._definition import Context
@@ -26,7 +23,6 @@ __all__ = [
     "check_reply_templates",
     "check_settings",
     "check_types",
-    "check_url",
     "duration",
 ]
 
@@ -47,34 +43,6 @@ def check_types(**values: tuple[object, Any]) -> None:
                 for kind in typing.get_args(expected) or (expected,)
             )
             raise InvalidInput(f"{name} must be {allowed}, not {type(value).__name__}")
-
-
-def check_url(value: str | None, name: str) -> None:
-    """Refuse a link that is not an absolute http(s) URL with a host.
-
-    The link is posted publicly as it is written: ``"not a url"`` would read as
-    "share a phone number or email at not a url?ref=...", and a
-    ``javascript:`` link must never be offered to a customer.
-    """
-    if value is None:
-        return
-    example = "an absolute http(s) URL like https://brand.example/contact"
-    if any(char.isspace() or not char.isprintable() for char in value):
-        # urlsplit quietly drops tabs and line breaks; the post would not.
-        raise InvalidInput(f"{name} must be {example}, without spaces or line breaks")
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-        _ = parts.port  # a port that is not a number in range raises here
-    except ValueError:
-        raise InvalidInput(f"{name} must be {example}, not {value!r}") from None
-    if parts.scheme not in ("http", "https") or not host:
-        raise InvalidInput(f"{name} must be {example}, not {value!r}")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        # The root dot is allowed in a URL's host, unlike in a Message-ID.
-        header_domain(host.removesuffix("."), f"{name}'s host")
 
 
 def check_settings(
