@@ -19,6 +19,7 @@ from escalate.audit._verify import AuditEntry
 from escalate.store._sqlite_identity import many, ts
 
 __all__ = [
+    "events_where",
     "first_unreadable_event",
     "insert_events",
     "load_audit_entries",
@@ -126,15 +127,9 @@ def first_unreadable_event(
     Only called once a read has failed, to tell a row edited outside escalate
     (which it names) from any other failure.
     """
-    sql = f"SELECT {_STORED_COLUMNS} FROM events WHERE tenant = ?"  # noqa: S608 - constant
-    params: list[object] = [tenant]
-    if handoff_id is not None:
-        sql += " AND handoff_id = ?"
-        params.append(handoff_id)
-    if contact_id is not None:
-        sql += " AND contact_id = ?"
-        params.append(contact_id)
-    for seq, _, data, *columns in conn.execute(sql + " ORDER BY seq", params):
+    where, params = events_where(tenant, handoff_id, contact_id)
+    sql = f"SELECT {_STORED_COLUMNS} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    for seq, _, data, *columns in conn.execute(sql, params):
         try:
             for text in columns:  # each one sqlite3 decodes for events()
                 if text is not None:
@@ -143,3 +138,18 @@ def first_unreadable_event(
         except (UnicodeDecodeError, ValidationError):
             return int(seq)
     return None
+
+
+def events_where(
+    tenant: str, handoff_id: str | None, contact_id: str | None
+) -> tuple[str, tuple[object, ...]]:
+    """The ``WHERE`` clause, and its parameters, of a read of events."""
+    sql = "WHERE tenant = ?"
+    params: list[object] = [tenant]
+    if handoff_id is not None:
+        sql += " AND handoff_id = ?"
+        params.append(handoff_id)
+    if contact_id is not None:
+        sql += " AND contact_id = ?"
+        params.append(contact_id)
+    return sql, tuple(params)

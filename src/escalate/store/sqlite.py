@@ -35,6 +35,7 @@ from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
 from escalate.store._sqlite_chain import (
+    events_where,
     first_unreadable_event,
     insert_events,
     load_audit_entries,
@@ -247,19 +248,13 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
     def events(
         self, tenant: str, *, handoff_id: str | None = None, contact_id: str | None = None
     ) -> list[Event]:
+        where, params = events_where(tenant, handoff_id, contact_id)
         sql = (
-            "SELECT seq, data, prev_hash, hash, kind, handoff_id, contact_id FROM events"
-            " WHERE tenant = ?"
+            "SELECT seq, data, prev_hash, hash, kind, handoff_id, contact_id FROM events"  # noqa: S608 - constant
+            f" {where} ORDER BY seq"
         )
-        params: list[object] = [tenant]
-        if handoff_id is not None:
-            sql += " AND handoff_id = ?"
-            params.append(handoff_id)
-        if contact_id is not None:
-            sql += " AND contact_id = ?"
-            params.append(contact_id)
         try:
-            rows = self._all(sql + " ORDER BY seq", tuple(params))
+            rows = self._all(sql, params)
             # The queried columns override the JSON: what callers filter on is what
             # verification hashes, so editing a column alone shows up as an edit. The
             # tenant too: a row copied into another tenant is read as that tenant's
