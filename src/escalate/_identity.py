@@ -10,13 +10,13 @@ of one address are one ``Identity``; anything that cannot be normalized raises
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Self
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ConfigDict, model_validator
 
+from escalate._enum import StrEnum
 from escalate._exceptions import InvalidIdentity
 from escalate._model import Model
 from escalate._phone import NumberFacts, remember_number

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from escalate._enum import StrEnum
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel

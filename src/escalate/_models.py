@@ -7,12 +7,12 @@ one transaction with the audit events that explain it.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from escalate._clock import ensure_aware
+from escalate._enum import StrEnum
 from escalate._identity import PLATFORMS, Identity, IdentityKind
 from escalate._model import Model
 from escalate._redact import redact_body

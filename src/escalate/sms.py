@@ -13,7 +13,8 @@ Providers bill per segment, so the engine records this on every outbound SMS.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+
+from escalate._enum import StrEnum
 
 __all__ = ["SMSEncoding", "SegmentInfo", "segments"]
 

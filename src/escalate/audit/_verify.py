@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from escalate._enum import StrEnum
 from escalate._models import Event
 from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, chain_of, event_hash
 

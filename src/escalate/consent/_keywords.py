@@ -37,8 +37,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
 

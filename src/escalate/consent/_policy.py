@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from typing import Literal
 
+from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
 from escalate._models import Channel

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +25,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from escalate._clock import ensure_aware
+from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity, IdentityKind
 from escalate._phone import number_facts

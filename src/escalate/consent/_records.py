@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from enum import StrEnum
 from typing import Self
 
 from pydantic import ConfigDict, Field, model_validator
 
+from escalate._enum import StrEnum
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 
+from escalate._enum import StrEnum
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime

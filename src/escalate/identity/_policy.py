@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from escalate._enum import StrEnum
 from escalate._identity import Identity
 from escalate.identity._contact import Contact
 

@@ -6,10 +6,9 @@ same transaction as the contacts they concern and the audit events that explain 
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from escalate._enum import StrEnum
 from escalate._identity import Identity
 from escalate._models import DEFAULT_TENANT, AwareDatetime
 from escalate.identity._contact import Contact

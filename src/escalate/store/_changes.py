@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from escalate._enum import StrEnum
 from escalate._exceptions import ConcurrentUpdate
 
 if TYPE_CHECKING:

@@ -65,7 +65,11 @@ class GroupCommit:
     ) -> None:
         self._transaction = transaction
         self._write = write
-        self._state = threading.Condition(threading.Lock())
+        # Held directly (``with self._lock``), not through the condition: a
+        # Condition's ``with`` is two Python calls around the same lock, three
+        # times per commit. Waiting and notifying still go through ``_state``.
+        self._lock = threading.Lock()
+        self._state = threading.Condition(self._lock)
         self._queue: list[_Pending] = []
         self._leading = False
         #: Callers waiting on ``_state``: with none, the leader skips notify_all,
@@ -75,7 +79,7 @@ class GroupCommit:
     def commit(self, changes: Changes) -> list[OutboxItem]:
         """Write ``changes`` atomically; return, once committed, the rows its claim took."""
         pending = _Pending(changes)
-        with self._state:
+        with self._lock:
             self._queue.append(pending)
             while self._leading and not pending.done:
                 self._waiting += 1
@@ -89,7 +93,7 @@ class GroupCommit:
         try:
             self._write_queued()
         finally:
-            with self._state:
+            with self._lock:
                 self._leading = False
                 if self._waiting:
                     self._state.notify_all()
@@ -132,7 +136,7 @@ class GroupCommit:
             pending.error = exc
 
     def _take_queue(self) -> list[_Pending]:
-        with self._state:
+        with self._lock:
             batch, self._queue = self._queue, []
         return batch
 

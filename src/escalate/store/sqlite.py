@@ -44,7 +44,7 @@ from escalate.store._sqlite_chain import (
 )
 from escalate.store._sqlite_consent import ConsentSQL
 from escalate.store._sqlite_handoffs import HandoffsSQL
-from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
+from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
 from escalate.store._sqlite_outbox import OutboxSQL
 
 __all__ = ["SQLiteStore"]
@@ -179,12 +179,21 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
     def _write(self, conn: sqlite3.Connection, changes: Changes) -> list[OutboxItem]:
         # Each table group's writer is a mixin method; the timers, this module's
         # own table, are written inline: a helper would be one more call per commit.
-        self._write_handoffs(conn, changes)
-        self._write_contacts(conn, changes)
-        self._write_identity_records(conn, changes)
-        self._write_consent(conn, changes)
-        self._write_events(conn, changes.events)
-        self._write_outbox(conn, changes)
+        # A commit carries a few kinds of record only (a settled send: one event
+        # and one outbox update), so a group's writer runs only when it has rows:
+        # called empty, each still builds its empty batches.
+        if changes.handoffs:
+            self._write_handoffs(conn, changes)
+        if changes.contacts:
+            self._write_contacts(conn, changes)
+        if changes.merges or changes.merge_proposals or changes.verifications:
+            self._write_identity_records(conn, changes)
+        if changes.consent:
+            self._write_consent(conn, changes)
+        if changes.events:
+            self._write_events(conn, changes.events)
+        if changes.outbox or changes.outbox_updates or changes.outbox_reports:
+            self._write_outbox(conn, changes)
         # Fired first: the transition a timer causes may cancel or restart that
         # same timer, and firing must see it still pending.
         for timer_id in changes.fire_timers:
@@ -194,17 +203,21 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
             )
             if cursor.rowcount != 1:
                 raise StaleTimer(timer_id)
-        many(
-            conn,
-            "UPDATE timers SET status = 'cancelled'"
-            " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
-            list(changes.cancel_timers),
-        )
-        many(
-            conn,
-            "UPDATE timers SET due_at = ? WHERE handoff_id = ? AND name = ? AND status = 'pending'",
-            [(_ts(due_at), handoff_id, name) for handoff_id, name, due_at in changes.move_timers],
-        )
+        if changes.cancel_timers:
+            conn.executemany(
+                "UPDATE timers SET status = 'cancelled'"
+                " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+                changes.cancel_timers,
+            )
+        if changes.move_timers:
+            conn.executemany(
+                "UPDATE timers SET due_at = ?"
+                " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+                [
+                    (_ts(due_at), handoff_id, name)
+                    for handoff_id, name, due_at in changes.move_timers
+                ],
+            )
         for timer in changes.timers:
             conn.execute(
                 "UPDATE timers SET status = 'cancelled'"

@@ -20,9 +20,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput, NotFound
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._redact import redact_address
