@@ -27,6 +27,9 @@ REVOKING = [
     "Stop. Bothering. Me.", "stop contacting me",
     "STOP\n\nSent from my iPhone", "STOP. Wrong number", "who is this? stop", "STOP - John",
     "YES STOP", "stop stop stop stop stop stop stop", "Thanks. End",
+    # Found by a review: abbreviations, a demonstrative, spelt out, a hidden soft hyphen.
+    "stop msgs", "stop txt", "stop txts", "stop these", "No more msgs", "S.T.O.P",
+    "s-t-o-p", "S T O P", "ST\u00adOP", "sto\u200bp please",
 ]  # fmt: skip
 
 #: Replies that merely contain such a word in another sense, or are ordinary replies.
@@ -45,6 +48,7 @@ NOT_REVOKING = [
     "Nevermind, cancel that", "cancel that, I found it", "Stop!  Don't close the ticket yet",
     "End? No, it keeps going", "Cancel - no wait, keep it",
     "Stop (the old address). New one is 5 Main St", "I said stop it!! The alarm keeps going",
+    "U.S.A. orders ship Monday?", "I.O.U. a thanks", "plan a b c didn't work",
 ]  # fmt: skip
 
 
@@ -205,4 +209,31 @@ def test_opt_out_keywords_survive_case_space_and_punctuation(
 ) -> None:
     """Every opt-out keyword is recognized trimmed, in any case, with trailing punctuation."""
     text = pad + (word.lower() if lower else word) + tail + pad
+    assert classify_reply(text) is ReplyIntent.OPT_OUT
+
+
+@given(
+    st.sampled_from(["STOP", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE"]),
+    st.lists(st.sampled_from(["\u00ad", "\u200b", "\u200d", "\u2060", "\ufeff"]), max_size=3),
+    st.data(),
+)
+def test_invisible_characters_never_hide_an_opt_out(
+    word: str, hidden: list[str], data: st.DataObject
+) -> None:
+    """A soft hyphen or zero-width character anywhere in a keyword: still an opt-out."""
+    letters = list(word)
+    for char in hidden:
+        letters.insert(data.draw(st.integers(0, len(letters))), char)
+    assert classify_reply("".join(letters)) is ReplyIntent.OPT_OUT
+
+
+@given(
+    st.sampled_from(["STOP", "QUIT", "END", "CANCEL"]),
+    st.sampled_from([".", "-", " "]),
+    st.booleans(),
+)
+def test_a_keyword_spelt_out_letter_by_letter_is_an_opt_out(
+    word: str, gap: str, trailing: bool
+) -> None:
+    text = gap.join(word) + ("." if trailing and gap == "." else "")
     assert classify_reply(text) is ReplyIntent.OPT_OUT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -88,3 +88,21 @@ def test_ledger_records_provider_events(esc: Escalator, clock: FakeClock) -> Non
     assert esc.consent.record_provider_event("sendgrid", "delivered", EMAIL) == ()
     esc.consent.record_provider_event("twilio", "21610", PHONE)
     assert esc.consent.decide(PHONE, "marketing").reason == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"), [("unsubscribe", "revoked"), ("bounce", "suppressed")]
+)
+def test_an_event_dated_ahead_of_our_clock_holds_at_once(
+    esc: Escalator, clock: FakeClock, event: str, reason: str
+) -> None:
+    """SendGrid's clock 4 s ahead of ours: the record was dated in our future, so the
+    address stayed granted, and an email went out, until our clock caught up."""
+
+    from escalate import ConsentEvidence
+
+    esc.consent.grant(EMAIL, ConsentEvidence(source=ConsentSource.WEB_FORM, thread_id="t"))
+    ahead = clock.now() + timedelta(seconds=4)
+    (record,) = esc.consent.record_provider_event("sendgrid", event, EMAIL, at=ahead)
+    assert record.at == clock.now()
+    assert esc.consent.decide(EMAIL, "transactional").reason == reason

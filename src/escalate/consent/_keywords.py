@@ -2,8 +2,10 @@
 
 ``classify_reply`` is pure. The rules, in order (the first that matches wins):
 
-1. **Normalize**: Unicode NFKC, case-folded, accents kept; surrounding whitespace,
-   quotes and trailing punctuation or emoji are dropped, inner whitespace collapsed.
+1. **Normalize**: Unicode NFKC, case-folded, accents kept; invisible format
+   characters (a soft hyphen, a zero-width space) dropped; a word spelt out letter
+   by letter ("S.T.O.P", "s-t-o-p") joined; surrounding whitespace, quotes and
+   trailing punctuation or emoji are dropped, inner whitespace collapsed.
 2. **Whole-message keywords** of the locale: opt-out (``STOP``, ``STOPALL``,
    ``UNSUBSCRIBE``, ``CANCEL``, ``END``, ``QUIT``, ``REVOKE``, ``OPTOUT``, ``OPT OUT``),
    opt-in (``START``, ``UNSTOP``), help (``HELP``, ``INFO``). Every locale also
@@ -64,10 +66,18 @@ class ReplyIntent(StrEnum):
 _TRAILING = re.compile(r"[\s\W_]+$", re.UNICODE)
 _LEADING = re.compile(r"^[\s\W_]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
+#: Three or more single letters joined by dots, hyphens or spaces, spelling a word.
+_SPELT_OUT = re.compile(r"\b\w(?:[.\- ]\w\b){2,}\.?")
+_LETTER_GAP = re.compile(r"[.\- ]")
 
 
 def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    # Invisible format characters (a soft hyphen, a zero-width space) would hide
+    # a keyword from every rule: "ST\u00adOP" reads as STOP on the phone.
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    # A word spelt out letter by letter ("S.T.O.P", "s-t-o-p") is that word.
+    text = _SPELT_OUT.sub(lambda match: _LETTER_GAP.sub("", match.group()), text)
     text = _LEADING.sub("", _TRAILING.sub("", text))
     return _SPACES.sub(" ", text)
 
@@ -132,7 +142,7 @@ _FILLER = frozenset(
     {
         "please", "pls", "plz", "now", "it", "this", "that", "all", "me", "already",
         "thanks", "thank", "you", "thx", "ok", "okay", "just", "asap", "immediately",
-        "right", "away", "and", "so", "i", "said", "yes",
+        "right", "away", "and", "so", "i", "said", "yes", "these", "them",
     }
 )  # fmt: skip
 _TOKEN = re.compile(r"[\w'-]+")
@@ -149,7 +159,8 @@ _RETRACTING = frozenset(
     }
 )  # fmt: skip
 _OBJECT = (
-    r"(?:text(?:ing|s)?|messag(?:e|es|ing)|sms|email(?:s|ing)?|e-?mails?|contact(?:ing)?|"
+    r"(?:text(?:ing|s)?|txts?|messag(?:e|es|ing)|msgs?|sms|email(?:s|ing)?|e-?mails?|"
+    r"contact(?:ing)?|"
     r"call(?:ing|s)?|send(?:ing)?|spam(?:ming)?|notifications?|alerts?|updates?)"
 )
 _NEGATION = r"(?:don't|do not|dont|won't|will not|can't|cannot|doesn't|didn't|never|not)"

@@ -310,7 +310,7 @@ class ConsentLedger:
             provider=provider,
             event=event,
             address=address,
-            at=at if at is not None else self._clock.now(),
+            at=self._no_later_than_now(at),
             provider_message_id=provider_message_id,
             handoff_id=handoff_id,
         )
@@ -319,6 +319,13 @@ class ConsentLedger:
                 Changes(consent=records, events=tuple(consent_event(r) for r in records))
             )
         return records
+
+    def _no_later_than_now(self, at: datetime | None) -> datetime:
+        # A provider's clock may run ahead of ours. Dated in our future, the fact
+        # would count only from then (a decision reads the records up to now),
+        # and an email could go out after a verified unsubscribe.
+        now = self._clock.now()
+        return now if at is None else min(ensure_aware(at, "at"), now)
 
     # -- data subject rights ----------------------------------------------------
 
