@@ -25,6 +25,7 @@ from escalate import (
 )
 from escalate.audit import BeforeHashing, ChainHead
 from escalate.testing import FakeClock
+from escalate.workflow import consent_page_link, x_dm_link
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 NAIVE = datetime(2026, 1, 5, 15, 0)  # naive on purpose
@@ -71,6 +72,11 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
         InvalidInput,
     ),
     "evidence: unknown source": (lambda: ConsentEvidence(source="rumour"), InvalidInput),
+    "evidence: blank text": (
+        lambda: ConsentEvidence(source="web_form", text="   "),
+        InvalidInput,
+    ),
+    "evidence: empty text": (lambda: ConsentEvidence(source="web_form", text=""), InvalidInput),
     "inbound: naive datetime": (
         lambda: InboundMessage(channel=Channel.SMS, sender=PHONE, body="hi", received_at=NAIVE),
         NaiveDatetimeError,
@@ -99,6 +105,17 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
         lambda: Escalator("memory://", workflow="default"),  # type: ignore[arg-type]
         InvalidInput,
     ),
+    "escalator: a transport that is none": (
+        lambda: Escalator("memory://", transports=[object()]),  # type: ignore[list-item]
+        InvalidInput,
+    ),
+    "x_dm_link: recipient not numeric": (lambda: x_dm_link("acme", "hi"), InvalidInput),
+    "x_dm_link: recipient not a string": (lambda: x_dm_link(42, "hi"), InvalidInput),  # type: ignore[arg-type]
+    "consent_page_link: javascript": (
+        lambda: consent_page_link("javascript:alert(1)", "K7QP-3M"),
+        InvalidInput,
+    ),
+    "consent_page_link: no host": (lambda: consent_page_link("not a url", "K7QP-3M"), InvalidInput),
     "before hashing: seq not a number": (
         lambda: BeforeHashing(tenant="default", last_seq="many"),  # type: ignore[arg-type]
         InvalidInput,
@@ -230,6 +247,11 @@ VERBS: dict[str, tuple[Callable[[Escalator, str], object], type[EscalateError]]]
         InvalidInput,
     ),
     "run_due: limit zero": (lambda esc, _: esc.run_due(limit=0), InvalidInput),
+    "handle_webhook: None": (lambda esc, _: esc.handle_webhook(None), InvalidInput),  # type: ignore[arg-type]
+    "handle_webhook: a batch with one bad item": (
+        lambda esc, _: esc.handle_webhook([_inbound(body="STOP"), {"body": "STOP"}]),  # type: ignore[list-item]
+        InvalidInput,
+    ),
 }
 
 

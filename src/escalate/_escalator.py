@@ -109,6 +109,14 @@ class Escalator(ContactIntake, InboundRouting):
             raise InvalidInput("store must be a store URL or a Store")
         if workflow is not None and not isinstance(workflow, Workflow):
             raise InvalidInput("workflow must be a Workflow (e.g. Workflow.default())")
+        transports = tuple(transports)
+        for transport in transports:
+            # Found at the first send otherwise: after the transition committed,
+            # with the row claimed and, once its lease ran out, held.
+            if not isinstance(transport, Transport):
+                raise InvalidInput(
+                    f"transports must be Transports (name, channels, send), not {transport!r}"
+                )
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.tenant = tenant
@@ -119,7 +127,7 @@ class Escalator(ContactIntake, InboundRouting):
             workflow=self.workflow,
             clock=self.clock,
             tenant=tenant,
-            transports=tuple(transports),
+            transports=transports,
             publisher=self.publisher,
             retry=retry or RetryPolicy(),
             consent=consent_policy or ConsentPolicy(),
@@ -216,7 +224,19 @@ class Escalator(ContactIntake, InboundRouting):
         Raises:
             InvalidInput: something other than webhook records.
         """
-        batch = [records] if isinstance(records, WebhookRecord) else list(records)
+        if isinstance(records, WebhookRecord):
+            batch = [records]
+        else:
+            try:
+                batch = list(records)
+            except TypeError:
+                batch = [records]  # type: ignore[list-item]  # refused just below
+        # All checked before any is applied: a bad item must not leave half a batch done.
+        if not all(isinstance(record, WebhookRecord) for record in batch):
+            raise InvalidInput(
+                "handle_webhook() takes what a webhook parser returned: an InboundMessage,"
+                " a DeliveryReport, a ProviderEvent, or a list of them"
+            )
         return [apply_webhook(self, record, seen=seen) for record in batch]
 
     def send_message(self, handoff_id: str, text: str, *, actor: str = "agent") -> Handoff:

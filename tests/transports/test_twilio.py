@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -125,6 +126,8 @@ def test_error_message_does_not_quote_the_number(stub: StubServer) -> None:
         make(stub.url).send(sms())
     assert "5550100" not in str(caught.value)
     assert "5550100" in str(caught.value.raw)
+    # Nor in a logged traceback: the SDK's exception, which quotes it, is not chained.
+    assert "5550100" not in "".join(traceback.format_exception(caught.value))
 
 
 def test_every_status_maps_to_a_delivery_status() -> None:

@@ -93,6 +93,10 @@ class ConsentEvidence(Model):
 
     @model_validator(mode="after")
     def _version_from_text(self) -> Self:
+        if self.text is not None and not self.text.strip():
+            # The exact words shown are the proof; blank words prove nothing (and
+            # a form that showed none should say so with text=None).
+            raise ValueError("text, when given, is the consent wording shown, not blank")
         if self.text is not None and self.text_version is None:
             object.__setattr__(self, "text_version", text_version(self.text))
         return self

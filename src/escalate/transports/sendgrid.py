@@ -199,7 +199,9 @@ class SendGridEmail:
         try:
             response = client.client.mail.send.post(request_body=body, timeout=self.timeout)
         except HTTPError as exc:
-            raise self._api_error(exc) from exc
+            # Not chained: the error's text carries the response body, which can
+            # quote the address (it stays in the error's ``raw``).
+            raise self._api_error(exc) from None
         except (OSError, http.client.HTTPException) as exc:
             key = _network_key(exc)
             raise error_for(

@@ -191,7 +191,9 @@ class SMTPEmail:
         except smtplib.SMTPResponseException as exc:
             code = exc.smtp_code
             keys = (f"{stage} {code}", str(code), f"{code // 100}xx")
-            raise self._error(keys, f"{stage}: SMTP {code}", exc.smtp_error) from exc
+            # Not chained: a server's reply can quote the address ("550 <jane@...>");
+            # it stays in the error's ``raw``.
+            raise self._error(keys, f"{stage}: SMTP {code}", exc.smtp_error) from None
         except OSError as exc:
             # smtplib's own errors (SMTPServerDisconnected) are OSErrors: the stage decides.
             key = _network_key(exc, stage)

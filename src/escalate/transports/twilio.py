@@ -245,7 +245,9 @@ class TwilioSMS:
         try:
             created = self.client.messages.create(**params)
         except TwilioException as exc:
-            raise self._api_error(exc) from exc
+            # Not chained: the SDK's text quotes the number, and a logged traceback
+            # would print it (the response stays in the error's ``raw``).
+            raise self._api_error(exc) from None
         except requests.RequestException as exc:
             key = _network_key(exc)
             raise error_for(

@@ -154,8 +154,12 @@ def _apply(esc: Escalator, record: object) -> Applied:
 def apply_many(
     esc: Escalator, records: Iterable[WebhookRecord], *, seen: Seen | None = None
 ) -> list[Applied]:
-    """``apply_webhook`` for each record of a batch (a SendGrid POST), in order."""
-    return [apply_webhook(esc, record, seen=seen) for record in records]
+    """``apply_webhook`` for each record of a batch (a SendGrid POST), in order.
+
+    Raises:
+        InvalidInput: an item is not a webhook record (checked before any is applied).
+    """
+    return esc.handle_webhook(records, seen=seen)
 
 
 def apply_delivery_report(esc: Escalator, report: DeliveryReport) -> Applied:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from escalate._clock import ensure_aware
+from escalate._domain import check_url
+from escalate._exceptions import InvalidInput
 from escalate._models import Thread
 
 __all__ = [
@@ -29,8 +31,8 @@ META_PRIVATE_REPLY_WINDOW = timedelta(days=7)
 
 def x_dm_link(recipient_id: str, text: str) -> str:
     """A link that opens an X DM to ``recipient_id`` (the brand's numeric id) with ``text``."""
-    if not recipient_id.isdigit():
-        raise ValueError("recipient_id must be the brand's numeric X user id")
+    if not isinstance(recipient_id, str) or not (recipient_id.isascii() and recipient_id.isdigit()):
+        raise InvalidInput("recipient_id must be the brand's numeric X user id")
     query = urlencode({"recipient_id": recipient_id, "text": text})
     return f"https://x.com/messages/compose?{query}"
 
@@ -58,7 +60,11 @@ def consent_page_link(base_url: str, reference: str) -> str:
 
     A ``ref`` already in ``base_url`` is replaced; its other parameters stay as
     they are written (a signed URL's encoding, a bare ``?embed``).
+
+    Raises:
+        InvalidInput: ``base_url`` is not an absolute http(s) URL with a host.
     """
+    check_url(base_url, "the consent page's URL")
     parts = urlsplit(base_url)
     kept = [p for p in parts.query.split("&") if p and p.partition("=")[0] != "ref"]
     query = "&".join([*kept, urlencode({"ref": reference})])
