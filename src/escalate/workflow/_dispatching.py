@@ -120,7 +120,11 @@ class Dispatching(Settles):
         report = DispatchReport()
         if self.concurrency <= 1:
             while True:
-                groups = self._claim(limit=batch)
+                # One row at a time, claimed right before it is sent: a worker that
+                # dies mid-run leaves only the row it was sending in doubt (held
+                # when its lease runs out), not every row it had claimed and never
+                # tried. It costs a claim transaction per row.
+                groups = self._claim(limit=1)
                 if not groups:
                     return report
                 # Claimed again even after a short claim: results may have queued
