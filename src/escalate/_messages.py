@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -73,6 +73,12 @@ class InboundMessage(Model):
     carrier's to vouch for; a parser with no such information). An email
     opt-out with ``False`` waits for a person (``ConsentPolicy``'s
     ``unauthenticated_email_opt_out``).
+
+    ``carrier_keyword``: what the provider's own keyword handling read the
+    message as, when it says (Twilio's ``OptOutType``: ``"opt_out"``,
+    ``"opt_in"``, ``"help"``). It has already acted on it (a STOP blocks our
+    texts at the provider), so the consent ledger follows it, whatever words the
+    customer used (a custom opt-out keyword, another language).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -87,6 +93,7 @@ class InboundMessage(Model):
     provider_message_id: str | None = None
     # Strict: a coerced "no" or 1 must not vouch for a sender.
     sender_authenticated: bool | None = Field(default=None, strict=True)
+    carrier_keyword: Literal["opt_out", "opt_in", "help"] | None = None
     raw: Any = None
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from escalate import (
     Channel,
     DeliveryStatus,
+    Escalator,
     Identity,
     InvalidInput,
     InvalidWebhookPayload,
@@ -19,6 +20,7 @@ from escalate.testing import FakeClock
 from escalate.transports.twilio import STATUS_CALLBACK_PARAM
 from escalate.webhooks import DeliveryReport, WebhookParser
 from escalate.webhooks.twilio import ESCALATE_ID_PARAM, TwilioWebhook
+from tests.conftest import WEB_FORM_CONSENT, make_thread
 from tests.webhooks.security import Request, WebhookSecurityContract
 from tests.webhooks.signing import PUBLIC_BASE, TWILIO_TOKEN, twilio_request
 
@@ -201,3 +203,32 @@ def test_get_webhooks_are_signed_over_the_url() -> None:
     headers = {"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(url, {})}
     message = TwilioWebhook(TWILIO_TOKEN).parse_inbound(url, headers, b"", method="GET")
     assert (message.body, message.provider_message_id) == ("hi", "SM3")
+
+
+@pytest.mark.parametrize(
+    ("opt_out_type", "body", "keyword"),
+    [("STOP", "arrêtez svp", "opt_out"), ("START", "go", "opt_in"), ("HELP", "?", "help")],
+)
+def test_twilio_advanced_opt_out_type_is_carried(
+    opt_out_type: str, body: str, keyword: str
+) -> None:
+    """Twilio's Advanced Opt-Out has read (and acted on) a custom keyword: we are told."""
+    params = {**STOP, "Body": body, "OptOutType": opt_out_type}
+    url, headers, raw = twilio_request(params)
+    message = TwilioWebhook(TWILIO_TOKEN).parse_inbound(url, headers, raw)
+    assert message.carrier_keyword == keyword
+
+
+def test_a_custom_opt_out_keyword_twilio_acted_on_revokes_in_the_ledger(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """Our classifier reads "arrêtez svp" as nothing; Twilio blocked the number on it. Before,
+    the ledger still said granted, and every text after went into the provider's block."""
+    phone = Identity.phone("+14155550100")
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, phone, consent=WEB_FORM_CONSENT)
+    params = {**STOP, "Body": "arrêtez svp", "OptOutType": "STOP"}
+    url, headers, raw = twilio_request(params)
+    esc.handle_webhook(TwilioWebhook(TWILIO_TOKEN).parse_inbound(url, headers, raw))
+    assert esc.consent.decide(phone, "transactional").reason == "revoked"
+    assert esc.handoffs.get(handoff.id).state.value == "declined"

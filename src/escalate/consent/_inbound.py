@@ -117,6 +117,10 @@ def plan_reply(
         pending_opt_in=pending is not None or awaiting_opt_in,
         keywords=policy.keywords,
     )
+    if message.carrier_keyword is not None and verdict.intent.value != message.carrier_keyword:
+        # The provider already blocked (or unblocked) our texts for this reply:
+        # a ledger that disagreed would send into its block, or stay silent after it lifted.
+        verdict = Classification(ReplyIntent(message.carrier_keyword), "carrier_keyword")
     source = (
         ConsentSource.SMS_KEYWORD
         if message.channel in _TEXT_CHANNELS

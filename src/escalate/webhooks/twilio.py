@@ -10,7 +10,7 @@ must be the public one: set ``public_base_url`` behind a proxy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from escalate._exceptions import InvalidIdentity, InvalidWebhookPayload, MissingDependencyError
@@ -60,6 +60,15 @@ def _phone(raw: str | None) -> tuple[Channel, Identity] | None:
         return channel, Identity.phone(raw)
     except InvalidIdentity:
         return None
+
+
+#: Twilio's Advanced Opt-Out reading of an inbound message (``OptOutType``): it has
+#: already acted on it, custom keywords and other languages included.
+_OPT_OUT_TYPES: dict[str, Literal["opt_out", "opt_in", "help"]] = {
+    "STOP": "opt_out",
+    "START": "opt_in",
+    "HELP": "help",
+}
 
 
 class TwilioWebhook(WebhookParser):
@@ -142,6 +151,7 @@ class TwilioWebhook(WebhookParser):
             recipient=to[1].value if to else None,
             provider=self.provider,
             provider_message_id=params.first("MessageSid") or params.first("SmsMessageSid"),
+            carrier_keyword=_OPT_OUT_TYPES.get((params.first("OptOutType") or "").upper()),
             raw={
                 name: values[0] if len(values) == 1 else values for name, values in params.items()
             },
