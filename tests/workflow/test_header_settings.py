@@ -126,6 +126,26 @@ def test_email_transports_refuse_header_settings_that_would_fail_every_send(
         SendGridEmail("SG.key", from_email="help@acme.example", **settings)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("sender", "named"),
+    [
+        ({"from_email": "not-an-address"}, "from_email must be an email address"),
+        ({"from_email": "help@acme.example\r\nBcc: victim@evil.example"}, "from_email"),
+        (
+            {"from_email": "help@acme.example", "from_name": "Acme\r\nBcc: x@evil.example"},
+            "from_name",
+        ),
+    ],
+)
+def test_email_transports_refuse_a_sender_no_email_could_carry(
+    sender: dict[str, str], named: str
+) -> None:
+    with pytest.raises(InvalidInput, match=named):
+        SMTPEmail("127.0.0.1", **sender)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match=named):
+        SendGridEmail("SG.key", **sender)  # type: ignore[arg-type]
+
+
 def test_email_transports_keep_good_header_settings() -> None:
     transport = SMTPEmail(
         "127.0.0.1",

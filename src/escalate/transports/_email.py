@@ -40,9 +40,10 @@ class EmailSettings:
             (default: the sender's domain).
 
     Raises:
-        InvalidInput: a ``message_id_domain`` that is not a host name, a
-            ``reply_to`` that is not an email address once filled in, or a
-            template with another placeholder or a line break.
+        InvalidInput: a ``from_email`` that is not an email address, a
+            ``from_name`` with a line break, a ``message_id_domain`` that is not
+            a host name, a ``reply_to`` that is not an email address once filled
+            in, or a template with another placeholder or a line break.
     """
 
     from_email: str
@@ -54,6 +55,16 @@ class EmailSettings:
     def __post_init__(self) -> None:
         # Each of these is in every email: a bad one would fail every send, or
         # break every thread, instead of failing here once.
+        if not isinstance(self.from_email, str):
+            raise InvalidInput(f"from_email must be str, not {type(self.from_email).__name__}")
+        try:
+            validate_email(self.from_email, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise InvalidInput(f"from_email must be an email address ({exc})") from None
+        if self.from_name is not None and (
+            not isinstance(self.from_name, str) or any(c in self.from_name for c in "\r\n")
+        ):
+            raise InvalidInput("from_name must be a str without line breaks")
         if self.message_id_domain is not None:
             domain = header_domain(self.message_id_domain, "message_id_domain")
             object.__setattr__(self, "message_id_domain", domain)
