@@ -75,7 +75,8 @@ def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
     # Invisible format characters (a soft hyphen, a zero-width space) would hide
     # a keyword from every rule: "ST\u00adOP" reads as STOP on the phone.
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    if not text.isascii():  # most replies are; they hold no such character
+        text = "".join(char for char in text if unicodedata.category(char) != "Cf")
     # A word spelt out letter by letter ("S.T.O.P", "s-t-o-p") is that word.
     text = _SPELT_OUT.sub(lambda match: _LETTER_GAP.sub("", match.group()), text)
     text = _LEADING.sub("", _TRAILING.sub("", text))
