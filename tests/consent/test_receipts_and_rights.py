@@ -63,6 +63,16 @@ def test_revoke_receipt_names_the_termination(esc: Escalator, clock: FakeClock) 
     purposes = receipt["services"][0]["purposes"]
     assert len(purposes) == 2
     assert purposes[0]["termination"].startswith("Revoked")
+    # The record's time as written (capitalize() used to lowercase the ISO "T").
+    assert "T" in purposes[0]["termination"].split()[1]
+
+
+def test_a_suppression_receipt_says_suppressed(esc: Escalator, clock: FakeClock) -> None:
+    """It said "Suppressd", from the action's value plus a "d"."""
+    (bounce,) = esc.consent.record_provider_event("sendgrid", "bounce", Identity.email("j@ex.com"))
+    receipt = consent_receipt(bounce, controller=CONTROLLER, policy_url="https://acme.example/p")
+    termination = receipt["services"][0]["purposes"][0]["termination"]
+    assert termination.startswith("Suppressed ")
 
 
 @pytest.mark.parametrize(
@@ -104,6 +114,20 @@ def test_export_holds_everything(esc: Escalator, clock: FakeClock, sms: MemoryTr
     assert data["events"]
     assert any(m["command"].get("body") == sms.sent[0].body for m in data["messages"])
     json.dumps(data)
+
+
+def test_export_holds_the_consent_of_a_number_unlinked_from_the_person(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """Erasure deletes, as the person's, the consent of a number unlinked from them that
+    nobody holds; export left it out, so an access request missed what erasure took."""
+    contact_id = connected(esc, clock)
+    old = Identity.phone("+14155550701")
+    esc.consent.grant(old, WEB_FORM_CONSENT)
+    esc.contacts.link(contact_id, old, LinkSource.AGENT_ENTERED)
+    esc.contacts.unlink(contact_id, old, actor="agent:7")
+    exported = esc.consent.export(contact_id)["consent"]
+    assert old.value in {record["address"]["value"] for record in exported}
 
 
 def test_erase_removes_personal_data_but_keeps_proof(

@@ -63,7 +63,10 @@ def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
 def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dict[str, Any]:
     """Everything the store holds on ``contact``, JSON-ready."""
     tenant = contact.tenant
-    addresses = [i for i in contact.identities if i.kind is not IdentityKind.SOCIAL]
+    # What erasure deletes as the person's, access shows them too: their linked
+    # addresses and those unlinked from them that nobody holds now.
+    held = (*contact.identities, *_once_held(store, contact))
+    addresses = [i for i in dict.fromkeys(held) if i.kind is not IdentityKind.SOCIAL]
     handoffs = _handoffs(store, contact)
     handoff_ids = {handoff.id for handoff in handoffs}
     messages = [

@@ -139,12 +139,17 @@ class ConsentPolicy:
             raise InvalidInput(
                 f"help_text must name {{brand}}, say how to stop (STOP) and say {RATES_NOTICE!r}"
             )
+        # Each rendered once here with the values its answer has: a text that only
+        # fails when rendered would fail inside a STOP, before its revoke is kept.
+        for name in ("help_text", "opt_out_confirmation", "opt_in_confirmation"):
+            try:
+                self.render(getattr(self, name), "Brand")
+            except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+                raise InvalidInput(f"{name} may use only {{brand}} ({exc!r})") from None
         if self.case_reference:
-            # Rendered once here with the values an answer has: a text that only
-            # fails when rendered would fail inside a STOP, before its revoke is kept.
             try:
                 sample = self.render(self.case_reference, "Brand", reference="K7QP-3M")
-            except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
                 raise InvalidInput(
                     f"case_reference may use only {{brand}} and {{reference}} ({exc!r})"
                 ) from None
@@ -161,6 +166,12 @@ class ConsentPolicy:
         unknown = set(self.quiet_hours) - set(Purpose)
         if unknown:
             raise InvalidInput(f"quiet_hours has unknown purposes {sorted(map(str, unknown))}")
+        for purpose, hours in self.quiet_hours.items():
+            if hours is not None and not isinstance(hours, QuietHours):
+                raise InvalidInput(f"quiet_hours[{purpose}] must be QuietHours or None")
+        # A purpose left out keeps the default hours: tightening marketing's must
+        # not let transactional texts go at 2 a.m. Only an explicit None is "any hour".
+        object.__setattr__(self, "quiet_hours", {**_default_quiet_hours(), **self.quiet_hours})
         if language_of(self.locale) not in {key.split("-")[0].lower() for key in self.keywords}:
             raise InvalidInput(f"no keywords for locale {self.locale!r}")
         if self.reply_window <= timedelta(0):

@@ -123,9 +123,8 @@ def consent_receipt(
     if record.action is ConsentAction.GRANT:
         termination = "Until revoked: reply STOP, or use the unsubscribe link"
     else:
-        termination = (
-            f"{record.action.value}d {record.at.isoformat()} via {record.source.value}"
-        ).capitalize()
+        done = {ConsentAction.REVOKE: "Revoked", ConsentAction.SUPPRESS: "Suppressed"}
+        termination = f"{done[record.action]} {record.at.isoformat()} via {record.source.value}"
     channel_pii = "Phone number" if record.address.kind.value == "phone" else "Email address"
     receipt = ConsentReceipt.model_validate(
         {
