@@ -87,6 +87,11 @@ CASES: list[tuple[str, type[Exception], Callable[[World], object]]] = [
         lambda w: w.home.link(w.foreign, Identity.email("z@example.com"), "agent_entered"),
     ),
     ("cross-tenant-unlink", CrossTenantError, lambda w: w.away.unlink(w.a, X_JANE)),
+    (
+        "cross-tenant-propose",
+        CrossTenantError,
+        lambda w: w.away.propose(w.a, w.foreign, PHONE, "identity_claimed_unverified"),
+    ),
     ("merge-tombstone", ContactMerged, lambda w: w.home.merge(w.a, w.c, "x")),
     ("merge-tombstone-by-id", ContactMerged, lambda w: w.home.merge(w.c.id, w.a.id, "x")),
     ("merge-self", InvalidInput, lambda w: w.home.merge(w.a, w.a, "x")),

@@ -288,8 +288,11 @@ class ContactBook:
         """A merge proposal for ``a`` and ``b`` (the open one if it exists) and its change.
 
         The caller commits the change (with whatever else belongs to it).
+
+        Raises:
+            NotFound / CrossTenantError: either contact is unknown or of another tenant.
         """
-        return propose(self, a, b, identity, reason)
+        return propose(self, self._load(a), self._load(b), identity, reason)
 
     def accept_proposal(self, proposal_id: str, *, actor: str = "agent") -> Contact:
         """Merge the proposal's contacts (a human said yes); returns the survivor.
