@@ -12,6 +12,7 @@ import pytest
 from escalate import (
     Channel,
     ConsentEvidence,
+    ConsentPolicy,
     EscalateError,
     Escalator,
     Identity,
@@ -24,7 +25,7 @@ from escalate import (
     TransitionNotAllowed,
 )
 from escalate.audit import BeforeHashing, ChainHead
-from escalate.testing import FakeClock
+from escalate.testing import FakeClock, Scenario
 from escalate.workflow import consent_page_link, x_dm_link
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -116,6 +117,17 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
         InvalidInput,
     ),
     "consent_page_link: no host": (lambda: consent_page_link("not a url", "K7QP-3M"), InvalidInput),
+    "consent policy: reply_window a number": (
+        lambda: ConsentPolicy(reply_window=5),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
+    "consent policy: default_zone None": (
+        lambda: ConsentPolicy(default_zone=None),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
+    "scenario: advance by a string": (lambda: Scenario().advance("1h"), InvalidInput),  # type: ignore[arg-type]
+    "scenario: advance by nan": (lambda: Scenario().advance(minutes=float("nan")), InvalidInput),
+    "scenario: advance past any clock": (lambda: Scenario().advance(days=10**9), InvalidInput),
     "before hashing: seq not a number": (
         lambda: BeforeHashing(tenant="default", last_seq="many"),  # type: ignore[arg-type]
         InvalidInput,
@@ -247,6 +259,18 @@ VERBS: dict[str, tuple[Callable[[Escalator, str], object], type[EscalateError]]]
         InvalidInput,
     ),
     "run_due: limit zero": (lambda esc, _: esc.run_due(limit=0), InvalidInput),
+    "contacts.proposals: unknown status": (
+        lambda esc, _: esc.contacts.proposals("bogus"),
+        InvalidInput,
+    ),
+    "contacts.set_time_zone: not a name": (
+        lambda esc, hid: esc.contacts.set_time_zone(esc.handoffs.get(hid).contact_id or "", 5),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
+    "consent.record_provider_event: at a string": (
+        lambda esc, _: esc.consent.record_provider_event("sendgrid", "bounce", EMAIL, at="now"),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
     "handle_webhook: None": (lambda esc, _: esc.handle_webhook(None), InvalidInput),  # type: ignore[arg-type]
     "handle_webhook: a batch with one bad item": (
         lambda esc, _: esc.handle_webhook([_inbound(body="STOP"), {"body": "STOP"}]),  # type: ignore[list-item]

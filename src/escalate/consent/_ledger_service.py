@@ -325,6 +325,8 @@ class ConsentLedger:
         # would count only from then (a decision reads the records up to now),
         # and an email could go out after a verified unsubscribe.
         now = self._clock.now()
+        if at is not None and not isinstance(at, datetime):
+            raise InvalidInput(f"at must be a datetime, not {type(at).__name__}")
         return now if at is None else min(ensure_aware(at, "at"), now)
 
     # -- data subject rights ----------------------------------------------------

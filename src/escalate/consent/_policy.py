@@ -156,6 +156,8 @@ class ConsentPolicy:
             if "K7QP-3M" not in sample:
                 raise InvalidInput('case_reference must contain "{reference}", or be ""')
         zone_info(self.default_zone)
+        if not isinstance(self.reply_window, timedelta):
+            raise InvalidInput(f"reply_window must be a timedelta, not {self.reply_window!r}")
         try:
             object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))
         except ValueError:

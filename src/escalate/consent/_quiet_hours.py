@@ -51,6 +51,8 @@ def zone_info(name: str) -> ZoneInfo:
     Raises:
         InvalidInput: not an IANA zone name.
     """
+    if not isinstance(name, str):
+        raise InvalidInput(f"a time zone is an IANA name such as 'America/New_York', not {name!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -127,7 +127,11 @@ class ContactBook:
         self, status: ProposalStatus | str | None = ProposalStatus.OPEN
     ) -> list[MergeProposal]:
         """Merge proposals waiting for a human (or all with ``status=None``), oldest first."""
-        wanted = None if status is None else ProposalStatus(status).value
+        try:
+            wanted = None if status is None else ProposalStatus(status).value
+        except ValueError:
+            choices = [choice.value for choice in ProposalStatus]
+            raise InvalidInput(f"status must be one of {choices} or None") from None
         return self._store.merge_proposals(self._tenant, status=wanted)
 
     # -- linking ----------------------------------------------------------------

@@ -22,14 +22,18 @@ def as_step(delta: timedelta | None, units: dict[str, float]) -> timedelta:
             raise InvalidInput(
                 f"give a timedelta or units ({', '.join(sorted(units))}=...), not both"
             )
+        if not isinstance(delta, timedelta):
+            raise InvalidInput(f"a step is a timedelta or units (hours=1), not {delta!r}")
         return delta
     try:
         return timedelta(**units)
     except TypeError:
         raise InvalidInput(
             f"unknown time units {sorted(units)}: use weeks, days, hours, minutes, seconds,"
-            " milliseconds or microseconds"
+            " milliseconds or microseconds, each a number"
         ) from None
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"time units {units} are not a finite step a clock can take") from None
 
 
 class FakeClock:
