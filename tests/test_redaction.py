@@ -78,3 +78,6 @@ def test_a_troubled_handoff_logs_and_audits_nothing_personal(
     assert _leaks(json.dumps([event.data for event in events], default=str)) == []
     assert _leaks(repr(events) + str(events)) == []
     assert _leaks(repr(esc.store.outbox(esc.tenant))) == []
+    # The public reply greets the author by handle: personal data too (erasure scrubs it).
+    assert any(row.command.kind == "post_public_reply" for row in esc.store.outbox(esc.tenant))
+    assert "jane_d" not in repr(esc.store.outbox(esc.tenant))

@@ -43,6 +43,11 @@ class PostPublicReply(_Command):
     #: sent through the publisher's ``private_reply``.
     private: bool = False
 
+    def __repr__(self) -> str:
+        # Public, but it greets the author by handle, which erasure treats as
+        # personal data: kept out of reprs (and so of logs) like a private body.
+        return f"PostPublicReply(text={redact_body(self.text)}, private={self.private})"
+
 
 class SendMessage(_Command):
     """Send a private message; the engine checks consent right before sending.
