@@ -259,6 +259,18 @@ VERBS: dict[str, tuple[Callable[[Escalator, str], object], type[EscalateError]]]
         InvalidInput,
     ),
     "run_due: limit zero": (lambda esc, _: esc.run_due(limit=0), InvalidInput),
+    "consent.revoke: empty purpose": (
+        lambda esc, _: esc.consent.revoke(PHONE, WEB_FORM_CONSENT, purpose=""),
+        InvalidInput,
+    ),
+    "consent.decide: unknown channel": (
+        lambda esc, _: esc.consent.decide(PHONE, "transactional", channel="fax"),  # type: ignore[arg-type]
+        InvalidInput,
+    ),
+    "consent.decide: a channel that cannot reach the address": (
+        lambda esc, _: esc.consent.decide(PHONE, "transactional", channel=Channel.EMAIL),
+        InvalidInput,
+    ),
     "contacts.proposals: unknown status": (
         lambda esc, _: esc.contacts.proposals("bogus"),
         InvalidInput,

@@ -200,6 +200,8 @@ class ConsentLedger:
         from escalate.consent._ledger import decide_from_records  # noqa: PLC0415 - cycle
 
         check_address(address)
+        if channel is not None:
+            channel = _channel_reaching(address, channel)
         when = ensure_aware(at, "at") if at is not None else self._clock.now()
         return decide_from_records(
             consent_facts(self._store, self._tenant, address, self.policy),
@@ -275,7 +277,8 @@ class ConsentLedger:
         """Record a revoke for ``purpose``, or for every purpose when it is ``None``."""
         return self.record(
             address,
-            purpose=purpose or Purpose.TRANSACTIONAL,
+            # Only None means every purpose: "" is a purpose misspelt, refused below.
+            purpose=Purpose.TRANSACTIONAL if purpose is None else purpose,
             action=ConsentAction.REVOKE,
             evidence=evidence,
             actor=actor,
@@ -377,3 +380,15 @@ class ConsentLedger:
         return erase_contact(
             self._store, self._contact(contact), self.policy, self._clock.now(), actor
         )
+
+
+def _channel_reaching(address: Identity, channel: Channel | str) -> Channel:
+    """``channel`` as a Channel that can reach ``address`` (quiet hours depend on it)."""
+    try:
+        found = Channel(channel)
+    except ValueError:
+        choices = [choice.value for choice in Channel]
+        raise InvalidInput(f"channel must be one of {choices}") from None
+    if (found is Channel.EMAIL) != (channel_for(address) is Channel.EMAIL):
+        raise InvalidInput(f"a {address.kind.value} address is not reached by {found.value}")
+    return found
