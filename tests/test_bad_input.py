@@ -25,6 +25,7 @@ from escalate import (
     TransitionNotAllowed,
 )
 from escalate.audit import BeforeHashing, ChainHead
+from escalate.consent import ReceiptController
 from escalate.testing import FakeClock, Scenario
 from escalate.workflow import consent_page_link, x_dm_link
 from tests.conftest import WEB_FORM_CONSENT, make_thread
@@ -117,6 +118,16 @@ CONSTRUCTORS: dict[str, tuple[Callable[[], object], type[EscalateError]]] = {
         InvalidInput,
     ),
     "consent_page_link: no host": (lambda: consent_page_link("not a url", "K7QP-3M"), InvalidInput),
+    "receipt controller: empty name": (
+        lambda: ReceiptController(
+            piiController="",
+            contact="DPO",
+            address="1 Main St",
+            email="d@acme.example",
+            phone="555",
+        ),
+        InvalidInput,
+    ),
     "consent policy: reply_window a number": (
         lambda: ConsentPolicy(reply_window=5),  # type: ignore[arg-type]
         InvalidInput,
@@ -333,3 +344,20 @@ def test_inbound_for_another_tenant_is_refused(esc: Escalator, clock: FakeClock)
     with pytest.raises(CrossTenantError):
         esc.inbound(message)
     assert esc.store.events(esc.tenant) == before
+
+
+def test_a_merge_without_an_actor_and_a_receipt_for_a_dict_are_refused(
+    esc: Escalator, clock: FakeClock
+) -> None:
+    """Found by a review: pydantic's ValidationError and an AttributeError escaped."""
+    first = esc.contacts.create(PHONE, "crm_import")
+    second = esc.contacts.create(EMAIL, "crm_import")
+    grant = esc.consent.grant(PHONE, WEB_FORM_CONSENT)
+    before = len(esc.store.events(esc.tenant))
+    with pytest.raises(InvalidInput, match="actor"):
+        esc.contacts.merge(first, second, "same person", actor=None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="ReceiptController"):
+        esc.consent.receipt(
+            grant, controller={"piiController": "Acme"}, policy_url="https://a.example"
+        )  # type: ignore[arg-type]
+    assert len(esc.store.events(esc.tenant)) == before

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from escalate._exceptions import InvalidConsentReceipt, InvalidInput
+from escalate._model import Model
 from escalate.consent._records import ConsentAction, ConsentRecord, Purpose
 
 __all__ = ["ConsentReceipt", "ReceiptController", "consent_receipt"]
@@ -21,7 +22,7 @@ __all__ = ["ConsentReceipt", "ReceiptController", "consent_receipt"]
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
@@ -126,6 +127,10 @@ def consent_receipt(
         done = {ConsentAction.REVOKE: "Revoked", ConsentAction.SUPPRESS: "Suppressed"}
         termination = f"{done[record.action]} {record.at.isoformat()} via {record.source.value}"
     channel_pii = "Phone number" if record.address.kind.value == "phone" else "Email address"
+    if not isinstance(controller, ReceiptController):
+        raise InvalidInput("controller must be a ReceiptController")
+    if not isinstance(policy_url, str) or not policy_url.strip():
+        raise InvalidInput("policy_url must be the address of your privacy policy")
     receipt = ConsentReceipt.model_validate(
         {
             "version": RECEIPT_VERSION,

@@ -247,6 +247,8 @@ class ContactBook:
     def _merge(
         self, a: Contact | str, b: Contact | str, reason: str, actor: str
     ) -> tuple[Contact, MergeRecord]:
+        if not isinstance(actor, str) or not actor.strip():
+            raise InvalidInput("actor must name who merged (a non-empty string)")
         first, second = self._merge_pair(a, b, reason)
         survivor, record, changes = merge_changes(
             first, second, reason=reason, actor=actor, at=self._clock.now()

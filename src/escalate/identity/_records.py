@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from escalate._enum import StrEnum
+from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._models import DEFAULT_TENANT, AwareDatetime
 from escalate.identity._contact import Contact
@@ -155,6 +156,6 @@ class VerificationChallenge(BaseModel):
             ValueError: the book that issued this challenge has no signing secret.
         """
         if self.link_token is None:
-            raise ValueError("confirm links need ContactBook(secret=...)")
+            raise InvalidInput("confirm links need ContactBook(secret=...)")
         separator = "&" if "?" in base_url else "?"
         return f"{base_url}{separator}token={self.link_token}"
