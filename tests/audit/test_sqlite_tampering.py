@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from escalate import Escalator, Event, Workflow
+from escalate import Escalator, Event
 from escalate._ids import new_id
 from escalate.audit import BeforeHashing, ProblemKind, verify_chains, verify_store
 from escalate.store import SQLiteStore
@@ -13,19 +13,14 @@ from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._sqlite_chain import insert_events
 from escalate.store._sqlite_identity import ts
 from escalate.testing import FakeClock, MemoryTransport
-from tests.audit.test_tampering import SQLiteTamper, run_handoffs
+from tests.audit.test_tampering import SQLiteTamper, run_handoffs, sqlite_escalator
 from tests.conftest import make_thread
 
 
 def test_an_edited_sqlite_column_is_found(tmp_path: Path, clock: FakeClock) -> None:
     """Moving an event to another handoff by editing only its indexed column is an edit too."""
     path = tmp_path / "escalate.db"
-    esc = Escalator(
-        SQLiteStore(path),
-        transports=[MemoryTransport()],
-        clock=clock,
-        workflow=Workflow.default(brand="Acme"),
-    )
+    esc = sqlite_escalator(path, clock)
     try:
         first, second = run_handoffs(esc, clock)
         moved = esc.history(first)[2]

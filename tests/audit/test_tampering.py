@@ -157,6 +157,16 @@ class MemoryTamper:
         ]
 
 
+def sqlite_escalator(path: Path, clock: FakeClock) -> Escalator:
+    """An escalator on an SQLite file the test then edits behind its back."""
+    return Escalator(
+        SQLiteStore(path),
+        transports=[MemoryTransport()],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+    )
+
+
 def run_handoffs(esc: Escalator, clock: FakeClock) -> list[str]:
     """Two interleaved handoffs through the default workflow; returns their ids."""
     first = esc.open(make_thread(clock, "1001", "42"))

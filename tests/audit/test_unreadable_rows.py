@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from escalate import CorruptRecord, EscalateError, Escalator, Workflow
+from escalate import CorruptRecord, EscalateError, Escalator
 from escalate.audit import ProblemKind
 from escalate.audit._stored import UNREADABLE
 from escalate.cli import main
-from escalate.store import SQLiteStore
-from escalate.testing import FakeClock, MemoryTransport
-from tests.audit.test_tampering import run_handoffs
+from escalate.testing import FakeClock
+from tests.audit.test_tampering import run_handoffs, sqlite_escalator
 
 #: How each row is corrupted: an SQL expression for its new ``data``.
 CORRUPTIONS = {
@@ -33,12 +32,7 @@ CORRUPTIONS = {
 @pytest.fixture
 def logged(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Escalator, Path, list[str]]]:
     path = tmp_path / "escalate.db"
-    esc = Escalator(
-        SQLiteStore(path),
-        transports=[MemoryTransport()],
-        clock=clock,
-        workflow=Workflow.default(brand="Acme"),
-    )
+    esc = sqlite_escalator(path, clock)
     ids = run_handoffs(esc, clock)
     yield esc, path, ids
     esc.close()
