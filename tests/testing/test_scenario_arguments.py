@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -62,3 +64,13 @@ def test_other_bad_arguments_are_refused(
 def test_an_address_that_does_not_normalize_is_an_identity_error(scenario: Scenario) -> None:
     with pytest.raises(InvalidIdentity):
         scenario.assert_sent(0, to="not a phone")
+
+
+def test_a_refused_sqlite_scenario_leaves_no_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: each refused Scenario(store="sqlite") left its directory behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(InvalidInput):
+        Scenario(store="sqlite", tenant="")
+    assert list(tmp_path.iterdir()) == []

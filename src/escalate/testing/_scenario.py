@@ -32,7 +32,7 @@ from escalate._models import DEFAULT_TENANT, Channel, Event, Handoff, HandoffSta
 from escalate.consent._records import ConsentEvidence, ConsentSource
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import PublishedReply, RecordingPublisher
-from escalate.store import OutboxItem, OutboxStatus, Store, open_store
+from escalate.store import OutboxItem, OutboxStatus, Store
 from escalate.testing._clock import FakeClock, as_step
 from escalate.testing._events import CapturedEvents, capture_events
 from escalate.testing._sends import SendChecks
@@ -111,16 +111,21 @@ class Scenario:
         )
         self.publisher = RecordingPublisher()
         self.notifications: list[Notify] = []
-        self.esc = Escalator(
-            open_store(store) if isinstance(store, str) else store,
-            transports=self.transports,
-            workflow=workflow or Workflow.default(),
-            publisher=self.publisher,
-            clock=self.clock,
-            tenant=tenant,
-            retry=retry,
-            notifier=lambda _handoff, notify: self.notifications.append(notify),
-        )
+        try:  # Escalator checks its arguments before it opens the store
+            self.esc = Escalator(
+                store,
+                transports=self.transports,
+                workflow=workflow or Workflow.default(),
+                publisher=self.publisher,
+                clock=self.clock,
+                tenant=tenant,
+                retry=retry,
+                notifier=lambda _handoff, notify: self.notifications.append(notify),
+            )
+        except BaseException:  # refused: no temporary directory is left behind
+            if self._tmpdir is not None:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+            raise
         self.region = region
         self._sends = SendChecks(self.transports, region=region, show_bodies=show_bodies)
         self.strict = strict
