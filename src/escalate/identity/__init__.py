@@ -17,10 +17,7 @@ from escalate._identity import (
 from escalate._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from escalate.identity._book import (
-        ContactBook,
-        LinkEvidence,
-    )
+    from escalate.identity._book import ContactBook
     from escalate.identity._contact import (
         Contact,
         Link,
@@ -32,6 +29,7 @@ if TYPE_CHECKING:
         extract_identities,
         find_identities,
     )
+    from escalate.identity._linking import LinkEvidence
     from escalate.identity._policy import (
         LinkAction,
         LinkPolicy,
@@ -55,7 +53,7 @@ _LAZY: dict[str, str] = {
     "ExtractedIdentity": "escalate.identity._extract",
     "Link": "escalate.identity._contact",
     "LinkAction": "escalate.identity._policy",
-    "LinkEvidence": "escalate.identity._book",
+    "LinkEvidence": "escalate.identity._linking",
     "LinkPolicy": "escalate.identity._policy",
     "LinkSituation": "escalate.identity._policy",
     "LinkSource": "escalate.identity._contact",

@@ -20,10 +20,18 @@ from escalate._exceptions import (
     NotFound,
 )
 from escalate._identity import Identity, IdentityKind
-from escalate._ids import new_id
 from escalate._models import Event
-from escalate.identity._contact import Contact, Link, LinkSource, Unlinked
-from escalate.identity._linking import link_event, made_for, new_contact, with_link
+from escalate.identity._contact import Contact, Unlinked
+from escalate.identity._linking import (
+    LinkEvidence,
+    author_contact,
+    link_event,
+    made_for,
+    new_contact,
+    stated_link,
+    with_link,
+    with_new_handle,
+)
 from escalate.identity._merge import contact_event, merge_changes, survivor_of
 from escalate.identity._policy import LinkPolicy, default_link_policy
 from escalate.identity._proposals import accept_proposal, propose, reject_proposal
@@ -42,20 +50,6 @@ if TYPE_CHECKING:
     from escalate.store._protocol import Store
 
 __all__ = ["ContactBook", "LinkEvidence"]
-
-LinkEvidence = LinkSource | str
-"""The provenance a caller states for a link: a ``LinkSource`` or its value."""
-
-
-def _source(evidence: LinkEvidence) -> LinkSource:
-    try:
-        source = LinkSource(evidence)
-    except ValueError:
-        choices = [s.value for s in LinkSource if s is not LinkSource.VERIFIED]
-        raise InvalidInput(f"unknown link source {evidence!r}; use one of {choices}") from None
-    if source is LinkSource.VERIFIED:
-        raise InvalidInput("verified links come only from confirm_code() or confirm_link()")
-    return source
 
 
 class ContactBook:
@@ -152,7 +146,7 @@ class ContactBook:
         owner = self.resolve(identity)
         if owner is not None:
             raise IdentityTaken(owner.id)
-        link = self._new_link(identity, evidence, confidence, actor)
+        link = stated_link(identity, evidence, confidence, actor, self._clock.now())
         contact = new_contact(self._tenant, link)
         self._store.commit(Changes(contacts=(contact,), events=(link_event(contact, link),)))
         return contact
@@ -179,13 +173,17 @@ class ContactBook:
         """
         target = self._load(contact)
         live = self.live(target)
-        link = made_for(self._new_link(identity, evidence, confidence, actor), live, target.id)
+        stated = stated_link(identity, evidence, confidence, actor, self._clock.now())
+        link = made_for(stated, live, target.id)
         owner = self.resolve(identity)
         if owner is not None and owner.id != live.id:
             raise IdentityTaken(owner.id)
         existing = live.link_for(identity)
-        if existing is not None:
-            return self._update_handle(live, existing, identity, actor) or live
+        if existing is not None:  # held already: at most a new display handle
+            renamed = with_new_handle(live, existing, identity, self._clock.now(), actor)
+            if renamed is not None:
+                self._store.commit(Changes(contacts=(renamed[0],), events=(renamed[1],)))
+            return live if renamed is None else renamed[0]
         updated = with_link(live, link)
         self._store.commit(Changes(contacts=(updated,), events=(link_event(updated, link),)))
         return updated
@@ -358,18 +356,7 @@ class ContactBook:
         The platform attests who posted, so a new link is ``provider_attested``.
         A changed display handle updates the link, not the identity.
         """
-        contact = self.resolve(identity)
-        if contact is None:
-            link = Link(identity=identity, source=LinkSource.PROVIDER_ATTESTED, at=at)
-            created = new_contact(self._tenant, link)
-            return created, link_event(created, link)
-        existing = contact.link_for(identity)
-        if existing is not None and identity.handle and existing.identity.handle != identity.handle:
-            updated = with_link(contact, existing.model_copy(update={"identity": identity}))
-            return updated, contact_event(
-                updated, "contact.handle_changed", at, identity=identity, handle=identity.handle
-            )
-        return contact, None
+        return author_contact(self.resolve(identity), self._tenant, identity, at)
 
     def set_time_zone(self, contact_id: str, zone: str | None, *, actor: str = "api") -> Contact:
         """Record the person's known IANA time zone (quiet hours use it over the number's).
@@ -388,15 +375,8 @@ class ContactBook:
             zone_info(zone)
         contact = self.live(contact_id)
         updated = contact.model_copy(update={"time_zone": zone, "version": contact.version + 1})
-        event = Event(
-            id=new_id("ev"),
-            tenant=self._tenant,
-            kind="contact.time_zone_set",
-            at=self._clock.now(),
-            contact_id=contact.id,
-            actor=actor,
-            data={"time_zone": zone},
-        )
+        at = self._clock.now()
+        event = contact_event(updated, "contact.time_zone_set", at, actor, time_zone=zone)
         self._store.commit(Changes(contacts=(updated,), events=(event,)))
         return updated
 
@@ -415,38 +395,6 @@ class ContactBook:
         if found is None:
             raise NotFound(f"no contact {contact!r} in tenant {self._tenant!r}")
         return found
-
-    def _new_link(
-        self, identity: Identity, evidence: LinkEvidence, confidence: float, actor: str
-    ) -> Link:
-        if not isinstance(identity, Identity):
-            raise InvalidInput("expected an Identity")
-        if not isinstance(confidence, int | float) or not 0.0 <= confidence <= 1.0:
-            raise InvalidInput("confidence must be between 0 and 1")
-        return Link(
-            identity=identity,
-            source=_source(evidence),
-            confidence=confidence,
-            at=self._clock.now(),
-            actor=actor,
-        )
-
-    def _update_handle(
-        self, contact: Contact, existing: Link, identity: Identity, actor: str
-    ) -> Contact | None:
-        if not identity.handle or existing.identity.handle == identity.handle:
-            return None
-        updated = with_link(contact, existing.model_copy(update={"identity": identity}))
-        event = contact_event(
-            updated,
-            "contact.handle_changed",
-            self._clock.now(),
-            actor,
-            identity=identity,
-            handle=identity.handle,
-        )
-        self._store.commit(Changes(contacts=(updated,), events=(event,)))
-        return updated
 
     def __repr__(self) -> str:
         return f"ContactBook(tenant={self._tenant!r}, store={self._store!r})"
