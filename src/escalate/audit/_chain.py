@@ -41,6 +41,7 @@ __all__ = [
     "chain_of",
     "event_hash",
     "link_events",
+    "stored_content_hash",
 ]
 
 #: ``(tenant, chain)``: a chain is named ``handoff:<id>``, ``contact:<id>`` or ``tenant``.
@@ -226,9 +227,13 @@ def event_hash(prev_hash: str | None, event: Event) -> str:
 
 
 def _hash(prev_hash: str | None, content: str) -> str:
-    # prev_hash is hex (ASCII), so one UTF-8 encoding of the joined text is the
-    # same bytes as prev_hash's ASCII, a newline, then content's UTF-8.
-    return hashlib.sha256(f"{prev_hash or ''}\n{content}".encode()).hexdigest()
+    return stored_content_hash(prev_hash, content.encode())
+
+
+def stored_content_hash(prev_hash: str | None, content: bytes) -> str:
+    """The chain hash of content as stored (its UTF-8 bytes, which may have been edited
+    into something that is not UTF-8): prev_hash's ASCII, a newline, then the content."""
+    return hashlib.sha256(f"{prev_hash or ''}\n".encode() + content).hexdigest()
 
 
 class Link(NamedTuple):

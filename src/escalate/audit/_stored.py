@@ -10,13 +10,12 @@ the whole check at that row, and hide whatever else was changed.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
 from escalate._models import Event
-from escalate.audit._chain import chain_named, event_hash
+from escalate.audit._chain import chain_named, event_hash, stored_content_hash
 from escalate.audit._verify import EDITED, AuditEntry
 
 __all__ = ["UNREADABLE", "StoredEvents", "StoredRow", "stored_entry"]
@@ -77,7 +76,7 @@ def stored_entry(tenant: str, row: StoredRow) -> AuditEntry:
 def _fault(
     data: bytes, prev_hash: str | None, own: str, columns: dict[str, str | None]
 ) -> str | None:
-    as_stored = _stored_hash(prev_hash, data) == own
+    as_stored = stored_content_hash(prev_hash, data) == own
     try:
         # Parsed even when the text hashes right: a row whose hash was recomputed
         # over text that is not an event would pass here, then fail every read.
@@ -92,12 +91,6 @@ def _fault(
     # right once put back in canonical form.
     event = event.model_copy(update=columns)
     return None if event_hash(prev_hash, event) == own else EDITED
-
-
-def _stored_hash(prev_hash: str | None, data: bytes) -> str:
-    # The same bytes escalate.audit._chain._hash hashes: prev_hash is ASCII hex,
-    # and the stored text is the canonical content's UTF-8.
-    return hashlib.sha256(f"{prev_hash or ''}\n".encode() + data).hexdigest()
 
 
 def _text(value: bytes | None) -> str | None:

@@ -106,12 +106,9 @@ def load_audit_entries(
     conn: sqlite3.Connection, tenant: str, *, handoff_id: str | None = None
 ) -> list[AuditEntry]:
     """The tenant's events (or one handoff's) as stored, each checked against its hash."""
-    sql = f"SELECT {_STORED_COLUMNS} FROM events WHERE tenant = ?"  # noqa: S608 - constant
-    params: tuple[object, ...] = (tenant,)
-    if handoff_id is not None:
-        sql += " AND handoff_id = ?"
-        params = (tenant, handoff_id)
-    rows = conn.execute(sql + " ORDER BY seq", params).fetchall()
+    where, params = events_where(tenant, handoff_id, None)
+    sql = f"SELECT {_STORED_COLUMNS} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    rows = conn.execute(sql, params).fetchall()
     return [stored_entry(tenant, row) for row in rows]
 
 
