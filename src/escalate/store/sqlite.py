@@ -44,7 +44,7 @@ from escalate.store._sqlite_chain import (
 )
 from escalate.store._sqlite_consent import ConsentSQL
 from escalate.store._sqlite_handoffs import HandoffsSQL
-from escalate.store._sqlite_identity import IdentityRecordsSQL, ts
+from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
 
 __all__ = ["SQLiteStore"]
@@ -203,21 +203,17 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
             )
             if cursor.rowcount != 1:
                 raise StaleTimer(timer_id)
-        if changes.cancel_timers:
-            conn.executemany(
-                "UPDATE timers SET status = 'cancelled'"
-                " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
-                changes.cancel_timers,
-            )
-        if changes.move_timers:
-            conn.executemany(
-                "UPDATE timers SET due_at = ?"
-                " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
-                [
-                    (_ts(due_at), handoff_id, name)
-                    for handoff_id, name, due_at in changes.move_timers
-                ],
-            )
+        many(
+            conn,
+            "UPDATE timers SET status = 'cancelled'"
+            " WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+            changes.cancel_timers,
+        )
+        many(
+            conn,
+            "UPDATE timers SET due_at = ? WHERE handoff_id = ? AND name = ? AND status = 'pending'",
+            ((_ts(due_at), handoff_id, name) for handoff_id, name, due_at in changes.move_timers),
+        )
         for timer in changes.timers:
             conn.execute(
                 "UPDATE timers SET status = 'cancelled'"
