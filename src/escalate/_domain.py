@@ -1,4 +1,4 @@
-"""The domain names and links escalate writes out, checked where they are configured.
+"""The domain names, addresses and links escalate writes out, checked where configured.
 
 A Message-ID's right-hand side (RFC 5322 ``id-right``) and a reply-to mailbox's
 domain end up in every email a handoff sends; a bad one would only show at send
@@ -13,10 +13,11 @@ import ipaddress
 from urllib.parse import urlsplit
 
 import idna
+from email_validator import EmailNotValidError, validate_email
 
 from escalate._exceptions import InvalidInput
 
-__all__ = ["check_url", "header_domain"]
+__all__ = ["check_email", "check_url", "header_domain"]
 
 
 def header_domain(value: object, setting: str) -> str:
@@ -71,3 +72,15 @@ def check_url(value: str | None, name: str) -> None:
     except ValueError:
         # The root dot is allowed in a URL's host, unlike in a Message-ID.
         header_domain(host.removesuffix("."), f"{name}'s host")
+
+
+def check_email(value: str, refused: str, *, ascii_only: bool = False) -> None:
+    """Refuse ``value`` unless it is an email address (email-validator, no DNS lookup).
+
+    ``refused`` opens the ``InvalidInput`` message (email-validator's reason
+    follows); ``ascii_only`` refuses an internationalized mailbox name.
+    """
+    try:
+        validate_email(value, check_deliverability=False, allow_smtputf8=not ascii_only)
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"{refused} ({exc})") from None

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
-
-from escalate._domain import header_domain
+from escalate._domain import check_email, header_domain
 from escalate._exceptions import InvalidInput, InvalidRecipient, PermanentTransportError
 from escalate._identity import IdentityKind
 from escalate._messages import OutboundMessage
@@ -57,10 +55,7 @@ class EmailSettings:
         # break every thread, instead of failing here once.
         if not isinstance(self.from_email, str):
             raise InvalidInput(f"from_email must be str, not {type(self.from_email).__name__}")
-        try:
-            validate_email(self.from_email, check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise InvalidInput(f"from_email must be an email address ({exc})") from None
+        check_email(self.from_email, "from_email must be an email address")
         if self.from_name is not None and (
             not isinstance(self.from_name, str) or any(c in self.from_name for c in "\r\n")
         ):
@@ -83,10 +78,7 @@ class EmailSettings:
             if any(char in sample for char in "\r\n"):
                 raise InvalidInput(f"{name} must not contain a line break")
             if name == "reply_to":
-                try:
-                    validate_email(sample, check_deliverability=False)
-                except EmailNotValidError as exc:
-                    raise InvalidInput(f"reply_to must be an email address ({exc})") from None
+                check_email(sample, "reply_to must be an email address")
 
     @property
     def domain(self) -> str:

@@ -16,9 +16,7 @@ import re
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 
-from email_validator import EmailNotValidError, validate_email
-
-from escalate._domain import header_domain
+from escalate._domain import check_email, header_domain
 from escalate._exceptions import InvalidInput
 
 __all__ = ["ReplyAddressing", "thread_headers"]
@@ -58,13 +56,10 @@ class ReplyAddressing:
         local, at, domain = self.address.partition("@")
         if not at or not local or not domain or "+" in local:
             raise InvalidInput(plain)
-        try:
-            # The address is every email's Reply-To, and its domain the
-            # Message-IDs' one: a space, a line break or a reserved domain
-            # (replies could never arrive) would only fail at send time.
-            validate_email(self.address, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as exc:
-            raise InvalidInput(f"{plain} ({exc})") from None
+        # The address is every email's Reply-To, and its domain the Message-IDs'
+        # one: a space, a line break or a reserved domain (replies could never
+        # arrive) would only fail at send time.
+        check_email(self.address, plain, ascii_only=True)
         object.__setattr__(self, "_domain", header_domain(domain, "address's domain"))
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise InvalidInput("secret must be at least 16 bytes")
