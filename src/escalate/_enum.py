@@ -1,4 +1,5 @@
-"""``StrEnum`` for escalate's enums: the standard one, with a cheaper ``.value``.
+"""``StrEnum`` for escalate's enums: the standard one, with a cheaper ``.value``;
+and ``member_of``, reading a caller's value as a member with a typed error.
 
 The standard ``Enum.value`` is a Python-level descriptor (``enum.property``)
 calling a Python function, so each read costs two Python calls. A handoff's
@@ -11,9 +12,13 @@ from __future__ import annotations
 
 import enum
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["StrEnum"]
+from escalate._exceptions import InvalidInput
+
+__all__ = ["StrEnum", "member_of"]
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 class StrEnum(enum.StrEnum):
@@ -21,3 +26,12 @@ class StrEnum(enum.StrEnum):
 
     if not TYPE_CHECKING:  # typed as enum's own, member by member
         value = property(attrgetter("_value_"), doc="The member's value.")
+
+
+def member_of(kind: type[E], value: object, name: str) -> E:
+    """``kind(value)``, or ``InvalidInput`` naming the argument and its valid values."""
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(repr(member.value) for member in kind)
+        raise InvalidInput(f"{name} must be one of {valid}, not {value!r}") from None

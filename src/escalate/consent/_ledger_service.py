@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from escalate._clock import Clock, ensure_aware
+from escalate._enum import member_of
 from escalate._exceptions import InvalidInput, NotFound
 from escalate._identity import Identity, IdentityKind
 from escalate._ids import new_id
@@ -384,11 +385,7 @@ class ConsentLedger:
 
 def _channel_reaching(address: Identity, channel: Channel | str) -> Channel:
     """``channel`` as a Channel that can reach ``address`` (quiet hours depend on it)."""
-    try:
-        found = Channel(channel)
-    except ValueError:
-        choices = [choice.value for choice in Channel]
-        raise InvalidInput(f"channel must be one of {choices}") from None
+    found = member_of(Channel, channel, "channel")
     if (found is Channel.EMAIL) != (channel_for(address) is Channel.EMAIL):
         raise InvalidInput(f"a {address.kind.value} address is not reached by {found.value}")
     return found

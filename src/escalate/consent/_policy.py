@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from escalate._enum import StrEnum
+from escalate._enum import StrEnum, member_of
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
 from escalate._models import Channel
@@ -158,11 +158,9 @@ class ConsentPolicy:
         zone_info(self.default_zone)
         if not isinstance(self.reply_window, timedelta):
             raise InvalidInput(f"reply_window must be a timedelta, not {self.reply_window!r}")
-        try:
-            object.__setattr__(self, "free_text", FreeTextPolicy(self.free_text))
-        except ValueError:
-            choices = [choice.value for choice in FreeTextPolicy]
-            raise InvalidInput(f"free_text must be one of {choices}") from None
+        object.__setattr__(
+            self, "free_text", member_of(FreeTextPolicy, self.free_text, "free_text")
+        )
         if self.unauthenticated_email_opt_out not in ("review", "honour"):
             raise InvalidInput('unauthenticated_email_opt_out must be "review" or "honour"')
         unknown = set(self.quiet_hours) - set(Purpose)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from escalate._clock import Clock
+from escalate._enum import member_of
 from escalate._exceptions import (
     ContactMerged,
     CrossTenantError,
@@ -121,11 +122,7 @@ class ContactBook:
         self, status: ProposalStatus | str | None = ProposalStatus.OPEN
     ) -> list[MergeProposal]:
         """Merge proposals waiting for a human (or all with ``status=None``), oldest first."""
-        try:
-            wanted = None if status is None else ProposalStatus(status).value
-        except ValueError:
-            choices = [choice.value for choice in ProposalStatus]
-            raise InvalidInput(f"status must be one of {choices} or None") from None
+        wanted = None if status is None else member_of(ProposalStatus, status, "status").value
         return self._store.merge_proposals(self._tenant, status=wanted)
 
     # -- linking ----------------------------------------------------------------

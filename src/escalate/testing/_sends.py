@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from escalate._enum import member_of
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._messages import OutboundMessage
@@ -30,19 +31,6 @@ def memory_transports(transports: Iterable[Transport]) -> Iterator[MemoryTranspo
             yield transport
         elif isinstance(transport, FallbackTransport):
             yield from memory_transports(transport.transports)
-
-
-def _channel(channel: Channel | str | None) -> Channel | None:
-    """``channel`` as a ``Channel``; a typo is a mistake in the test, not a failed send."""
-    if channel is None or isinstance(channel, Channel):
-        return channel
-    try:
-        return Channel(channel)
-    except ValueError:
-        valid = ", ".join(repr(member.value) for member in Channel)
-        raise InvalidInput(
-            f"assert_sent() channel must be one of {valid} (or a Channel), not {channel!r}"
-        ) from None
 
 
 class SendChecks:
@@ -89,7 +77,8 @@ class SendChecks:
         """
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise InvalidInput(f"assert_sent() count must be an int >= 0, not {count!r}")
-        wanted = _channel(channel)
+        # A typo is a mistake in the test, not a failed send.
+        wanted = None if channel is None else member_of(Channel, channel, "assert_sent() channel")
         if to is not None and not isinstance(to, str | Identity):
             raise InvalidInput(
                 f"assert_sent() to= must be an address or an Identity, not {type(to).__name__}"
