@@ -237,3 +237,61 @@ def test_a_keyword_spelt_out_letter_by_letter_is_an_opt_out(
 ) -> None:
     text = gap.join(word) + ("." if trailing and gap == "." else "")
     assert classify_reply(text) is ReplyIntent.OPT_OUT
+
+
+#: Look-alikes of each Latin letter, as a phone renders them, from the scripts a
+#: keyboard or a "fancy text" app offers (Greek, Cyrillic, small capitals, regional
+#: indicators); the classifier's table must map every one of them.
+LOOKALIKES = {
+    "A": "ΑА\U0001f1e6", "B": "ΒВ", "C": "С\U0001f1e8", "E": "ΕЕ\U0001f1ea", "H": "ΗН",
+    "I": "ΙІ", "K": "ΚК", "M": "ΜМ", "N": "Ν\U0001f1f3", "O": "ΟО\U0001f1f4",
+    "P": "ΡР\U0001f1f5", "Q": "Ԛ", "S": "Ѕ\U0001f1f8", "T": "ΤТ\U0001f1f9", "U": "\U0001f1fa",
+    "X": "ΧХ", "Y": "ΥУ\U0001f1fe", "a": "αаᴀ", "c": "сᴄ", "e": "еᴇ", "i": "ιіɪ", "k": "κᴋ",
+    "n": "ɴ", "o": "οоᴏ", "p": "ρрᴘ", "q": "ԛ", "r": "ʀ", "s": "ѕꜱ", "t": "тᴛ", "u": "υᴜ",
+    "v": "νᴠ", "y": "уʏ",
+}  # fmt: skip
+
+
+def _disguise(word: str, data: st.DataObject) -> str:
+    """``word`` with at least one letter, and maybe more, swapped for a look-alike."""
+    swappable = [index for index, letter in enumerate(word) if letter in LOOKALIKES]
+    chosen = data.draw(st.sets(st.sampled_from(swappable), min_size=1))
+    return "".join(
+        data.draw(st.sampled_from(LOOKALIKES[letter])) if index in chosen else letter
+        for index, letter in enumerate(word)
+    )
+
+
+@given(
+    st.sampled_from(["STOP", "stop", "Stop", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPALL"]),
+    st.sampled_from(["", "please ", "STOP "]),
+    st.data(),
+)
+def test_look_alike_letters_never_hide_an_opt_out(
+    word: str, before: str, data: st.DataObject
+) -> None:
+    """A Greek Tau, a Cyrillic Es, a small capital in a keyword: still an opt-out."""
+    assert classify_reply(before + _disguise(word, data)) is ReplyIntent.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["S\u03a4OP", "\u0405\u0422\u041e\u0420", "\ua731\u1d1b\u1d0f\u1d18",
+     "\U0001f1f8\U0001f1f9\U0001f1f4\U0001f1f5", "please st\u03bfp texting me"],
+)  # fmt: skip
+def test_look_alike_stops(text: str) -> None:
+    assert classify_reply(text) is ReplyIntent.OPT_OUT
+
+
+@given(st.sampled_from(["YES", "Yes", "START", "UNSTOP", "HELP", "INFO", "SI", "OUI"]), st.data())
+def test_look_alike_letters_grant_nothing(word: str, data: st.DataObject) -> None:
+    """Consent is read from what the customer wrote: a look-alike YES or START is no answer."""
+    text = _disguise(word, data)
+    assert classify_reply(text, pending_opt_in=True) is ReplyIntent.NONE
+    assert classify_reply(text, locale="es", pending_opt_in=True) is ReplyIntent.NONE
+
+
+@pytest.mark.parametrize("text", ["СТОП", "Τέλος", "спасибо", "Ευχαριστώ", "ОК"])
+def test_words_of_other_scripts_are_not_opt_outs(text: str) -> None:
+    """Folding applies to whole replies, yet ordinary Greek and Cyrillic words stay words."""
+    assert classify_reply(text) is ReplyIntent.NONE

@@ -31,6 +31,12 @@
 
 Anything else is ``none``. Rules 5 and 6 report ``free_text=True`` so a policy may
 flag such messages for review instead of revoking; rule 4 is a per se revocation.
+
+A reply that is not an opt-out as written is read once more with look-alike
+letters from other scripts mapped to the Latin ones they imitate (a Greek ``Τ``,
+a Cyrillic ``С``, small capitals, regional-indicator letters): "SΤOP" looks like
+STOP on the phone, and a STOP must never be missed. Only an opt-out is taken
+from that second reading; a look-alike "YES" or "START" grants nothing.
 """
 
 from __future__ import annotations
@@ -69,6 +75,21 @@ _SPACES = re.compile(r"\s+")
 #: Three or more single letters joined by dots, hyphens or spaces, spelling a word.
 _SPELT_OUT = re.compile(r"\b\w(?:[.\- ]\w\b){2,}\.?")
 _LETTER_GAP = re.compile(r"[.\- ]")
+
+
+#: Letters that render like a Latin letter but are not one: Greek and Cyrillic
+#: capitals and small letters, Latin small capitals (which NFKC keeps), and the
+#: regional indicators that "fancy text" keyboards offer. Case is kept, so a
+#: Greek capital Nu (N) and its small letter (v) map apart.
+_LOOKALIKES = str.maketrans(
+    {
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορυ", "ABEZHIKMNOPTYXaikvopu", strict=True)),
+        **dict(zip("АВЕКМНОРСТХУІЈЅԚԜ", "ABEKMHOPCTXYIJSQW", strict=True)),
+        **dict(zip("аеорсухіјѕԁһԛԝт", "aeopcyxijsdhqwt", strict=True)),
+        **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True)),
+        **{chr(0x1F1E6 + offset): chr(ord("A") + offset) for offset in range(26)},
+    }
+)
 
 
 def _normalize(text: str) -> str:
@@ -251,6 +272,25 @@ def classify(
     if not isinstance(text, str):
         raise InvalidInput("a reply's text must be a string")
     words = _keywords_for(locale, keywords)
+    found = _classify(text, locale, pending_opt_in, keywords, words)
+    if found.intent is not ReplyIntent.OPT_OUT and not text.isascii():
+        lookalike = text.translate(_LOOKALIKES)
+        if lookalike != text:
+            # Only a STOP is taken from the Latin reading: consent is granted
+            # by what the customer wrote, never by what it resembles.
+            read_as_latin = _classify(lookalike, locale, pending_opt_in, keywords, words)
+            if read_as_latin.intent is ReplyIntent.OPT_OUT:
+                return read_as_latin
+    return found
+
+
+def _classify(
+    text: str,
+    locale: str,
+    pending_opt_in: bool,
+    keywords: Mapping[str, KeywordSet] | None,
+    words: KeywordSet,
+) -> Classification:
     # English as the table has it (a caller may have replaced it), beside the
     # locale's own words; the default English opt-outs always, whatever the table.
     english = (DEFAULT_KEYWORDS if keywords is None else keywords).get("en", ENGLISH)
