@@ -18,7 +18,7 @@ from pathlib import Path
 
 from escalate import Channel, ConsentEvidence, ConsentSource, Identity
 from escalate.consent import ConsentAction, ConsentPolicy, Purpose, classify_reply
-from escalate.consent._ledger_service import make_consent_record
+from escalate.consent._making import make_consent_record
 from escalate.store import Changes, OutboxItem, SQLiteStore
 from escalate.testing import FakeClock
 from escalate.workflow import SendMessage, Workflow

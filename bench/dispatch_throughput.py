@@ -52,7 +52,7 @@ from escalate import (
     UnknownOutcomeError,
 )
 from escalate._ids import new_id, new_reference
-from escalate.consent._ledger_service import make_consent_record
+from escalate.consent._making import make_consent_record
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentAction, Purpose
 from escalate.store import Changes, OutboxItem, SQLiteStore

@@ -76,7 +76,7 @@ def test_bad_policy(kwargs: dict[str, object]) -> None:
 
 def test_evidence_repr_hides_personal_data() -> None:
     """A consent record's repr shows neither the address nor the ip or user agent."""
-    from escalate.consent._ledger_service import make_consent_record
+    from escalate.consent._making import make_consent_record
 
     evidence = ConsentEvidence(source=ConsentSource.WEB_FORM, ip="203.0.113.7", user_agent="UA/1")
     record = make_consent_record(

@@ -17,7 +17,7 @@ from escalate.consent import (
     QuietHours,
     decide_from_records,
 )
-from escalate.consent._ledger_service import make_consent_record
+from escalate.consent._making import make_consent_record
 from escalate.consent._policy import (
     HELP_TEMPLATE,
     OPT_IN_REQUEST_TEMPLATE,

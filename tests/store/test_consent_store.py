@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from escalate import Channel, Identity
 from escalate.consent import ConsentAction, ConsentEvidence, ConsentProof, ConsentSource, Purpose
-from escalate.consent._ledger_service import make_consent_record
+from escalate.consent._making import make_consent_record
 from escalate.store import Changes, OutboxItem, OutboxStatus, Store
 from escalate.workflow import Notify, PostPublicReply, SendMessage
 

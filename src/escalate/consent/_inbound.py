@@ -24,7 +24,7 @@ from escalate._ids import new_id
 from escalate._messages import InboundMessage
 from escalate._models import Channel, Event, Handoff
 from escalate.consent._keywords import Classification, ReplyIntent, classify
-from escalate.consent._ledger_service import consent_event, make_consent_record
+from escalate.consent._making import consent_event, make_consent_record
 from escalate.consent._policy import (
     HELP_TEMPLATE,
     OPT_IN_CONFIRMATION_TEMPLATE,

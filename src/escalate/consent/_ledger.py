@@ -4,7 +4,10 @@ The rules (each has a named test in ``tests/consent/test_decide.py``):
 
 1. Records after ``at`` are ignored, so a decision can be replayed for any instant.
 2. A record applies to a purpose when it is for that purpose, or is a revoke or
-   suppression covering every purpose (a STOP keyword, a provider opt-out).
+   suppression covering every purpose (a STOP keyword, a provider opt-out). Asked
+   about one channel, a grant applies only when given for that channel (a "text
+   me" is no WhatsApp opt-in, nor the other way round); a revoke or suppression
+   applies on every channel of the address, since "stop" means stop.
 3. The latest applicable record wins: a revoke refuses (``revoked``), a
    suppression refuses (``suppressed``), a grant still waiting for a double
    opt-in YES refuses (``awaiting_confirmation``).
@@ -34,6 +37,7 @@ from datetime import datetime
 from escalate._clock import ensure_aware
 from escalate._identity import Identity, IdentityKind
 from escalate._models import Channel
+from escalate.consent._making import parse_purpose
 from escalate.consent._policy import (
     KEYWORD_REPLY_TEMPLATES,
     OPT_IN_REQUEST_TEMPLATE,
@@ -51,9 +55,27 @@ def _order(fact: ConsentFact) -> tuple[datetime, int]:
     return (fact.at, fact.seq or 0)
 
 
-def consent_basis(facts: Iterable[ConsentFact], purpose: Purpose, at: datetime) -> Decision:
-    """Rules 1-5: is there standing consent for ``purpose`` at ``at``? (No quiet hours.)"""
-    known = sorted((fact for fact in facts if fact.at <= at), key=_order)
+def consent_basis(
+    facts: Iterable[ConsentFact],
+    purpose: Purpose,
+    at: datetime,
+    channel: Channel | None = None,
+) -> Decision:
+    """Rules 1-5: is there standing consent for ``purpose`` at ``at``? (No quiet hours.)
+
+    With ``channel``, grants given for another channel are left out (rule 2).
+    """
+    known = sorted(
+        (
+            fact
+            for fact in facts
+            if fact.at <= at
+            and (
+                channel is None or fact.channel is channel or fact.action is not ConsentAction.GRANT
+            )
+        ),
+        key=_order,
+    )
     applicable = [
         fact
         for fact in known
@@ -141,7 +163,9 @@ def decide_from_records(
         purpose: why we would send.
         at: when we would send.
         address: the recipient; needed for quiet hours (phone numbers only).
-        channel: the channel; quiet hours apply to the policy's channels.
+        channel: the channel; only grants given for it count (rule 2), and
+            quiet hours apply to the policy's channels. ``None``: grants on
+            any channel count, and quiet hours are SMS's.
         policy: the tenant's policy (default ``ConsentPolicy()``).
         template: the ``SendMessage.template``; keyword answers follow rule 7.
         requested_at: when the message a keyword answer answers arrived.
@@ -157,7 +181,6 @@ def decide_from_records(
         InvalidInput: an unknown purpose.
     """
     global _DEFAULT_POLICY  # noqa: PLW0603 - built once, lazily, and immutable
-    from escalate.consent._ledger_service import parse_purpose  # noqa: PLC0415 - cycle
 
     at = ensure_aware(at, "at")
     purpose = parse_purpose(purpose)
@@ -169,7 +192,7 @@ def decide_from_records(
         return _keyword_reply(
             facts, str(template), at, requested_at=asked, policy=policy, confirms=confirms
         )
-    basis = consent_basis(facts, purpose, at)
+    basis = consent_basis(facts, purpose, at, channel)
     is_request = opt_in_request or template == OPT_IN_REQUEST_TEMPLATE
     if is_request and basis.reason in ("awaiting_confirmation", "no_consent"):
         basis = basis.model_copy(update={"allowed": True, "reason": "opt_in_request"})

@@ -8,12 +8,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from escalate._clock import Clock, ensure_aware
-from escalate._enum import member_of
 from escalate._exceptions import InvalidInput, NotFound
-from escalate._identity import Identity, IdentityKind
-from escalate._ids import new_id
-from escalate._models import Channel, Event, channel_for
-from escalate._redact import redact_address
+from escalate._identity import Identity
+from escalate._models import Channel, channel_for
+from escalate.consent._making import (
+    channel_reaching,
+    check_address,
+    consent_event,
+    make_consent_record,
+    parse_purpose,
+)
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._receipts import ReceiptController, consent_receipt
 from escalate.consent._records import (
@@ -31,91 +35,7 @@ if TYPE_CHECKING:
     from escalate.identity._contact import Contact
     from escalate.store._protocol import Store
 
-__all__ = [
-    "ConsentLedger",
-    "address_hash",
-    "consent_event",
-    "consent_facts",
-    "known_zone",
-    "make_consent_record",
-    "parse_purpose",
-]
-
-
-def parse_purpose(purpose: Purpose | str) -> Purpose:
-    """``Purpose(purpose)``, with a typed error naming the choices."""
-    try:
-        return Purpose(purpose)
-    except ValueError:
-        choices = [p.value for p in Purpose]
-        raise InvalidInput(f"unknown purpose {purpose!r}; use one of {choices}") from None
-
-
-def check_address(address: object) -> Identity:
-    """``address`` if it is a phone or email ``Identity``; ``InvalidInput`` otherwise."""
-    if not isinstance(address, Identity) or address.kind is IdentityKind.SOCIAL:
-        raise InvalidInput("consent belongs to a phone or email Identity")
-    return address
-
-
-def make_consent_record(
-    *,
-    tenant: str,
-    address: Identity,
-    purpose: Purpose | str,
-    action: ConsentAction | str,
-    evidence: ConsentEvidence,
-    at: datetime,
-    channel: Channel | None = None,
-    actor: str = "system",
-    handoff_id: str | None = None,
-    all_purposes: bool = False,
-    awaiting_confirmation: bool = False,
-) -> ConsentRecord:
-    """Build a consent record, refusing addresses that cannot be messaged privately."""
-    check_address(address)
-    if not isinstance(evidence, ConsentEvidence):
-        raise InvalidInput("evidence must be a ConsentEvidence")
-    try:
-        action = ConsentAction(action)
-    except ValueError:
-        raise InvalidInput(f"unknown consent action {action!r}; use grant or revoke") from None
-    return ConsentRecord(
-        id=new_id("cr"),
-        tenant=tenant,
-        address=address,
-        channel=channel or channel_for(address),
-        purpose=parse_purpose(purpose),
-        action=action,
-        evidence=evidence,
-        at=ensure_aware(at, "at"),
-        actor=actor,
-        handoff_id=handoff_id,
-        all_purposes=all_purposes,
-        awaiting_confirmation=awaiting_confirmation,
-    )
-
-
-def consent_event(record: ConsentRecord) -> Event:
-    """The audit event for a consent record (address redacted)."""
-    return Event(
-        id=new_id("ev"),
-        tenant=record.tenant,
-        kind="consent.recorded",
-        at=record.at,
-        handoff_id=record.handoff_id,
-        actor=record.actor,
-        data={
-            "address": redact_address(record.address.kind.value, record.address.value),
-            "purpose": record.purpose.value,
-            "action": record.action.value,
-            "source": record.source.value,
-            "all_purposes": record.all_purposes,
-            "awaiting_confirmation": record.awaiting_confirmation,
-            "rule": record.evidence.rule,
-            "record_id": record.id,
-        },
-    )
+__all__ = ["ConsentLedger", "address_hash", "consent_facts", "known_zone"]
 
 
 def address_hash(policy: ConsentPolicy, tenant: str, address: Identity) -> str:
@@ -190,8 +110,8 @@ class ConsentLedger:
     ) -> Decision:
         """May we message ``address`` for ``purpose`` at ``at`` (default: now)?
 
-        Applies every rule of ``escalate.consent._ledger`` including quiet hours
-        (for the address's default channel unless ``channel`` is given).
+        Applies every rule of ``escalate.consent._ledger`` for ``channel`` (default:
+        the address's own): only grants given for it count, and its quiet hours.
 
         Raises:
             InvalidInput: unknown purpose, a naive ``at``, not an Identity.
@@ -202,7 +122,7 @@ class ConsentLedger:
 
         check_address(address)
         if channel is not None:
-            channel = _channel_reaching(address, channel)
+            channel = channel_reaching(address, channel)
         when = ensure_aware(at, "at") if at is not None else self._clock.now()
         return decide_from_records(
             consent_facts(self._store, self._tenant, address, self.policy),
@@ -224,11 +144,17 @@ class ConsentLedger:
         actor: str = "api",
         all_purposes: bool = False,
         handoff_id: str | None = None,
+        channel: Channel | str | None = None,
     ) -> ConsentRecord:
         """Append one consent fact, with its audit event, in one transaction.
 
+        ``channel``: what the customer agreed to be reached on (default: SMS for a
+        phone, email for an email). A grant counts for its channel only; a revoke
+        holds on every channel of the address.
+
         Raises:
-            InvalidInput: unknown purpose or action, not a phone or email, bad evidence.
+            InvalidInput: unknown purpose, action or channel, a channel that does
+                not reach the address, not a phone or email, bad evidence.
         """
         record = make_consent_record(
             tenant=self._tenant,
@@ -236,6 +162,7 @@ class ConsentLedger:
             purpose=purpose,
             action=action,
             evidence=evidence,
+            channel=None if channel is None else channel_reaching(address, channel),
             at=self._clock.now(),
             actor=actor,
             all_purposes=all_purposes,
@@ -252,11 +179,13 @@ class ConsentLedger:
         purpose: Purpose | str = Purpose.TRANSACTIONAL,
         actor: str = "api",
         handoff_id: str | None = None,
+        channel: Channel | str | None = None,
     ) -> ConsentRecord:
-        """Record a grant for ``purpose``.
+        """Record a grant for ``purpose`` on ``channel`` (default: the address's own).
 
         A transactional grant counts only when tied to the customer's request:
-        give ``handoff_id``, or a ``thread_id`` in the evidence.
+        give ``handoff_id``, or a ``thread_id`` in the evidence. A phone's grant
+        for SMS does not cover WhatsApp, nor the other way round.
         """
         return self.record(
             address,
@@ -265,6 +194,7 @@ class ConsentLedger:
             evidence=evidence,
             actor=actor,
             handoff_id=handoff_id,
+            channel=channel,
         )
 
     def revoke(
@@ -274,8 +204,13 @@ class ConsentLedger:
         *,
         purpose: Purpose | str | None = None,
         actor: str = "api",
+        channel: Channel | str | None = None,
     ) -> ConsentRecord:
-        """Record a revoke for ``purpose``, or for every purpose when it is ``None``."""
+        """Record a revoke for ``purpose``, or for every purpose when it is ``None``.
+
+        It holds on every channel of the address; ``channel`` records where it was
+        given (default: the address's own).
+        """
         return self.record(
             address,
             # Only None means every purpose: "" is a purpose misspelt, refused below.
@@ -284,6 +219,7 @@ class ConsentLedger:
             evidence=evidence,
             actor=actor,
             all_purposes=purpose is None,
+            channel=channel,
         )
 
     def record_provider_event(
@@ -381,11 +317,3 @@ class ConsentLedger:
         return erase_contact(
             self._store, self._contact(contact), self.policy, self._clock.now(), actor
         )
-
-
-def _channel_reaching(address: Identity, channel: Channel | str) -> Channel:
-    """``channel`` as a Channel that can reach ``address`` (quiet hours depend on it)."""
-    found = member_of(Channel, channel, "channel")
-    if (found is Channel.EMAIL) != (channel_for(address) is Channel.EMAIL):
-        raise InvalidInput(f"a {address.kind.value} address is not reached by {found.value}")
-    return found

@@ -23,6 +23,7 @@ from datetime import datetime
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity, IdentityKind
 from escalate._models import Channel
+from escalate.consent._making import make_consent_record
 from escalate.consent._records import (
     ConsentAction,
     ConsentEvidence,
@@ -69,7 +70,6 @@ def records_from_provider_event(
         InvalidInput: an unknown provider, an address of the wrong kind for the
             event's channel, or a naive ``at``.
     """
-    from escalate.consent._ledger_service import make_consent_record  # noqa: PLC0415 - cycle
 
     if not isinstance(provider, str) or provider.lower() not in _PROVIDERS:
         raise InvalidInput(f"unknown provider {provider!r}; known: {sorted(_PROVIDERS)}")

@@ -34,10 +34,7 @@ from escalate._ids import new_id
 from escalate._models import Event, Handoff, channel_for
 from escalate._pacing import Pacer
 from escalate.consent._ledger import decide_from_records
-from escalate.consent._ledger_service import (
-    consent_event,
-    make_consent_record,
-)
+from escalate.consent._making import consent_event, make_consent_record
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import Purpose
 from escalate.identity._contact import Contact
@@ -266,10 +263,9 @@ class Engine(Dispatching, SendPath, Feeding):
             if identity.kind is IdentityKind.SOCIAL:
                 continue
             records = self.store.consent_records(handoff.tenant, identity)
-            decision = decide_from_records(records, Purpose.TRANSACTIONAL, now)
-            addresses.append(
-                ContactAddress(identity, channel_for(identity), decision.allowed, decision.reason)
-            )
+            channel = channel_for(identity)
+            decision = decide_from_records(records, Purpose.TRANSACTIONAL, now, channel=channel)
+            addresses.append(ContactAddress(identity, channel, decision.allowed, decision.reason))
         return addresses
 
     def apply(

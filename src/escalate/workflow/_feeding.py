@@ -26,7 +26,7 @@ from tenacity import (
 
 from escalate._exceptions import ConcurrentUpdate, StaleTimer, TransitionNotAllowed
 from escalate._models import Handoff
-from escalate.consent._ledger_service import consent_event
+from escalate.consent._making import consent_event
 from escalate.consent._records import ConsentRecord
 from escalate.store._changes import NO_CHANGES
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate

@@ -20,7 +20,7 @@ from escalate._exceptions import (
     UnknownOutcomeError,
 )
 from escalate._models import Channel, Handoff
-from escalate.consent._ledger_service import make_consent_record
+from escalate.consent._making import make_consent_record
 from escalate.consent._policy import is_keyword_answer
 from escalate.consent._records import (
     ConsentAction,
