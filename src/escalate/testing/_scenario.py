@@ -36,6 +36,7 @@ from escalate.store import OutboxItem, OutboxStatus, Store
 from escalate.testing._clock import FakeClock, as_step
 from escalate.testing._events import CapturedEvents, capture_events
 from escalate.testing._sends import SendChecks
+from escalate.testing._stepping import run_until, run_while_due
 from escalate.transports._base import Transport
 from escalate.transports.memory import MemoryTransport
 from escalate.workflow._commands import Notify, SendMessage
@@ -53,11 +54,6 @@ WEB_FORM_CONSENT = ConsentEvidence(
     source=ConsentSource.WEB_FORM,
     text="Text or email me about this case. Msg & data rates may apply. Reply STOP to opt out.",
 )
-
-#: More due instants than this in one ``advance`` means a timer keeps restarting itself.
-_MAX_STEPS = 10_000
-#: More rounds of run_due() than this at one instant: a timer restarting at ``ctx.now``.
-_MAX_ROUNDS = 1_000
 
 
 class Scenario:
@@ -230,18 +226,7 @@ class Scenario:
         target = self.clock.now() + as_step(delta, units)
         if target < self.clock.now():
             raise InvalidInput("a scenario's time only moves forward")
-        report = DispatchReport()
-        for _ in range(_MAX_STEPS):
-            due = self._next_due(target)
-            if due is None:
-                self.clock.set(target)
-                report += self.run_due()
-                return report
-            self.clock.set(due)
-            report += self.run_due()
-        raise AssertionError(
-            f"advance() met more than {_MAX_STEPS} due instants: does a timer restart itself?"
-        )
+        return run_until(self.esc, self.clock, target)
 
     def run_due(self) -> DispatchReport:
         """Run what is due now, until nothing more is (a fired timer may queue a send).
@@ -250,32 +235,7 @@ class Scenario:
             AssertionError: still busy after 1,000 rounds at one instant: a timer
                 that restarts itself at ``ctx.now``.
         """
-        report = DispatchReport()
-        for _ in range(_MAX_ROUNDS):
-            step = self.esc.run_due()
-            report += step
-            if step.idle:
-                return report
-        at = self.clock.now().isoformat()
-        raise AssertionError(
-            f"run_due() was still busy after {_MAX_ROUNDS} rounds at {at}:"
-            " does a timer restart itself at the same instant?"
-        )
-
-    def _next_due(self, target: datetime) -> datetime | None:
-        now = self.clock.now()
-        store, tenant = self.esc.store, self.esc.tenant
-        instants = [
-            timer.due_at
-            for timer in store.due_timers(target, limit=_MAX_STEPS)
-            if timer.tenant == tenant
-        ]
-        instants += [
-            row.due_at
-            for row in store.outbox(tenant)
-            if row.status is OutboxStatus.PENDING and row.due_at <= target
-        ]
-        return min((when for when in instants if when > now), default=None)
+        return run_while_due(self.esc, self.clock)
 
     # -- what happened --------------------------------------------------------------
 
