@@ -13,10 +13,21 @@ from pathlib import Path
 import pytest
 
 from escalate import Channel, Identity, InvalidInput, RetryableTransportError, SystemClock
+from escalate._messages import OutboundMessage
 from escalate.testing import FakeClock, MemoryTransport, Scenario
 from escalate.transports.console import ConsoleTransport
 
 PHONE = "(415) 555-0142"
+
+
+def message() -> OutboundMessage:
+    return OutboundMessage(
+        id="ob_1",
+        idempotency_key="k1",
+        channel=Channel.SMS,
+        to=Identity.phone("+14155550142"),
+        body="hi",
+    )
 
 
 def test_sends_after_clear_are_still_unexamined() -> None:
@@ -102,20 +113,22 @@ def test_sent_to_reads_the_address_as_typed() -> None:
 @pytest.mark.parametrize(
     ("error", "times", "named"),
     [
-        (RetryableTransportError("503"), 0, "times must be an int >= 1"),
-        (RetryableTransportError("503"), -1, "times must be an int >= 1"),
-        (RetryableTransportError("503"), 1.5, "times must be an int >= 1"),
+        (RetryableTransportError("503"), -1, "times must be an int >= 0"),
+        (RetryableTransportError("503"), 1.5, "times must be an int >= 0"),
+        (RetryableTransportError("503"), True, "times must be an int >= 0"),
         (RetryableTransportError, 1, "exception instance"),
         ("503", 1, "exception instance"),
     ],
 )
-def test_fail_next_refuses_a_script_that_fails_nothing(
+def test_fail_next_refuses_a_script_it_cannot_follow(
     error: object, times: object, named: str
 ) -> None:
-    """fail_next(error, times=0) scripted nothing, and a non-exception failed only at send."""
+    """times=-1 scripted nothing silently, and a non-exception failed only at send time."""
     transport = MemoryTransport()
     with pytest.raises(InvalidInput, match=named):
         transport.fail_next(error, times)  # type: ignore[arg-type]
+    transport.fail_next(RetryableTransportError("503"), times=0)  # none, as parametrized tests ask
+    assert transport.send(message()).provider == "memory"
 
 
 def test_advance_needs_a_step_it_can_take() -> None:

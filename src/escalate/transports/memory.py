@@ -48,15 +48,15 @@ class MemoryTransport:
 
         Raises:
             InvalidInput: ``error`` is not an exception instance, or ``times`` is
-                not an int >= 1 (scripting no failure is a mistake in the test).
+                not an int >= 0 (``0`` scripts none, as a parametrized test may ask).
         """
         if not isinstance(error, Exception):
             raise InvalidInput(
                 f"fail_next() takes an exception instance, e.g. RetryableTransportError('503'),"
                 f" not {error!r}"
             )
-        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            raise InvalidInput(f"fail_next() times must be an int >= 1, not {times!r}")
+        if not isinstance(times, int) or isinstance(times, bool) or times < 0:
+            raise InvalidInput(f"fail_next() times must be an int >= 0, not {times!r}")
         with self._lock:
             self._failures.extend([error] * times)
 
