@@ -17,12 +17,12 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ConfigDict, model_validator
 
 from escalate._enum import StrEnum
-from escalate._exceptions import InvalidIdentity
+from escalate._exceptions import InvalidIdentity, InvalidInput
 from escalate._model import Model
 from escalate._phone import NumberFacts, remember_number
 from escalate._redact import redact_address
 
-__all__ = ["PLATFORMS", "Identity", "IdentityKind"]
+__all__ = ["PLATFORMS", "Identity", "IdentityKind", "address_as_typed"]
 
 
 class IdentityKind(StrEnum):
@@ -234,3 +234,20 @@ class Identity(Model):
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{redact_address(self.kind.value, self.value)}"
+
+
+def address_as_typed(address: str | Identity, region: str | None = None) -> Identity:
+    """``address`` as an ``Identity``: an email if it has an ``@``, else a phone number.
+
+    For the test kit's filters, which take an address the way a customer types
+    it (``"(415) 555-0142"``, ``"Jane@Example.com"``) and compare normalized values.
+
+    Raises:
+        InvalidIdentity: the text does not normalize.
+        InvalidInput: neither text nor an ``Identity``.
+    """
+    if isinstance(address, Identity):
+        return address
+    if not isinstance(address, str):
+        raise InvalidInput(f"an address is text or an Identity, not {type(address).__name__}")
+    return Identity.email(address) if "@" in address else Identity.phone(address, region=region)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from escalate import Escalator, Identity, InvalidInput
-from escalate.store import Store
+from escalate import Escalator, Event, Identity, InvalidInput
+from escalate.store import Changes, Store
 from escalate.testing import FakeClock, capture_events
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -72,3 +72,48 @@ def test_rejects_other_sources() -> None:
     """Anything but an Escalator or a Store is refused with InvalidInput."""
     with pytest.raises(InvalidInput), capture_events("memory://"):  # type: ignore[arg-type]
         pass
+
+
+def test_a_misspelt_kind_is_refused_with_close_matches(esc: Escalator, clock: FakeClock) -> None:
+    """of_kind("mesage.sent") raises instead of returning [] for ever; it names message.sent."""
+    handoff = esc.open(make_thread(clock))
+    with capture_events(esc) as events:
+        esc.resolve(handoff.id)
+    assert events.of_kind("message.sent") == []  # a real kind that did not happen
+    with pytest.raises(InvalidInput, match=r"did you mean 'message\.sent'"):
+        events.of_kind("mesage.sent")
+    with pytest.raises(InvalidInput, match=r"did you mean 'handoff\.transition'"):
+        events.of_kind("handoff.transition", "handoff.transiton")
+    with pytest.raises(InvalidInput, match="at least one"):
+        events.of_kind()
+    with pytest.raises(InvalidInput, match="separate strings"):
+        events.of_kind(["message.sent"])  # type: ignore[arg-type]
+
+
+def test_an_applications_own_kinds_are_accepted(store: Store, clock: FakeClock) -> None:
+    """A kind the application writes is accepted once in the log, or declared with own_kinds."""
+    esc = Escalator(store, clock=clock)
+    with capture_events(esc, own_kinds=["crm.synced"]) as events:
+        pass
+    assert events.of_kind("crm.synced") == []  # declared, never written
+    with pytest.raises(InvalidInput, match=r"did you mean 'crm\.synced'"):
+        events.of_kind("crm.synched")
+    mine = Event(id="ev_mine", kind="crm.synced", at=clock.now())
+    with capture_events(esc) as written:
+        store.commit(Changes(events=(mine,)))
+    assert [event.id for event in written.of_kind("crm.synced")] == ["ev_mine"]
+    with capture_events(esc, own_kinds="crm.exported") as single:  # one kind, not its letters
+        pass
+    assert single.of_kind("crm.exported") == []
+    with pytest.raises(InvalidInput, match="non-empty strings"):
+        capture_events(esc, own_kinds=[""]).__enter__()
+
+
+def test_a_misspelt_handoff_id_is_refused(esc: Escalator, clock: FakeClock) -> None:
+    """A handoff_id the tenant does not have would capture nothing: refused."""
+    handoff = esc.open(make_thread(clock))
+    with pytest.raises(InvalidInput, match="no handoff"):
+        capture_events(esc, handoff_id=handoff.id + "x").__enter__()
+    with capture_events(esc, handoff_id=handoff.id) as events:
+        esc.resolve(handoff.id)
+    assert events.kinds == ["handoff.transition"]

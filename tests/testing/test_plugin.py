@@ -170,3 +170,41 @@ def test_shared(fake_clock, escalate_scenario) -> None:
 """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_markers_combine_and_refuse_what_they_would_ignore(pytester: pytest.Pytester) -> None:
+    """A class's store= holds under a test's own strict=; positional or non-bool options fail.
+
+    Before, only the closest marker counted (the class's store="sqlite" was dropped),
+    positional arguments were ignored, and strict="no" read as strict.
+    """
+    pytester.makepyfile(
+        """
+import pytest
+from escalate.store import SQLiteStore
+
+@pytest.mark.escalate(store="sqlite")
+class TestOnSQLite:
+    @pytest.mark.escalate(strict=False)
+    def test_both_options(self, escalate_scenario) -> None:
+        assert isinstance(escalate_scenario.esc.store, SQLiteStore)
+        assert escalate_scenario.strict is False
+
+    @pytest.mark.escalate(store="memory")
+    def test_the_closest_wins(self, escalate_scenario) -> None:
+        assert not isinstance(escalate_scenario.esc.store, SQLiteStore)
+
+@pytest.mark.escalate("sqlite")
+def test_positional(escalate_scenario) -> None:
+    pass
+
+@pytest.mark.escalate(strict="no")
+def test_strict_as_text(escalate_scenario) -> None:
+    pass
+"""
+    )
+    result = pytester.runpytest("--strict-markers")
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(
+        ["*escalate marker takes keywords*('sqlite',)*", "*strict must be True or False*'no'*"]
+    )

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 
-__all__ = ["FakeClock", "as_step"]
+__all__ = ["FakeClock", "as_step", "later"]
 
 
 def as_step(delta: timedelta | None, units: dict[str, float]) -> timedelta:
     """``delta``, or ``timedelta(**units)``: one or the other, never both added up silently.
 
     Raises:
-        InvalidInput: both are given, or a unit ``timedelta`` does not know.
+        InvalidInput: both are given, neither, or a unit ``timedelta`` does not know.
     """
     if delta is not None:
         if units:
@@ -25,6 +25,8 @@ def as_step(delta: timedelta | None, units: dict[str, float]) -> timedelta:
         if not isinstance(delta, timedelta):
             raise InvalidInput(f"a step is a timedelta or units (hours=1), not {delta!r}")
         return delta
+    if not units:  # advance() alone moves nothing: a step was meant and forgotten
+        raise InvalidInput("give a step: a timedelta or units, e.g. advance(minutes=5)")
     try:
         return timedelta(**units)
     except TypeError:
@@ -34,6 +36,20 @@ def as_step(delta: timedelta | None, units: dict[str, float]) -> timedelta:
         ) from None
     except (ValueError, OverflowError):
         raise InvalidInput(f"time units {units} are not a finite step a clock can take") from None
+
+
+def later(now: datetime, step: timedelta) -> datetime:
+    """``now + step``, or ``InvalidInput`` past ``datetime.max`` instead of ``OverflowError``."""
+    try:
+        return now + step
+    except OverflowError:
+        raise InvalidInput(f"a step of {step} goes past the last date a clock can show") from None
+
+
+def _instant(value: object, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{what} must be an aware datetime, not {type(value).__name__}")
+    return ensure_aware(value, what)
 
 
 class FakeClock:
@@ -49,7 +65,7 @@ class FakeClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = (
-            ensure_aware(start, "start") if start else datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+            datetime(2026, 1, 5, 18, 0, tzinfo=UTC) if start is None else _instant(start, "start")
         )
         self._lock = threading.Lock()
 
@@ -61,18 +77,23 @@ class FakeClock:
         """Move forward by ``delta`` or by ``timedelta(**units)``; return the new time.
 
         Raises:
-            InvalidInput: both ``delta`` and units, an unknown unit, or a step back.
+            InvalidInput: both ``delta`` and units, neither, an unknown unit, a step
+                back, or one past the last date a datetime can hold.
         """
         step = as_step(delta, units)
         if step < timedelta(0):
             raise InvalidInput("a FakeClock only moves forward")
         with self._lock:
-            self._now += step
+            self._now = later(self._now, step)
             return self._now
 
     def set(self, when: datetime) -> None:
-        """Jump to ``when`` (aware, not in the past)."""
-        when = ensure_aware(when, "when")
+        """Jump to ``when`` (aware, not in the past).
+
+        Raises:
+            InvalidInput: ``when`` is not a datetime, is naive, or is in the past.
+        """
+        when = _instant(when, "when")
         with self._lock:
             if when < self._now:
                 raise InvalidInput("a FakeClock only moves forward")

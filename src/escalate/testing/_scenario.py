@@ -33,9 +33,10 @@ from escalate.consent._records import ConsentEvidence, ConsentSource
 from escalate.retry import RetryPolicy
 from escalate.social._publisher import PublishedReply, RecordingPublisher
 from escalate.store import OutboxItem, OutboxStatus, Store
-from escalate.testing._clock import FakeClock, as_step
+from escalate.testing._clock import FakeClock, as_step, later
 from escalate.testing._events import CapturedEvents, capture_events
-from escalate.testing._sends import SendChecks
+from escalate.testing._sends import SendChecks, memory_transports
+from escalate.testing._stepping import run_until, run_while_due
 from escalate.transports._base import Transport
 from escalate.transports.memory import MemoryTransport
 from escalate.workflow._commands import Notify, SendMessage
@@ -54,11 +55,6 @@ WEB_FORM_CONSENT = ConsentEvidence(
     text="Text or email me about this case. Msg & data rates may apply. Reply STOP to opt out.",
 )
 
-#: More due instants than this in one ``advance`` means a timer keeps restarting itself.
-_MAX_STEPS = 10_000
-#: More rounds of run_due() than this at one instant: a timer restarting at ``ctx.now``.
-_MAX_ROUNDS = 1_000
-
 
 class Scenario:
     """One customer's handoff, driven step by step.
@@ -73,7 +69,9 @@ class Scenario:
         transports: replace the one ``MemoryTransport`` (e.g. two, or a
             ``FallbackTransport`` over two, to test fallback); ``sent`` then lists
             what every ``MemoryTransport`` among them (or inside a
-            ``FallbackTransport``) accepted, in the order they accepted it.
+            ``FallbackTransport``) accepted, in the order they accepted it, and
+            ``transport`` is the only one (refused when there are several). At
+            least one is required: the assertions read nothing else.
         tenant: the tenant every record belongs to.
         retry: the retry policy for retryable send failures (default ``RetryPolicy()``).
         region: the region for phone numbers written without a country code.
@@ -100,15 +98,26 @@ class Scenario:
     ) -> None:
         if clock is not None and start is not None:
             raise InvalidInput("Scenario takes start= or clock=, not both")
+        if clock is not None and not isinstance(clock, FakeClock):
+            raise InvalidInput(
+                f"Scenario(clock=...) drives a FakeClock, not {type(clock).__name__}"
+            )
+        # Checked before the temporary directory exists: a refused call leaves nothing.
+        self.clock = clock if clock is not None else FakeClock(start or SCENARIO_START)
+        self.transports: tuple[Transport, ...] = (
+            tuple(transports) if transports is not None else (MemoryTransport(),)
+        )
+        self._memories = list(dict.fromkeys(memory_transports(self.transports)))
+        if not self._memories:
+            # Nothing to read: every assert_nothing_more_sent would pass, whatever was sent.
+            raise InvalidInput(
+                "Scenario(transports=...) needs a MemoryTransport among them (or inside a"
+                " FallbackTransport): its assertions read what those accepted"
+            )
         self._tmpdir: Path | None = None
         if store == "sqlite":
             self._tmpdir = Path(tempfile.mkdtemp(prefix="escalate-scenario-"))
             store = f"sqlite:///{self._tmpdir / 'escalate.db'}"
-        self.clock = clock if clock is not None else FakeClock(start or SCENARIO_START)
-        self.transport = MemoryTransport()
-        self.transports: tuple[Transport, ...] = (
-            tuple(transports) if transports is not None else (self.transport,)
-        )
         self.publisher = RecordingPublisher()
         self.notifications: list[Notify] = []
         try:  # Escalator checks its arguments before it opens the store
@@ -227,21 +236,10 @@ class Scenario:
         in order, and runs what is due there; so a timer started when another fires
         is due relative to that instant, not to the end of the jump.
         """
-        target = self.clock.now() + as_step(delta, units)
+        target = later(self.clock.now(), as_step(delta, units))
         if target < self.clock.now():
             raise InvalidInput("a scenario's time only moves forward")
-        report = DispatchReport()
-        for _ in range(_MAX_STEPS):
-            due = self._next_due(target)
-            if due is None:
-                self.clock.set(target)
-                report += self.run_due()
-                return report
-            self.clock.set(due)
-            report += self.run_due()
-        raise AssertionError(
-            f"advance() met more than {_MAX_STEPS} due instants: does a timer restart itself?"
-        )
+        return run_until(self.esc, self.clock, target)
 
     def run_due(self) -> DispatchReport:
         """Run what is due now, until nothing more is (a fired timer may queue a send).
@@ -250,32 +248,7 @@ class Scenario:
             AssertionError: still busy after 1,000 rounds at one instant: a timer
                 that restarts itself at ``ctx.now``.
         """
-        report = DispatchReport()
-        for _ in range(_MAX_ROUNDS):
-            step = self.esc.run_due()
-            report += step
-            if step.idle:
-                return report
-        at = self.clock.now().isoformat()
-        raise AssertionError(
-            f"run_due() was still busy after {_MAX_ROUNDS} rounds at {at}:"
-            " does a timer restart itself at the same instant?"
-        )
-
-    def _next_due(self, target: datetime) -> datetime | None:
-        now = self.clock.now()
-        store, tenant = self.esc.store, self.esc.tenant
-        instants = [
-            timer.due_at
-            for timer in store.due_timers(target, limit=_MAX_STEPS)
-            if timer.tenant == tenant
-        ]
-        instants += [
-            row.due_at
-            for row in store.outbox(tenant)
-            if row.status is OutboxStatus.PENDING and row.due_at <= target
-        ]
-        return min((when for when in instants if when > now), default=None)
+        return run_while_due(self.esc, self.clock)
 
     # -- what happened --------------------------------------------------------------
 
@@ -292,6 +265,21 @@ class Scenario:
     def reference(self) -> str:
         """The handoff's reference code, e.g. ``K7QP-3M``."""
         return self.handoff.reference
+
+    @property
+    def transport(self) -> MemoryTransport:
+        """The scenario's ``MemoryTransport``: with ``transports=``, the one among them.
+
+        Raises:
+            InvalidInput: ``transports=`` holds several (which one would be a guess:
+                script and read them through your own references).
+        """
+        if len(self._memories) > 1:
+            raise InvalidInput(
+                f"this scenario has {len(self._memories)} MemoryTransports: use your own"
+                " references to them (scenario.sent lists what they all accepted)"
+            )
+        return self._memories[0]
 
     @property
     def sent(self) -> list[OutboundMessage]:
@@ -327,9 +315,11 @@ class Scenario:
         """The current handoff's audit events, oldest first."""
         return self.esc.history(self._require_handoff())
 
-    def capture_events(self) -> AbstractContextManager[CapturedEvents]:
+    def capture_events(
+        self, *, own_kinds: Iterable[str] = ()
+    ) -> AbstractContextManager[CapturedEvents]:
         """``with scenario.capture_events() as events:``, on this scenario's escalator."""
-        return capture_events(self.esc)
+        return capture_events(self.esc, own_kinds=own_kinds)
 
     # -- assertions -----------------------------------------------------------------
 

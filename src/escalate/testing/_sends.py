@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from escalate._enum import member_of
 from escalate._exceptions import InvalidInput
-from escalate._identity import Identity
+from escalate._identity import Identity, address_as_typed
 from escalate._messages import OutboundMessage
 from escalate._models import Channel
 from escalate._redact import redact_address, redact_body
@@ -20,8 +20,10 @@ from escalate.transports.memory import MemoryTransport
 
 __all__ = ["SendChecks"]
 
-#: (which MemoryTransport, index in its ``sent``): identifies one accepted send.
-_Key = tuple[int, int]
+#: The send number ``MemoryTransport.numbered()`` gives: one accepted send, for good.
+#: Not a position in ``sent``: after ``clear()`` positions start again at 0, and a
+#: new send must not inherit the "examined" mark of the one that was there.
+_Key = int
 
 
 def memory_transports(transports: Iterable[Transport]) -> Iterator[MemoryTransport]:
@@ -72,7 +74,8 @@ class SendChecks:
         Raises:
             InvalidInput: a ``count`` that is not a non-negative int, an unknown
                 ``channel`` (the message names the valid ones), a ``to`` that is
-                neither text nor an ``Identity``, or a ``containing`` that is not text.
+                neither text nor an ``Identity``, or a ``containing`` that is not
+                text or is empty (it would match every message).
             InvalidIdentity: a ``to`` that does not normalize.
         """
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -87,17 +90,19 @@ class SendChecks:
             raise InvalidInput(
                 f"assert_sent() containing= must be text, not {type(containing).__name__}"
             )
-        address = self._address(to)
+        if containing == "":  # e.g. a reference read before it was set: filters nothing
+            raise InvalidInput("assert_sent() containing='' would match every message")
+        address = None if to is None else address_as_typed(to, self.region)
         fresh = self._fresh()
         matching = [
             (key, message)
             for key, message in fresh
             if (wanted is None or message.channel is wanted)
-            and (address is None or message.to.value == address)
+            and (address is None or message.to == address)
             and (containing is None or containing in message.body)
         ]
         if len(matching) != count:
-            shown_to = address and redact_address("email" if "@" in address else "phone", address)
+            shown_to = address and redact_address(address.kind.value, address.value)
             criteria = ", ".join(
                 f"{name}={value!r}"
                 for name, value in (
@@ -122,21 +127,10 @@ class SendChecks:
                 f"{len(fresh)} send(s) no assert_sent examined: {self._describe(fresh)}"
             )
 
-    def _address(self, to: str | Identity | None) -> str | None:
-        """``to`` normalized as ``customer_provides`` normalizes what the customer typed."""
-        if to is None or isinstance(to, Identity):
-            return None if to is None else to.value
-        identity = Identity.email(to) if "@" in to else Identity.phone(to, region=self.region)
-        return identity.value
-
     def _keyed(self) -> list[tuple[_Key, OutboundMessage]]:
-        numbered = [
-            (number, (which, index), message)
-            for which, transport in enumerate(self._memories)
-            for index, (number, message) in enumerate(transport.numbered())
-        ]
-        numbered.sort(key=lambda entry: entry[0])
-        return [(key, message) for _, key, message in numbered]
+        numbered = [pair for transport in self._memories for pair in transport.numbered()]
+        numbered.sort(key=lambda pair: pair[0])
+        return numbered
 
     def _fresh(self) -> list[tuple[_Key, OutboundMessage]]:
         return [(key, message) for key, message in self._keyed() if key not in self._examined]

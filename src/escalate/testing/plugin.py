@@ -8,7 +8,8 @@ Fixtures:
     escalate_scenario: a ``Scenario`` on that workflow. Strict: a test that passes
         while private sends went unexamined fails at teardown, like respx's
         ``assert_all_called``. ``@pytest.mark.escalate(strict=False, store="sqlite")``
-        relaxes it or picks the SQLite store.
+        relaxes it or picks the SQLite store; markers on a test, its class and its
+        module combine, the closest winning for each option.
 """
 
 from __future__ import annotations
@@ -63,21 +64,20 @@ def escalate_scenario(
     request: pytest.FixtureRequest, escalate_workflow: Workflow, fake_clock: FakeClock
 ) -> Iterator[Scenario]:
     """A ``Scenario`` driving ``escalate_workflow``; strict about unexamined sends."""
-    marker = request.node.get_closest_marker("escalate")
-    options = dict(marker.kwargs) if marker else {}
-    unknown = sorted(set(options) - _MARKER_OPTIONS)
-    if unknown:
-        pytest.fail(f"unknown escalate marker options {unknown}", pytrace=False)
+    options = _marker_options(request.node)
     store = options.get("store", "memory")
     if store not in ("memory", "sqlite"):
         pytest.fail(
             f"escalate marker: store must be 'memory' or 'sqlite', not {store!r}", pytrace=False
         )
+    strict = options.get("strict", True)
+    if not isinstance(strict, bool):  # bool("no") is True: a string would read as its opposite
+        pytest.fail(f"escalate marker: strict must be True or False, not {strict!r}", pytrace=False)
     scenario = Scenario(
         escalate_workflow,
         store="memory://" if store == "memory" else "sqlite",
         clock=fake_clock,
-        strict=bool(options.get("strict", True)),
+        strict=strict,
     )
     try:
         yield scenario
@@ -96,3 +96,24 @@ def escalate_scenario(
                 )
     finally:
         scenario.close()
+
+
+def _marker_options(node: pytest.Item) -> dict[str, object]:
+    """The ``escalate`` markers' options, merged: a test's own win over its class's and module's.
+
+    Merged rather than only the closest marker, so ``store="sqlite"`` on a class
+    still holds for a test of it marked ``strict=False``.
+    """
+    options: dict[str, object] = {}
+    for marker in node.iter_markers("escalate"):  # closest first
+        if marker.args:
+            pytest.fail(
+                f"escalate marker takes keywords (strict=..., store=...), not {marker.args!r}",
+                pytrace=False,
+            )
+        unknown = sorted(set(marker.kwargs) - _MARKER_OPTIONS)
+        if unknown:
+            pytest.fail(f"unknown escalate marker options {unknown}", pytrace=False)
+        for name, value in marker.kwargs.items():
+            options.setdefault(name, value)
+    return options

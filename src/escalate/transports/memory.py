@@ -7,6 +7,8 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
+from escalate._exceptions import InvalidInput
+from escalate._identity import Identity, address_as_typed
 from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
 from escalate._models import Channel
 
@@ -42,7 +44,19 @@ class MemoryTransport:
         self.closed = False
 
     def fail_next(self, error: Exception, times: int = 1) -> None:
-        """Make the next ``times`` sends raise ``error``."""
+        """Make the next ``times`` sends raise ``error``.
+
+        Raises:
+            InvalidInput: ``error`` is not an exception instance, or ``times`` is
+                not an int >= 0 (``0`` scripts none, as a parametrized test may ask).
+        """
+        if not isinstance(error, Exception):
+            raise InvalidInput(
+                f"fail_next() takes an exception instance, e.g. RetryableTransportError('503'),"
+                f" not {error!r}"
+            )
+        if not isinstance(times, int) or isinstance(times, bool) or times < 0:
+            raise InvalidInput(f"fail_next() times must be an int >= 0, not {times!r}")
         with self._lock:
             self._failures.extend([error] * times)
 
@@ -84,9 +98,21 @@ class MemoryTransport:
                 numbered.append((number, message))
             return numbered
 
-    def sent_to(self, address: str) -> list[OutboundMessage]:
-        """Messages sent to one normalized address."""
-        return [message for message in self.sent if message.to.value == address]
+    def sent_to(
+        self, address: str | Identity, *, region: str | None = None
+    ) -> list[OutboundMessage]:
+        """Messages sent to one address: an ``Identity``, or a phone or email as typed.
+
+        The text is normalized first (``"+1 (415) 555-0100"``, ``"Jane@Example.com"``),
+        so a differently written address is not silently "never sent to".
+        ``region`` reads a phone number written without its country code.
+
+        Raises:
+            InvalidIdentity: an address that does not normalize.
+            InvalidInput: neither text nor an ``Identity``.
+        """
+        wanted = address_as_typed(address, region)
+        return [message for message in self.sent if message.to == wanted]
 
     def clear(self) -> None:
         """Forget what was sent and any scripted failures."""
