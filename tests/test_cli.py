@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -77,3 +78,27 @@ def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) ->
     """Running `escalate` with no command shows the help and exits non-zero."""
     assert main([]) == 2
     assert "usage: escalate" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["demo"], ["report", "--json"]])
+def test_a_closed_pipe_ends_the_command_without_a_traceback(
+    command: list[str], tmp_path: Path
+) -> None:
+    """`escalate report --json | head -1`: a reader that went away is exit 1, not a traceback."""
+    assert main(["demo", "--db", str(tmp_path / "escalate.db")]) == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to stdout now fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "escalate", *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr

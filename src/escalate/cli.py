@@ -6,6 +6,7 @@ Subcommands import what they need when they run, so ``escalate --help`` stays fa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,7 +80,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    return handler(args)
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        # The reader went away (`escalate report --json | head`): nothing is
+        # wrong with the command, so no traceback. Point stdout at /dev/null so
+        # the interpreter's final flush does not raise the same error again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # a stdout with no file descriptor
+            pass
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

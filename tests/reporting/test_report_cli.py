@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from escalate import InvalidInput, MissingDependencyError, NaiveDatetimeError
 from escalate._report_cli import parse_when
 from escalate.cli import main
-from escalate.reporting import sla_report, write_histogram_png
+from escalate.reporting import sla_report, store_report, write_histogram_png
+from escalate.store import open_store
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -141,6 +142,14 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     err = capsys.readouterr().err
     assert "no database" in err
     assert "time zone" in err or "zone" in err
+
+
+def test_a_blank_tenant_is_bad_input(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--tenant ""` names no tenant an escalator can have: exit 2, not a report of 0 handoffs."""
+    assert main(["report", "--store", f"sqlite:///{demo_db}", "--tenant", " "]) == 2
+    assert "tenant must be a non-empty string" in capsys.readouterr().err
+    with pytest.raises(InvalidInput):
+        store_report(open_store("memory://"), "", as_of=datetime(2026, 3, 10, tzinfo=UTC))
 
 
 def test_report_runs_as_a_command(demo_db: Path) -> None:

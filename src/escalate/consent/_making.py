@@ -109,5 +109,6 @@ def channel_reaching(address: Identity, channel: Channel | str) -> Channel:
     check_address(address)
     found = member_of(Channel, channel, "channel")
     if (found is Channel.EMAIL) != (channel_for(address) is Channel.EMAIL):
-        raise InvalidInput(f"a {address.kind.value} address is not reached by {found.value}")
+        kind = "an email" if address.kind is IdentityKind.EMAIL else "a phone"
+        raise InvalidInput(f"{kind} address is not reached by {found.value}")
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from escalate._exceptions import InvalidInput
 from escalate.reporting._histogram import write_histogram_png
 from escalate.reporting._metrics import (
     RESOLUTION_WINDOW,
@@ -42,7 +43,14 @@ def store_report(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> SlaReport:
-    """The SLA report of a tenant's handoffs opened in ``[since, until)``, read from ``store``."""
+    """The SLA report of a tenant's handoffs opened in ``[since, until)``, read from ``store``.
+
+    Raises:
+        InvalidInput: a blank ``tenant`` (no escalator can write one: the report
+            would read zero handoffs as if that were the answer), or a bad window.
+    """
+    if not isinstance(tenant, str) or not tenant.strip():
+        raise InvalidInput("tenant must be a non-empty string")
     as_of, since, until = check_window(as_of, since, until)  # before touching the store
     handoffs = store.handoffs_opened(tenant, since=since, until=until)
     events = [
