@@ -45,9 +45,19 @@ def content_key(*parts: object) -> str:
     """A deduplication key from what a callback says, not from the provider's event id.
 
     Hashed, so an address among the parts never reaches a key store or a log.
+    An ``Identity`` counts by its whole value: its ``str()`` is redacted, and
+    ``jane@`` and ``john@`` (both ``j***@``) would share a key.
     """
-    joined = "\x1f".join("" if part is None else str(part) for part in parts)
+    joined = "\x1f".join(_key_part(part) for part in parts)
     return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _key_part(part: object) -> str:
+    if part is None:
+        return ""
+    if isinstance(part, Identity):
+        return f"{part.kind.value}:{part.value}"
+    return str(part)
 
 
 class DeliveryReport(Model):
