@@ -180,11 +180,19 @@ class WebhookParser:
         """The URL the provider called: the path and query seen, on the public base URL.
 
         Raises:
-            InvalidInput: a bare path with no ``public_base_url`` configured.
+            InvalidInput: a bare path with no ``public_base_url`` configured, or
+                not a valid URL (an app builds it from the request, whose Host
+                header anyone can write).
         """
         if not isinstance(url_or_path, str) or not url_or_path:
             raise InvalidInput("a webhook URL or path is required")
-        parts = urlsplit(url_or_path)
+        try:
+            parts = urlsplit(url_or_path)
+            if self.public_base_url is None:
+                _ = parts.port  # the SDK's validator reads it: out of range, it raises
+            url_or_path.encode("utf-8")  # the signature is over UTF-8: a lone surrogate is none
+        except ValueError:  # UnicodeEncodeError too
+            raise InvalidInput("the webhook URL is not a valid URL") from None
         if self.public_base_url is None:
             if not parts.scheme or not parts.netloc:
                 raise InvalidInput("a bare path needs public_base_url to be configured")
