@@ -5,6 +5,8 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from escalate import InvalidInput, PermanentTransportError
 from escalate.transports.sendgrid import SendGridEmail
@@ -14,7 +16,19 @@ from tests.transports.smtp_stub import SMTPStub
 from tests.transports.stub_server import StubServer
 
 #: Every character ``str.splitlines()`` breaks on, which the email package refuses in a header.
-LINE_BREAKS = ["\r\n", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"]
+LINE_BREAKS = [
+    "\r\n",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x85",
+    "\u2028",
+    "\u2029",
+]
 
 
 def smtp(port: int, **options: object) -> SMTPEmail:
@@ -115,3 +129,28 @@ def test_settings_with_any_line_break_are_refused_when_made(brk: str) -> None:
             smtp(25, **settings)
         with pytest.raises(InvalidInput, match="line break"):
             sendgrid("http://127.0.0.1:9", **settings)
+
+
+@given(st.text(max_size=40))
+def test_any_sender_name_is_one_from_mailbox_or_refused(name: str) -> None:
+    """Whatever the name (commas, quotes, brackets, any script), From names one mailbox: ours."""
+    try:
+        transport = SMTPEmail("127.0.0.1", from_email="help@acme.example", from_name=name)
+    except InvalidInput:
+        assert any(brk in name for brk in LINE_BREAKS)
+        return
+    raw = transport.build(email()).as_bytes()
+    sender = message_from_bytes(raw, policy=policy.default)["From"]
+    assert [a.addr_spec for a in sender.addresses] == ["help@acme.example"]
+
+
+@given(st.text(min_size=1, max_size=20))
+def test_any_subject_is_written_or_refused_before_sending(subject: str) -> None:
+    """A message's own subject builds, or is a PermanentTransportError: never a bare ValueError."""
+    transport = SMTPEmail("127.0.0.1", from_email="help@acme.example")
+    try:
+        raw = transport.build(email(subject=subject)).as_bytes()
+    except PermanentTransportError:
+        assert any(brk in subject for brk in LINE_BREAKS)
+        return
+    assert raw.count(b"\nSubject:") == 1
