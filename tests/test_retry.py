@@ -95,3 +95,38 @@ def test_in_process_retrying_reraises_permanent_errors_at_once() -> None:
     with pytest.raises(PermanentTransportError):
         RetryPolicy().retrying(sleep=lambda _: None)(refused)
     assert calls == 1
+
+
+@pytest.mark.parametrize("retry_after", [1e12, float("inf"), 400 * 86400.0])
+def test_a_retry_after_beyond_a_year_gives_up(retry_after: float) -> None:
+    """A wait no provider means (Retry-After in ms, a gateway's junk) ends the retries."""
+    policy = RetryPolicy(stop=stop_after_attempt(5), wait=wait_fixed(30))
+    error = RetryableTransportError("429", retry_after=retry_after)
+    assert policy.next_delay(attempt=1, elapsed=0, error=error) is None
+    slept: list[float] = []
+
+    def limited() -> None:
+        raise error
+
+    with pytest.raises(RetryableTransportError):
+        policy.retrying(sleep=slept.append)(limited)
+    assert slept == []
+    a_day = RetryableTransportError("429", retry_after=86400)
+    assert policy.next_delay(attempt=1, elapsed=0, error=a_day) == 86400
+
+
+def test_a_send_told_to_wait_for_ever_fails_instead_of_crashing() -> None:
+    """The engine settles the row failed (nothing was sent), not a raw OverflowError."""
+    from escalate.store import MemoryStore, OutboxStatus
+    from escalate.testing import FakeClock, MemoryTransport
+    from tests.conftest import TEST_START
+    from tests.workflow.test_delivery import connect, escalator, sms_rows
+
+    clock = FakeClock(TEST_START)
+    sms = MemoryTransport()
+    policy = RetryPolicy(stop=stop_after_attempt(5), wait=wait_fixed(30))
+    esc = escalator(MemoryStore(), clock, sms, retry=policy)
+    sms.fail_next(RetryableTransportError("429", provider="memory", retry_after=1e12))
+    connect(esc, clock)
+    [row] = sms_rows(esc)
+    assert row.status is OutboxStatus.FAILED  # type: ignore[attr-defined]

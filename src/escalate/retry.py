@@ -10,6 +10,7 @@ upcoming sleep). Callers who want to retry in-process instead get a tenacity
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ from escalate._exceptions import RetryableTransportError
 
 __all__ = ["RetryPolicy", "wait_retry_after"]
 
+#: Seconds: a wait longer than a year ends the retries. Only a Retry-After can ask
+#: for one (in milliseconds by mistake, or a gateway's junk); honoured, it would
+#: overflow the row's due time, or sleep for ever in process.
+_LONGEST_WAIT = 365 * 86400.0
+
 
 def _default_stop() -> stop_base:
     # Six attempts, and never schedule one past an hour after the first.
@@ -39,6 +45,14 @@ def _default_stop() -> stop_base:
 def _default_wait() -> wait_base:
     # 2, 4, 8 ... seconds up to 5 minutes, plus up to 2 s of jitter against herds.
     return wait_exponential(multiplier=2, max=300) + wait_random(0, 2)
+
+
+class _stop_past_longest_wait(stop_base):
+    """Stops when the upcoming sleep is longer than a year (or not a number)."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        sleep = retry_state.upcoming_sleep
+        return not math.isfinite(sleep) or sleep > _LONGEST_WAIT
 
 
 class wait_retry_after(wait_base):
@@ -70,6 +84,7 @@ class RetryPolicy:
             ``stop_after_delay`` only looks at the time already spent).
         wait: a tenacity wait strategy; a provider's Retry-After is a floor on it.
 
+    Whatever ``stop`` says, a wait of more than a year gives up.
     Only ``RetryableTransportError`` is ever retried: it is the one failure that
     proves the provider did not accept the message.
     """
@@ -96,7 +111,7 @@ class RetryPolicy:
         state.outcome_timestamp = max(elapsed, 0.0)
         delay = wait_retry_after(self.wait)(state)
         state.upcoming_sleep = delay
-        if self.stop(state):
+        if (self.stop | _stop_past_longest_wait())(state):
             return None
         return delay
 
@@ -114,7 +129,7 @@ class RetryPolicy:
             sleep: how to wait (inject a fake in tests).
         """
         return tenacity.Retrying(
-            stop=self.stop,
+            stop=self.stop | _stop_past_longest_wait(),
             wait=wait_retry_after(self.wait),
             retry=retry_if_exception_type(RetryableTransportError),
             sleep=sleep,

@@ -2,7 +2,8 @@
 
 It speaks just enough ESMTP (EHLO, AUTH PLAIN, MAIL, RCPT, DATA, QUIT) and lets a
 test script one answer per stage: a reply code, ``"hang"`` (never answer) or
-``"drop"`` (close the connection). ``messages`` holds every DATA it accepted.
+``"drop"`` (close the connection). ``messages`` holds every DATA it accepted,
+``commands`` every command line as received (UTF-8 after ``SMTPUTF8``).
 """
 
 from __future__ import annotations
@@ -36,12 +37,16 @@ class _Handler(socketserver.StreamRequestHandler):
         stub = self.server.stub
         self.reply("220 stub ESMTP")
         while line := self.rfile.readline():
-            verb = line.decode().strip().split(" ", 1)[0].upper()
+            command = line.decode().strip()
+            verb = command.split(" ", 1)[0].upper()
             stub.log.append(verb)
+            stub.commands.append(command)
             if verb in {"EHLO", "HELO"}:
                 advertised = ["250-stub", "250-AUTH PLAIN"]
                 if stub.advertise_starttls:
                     advertised.append("250-STARTTLS")
+                if stub.advertise_smtputf8:
+                    advertised.append("250-SMTPUTF8")
                 self.wfile.write(("\r\n".join([*advertised, "250 8BITMIME"]) + "\r\n").encode())
                 self.wfile.flush()
             elif verb == "AUTH":
@@ -77,11 +82,15 @@ class _Server(socketserver.ThreadingTCPServer):
 class SMTPStub:
     """Run with ``with SMTPStub() as smtp:``; connect to ``smtp.port`` on 127.0.0.1."""
 
-    def __init__(self, *, advertise_starttls: bool = False) -> None:
+    def __init__(
+        self, *, advertise_starttls: bool = False, advertise_smtputf8: bool = False
+    ) -> None:
         self.advertise_starttls = advertise_starttls
+        self.advertise_smtputf8 = advertise_smtputf8
         self.faults: dict[str, Any] = {}
         self.messages: list[bytes] = []
         self.log: list[str] = []
+        self.commands: list[str] = []
         self.stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.stub = self

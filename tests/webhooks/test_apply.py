@@ -233,3 +233,22 @@ def test_apply_webhook_drops_a_retried_reply_as_handle_webhook_does(
     assert apply_webhook(esc, hook.parse(*request)) is Applied.DUPLICATE
     assert esc.handoffs.get(handoff.id).version == version
     assert kinds(esc, handoff).count("reply.received") == 1
+
+
+def test_sendgrid_events_of_two_addresses_alike_when_redacted_both_count(
+    store: Store, clock: FakeClock
+) -> None:
+    """Unsubscribes from jane@ and john@ (both j***@) in one second, no message ids: both count."""
+    esc = Escalator(store, clock=clock)
+    key = SendGridKey()
+    hook = SendGridWebhook(key.public, clock=clock)
+    stamp = int(clock.now().timestamp())
+    jane, john = EMAIL, Identity.email("john@example.com")
+    events = [
+        {"email": address.value, "timestamp": stamp, "event": "unsubscribe"}
+        for address in (jane, john)
+    ]
+    first, second = hook.parse(*key.request(events, clock.now()))
+    assert first.key != second.key
+    assert esc.handle_webhook([first, second]) == [Applied.APPLIED, Applied.APPLIED]
+    assert not esc.consent.decide(john, Purpose.TRANSACTIONAL).allowed

@@ -76,6 +76,26 @@ def test_a_bare_path_without_public_base_url_is_bad_input() -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "behind_proxy"),
+    [
+        ("http://[::1/twilio/sms", True),  # a Host header that is no host
+        ("http://hooks.example.com:99999/twilio/sms", False),
+        ("http://hooks.example.com:abc/twilio/sms", False),
+        ("https://hooks.example.com/twilio/sms?\udcff", True),
+    ],
+)
+def test_a_url_that_is_no_url_is_bad_input_not_a_crash(url: str, behind_proxy: bool) -> None:
+    """The URL an app builds from a request (its Host header, say) may be junk: InvalidInput."""
+    _, headers, body = twilio_request(STOP)
+    parsers = [TwilioWebhook(TWILIO_TOKEN)]
+    if behind_proxy:  # with a public base URL the host seen is not used
+        parsers.append(TwilioWebhook(TWILIO_TOKEN, public_base_url=PUBLIC_BASE))
+    for parser in parsers:
+        with pytest.raises(InvalidInput, match="not a valid URL"):
+            parser.parse(url, headers, body)
+
+
+@pytest.mark.parametrize(
     "base", ["https://:80/", "https://", "ftp://hooks.example.com", "https://a b.example"]
 )
 def test_a_public_base_url_without_a_usable_host_is_refused_when_made(base: str) -> None:

@@ -14,14 +14,43 @@ field: SendGrid refuses ``Reply-To`` among custom headers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
 
 from escalate._domain import check_email, header_domain
 from escalate._exceptions import InvalidInput, InvalidRecipient, PermanentTransportError
 from escalate._identity import IdentityKind
 from escalate._messages import OutboundMessage
 
-__all__ = ["EmailSettings"]
+__all__ = ["EmailSettings", "ascii_domain", "has_line_break"]
+
+#: What ``str.splitlines()`` breaks a line on. The email package refuses a header
+#: value holding any of them, not just CR and LF (a vertical tab, U+2028...).
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def has_line_break(text: str) -> bool:
+    """Whether ``text`` holds a line break, by the email package's reckoning."""
+    return not _LINE_BREAKS.isdisjoint(text)
+
+
+def ascii_domain(address: str) -> str:
+    """``address`` with its domain in A-labels (``jane@xn--bcher-kva.de`` for
+    ``jane@bücher.de``): what SMTP commands and ASCII headers carry. The local
+    part is kept; only SMTPUTF8 carries a non-ASCII one.
+
+    Raises:
+        InvalidInput: not an email address.
+    """
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        encoded = validate_email(address, check_deliverability=False).ascii_domain
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"not an email address ({exc})") from None
+    return f"{local}@{encoded}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,8 @@ class EmailSettings:
     reply_to: str | None = None
     subject: str = "Your case {reference}"
     message_id_domain: str | None = None
+    #: The right-hand side of our Message-IDs, in A-labels.
+    _domain: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
         # Each of these is in every email: a bad one would fail every send, or
@@ -57,12 +88,15 @@ class EmailSettings:
             raise InvalidInput(f"from_email must be str, not {type(self.from_email).__name__}")
         check_email(self.from_email, "from_email must be an email address")
         if self.from_name is not None and (
-            not isinstance(self.from_name, str) or any(c in self.from_name for c in "\r\n")
+            not isinstance(self.from_name, str) or has_line_break(self.from_name)
         ):
             raise InvalidInput("from_name must be a str without line breaks")
         if self.message_id_domain is not None:
             domain = header_domain(self.message_id_domain, "message_id_domain")
             object.__setattr__(self, "message_id_domain", domain)
+        # The sender's own domain as typed may be internationalized; a Message-ID is ASCII.
+        default = ascii_domain(self.from_email).rpartition("@")[2].lower()
+        object.__setattr__(self, "_domain", self.message_id_domain or default)
         for name in ("reply_to", "subject"):
             template = getattr(self, name)
             if template is None:
@@ -75,14 +109,15 @@ class EmailSettings:
                 raise InvalidInput(
                     f"{name} may use only {{reference}} and {{handoff_id}}: {template!r}"
                 ) from None
-            if any(char in sample for char in "\r\n"):
+            if has_line_break(sample):
                 raise InvalidInput(f"{name} must not contain a line break")
             if name == "reply_to":
                 check_email(sample, "reply_to must be an email address")
 
     @property
     def domain(self) -> str:
-        return self.message_id_domain or self.from_email.rpartition("@")[2] or "escalate.invalid"
+        """The right-hand side of our Message-IDs: ``message_id_domain``, else the sender's."""
+        return self._domain
 
     def recipient(self, message: OutboundMessage, provider: str) -> str:
         """The address to send to; a non-email identity is a permanent failure."""
@@ -92,8 +127,14 @@ class EmailSettings:
             )
         return message.to.value
 
-    def subject_for(self, message: OutboundMessage) -> str:
+    def subject_for(self, message: OutboundMessage, provider: str = "email") -> str:
+        """The message's own subject, else the ``subject`` template filled in.
+
+        Raises:
+            PermanentTransportError: the message's subject holds a line break.
+        """
         if message.subject:
+            _refuse_line_breaks("Subject", message.subject, provider)
             return message.subject
         return self.subject.format(
             reference=message.reference or "", handoff_id=message.handoff_id or ""
@@ -108,8 +149,11 @@ class EmailSettings:
             return value
         if self.reply_to is None:
             return None
-        return self.reply_to.format(
-            reference=message.reference or "", handoff_id=message.handoff_id or ""
+        # Checked to be an address when configured; its domain may be internationalized.
+        return ascii_domain(
+            self.reply_to.format(
+                reference=message.reference or "", handoff_id=message.handoff_id or ""
+            )
         )
 
     def headers_for(self, message: OutboundMessage, provider: str) -> dict[str, str]:
@@ -138,5 +182,5 @@ def _own_headers(message: OutboundMessage) -> dict[str, tuple[str, str]]:
 
 def _refuse_line_breaks(name: str, value: str, provider: str) -> None:
     # A line break in a header would let the value forge headers of its own.
-    if any(char in name + value for char in "\r\n"):
+    if has_line_break(name) or has_line_break(value):
         raise PermanentTransportError(f"header {name!r} contains a line break", provider=provider)

@@ -171,7 +171,7 @@ class SendGridEmail:
         mail = Mail(
             from_email=From(settings.from_email, settings.from_name),
             to_emails=To(settings.recipient(message, self.name)),
-            subject=settings.subject_for(message),
+            subject=settings.subject_for(message, self.name),
             plain_text_content=message.body,
         )
         reply_to = settings.reply_to_for(message, self.name)

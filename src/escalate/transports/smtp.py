@@ -4,6 +4,9 @@ It speaks SMTP step by step (MAIL, RCPT, DATA) so it knows how far a failure
 got: a failure before DATA completes proves the server did not take the
 message (retry it); a timeout or a dropped connection while waiting for DATA's
 final answer may mean it was queued (hold it, never resend).
+
+Addresses go out with their domains in A-labels (``xn--``), which every server
+takes; a non-ASCII mailbox name (``josé@``) needs the server's SMTPUTF8.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import os
 import smtplib
 import ssl as _ssl
 from collections.abc import Mapping
+from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr
 from socket import gaierror
 from typing import Any
 
@@ -26,7 +30,7 @@ from escalate._exceptions import (
 )
 from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
 from escalate._models import Channel
-from escalate.transports._email import EmailSettings
+from escalate.transports._email import EmailSettings, ascii_domain
 from escalate.transports._provider import NETWORK_ERRORS, error_for
 
 __all__ = ["ERRORS", "SMTPEmail"]
@@ -53,6 +57,11 @@ def _network_key(exc: OSError, stage: str) -> str:
     if isinstance(exc, TimeoutError):
         return "net:connect-timeout"
     return "net:send-failed"
+
+
+def _mailbox(address: str, name: str | None = None) -> Address:
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=name or "", username=local, domain=domain)
 
 
 class SMTPEmail:
@@ -93,6 +102,7 @@ class SMTPEmail:
         self.sender = from_email  # the Pacer's key for this transport's rate
         self.host, self.port = host, port
         self.settings = EmailSettings(from_email, from_name, reply_to, subject, message_id_domain)
+        self._sender = ascii_domain(from_email)  # MAIL FROM, and the From header's address
         self._login = (username, password) if username else None
         self._starttls, self._ssl = starttls and not ssl, ssl
         self._context = ssl_context
@@ -125,9 +135,12 @@ class SMTPEmail:
         """The RFC 5322 message for ``message``, with threading headers."""
         settings = self.settings
         email = EmailMessage()
-        email["From"] = formataddr((settings.from_name or "", settings.from_email))
-        email["To"] = settings.recipient(message, self.name)
-        email["Subject"] = settings.subject_for(message)
+        # An Address, not formataddr()'s text: the header would parse that text
+        # again, and an encoded name with a comma ("Zoë Support, Inc.") would
+        # come out as two mailboxes.
+        email["From"] = _mailbox(self._sender, settings.from_name)
+        email["To"] = _mailbox(ascii_domain(settings.recipient(message, self.name)))
+        email["Subject"] = settings.subject_for(message, self.name)
         reply_to = settings.reply_to_for(message, self.name)
         if reply_to:
             email["Reply-To"] = reply_to
@@ -166,21 +179,33 @@ class SMTPEmail:
             UnknownOutcomeError: the connection failed waiting for DATA's answer.
         """
         email = self.build(message)
-        recipient = str(email["To"])
+        recipient = ascii_domain(message.to.value)
+        international = not (self._sender + recipient).isascii()
         stage = "connect"
         try:
             smtp = self._connect()
             try:
                 stage = "mail"
-                code, reply = smtp.mail(self.settings.from_email)
+                options: tuple[str, ...] = ()
+                if international:
+                    # Checked here: smtplib would send the address anyway to a
+                    # server that is not ESMTP, and fail encoding it.
+                    if not smtp.has_extn("smtputf8"):
+                        raise smtplib.SMTPNotSupportedError(
+                            "the server does not take non-ASCII mailbox names (no SMTPUTF8)"
+                        )
+                    options = ("SMTPUTF8", "BODY=8BITMIME")
+                code, reply = smtp.mail(self._sender, options)
                 if code != 250:
-                    raise smtplib.SMTPSenderRefused(code, reply, self.settings.from_email)
+                    raise smtplib.SMTPSenderRefused(code, reply, self._sender)
                 stage = "rcpt"
                 code, reply = smtp.rcpt(recipient)
                 if code not in (250, 251):
                     raise smtplib.SMTPResponseException(code, reply)
                 stage = "data"
-                code, reply = smtp.data(email.as_bytes())
+                code, reply = smtp.data(
+                    email.as_bytes(policy=policy.SMTPUTF8) if international else email.as_bytes()
+                )
                 if code != 250:
                     raise smtplib.SMTPDataError(code, reply)
                 stage = "done"

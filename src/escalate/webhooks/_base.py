@@ -45,9 +45,19 @@ def content_key(*parts: object) -> str:
     """A deduplication key from what a callback says, not from the provider's event id.
 
     Hashed, so an address among the parts never reaches a key store or a log.
+    An ``Identity`` counts by its whole value: its ``str()`` is redacted, and
+    ``jane@`` and ``john@`` (both ``j***@``) would share a key.
     """
-    joined = "\x1f".join("" if part is None else str(part) for part in parts)
+    joined = "\x1f".join(_key_part(part) for part in parts)
     return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _key_part(part: object) -> str:
+    if part is None:
+        return ""
+    if isinstance(part, Identity):
+        return f"{part.kind.value}:{part.value}"
+    return str(part)
 
 
 class DeliveryReport(Model):
@@ -170,11 +180,19 @@ class WebhookParser:
         """The URL the provider called: the path and query seen, on the public base URL.
 
         Raises:
-            InvalidInput: a bare path with no ``public_base_url`` configured.
+            InvalidInput: a bare path with no ``public_base_url`` configured, or
+                not a valid URL (an app builds it from the request, whose Host
+                header anyone can write).
         """
         if not isinstance(url_or_path, str) or not url_or_path:
             raise InvalidInput("a webhook URL or path is required")
-        parts = urlsplit(url_or_path)
+        try:
+            parts = urlsplit(url_or_path)
+            if self.public_base_url is None:
+                _ = parts.port  # the SDK's validator reads it: out of range, it raises
+            url_or_path.encode("utf-8")  # the signature is over UTF-8: a lone surrogate is none
+        except ValueError:  # UnicodeEncodeError too
+            raise InvalidInput("the webhook URL is not a valid URL") from None
         if self.public_base_url is None:
             if not parts.scheme or not parts.netloc:
                 raise InvalidInput("a bare path needs public_base_url to be configured")
