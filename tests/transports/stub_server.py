@@ -3,7 +3,7 @@
 It answers ``POST /2010-04-01/Accounts/<sid>/Messages.json`` like Twilio (201 and a
 message resource) and ``POST /v3/mail/send`` like SendGrid (202 and ``X-Message-Id``),
 unless a scripted ``Fault`` says otherwise: the providers' own error shapes
-(Twilio 21211/21610/21614, 429 with Retry-After, 500/503), a slow answer, an answer
+(Twilio 21211/21610/21614, 429 with Retry-After, 500, 503), a slow answer, an answer
 that never comes (the client times out after sending), or a connection dropped
 before the answer. It logs every request it received, so a test can count
 duplicates on the provider's side. Benches reuse it (``latency`` for a slow provider).

@@ -54,7 +54,7 @@ CASES = [
     ("twilio", twilio_error(21408), PermanentTransportError, None),
     ("twilio", twilio_error(20003, 401), PermanentTransportError, None),
     ("twilio", twilio_error(20429, 429, Retry_After="7"), RetryableTransportError, 7.0),
-    ("twilio", twilio_error(20500, 500), RetryableTransportError, None),
+    ("twilio", twilio_error(20500, 500), UnknownOutcomeError, None),  # may have sent: Twilio 20500
     ("twilio", twilio_error(20503, 503), RetryableTransportError, None),
     ("twilio", Fault(status=504, body={"message": "gateway"}), UnknownOutcomeError, None),
     ("twilio", Fault(hang=True), UnknownOutcomeError, None),
@@ -78,7 +78,7 @@ CASES = [
         RetryableTransportError,
         30.0,
     ),
-    ("sendgrid", sendgrid_error(500), RetryableTransportError, None),
+    ("sendgrid", sendgrid_error(500), UnknownOutcomeError, None),  # may have queued it
     ("sendgrid", sendgrid_error(503), RetryableTransportError, None),
     ("sendgrid", Fault(hang=True), UnknownOutcomeError, None),
     ("sendgrid", Fault(drop=True), UnknownOutcomeError, None),

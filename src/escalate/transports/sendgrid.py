@@ -52,10 +52,11 @@ ERRORS: dict[str, type[TransportError]] = {
     "400 personalizations.to.email": InvalidRecipient,  # not an email address
     "400 personalizations.to": InvalidRecipient,
     "429": RetryableTransportError,  # rate limited; X-RateLimit-Reset says until when
-    "500": RetryableTransportError,
+    # 503 refuses the request before it is worked on. After a 500 the mail may
+    # have been queued (mail/send has no idempotency key), so a 500, like any 5xx
+    # not named here, is an unknown outcome: resending could mail the customer twice.
     "503": RetryableTransportError,
     "4xx": PermanentTransportError,  # bad key (401), no permission (403), too large (413)
-    # Any other 5xx falls to the default: unknown outcome.
 }
 
 #: The ``custom_args`` key carrying ``OutboundMessage.id`` into SendGrid's events.
@@ -189,7 +190,7 @@ class SendGridEmail:
         """Post the message to SendGrid.
 
         Raises:
-            RetryableTransportError: SendGrid did not take it (429, 500/503, no connection).
+            RetryableTransportError: SendGrid did not take it (429, 503, no connection).
             InvalidRecipient / PermanentTransportError: it never will.
             UnknownOutcomeError: it may have been sent (timeout or drop after sending).
         """

@@ -56,10 +56,11 @@ ERRORS: dict[str, type[TransportError]] = {
     "21610": RecipientOptedOut,  # the recipient replied STOP to this sender
     "20429": RetryableTransportError,  # too many concurrent requests
     "429": RetryableTransportError,
-    "500": RetryableTransportError,
+    # 503 refuses the request before it is worked on. A 500 does not: Twilio's
+    # error 20500 warns that retrying a message create after it may text the
+    # customer twice, so it is an unknown outcome, like any 5xx not named here.
     "503": RetryableTransportError,
     "4xx": PermanentTransportError,
-    # Any other 5xx (a 502/504 from a gateway) falls to the default: unknown outcome.
 }
 
 #: Twilio message status -> normalized delivery status.
@@ -237,7 +238,7 @@ class TwilioSMS:
         """Create the message at Twilio.
 
         Raises:
-            RetryableTransportError: Twilio did not take it (429, 500/503, no connection).
+            RetryableTransportError: Twilio did not take it (429, 503, no connection).
             InvalidRecipient / RecipientOptedOut / PermanentTransportError: it never will.
             UnknownOutcomeError: it may have been sent (timeout or drop after sending).
         """
