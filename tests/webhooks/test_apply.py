@@ -252,3 +252,26 @@ def test_sendgrid_events_of_two_addresses_alike_when_redacted_both_count(
     assert first.key != second.key
     assert esc.handle_webhook([first, second]) == [Applied.APPLIED, Applied.APPLIED]
     assert not esc.consent.decide(john, Purpose.TRANSACTIONAL).allowed
+
+
+def test_a_sendgrid_drop_for_an_unsubscribed_address_suppresses_it(
+    store: Store, clock: FakeClock
+) -> None:
+    """An unsubscribe our webhook never saw (made in SendGrid's UI, or before it was set up)."""
+    esc = Escalator(store, clock=clock)
+    key = SendGridKey()
+    hook = SendGridWebhook(key.public, clock=clock)
+    esc.consent.grant(EMAIL, WEB_FORM_CONSENT.model_copy(update={"thread_id": "t1"}))
+    assert esc.consent.decide(EMAIL, Purpose.TRANSACTIONAL).allowed
+    dropped = {
+        "email": EMAIL.value,
+        "timestamp": int(clock.now().timestamp()),
+        "event": "dropped",
+        "reason": "Unsubscribed Address",
+        "sg_message_id": "sg9.filter",
+    }
+    parsed = hook.parse(*key.request([dropped], clock.now()))
+    assert esc.handle_webhook(parsed) == [Applied.IGNORED, Applied.APPLIED]
+    decision = esc.consent.decide(EMAIL, Purpose.TRANSACTIONAL)
+    assert (decision.allowed, decision.reason) == (False, "suppressed")
+    assert esc.consent.records(EMAIL)[-1].evidence.rule == "sendgrid:suppressed"

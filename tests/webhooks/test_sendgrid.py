@@ -93,7 +93,7 @@ def test_a_bad_key_or_skew_is_bad_input() -> None:
 )
 def test_delivery_events(name: str, status: DeliveryStatus) -> None:
     """Delivery events become DeliveryReports keyed to our escalate_id."""
-    [report] = parser().parse(*KEY.request([event(name, reason="Bounced Address")], NOW))
+    [report] = parser().parse(*KEY.request([event(name, reason="Invalid SMTPAPI header")], NOW))
     assert isinstance(report, DeliveryReport)
     assert (report.status, report.provider_status, report.message_id) == (status, name, "msg_1")
     assert report.provider_message_id == "abc123.filter0001.1.0"
@@ -159,3 +159,22 @@ def test_a_body_that_is_not_a_json_array_is_a_payload_error(body: bytes) -> None
     """A signed body that is not a JSON array of events is InvalidWebhookPayload."""
     with pytest.raises(InvalidWebhookPayload):
         parser().parse(*KEY.request(body, NOW))
+
+
+@pytest.mark.parametrize(
+    "reason", ["Unsubscribed Address", "Bounced Address", "Spam Reporting Address"]
+)
+def test_a_drop_for_a_suppressed_address_is_a_suppression_too(reason: str) -> None:
+    """SendGrid dropped it because the address is on its suppression list: a failure and a fact."""
+    report, fact = parser().parse(*KEY.request([event("dropped", reason=reason)], NOW))
+    assert isinstance(report, DeliveryReport)
+    assert report.status is DeliveryStatus.FAILED
+    assert isinstance(fact, ProviderEvent)
+    assert (fact.event, fact.address) == ("suppressed", Identity.email("jane@example.com"))
+    assert fact.key != report.key
+
+
+@pytest.mark.parametrize("reason", ["Invalid SMTPAPI header", "Recipient List over Package Quota"])
+def test_a_drop_for_another_reason_is_only_a_failure(reason: str) -> None:
+    [report] = parser().parse(*KEY.request([event("dropped", reason=reason)], NOW))
+    assert report.status is DeliveryStatus.FAILED

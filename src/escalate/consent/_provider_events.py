@@ -41,6 +41,8 @@ PROVIDER_CONSENT_EVENTS: dict[tuple[str, str], tuple[ConsentAction, Purpose | No
     ("sendgrid", "group_unsubscribe"): (ConsentAction.REVOKE, Purpose.MARKETING, Channel.EMAIL),
     ("sendgrid", "spamreport"): (ConsentAction.REVOKE, None, Channel.EMAIL),
     ("sendgrid", "bounce"): (ConsentAction.SUPPRESS, None, Channel.EMAIL),
+    # A ``dropped`` event whose reason is SendGrid's own suppression list.
+    ("sendgrid", "suppressed"): (ConsentAction.SUPPRESS, None, Channel.EMAIL),
 }
 _PROVIDERS = frozenset(provider for provider, _ in PROVIDER_CONSENT_EVENTS)
 

@@ -64,6 +64,11 @@ STATUSES: dict[str, DeliveryStatus] = {
 
 #: Delivery events that are also a fact about the address (``bounce`` of type ``bounce``).
 _ALSO_EVENTS = frozenset({"bounce"})
+#: ``dropped`` reasons saying SendGrid holds the address on a suppression list: it
+#: was unsubscribed, bounced or reported spam, perhaps before our webhook saw it
+#: (or in SendGrid's own UI). The ledger records a ``suppressed`` fact, so the
+#: address is not tried again on any purpose until the customer grants anew.
+_SUPPRESSED_DROPS = frozenset({"unsubscribed address", "bounced address", "spam reporting address"})
 
 
 def _str(value: object) -> str | None:
@@ -178,8 +183,11 @@ class SendGridWebhook(SignedParser):
                     raw=event,
                 )
             )
-        if status is None or name in _ALSO_EVENTS:
+        reason = _str(event.get("reason"))
+        suppressed = name == "dropped" and (reason or "").strip().lower() in _SUPPRESSED_DROPS
+        if status is None or name in _ALSO_EVENTS or suppressed:
             fact = "blocked" if name == "bounce" and kind == "blocked" else name
+            fact = "suppressed" if suppressed else fact
             records.append(
                 ProviderEvent(
                     provider=self.provider,
