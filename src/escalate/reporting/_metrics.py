@@ -6,13 +6,16 @@ today counts as resolved). Definitions, each from audit events:
 
 - time to first public response: from the public post (``thread.posted_at``, or
   the handoff's opening if the platform's clock put the post later) to the first
-  ``public_reply.posted``; for a thread escalated again after a case closed,
+  ``public_reply.posted`` (not a Meta private reply's, ``private: true``, which
+  only the author sees); for a thread escalated again after a case closed,
   from the ``posted_at`` the caller gave if it is after that close (the new
   post's time), else from the new handoff's opening;
 - time to private handoff: from the handoff's opening to its first ``message.sent``
   of its own, before it closed: an answer to the customer's HELP or STOP (its
   ``template`` is a keyword answer's, or it was sent after the case closed) is
-  no handoff;
+  no handoff, nor is a message the carrier reported undelivered (unless it had
+  reported it delivered first); a send held for an unknown outcome and
+  confirmed later (``reconciled``) went when it was held;
 - resolved within 24 h: handoffs whose ``handoff.transition`` to ``resolved`` came
   at most 24 h after opening, out of those whose 24 h have passed by ``as_of`` or
   that were already resolved in time (a handoff still inside its first 24 h is
@@ -185,13 +188,13 @@ def sla_report(
     for handoff in cohort:
         history = sorted(by_handoff.get(handoff.id, ()), key=lambda e: (e.at, e.seq or 0))
         start = _response_clock_start(handoff, history)
-        replied = _first(history, lambda e: e.kind == "public_reply.posted")
+        replied = _first(history, _is_public_reply)
         if replied is not None:
             response.append((replied.at - start).total_seconds())
         terminal = _first(history, _is_terminal)
-        sent = _first(_before(history, terminal), _is_private_message)
-        if sent is not None:
-            private.append((sent.at - handoff.opened_at).total_seconds())
+        sent_at = _went_private_at(history, terminal)
+        if sent_at is not None:
+            private.append((sent_at - handoff.opened_at).total_seconds())
         if terminal is not None:
             closed += 1
             abandoned += terminal.data.get("to") == HandoffState.ABANDONED.value
@@ -243,17 +246,49 @@ def _is_terminal(event: Event) -> bool:
     return event.kind == "handoff.transition" and event.data.get("to") in _TERMINAL
 
 
+def _is_public_reply(event: Event) -> bool:
+    # A Meta private reply goes through the publisher too, but only its author sees it.
+    return event.kind == "public_reply.posted" and not event.data.get("private")
+
+
 def _is_private_message(event: Event) -> bool:
     return (
         event.kind == "message.sent" and event.data.get("template") not in KEYWORD_REPLY_TEMPLATES
     )
 
 
-def _before(history: list[Event], terminal: Event | None) -> list[Event]:
-    """The events before ``terminal``: a closed case's sends are cancelled, so what it
-    sends after closing answers a keyword (its events from before templates were
-    recorded name none)."""
-    return history if terminal is None else history[: history.index(terminal)]
+def _went_private_at(history: list[Event], terminal: Event | None) -> datetime | None:
+    """When the case's first own private message that reached the customer was sent.
+
+    Not a message the carrier reported undelivered (unless it had reported it
+    delivered first, as the engine assumes too): the case fell back or failed. A
+    send held for an unknown outcome and confirmed later (``reconciled``) went
+    when it was held. Only what went before ``terminal``: a closed case's sends
+    are cancelled, so what it sends after closing answers a keyword (its events
+    from before templates were recorded name none).
+    """
+    closed = len(history) if terminal is None else history.index(terminal)
+    held: dict[object, int] = {}
+    lost: set[object] = set()
+    arrived: set[object] = set()
+    for index, event in enumerate(history):
+        row = event.data.get("outbox_id")
+        if row is None:
+            continue
+        if event.kind == "message.held":
+            held.setdefault(row, index)
+        elif event.kind == "message.undelivered":
+            lost.add(row)
+        elif event.kind == "message.status" and event.data.get("delivery_status") == "delivered":
+            arrived.add(row)
+    went = [
+        held.get(row, index) if event.data.get("reconciled") else index
+        for index, event in enumerate(history)
+        if _is_private_message(event)
+        and ((row := event.data.get("outbox_id")) not in lost or row in arrived)
+    ]
+    first = min((index for index in went if index < closed), default=None)
+    return None if first is None else history[first].at
 
 
 def _response_clock_start(handoff: Handoff, history: Sequence[Event]) -> datetime:
