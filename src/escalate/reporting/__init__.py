@@ -14,6 +14,7 @@ from escalate.reporting._metrics import (
     RESOLUTION_WINDOW,
     DurationStats,
     SlaReport,
+    check_tenant,
     check_window,
     sla_report,
 )
@@ -42,8 +43,15 @@ def store_report(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> SlaReport:
-    """The SLA report of a tenant's handoffs opened in ``[since, until)``, read from ``store``."""
+    """The SLA report of a tenant's handoffs opened in ``[since, until)``, read from ``store``.
+
+    Raises:
+        InvalidInput: a bad bound (see ``sla_report``), or a ``tenant`` that is not a
+            non-empty string.
+        NaiveDatetimeError: a bound or ``as_of`` without a time zone.
+    """
     as_of, since, until = check_window(as_of, since, until)  # before touching the store
+    check_tenant(tenant)
     handoffs = store.handoffs_opened(tenant, since=since, until=until)
     events = [
         event for handoff in handoffs for event in store.events(tenant, handoff_id=handoff.id)

@@ -37,9 +37,17 @@ from pydantic import BaseModel, ConfigDict
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
+from escalate._tenant import DEFAULT_TENANT
 from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES
 
-__all__ = ["RESOLUTION_WINDOW", "DurationStats", "SlaReport", "check_window", "sla_report"]
+__all__ = [
+    "RESOLUTION_WINDOW",
+    "DurationStats",
+    "SlaReport",
+    "check_tenant",
+    "check_window",
+    "sla_report",
+]
 
 RESOLUTION_WINDOW = timedelta(hours=24)
 _TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
@@ -152,7 +160,8 @@ def sla_report(
     """Compute the SLA report of the handoffs opened in ``[since, until)``.
 
     Args:
-        handoffs: candidate handoffs (others are filtered out by tenant and window).
+        handoffs: candidate handoffs (others are filtered out by tenant and window,
+            and those opened after ``as_of``).
         events: audit events; only those of the cohort's handoffs are read.
         as_of: when the outcomes are judged (normally the clock's now).
         since: cohort lower bound, inclusive.
@@ -160,12 +169,15 @@ def sla_report(
         tenant: the tenant; default that of the first handoff (or ``"default"``).
 
     Raises:
-        InvalidInput: a bound that is not a datetime, or ``since`` after ``until``.
+        InvalidInput: a bound that is not a datetime, ``since`` after ``until``, or a
+            ``tenant`` that is not a non-empty string.
         NaiveDatetimeError: a bound or ``as_of`` without a time zone.
     """
     as_of, since, until = check_window(as_of, since, until)
+    if tenant is not None:
+        check_tenant(tenant)
     candidates = list(handoffs)
-    tenant = tenant or (candidates[0].tenant if candidates else "default")
+    tenant = tenant or (candidates[0].tenant if candidates else DEFAULT_TENANT)
     cohort = sorted(
         (
             handoff
@@ -173,6 +185,8 @@ def sla_report(
             if handoff.tenant == tenant
             and (since is None or handoff.opened_at >= since)
             and (until is None or handoff.opened_at < until)
+            # A report as of a past moment: a case opened after it did not exist yet.
+            and handoff.opened_at <= as_of
         ),
         key=lambda handoff: (handoff.opened_at, handoff.id),
     )
@@ -190,11 +204,11 @@ def sla_report(
         start = _response_clock_start(handoff, history)
         replied = _first(history, _is_public_reply)
         if replied is not None:
-            response.append((replied.at - start).total_seconds())
+            response.append(_seconds(start, replied.at))
         terminal = _first(history, _is_terminal)
         sent_at = _went_private_at(history, terminal)
         if sent_at is not None:
-            private.append((sent_at - handoff.opened_at).total_seconds())
+            private.append(_seconds(handoff.opened_at, sent_at))
         if terminal is not None:
             closed += 1
             abandoned += terminal.data.get("to") == HandoffState.ABANDONED.value
@@ -240,6 +254,24 @@ def check_window(
     if aware_since is not None and aware_until is not None and aware_since > aware_until:
         raise InvalidInput("since must not be after until")
     return aware_as_of, aware_since, aware_until
+
+
+def check_tenant(tenant: object) -> str:
+    """``tenant`` if it is a tenant's name.
+
+    Raises:
+        InvalidInput: not a non-empty string.
+    """
+    if not isinstance(tenant, str) or not tenant:
+        raise InvalidInput("tenant must be a non-empty string")
+    return tenant
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    # Two workers' clocks can disagree by a little: an event logged before the
+    # step that caused it came no later than that step, and a negative
+    # duration would pull a median below zero.
+    return max(0.0, (end - start).total_seconds())
 
 
 def _is_terminal(event: Event) -> bool:
