@@ -83,7 +83,10 @@ class DurationStats(BaseModel):
     def mean(self) -> timedelta | None:
         if not self.samples:
             return None
-        return timedelta(seconds=sum(self.samples) / len(self.samples))
+        # The float sum rounds: five equal samples could average a microsecond
+        # below them. A mean lies within the samples, so it is held there.
+        mean = math.fsum(self.samples) / len(self.samples)
+        return timedelta(seconds=min(max(mean, min(self.samples)), max(self.samples)))
 
     @property
     def max(self) -> timedelta | None:
