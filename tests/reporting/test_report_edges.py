@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from escalate import InvalidInput
+from escalate.cli import main
 from escalate.reporting import (
     DurationStats,
     format_duration,
@@ -117,3 +118,9 @@ def test_the_json_figures_hold_no_personal_data() -> None:
     text = repr(report_figures(report)) + repr(report)
     for personal in ("42", handoff.reference, handoff.thread.text, handoff.id):
         assert personal not in text
+
+
+def test_report_with_an_empty_tenant_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """--tenant '' printed a report headed tenant 'default' that read no tenant at all."""
+    assert main(["report", "--store", "memory://", "--tenant", ""]) == 2
+    assert "tenant must be a non-empty string" in capsys.readouterr().err
