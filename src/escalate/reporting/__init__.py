@@ -15,6 +15,7 @@ from escalate.reporting._metrics import (
     RESOLUTION_WINDOW,
     DurationStats,
     SlaReport,
+    check_tenant,
     check_window,
     sla_report,
 )
@@ -46,12 +47,12 @@ def store_report(
     """The SLA report of a tenant's handoffs opened in ``[since, until)``, read from ``store``.
 
     Raises:
-        InvalidInput: a blank ``tenant`` (no escalator can write one: the report
-            would read zero handoffs as if that were the answer), or a bad window.
+        InvalidInput: a bad bound (see ``sla_report``), or a ``tenant`` that is not a
+            non-empty string.
+        NaiveDatetimeError: a bound or ``as_of`` without a time zone.
     """
-    if not isinstance(tenant, str) or not tenant.strip():
-        raise InvalidInput("tenant must be a non-empty string")
     as_of, since, until = check_window(as_of, since, until)  # before touching the store
+    check_tenant(tenant)
     handoffs = store.handoffs_opened(tenant, since=since, until=until)
     events = [
         event for handoff in handoffs for event in store.events(tenant, handoff_id=handoff.id)

@@ -12,7 +12,7 @@ import errno
 import io
 import os
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,9 +57,7 @@ def write_histogram_png(report: SlaReport, path: str | os.PathLike[str]) -> Path
     left, right = figure.subplots(1, 2)
     _panel(left, report.first_public_response, "Time to first public response", "tab:blue")
     _panel(right, report.private_handoff, "Time to private handoff", "tab:green")
-    window = f"{_when(report.since, 'start')} to {_when(report.until, 'now')}"
-    count = f"{report.handoffs} handoff{'s' if report.handoffs != 1 else ''}"
-    figure.suptitle(f"escalate: {count} opened, tenant {report.tenant}, {window}")
+    figure.suptitle(_title(report))
     png = io.BytesIO()
     figure.savefig(png, format="png", dpi=DPI)
     target = Path(path)
@@ -99,11 +97,17 @@ def _panel(axes: Axes, stats: DurationStats, title: str, color: str) -> None:
     if not minutes:
         axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
         return
-    upper = max(minutes) * 1.05 or 1.0  # durations start at zero; keep that edge visible
+    # Durations start at zero; keep that edge visible. (A report never holds a
+    # negative one, but hand-built stats may: numpy refuses a range that ends
+    # below its start.)
+    lower = min(0.0, min(minutes) * 1.05)
+    upper = max(0.0, max(minutes) * 1.05)
+    if upper <= lower:  # every duration is zero
+        upper = lower + 1.0
     bins = min(20, max(5, len(minutes)))
-    counts, _, _ = axes.hist(minutes, bins=bins, range=(0.0, upper), color=color, ec="white")
+    counts, _, _ = axes.hist(minutes, bins=bins, range=(lower, upper), color=color, ec="white")
     axes.set_ylim(0.0, float(max(counts)) * 1.25)  # headroom for the median label
-    axes.set_xlim(left=0.0)
+    axes.set_xlim(left=lower)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     median = stats.median
     if median is not None:
@@ -118,5 +122,13 @@ def _panel(axes: Axes, stats: DurationStats, title: str, color: str) -> None:
         )
 
 
-def _when(value: datetime | None, default: str) -> str:
-    return default if value is None else value.strftime("%Y-%m-%d %H:%M %Z")
+def _title(report: SlaReport) -> str:
+    # The moment judged, not "now": the PNG is read long after it was drawn.
+    start = "start" if report.since is None else _when(report.since)
+    window = f"{start} to {_when(report.until or report.as_of)}"
+    count = f"{report.handoffs} handoff{'s' if report.handoffs != 1 else ''}"
+    return f"escalate: {count} opened, tenant {report.tenant}, {window}"
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

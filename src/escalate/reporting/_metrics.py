@@ -6,13 +6,16 @@ today counts as resolved). Definitions, each from audit events:
 
 - time to first public response: from the public post (``thread.posted_at``, or
   the handoff's opening if the platform's clock put the post later) to the first
-  ``public_reply.posted``; for a thread escalated again after a case closed,
+  ``public_reply.posted`` (not a Meta private reply's, ``private: true``, which
+  only the author sees); for a thread escalated again after a case closed,
   from the ``posted_at`` the caller gave if it is after that close (the new
   post's time), else from the new handoff's opening;
 - time to private handoff: from the handoff's opening to its first ``message.sent``
   of its own, before it closed: an answer to the customer's HELP or STOP (its
   ``template`` is a keyword answer's, or it was sent after the case closed) is
-  no handoff;
+  no handoff, nor is a message the carrier reported undelivered (unless it had
+  reported it delivered first); a send held for an unknown outcome and
+  confirmed later (``reconciled``) went when it was held;
 - resolved within 24 h: handoffs whose ``handoff.transition`` to ``resolved`` came
   at most 24 h after opening, out of those whose 24 h have passed by ``as_of`` or
   that were already resolved in time (a handoff still inside its first 24 h is
@@ -34,9 +37,17 @@ from pydantic import BaseModel, ConfigDict
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
+from escalate._tenant import DEFAULT_TENANT
 from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES
 
-__all__ = ["RESOLUTION_WINDOW", "DurationStats", "SlaReport", "check_window", "sla_report"]
+__all__ = [
+    "RESOLUTION_WINDOW",
+    "DurationStats",
+    "SlaReport",
+    "check_tenant",
+    "check_window",
+    "sla_report",
+]
 
 RESOLUTION_WINDOW = timedelta(hours=24)
 _TERMINAL = frozenset(state.value for state in TERMINAL_STATES)
@@ -72,7 +83,10 @@ class DurationStats(BaseModel):
     def mean(self) -> timedelta | None:
         if not self.samples:
             return None
-        return timedelta(seconds=sum(self.samples) / len(self.samples))
+        # The float sum rounds: five equal samples could average a microsecond
+        # below them. A mean lies within the samples, so it is held there.
+        mean = math.fsum(self.samples) / len(self.samples)
+        return timedelta(seconds=min(max(mean, min(self.samples)), max(self.samples)))
 
     @property
     def max(self) -> timedelta | None:
@@ -149,7 +163,8 @@ def sla_report(
     """Compute the SLA report of the handoffs opened in ``[since, until)``.
 
     Args:
-        handoffs: candidate handoffs (others are filtered out by tenant and window).
+        handoffs: candidate handoffs (others are filtered out by tenant and window,
+            and those opened after ``as_of``).
         events: audit events; only those of the cohort's handoffs are read.
         as_of: when the outcomes are judged (normally the clock's now).
         since: cohort lower bound, inclusive.
@@ -157,12 +172,15 @@ def sla_report(
         tenant: the tenant; default that of the first handoff (or ``"default"``).
 
     Raises:
-        InvalidInput: a bound that is not a datetime, or ``since`` after ``until``.
+        InvalidInput: a bound that is not a datetime, ``since`` after ``until``, or a
+            ``tenant`` that is not a non-empty string.
         NaiveDatetimeError: a bound or ``as_of`` without a time zone.
     """
     as_of, since, until = check_window(as_of, since, until)
+    if tenant is not None:
+        check_tenant(tenant)
     candidates = list(handoffs)
-    tenant = tenant or (candidates[0].tenant if candidates else "default")
+    tenant = tenant or (candidates[0].tenant if candidates else DEFAULT_TENANT)
     cohort = sorted(
         (
             handoff
@@ -170,6 +188,8 @@ def sla_report(
             if handoff.tenant == tenant
             and (since is None or handoff.opened_at >= since)
             and (until is None or handoff.opened_at < until)
+            # A report as of a past moment: a case opened after it did not exist yet.
+            and handoff.opened_at <= as_of
         ),
         key=lambda handoff: (handoff.opened_at, handoff.id),
     )
@@ -185,13 +205,13 @@ def sla_report(
     for handoff in cohort:
         history = sorted(by_handoff.get(handoff.id, ()), key=lambda e: (e.at, e.seq or 0))
         start = _response_clock_start(handoff, history)
-        replied = _first(history, lambda e: e.kind == "public_reply.posted")
+        replied = _first(history, _is_public_reply)
         if replied is not None:
-            response.append((replied.at - start).total_seconds())
+            response.append(_seconds(start, replied.at))
         terminal = _first(history, _is_terminal)
-        sent = _first(_before(history, terminal), _is_private_message)
-        if sent is not None:
-            private.append((sent.at - handoff.opened_at).total_seconds())
+        sent_at = _went_private_at(history, terminal)
+        if sent_at is not None:
+            private.append(_seconds(handoff.opened_at, sent_at))
         if terminal is not None:
             closed += 1
             abandoned += terminal.data.get("to") == HandoffState.ABANDONED.value
@@ -239,8 +259,31 @@ def check_window(
     return aware_as_of, aware_since, aware_until
 
 
+def check_tenant(tenant: object) -> str:
+    """``tenant`` if it is a tenant's name.
+
+    Raises:
+        InvalidInput: not a non-empty string.
+    """
+    if not isinstance(tenant, str) or not tenant:
+        raise InvalidInput("tenant must be a non-empty string")
+    return tenant
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    # Two workers' clocks can disagree by a little: an event logged before the
+    # step that caused it came no later than that step, and a negative
+    # duration would pull a median below zero.
+    return max(0.0, (end - start).total_seconds())
+
+
 def _is_terminal(event: Event) -> bool:
     return event.kind == "handoff.transition" and event.data.get("to") in _TERMINAL
+
+
+def _is_public_reply(event: Event) -> bool:
+    # A Meta private reply goes through the publisher too, but only its author sees it.
+    return event.kind == "public_reply.posted" and not event.data.get("private")
 
 
 def _is_private_message(event: Event) -> bool:
@@ -249,11 +292,38 @@ def _is_private_message(event: Event) -> bool:
     )
 
 
-def _before(history: list[Event], terminal: Event | None) -> list[Event]:
-    """The events before ``terminal``: a closed case's sends are cancelled, so what it
-    sends after closing answers a keyword (its events from before templates were
-    recorded name none)."""
-    return history if terminal is None else history[: history.index(terminal)]
+def _went_private_at(history: list[Event], terminal: Event | None) -> datetime | None:
+    """When the case's first own private message that reached the customer was sent.
+
+    Not a message the carrier reported undelivered (unless it had reported it
+    delivered first, as the engine assumes too): the case fell back or failed. A
+    send held for an unknown outcome and confirmed later (``reconciled``) went
+    when it was held. Only what went before ``terminal``: a closed case's sends
+    are cancelled, so what it sends after closing answers a keyword (its events
+    from before templates were recorded name none).
+    """
+    closed = len(history) if terminal is None else history.index(terminal)
+    held: dict[object, int] = {}
+    lost: set[object] = set()
+    arrived: set[object] = set()
+    for index, event in enumerate(history):
+        row = event.data.get("outbox_id")
+        if row is None:
+            continue
+        if event.kind == "message.held":
+            held.setdefault(row, index)
+        elif event.kind == "message.undelivered":
+            lost.add(row)
+        elif event.kind == "message.status" and event.data.get("delivery_status") == "delivered":
+            arrived.add(row)
+    went = [
+        held.get(row, index) if event.data.get("reconciled") else index
+        for index, event in enumerate(history)
+        if _is_private_message(event)
+        and ((row := event.data.get("outbox_id")) not in lost or row in arrived)
+    ]
+    first = min((index for index in went if index < closed), default=None)
+    return None if first is None else history[first].at
 
 
 def _response_clock_start(handoff: Handoff, history: Sequence[Event]) -> datetime:

@@ -16,6 +16,9 @@ def format_duration(value: timedelta | None) -> str:
     if value is None:
         return "-"
     seconds = round(value.total_seconds())
+    if seconds < 0:
+        # divmod floors: -125 s would read "-3m 55s".
+        return "-" + format_duration(timedelta(seconds=-seconds))
     if seconds < 60:
         return f"{seconds}s"
     minutes, seconds = divmod(seconds, 60)
@@ -33,7 +36,16 @@ def _when(value: datetime) -> str:
 
 
 def _share(part: int, whole: int, what: str) -> str:
-    return "-" if not whole else f"{100 * part / whole:.1f}%\n{part} of {whole} {what}"
+    if not whole:
+        return "-"
+    percent = f"{100 * part / whole:.1f}%"
+    # 1 abandoned of 20,000 is not "0.0%", 19,999 resolved of 20,000 not "100.0%":
+    # only an exact none or all reads as one.
+    if part and percent == "0.0%":
+        percent = "<0.1%"
+    elif part != whole and percent == "100.0%":
+        percent = ">99.9%"
+    return f"{percent}\n{part} of {whole} {what}"
 
 
 def _durations(stats: DurationStats) -> tuple[str, str]:

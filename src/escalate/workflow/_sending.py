@@ -354,6 +354,9 @@ class SendPath(SendOutcomes):
                 item, handoff, OutboxStatus.FAILED, failed, report, reason=type(exc).__name__
             )
             return
+        # Reporting times the first public response by this event: a private
+        # reply, which only the author sees, must be told apart from it.
+        private: dict[str, Any] = {"private": True} if command.private else {}
         self._settle(
             item,
             handoff,
@@ -363,6 +366,7 @@ class SendPath(SendOutcomes):
             result={"post_id": published.post_id},
             then=PublicReplyPosted(post_id=published.post_id),
             post_id=published.post_id,
+            **private,
         )
 
 
