@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from escalate._exceptions import InvalidInput
 from escalate.reporting._histogram import write_histogram_png
 from escalate.reporting._metrics import (
     RESOLUTION_WINDOW,

@@ -263,9 +263,10 @@ def check_tenant(tenant: object) -> str:
     """``tenant`` if it is a tenant's name.
 
     Raises:
-        InvalidInput: not a non-empty string.
+        InvalidInput: not a string, or a blank one (no escalator writes one: the
+            report would read zero handoffs as if that were the answer).
     """
-    if not isinstance(tenant, str) or not tenant:
+    if not isinstance(tenant, str) or not tenant.strip():
         raise InvalidInput("tenant must be a non-empty string")
     return tenant
 
