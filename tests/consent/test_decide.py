@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from escalate import Identity, InvalidInput, NaiveDatetimeError
+from escalate import Channel, Identity, InvalidInput, NaiveDatetimeError
 from escalate.consent import (
     ConsentAction,
     ConsentEvidence,
@@ -274,3 +274,19 @@ def test_confirmation_of_a_superseded_revoke_is_refused() -> None:
                      template=OPT_OUT_CONFIRMATION_TEMPLATE,
                      requested_at=T0 + timedelta(minutes=12), confirms=records[-1].id)  # fmt: skip
     assert current.allowed
+
+
+def test_a_grant_counts_on_its_own_channel_a_revoke_on_every_one() -> None:
+    """Rule 2: an SMS grant is no WhatsApp opt-in; a STOP on WhatsApp stops texts too
+    (more in ``test_channel_scope.py``)."""
+    sms_grant = rec(GRANT)  # the phone's own channel: SMS
+    assert decide([sms_grant], Purpose.TRANSACTIONAL, channel=Channel.SMS).allowed
+    assert decide([sms_grant], Purpose.TRANSACTIONAL, channel=Channel.WHATSAPP).reason == (
+        "no_consent"
+    )
+    stop = rec(REVOKE, minutes=1, all_purposes=True).model_copy(
+        update={"channel": Channel.WHATSAPP}
+    )
+    assert decide([sms_grant, stop], Purpose.TRANSACTIONAL, channel=Channel.SMS).reason == (
+        "revoked"
+    )
