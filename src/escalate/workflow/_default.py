@@ -51,6 +51,7 @@ from escalate.workflow._default_actions import (
     from_address,
     give_up,
     opted_out,
+    private_reply,
     request_opt_in,
     sla_at_risk,
     stale_failure,
@@ -108,6 +109,7 @@ DEFAULT_STEPS = (
         ),
         starts=(SLA, ABANDON),
     ),
+    Step(OPEN, PublicReplyPosted, None, "Meta private reply posted", guard=private_reply),
     Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "public reply posted"),
     Step(OPEN[1:], PublicReplyPosted, None, "public reply posted"),
     Step(

@@ -26,6 +26,7 @@ from escalate.workflow._inputs import (
     ContactProvided,
     Opened,
     OptInConfirmed,
+    PublicReplyPosted,
     ReplyReceived,
     SendDeferred,
     SendFailed,
@@ -183,6 +184,13 @@ def acknowledge(handoff: Handoff, event: Opened, ctx: Context) -> Effects:
         StartTimer(name=ABANDON, due_at=ctx.now + duration(ctx, "contact_timeout")),
     ]
     return effects(*commands)
+
+
+def private_reply(handoff: Handoff, event: PublicReplyPosted, _: Context) -> bool:
+    """it was the Meta private reply, which only the comment's author sees"""
+    # The case moves on when the public acknowledgement is out, not when the
+    # private reply beat it there (or went alone, the public one refused).
+    return event.private
 
 
 def wants_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> bool:

@@ -53,10 +53,16 @@ class Opened(_Input):
 
 
 class PublicReplyPosted(_Input):
-    """The public acknowledgement was published."""
+    """The public acknowledgement was published.
+
+    ``private`` when it was a Meta private reply (``PostPublicReply(private=True)``):
+    only the comment's author sees it, so it is no public acknowledgement, and
+    the default workflow does not move the case on for it.
+    """
 
     kind: Literal["public_reply_posted"] = "public_reply_posted"
     post_id: str
+    private: bool = False
 
 
 class ContactProvided(_Input):
