@@ -43,6 +43,7 @@ from escalate.workflow._default_actions import (
     abandon,
     acknowledge,
     agent_reply,
+    answered_since,
     can_fall_back,
     confirm_opt_in,
     connect,
@@ -195,6 +196,13 @@ DEFAULT_STEPS = (
     ),
     *AGENT_MESSAGE_STEPS,
     Step(OPEN, SendFailed, None, "late failure on a previous channel", guard=stale_failure),
+    Step(
+        S.CONNECTED,
+        SendFailed,
+        None,
+        "late failure; the customer has written from the address since",
+        guard=answered_since,
+    ),
     Step(
         S.AWAITING_CONSENT,
         SendFailed,

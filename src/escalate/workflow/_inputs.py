@@ -109,12 +109,18 @@ class SendFailed(_Input):
     never send that one again). A workflow that falls back to another channel
     may send it again there, rendered anew from its ``template`` and ``values``
     (the default workflow does so for an agent's message). Its repr is redacted.
+
+    ``queued_version`` is the handoff version whose transition queued the
+    message, when the engine knows it: a failure reported after the customer
+    wrote from the address (``Handoff.address_replied_version``) is older news
+    than the reply.
     """
 
     kind: Literal["send_failed"] = "send_failed"
     channel: Channel
     reason: str
     message: SendMessage | None = None
+    queued_version: int | None = None
 
 
 class SendDeferred(_Input):
