@@ -272,6 +272,10 @@ class Escalator(ContactIntake, InboundRouting):
     def run_due(self, *, limit: int = 100) -> DispatchReport:
         """Fire due timers and dispatch due outbox rows; call it from your scheduler.
 
+        Every due timer fires, then every due row goes, ``limit`` at a time: a
+        backlog after an outage closes the cases whose follow-up ran its course
+        before their stale messages could be sent.
+
         Raises:
             InvalidInput: ``limit`` is not a positive int (0 would never finish).
         """

@@ -151,6 +151,10 @@ class Handoff(Model):
     #: The version whose transition took the customer's latest reply: a follow-up
     #: queued before it and still waiting (held by quiet hours) is withdrawn.
     replied_version: int | None = None
+    #: The version whose transition took the customer's latest reply from the
+    #: handoff's own address: it reaches them, whatever a failure of a message
+    #: queued before it reports later.
+    address_replied_version: int | None = None
     #: Channels whose sends failed permanently; the workflow does not fall back to them.
     failed_channels: tuple[Channel, ...] = ()
 

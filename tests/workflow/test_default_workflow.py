@@ -84,7 +84,7 @@ def test_x_invitation_carries_a_dm_deep_link_with_the_reference(
     """On X with the brand's id configured, the reply links to a prefilled DM."""
     handoff = make_esc(x_recipient_id="783214").open(make_thread(clock))
     reply = publisher.replies[0].text
-    assert "https://x.com/messages/compose?recipient_id=783214&text=Case+" in reply
+    assert "https://x.com/messages/compose?recipient_id=783214&text=Case%20" in reply
     assert handoff.reference.replace("-", "-") in reply
 
 

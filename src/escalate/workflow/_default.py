@@ -43,6 +43,7 @@ from escalate.workflow._default_actions import (
     abandon,
     acknowledge,
     agent_reply,
+    answered_since,
     can_fall_back,
     confirm_opt_in,
     connect,
@@ -51,6 +52,7 @@ from escalate.workflow._default_actions import (
     from_address,
     give_up,
     opted_out,
+    private_reply,
     request_opt_in,
     sla_at_risk,
     stale_failure,
@@ -108,6 +110,7 @@ DEFAULT_STEPS = (
         ),
         starts=(SLA, ABANDON),
     ),
+    Step(OPEN, PublicReplyPosted, None, "Meta private reply posted", guard=private_reply),
     Step(S.ACKNOWLEDGED, PublicReplyPosted, S.AWAITING_CONTACT, "public reply posted"),
     Step(OPEN[1:], PublicReplyPosted, None, "public reply posted"),
     Step(
@@ -193,6 +196,13 @@ DEFAULT_STEPS = (
     ),
     *AGENT_MESSAGE_STEPS,
     Step(OPEN, SendFailed, None, "late failure on a previous channel", guard=stale_failure),
+    Step(
+        S.CONNECTED,
+        SendFailed,
+        None,
+        "late failure; the customer has written from the address since",
+        guard=answered_since,
+    ),
     Step(
         S.AWAITING_CONSENT,
         SendFailed,

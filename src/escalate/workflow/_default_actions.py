@@ -26,12 +26,14 @@ from escalate.workflow._inputs import (
     ContactProvided,
     Opened,
     OptInConfirmed,
+    PublicReplyPosted,
     ReplyReceived,
     SendDeferred,
     SendFailed,
     TimerFired,
 )
 from escalate.workflow._invite import consent_page_link, meta_private_reply_allowed, x_dm_link
+from escalate.workflow._recipient import ADDRESS_UNLINKED
 from escalate.workflow._threading import ReplyAddressing, root_headers, thread_headers
 
 S = HandoffState
@@ -185,6 +187,13 @@ def acknowledge(handoff: Handoff, event: Opened, ctx: Context) -> Effects:
     return effects(*commands)
 
 
+def private_reply(handoff: Handoff, event: PublicReplyPosted, _: Context) -> bool:
+    """it was the Meta private reply, which only the comment's author sees"""
+    # The case moves on when the public acknowledgement is out, not when the
+    # private reply beat it there (or went alone, the public one refused).
+    return event.private
+
+
 def wants_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> bool:
     """double opt-in configured and the address is a phone"""
     return bool(ctx.settings["double_opt_in"]) and channel_for(event.identity) is Channel.SMS
@@ -299,6 +308,26 @@ def went_idle(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
 def stale_failure(handoff: Handoff, event: SendFailed, _: Context) -> bool:
     """the failure is not on the handoff's current channel (a late result)"""
     return event.channel is not handoff.channel
+
+
+def answered_since(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
+    """the customer has written from the address since the message (no agent's) was queued"""
+    # A carrier's late "undelivered" for the intro, after the customer texted
+    # back from that number: the conversation is live there, and moving it to
+    # email (or closing it, with no email) would leave them answering into a
+    # case that went elsewhere. Facts about now still count: an opt-out, a
+    # consent refusal, an address unlinked from the contact.
+    replied = handoff.address_replied_version
+    return (
+        replied is not None
+        and event.queued_version is not None
+        and event.queued_version < replied
+        and (event.message is None or event.message.to == handoff.address)
+        and carried_text(event) is None
+        and not opted_out(handoff, event, ctx)
+        and not event.reason.startswith("consent:")
+        and event.reason != ADDRESS_UNLINKED
+    )
 
 
 def _fallback_address(handoff: Handoff, event: SendFailed, ctx: Context) -> ContactAddress | None:

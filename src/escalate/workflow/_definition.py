@@ -200,6 +200,8 @@ class Workflow(WorkflowValidation):
         if isinstance(event, ReplyReceived):
             # The reply answers any follow-up still waiting to go (``follow_up``).
             updates["replied_version"] = handoff.version + 1
+            if event.message.sender == handoff.address:
+                updates["address_replied_version"] = handoff.version + 1
         if target in TERMINAL_STATES and handoff.is_open:
             updates["closed_at"] = ctx.now
             updates["close_reason"] = step.reason

@@ -218,12 +218,25 @@ class Feeding(ReportedSettling):
         return True
 
     def fire_timers(self, limit: int = 100) -> int:
-        """Feed every due timer to its handoff; return how many fired."""
+        """Feed every due timer to its handoff, ``limit`` at a time; return how many fired.
+
+        All of them, not one batch: ``run_due`` dispatches every due row next,
+        and after a scheduler outage a case past its follow-up must be closed
+        (its stale intro withdrawn) before that. A timer of a handoff and name
+        already fired in this call (restarted already due, or left pending by
+        a burst of conflicts) waits for the next call, so this always ends.
+        """
         fired = 0
-        for timer in self.store.due_timers(self.clock.now(), limit=limit, tenant=self.tenant):
-            self.feed(timer.handoff_id, TimerFired(name=timer.name), fire_timers=(timer.id,))
-            fired += 1
-        return fired
+        done: set[tuple[str, str]] = set()
+        while True:
+            due = self.store.due_timers(self.clock.now(), limit=limit, tenant=self.tenant)
+            fresh = [timer for timer in due if (timer.handoff_id, timer.name) not in done]
+            for timer in fresh:
+                done.add((timer.handoff_id, timer.name))
+                self.feed(timer.handoff_id, TimerFired(name=timer.name), fire_timers=(timer.id,))
+            fired += len(fresh)
+            if len(due) < limit or not fresh:
+                return fired
 
     def _settle(
         self,

@@ -53,10 +53,16 @@ class Opened(_Input):
 
 
 class PublicReplyPosted(_Input):
-    """The public acknowledgement was published."""
+    """The public acknowledgement was published.
+
+    ``private`` when it was a Meta private reply (``PostPublicReply(private=True)``):
+    only the comment's author sees it, so it is no public acknowledgement, and
+    the default workflow does not move the case on for it.
+    """
 
     kind: Literal["public_reply_posted"] = "public_reply_posted"
     post_id: str
+    private: bool = False
 
 
 class ContactProvided(_Input):
@@ -103,12 +109,18 @@ class SendFailed(_Input):
     never send that one again). A workflow that falls back to another channel
     may send it again there, rendered anew from its ``template`` and ``values``
     (the default workflow does so for an agent's message). Its repr is redacted.
+
+    ``queued_version`` is the handoff version whose transition queued the
+    message, when the engine knows it: a failure reported after the customer
+    wrote from the address (``Handoff.address_replied_version``) is older news
+    than the reply.
     """
 
     kind: Literal["send_failed"] = "send_failed"
     channel: Channel
     reason: str
     message: SendMessage | None = None
+    queued_version: int | None = None
 
 
 class SendDeferred(_Input):

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from escalate._clock import ensure_aware
 from escalate._domain import check_url
@@ -27,13 +27,26 @@ __all__ = [
 
 #: Meta accepts one private reply per comment, within 7 days of the comment.
 META_PRIVATE_REPLY_WINDOW = timedelta(days=7)
+#: What ``quote`` leaves unencoded that cannot end a link X recognises.
+_UNSAFE_LAST = ".~"
 
 
 def x_dm_link(recipient_id: str, text: str) -> str:
-    """A link that opens an X DM to ``recipient_id`` (the brand's numeric id) with ``text``."""
+    """A link that opens an X DM to ``recipient_id`` (the brand's numeric id) with ``text``.
+
+    Percent-encoded throughout (a space is ``%20``), so that X links the whole
+    URL in a post, the prefilled text's last character included.
+    """
     if not isinstance(recipient_id, str) or not (recipient_id.isascii() and recipient_id.isdigit()):
         raise InvalidInput("recipient_id must be the brand's numeric X user id")
-    query = urlencode({"recipient_id": recipient_id, "text": text})
+    # X's autolinker (twitter-text) ends a link's query only on a letter, a digit
+    # or one of "-_&=#/": with a space as "+", the prefill's trailing space (the
+    # customer types their number right after it) was cut from the link, and
+    # "reach me at4155550100" holds no number. A space is "%20", and a final "."
+    # or "~" (which quote leaves as they are) is encoded too.
+    query = urlencode({"recipient_id": recipient_id, "text": text}, quote_via=quote)
+    if query[-1] in _UNSAFE_LAST:
+        query = query[:-1] + f"%{ord(query[-1]):02X}"
     return f"https://x.com/messages/compose?{query}"
 
 

@@ -152,8 +152,19 @@ def failure_of(item: OutboxItem, reason: str) -> SendFailed | None:
         return None
     delivered = delivered_once(item.result) or delivered_once(item.reported)
     return SendFailed(
-        channel=command.channel, reason=reason, message=None if delivered else command
+        channel=command.channel,
+        reason=reason,
+        message=None if delivered else command,
+        queued_version=_queued_version(item),
     )
+
+
+def _queued_version(item: OutboxItem) -> int | None:
+    """The version of the transition that queued ``item`` (its ``transition_key``)."""
+    parts = item.idempotency_key.rsplit(":", 2)
+    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    return int(parts[1])
 
 
 @dataclass(frozen=True)

@@ -364,7 +364,7 @@ class SendPath(SendOutcomes):
             "public_reply.posted",
             report,
             result={"post_id": published.post_id},
-            then=PublicReplyPosted(post_id=published.post_id),
+            then=PublicReplyPosted(post_id=published.post_id, private=command.private),
             post_id=published.post_id,
             **private,
         )
