@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from escalate import (
     Channel,
     ConsentPolicy,
@@ -183,6 +185,24 @@ def test_double_opt_in(store: Store, clock: FakeClock, sms: MemoryTransport) -> 
     assert handoff.state is HandoffState.CONNECTED
     assert len(sms.sent) == 2
     assert handoff.reference in sms.sent[1].body
+
+
+@pytest.mark.parametrize("answer", ["Yes please", "yes, thank you!", "Y pls"])
+def test_double_opt_in_yes_with_thanks_connects(
+    store: Store, clock: FakeClock, sms: MemoryTransport, answer: str
+) -> None:
+    """A customer answers "Reply YES" with "Yes please" as often as with YES."""
+    esc = Escalator(
+        store, transports=[sms], clock=clock, workflow=Workflow.default(double_opt_in=True)
+    )
+    handoff = esc.open(make_thread(clock))
+    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    handoff = esc.inbound(text(clock, answer))
+    assert handoff is not None
+    assert handoff.state is HandoffState.CONNECTED
+    assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).allowed
+    assert handoff.reference in sms.sent[-1].body
+    assert len(sms.sent) == 2  # the request, then the intro: no "you are subscribed" text
 
 
 def test_double_opt_in_stop_instead_of_yes(

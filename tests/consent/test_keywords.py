@@ -307,3 +307,24 @@ def test_look_alike_letters_grant_nothing(word: str, data: st.DataObject) -> Non
 def test_words_of_other_scripts_are_not_opt_outs(text: str) -> None:
     """Folding applies to whole replies, yet ordinary Greek and Cyrillic words stay words."""
     assert classify_reply(text) is ReplyIntent.NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("Yes please", "en"), ("yes, thank you!", "en"), ("y pls", "en"), ("Sí, por favor", "es"),
+     ("oui merci", "fr"), ("YES YES", "en")],
+)  # fmt: skip
+def test_a_confirmation_with_thanks_confirms_only_when_pending(text: str, locale: str) -> None:
+    assert classify(text, locale=locale, pending_opt_in=True).rule == "confirm_with_filler"
+    assert classify_reply(text, locale=locale) is ReplyIntent.NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("yes stop", ReplyIntent.OPT_OUT), ("yes please stop texting me", ReplyIntent.OPT_OUT),
+     ("yes but not now", ReplyIntent.NONE), ("ok", ReplyIntent.NONE),
+     ("yes please call me instead", ReplyIntent.NONE), ("y por favor", ReplyIntent.NONE)],
+)  # fmt: skip
+def test_what_is_more_than_thanks_does_not_confirm(text: str, intent: ReplyIntent) -> None:
+    locale = "es" if "favor" in text else "en"
+    assert classify_reply(text, locale=locale, pending_opt_in=True) is intent

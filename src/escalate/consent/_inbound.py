@@ -23,7 +23,7 @@ from datetime import datetime
 from escalate._ids import new_id
 from escalate._messages import InboundMessage
 from escalate._models import Channel, Event, Handoff
-from escalate.consent._keywords import Classification, ReplyIntent, classify
+from escalate.consent._keywords import CONFIRMING_RULES, Classification, ReplyIntent, classify
 from escalate.consent._making import consent_event, make_consent_record
 from escalate.consent._policy import (
     HELP_TEMPLATE,
@@ -225,7 +225,7 @@ def plan_reply(
         # YES, or START: either answers the handoff's request, which records the
         # grant with the request's text and sends the intro (no "subscribed").
         return ReplyPlan(verdict, events=(note("consent.opt_in_confirmed"),), confirmed_opt_in=True)
-    if verdict.intent is ReplyIntent.OPT_IN and verdict.rule == "confirm" and pending:
+    if verdict.intent is ReplyIntent.OPT_IN and verdict.rule in CONFIRMING_RULES and pending:
         tie = getattr(pending, "handoff_id", None) or handoff_id
         grant = record(ConsentAction.GRANT, Purpose.TRANSACTIONAL, tie=tie)
         return ReplyPlan(verdict, (grant,), (consent_event(grant),), confirmed_opt_in=True)

@@ -12,7 +12,10 @@
    honours the English words: carriers do, a STOP must never be missed, and a
    customer answers "Reply YES" with YES whatever the language around it.
 3. **Confirmation** (``YES``, ``Y``; ``SI`` in Spanish...) is ``opt_in`` only while a
-   double opt-in is pending; otherwise it is an ordinary reply (``none``).
+   double opt-in is pending; otherwise it is an ordinary reply (``none``). With
+   only thanks or politeness around it ("Yes please", "yes, thank you", "Sí, por
+   favor") it confirms too, once the opt-out rules below have had their say
+   ("yes stop" stays a STOP).
 4. **Keyword with filler**: a message made only of opt-out keywords plus
    politeness or emphasis ("please stop", "STOP STOP", "unsubscribe me now",
    "cancel pls", "yes stop") is an opt-out: the FCC's 2025 order treats those
@@ -51,6 +54,7 @@ from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
 
 __all__ = [
+    "CONFIRMING_RULES",
     "DEFAULT_KEYWORDS",
     "Classification",
     "KeywordSet",
@@ -167,6 +171,16 @@ _FILLER = frozenset(
         "right", "away", "and", "so", "i", "said", "yes", "these", "them",
     }
 )  # fmt: skip
+#: The rules by which a reply confirms a pending double opt-in (rule 3).
+CONFIRMING_RULES = frozenset({"confirm", "confirm_with_filler"})
+#: Words that may surround a confirmation without changing it (rule 3): a customer
+#: answers "Reply YES" with "Yes please" or "yes, thank you" as often as with YES.
+_CONFIRM_FILLER = frozenset(
+    {
+        "please", "pls", "plz", "thanks", "thank", "you", "thx", "ok", "okay", "sure",
+        "por", "favor", "gracias", "merci", "svp",
+    }
+)  # fmt: skip
 _TOKEN = re.compile(r"[\w'-]+")
 #: Where a message's sentences or lines part (rule 5); read on the text as sent,
 #: before normalizing joins its lines.
@@ -236,8 +250,8 @@ class Classification:
 
     Attributes:
         intent: what the reply asks for.
-        rule: ``keyword``, ``confirm``, ``keyword_with_filler``, a free-text rule
-            name (``stop_messaging``, ``unsubscribe``...), or ``none``.
+        rule: ``keyword``, ``confirm``, ``confirm_with_filler``, ``keyword_with_filler``,
+            a free-text rule name (``stop_messaging``, ``unsubscribe``...), or ``none``.
         free_text: True when the revocation was read from words, not a keyword.
     """
 
@@ -321,6 +335,8 @@ def _classify(
             for part in _SENTENCES.split(text):
                 if _normalize(part) in opt_out:  # the keyword alone, nothing around it
                     return Classification(ReplyIntent.OPT_OUT, "keyword_sentence", free_text=True)
+    if pending_opt_in and _confirm_with_filler(tokens, confirm):
+        return Classification(ReplyIntent.OPT_IN, "confirm_with_filler")
     if language_of(locale) != "en":
         # Free-text rules are written for English; other locales get keywords only.
         return Classification(ReplyIntent.NONE, "none")
@@ -343,6 +359,15 @@ def _keyword_with_filler(tokens: list[str], opt_out: frozenset[str]) -> bool:
     if all(token in opt_out for token in tokens):
         return True  # "stop stop stop stop stop stop stop": as per se as one
     return len(tokens) <= 6 and all(token in opt_out or token in _FILLER for token in tokens)
+
+
+def _confirm_with_filler(tokens: list[str], confirm: frozenset[str]) -> bool:
+    """A confirmation word with only thanks or politeness around it ("yes please", "Oui merci")."""
+    return (
+        len(tokens) <= 5
+        and any(token in confirm for token in tokens)
+        and all(token in confirm or token in _CONFIRM_FILLER for token in tokens)
+    )
 
 
 def classify_reply(
