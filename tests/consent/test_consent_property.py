@@ -34,7 +34,7 @@ PHONE = Identity.phone("+14155550100")  # America/Los_Angeles
 LA = ZoneInfo("America/Los_Angeles")
 WINDOW = timedelta(minutes=5)
 BODIES = ["STOP", "stop please", "please stop texting me", "START", "YES", "HELP", "INFO",
-          "thanks, order 1234", "unsubscribe", "yes"]  # fmt: skip
+          "thanks, order 1234", "unsubscribe", "yes", "Yes please", "S\u03a4OP"]  # fmt: skip
 
 
 @dataclass
