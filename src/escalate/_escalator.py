@@ -250,6 +250,8 @@ class Escalator(ContactIntake, InboundRouting):
             NotFound: no such handoff.
             InvalidInput: empty or overlong text.
             TransitionNotAllowed: the handoff is not in a private conversation yet.
+            ConcurrentUpdate: a worker moved the handoff after it was read (a timer
+                fired, a send's result came in); nothing is written: call again.
         """
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("send_message() needs the message text")
@@ -262,7 +264,14 @@ class Escalator(ContactIntake, InboundRouting):
     def resolve(
         self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"
     ) -> Handoff:
-        """Close a handoff as resolved."""
+        """Close a handoff as resolved.
+
+        Raises:
+            NotFound: no such handoff.
+            TransitionNotAllowed: the handoff is closed already.
+            ConcurrentUpdate: a worker moved the handoff after it was read (a timer
+                fired, a send's result came in); nothing is written: call again.
+        """
         handoff = self.handoffs.get(handoff_id)
         updated, claimed = self.engine.apply(
             handoff, ResolveRequested(reason=reason), actor=actor, claim=self.dispatch_immediately

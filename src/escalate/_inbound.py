@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
 from escalate._exceptions import (
     ConcurrentUpdate,
     CrossTenantError,
@@ -33,7 +35,7 @@ from escalate.consent._unverified import (
 )
 from escalate.identity._contact import Contact
 from escalate.identity._merge import merged_contact_ids
-from escalate.store import Changes
+from escalate.store import Changes, OutboxItem
 from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import (
     OptedOut,
@@ -43,7 +45,21 @@ from escalate.workflow._inputs import (
 )
 from escalate.workflow._threading import ReplyAddressing
 
-__all__ = ["InboundRouting"]
+__all__ = ["REPLY_ATTEMPTS", "InboundRouting"]
+
+#: How many times a reply is decided on its case while other writers keep
+#: moving the case first (``FEED_ATTEMPTS`` is the same for a system input).
+REPLY_ATTEMPTS = 10
+
+
+def _outlasting_writers() -> Retrying:
+    # Built per use: a Retrying keeps its per-call state on the instance.
+    return Retrying(
+        stop=stop_after_attempt(REPLY_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.002, max=0.05),
+        retry=retry_if_exception_type(ConcurrentUpdate),
+        reraise=True,
+    )
 
 
 def _workflow_input(
@@ -94,6 +110,8 @@ class InboundRouting(EscalatorParts):
         Raises:
             InvalidInput: not an ``InboundMessage``.
             CrossTenantError: the message names another tenant.
+            ConcurrentUpdate: other writers moved the case first ``REPLY_ATTEMPTS``
+                times in a row (one is outlasted: see ``_feed_reply``).
         """
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
@@ -220,38 +238,65 @@ class InboundRouting(EscalatorParts):
             handoffs = awaiting or handoffs
         matched: Handoff | None = None
         for handoff in handoffs:
-            event = _workflow_input(
+            fed = self._feed_reply(
                 message,
                 handoff,
                 opted_out=opted_out,
                 confirmed_opt_in=confirmed_opt_in,
                 help_request=help_request,
             )
-            if event is None or not self.workflow.accepts(handoff.state, event):
+            if fed is None:
                 continue
-            received = handoff_event(
-                handoff,
-                "reply.received",
-                self.clock.now(),
-                "customer",
-                channel=message.channel.value,
-                input=event.kind,
-                provider_message_id=message.provider_message_id,
-            )
-            try:
-                updated, claimed = self.engine.apply(
-                    handoff,
-                    event,
-                    actor="customer",
-                    events=(received,),
-                    claim=self.dispatch_immediately,
-                )
-            except TransitionNotAllowed:
-                continue  # a guard refused it (e.g. a YES from another address)
+            event, updated, claimed = fed
             matched = self._dispatch(updated, claimed)
             if not isinstance(event, OptedOut | OptInConfirmed):
                 return matched
         return matched
+
+    def _feed_reply(
+        self, message: InboundMessage, handoff: Handoff, **reading: bool
+    ) -> tuple[WorkflowInput, Handoff, list[OutboxItem]] | None:
+        """Move ``handoff`` by ``message``: the input, the handoff and the rows claimed.
+
+        ``None`` when the case does not take it (its state, a guard, or it closed).
+        Another writer's commit to the case after we read it (a worker, in this
+        process or another, posting the public reply or firing a timer) refuses
+        ours: the case is read again and the reply decided anew, up to
+        ``REPLY_ATTEMPTS`` times. Raised, the reply would be lost (a provider
+        does not retry an incoming message), and its reminder would still go.
+        """
+        current = handoff
+        for attempt in _outlasting_writers():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    fresh = self.store.get_handoff(self.tenant, handoff.id)
+                    if fresh is None or not fresh.is_open:
+                        return None  # closed meanwhile: routed now, it would not be tried
+                    current = fresh
+                event = _workflow_input(message, current, **reading)
+                if event is None or not self.workflow.accepts(current.state, event):
+                    return None
+                received = handoff_event(
+                    current,
+                    "reply.received",
+                    self.clock.now(),
+                    "customer",
+                    channel=message.channel.value,
+                    input=event.kind,
+                    provider_message_id=message.provider_message_id,
+                )
+                try:
+                    updated, claimed = self.engine.apply(
+                        current,
+                        event,
+                        actor="customer",
+                        events=(received,),
+                        claim=self.dispatch_immediately,
+                    )
+                except TransitionNotAllowed:
+                    return None  # a guard refused it (e.g. a YES from another address)
+                return event, updated, claimed
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _signed_handoff(self, message: InboundMessage) -> Handoff | None:
         """The handoff an email's signed reply-to recipient names, open or closed."""

@@ -55,6 +55,8 @@ class ContactIntake(EscalatorParts):
             NotTheAuthor: ``author`` is not the thread's author, or is missing
                 where the workflow requires it; nothing is written.
             TransitionNotAllowed: the handoff is not waiting for contact details.
+            ConcurrentUpdate: a worker moved the handoff after it was read (its
+                public reply posted, a timer fired); nothing is written: call again.
         """
         if not isinstance(identity, Identity) or identity.kind is IdentityKind.SOCIAL:
             raise InvalidInput("contact_provided() takes a phone or email Identity")
