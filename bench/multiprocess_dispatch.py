@@ -7,8 +7,9 @@ spawn; CONCURRENCY dispatch threads each) run ``run_due()`` in a loop on the
 same file, while an intake process opens ARRIVALS more cases (queued too) and a
 desk process acts on the cases as a webhook handler and a helpdesk would:
 customers reply (``esc.inbound``, not retried: a provider does not retry an
-incoming message), agents write and resolve (verbs that dispatch at once, and
-are retried on ``ConcurrentUpdate`` as their callers must). Reminders and
+incoming message), agents write and resolve (verbs that dispatch at once; they
+decide again themselves when a worker moved the case, and a ``ConcurrentUpdate``
+that still reaches the desk is retried and counted). Reminders and
 abandonments come due meanwhile. At random moments a worker is killed with
 SIGKILL and started again (KILLS), or stopped with SIGSTOP for longer than a
 lease and continued (PAUSES): its claims lapse under it.

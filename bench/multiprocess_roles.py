@@ -244,10 +244,11 @@ def _escalator(config: Config, who: str, *, immediately: bool) -> tuple[Escalato
 
 
 def _retrying(journal: Journal, verb: Callable[[], T]) -> T:
-    """A verb, tried again on ``ConcurrentUpdate`` ("reload and retry"), as a caller must.
+    """A verb, tried again on ``ConcurrentUpdate`` ("reload and retry"), counted.
 
-    A worker's commit to the same case (its public reply posted, a timer fired)
-    between the verb's read and its write refuses the verb's.
+    The verbs outlast a worker's commit to the same case themselves (ten
+    attempts, ``escalate/_conflicts.py``): a ``verb_retried`` line here means a
+    case moved ten times during one call.
     """
     name = getattr(getattr(verb, "func", verb), "__name__", "verb")
     for _ in range(VERB_ATTEMPTS - 1):

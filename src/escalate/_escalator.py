@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
+from escalate._conflicts import outlasting
 from escalate._exceptions import ConcurrentUpdate, InvalidInput
 from escalate._handoff_queries import HandoffQueries
 from escalate._ids import new_id, new_reference
@@ -36,7 +37,7 @@ from escalate.webhooks._apply import Applied, MemorySeen, Seen, WebhookRecord, a
 from escalate.workflow._definition import Workflow
 from escalate.workflow._engine import DispatchReport, Engine, Notifier
 from escalate.workflow._events import handoff_event
-from escalate.workflow._inputs import AgentReplied, Opened, ResolveRequested
+from escalate.workflow._inputs import AgentReplied, Opened, ResolveRequested, WorkflowInput
 
 __all__ = ["Escalator", "HandoffQueries"]
 
@@ -250,16 +251,13 @@ class Escalator(ContactIntake, InboundRouting):
             NotFound: no such handoff.
             InvalidInput: empty or overlong text.
             TransitionNotAllowed: the handoff is not in a private conversation yet.
-            ConcurrentUpdate: a worker moved the handoff after it was read (a timer
-                fired, a send's result came in); nothing is written: call again.
+            ConcurrentUpdate: workers kept moving the handoff after it was read (a
+                timer fired, a send's result came in) ``CONFLICT_ATTEMPTS`` times,
+                each decided again on the handoff as it then was; nothing is written.
         """
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("send_message() needs the message text")
-        handoff = self.handoffs.get(handoff_id)
-        updated, claimed = self.engine.apply(
-            handoff, AgentReplied(text=text.strip()), actor=actor, claim=self.dispatch_immediately
-        )
-        return self._dispatch(updated, claimed)
+        return self._decide(handoff_id, AgentReplied(text=text.strip()), actor)
 
     def resolve(
         self, handoff_id: str, *, reason: str = "resolved", actor: str = "agent"
@@ -269,14 +267,23 @@ class Escalator(ContactIntake, InboundRouting):
         Raises:
             NotFound: no such handoff.
             TransitionNotAllowed: the handoff is closed already.
-            ConcurrentUpdate: a worker moved the handoff after it was read (a timer
-                fired, a send's result came in); nothing is written: call again.
+            ConcurrentUpdate: as for ``send_message``.
         """
-        handoff = self.handoffs.get(handoff_id)
-        updated, claimed = self.engine.apply(
-            handoff, ResolveRequested(reason=reason), actor=actor, claim=self.dispatch_immediately
-        )
-        return self._dispatch(updated, claimed)
+        return self._decide(handoff_id, ResolveRequested(reason=reason), actor)
+
+    def _decide(self, handoff_id: str, event: WorkflowInput, actor: str) -> Handoff:
+        """Apply ``event`` to the handoff as stored, again on a fresh read if a worker
+        committed to it meanwhile: a caller should not lose a resolve to a timer."""
+        applied = None
+        for attempt in outlasting(ConcurrentUpdate):
+            with attempt:
+                handoff = self.handoffs.get(handoff_id)
+                applied = self.engine.apply(
+                    handoff, event, actor=actor, claim=self.dispatch_immediately
+                )
+        assert applied is not None  # outlasting() re-raises the last conflict
+        # Outside the retries: the event is committed; dispatching it again would not be.
+        return self._dispatch(*applied)
 
     def run_due(self, *, limit: int = 100) -> DispatchReport:
         """Fire due timers and dispatch due outbox rows; call it from your scheduler.

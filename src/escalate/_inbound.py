@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
+from escalate._conflicts import CONFLICT_ATTEMPTS, outlasting
 from escalate._exceptions import (
     ConcurrentUpdate,
     CrossTenantError,
@@ -49,17 +48,7 @@ __all__ = ["REPLY_ATTEMPTS", "InboundRouting"]
 
 #: How many times a reply is decided on its case while other writers keep
 #: moving the case first (``FEED_ATTEMPTS`` is the same for a system input).
-REPLY_ATTEMPTS = 10
-
-
-def _outlasting_writers() -> Retrying:
-    # Built per use: a Retrying keeps its per-call state on the instance.
-    return Retrying(
-        stop=stop_after_attempt(REPLY_ATTEMPTS),
-        wait=wait_random_exponential(multiplier=0.002, max=0.05),
-        retry=retry_if_exception_type(ConcurrentUpdate),
-        reraise=True,
-    )
+REPLY_ATTEMPTS = CONFLICT_ATTEMPTS
 
 
 def _workflow_input(
@@ -266,7 +255,7 @@ class InboundRouting(EscalatorParts):
         does not retry an incoming message), and its reminder would still go.
         """
         current = handoff
-        for attempt in _outlasting_writers():
+        for attempt in outlasting(ConcurrentUpdate, attempts=REPLY_ATTEMPTS):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     fresh = self.store.get_handoff(self.tenant, handoff.id)

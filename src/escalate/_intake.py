@@ -7,7 +7,8 @@ transaction. Kept apart from the facade so each verb's rules read on their own.
 
 from __future__ import annotations
 
-from escalate._exceptions import InvalidInput, NotTheAuthor
+from escalate._conflicts import outlasting
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotTheAuthor
 from escalate._facade import EscalatorParts
 from escalate._identity import Identity, IdentityKind
 from escalate._models import Event, Handoff
@@ -16,6 +17,7 @@ from escalate.identity._contact import Contact, Link, LinkSource
 from escalate.identity._linking import link_event, made_for, with_link
 from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.store._changes import NO_CHANGES
+from escalate.store._protocol import OutboxItem
 from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import ContactProvided
 
@@ -55,8 +57,9 @@ class ContactIntake(EscalatorParts):
             NotTheAuthor: ``author`` is not the thread's author, or is missing
                 where the workflow requires it; nothing is written.
             TransitionNotAllowed: the handoff is not waiting for contact details.
-            ConcurrentUpdate: a worker moved the handoff after it was read (its
-                public reply posted, a timer fired); nothing is written: call again.
+            ConcurrentUpdate: workers kept moving the handoff after it was read (its
+                public reply posted, a timer fired) ``CONFLICT_ATTEMPTS`` times, each
+                decided again on what was then stored; nothing is written.
         """
         if not isinstance(identity, Identity) or identity.kind is IdentityKind.SOCIAL:
             raise InvalidInput("contact_provided() takes a phone or email Identity")
@@ -64,6 +67,23 @@ class ContactIntake(EscalatorParts):
             raise InvalidInput("consent must be a ConsentEvidence")
         if author is not None and not isinstance(author, Identity):
             raise InvalidInput("author must be the social Identity the visitor signed in with")
+        applied = None
+        # A worker posting the public reply moves a case just opened: the details
+        # are decided again on the case as it now is, not refused.
+        for attempt in outlasting(ConcurrentUpdate):
+            with attempt:
+                applied = self._contact_provided(handoff_id, identity, consent, actor, author)
+        assert applied is not None  # outlasting() re-raises the last conflict
+        return self._dispatch(*applied)
+
+    def _contact_provided(
+        self,
+        handoff_id: str,
+        identity: Identity,
+        consent: ConsentEvidence | None,
+        actor: str,
+        author: Identity | None,
+    ) -> tuple[Handoff, list[OutboxItem]]:
         handoff = self.handoffs.get(handoff_id)
         self._check_author(handoff, author, actor)
         now = self.clock.now()
@@ -99,7 +119,7 @@ class ContactIntake(EscalatorParts):
             )
             # A customer-provided address is an unverified claim: a human decides.
             _, extra = self.contacts.propose(contact, owner, identity, "identity_claimed")
-        updated, claimed = self.engine.apply(
+        return self.engine.apply(
             handoff,
             ContactProvided(identity=identity, consent=consent),
             actor=actor,
@@ -108,7 +128,6 @@ class ContactIntake(EscalatorParts):
             extra=extra,
             claim=self.dispatch_immediately,
         )
-        return self._dispatch(updated, claimed)
 
     def _check_author(self, handoff: Handoff, author: Identity | None, actor: str) -> None:
         """Refuse contact details from anyone not shown to be the thread's author."""

@@ -16,14 +16,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import RetryError
 
+from escalate._conflicts import CONFLICT_ATTEMPTS, outlasting
 from escalate._exceptions import ConcurrentUpdate, StaleTimer, TransitionNotAllowed
 from escalate._models import Handoff
 from escalate.consent._making import consent_event
@@ -44,20 +39,8 @@ __all__ = ["Feeding"]
 
 log = logging.getLogger("escalate")
 
-#: How many times ``feed`` tries before leaving an input for the next run: each
-#: conflict is another worker's commit to the same handoff landing between our
-#: read and our write, so ten in a row (with at most ~0.3 s of jittered waits
-#: between them) is a burst on one case, not a race.
-FEED_ATTEMPTS = 10
-
-
-def _outlasting_conflicts() -> Retrying:
-    # Built per use: a Retrying keeps its per-call state on the instance.
-    return Retrying(
-        stop=stop_after_attempt(FEED_ATTEMPTS - 1),
-        wait=wait_random_exponential(multiplier=0.002, max=0.05),
-        retry=retry_if_exception_type(_Conflict),
-    )
+#: How many times ``feed`` tries before leaving an input for the next run.
+FEED_ATTEMPTS = CONFLICT_ATTEMPTS
 
 
 class _Conflict(Exception):
@@ -117,7 +100,7 @@ class Feeding(ReportedSettling):
         except _Conflict:
             pass
         try:
-            for attempt in _outlasting_conflicts():
+            for attempt in outlasting(_Conflict, attempts=FEED_ATTEMPTS - 1, reraise=False):
                 with attempt:
                     fed = self._feed_once(handoff_id, event, fire_timers, settlement, None)
         except RetryError:

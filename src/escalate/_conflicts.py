@@ -1,0 +1,30 @@
+"""Outlasting optimistic-concurrency conflicts: decide again on fresh state.
+
+A write that finds its handoff moved since it was read (``ConcurrentUpdate``)
+changed nothing; another writer, a worker in this process or another, got in
+first. Verbs that read, decide and write try again on what is stored now, a few
+times with short jittered waits, instead of making every caller do it.
+"""
+
+from __future__ import annotations
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+__all__ = ["CONFLICT_ATTEMPTS", "outlasting"]
+
+#: How many times one call decides on fresh state before it gives up: each
+#: conflict is another commit to the same handoff between our read and our write,
+#: so ten in a row (at most ~0.3 s of waits between them) is a burst, not a race.
+CONFLICT_ATTEMPTS = 10
+
+
+def outlasting(
+    conflict: type[BaseException], *, attempts: int = CONFLICT_ATTEMPTS, reraise: bool = True
+) -> Retrying:
+    """A fresh ``Retrying`` (it keeps per-call state) that retries ``conflict`` only."""
+    return Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.002, max=0.05),
+        retry=retry_if_exception_type(conflict),
+        reraise=reraise,
+    )
