@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import pytest
 
 from escalate import Identity, InvalidWebhookPayload
+from escalate.webhooks import strip_quoted
 from escalate.webhooks._mail import MAX_HEADER_CHARS
 from tests.webhooks.inbound_mail import form, parsed_fields
 from tests.webhooks.test_sendgrid_inbound import SIGNED, parse
@@ -116,3 +117,23 @@ def test_a_normal_attachment_name_is_still_skipped() -> None:
     """Below the limit nothing changes: the attachment is not a field."""
     body = form(parsed_fields(text="STOP"), files={"a" * 200 + ".pdf": b"%PDF"})
     assert parse(body).body == "STOP"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("On 1 May Jane wrote:\n> x\n" * 100_000 + "STOP", "STOP"),
+        (("Am " + "schrieb " * 30_000 + "\n") * 3 + "STOP", None),
+        ("x" + " " * 200_000 + "x\nSTOP", None),
+        ("From" + "\t" * 200_000 + "x\nSTOP", None),
+    ],
+    ids=["attributions", "schrieb", "spaces", "tabs"],
+)
+def test_cutting_quotes_takes_linear_time(text: str, kept: str | None) -> None:
+    """Each of these made strip_quoted re-read the rest of a line or message per
+    line or per space: a minute for a reply anyone can send."""
+    with within(3):
+        reply = strip_quoted(text)
+    assert reply.endswith("STOP")
+    if kept is not None:
+        assert reply == kept
