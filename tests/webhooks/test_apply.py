@@ -70,6 +70,28 @@ def test_a_parser_gives_replies_its_tenant(store: Store, clock: FakeClock) -> No
     assert esc.handle_webhook(message) == [Applied.APPLIED]
 
 
+def test_a_seen_shared_by_two_tenants_keeps_their_records_apart(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """One provider account, one shared Seen: a report the first tenant had no use for
+    (unknown_message) was a duplicate to the tenant that sent the message, and a
+    STOP both were given (one email to two brands) counted for the first only."""
+    seen = MemorySeen()
+    acme = escalator(store, clock, sms, tenant="acme")
+    other = escalator(store, clock, MemoryTransport(name="memory"), tenant="other")
+    connect(acme, clock)
+    [row] = [i for i in store.outbox("acme") if i.command.kind == "send_message"]
+    report = TwilioWebhook(TWILIO_TOKEN, clock=clock).parse(*status_request(row.id, "delivered"))
+    assert other.handle_webhook(report, seen=seen) == [Applied.UNKNOWN_MESSAGE]
+    assert acme.handle_webhook(report, seen=seen) == [Applied.APPLIED]
+    assert acme.handle_webhook(report, seen=seen) == [Applied.DUPLICATE]
+    stop = {"From": PHONE.value, "Body": "STOP", "MessageSid": "SMboth"}
+    for esc in (acme, other):
+        hook = TwilioWebhook(TWILIO_TOKEN, clock=clock, tenant=esc.tenant)
+        assert esc.handle_webhook(hook.parse(*twilio_request(stop)), seen=seen) == [Applied.APPLIED]
+        assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).reason == "revoked"
+
+
 def test_status_callback_reconciles_a_held_row_forward_only(
     store: Store, clock: FakeClock, sms: MemoryTransport
 ) -> None:

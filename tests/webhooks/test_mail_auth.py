@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -150,3 +152,12 @@ def test_only_a_whole_pass_entry_vouches(dkim: str) -> None:
     assert (
         sender_authenticated("ann@example.com", dkim=dkim, spf="fail", envelope_from=None) is False
     )
+
+
+def test_a_dkim_field_of_spaces_is_read_in_linear_time() -> None:
+    """Spaces at either end were split between two ``\\s*`` every way there is: 200,000 of
+    them, in a field an unsigned Parse POST lets anyone write, took 46 s."""
+    start = time.perf_counter()
+    assert passing_dkim_domains(" " * 200_000 + "x") == []
+    assert passing_dkim_domains("{@example.com : pass" + " " * 200_000 + "}") == ["example.com"]
+    assert time.perf_counter() - start < 2

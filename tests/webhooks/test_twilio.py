@@ -252,3 +252,18 @@ def test_a_custom_opt_out_keyword_twilio_acted_on_revokes_in_the_ledger(
     esc.handle_webhook(TwilioWebhook(TWILIO_TOKEN).parse_inbound(url, headers, raw))
     assert esc.consent.decide(phone, "transactional").reason == "revoked"
     assert esc.handoffs.get(handoff.id).state.value == "declined"
+
+
+def test_a_body_over_max_bytes_is_refused_before_its_fields_are_parsed() -> None:
+    """Unsigned junk of 2 MB was parsed into 500,000 form fields (some 60 MB, and
+    seconds of CPU) before the signature could be checked."""
+    url, headers, _ = twilio_request(STOP)
+    with pytest.raises(InvalidWebhookPayload, match="bytes"):
+        TwilioWebhook(TWILIO_TOKEN).parse(url, headers, b"a=b&" * 500_000)
+    small = TwilioWebhook(TWILIO_TOKEN, max_bytes=100)
+    with pytest.raises(InvalidWebhookPayload):
+        small.parse_inbound(*twilio_request({**STOP, "Body": "x" * 100}))
+    assert small.parse_inbound(*twilio_request(STOP)).body == "STOP"
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(InvalidInput):
+            TwilioWebhook(TWILIO_TOKEN, max_bytes=bad)

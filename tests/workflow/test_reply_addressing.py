@@ -54,6 +54,14 @@ def test_junk_is_no_address_and_never_raises(junk: object) -> None:
     assert REPLIES.resolve(junk) is None  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "nested", ["(" * 1_000, "a:" * 1_000, "Jane <jane@example.com>, " + "(" * 5_000]
+)
+def test_a_header_nested_past_the_parsers_depth_is_no_address(nested: str) -> None:
+    """getaddresses recurses once per "(" or group: resolve raised RecursionError."""
+    assert REPLIES.resolve(nested) is None
+
+
 @given(handoff_ids, st.text(max_size=20), st.text(max_size=20))
 def test_junk_around_a_signed_address_never_raises(
     handoff_id: str, before: str, after: str

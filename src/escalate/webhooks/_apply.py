@@ -4,9 +4,9 @@ Providers deliver at least once and in no particular order, so applying a
 record twice, or late, must change nothing. Three layers make it so:
 
 1. ``Seen``: a content-key check (``record.key``, built from what the callback
-   says, not from the provider's event id, which SendGrid changes on a retry).
-   The default ``MemorySeen`` covers one process; plug a shared one (a Redis
-   ``SET NX``) when several processes take webhooks.
+   says, not from the provider's event id, which SendGrid changes on a retry),
+   per tenant. The default ``MemorySeen`` covers one process; plug a shared one
+   (a Redis ``SET NX``) when several processes take webhooks.
 2. Delivery reports only move forward: a status at or below what the outbox row
    already knows (``sent`` after ``delivered``), or anything after a final one,
    is dropped here; ``esc.outbox.reconcile`` guards the row's own status too.
@@ -125,6 +125,11 @@ def apply_webhook(esc: Escalator, record: WebhookRecord, *, seen: Seen | None = 
     key = _key(record) if isinstance(record, WebhookRecord) else None
     if key is None:
         return _apply(esc, record)
+    # The tenant's own key: one provider account serves several tenants, a shared
+    # ``Seen`` (Redis) may serve their escalators, and a record one tenant has no
+    # use for (``unknown_message``) or that names both (one email to two brands)
+    # must still be applied by the other.
+    key = content_key(esc.tenant, key)
     if seen is None:
         seen = esc.webhook_seen
     if not seen.first_time(key):

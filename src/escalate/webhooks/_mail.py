@@ -2,18 +2,30 @@
 
 Provider-agnostic and SDK-free: a provider module (``sendgrid.py``) maps its own
 field names onto these helpers. Everything here is the stdlib ``email`` package
-(``email.parser`` with ``email.policy.default``, ``email.utils.getaddresses``);
+(``email.parser`` with ``email.policy.compat32``, ``email.utils.getaddresses``);
 nothing is parsed by hand. Junk raises ``InvalidWebhookPayload`` and nothing else.
+
+Why ``compat32`` and not ``policy.default``: anyone can email the parse address,
+and ``policy.default`` builds a structured header object for every header it
+reads, the MIME parser's own Content-Type reads included, at 10 to 100 µs per
+character of a hostile parameter list and in more than quadratic time in one
+long value (a To of 20,000 ``"``: 6 s; a 30 MB email of such headers: an hour).
+``compat32`` reads the same MIME structure in linear time; addresses need only
+``getaddresses``, and ``text_of`` picks the body as ``EmailMessage.get_body`` does.
+Its parameter reading is quadratic in one header's length still, so a header
+the parser or ``text_of`` looks up (Content-Type, Content-Disposition...) may be
+at most ``MAX_HEADER_CHARS`` long; the address headers are read raw, at any length.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from email import policy
+from collections.abc import Iterable, Iterator, Mapping
 from email.errors import MessageError
-from email.message import EmailMessage, Message
+from email.header import Header
+from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
+from email.policy import Compat32
 from email.utils import collapse_rfc2231_value, getaddresses
 from html.parser import HTMLParser
 from typing import Any
@@ -21,6 +33,7 @@ from typing import Any
 from escalate._exceptions import InvalidWebhookPayload
 
 __all__ = [
+    "MAX_HEADER_CHARS",
     "addresses",
     "decode",
     "form_fields",
@@ -33,9 +46,40 @@ __all__ = [
 ]
 
 # The stdlib's header parser has raised these on hostile input in past releases
-# (IndexError, AttributeError in _header_value_parser); a verified request must
-# still end in InvalidWebhookPayload, never in a 500 the provider retries forever.
-_PARSER_ERRORS = (MessageError, ValueError, LookupError, IndexError, AttributeError, TypeError)
+# (IndexError, AttributeError in _header_value_parser), and both of its address
+# parsers recurse once per nested comment: a From of a thousand "(" is a
+# RecursionError. A verified request must still end in InvalidWebhookPayload,
+# never in a 500 the provider retries forever.
+_PARSER_ERRORS = (
+    MessageError,
+    ValueError,
+    LookupError,
+    IndexError,
+    AttributeError,
+    TypeError,
+    RecursionError,
+)
+
+#: The longest header value the parser or ``text_of`` reads (a Content-Type, a
+#: Content-Disposition with a file name): real ones are a few hundred characters.
+MAX_HEADER_CHARS = 10_000
+
+
+class _Policy(Compat32):
+    """``compat32``, refusing to read a header value over ``MAX_HEADER_CHARS``.
+
+    compat32 reads parameters (``get_param``, the boundary the parser looks up)
+    by slicing the rest of the value once per parameter: a Content-Type of
+    300,000 ``; a=b`` took 20 s. Only the headers looked up go through here.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str | Header:  # type: ignore[override]
+        if len(value) > MAX_HEADER_CHARS:
+            raise InvalidWebhookPayload(f"an email header over {MAX_HEADER_CHARS} characters")
+        return super().header_fetch_parse(name, value)
+
+
+_POLICY = _Policy()
 
 
 def form_fields(content_type: str | None, body: bytes) -> dict[str, bytes]:
@@ -53,7 +97,7 @@ def form_fields(content_type: str | None, body: bytes) -> dict[str, bytes]:
         raise InvalidWebhookPayload("a Content-Type header is one line")
     head = b"Content-Type: " + content_type.encode("ascii") + b"\r\n\r\n"
     try:
-        message = BytesParser(policy=policy.default).parsebytes(head + body)
+        message = BytesParser(policy=_POLICY).parsebytes(head + body)
         if message.get_content_type() != "multipart/form-data" or not message.is_multipart():
             raise InvalidWebhookPayload("an inbound email POST is multipart/form-data")
         fields: dict[str, bytes] = {}
@@ -92,7 +136,9 @@ def addresses(values: Iterable[str | None]) -> list[str]:
     A fragment a malformed header left behind can hold a comma or bracket;
     joined to others it would swallow the addresses after it, so it is dropped.
     """
-    found: list[str] = []
+    # A dict, not a list, to keep them once: an email may name 100,000 recipients,
+    # and a list's ``in`` made that minutes of work.
+    found: dict[str, None] = {}
     for value in values:
         if not isinstance(value, str) or not value:
             continue
@@ -102,9 +148,9 @@ def addresses(values: Iterable[str | None]) -> list[str]:
             continue
         for _, parsed in pairs:
             address = parsed.strip()
-            if "@" in address and not any(c in address for c in ",<>\r\n") and address not in found:
-                found.append(address)
-    return found
+            if "@" in address and not any(c in address for c in ",<>\r\n"):
+                found.setdefault(address)
+    return list(found)
 
 
 def json_object(fields: Mapping[str, bytes], name: str) -> dict[str, Any]:
@@ -125,43 +171,51 @@ def json_object(fields: Mapping[str, bytes], name: str) -> dict[str, Any]:
     return value
 
 
-def mime(raw: bytes) -> EmailMessage:
+def mime(raw: bytes) -> Message:
     """A whole RFC 5322 message (a provider's raw mode).
 
     Raises:
         InvalidWebhookPayload: the stdlib parser gave up on it.
     """
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        return BytesParser(policy=_POLICY).parsebytes(raw)
     except _PARSER_ERRORS:
         raise InvalidWebhookPayload("the raw email is not a readable MIME message") from None
-    assert isinstance(message, EmailMessage)  # what policy.default builds
-    return message
 
 
-def header_block(raw: bytes) -> EmailMessage:
+def header_block(raw: bytes) -> Message:
     """A message's header section alone (a provider's ``headers`` field)."""
     try:
-        message = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        return BytesHeaderParser(policy=_POLICY).parsebytes(raw)
     except _PARSER_ERRORS:
         raise InvalidWebhookPayload("the email headers are not readable") from None
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 def header_text(message: Message, name: str) -> str | None:
-    """Every ``name`` header of ``message`` as one decoded text (encoded words read)."""
-    try:
-        values = [str(value) for value in message.get_all(name, [])]
-    except _PARSER_ERRORS:
-        return None
+    """Every ``name`` header of ``message`` as one text, as it came but unfolded.
+
+    Encoded words stay as they are: an address header's display names may hold
+    them, its addresses never do, and ``addresses`` keeps only the addresses.
+    Raw 8-bit bytes (an internationalized address) are read as UTF-8.
+    """
+    wanted = name.lower()
+    values = [
+        # What policy.default does to a folded value: its line breaks go.
+        value.replace("\r", "")
+        .replace("\n", "")
+        # The parser keeps raw bytes as surrogate escapes: put them back, read them as UTF-8.
+        .encode("utf-8", "surrogateescape")
+        .decode("utf-8", "replace")
+        for key, value in message.raw_items()
+        if isinstance(key, str) and isinstance(value, str) and key.lower() == wanted
+    ]
     return ", ".join(values) or None
 
 
-def text_of(message: EmailMessage) -> str:
+def text_of(message: Message) -> str:
     """The message's text: its ``text/plain`` body, else its ``text/html`` one as text."""
     try:
-        part = message.get_body(preferencelist=("plain", "html"))
+        part = _body(message)
         if part is None:
             return ""
         payload = part.get_payload(decode=True)
@@ -169,6 +223,43 @@ def text_of(message: EmailMessage) -> str:
         return html_text(content) if part.get_content_subtype() == "html" else content
     except _PARSER_ERRORS:
         raise InvalidWebhookPayload("the raw email's body is not readable") from None
+
+
+_PREFERENCE = ("plain", "html")
+
+
+def _body(message: Message) -> Message | None:
+    """``EmailMessage.get_body(preferencelist=("plain", "html"))``, on a compat32 message."""
+    best: tuple[int, Message] | None = None
+    for rank, part in _candidates(message, message):
+        if best is None or rank < best[0]:
+            best = (rank, part)
+            if rank == 0:
+                break
+    return best[1] if best else None
+
+
+def _candidates(root: Message, part: Message) -> Iterator[tuple[int, Message]]:
+    """The stdlib's ``_find_body``: text parts that are no attachment, by preference."""
+    if part.get_content_disposition() == "attachment":
+        return
+    maintype, _, subtype = part.get_content_type().partition("/")
+    if maintype == "text":
+        if subtype in _PREFERENCE:
+            yield _PREFERENCE.index(subtype), part
+        return
+    payload = part.get_payload()
+    # ``root``, as the stdlib has it: its own test looks at the message, not the part.
+    if maintype != "multipart" or not root.is_multipart() or not isinstance(payload, list):
+        return
+    children: list[Message] = [child for child in payload if isinstance(child, Message)]
+    if subtype == "related":
+        # Only the root part of a multipart/related: its ``start``, else its first.
+        start = part.get_param("start")
+        chosen = next((c for c in children if start and c["content-id"] == start), None)
+        children = [chosen or children[0]] if children else []
+    for child in children:
+        yield from _candidates(root, child)
 
 
 class _Text(HTMLParser):

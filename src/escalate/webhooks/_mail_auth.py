@@ -26,7 +26,9 @@ __all__ = ["aligned", "passing_dkim_domains", "sender_authenticated"]
 # One comma-separated entry, "@example.com : pass", with or without its braces.
 # The whole entry must be that: a signer's d= may itself hold " : pass", and an
 # entry such as "@example.com : pass : fail" is a failed signature, not a pass.
-_DKIM_ENTRY = re.compile(r"\s*\{?\s*@([^\s:,;{}@]+)\s*:\s*([A-Za-z]+)\s*\}?\s*")
+# Matched on the stripped entry: ``\s*\{?\s*`` at either end split a run of
+# spaces every way there is, and an entry of 20,000 spaces took half a second.
+_DKIM_ENTRY = re.compile(r"\{?\s*@([^\s:,;{}@]+)\s*:\s*([A-Za-z]+)\s*\}?")
 
 
 def _domain(address: str | None) -> str | None:
@@ -64,7 +66,7 @@ def passing_dkim_domains(dkim: str) -> list[str]:
     """The signing domains whose signature passed, in the ``dkim`` field's order."""
     passing: list[str] = []
     for entry in dkim.split(","):
-        match = _DKIM_ENTRY.fullmatch(entry)
+        match = _DKIM_ENTRY.fullmatch(entry.strip())
         if match is not None and match[2].lower() == "pass":
             passing.append(match[1])
     return passing

@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from escalate._exceptions import InvalidIdentity, InvalidWebhookPayload, MissingDependencyError
+from escalate._exceptions import (
+    InvalidIdentity,
+    InvalidInput,
+    InvalidWebhookPayload,
+    MissingDependencyError,
+)
 from escalate._identity import Identity
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._models import Channel
@@ -77,16 +82,28 @@ class TwilioWebhook(WebhookParser):
     Args:
         auth_token: the account's auth token (or the webhook SharedKey secret);
             ``None`` only with ``insecure=True``.
+        max_bytes: the largest body read. Twilio's own are a few kilobytes (a
+            1,600-character text, ten media URLs); the form fields are parsed
+            before the signature can be checked, at some 30 times their size
+            in memory, so a larger body is refused unread.
         public_base_url, insecure, clock, tenant: see ``WebhookParser``.
 
     Every ``parse*`` method verifies first; pass the URL your app saw (or its
     path, with ``public_base_url``), the headers and the raw body bytes.
+
+    Raises:
+        InvalidInput: ``max_bytes`` is not a positive int.
     """
 
     provider = "twilio"
 
-    def __init__(self, auth_token: str | None, **options: Any) -> None:
+    def __init__(
+        self, auth_token: str | None, *, max_bytes: int = 1024 * 1024, **options: Any
+    ) -> None:
         super().__init__(auth_token, **options)
+        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:
+            raise InvalidInput("max_bytes must be a positive int")
+        self.max_bytes = max_bytes
         self._validator = RequestValidator(auth_token) if auth_token else None
 
     def verify(
@@ -98,9 +115,12 @@ class TwilioWebhook(WebhookParser):
             WebhookSignatureError: missing or wrong signature (wrong token, tampered
                 body, or a URL other than the one Twilio called).
             InvalidInput: a bare path without ``public_base_url``.
-            InvalidWebhookPayload: a body that is not UTF-8.
+            InvalidWebhookPayload: a body that is not UTF-8, or over ``max_bytes``.
         """
         url = self.public_url(url_or_path)
+        if isinstance(body, bytes | bytearray) and len(body) > self.max_bytes:
+            # Before the fields are parsed: they must be, to check the signature.
+            raise InvalidWebhookPayload(f"a twilio webhook body over {self.max_bytes} bytes")
         text = self.text(body)
         query = urlsplit(url).query
         signed_json = "bodySHA256" in parse_qs(query)

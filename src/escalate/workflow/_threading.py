@@ -95,7 +95,11 @@ class ReplyAddressing:
         """
         if not isinstance(recipient, str):
             return None
-        for _, address in getaddresses([recipient]):
+        try:
+            pairs = getaddresses([recipient])
+        except RecursionError:
+            return None  # its parser recurses once per "(" or group: a thousand of them
+        for _, address in pairs:
             handoff_id = self._resolve_address(address)
             if handoff_id is not None:
                 return handoff_id
