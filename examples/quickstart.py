@@ -45,7 +45,9 @@ def main() -> None:
     handoff = esc.open(thread)
     print("public reply:", publisher.replies[0].text)
 
-    # 2. They give a number on the consent page; the first private SMS goes out.
+    # 2. They give a number on the consent page, which signed them in with X (its
+    #    link was public: only the thread's author may give the case a number);
+    #    the first private SMS goes out.
     clock.advance(minutes=4)
     phone = Identity.phone("(415) 555-0142", region="US")
     consent = ConsentEvidence(
@@ -53,7 +55,8 @@ def main() -> None:
         text="Text me about my case. Reply STOP to opt out.",
         ip="203.0.113.7",
     )
-    handoff = esc.contact_provided(handoff.id, phone, consent=consent)
+    signed_in = Identity.social("x", "2244994945")
+    handoff = esc.contact_provided(handoff.id, phone, consent=consent, author=signed_in)
     print("sms:", sms.sent[0].body)
 
     # 3. They reply; an agent resolves the case.

@@ -94,7 +94,10 @@ def _run(console: Console, path: Path) -> DemoResult:
         consent = ConsentEvidence(
             source=ConsentSource.WEB_FORM, text=CONSENT_TEXT, ip="203.0.113.7"
         )
-        handoff = esc.contact_provided(handoff.id, phone, consent=consent)
+        # The consent page signed the visitor in with X: only the thread's author
+        # may give the case a number (its link was in a public reply).
+        signed_in = Identity.social("x", "2244994945")
+        handoff = esc.contact_provided(handoff.id, phone, consent=consent, author=signed_in)
         _say(console, clock.now() - start, "contact", f"{phone} with consent (web form)")
         _say(console, clock.now() - start, "private SMS", sent_lines.getvalue().strip())
 

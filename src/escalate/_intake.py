@@ -135,7 +135,9 @@ class ContactIntake(EscalatorParts):
             if actor == "customer" and self.workflow.settings.get("contact_requires_author"):
                 raise NotTheAuthor(
                     "this workflow takes a customer's contact details only with author="
-                    " (the platform account the consent page signed them in with)"
+                    " (the platform account the consent page signed them in with): its"
+                    " link is in a public reply. To take them from anyone who opens it,"
+                    " build the workflow with contact_requires_author=False"
                 )
             return
         # Equal by platform and user id: a renamed handle is still the author.

@@ -156,3 +156,32 @@ def test_author_must_be_an_identity() -> None:
     esc = Escalator("memory://")
     with pytest.raises(InvalidInput):
         esc.contact_provided("ho_x", Identity.phone("+14155550100"), author="x:42")  # type: ignore[arg-type]
+
+
+def test_a_consent_page_needs_the_author_by_default(clock: FakeClock) -> None:
+    """Its link carries the public reference: without author= anyone who read the reply
+    could give the case their own number and receive the private conversation."""
+    evidence = WEB_FORM_CONSENT
+    paged = Escalator(
+        "memory://", clock=clock, workflow=Workflow.default(contact_url="https://acme.example/h")
+    )
+    handoff = paged.open(make_thread(clock))
+    stranger = Identity.phone("+14155550199")
+    with pytest.raises(NotTheAuthor, match="contact_requires_author=False"):
+        paged.contact_provided(handoff.id, stranger, consent=evidence)
+    assert paged.consent.records(stranger) == []
+    signed_in = Identity.social("x", "42")  # make_thread's author
+    paged.contact_provided(handoff.id, stranger, consent=evidence, author=signed_in)
+    assert len(paged.consent.records(stranger)) == 1
+    open_page = Escalator(
+        "memory://",
+        clock=clock,
+        workflow=Workflow.default(
+            contact_url="https://acme.example/h", contact_requires_author=False
+        ),
+    )
+    other = open_page.open(make_thread(clock))
+    assert open_page.contact_provided(other.id, stranger, consent=evidence).contact_id
+    no_page = Escalator("memory://", clock=clock)  # no public link: nothing to guard
+    third = no_page.open(make_thread(clock))
+    assert no_page.contact_provided(third.id, stranger, consent=evidence).contact_id

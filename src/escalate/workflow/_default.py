@@ -267,7 +267,7 @@ def default_workflow(
     x_recipient_id: str | None = None,
     meta_private_replies: bool = False,
     double_opt_in: bool = False,
-    contact_requires_author: bool = False,
+    contact_requires_author: bool | None = None,
     sla: timedelta = timedelta(minutes=60),
     sla_warning: float = 0.75,
     reminder_after: timedelta = timedelta(hours=24),
@@ -295,7 +295,8 @@ def default_workflow(
         contact_requires_author: ``esc.contact_provided`` takes the customer's
             details only with ``author=``, the platform account the consent page
             signed them in with, and only when it is the thread's author (the
-            public reply's link can be opened by anyone who read it).
+            public reply's link can be opened by anyone who read it). ``None``
+            (the default): ``True`` when ``contact_url`` is set.
         sla: first-response SLA, measured to the first private message.
         sla_warning: share of ``sla`` after which the helpdesk is told it is at risk.
         reminder_after: quiet time after the intro left before the one reminder.
@@ -345,7 +346,7 @@ def default_workflow(
         contact_url=(contact_url, str | None),
         meta_private_replies=(meta_private_replies, bool),
         double_opt_in=(double_opt_in, bool),
-        contact_requires_author=(contact_requires_author, bool),
+        contact_requires_author=(contact_requires_author, bool | None),
         reply_to=(reply_to, ReplyAddressing | None),
         message_id_domain=(message_id_domain, str),
         templates=(templates, Templates | None),
@@ -372,7 +373,11 @@ def default_workflow(
             "x_recipient_id": x_recipient_id,
             "meta_private_replies": meta_private_replies,
             "double_opt_in": double_opt_in,
-            "contact_requires_author": contact_requires_author,
+            "contact_requires_author": (
+                contact_url is not None
+                if contact_requires_author is None
+                else contact_requires_author
+            ),
             "sla_warning": sla_warning,
             "reply_to": reply_to,
             "message_id_domain": message_id_domain,
