@@ -16,7 +16,7 @@ from escalate import (
     Workflow,
 )
 from escalate.consent import FreeTextPolicy, Purpose
-from escalate.store import OutboxStatus, Store
+from escalate.store import MemoryStore, OutboxStatus, Store
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
@@ -93,6 +93,29 @@ def test_free_text_review_policy_flags_instead(
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).allowed
     esc.inbound(text(clock, "stop please"))  # per se: revokes outright
     assert esc.consent.decide(PHONE, Purpose.TRANSACTIONAL).reason == "revoked"
+
+
+def test_one_message_id_in_two_tenants_gets_both_reviews(clock: FakeClock) -> None:
+    """The sender chooses an email's Message-ID: the same one reaching two tenants' cases
+    in one database must not make the second review notice a duplicate of the first."""
+    store = MemoryStore()
+    notes: list[tuple[str, str]] = []
+    desks = [
+        Escalator(
+            store,
+            tenant=tenant,
+            transports=[MemoryTransport([Channel.SMS])],
+            clock=clock,
+            consent_policy=ConsentPolicy(free_text=FreeTextPolicy.REVIEW),
+            notifier=lambda handoff, notify: notes.append((handoff.tenant, notify.topic)),
+        )
+        for tenant in ("acme", "globex")
+    ]
+    for desk in desks:
+        connect(desk, clock)
+        reply = text(clock, "please stop texting me", mid="<same@mail.example>")
+        desk.inbound(reply.model_copy(update={"tenant": desk.tenant}))
+    assert sorted(notes) == [("acme", "consent_review"), ("globex", "consent_review")]
 
 
 def test_confirmation_never_goes_after_five_minutes(

@@ -188,7 +188,9 @@ def plan_reply(
                 id=new_id("ob"),
                 tenant=tenant,
                 handoff_id=handoff.id,
-                idempotency_key=f"consent:review:{key}",
+                # The sender picks an email's Message-ID: the key names the case
+                # too, or one email to two tenants' cases would share a row key.
+                idempotency_key=f"consent:review:{handoff.id}:{key}",
                 command=notify,
                 due_at=now,
                 created_at=now,
