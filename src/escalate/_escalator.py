@@ -14,7 +14,7 @@ from datetime import datetime
 from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
-from escalate._conflicts import outlasting
+from escalate._conflicts import outlast
 from escalate._exceptions import ConcurrentUpdate, InvalidInput
 from escalate._handoff_queries import HandoffQueries
 from escalate._ids import new_id, new_reference
@@ -274,14 +274,12 @@ class Escalator(ContactIntake, InboundRouting):
     def _decide(self, handoff_id: str, event: WorkflowInput, actor: str) -> Handoff:
         """Apply ``event`` to the handoff as stored, again on a fresh read if a worker
         committed to it meanwhile: a caller should not lose a resolve to a timer."""
-        applied = None
-        for attempt in outlasting(ConcurrentUpdate):
-            with attempt:
-                handoff = self.handoffs.get(handoff_id)
-                applied = self.engine.apply(
-                    handoff, event, actor=actor, claim=self.dispatch_immediately
-                )
-        assert applied is not None  # outlasting() re-raises the last conflict
+        applied = outlast(
+            ConcurrentUpdate,
+            lambda _: self.engine.apply(
+                self.handoffs.get(handoff_id), event, actor=actor, claim=self.dispatch_immediately
+            ),
+        )
         # Outside the retries: the event is committed; dispatching it again would not be.
         return self._dispatch(*applied)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from escalate._conflicts import CONFLICT_ATTEMPTS, outlasting
+from escalate._conflicts import CONFLICT_ATTEMPTS, outlast
 from escalate._exceptions import (
     ConcurrentUpdate,
     CrossTenantError,
@@ -254,38 +254,39 @@ class InboundRouting(EscalatorParts):
         ``REPLY_ATTEMPTS`` times. Raised, the reply would be lost (a provider
         does not retry an incoming message), and its reminder would still go.
         """
-        current = handoff
-        for attempt in outlasting(ConcurrentUpdate, attempts=REPLY_ATTEMPTS):
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    fresh = self.store.get_handoff(self.tenant, handoff.id)
-                    if fresh is None or not fresh.is_open:
-                        return None  # closed meanwhile: routed now, it would not be tried
-                    current = fresh
-                event = _workflow_input(message, current, **reading)
-                if event is None or not self.workflow.accepts(current.state, event):
-                    return None
-                received = handoff_event(
+
+        def attempt(number: int) -> tuple[WorkflowInput, Handoff, list[OutboxItem]] | None:
+            current = handoff
+            if number > 1:
+                fresh = self.store.get_handoff(self.tenant, handoff.id)
+                if fresh is None or not fresh.is_open:
+                    return None  # closed meanwhile: routed now, it would not be tried
+                current = fresh
+            event = _workflow_input(message, current, **reading)
+            if event is None or not self.workflow.accepts(current.state, event):
+                return None
+            received = handoff_event(
+                current,
+                "reply.received",
+                self.clock.now(),
+                "customer",
+                channel=message.channel.value,
+                input=event.kind,
+                provider_message_id=message.provider_message_id,
+            )
+            try:
+                updated, claimed = self.engine.apply(
                     current,
-                    "reply.received",
-                    self.clock.now(),
-                    "customer",
-                    channel=message.channel.value,
-                    input=event.kind,
-                    provider_message_id=message.provider_message_id,
+                    event,
+                    actor="customer",
+                    events=(received,),
+                    claim=self.dispatch_immediately,
                 )
-                try:
-                    updated, claimed = self.engine.apply(
-                        current,
-                        event,
-                        actor="customer",
-                        events=(received,),
-                        claim=self.dispatch_immediately,
-                    )
-                except TransitionNotAllowed:
-                    return None  # a guard refused it (e.g. a YES from another address)
-                return event, updated, claimed
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            except TransitionNotAllowed:
+                return None  # a guard refused it (e.g. a YES from another address)
+            return event, updated, claimed
+
+        return outlast(ConcurrentUpdate, attempt, attempts=REPLY_ATTEMPTS)
 
     def _signed_handoff(self, message: InboundMessage) -> Handoff | None:
         """The handoff an email's signed reply-to recipient names, open or closed."""

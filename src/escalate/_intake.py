@@ -7,7 +7,7 @@ transaction. Kept apart from the facade so each verb's rules read on their own.
 
 from __future__ import annotations
 
-from escalate._conflicts import outlasting
+from escalate._conflicts import outlast
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotTheAuthor
 from escalate._facade import EscalatorParts
 from escalate._identity import Identity, IdentityKind
@@ -67,13 +67,12 @@ class ContactIntake(EscalatorParts):
             raise InvalidInput("consent must be a ConsentEvidence")
         if author is not None and not isinstance(author, Identity):
             raise InvalidInput("author must be the social Identity the visitor signed in with")
-        applied = None
         # A worker posting the public reply moves a case just opened: the details
         # are decided again on the case as it now is, not refused.
-        for attempt in outlasting(ConcurrentUpdate):
-            with attempt:
-                applied = self._contact_provided(handoff_id, identity, consent, actor, author)
-        assert applied is not None  # outlasting() re-raises the last conflict
+        applied = outlast(
+            ConcurrentUpdate,
+            lambda _: self._contact_provided(handoff_id, identity, consent, actor, author),
+        )
         return self._dispatch(*applied)
 
     def _contact_provided(
