@@ -26,6 +26,7 @@ from escalate.workflow._inputs import (
     ContactProvided,
     Opened,
     OptInConfirmed,
+    PublicReplyFailed,
     PublicReplyPosted,
     ReplyReceived,
     SendDeferred,
@@ -289,6 +290,13 @@ def sla_at_risk(handoff: Handoff, _: TimerFired | SendDeferred, ctx: Context) ->
     return effects(
         helpdesk_notice(handoff, ctx, "sla_at_risk", due=due.isoformat(timespec="minutes"))
     )
+
+
+def reply_failed(handoff: Handoff, event: PublicReplyFailed, ctx: Context) -> Effects:
+    # Without it the case waits out its abandonment timer, the customer
+    # unanswered (or told to expect a private message that never came).
+    topic = "private_reply_failed" if event.private else "public_reply_failed"
+    return effects(helpdesk_notice(handoff, ctx, topic, why=event.reason))
 
 
 def abandon(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:

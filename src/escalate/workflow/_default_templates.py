@@ -56,6 +56,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "agent.subject": "Re: {brand}: your case {reference}",
         "agent.email": "{text}\n\n{brand} (case {reference})",
         "notify.sla_at_risk": "Case {reference}: first-response SLA at risk (due {due}).",
+        "notify.public_reply_failed": (
+            "Case {reference}: the public reply could not be posted ({why}); the "
+            "customer has no answer. Reply in the thread yourself."
+        ),
+        "notify.private_reply_failed": (
+            "Case {reference}: the private reply could not be sent ({why}), though the "
+            "public reply says one is on its way. Message the customer another way."
+        ),
         "notify.abandoned": (
             "Case {reference}: no answer from the customer; the handoff was abandoned. "
             "Close the public thread."
@@ -119,6 +127,14 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "agent.subject": "Re: {brand}: tu caso {reference}",
         "agent.email": "{text}\n\n{brand} (caso {reference})",
         "notify.sla_at_risk": "Caso {reference}: SLA de primera respuesta en riesgo ({due}).",
+        "notify.public_reply_failed": (
+            "Caso {reference}: no se pudo publicar la respuesta pública ({why}); el "
+            "cliente no tiene respuesta. Responde tú en el hilo."
+        ),
+        "notify.private_reply_failed": (
+            "Caso {reference}: no se pudo enviar la respuesta privada ({why}), aunque la "
+            "respuesta pública la anuncia. Escribe al cliente de otra forma."
+        ),
         "notify.abandoned": (
             "Caso {reference}: el cliente no respondió; el traspaso se abandonó. "
             "Cierra el hilo público."
@@ -162,6 +178,8 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "agent.subject": _REF,
     "agent.email": {"reference", "text"},
     "notify.sla_at_risk": {"reference", "due"},
+    "notify.public_reply_failed": {"reference", "why"},
+    "notify.private_reply_failed": {"reference", "why"},
     "notify.abandoned": _REF,
     "notify.idle": _REF,
     "notify.undelivered": {"reference", "why"},

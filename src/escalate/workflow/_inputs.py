@@ -65,6 +65,18 @@ class PublicReplyPosted(_Input):
     private: bool = False
 
 
+class PublicReplyFailed(_Input):
+    """The public acknowledgement (or, ``private``, the Meta private reply) failed for good.
+
+    ``reason``: why (``no_publisher``, ``retries_exhausted``, an error's name...).
+    The customer has no answer, or was told of a private message that never came.
+    """
+
+    kind: Literal["public_reply_failed"] = "public_reply_failed"
+    reason: str
+    private: bool = False
+
+
 class ContactProvided(_Input):
     """The customer gave a private address, with or without consent evidence."""
 
@@ -151,6 +163,7 @@ class OptedOut(_Input):
 WorkflowInput = (
     Opened
     | PublicReplyPosted
+    | PublicReplyFailed
     | ContactProvided
     | ReplyReceived
     | TimerFired

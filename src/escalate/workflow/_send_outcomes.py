@@ -31,8 +31,8 @@ from escalate.consent._records import (
     Purpose,
 )
 from escalate.store._protocol import OutboxItem, OutboxStatus
-from escalate.workflow._commands import SendMessage
-from escalate.workflow._inputs import SendDeferred
+from escalate.workflow._commands import PostPublicReply, SendMessage
+from escalate.workflow._inputs import PublicReplyFailed, SendDeferred
 from escalate.workflow._provider_chain import NoSlot, take_slot
 from escalate.workflow._reported import failure_of
 from escalate.workflow._settles import Settles
@@ -290,7 +290,27 @@ class SendOutcomes(Settles):
                 code=exc.code,
             )  # fmt: skip
         else:
-            self._settle(
-                item, handoff, OutboxStatus.FAILED, "public_reply.failed", report,
-                reason="retries_exhausted", code=exc.code,
-            )  # fmt: skip
+            self._public_reply_failed(item, handoff, report, "retries_exhausted", code=exc.code)
+
+    def _public_reply_failed(
+        self,
+        item: OutboxItem,
+        handoff: Handoff | None,
+        report: DispatchReport,
+        reason: str,
+        **data: Any,
+    ) -> None:
+        """Fail a public (or Meta private) reply for good, and tell the workflow."""
+        private = isinstance(item.command, PostPublicReply) and item.command.private
+        if private:
+            data["private"] = True  # as on public_reply.posted, for the SLA report
+        self._settle(
+            item,
+            handoff,
+            OutboxStatus.FAILED,
+            "public_reply.failed",
+            report,
+            then=PublicReplyFailed(reason=reason, private=private),
+            reason=reason,
+            **data,
+        )

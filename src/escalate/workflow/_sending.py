@@ -310,7 +310,6 @@ class SendPath(SendOutcomes):
     def _post(
         self, item: OutboxItem, handoff: Handoff, command: PostPublicReply, report: DispatchReport
     ) -> None:
-        failed = "public_reply.failed"
         if item.stale_claim:
             # As for a send: the crashed worker may have posted it; never post twice.
             self._settle(
@@ -319,7 +318,7 @@ class SendPath(SendOutcomes):
             )  # fmt: skip
             return
         if self.publisher is None:
-            self._settle(item, handoff, OutboxStatus.FAILED, failed, report, reason="no_publisher")
+            self._public_reply_failed(item, handoff, report, "no_publisher")
             return
         # A Meta private reply needs the publisher's optional private_reply verb.
         publish = (
@@ -328,21 +327,12 @@ class SendPath(SendOutcomes):
             else self.publisher.reply
         )
         if publish is None:
-            self._settle(
-                item, handoff, OutboxStatus.FAILED, failed, report, reason="no_private_reply"
-            )
+            self._public_reply_failed(item, handoff, report, "no_private_reply")
             return
         if command.private and not within_private_reply_window(handoff.thread, self.clock.now()):
             # Decided inside Meta's 7 days, but a retry (or a backlog) reached
             # past them: Meta would refuse it, so it is not attempted.
-            self._settle(
-                item,
-                handoff,
-                OutboxStatus.FAILED,
-                failed,
-                report,
-                reason="private_reply_window_closed",
-            )
+            self._public_reply_failed(item, handoff, report, "private_reply_window_closed")
             return
         try:
             published = publish(handoff.thread, command.text)
@@ -350,9 +340,7 @@ class SendPath(SendOutcomes):
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
             return
         except TransportError as exc:
-            self._settle(
-                item, handoff, OutboxStatus.FAILED, failed, report, reason=type(exc).__name__
-            )
+            self._public_reply_failed(item, handoff, report, type(exc).__name__)
             return
         # Reporting times the first public response by this event: a private
         # reply, which only the author sees, must be told apart from it.
