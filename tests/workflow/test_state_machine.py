@@ -45,14 +45,17 @@ from escalate import (
     InvalidRecipient,
     LinkSource,
     NotFound,
+    PermanentTransportError,
+    PublishedReply,
     RecipientOptedOut,
     RetryableTransportError,
+    Thread,
     TransitionNotAllowed,
     UnknownOutcomeError,
     Workflow,
 )
 from escalate.store import MemoryStore, OutboxItem, SQLiteStore, Store
-from escalate.testing import FakeClock, MemoryTransport
+from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from escalate.workflow import (
     TERMINAL_STATES,
     Notify,
@@ -79,7 +82,27 @@ FAILURES = [
     RetryableTransportError("busy", provider="m", code="429"),
     UnknownOutcomeError("timeout", provider="m"),
 ]
+#: What a platform may answer a public reply with (a deleted post, a busy API).
+POST_FAILURES = [
+    PermanentTransportError("post deleted", provider="x", code="404"),
+    RetryableTransportError("busy", provider="x", code="503"),
+]
 WORKFLOWS = {flag: Workflow.default(brand="Acme", double_opt_in=flag) for flag in (False, True)}
+
+
+class FailingPublisher(RecordingPublisher):
+    """Posts like ``RecordingPublisher``, except the scripted failures, one per reply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[Exception] = []
+
+    def reply(self, thread: Thread, text: str) -> PublishedReply:
+        if self.failures:
+            raise self.failures.pop(0)
+        return super().reply(thread, text)
+
+
 AGENT_NOTE = re.compile(r"Note (\d+) from the agent")
 TIMER_NAMES = [*sorted(WORKFLOWS[False].timers), "unknown"]
 REMINDER_AFTER = WORKFLOWS[False].settings["reminder_after"]
@@ -103,6 +126,7 @@ class HandoffStreams(RuleBasedStateMachine):
         super().__init__()
         self.clock = FakeClock()
         self.sms = MemoryTransport()
+        self.publisher = FailingPublisher()
         self.tmp: str | None = None
         self.handoff_ids: list[str] = []
         self.esc: Escalator | None = None
@@ -125,6 +149,7 @@ class HandoffStreams(RuleBasedStateMachine):
             workflow=self.workflow,
             dispatch_immediately=immediate,
             notifier=lambda handoff, notify: None,
+            publisher=self.publisher,
         )
 
     @property
@@ -221,6 +246,11 @@ class HandoffStreams(RuleBasedStateMachine):
     @rule(failure=st.sampled_from(FAILURES))
     def script_failure(self, failure: Exception) -> None:
         self.sms.fail_next(failure)
+
+    @rule(failure=st.sampled_from(POST_FAILURES))
+    def script_post_failure(self, failure: Exception) -> None:
+        """The next public reply fails: refused for good, or busy (retried, maybe to exhaustion)."""
+        self.publisher.failures.append(failure)
 
     @precondition(lambda self: self.handoff_ids)
     @rule(index=st.integers(0, 9), failures=st.lists(st.sampled_from(FAILURES), max_size=2))
