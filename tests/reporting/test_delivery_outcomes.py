@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from escalate import (
     Escalator,
+    Handoff,
     Identity,
     PermanentTransportError,
     RetryableTransportError,
@@ -18,7 +19,7 @@ from escalate import (
     UnknownOutcomeError,
     Workflow,
 )
-from escalate.store import Store
+from escalate.store import OutboxItem, Store
 from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher
 from tests.conftest import EMAIL_CONSENT, WEB_FORM_CONSENT, make_thread
 
@@ -77,15 +78,23 @@ def test_a_text_delivered_then_reported_failed_still_arrived(
     assert esc.report().private_handoff.samples == (300.0,)
 
 
-def test_a_send_held_until_its_callback_is_timed_at_the_send(
+def held_intro(
     esc: Escalator, clock: FakeClock, sms: MemoryTransport
-) -> None:
-    """A timeout held the intro; the carrier confirmed it 2 hours on: it went at minute 5."""
+) -> tuple[Handoff, OutboxItem]:
+    """A case whose intro, sent at minute 5, timed out: held for reconciliation."""
     handoff = esc.open(make_thread(clock))
     clock.advance(minutes=5)
     sms.fail_next(UnknownOutcomeError("read timeout after send", provider="memory"))
     esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
     [held] = esc.outbox.held()
+    return handoff, held
+
+
+def test_a_send_held_until_its_callback_is_timed_at_the_send(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A timeout held the intro; the carrier confirmed it 2 hours on: it went at minute 5."""
+    _, held = held_intro(esc, clock, sms)
     clock.advance(hours=2)
     esc.outbox.reconcile(held.id, "delivered", provider_message_id="SM1")
     assert esc.report().private_handoff.samples == (300.0,)
@@ -95,11 +104,7 @@ def test_a_held_send_confirmed_after_the_case_closed_still_counts(
     esc: Escalator, clock: FakeClock, sms: MemoryTransport
 ) -> None:
     """The agent resolved the case before the operator marked the held intro sent."""
-    handoff = esc.open(make_thread(clock))
-    clock.advance(minutes=5)
-    sms.fail_next(UnknownOutcomeError("read timeout after send", provider="memory"))
-    esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
-    [held] = esc.outbox.held()
+    handoff, held = held_intro(esc, clock, sms)
     clock.advance(hours=1)
     esc.resolve(handoff.id)
     clock.advance(hours=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -44,3 +44,26 @@ def make_esc(
         )
 
     return make
+
+
+@pytest.fixture
+def queuing(
+    store: Store, clock: FakeClock, sms: MemoryTransport, publisher: RecordingPublisher
+) -> Iterator[tuple[Escalator, list[Notify]]]:
+    """An escalator whose verbs only queue: every message waits for the scheduler's run_due()."""
+    notes: list[Notify] = []
+
+    def notifier(_: Handoff, notify: Notify) -> None:
+        notes.append(notify)
+
+    esc = Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        publisher=publisher,
+        notifier=notifier,
+        workflow=Workflow.default(brand="Acme"),
+        dispatch_immediately=False,
+    )
+    yield esc, notes
+    esc.close()

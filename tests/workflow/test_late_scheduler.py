@@ -9,7 +9,6 @@ is abandoned and the helpdesk told.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from escalate import (
     Channel,
     Escalator,
     Event,
-    Handoff,
     HandoffState,
     Identity,
     InboundMessage,
@@ -29,8 +27,8 @@ from escalate import (
     Workflow,
 )
 from escalate.retry import RetryPolicy
-from escalate.store import MemoryStore, OutboxStatus, Store
-from escalate.testing import FakeClock, MemoryTransport, RecordingPublisher, Scenario
+from escalate.store import MemoryStore, OutboxStatus
+from escalate.testing import FakeClock, MemoryTransport, Scenario
 from escalate.workflow import Notify, PrivateMessage, ReplyReceived, SendMessage, TimerFired
 from escalate.workflow._reminder import SLACK, check_reminder
 from tests.conftest import WEB_FORM_CONSENT, make_thread
@@ -40,29 +38,6 @@ PHONE = Identity.phone("+14155550100")  # Los Angeles: the test hours are daytim
 DAY = timedelta(hours=24)
 #: The default follow-up: the reminder a day after the intro, abandonment two days later.
 FOLLOW_UP = timedelta(hours=24 + 48)
-
-
-@pytest.fixture
-def queuing(
-    store: Store, clock: FakeClock, sms: MemoryTransport, publisher: RecordingPublisher
-) -> Iterator[tuple[Escalator, list[Notify]]]:
-    """An escalator whose verbs only queue: every message waits for the scheduler's run_due()."""
-    notes: list[Notify] = []
-
-    def notifier(_: Handoff, notify: Notify) -> None:
-        notes.append(notify)
-
-    esc = Escalator(
-        store,
-        transports=[sms],
-        clock=clock,
-        publisher=publisher,
-        notifier=notifier,
-        workflow=Workflow.default(brand="Acme"),
-        dispatch_immediately=False,
-    )
-    yield esc, notes
-    esc.close()
 
 
 def _sent_at(esc: Escalator, handoff_id: str) -> dict[str, datetime]:

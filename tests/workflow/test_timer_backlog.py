@@ -8,10 +8,7 @@ intro withdrawn), not texted days late because its timer was in the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from escalate import (
     Escalator,
@@ -40,29 +37,6 @@ from tests.conftest import WEB_FORM_CONSENT, make_thread
 S = HandoffState
 #: The default follow-up, reminder_after + abandon_after, and then some.
 PAST_THE_FOLLOW_UP = timedelta(hours=24 + 48 + 1)
-
-
-@pytest.fixture
-def queuing(
-    store: Store, clock: FakeClock, sms: MemoryTransport, publisher: RecordingPublisher
-) -> Iterator[tuple[Escalator, list[Notify]]]:
-    """An escalator whose verbs only queue: every message waits for the scheduler's run_due()."""
-    notes: list[Notify] = []
-
-    def notifier(_: Handoff, notify: Notify) -> None:
-        notes.append(notify)
-
-    esc = Escalator(
-        store,
-        transports=[sms],
-        clock=clock,
-        publisher=publisher,
-        notifier=notifier,
-        workflow=Workflow.default(brand="Acme"),
-        dispatch_immediately=False,
-    )
-    yield esc, notes
-    esc.close()
 
 
 def test_a_backlog_larger_than_the_limit_withdraws_every_stale_intro(
