@@ -94,11 +94,18 @@ class SendMessage(_Command):
 
 
 class Notify(_Command):
-    """Tell the helpdesk something (an SLA at risk, an abandoned handoff)."""
+    """Tell the helpdesk something (an SLA at risk, an abandoned handoff).
+
+    ``key``: set by the engine when it hands the notice to the notifier, the
+    outbox row's idempotency key. A notice is delivered at least once (a worker
+    that dies after calling the notifier, before the row settled, leaves it to
+    the next), so a notifier that must not act twice deduplicates on it.
+    """
 
     kind: Literal["notify"] = "notify"
     topic: str
     text: str
+    key: str | None = None
 
 
 class StartTimer(_Command):

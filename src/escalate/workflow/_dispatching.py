@@ -277,7 +277,7 @@ class Dispatching(Settles):
             elif isinstance(command, PostPublicReply):
                 self._post(item, handoff, command, report)
             else:
-                self.notifier(handoff, command)
+                self.notifier(handoff, command.model_copy(update={"key": item.idempotency_key}))
                 self._settle(
                     item,
                     handoff,
