@@ -43,20 +43,14 @@ from escalate.workflow._default_actions import (
     abandon,
     acknowledge,
     agent_reply,
-    answered_since,
-    can_fall_back,
     confirm_opt_in,
     connect,
     customer_replied,
-    fall_back,
     from_address,
-    give_up,
-    opted_out,
     private_reply,
     reply_failed,
     request_opt_in,
     sla_at_risk,
-    stale_failure,
     wants_opt_in,
     went_idle,
 )
@@ -69,6 +63,14 @@ from escalate.workflow._default_settings import (
 )
 from escalate.workflow._default_templates import DEFAULT_TEMPLATES
 from escalate.workflow._definition import Step, Workflow
+from escalate.workflow._fallback_actions import (
+    answered_since,
+    can_fall_back,
+    fall_back,
+    give_up,
+    opted_out,
+    stale_failure,
+)
 from escalate.workflow._hours import BusinessHours
 from escalate.workflow._inputs import (
     AgentReplied,

@@ -34,7 +34,6 @@ from escalate.workflow._inputs import (
     TimerFired,
 )
 from escalate.workflow._invite import consent_page_link, meta_private_reply_allowed, x_dm_link
-from escalate.workflow._recipient import ADDRESS_UNLINKED
 from escalate.workflow._threading import ReplyAddressing, root_headers, thread_headers
 
 S = HandoffState
@@ -51,7 +50,7 @@ GIVE_UP = ("notify.failed", "notify.undelivered")
 # -- messages -------------------------------------------------------------------
 
 
-def _message(
+def templated_message(
     handoff: Handoff,
     ctx: Context,
     to: ContactAddress | Identity,
@@ -119,7 +118,7 @@ def agent_message(
     ``in_order``: it never overtakes the intro (or an earlier text) it follows,
     should that one wait for a retry.
     """
-    return _message(handoff, ctx, to, "agent", index=index, in_order=True, text=text)
+    return templated_message(handoff, ctx, to, "agent", index=index, in_order=True, text=text)
 
 
 def carried_text(event: SendFailed) -> str | None:
@@ -201,7 +200,7 @@ def wants_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> bool
 
 
 def request_opt_in(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
-    send = _message(handoff, ctx, event.identity, "opt_in", opt_in=True)
+    send = templated_message(handoff, ctx, event.identity, "opt_in", opt_in=True)
     timer = StartTimer(name=ABANDON, due_at=ctx.now + duration(ctx, "contact_timeout"))
     commands: list[Command] = [send, timer]
     if event.consent is not None:
@@ -240,7 +239,7 @@ def connect(handoff: Handoff, event: ContactProvided, ctx: Context) -> Effects:
                 evidence=evidence,
             )
         )
-    commands.append(_message(handoff, ctx, event.identity, "intro"))
+    commands.append(templated_message(handoff, ctx, event.identity, "intro"))
     commands.append(StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after")))
     return effects(*commands, address=event.identity, channel=channel)
 
@@ -265,7 +264,7 @@ def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Eff
         action=ConsentAction.GRANT,
         evidence=evidence,
     )
-    intro = _message(handoff, ctx, handoff.address, "intro")
+    intro = templated_message(handoff, ctx, handoff.address, "intro")
     timer = StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after"))
     return effects(record, intro, timer)
 
@@ -281,7 +280,7 @@ def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effect
 
 def remind(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
     assert handoff.address is not None  # connected is entered with an address
-    send = _message(handoff, ctx, handoff.address, "reminder", follow_up=True)
+    send = templated_message(handoff, ctx, handoff.address, "reminder", follow_up=True)
     return effects(send, StartTimer(name=ABANDON, due_at=ctx.now + duration(ctx, "abandon_after")))
 
 
@@ -308,94 +307,3 @@ def went_idle(handoff: Handoff, _: TimerFired, ctx: Context) -> Effects:
     # either way), but the customer did answer: "no answer" would send an agent
     # looking for a reply that is in the thread.
     return effects(helpdesk_notice(handoff, ctx, "abandoned", template="idle"))
-
-
-# -- fallback -------------------------------------------------------------------
-
-
-def stale_failure(handoff: Handoff, event: SendFailed, _: Context) -> bool:
-    """the failure is not on the handoff's current channel (a late result)"""
-    return event.channel is not handoff.channel
-
-
-def answered_since(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
-    """the customer has written from the address since the message (no agent's) was queued"""
-    # A carrier's late "undelivered" for the intro, after the customer texted
-    # back from that number: the conversation is live there, and moving it to
-    # email (or closing it, with no email) would leave them answering into a
-    # case that went elsewhere. Facts about now still count: an opt-out, a
-    # consent refusal, an address unlinked from the contact.
-    replied = handoff.address_replied_version
-    return (
-        replied is not None
-        and event.queued_version is not None
-        and event.queued_version < replied
-        and (event.message is None or event.message.to == handoff.address)
-        and carried_text(event) is None
-        and not opted_out(handoff, event, ctx)
-        and not event.reason.startswith("consent:")
-        and event.reason != ADDRESS_UNLINKED
-    )
-
-
-def _fallback_address(handoff: Handoff, event: SendFailed, ctx: Context) -> ContactAddress | None:
-    excluded = {event.channel, *handoff.failed_channels}
-    return next(
-        (a for a in ctx.addresses if a.allowed and a.channel not in excluded),
-        None,
-    )
-
-
-def can_fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
-    """the contact has another channel with consent"""
-    return _fallback_address(handoff, event, ctx) is not None
-
-
-def opted_out(handoff: Handoff, event: SendFailed, _: Context) -> bool:
-    """consent for the address was revoked"""
-    return event.reason in ("consent:revoked", "RecipientOptedOut")
-
-
-def fall_back(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
-    """Move to the contact's next consented channel, with its intro."""
-    return _fall_back(handoff, event, ctx, carry=None)
-
-
-def fall_back_with_message(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
-    """``fall_back``, and after the intro the agent's message that failed, rendered anew
-    for the channel (a step that declares the ``agent.*`` templates: see ``carried_text``)."""
-    return _fall_back(handoff, event, ctx, carry=carried_text(event))
-
-
-def _fall_back(handoff: Handoff, event: SendFailed, ctx: Context, *, carry: str | None) -> Effects:
-    address = _fallback_address(handoff, event, ctx)
-    assert address is not None  # the guard found it
-    commands: list[Command] = [_message(handoff, ctx, address, "intro")]
-    if carry is not None:
-        # After the intro: it tells the customer who writes on this channel, and
-        # on email it starts the thread the agent's message answers (index 1).
-        commands.append(agent_message(handoff, ctx, address, carry, index=1))
-    if handoff.state is S.AWAITING_CONSENT:
-        commands.append(StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after")))
-    return effects(
-        *commands,
-        address=address.identity,
-        channel=address.channel,
-        failed_channels=(*handoff.failed_channels, event.channel),
-    )
-
-
-def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:
-    """Close the case for want of a channel (failed, or declined by an opt-out), and
-    tell the helpdesk: what is still queued for it never goes.
-
-    Messages queued behind the one that failed (an agent's, written while the
-    intro waited for the morning) are cancelled on the closed case: this notice
-    says so, and each agent's adds its own (``_default_agent``). When the message
-    that failed was an agent's, the notice says so (``notify.undelivered``).
-    The reason only: the agent's text is personal data, and a notification
-    outlives the outbox row that ``erase`` removes.
-    """
-    topic = "failed" if carried_text(event) is None else "undelivered"
-    notify = helpdesk_notice(handoff, ctx, topic, why=event.reason)
-    return effects(notify, failed_channels=(*handoff.failed_channels, event.channel))

@@ -26,13 +26,11 @@ from escalate.workflow._default_actions import (
     INTRO,
     S,
     agent_message,
-    can_fall_back,
     carried_text,
-    fall_back_with_message,
     helpdesk_notice,
-    stale_failure,
 )
 from escalate.workflow._definition import Context, Effects, Step, effects
+from escalate.workflow._fallback_actions import can_fall_back, fall_back_with_message, stale_failure
 from escalate.workflow._inputs import SendFailed
 
 __all__ = ["AGENT_MESSAGE_STEPS"]
