@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from escalate import LinkSource, RateLimited, VerificationFailed
 from escalate.identity import VerificationPolicy
-from escalate.store import Store
+from escalate.store import Changes, OutboxItem, Store
 from escalate.testing import FakeClock
 from tests.identity.helpers import EMAIL, PHONE, X_JANE, book, snapshot
 
@@ -143,3 +146,35 @@ def test_unverified_holder_gets_a_proposal_not_a_merge(store: Store, clock: Fake
 
 def _code(challenge: object) -> tuple[str, str]:
     return challenge.id, challenge.code  # type: ignore[attr-defined]
+
+
+class _Racing:
+    """Wraps a store: just before the first verification's commit, ``meanwhile`` runs.
+
+    What another thread or process asking for a code at the same moment does: its
+    count, like ours, saw no code yet, and it writes first.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.meanwhile: Callable[[], object] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def commit(self, changes: Changes) -> list[OutboxItem]:
+        if changes.verifications and self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return self._store.commit(changes)
+
+
+def test_codes_asked_for_at_once_still_respect_the_cap(store: Store, clock: FakeClock) -> None:
+    """An SMS pumping attack asks from many threads at once: the cap holds, not cap + N."""
+    racing = _Racing(store)
+    contacts = book(racing, clock, verification=VerificationPolicy(max_per_window=1))  # type: ignore[arg-type]
+    contact = contacts.create(PHONE, LinkSource.CUSTOMER_PROVIDED)
+    racing.meanwhile = lambda: contacts.start_verification(contact, PHONE)
+    with pytest.raises(RateLimited):
+        contacts.start_verification(contact, PHONE)
+    assert store.count_verifications("default", PHONE, clock.now()) == 1

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from escalate import ConcurrentUpdate, Contact, Identity, Link, LinkSource
+from escalate import ConcurrentUpdate, Contact, Identity, Link, LinkSource, RateLimited
 from escalate.identity import (
     MergeProposal,
     MergeRecord,
@@ -14,7 +14,7 @@ from escalate.identity import (
     Unlinked,
     VerificationRecord,
 )
-from escalate.store import Changes, Store
+from escalate.store import Changes, IssueLimit, Store
 
 AT = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 PHONE = Identity.phone("+14155550100")
@@ -138,6 +138,34 @@ def test_verifications_are_versioned_and_counted(store: Store) -> None:
         store.commit(Changes(verifications=(used,)))  # a second use of version 1 -> 2
     assert store.get_verification("default", "vc_1") == used
     assert store.count_verifications("default", PHONE, AT) == 1
+
+
+def test_a_new_challenge_past_its_issue_limit_is_refused(store: Store) -> None:
+    """The cap is counted inside the commit; a refused challenge writes nothing."""
+
+    def challenge(n: int) -> VerificationRecord:
+        return VerificationRecord(
+            id=f"vc_{n}",
+            contact_id="ct",
+            identity=PHONE,
+            salt="00",
+            code_hash="ab",
+            created_at=AT + timedelta(seconds=n),
+            expires_at=AT + timedelta(minutes=10),
+        )
+
+    limit = IssueLimit(count=2, since=AT, retry_after=3600.0)
+    store.commit(Changes(verifications=(challenge(1),), issue_limit=limit))
+    store.commit(Changes(verifications=(challenge(2),), issue_limit=limit))
+    with pytest.raises(RateLimited) as refused:
+        store.commit(Changes(verifications=(challenge(3),), issue_limit=limit))
+    assert refused.value.retry_after == 3600.0
+    assert store.get_verification("default", "vc_3") is None
+    assert store.count_verifications("default", PHONE, AT) == 2
+    later = IssueLimit(count=2, since=AT + timedelta(seconds=2), retry_after=1.0)
+    store.commit(Changes(verifications=(challenge(3),), issue_limit=later))  # one since then
+    used = challenge(1).model_copy(update={"used_at": AT, "version": 2})
+    store.commit(Changes(verifications=(used,), issue_limit=limit))  # updates are not new
 
 
 def test_a_refused_commit_writes_no_identity_records(store: Store) -> None:

@@ -21,7 +21,7 @@ from escalate.identity._merge import contact_event, merge_changes
 from escalate.identity._policy import LinkAction, LinkSituation
 from escalate.identity._records import VerificationChallenge, VerificationRecord
 from escalate.identity._verify import code_hash, codes_match, new_code, sign, signature_ok
-from escalate.store._changes import Changes
+from escalate.store._changes import Changes, IssueLimit
 
 if TYPE_CHECKING:
     from escalate.identity._book import ContactBook
@@ -71,7 +71,9 @@ def start_verification(
         challenge_id=record.id,
         expires_at=record.expires_at.isoformat(),
     )
-    book._store.commit(Changes(verifications=(record,), events=(event,)))
+    # Checked again in the commit: requests made at once all counted before any wrote.
+    limit = IssueLimit(policy.max_per_window, now - policy.window, policy.window.total_seconds())
+    book._store.commit(Changes(verifications=(record,), events=(event,), issue_limit=limit))
     return VerificationChallenge(
         id=record.id,
         contact_id=given.id,

@@ -10,6 +10,7 @@ from escalate._exceptions import InvalidInput
 from escalate.store._protocol import (
     Changes,
     Claim,
+    IssueLimit,
     OutboxItem,
     OutboxReport,
     OutboxStatus,
@@ -25,6 +26,7 @@ from escalate.store.sqlite import SQLiteStore
 __all__ = [
     "Changes",
     "Claim",
+    "IssueLimit",
     "MemoryStore",
     "OutboxItem",
     "OutboxReport",

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from escalate._enum import StrEnum
-from escalate._exceptions import ConcurrentUpdate
+from escalate._exceptions import ConcurrentUpdate, RateLimited
 
 if TYPE_CHECKING:
     from escalate._models import Event, Handoff
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Changes",
     "Claim",
+    "IssueLimit",
     "OutboxReport",
     "OutboxStatus",
     "OutboxUpdate",
@@ -34,6 +35,22 @@ __all__ = [
     "check_version",
     "claim_token",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class IssueLimit:
+    """A cap on new verification challenges per address, checked inside the commit.
+
+    A version-1 challenge whose address already holds ``count`` challenges created
+    at or after ``since`` is refused with ``RateLimited`` (``retry_after``
+    seconds). The count and the write are one transaction, so requests made at
+    once (one code pumping attack, many threads or processes) cannot all pass
+    a count each read before any of them wrote.
+    """
+
+    count: int
+    since: datetime
+    retry_after: float
 
 
 class OutboxStatus(StrEnum):
@@ -132,6 +149,7 @@ class Changes:
         merges: merge records to insert or update (an unmerge marks one undone).
         merge_proposals: merge proposals to insert or update.
         verifications: verification challenges; versioned like contacts.
+        issue_limit: refuses a new challenge past its address's cap (``IssueLimit``).
         claim: due outbox rows to claim once the rest is written (see ``Claim``).
     """
 
@@ -149,6 +167,7 @@ class Changes:
     merges: Sequence[MergeRecord] = ()
     merge_proposals: Sequence[MergeProposal] = ()
     verifications: Sequence[VerificationRecord] = ()
+    issue_limit: IssueLimit | None = None
     claim: Claim | None = None
 
 
@@ -168,3 +187,12 @@ def check_version(kind: str, new_version: int, stored_version: int | None) -> No
 def claim_token(worker: str) -> str:
     """A per-claim owner tag, so a worker whose lease was taken over cannot settle the row."""
     return f"{worker}:{os.urandom(6).hex()}"
+
+
+def refuse_past_limit(limit: IssueLimit, issued: int) -> None:
+    """Raise ``RateLimited`` when ``issued`` challenges already fill ``limit``."""
+    if issued >= limit.count:
+        raise RateLimited(
+            f"this address already got {issued} codes since {limit.since.isoformat()}",
+            retry_after=limit.retry_after,
+        )

@@ -14,7 +14,7 @@ from datetime import datetime
 from escalate._clock import ensure_aware
 from escalate._identity import Identity
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
-from escalate.store._changes import Changes, check_version
+from escalate.store._changes import Changes, check_version, refuse_past_limit
 
 __all__ = ["IdentityRecordsMemory", "IdentityKey"]
 
@@ -31,7 +31,11 @@ class IdentityRecordsMemory:
     _verifications_by_address: dict[IdentityKey, list[VerificationRecord]]
 
     def _validate_identity_records(self, changes: Changes) -> None:
+        limit = changes.issue_limit
         for challenge in changes.verifications:
+            if limit is not None and challenge.version == 1 and challenge.identity is not None:
+                issued = self._verifications_by_address.get(_address_key(challenge), [])
+                refuse_past_limit(limit, sum(1 for v in issued if v.created_at >= limit.since))
             stored_challenge = self._verifications.get((challenge.tenant, challenge.id))
             check_version(
                 "verification",

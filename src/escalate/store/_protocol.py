@@ -26,6 +26,7 @@ from escalate.identity._records import MergeProposal, MergeRecord, VerificationR
 from escalate.store._changes import (
     Changes,
     Claim,
+    IssueLimit,
     OutboxReport,
     OutboxStatus,
     OutboxUpdate,
@@ -36,6 +37,7 @@ from escalate.workflow._commands import OutboxCommand
 __all__ = [
     "Changes",
     "Claim",
+    "IssueLimit",
     "OutboxItem",
     "OutboxReport",
     "OutboxStatus",

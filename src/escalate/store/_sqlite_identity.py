@@ -19,7 +19,7 @@ from escalate._exceptions import ConcurrentUpdate
 from escalate._identity import Identity
 from escalate.identity._contact import Contact
 from escalate.identity._records import MergeProposal, MergeRecord, VerificationRecord
-from escalate.store._changes import Changes
+from escalate.store._changes import Changes, refuse_past_limit
 from escalate.store._decoded import Decoded
 
 __all__ = ["IdentityRecordsSQL", "many", "ts"]
@@ -128,6 +128,14 @@ class IdentityRecordsSQL:
             # An erased challenge keeps no address, in its data or in the indexed column.
             kind, value = ("", "") if v.identity is None else v.identity.key
             if v.version == 1:
+                if changes.issue_limit is not None and v.identity is not None:
+                    # Inside the write transaction: no other writer can add one meanwhile.
+                    (issued,) = conn.execute(
+                        "SELECT COUNT(*) FROM verifications"
+                        " WHERE tenant = ? AND kind = ? AND value = ? AND created_at >= ?",
+                        (v.tenant, kind, value, _ts(changes.issue_limit.since)),
+                    ).fetchone()
+                    refuse_past_limit(changes.issue_limit, int(issued))
                 conn.execute(
                     "INSERT INTO verifications (tenant, id, kind, value, created_at, version, data)"
                     " VALUES (?, ?, ?, ?, ?, 1, ?)",
