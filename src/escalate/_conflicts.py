@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-__all__ = ["CONFLICT_ATTEMPTS", "outlast", "outlasting"]
+__all__ = ["CONFLICT_ATTEMPTS", "outlast"]
 
 T = TypeVar("T")
 
@@ -23,15 +23,13 @@ T = TypeVar("T")
 CONFLICT_ATTEMPTS = 10
 
 
-def outlasting(
-    conflict: type[BaseException], *, attempts: int = CONFLICT_ATTEMPTS, reraise: bool = True
-) -> Retrying:
+def _outlasting(conflict: type[BaseException], attempts: int) -> Retrying:
     """A fresh ``Retrying`` (it keeps per-call state) that retries ``conflict`` only."""
     return Retrying(
         stop=stop_after_attempt(attempts),
         wait=wait_random_exponential(multiplier=0.002, max=0.05),
         retry=retry_if_exception_type(conflict),
-        reraise=reraise,
+        reraise=True,
     )
 
 
@@ -51,7 +49,7 @@ def outlast(
     except conflict:
         if attempts <= 1:
             raise
-    for retry in outlasting(conflict, attempts=attempts - 1):
+    for retry in _outlasting(conflict, attempts - 1):
         with retry:
             return attempt(retry.retry_state.attempt_number + 1)
-    raise AssertionError("unreachable: outlasting() re-raises the last conflict")
+    raise AssertionError("unreachable: the last attempt returns or re-raises")

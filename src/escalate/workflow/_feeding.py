@@ -16,9 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from tenacity import RetryError
-
-from escalate._conflicts import CONFLICT_ATTEMPTS, outlasting
+from escalate._conflicts import CONFLICT_ATTEMPTS, outlast
 from escalate._exceptions import ConcurrentUpdate, StaleTimer, TransitionNotAllowed
 from escalate._models import Handoff
 from escalate.consent._making import consent_event
@@ -95,21 +93,21 @@ class Feeding(ReportedSettling):
         (``FEED_ATTEMPTS`` in all): a result given up on is settled unheard (the row's
         outcome is a fact), so its workflow would miss a fallback or a move.
         """
-        try:  # the common case, without building a Retrying
-            return self._feed_once(handoff_id, event, fire_timers, settlement, known)
-        except _Conflict:
-            pass
         try:
-            for attempt in outlasting(_Conflict, attempts=FEED_ATTEMPTS - 1, reraise=False):
-                with attempt:
-                    fed = self._feed_once(handoff_id, event, fire_timers, settlement, None)
-        except RetryError:
+            return outlast(
+                _Conflict,
+                # ``known`` on the first try only: a conflict proved it stale.
+                lambda number: self._feed_once(
+                    handoff_id, event, fire_timers, settlement, known if number == 1 else None
+                ),
+                attempts=FEED_ATTEMPTS,
+            )
+        except _Conflict:
             log.warning(
                 "handoff %s kept changing; input %s left for the next run", handoff_id, event.kind
             )
             # The row's outcome is still a fact: settle it, or it would be held as unknown.
             return self._commit_settlement(settlement or NO_CHANGES)
-        return fed
 
     def _feed_once(
         self,
