@@ -11,6 +11,7 @@ from escalate._clock import Clock, ensure_aware
 from escalate._exceptions import InvalidInput, NotFound
 from escalate._identity import Identity
 from escalate._models import Channel, channel_for
+from escalate.consent._ledger import decide_from_records
 from escalate.consent._making import (
     channel_reaching,
     check_address,
@@ -19,6 +20,7 @@ from escalate.consent._making import (
     parse_purpose,
 )
 from escalate.consent._policy import ConsentPolicy
+from escalate.consent._provider_events import records_from_provider_event
 from escalate.consent._receipts import ReceiptController, consent_receipt
 from escalate.consent._records import (
     ConsentAction,
@@ -118,8 +120,6 @@ class ConsentLedger:
         """
         if at is not None and not isinstance(at, datetime):
             raise InvalidInput("at must be a timezone-aware datetime")
-        from escalate.consent._ledger import decide_from_records  # noqa: PLC0415 - cycle
-
         check_address(address)
         if channel is not None:
             channel = channel_reaching(address, channel)
@@ -241,10 +241,6 @@ class ConsentLedger:
         Raises:
             InvalidInput: unknown provider, wrong address kind, naive ``at``.
         """
-        from escalate.consent._provider_events import (  # noqa: PLC0415 - cycle
-            records_from_provider_event,
-        )
-
         records = records_from_provider_event(
             tenant=self._tenant,
             provider=provider,
