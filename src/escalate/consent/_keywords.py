@@ -166,10 +166,11 @@ DEFAULT_KEYWORDS: Mapping[str, KeywordSet] = {
 # -- free text (English) --------------------------------------------------------
 
 #: Words that may surround a bare opt-out keyword without changing what it means.
-_FILLER = frozenset(
+#: Politeness, which changes neither an opt-out nor a confirmation.
+_POLITE = frozenset({"please", "pls", "plz", "thanks", "thank", "you", "thx", "ok", "okay"})
+_FILLER = _POLITE | frozenset(
     {
-        "please", "pls", "plz", "now", "it", "this", "that", "all", "me", "already",
-        "thanks", "thank", "you", "thx", "ok", "okay", "just", "asap", "immediately",
+        "now", "it", "this", "that", "all", "me", "already", "just", "asap", "immediately",
         "right", "away", "and", "so", "i", "said", "yes", "these", "them",
     }
 )  # fmt: skip
@@ -177,12 +178,7 @@ _FILLER = frozenset(
 CONFIRMING_RULES = frozenset({"confirm", "confirm_with_filler"})
 #: Words that may surround a confirmation without changing it (rule 3): a customer
 #: answers "Reply YES" with "Yes please" or "yes, thank you" as often as with YES.
-_CONFIRM_FILLER = frozenset(
-    {
-        "please", "pls", "plz", "thanks", "thank", "you", "thx", "ok", "okay", "sure",
-        "por", "favor", "gracias", "merci", "svp",
-    }
-)  # fmt: skip
+_CONFIRM_FILLER = _POLITE | frozenset({"sure", "por", "favor", "gracias", "merci", "svp"})
 _TOKEN = re.compile(r"[\w'-]+")
 #: Where a message's sentences or lines part (rule 5); read on the text as sent,
 #: before normalizing joins its lines.
