@@ -34,8 +34,8 @@ class IdentityRecordsMemory:
         limit = changes.issue_limit
         for challenge in changes.verifications:
             if limit is not None and challenge.version == 1 and challenge.identity is not None:
-                issued = self._verifications_by_address.get(_address_key(challenge), [])
-                refuse_past_limit(limit, sum(1 for v in issued if v.created_at >= limit.since))
+                issued = self.count_verifications(challenge.tenant, challenge.identity, limit.since)
+                refuse_past_limit(limit, issued)
             stored_challenge = self._verifications.get((challenge.tenant, challenge.id))
             check_version(
                 "verification",

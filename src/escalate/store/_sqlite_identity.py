@@ -24,6 +24,12 @@ from escalate.store._decoded import Decoded
 
 __all__ = ["IdentityRecordsSQL", "many", "ts"]
 
+#: An address's challenges created since a moment: what its cap counts.
+_COUNT_VERIFICATIONS = (
+    "SELECT COUNT(*) FROM verifications"
+    " WHERE tenant = ? AND kind = ? AND value = ? AND created_at >= ?"
+)
+
 
 @formats_last_once
 def ts(value: datetime) -> str:
@@ -131,8 +137,7 @@ class IdentityRecordsSQL:
                 if changes.issue_limit is not None and v.identity is not None:
                     # Inside the write transaction: no other writer can add one meanwhile.
                     (issued,) = conn.execute(
-                        "SELECT COUNT(*) FROM verifications"
-                        " WHERE tenant = ? AND kind = ? AND value = ? AND created_at >= ?",
+                        _COUNT_VERIFICATIONS,
                         (v.tenant, kind, value, _ts(changes.issue_limit.since)),
                     ).fetchone()
                     refuse_past_limit(changes.issue_limit, int(issued))
@@ -229,9 +234,7 @@ class IdentityRecordsSQL:
 
     def count_verifications(self, tenant: str, identity: Identity, since: datetime) -> int:
         count = self._one(
-            "SELECT COUNT(*) FROM verifications"
-            " WHERE tenant = ? AND kind = ? AND value = ? AND created_at >= ?",
-            (tenant, identity.kind.value, identity.value, _ts(since)),
+            _COUNT_VERIFICATIONS, (tenant, identity.kind.value, identity.value, _ts(since))
         )
         return int(count or 0)
 
