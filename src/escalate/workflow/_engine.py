@@ -67,8 +67,9 @@ from escalate.workflow._inputs import WorkflowInput
 from escalate.workflow._messages import private_messages
 from escalate.workflow._order import ordered
 from escalate.workflow._report import DispatchReport
-from escalate.workflow._sending import SendPath, transition_key
+from escalate.workflow._sending import SendPath
 from escalate.workflow._settler import Settler
+from escalate.workflow._transition_keys import transition_key
 
 __all__ = ["DispatchReport", "Engine", "Notifier"]
 

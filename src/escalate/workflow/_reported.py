@@ -42,6 +42,7 @@ from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUp
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._inputs import SendFailed
 from escalate.workflow._report import REPORT_COUNTERS
+from escalate.workflow._transition_keys import queued_version
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -155,16 +156,8 @@ def failure_of(item: OutboxItem, reason: str) -> SendFailed | None:
         channel=command.channel,
         reason=reason,
         message=None if delivered else command,
-        queued_version=_queued_version(item),
+        queued_version=queued_version(item),
     )
-
-
-def _queued_version(item: OutboxItem) -> int | None:
-    """The version of the transition that queued ``item`` (its ``transition_key``)."""
-    parts = item.idempotency_key.rsplit(":", 2)
-    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
-        return None
-    return int(parts[1])
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from escalate.workflow._recipient import (
 )
 from escalate.workflow._reported import failure_of
 from escalate.workflow._send_outcomes import OPT_IN_ALREADY_REQUESTED, SendOutcomes
+from escalate.workflow._transition_keys import queued_version
 
 if TYPE_CHECKING:
     from escalate.social._publisher import SocialPublisher
@@ -59,21 +60,12 @@ log = logging.getLogger("escalate")
 RECHECK_AFTER = timedelta(seconds=1)
 
 
-def transition_key(handoff_id: str, version: int, index: int) -> str:
-    """The idempotency key of the ``index``-th command of the transition to ``version``.
-
-    Deterministic: the version check makes a transition commit once, so its
-    commands are queued once.
-    """
-    return f"{handoff_id}:{version}:{index}"
-
-
 def _queued_before(item: OutboxItem, handoff: Handoff, version: int | None) -> bool:
     """Whether ``item`` was queued by one of ``handoff``'s transitions before ``version``."""
     if version is None or item.handoff_id != handoff.id:
         return False
-    _, queued, _ = item.idempotency_key.rsplit(":", 2)
-    return queued.isdigit() and int(queued) < version
+    queued = queued_version(item)
+    return queued is not None and queued < version
 
 
 def queued_before_close(item: OutboxItem, handoff: Handoff) -> bool:
