@@ -13,7 +13,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 import idna
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from escalate._exceptions import InvalidInput
 
@@ -74,13 +74,13 @@ def check_url(value: str | None, name: str) -> None:
         header_domain(host.removesuffix("."), f"{name}'s host")
 
 
-def check_email(value: str, refused: str, *, ascii_only: bool = False) -> None:
-    """Refuse ``value`` unless it is an email address (email-validator, no DNS lookup).
+def check_email(value: str, refused: str, *, ascii_only: bool = False) -> ValidatedEmail:
+    """``value`` read as an email address (email-validator, no DNS lookup), or refused.
 
     ``refused`` opens the ``InvalidInput`` message (email-validator's reason
     follows); ``ascii_only`` refuses an internationalized mailbox name.
     """
     try:
-        validate_email(value, check_deliverability=False, allow_smtputf8=not ascii_only)
+        return validate_email(value, check_deliverability=False, allow_smtputf8=not ascii_only)
     except EmailNotValidError as exc:
         raise InvalidInput(f"{refused} ({exc})") from None

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from email_validator import EmailNotValidError, validate_email
-
 from escalate._domain import check_email, header_domain
 from escalate._exceptions import InvalidInput, InvalidRecipient, PermanentTransportError
 from escalate._identity import IdentityKind
@@ -46,11 +44,7 @@ def ascii_domain(address: str) -> str:
     local, _, domain = address.rpartition("@")
     if domain.isascii():
         return address
-    try:
-        encoded = validate_email(address, check_deliverability=False).ascii_domain
-    except EmailNotValidError as exc:
-        raise InvalidInput(f"not an email address ({exc})") from None
-    return f"{local}@{encoded}"
+    return f"{local}@{check_email(address, 'not an email address').ascii_domain}"
 
 
 @dataclass(frozen=True)
