@@ -23,6 +23,7 @@ from escalate._intake import ContactIntake
 from escalate._models import DEFAULT_TENANT, Event, Handoff, Thread
 from escalate._outbox import Outbox
 from escalate._pacing import Pacer
+from escalate._tenant import check_tenant
 from escalate.audit import AuditReport, verify_store
 from escalate.consent._ledger_service import ConsentLedger
 from escalate.consent._policy import ConsentPolicy
@@ -101,8 +102,7 @@ class Escalator(ContactIntake, InboundRouting):
         concurrency: int = 1,
         pacer: Pacer | None = None,
     ) -> None:
-        if not isinstance(tenant, str) or not tenant.strip():
-            raise InvalidInput("tenant must be a non-empty string")
+        check_tenant(tenant)
         if not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidInput("concurrency must be a positive integer")
         # Checked before the store is opened, so a refused call creates no database file.

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from escalate._tenant import check_tenant
 from escalate.reporting._histogram import write_histogram_png
 from escalate.reporting._metrics import (
     RESOLUTION_WINDOW,
     DurationStats,
     SlaReport,
-    check_tenant,
     check_window,
     sla_report,
 )

@@ -37,14 +37,13 @@ from pydantic import BaseModel, ConfigDict
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
-from escalate._tenant import DEFAULT_TENANT
+from escalate._tenant import DEFAULT_TENANT, check_tenant
 from escalate.consent._policy import KEYWORD_REPLY_TEMPLATES
 
 __all__ = [
     "RESOLUTION_WINDOW",
     "DurationStats",
     "SlaReport",
-    "check_tenant",
     "check_window",
     "sla_report",
 ]
@@ -257,18 +256,6 @@ def check_window(
     if aware_since is not None and aware_until is not None and aware_since > aware_until:
         raise InvalidInput("since must not be after until")
     return aware_as_of, aware_since, aware_until
-
-
-def check_tenant(tenant: object) -> str:
-    """``tenant`` if it is a tenant's name.
-
-    Raises:
-        InvalidInput: not a string, or a blank one (no escalator writes one: the
-            report would read zero handoffs as if that were the answer).
-    """
-    if not isinstance(tenant, str) or not tenant.strip():
-        raise InvalidInput("tenant must be a non-empty string")
-    return tenant
 
 
 def _seconds(start: datetime, end: datetime) -> float:
