@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Protocol, runtime_checkable
 
-from escalate._exceptions import NaiveDatetimeError
+from escalate._exceptions import InvalidInput, NaiveDatetimeError
 
-__all__ = ["Clock", "SystemClock", "ensure_aware", "formats_last_once"]
+__all__ = ["Clock", "SystemClock", "aware_datetime", "ensure_aware", "formats_last_once"]
 
 
 @runtime_checkable
@@ -42,6 +42,18 @@ def ensure_aware(value: datetime, what: str = "datetime") -> datetime:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(what)
     return value.astimezone(UTC)
+
+
+def aware_datetime(value: object, what: str) -> datetime:
+    """``value`` in UTC if it is an aware datetime.
+
+    Raises:
+        InvalidInput: not a datetime at all (a date string, say).
+        NaiveDatetimeError: a datetime without a time zone.
+    """
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{what} must be a timezone-aware datetime, not {type(value).__name__}")
+    return ensure_aware(value, what)
 
 
 def formats_last_once(format_time: Callable[[datetime], str]) -> Callable[[datetime], str]:

@@ -7,7 +7,7 @@ import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from escalate._clock import Clock, ensure_aware
+from escalate._clock import Clock, aware_datetime
 from escalate._exceptions import InvalidInput, NotFound
 from escalate._identity import Identity
 from escalate._models import Channel, channel_for
@@ -118,12 +118,10 @@ class ConsentLedger:
         Raises:
             InvalidInput: unknown purpose, a naive ``at``, not an Identity.
         """
-        if at is not None and not isinstance(at, datetime):
-            raise InvalidInput("at must be a timezone-aware datetime")
         check_address(address)
         if channel is not None:
             channel = channel_reaching(address, channel)
-        when = ensure_aware(at, "at") if at is not None else self._clock.now()
+        when = aware_datetime(at, "at") if at is not None else self._clock.now()
         return decide_from_records(
             consent_facts(self._store, self._tenant, address, self.policy),
             parse_purpose(purpose),
@@ -261,9 +259,7 @@ class ConsentLedger:
         # would count only from then (a decision reads the records up to now),
         # and an email could go out after a verified unsubscribe.
         now = self._clock.now()
-        if at is not None and not isinstance(at, datetime):
-            raise InvalidInput(f"at must be a datetime, not {type(at).__name__}")
-        return now if at is None else min(ensure_aware(at, "at"), now)
+        return now if at is None else min(aware_datetime(at, "at"), now)
 
     # -- data subject rights ----------------------------------------------------
 

@@ -34,7 +34,7 @@ from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._exceptions import InvalidInput
 from escalate._models import TERMINAL_STATES, AwareDatetime, Event, Handoff, HandoffState
 from escalate._tenant import DEFAULT_TENANT, check_tenant
@@ -247,9 +247,7 @@ def check_window(
     """
     checked: list[datetime | None] = []
     for what, value in (("as_of", as_of), ("since", since), ("until", until)):
-        if value is not None and not isinstance(value, datetime):
-            raise InvalidInput(f"{what} must be a datetime or None")
-        checked.append(None if value is None else ensure_aware(value, what))
+        checked.append(None if value is None else aware_datetime(value, what))
     aware_as_of, aware_since, aware_until = checked
     if aware_as_of is None:
         raise InvalidInput("as_of is required")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._exceptions import InvalidInput
 
 __all__ = ["FakeClock", "as_step", "later"]
@@ -46,12 +46,6 @@ def later(now: datetime, step: timedelta) -> datetime:
         raise InvalidInput(f"a step of {step} goes past the last date a clock can show") from None
 
 
-def _instant(value: object, what: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{what} must be an aware datetime, not {type(value).__name__}")
-    return ensure_aware(value, what)
-
-
 class FakeClock:
     """A ``Clock`` for tests. Starts at ``start`` (default 2026-01-05 18:00 UTC, a Monday).
 
@@ -65,7 +59,9 @@ class FakeClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = (
-            datetime(2026, 1, 5, 18, 0, tzinfo=UTC) if start is None else _instant(start, "start")
+            datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+            if start is None
+            else aware_datetime(start, "start")
         )
         self._lock = threading.Lock()
 
@@ -93,7 +89,7 @@ class FakeClock:
         Raises:
             InvalidInput: ``when`` is not a datetime, is naive, or is in the past.
         """
-        when = _instant(when, "when")
+        when = aware_datetime(when, "when")
         with self._lock:
             if when < self._now:
                 raise InvalidInput("a FakeClock only moves forward")
