@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from escalate import Escalator, Identity, Purpose
+from escalate import Escalator, Identity, InvalidInput, Purpose
 from escalate.store import OutboxStatus, Store
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.webhooks import Applied, MemorySeen, apply_webhook
@@ -68,6 +68,14 @@ def test_a_parser_gives_replies_its_tenant(store: Store, clock: FakeClock) -> No
     message = hook.parse(*request)
     assert message.tenant == "acme"
     assert esc.handle_webhook(message) == [Applied.APPLIED]
+
+
+@pytest.mark.parametrize("parser", [TwilioWebhook, SendGridWebhook])
+@pytest.mark.parametrize("tenant", ["", "  ", "\t\n"])
+def test_a_parser_refuses_a_blank_tenant(parser: type[TwilioWebhook], tenant: str) -> None:
+    """No escalator has a blank tenant, so every reply such a parser made would be refused."""
+    with pytest.raises(InvalidInput, match="tenant must be a non-empty string"):
+        parser(TWILIO_TOKEN, tenant=tenant)
 
 
 def test_a_seen_shared_by_two_tenants_keeps_their_records_apart(

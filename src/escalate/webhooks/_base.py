@@ -24,6 +24,7 @@ from escalate._identity import Identity
 from escalate._messages import DeliveryStatus
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime
+from escalate._tenant import check_tenant
 
 __all__ = [
     "DeliveryReport",
@@ -148,8 +149,7 @@ class WebhookParser:
         clock: Clock | None = None,
         tenant: str = DEFAULT_TENANT,
     ) -> None:
-        if not isinstance(tenant, str) or not tenant:
-            raise InvalidInput("tenant must be a non-empty string")
+        check_tenant(tenant)
         if secret is not None and (not isinstance(secret, str) or not secret.strip()):
             raise InvalidInput(f"{self.provider} webhook secret must be a non-empty string")
         if secret is None and not insecure:
