@@ -9,6 +9,7 @@ validates its input before it writes anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -24,6 +25,7 @@ from escalate._models import DEFAULT_TENANT, Event, Handoff, Thread
 from escalate._outbox import Outbox
 from escalate._pacing import Pacer
 from escalate._tenant import check_tenant
+from escalate._worker import WorkerSettings, run_worker
 from escalate.audit import AuditReport, verify_store
 from escalate.consent._ledger_service import ConsentLedger
 from escalate.consent._policy import ConsentPolicy
@@ -298,6 +300,28 @@ class Escalator(ContactIntake, InboundRouting):
         report = DispatchReport(timers_fired=self.engine.fire_timers(limit=limit))
         report += self.engine.drain(batch=limit)
         return report
+
+    def worker(
+        self,
+        *,
+        interval: float = 1.0,
+        limit: int = 100,
+        stop: threading.Event | None = None,
+    ) -> DispatchReport:
+        """Run ``run_due()`` in a loop until ``stop`` is set; return what it did, summed.
+
+        An idle cycle waits ``interval`` seconds; a busy one is followed at once.
+        ``ConcurrentUpdate`` and ``RateLimited`` are logged; other errors raise.
+        ``escalate worker`` runs it, stopped by SIGINT or SIGTERM (docs/delivery.md).
+
+        Raises:
+            InvalidInput: ``interval`` not a positive finite number, or ``limit``
+                not a positive int.
+        """
+        settings = WorkerSettings(interval=interval, limit=limit)
+        return run_worker(
+            lambda batch: self.run_due(limit=batch), settings, stop or threading.Event()
+        )
 
     # -- queries --------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ``escalate`` command: ``escalate demo``, ``escalate --version``, ``escalate --help``.
+"""The ``escalate`` command: ``demo``, ``report``, ``worker``, ``--version`` and ``--help``.
 
 Subcommands import what they need when they run, so ``escalate --help`` stays fast.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 from escalate._exceptions import InvalidInput
 from escalate._report_cli import add_report_arguments
 from escalate._version import __version__
+from escalate._worker_cli import add_worker_arguments, run_worker_command
 
 __all__ = ["main"]
 
@@ -69,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_report_arguments(report)
     report.set_defaults(handler=_report)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run your escalator's run_due() loop until SIGINT or SIGTERM",
+        description="Import MODULE:ATTR (an Escalator, or a function returning one) and call "
+        "run_due() in a loop: at once after a busy cycle, after --interval seconds after an "
+        "idle one. SIGINT and SIGTERM stop it after the cycle in progress.",
+    )
+    add_worker_arguments(worker)
+    worker.set_defaults(handler=run_worker_command)
     return parser
 
 
