@@ -7,7 +7,9 @@ cron log: none may show the person (see ``tests/pii.py`` for what counts).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from escalate import (
     Escalator,
     Identity,
     InboundMessage,
+    InvalidWorkflowDefinition,
     Purpose,
     Thread,
     Workflow,
@@ -28,7 +31,7 @@ from escalate import (
 from escalate.cli import main
 from escalate.store import SQLiteStore
 from escalate.testing import FakeClock, MemoryTransport
-from escalate.workflow import AgentReplied
+from escalate.workflow import AgentReplied, effects
 from tests.conftest import TEST_START
 from tests.pii import BODY, EMAIL_RAW, HANDLE, NAME, PHONE_E164, PHONE_FORMS, capture_pii, leaks
 from tests.pii import shown as traceback_of
@@ -183,3 +186,45 @@ def test_the_cli_prints_nothing_personal(
     assert leaks(demo.out + demo.err) == []
     assert leaks(report.out + report.err) == []
     assert captured.leaked() == []
+
+
+def test_a_workflow_action_setting_an_address_as_text_is_refused_without_echoing_it() -> None:
+    """The refusal (and the pydantic error chained under it) names the type, not the value."""
+    from tests.workflow.test_definition_mistakes import _decide
+
+    with pytest.raises(InvalidWorkflowDefinition, match="cannot be set to a str") as raised:
+        _decide(lambda handoff, event, ctx: effects(address=PHONE_E164))
+    assert leaks(traceback_of(raised.value)) == []
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "read"),
+    [
+        ("handoffs", "data", lambda esc, handoff_id: esc.handoffs.get(handoff_id)),
+        ("contacts", "data", lambda esc, _: esc.contacts.resolve(PHONE)),
+        ("consent_records", "data", lambda esc, _: esc.consent.records(PHONE)),
+        ("outbox", "command", lambda esc, _: esc.store.outbox(esc.tenant)),
+    ],
+)
+def test_a_stored_row_that_no_longer_reads_is_reported_without_its_content(
+    tmp_path: Path, table: str, column: str, read: Callable[[Escalator, str], object]
+) -> None:
+    """A row edited outside escalate (its phone number no longer E.164) fails to read, and the
+    error a worker logs says where, not the number (as ``CorruptRecord`` does for events)."""
+    path = tmp_path / "escalate.db"
+    clock = FakeClock(TEST_START)
+    with Escalator(SQLiteStore(path), clock=clock, transports=[MemoryTransport()]) as esc:
+        handoff = esc.open(the_thread(clock))
+        esc.contact_provided(handoff.id, PHONE, consent=CONSENT)
+    with closing(sqlite3.connect(path)) as db, db:
+        edited = db.execute(
+            f"UPDATE {table} SET {column} = replace({column}, ?, ?)",
+            (f'"{PHONE_E164}"', f'"{PHONE_E164.removeprefix("+")}"'),
+        ).rowcount
+    assert edited >= 1
+    with (
+        Escalator(SQLiteStore(path), clock=clock) as esc,
+        pytest.raises(ValueError, match=r"E\.164") as raised,
+    ):
+        read(esc, handoff.id)
+    assert leaks(traceback_of(raised.value)) == []
