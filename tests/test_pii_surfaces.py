@@ -228,3 +228,20 @@ def test_a_stored_row_that_no_longer_reads_is_reported_without_its_content(
     ):
         read(esc, handoff.id)
     assert leaks(traceback_of(raised.value)) == []
+
+
+def test_a_renamed_author_leaves_no_handle_in_the_audit_log_once_erased() -> None:
+    """``contact.handle_changed`` says the handle changed, not to what: audit events outlive an
+    erasure, which takes the handle off everything else (thread, contact, merge snapshots)."""
+    clock = FakeClock(TEST_START)
+    esc = Escalator("memory://", clock=clock, transports=[MemoryTransport()])
+    first = esc.open(the_thread(clock))
+    renamed = the_thread(clock, thread_id="1002").model_copy(
+        update={"author": Identity.social("x", "42", "quintessa_renamed")}
+    )
+    second = esc.open(renamed)
+    assert "contact.handle_changed" in [event.kind for event in esc.history(second.id)]
+    assert first.contact_id is not None
+    esc.consent.erase(first.contact_id)
+    events = esc.store.events(esc.tenant)
+    assert [leaks(f"{event.data} {event!r}") for event in events] == [[]] * len(events)
