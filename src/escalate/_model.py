@@ -11,7 +11,9 @@ It keeps two house rules that plain pydantic models break:
   custom ``__repr__`` and would print phone numbers and message bodies.
 
 Deserializing with ``model_validate`` still raises ``ValidationError``: that is
-stored data, not caller input.
+stored data, not caller input. Its text never quotes the data either
+(``hide_input_in_errors``): a row edited outside escalate fails a worker's read,
+and the worker logs the error.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from escalate._exceptions import EscalateError, InvalidInput
 
@@ -28,6 +30,9 @@ __all__ = ["Model"]
 
 class Model(BaseModel):
     """Base of escalate's pydantic records: typed construction errors, redacted ``str()``."""
+
+    # Subclasses' own model_config is merged into this one, so every record keeps it.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     def __init__(self, /, **data: Any) -> None:
         # What BaseModel.__init__ does, called directly: records are built by the

@@ -131,7 +131,7 @@ def with_new_handle(
     if not identity.handle or existing.identity.handle == identity.handle:
         return None
     updated = with_link(contact, existing.model_copy(update={"identity": identity}))
-    event = contact_event(
-        updated, "contact.handle_changed", at, actor, identity=identity, handle=identity.handle
-    )
+    # Not the handle itself: it names the person, erasure takes it off the contact
+    # and the threads, and audit events are never erased.
+    event = contact_event(updated, "contact.handle_changed", at, actor, identity=identity)
     return updated, event

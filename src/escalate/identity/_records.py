@@ -2,6 +2,8 @@
 
 All are frozen pydantic models written through ``store.commit(Changes(...))`` in the
 same transaction as the contacts they concern and the audit events that explain them.
+Like ``Model``'s, their validation errors never quote the data read (``hide_input_in_errors``):
+it holds addresses.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class MergeRecord(BaseModel):
     ``absorbed_before``: somebody else's, an undo of this one gives it nothing.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     id: str
     tenant: str = DEFAULT_TENANT
@@ -80,7 +82,7 @@ class MergeProposal(BaseModel):
         merge_id: the merge that accepting it made.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     id: str
     tenant: str = DEFAULT_TENANT
@@ -103,7 +105,7 @@ class VerificationRecord(BaseModel):
     then confirms nothing (``VerificationFailed("erased")``).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     id: str
     tenant: str = DEFAULT_TENANT
@@ -140,7 +142,7 @@ class VerificationChallenge(BaseModel):
         link_token: a signed token for a confirm link (``None`` without a secret).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     id: str
     contact_id: str

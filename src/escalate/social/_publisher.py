@@ -10,12 +10,13 @@ from pydantic import ConfigDict
 
 from escalate._model import Model
 from escalate._models import Thread
+from escalate._redact import redact_body
 
 __all__ = ["PublishedReply", "RecordingPublisher", "SocialPublisher"]
 
 
 class PublishedReply(Model):
-    """A public reply the platform accepted."""
+    """A public reply the platform accepted. Its ``repr()`` shows the text's length only."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -23,6 +24,14 @@ class PublishedReply(Model):
     thread_id: str
     post_id: str
     text: str
+
+    def __repr__(self) -> str:
+        # The text greets the author by handle, and a Meta private reply is a
+        # private message: personal data, like the PostPublicReply it was made from.
+        return (
+            f"PublishedReply(platform={self.platform!r}, thread_id={self.thread_id!r}, "
+            f"post_id={self.post_id!r}, text={redact_body(self.text)})"
+        )
 
 
 @runtime_checkable

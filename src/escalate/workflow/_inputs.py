@@ -15,6 +15,7 @@ from escalate._identity import Identity
 from escalate._messages import InboundMessage
 from escalate._model import Model
 from escalate._models import AwareDatetime, Channel
+from escalate._redact import redact_body
 from escalate.consent._records import ConsentEvidence
 from escalate.workflow._commands import SendMessage
 
@@ -93,10 +94,16 @@ class ReplyReceived(_Input):
 
 
 class AgentReplied(_Input):
-    """An agent wrote to the customer on the private channel (``esc.send_message``)."""
+    """An agent wrote to the customer on the private channel (``esc.send_message``).
+
+    Its repr shows the text's length only: it is a message body.
+    """
 
     kind: Literal["agent_replied"] = "agent_replied"
     text: str = Field(min_length=1, max_length=5_000)
+
+    def __repr__(self) -> str:
+        return f"AgentReplied(kind={self.kind!r}, text={redact_body(self.text)})"
 
 
 class TimerFired(_Input):

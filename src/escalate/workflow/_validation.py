@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from escalate._exceptions import InvalidWorkflowDefinition
 from escalate._models import TERMINAL_STATES, Handoff, HandoffState
@@ -238,7 +238,9 @@ ACTION_FIELDS = frozenset(
 @cache
 def _field_adapter(name: str) -> TypeAdapter[Any]:
     annotation: Any = Handoff.model_fields[name].annotation
-    return TypeAdapter(annotation)
+    # The refused value is often the customer's address: the error chained under
+    # InvalidWorkflowDefinition must not quote it into a logged traceback.
+    return TypeAdapter(annotation, config=ConfigDict(hide_input_in_errors=True))
 
 
 def _check_updates(step: Step, updates: Mapping[str, Any]) -> None:
