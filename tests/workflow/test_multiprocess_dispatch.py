@@ -44,7 +44,13 @@ def test_worker_processes_sharing_one_sqlite_file_send_each_row_once(tmp_path: P
     # The run did what it is meant to: the faults happened, and the traffic they met.
     assert summary["kills"] == 1
     assert counts["pauses"] == 1
-    assert summary["statuses"]["done"] > 1000
+    # Every case opened, and each got at least its public reply and its intro
+    # through to an end (a row count that does not hang on this host's speed:
+    # reminders come with the simulated hours a loaded host lives through).
+    assert counts["cases"] == 120 + 240
+    statuses = summary["statuses"]
+    ended = statuses["done"] + statuses.get("held", 0) + statuses.get("cancelled", 0)
+    assert ended >= 2 * counts["cases"]
     assert counts["reply"] > 0
     assert counts["agent"] > 0
     assert counts["reminders_sent"] > 0
