@@ -111,7 +111,7 @@ class ReplyAddressing:
             # A quoted local part means the same mailbox unquoted (RFC 5322 3.4.1).
             local = re.sub(r"\\(.)", r"\1", local[1:-1])
         mailbox = self.address.partition("@")[0].lower()
-        if not at or domain != self.domain or not local.startswith(mailbox + "+"):
+        if not at or not local.startswith(mailbox + "+") or not self._is_our_domain(domain):
             return None
         handoff_id, dot, mac = local[len(mailbox) + 1 :].rpartition(".")
         if not dot or not handoff_id:
@@ -122,6 +122,18 @@ class ReplyAddressing:
             for key in (self.secret, *self.previous_secrets)
         ]
         return handoff_id if any(matches) else None
+
+    def _is_our_domain(self, domain: str) -> bool:
+        if domain == self.domain:
+            return True
+        if domain.isascii():
+            return False
+        # The same domain in U-labels (bücher.example for xn--bcher-kva.example):
+        # a client that shows it so may write it back so, and SMTPUTF8 carries it.
+        try:
+            return header_domain(domain, "domain") == self.domain
+        except InvalidInput:
+            return False
 
     def __repr__(self) -> str:
         previous = f", previous_secrets=<{len(self.previous_secrets)} hidden>"
