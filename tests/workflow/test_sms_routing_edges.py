@@ -111,3 +111,24 @@ def test_a_text_after_the_case_fell_back_to_email_still_reaches_it(
     assert matched is not None
     assert matched.id == handoff.id
     assert esc.handoffs.get(handoff.id).state is HandoffState.CONNECTED  # type: ignore[union-attr]
+
+
+def test_another_tenants_signed_address_names_no_case_here(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The same key in two tenants: a token of one tenant's case finds nothing in the other."""
+    made = {
+        tenant: Escalator(
+            store,
+            tenant=tenant,
+            transports=[sms],
+            clock=clock,
+            publisher=RecordingPublisher(),
+            workflow=Workflow.default(brand=tenant, reply_to=REPLIES),
+        )
+        for tenant in ("acme", "globex")
+    }
+    theirs = made["globex"].open(make_thread(clock))
+    signed = REPLIES.address_for(theirs.id)
+    assert made["globex"].handoff_for_reply_address(signed) is not None
+    assert made["acme"].handoff_for_reply_address(signed) is None
