@@ -26,7 +26,7 @@ from escalate._routing import routing_order
 from escalate.consent._inbound import pending_opt_in, plan_reply
 from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import consent_facts
-from escalate.consent._records import ConsentFact
+from escalate.consent._records import ConsentAction, ConsentFact
 from escalate.consent._unverified import (
     held_cases,
     hold_unverified_opt_out,
@@ -327,10 +327,13 @@ class InboundRouting(EscalatorParts):
         The replies from that number belong to that case too.
         """
         known_ids = {h.id for h in known}
+        # A case's own grant names it (a revoke names it too, but adds no case):
+        # one candidate per past case of the address, read in one query.
         wanted = [
             handoff_id
             for fact in facts
-            if (handoff_id := getattr(fact, "handoff_id", None)) is not None
+            if fact.action is ConsentAction.GRANT
+            and (handoff_id := getattr(fact, "handoff_id", None)) is not None
             and handoff_id not in known_ids
         ]
         if not wanted:
