@@ -33,7 +33,7 @@ from escalate.consent._unverified import (
     opt_out_unverified,
 )
 from escalate.identity._contact import Contact
-from escalate.identity._merge import merged_contact_ids
+from escalate.identity._merge import merged_contact_ids, unlinked_from
 from escalate.store import Changes, OutboxItem
 from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import (
@@ -121,7 +121,7 @@ class InboundRouting(EscalatorParts):
         # another contact (a conflict left for an agent) is still answered by it.
         asking = self._asking_case(facts, message.sender, handoffs)
         handoffs += asking
-        texting = self._texting_cases(facts, message.sender, handoffs)
+        texting = self._texting_cases(facts, message.sender, contact, handoffs)
         ordered = routing_order(message.body, handoffs, texting)
         signed = self._signed_handoff(message)
         if signed is not None and signed.is_open:
@@ -317,14 +317,19 @@ class InboundRouting(EscalatorParts):
         return [handoff]
 
     def _texting_cases(
-        self, facts: Sequence[ConsentFact], sender: Identity, known: Sequence[Handoff]
+        self,
+        facts: Sequence[ConsentFact],
+        sender: Identity,
+        owner: Contact | None,
+        known: Sequence[Handoff],
     ) -> list[Handoff]:
         """Open cases on this address that are not among ``known``, oldest first.
 
         A number two people gave is linked to the first one's contact only (the
         second is an identity conflict, never a merge), yet the second one's case
         texts it, under the consent its own transition recorded, tied to it.
-        The replies from that number belong to that case too.
+        The replies from that number belong to that case too, unless its
+        contact let the number go ("this isn't me": ``unlinked_from``).
         """
         known_ids = {h.id for h in known}
         # A case's own grant names it (a revoke names it too, but adds no case):
@@ -339,7 +344,14 @@ class InboundRouting(EscalatorParts):
         if not wanted:
             return []
         found = self.store.get_handoffs(self.tenant, list(dict.fromkeys(wanted)))
-        cases = [h for h in found.values() if h.is_open and h.address == sender]
+        cases = [
+            h
+            for h in found.values()
+            if h.is_open
+            and h.address == sender
+            and h.contact_id is not None
+            and not unlinked_from(self.store, self.tenant, h.contact_id, sender, owner)
+        ]
         return sorted(cases, key=lambda handoff: (handoff.opened_at, handoff.id))
 
     def _open_handoffs(self, contact: Contact) -> list[Handoff]:

@@ -105,3 +105,29 @@ def test_a_stop_from_the_shared_number_declines_both(make_esc: MakeEsc, clock: F
     esc.inbound(text(clock, "STOP"))
     states = {esc.handoffs.get(h.id).state for h in (first, second)}  # type: ignore[union-attr]
     assert states == {HandoffState.DECLINED}
+
+
+def test_a_number_unlinked_as_not_theirs_reaches_no_case_of_theirs(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """ "This isn't me": the number's texts do not go to the case it was unlinked from."""
+    esc = make_esc()
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    assert handoff.contact_id is not None
+    esc.contacts.unlink(handoff.contact_id, PHONE, actor="agent:7")
+    assert esc.inbound(text(clock, "who is this? I never asked")) is None
+    assert replies(esc, handoff) == 0
+
+
+def test_after_the_first_contact_lets_go_the_second_case_still_hears_back(
+    make_esc: MakeEsc, clock: FakeClock
+) -> None:
+    """The first contact unlinks the shared number: the case that texts it still gets replies."""
+    esc = make_esc()
+    first, second = shared_number(esc, clock)
+    assert first.contact_id is not None
+    esc.contacts.unlink(first.contact_id, PHONE, actor="agent:7")
+    matched = esc.inbound(text(clock, "it is me, from the second case"))
+    assert matched is not None
+    assert matched.id == second.id
