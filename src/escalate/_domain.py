@@ -17,7 +17,16 @@ from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from escalate._exceptions import InvalidInput
 
-__all__ = ["check_email", "check_url", "header_domain"]
+__all__ = ["check_email", "check_url", "has_line_break", "header_domain"]
+
+#: What ``str.splitlines()`` breaks a line on. The email package refuses a header
+#: value holding any of them, not just CR and LF (a vertical tab, U+2028...).
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def has_line_break(text: str) -> bool:
+    """Whether ``text`` holds a line break, by the email package's reckoning."""
+    return not _LINE_BREAKS.isdisjoint(text)
 
 
 def header_domain(value: object, setting: str) -> str:

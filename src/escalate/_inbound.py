@@ -26,14 +26,14 @@ from escalate._routing import routing_order
 from escalate.consent._inbound import pending_opt_in, plan_reply
 from escalate.consent._keywords import ReplyIntent
 from escalate.consent._ledger_service import consent_facts
-from escalate.consent._records import ConsentFact
+from escalate.consent._records import ConsentAction, ConsentFact
 from escalate.consent._unverified import (
     held_cases,
     hold_unverified_opt_out,
     opt_out_unverified,
 )
 from escalate.identity._contact import Contact
-from escalate.identity._merge import merged_contact_ids
+from escalate.identity._merge import merged_contact_ids, unlinked_from
 from escalate.store import Changes, OutboxItem
 from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import (
@@ -91,7 +91,9 @@ class InboundRouting(EscalatorParts):
         case: ``consent/_unverified.py``); START re-grants; YES confirms a
         pending double opt-in; HELP/INFO is answered with the policy's help
         text, and is no answer about the case (its reminder still comes). Then
-        any other message from a linked address moves that contact's open handoff.
+        any other message from a linked address moves that contact's open handoff
+        (or another contact's open case that writes to that very address: a
+        number two people gave; ``_texting_cases``).
         Returns the handoff it was matched to, or ``None`` (a HELP: ``None``); a
         held opt-out returns the first case told of it, as read (it changed
         nothing of it), or ``None`` when no open case is on the address.
@@ -119,7 +121,8 @@ class InboundRouting(EscalatorParts):
         # another contact (a conflict left for an agent) is still answered by it.
         asking = self._asking_case(facts, message.sender, handoffs)
         handoffs += asking
-        ordered = routing_order(message.body, handoffs)
+        texting = self._texting_cases(facts, message.sender, contact, handoffs)
+        ordered = routing_order(message.body, handoffs, texting)
         signed = self._signed_handoff(message)
         if signed is not None and signed.is_open:
             # The case the reply goes to is the one its consent side speaks of
@@ -135,7 +138,7 @@ class InboundRouting(EscalatorParts):
             now=now,
             awaiting_opt_in=any(
                 h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
-                for h in handoffs
+                for h in (*handoffs, *texting)
             ),
         )
         held = plan.revoked and opt_out_unverified(message, self.engine.consent, signed=signed)
@@ -165,6 +168,7 @@ class InboundRouting(EscalatorParts):
                 # Read again after a consent commit: it may have settled their sends.
                 ordered_handoffs=None if committed else ordered,
                 also=asking,
+                others=texting,
                 signed=signed,
             )
         if self.dispatch_immediately:
@@ -186,6 +190,7 @@ class InboundRouting(EscalatorParts):
         help_request: bool = False,
         ordered_handoffs: list[Handoff] | None = None,
         also: Sequence[Handoff] = (),
+        others: Sequence[Handoff] = (),
         signed: Handoff | None = None,
     ) -> Handoff | None:
         """Feed ``message`` to the open handoff(s) it belongs to.
@@ -208,11 +213,11 @@ class InboundRouting(EscalatorParts):
                 handoffs.append(signed)
             elif not opted_out:  # a STOP still declines every case on the address
                 return None
-        if contact is not None or also:  # the sender's contact, resolved once by inbound()
+        if contact is not None or also or others:  # the contact, resolved once by inbound()
             routed_ids = {h.id for h in handoffs}
             if ordered_handoffs is None:
                 own = self._open_handoffs(contact) if contact is not None else []
-                ordered_handoffs = routing_order(message.body, [*own, *also])
+                ordered_handoffs = routing_order(message.body, [*own, *also], others)
             for handoff in ordered_handoffs:
                 if handoff.id not in routed_ids:
                     handoffs.append(handoff)
@@ -310,6 +315,44 @@ class InboundRouting(EscalatorParts):
         ):
             return []
         return [handoff]
+
+    def _texting_cases(
+        self,
+        facts: Sequence[ConsentFact],
+        sender: Identity,
+        owner: Contact | None,
+        known: Sequence[Handoff],
+    ) -> list[Handoff]:
+        """Open cases on this address that are not among ``known``, oldest first.
+
+        A number two people gave is linked to the first one's contact only (the
+        second is an identity conflict, never a merge), yet the second one's case
+        texts it, under the consent its own transition recorded, tied to it.
+        The replies from that number belong to that case too, unless its
+        contact let the number go ("this isn't me": ``unlinked_from``).
+        """
+        known_ids = {h.id for h in known}
+        # A case's own grant names it (a revoke names it too, but adds no case):
+        # one candidate per past case of the address, read in one query.
+        wanted = [
+            handoff_id
+            for fact in facts
+            if fact.action is ConsentAction.GRANT
+            and (handoff_id := getattr(fact, "handoff_id", None)) is not None
+            and handoff_id not in known_ids
+        ]
+        if not wanted:
+            return []
+        found = self.store.get_handoffs(self.tenant, list(dict.fromkeys(wanted)))
+        cases = [
+            h
+            for h in found.values()
+            if h.is_open
+            and h.address == sender
+            and h.contact_id is not None
+            and not unlinked_from(self.store, self.tenant, h.contact_id, sender, owner)
+        ]
+        return sorted(cases, key=lambda handoff: (handoff.opened_at, handoff.id))
 
     def _open_handoffs(self, contact: Contact) -> list[Handoff]:
         """The contact's open handoffs, and those of contacts merged into it, oldest first.

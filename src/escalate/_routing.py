@@ -3,7 +3,9 @@
 A customer with two open cases who texts "re case k7qp 3m: still broken" means
 that case, whichever is newest. So a handoff whose reference code the text names
 goes first, then the rest newest first. Only the sender's own open handoffs are
-candidates: naming someone else's code routes nothing to it. The signed reply-to
+candidates, and then another contact's open cases that write to the sender's very
+address (a number two people gave: it could not be linked to the second one's
+contact): naming someone else's code routes nothing to it. The signed reply-to
 address of an email outranks all of this (``Escalator._route_inbound``).
 
 A code is recognised as people type it, by ``normalize_reference``: any case,
@@ -57,12 +59,16 @@ def _separated(text: str, before: re.Match[str], after: re.Match[str]) -> bool:
     return any(not char.isspace() and char not in DASHES for char in gap)
 
 
-def routing_order(text: str, open_handoffs: Sequence[Handoff]) -> list[Handoff]:
+def routing_order(
+    text: str, open_handoffs: Sequence[Handoff], others: Sequence[Handoff] = ()
+) -> list[Handoff]:
     """``open_handoffs`` (oldest first, as the store reads them) in the order to try.
 
-    The one ``text`` names first, then newest first.
+    The one ``text`` names first, then newest first. ``others`` (oldest first
+    too) are another contact's open cases that text the sender's address (a
+    number two people gave): they come after the sender's own, unless named.
     """
-    newest_first = list(reversed(open_handoffs))
+    newest_first = [*reversed(open_handoffs), *reversed(others)]
     if len(newest_first) < 2:  # one candidate: nothing to order, no text to scan
         return newest_first
     named = named_reference(text, (h.reference for h in newest_first))

@@ -147,9 +147,11 @@ def test_a_reply_orders_the_senders_cases_once(
     older, _ = two_open_cases(esc, clock, PHONE)
     calls: list[str] = []
 
-    def counted(body: str, handoffs: Sequence[Handoff]) -> list[Handoff]:
+    def counted(
+        body: str, handoffs: Sequence[Handoff], others: Sequence[Handoff] = ()
+    ) -> list[Handoff]:
         calls.append(body)
-        return routing_order(body, handoffs)
+        return routing_order(body, handoffs, others)
 
     monkeypatch.setattr(inbound_module, "routing_order", counted)
     matched = esc.inbound(text(clock, f"re case {older.reference}: still broken"))

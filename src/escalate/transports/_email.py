@@ -16,21 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from escalate._domain import check_email, header_domain
+from escalate._domain import check_email, has_line_break, header_domain
 from escalate._exceptions import InvalidInput, InvalidRecipient, PermanentTransportError
 from escalate._identity import IdentityKind
 from escalate._messages import OutboundMessage
 
 __all__ = ["EmailSettings", "ascii_domain", "has_line_break"]
-
-#: What ``str.splitlines()`` breaks a line on. The email package refuses a header
-#: value holding any of them, not just CR and LF (a vertical tab, U+2028...).
-_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-
-
-def has_line_break(text: str) -> bool:
-    """Whether ``text`` holds a line break, by the email package's reckoning."""
-    return not _LINE_BREAKS.isdisjoint(text)
 
 
 def ascii_domain(address: str) -> str:

@@ -334,7 +334,9 @@ def default_workflow(
             ``"x>y"``, a line break).
         InvalidWorkflowDefinition: replacement templates that do not fit: public
             replies, the DM prefill or email subjects without ``{reference}``, an
-            off-hours reply without ``{back}`` when ``business_hours`` is set.
+            off-hours reply without ``{back}`` when ``business_hours`` is set;
+            an email subject holding a line break, its own or a setting's
+            (``brand="Acme\\n"``), which the email adapters would refuse at send.
     """
     durations = {
         "sla": sla,

@@ -34,7 +34,7 @@ from escalate.workflow._inputs import (
     TimerFired,
 )
 from escalate.workflow._invite import consent_page_link, meta_private_reply_allowed, x_dm_link
-from escalate.workflow._threading import ReplyAddressing, root_headers, thread_headers
+from escalate.workflow._threading import ReplyAddressing, email_thread_headers, root_headers
 
 S = HandoffState
 OPEN = (S.ACKNOWLEDGED, S.AWAITING_CONTACT, S.AWAITING_CONSENT, S.CONNECTED)
@@ -79,7 +79,7 @@ def templated_message(
         domain = replies.domain if replies else str(ctx.settings["message_id_domain"])
         # The handoff's first email starts the thread; later ones answer it.
         if handoff.channel is Channel.EMAIL or index > 0:
-            headers = thread_headers(handoff.id, handoff.version + 1, index, domain)
+            headers = email_thread_headers(handoff.id, handoff.version + 1, index, domain)
         else:
             headers = root_headers(handoff.id, domain)
         return SendMessage(

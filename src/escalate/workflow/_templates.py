@@ -5,8 +5,9 @@ positional fields, attribute or index access (``{a.b}``, ``{a[0]}``), format spe
 conversions are refused, so a template can never reach into an object.
 Naming: a name ending in ``.sms`` is an SMS body, ``.email`` an email body,
 ``.subject`` an email subject; they are private messages, and every private
-message must carry ``{reference}`` (thread continuity). SMS bodies report their
-encoding and segment count (``Templates.sms_report``).
+message must carry ``{reference}`` (thread continuity). A subject is a header:
+it may not hold a line break, nor use a setting that holds one. SMS bodies
+report their encoding and segment count (``Templates.sms_report``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from escalate._domain import has_line_break
 from escalate._exceptions import InvalidWorkflowDefinition
 from escalate._locale import language_of, normal_tag
 from escalate.sms import SegmentInfo, segments
@@ -221,7 +223,27 @@ class Templates:
                 raise InvalidWorkflowDefinition(
                     f"template {name!r} ({locale}) is a private message without {{reference}}"
                 )
+            if name.endswith(".subject"):
+                self._check_subject(name, locale, fields, settings)
         self._check_budget({k: v for k, v in settings.items() if isinstance(v, str)})
+
+    def _check_subject(
+        self, name: str, locale: str, fields: frozenset[str], settings: Mapping[str, object]
+    ) -> None:
+        # The email adapters refuse a subject with a line break when sending
+        # (it could forge a header): every email would fail for good, and every
+        # case fall back or close, instead of this failing once here.
+        if has_line_break(self.texts[locale][name]):
+            raise InvalidWorkflowDefinition(
+                f"template {name!r} ({locale}) is an email subject with a line break"
+            )
+        for field in sorted(fields):
+            value = settings.get(field)
+            if isinstance(value, str) and has_line_break(value):
+                raise InvalidWorkflowDefinition(
+                    f"setting {field!r} holds a line break, and template {name!r}"
+                    f" ({locale}), an email subject, uses it"
+                )
 
     def _check_budget(self, samples: Mapping[str, object] | None = None) -> None:
         if self.max_sms_segments is not None:

@@ -111,7 +111,7 @@ class ReplyAddressing:
             # A quoted local part means the same mailbox unquoted (RFC 5322 3.4.1).
             local = re.sub(r"\\(.)", r"\1", local[1:-1])
         mailbox = self.address.partition("@")[0].lower()
-        if not at or domain != self.domain or not local.startswith(mailbox + "+"):
+        if not at or not local.startswith(mailbox + "+") or not self._is_our_domain(domain):
             return None
         handoff_id, dot, mac = local[len(mailbox) + 1 :].rpartition(".")
         if not dot or not handoff_id:
@@ -123,6 +123,18 @@ class ReplyAddressing:
         ]
         return handoff_id if any(matches) else None
 
+    def _is_our_domain(self, domain: str) -> bool:
+        if domain == self.domain:
+            return True
+        if domain.isascii():
+            return False
+        # The same domain in U-labels (bücher.example for xn--bcher-kva.example):
+        # a client that shows it so may write it back so, and SMTPUTF8 carries it.
+        try:
+            return header_domain(domain, "domain") == self.domain
+        except InvalidInput:
+            return False
+
     def __repr__(self) -> str:
         previous = f", previous_secrets=<{len(self.previous_secrets)} hidden>"
         return (
@@ -131,13 +143,34 @@ class ReplyAddressing:
         )
 
 
+#: RFC 5322 dot-atom-text: the left-hand side of a msg-id.
+_ID_LEFT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
 def thread_headers(handoff_id: str, version: int, index: int, domain: str) -> dict[str, str]:
     """Message-ID for one email of a handoff, threaded under the handoff's first email.
 
     The first email's Message-ID is ``<handoff id@domain>``; every later one has
     its own id (from the transition's version and command index, so a retry
     keeps it) and names the first in In-Reply-To and References.
+
+    Raises:
+        InvalidInput: a ``handoff_id`` that is not RFC 5322 dot-atom text, a
+            ``version`` or ``index`` that is not an int of at least 0, or a
+            ``domain`` that is not a host name (an internationalized one is
+            written in A-labels): each would make a malformed Message-ID,
+            which breaks the thread without an error.
     """
+    if not isinstance(handoff_id, str) or not _ID_LEFT.fullmatch(handoff_id):
+        raise InvalidInput(f"handoff_id must be dot-atom text like ho_0123, not {handoff_id!r}")
+    for name, number in (("version", version), ("index", index)):
+        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            raise InvalidInput(f"{name} must be an int of at least 0, not {number!r}")
+    return email_thread_headers(handoff_id, version, index, header_domain(domain, "domain"))
+
+
+def email_thread_headers(handoff_id: str, version: int, index: int, domain: str) -> dict[str, str]:
+    """``thread_headers`` for arguments already checked (the default workflow's)."""
     root = f"<{handoff_id}@{domain}>"
     own = f"<{handoff_id}.{version}.{index}@{domain}>"
     return {"Message-ID": own, "In-Reply-To": root, "References": root}
