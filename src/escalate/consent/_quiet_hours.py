@@ -44,18 +44,25 @@ class ZoneSource(StrEnum):
     TENANT_DEFAULT = "tenant_default"  # the tenant's default zone
 
 
-@lru_cache(maxsize=512)
 def zone_info(name: str) -> ZoneInfo:
     """``ZoneInfo(name)``, with a typed error for an unknown zone.
 
     Raises:
         InvalidInput: not an IANA zone name.
     """
+    # Checked before the cache, which would raise TypeError on an unhashable name.
     if not isinstance(name, str):
         raise InvalidInput(f"a time zone is an IANA name such as 'America/New_York', not {name!r}")
+    return _zone_info(name)
+
+
+@lru_cache(maxsize=512)
+def _zone_info(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: with the tzdata package installed, a region folder ("America")
+        # is opened as a file (IsADirectoryError), and an overlong name fails too.
         raise InvalidInput(f"unknown time zone {name!r}") from None
 
 

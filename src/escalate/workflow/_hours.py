@@ -14,11 +14,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
+from escalate.consent._quiet_hours import zone_info
 
 __all__ = ["BusinessHours"]
 
@@ -82,10 +83,7 @@ class BusinessHours:
         days: Iterable[int] = range(5),
         holidays: Iterable[date] = (),
     ) -> None:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise InvalidInput(f"unknown time zone {tz!r}") from None
+        zone_info(tz)
         if closes is None:
             if isinstance(opens, time) and opens.replace(tzinfo=None) >= _DEFAULT_CLOSES:
                 # The default closing time would silently turn ``opens=time(18)``
@@ -119,7 +117,7 @@ class BusinessHours:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
+        return zone_info(self.tz)
 
     def _local(self, at: datetime) -> datetime:
         try:
