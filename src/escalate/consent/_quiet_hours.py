@@ -181,11 +181,21 @@ class QuietHours:
 
         Raises:
             NaiveDatetimeError: ``at`` has no time zone.
-            InvalidInput: ``address`` is not an Identity, or a zone name is unknown.
+            InvalidInput: ``address`` is not an Identity, a zone name is unknown, or
+                the answer would fall outside the calendar (years 1-9999).
         """
         if not isinstance(address, Identity):
             raise InvalidInput("QuietHours takes an Identity")
         at = ensure_aware(at, "at")
+        try:
+            return self._window(address, at, known_zone, default_zone)
+        except OverflowError:
+            # A local reading, or the days searched, past 9999-12-31 (or before year 1).
+            raise InvalidInput("at is too near the ends of the calendar (years 1-9999)") from None
+
+    def _window(
+        self, address: Identity, at: datetime, known_zone: str | None, default_zone: str
+    ) -> Window:
         if known_zone is not None:
             found = self._first_allowed(at, (known_zone,))
             if found is not None:
