@@ -10,16 +10,15 @@ or the next day when ``closes`` is not after ``opens`` (a night shift).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from escalate._clock import ensure_aware
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
-from escalate.consent._quiet_hours import zone_info
+from escalate.consent._quiet_hours import clock_change, zone_info
 
 __all__ = ["BusinessHours"]
 
@@ -185,28 +184,12 @@ class BusinessHours:
                     return ahead
                 now, local = ahead, ahead.astimezone(zone)
                 continue
-            now = self._clock_change(now, ahead)
+            now = clock_change(zone, now, ahead)
             if self.is_open(now):
                 return now
             local = now.astimezone(zone)
             start = self._next_start(local)
         raise InvalidInput(f"no open day in the next {_HORIZON_DAYS} days")
-
-    def _clock_change(self, before: datetime, after: datetime) -> datetime:
-        """The instant in ``(before, after]`` at which the zone's clock changes, in UTC.
-
-        Time zone transitions fall on whole seconds, so a bisection over seconds finds it.
-        """
-        zone = self.zone
-        changed = after.astimezone(zone).utcoffset()
-        low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
-        while high - low > 1:
-            middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, zone).utcoffset() == changed:
-                high = middle
-            else:
-                low = middle
-        return datetime.fromtimestamp(high, UTC)
 
     def describe_return(self, at: datetime, locale: str = "en") -> str:
         """When the team is back after ``at``, for a public reply: ``Monday 09:00 EST``.
