@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity, IdentityKind
@@ -238,7 +238,7 @@ class QuietHours:
         """
         if not isinstance(address, Identity):
             raise InvalidInput("QuietHours takes an Identity")
-        at = ensure_aware(at, "at")
+        at = aware_datetime(at, "at")
         try:
             return self._window(address, at, known_zone, default_zone)
         except OverflowError:

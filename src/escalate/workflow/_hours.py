@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
 from escalate.consent._quiet_hours import clock_change, zone_info
@@ -100,12 +101,12 @@ class BusinessHours:
             raise InvalidInput("opens and closes are local times in tz; give them no tzinfo")
         # fold=1 would move the opening to the later offset on a DST-change day.
         opens, closes = opens.replace(fold=0), closes.replace(fold=0)
-        holiday_set = frozenset(holidays)
+        holiday_set = _set_of(holidays, "holidays")
         if not all(isinstance(d, date) and not isinstance(d, datetime) for d in holiday_set):
             # A datetime or a "2026-07-03" string never equals a date: that
             # holiday would silently count as a working day.
             raise InvalidInput("holidays must be datetime.date values (not datetimes or text)")
-        day_set = frozenset(days)
+        day_set = _set_of(days, "days")
         if not day_set or not day_set <= set(range(7)):
             raise InvalidInput("days must be a non-empty set of weekdays 0-6 (Monday = 0)")
         object.__setattr__(self, "tz", tz)
@@ -120,7 +121,7 @@ class BusinessHours:
 
     def _local(self, at: datetime) -> datetime:
         try:
-            return ensure_aware(at, "at").astimezone(self.zone)
+            return aware_datetime(at, "at").astimezone(self.zone)
         except OverflowError:
             # Within hours of datetime.max the local reading can fall past 9999-12-31.
             raise InvalidInput("at is too close to the end of the calendar (year 9999)") from None
@@ -156,7 +157,7 @@ class BusinessHours:
             InvalidInput: no open day within the next 400 days (holidays cover all),
                 or none before the calendar ends (``datetime.max``).
         """
-        at = ensure_aware(at, "at")
+        at = aware_datetime(at, "at")
         if self.is_open(at):
             return at
         try:
@@ -199,9 +200,9 @@ class BusinessHours:
         ``locale`` is ``en`` or ``es`` (a regional tag counts as its language);
         any other gets English.
         """
-        at = ensure_aware(at, "at")
+        at = aware_datetime(at, "at")
         back = self._local(self.next_open(at))
-        language = language_of(locale)
+        language = language_of(locale) if isinstance(locale, str) else "en"
         if language not in _WEEKDAYS:
             language = "en"
         day = _WEEKDAYS[language][back.weekday()]
@@ -209,3 +210,11 @@ class BusinessHours:
             month = _MONTHS[language][back.month - 1]
             day += f" {back.day} de {month}" if language == "es" else f" {back.day} {month}"
         return f"{day} {back:%H:%M} {back.tzname()}"
+
+
+def _set_of(values: Iterable[Any], what: str) -> frozenset[Any]:
+    """``frozenset(values)``, or InvalidInput for one that is no collection of values."""
+    try:
+        return frozenset(values)
+    except TypeError:  # not iterable (days=5), or unhashable items (holidays=[[...]])
+        raise InvalidInput(f"{what} must be a collection, not {values!r}") from None
