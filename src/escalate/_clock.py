@@ -36,12 +36,21 @@ class SystemClock:
 
 
 def ensure_aware(value: datetime, what: str = "datetime") -> datetime:
-    """Return ``value`` in UTC, or raise ``NaiveDatetimeError`` if it has no time zone."""
+    """Return ``value`` in UTC, or raise ``NaiveDatetimeError`` if it has no time zone.
+
+    Raises:
+        NaiveDatetimeError: no time zone.
+        InvalidInput: in UTC it would fall before year 1 or after year 9999.
+    """
     if value.tzinfo is UTC:  # the common case, and already what is asked for
         return value
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(what)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31 23:00-05:00 is past datetime.max once in UTC.
+        raise InvalidInput(f"{what} is outside the calendar once in UTC (years 1-9999)") from None
 
 
 def aware_datetime(value: object, what: str) -> datetime:

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._identity import Identity, IdentityKind
 from escalate._models import Channel
 from escalate.consent._making import parse_purpose
@@ -182,13 +182,13 @@ def decide_from_records(
     """
     global _DEFAULT_POLICY  # noqa: PLW0603 - built once, lazily, and immutable
 
-    at = ensure_aware(at, "at")
+    at = aware_datetime(at, "at")
     purpose = parse_purpose(purpose)
     if policy is None:
         policy = _DEFAULT_POLICY = _DEFAULT_POLICY or ConsentPolicy()
     facts = list(records)
     if template in KEYWORD_REPLY_TEMPLATES:
-        asked = ensure_aware(requested_at, "requested_at") if requested_at is not None else at
+        asked = aware_datetime(requested_at, "requested_at") if requested_at is not None else at
         return _keyword_reply(
             facts, str(template), at, requested_at=asked, policy=policy, confirms=confirms
         )

@@ -16,6 +16,7 @@ intersected: their zone list is the numbering plan's, not the person's.)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity, IdentityKind
@@ -34,6 +35,9 @@ __all__ = ["QuietHours", "Window", "ZoneSource", "zone_info", "zones_for_number"
 
 #: How far ahead to look for a common window; every window repeats daily.
 _HORIZON_DAYS = 3
+_DAY = timedelta(days=1)
+_HORIZON = timedelta(days=_HORIZON_DAYS + 1)
+_FIRST, _LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 
 
 class ZoneSource(StrEnum):
@@ -44,19 +48,60 @@ class ZoneSource(StrEnum):
     TENANT_DEFAULT = "tenant_default"  # the tenant's default zone
 
 
-@lru_cache(maxsize=512)
 def zone_info(name: str) -> ZoneInfo:
     """``ZoneInfo(name)``, with a typed error for an unknown zone.
 
     Raises:
         InvalidInput: not an IANA zone name.
     """
+    # Checked before the cache, which would raise TypeError on an unhashable name.
     if not isinstance(name, str):
         raise InvalidInput(f"a time zone is an IANA name such as 'America/New_York', not {name!r}")
+    return _zone_info(name)
+
+
+@lru_cache(maxsize=512)
+def _zone_info(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: with the tzdata package installed, a region folder ("America")
+        # is opened as a file (IsADirectoryError), and an overlong name fails too.
         raise InvalidInput(f"unknown time zone {name!r}") from None
+
+
+def clock_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """The instant in ``(before, after]`` at which ``zone``'s clock changes, in UTC.
+
+    ``after`` must read a different UTC offset than ``before``, with one change
+    between them. Time zone transitions fall on whole seconds, so a bisection
+    over seconds finds it.
+    """
+    changed = after.astimezone(zone).utcoffset()
+    low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == changed:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def clock_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """The instants in ``(start, end]`` at which ``zone``'s clock changes, in UTC.
+
+    Looked for a day at a time: no zone changes its clock twice in a day.
+    """
+    found = []
+    offset = start.astimezone(zone).utcoffset()
+    while start < end:
+        step = start + _DAY if end - start > _DAY else end
+        if (moved := step.astimezone(zone).utcoffset()) != offset:
+            found.append(clock_change(zone, start, step))
+            offset = moved
+        start = step
+    return found
 
 
 #: Number types that are not located anywhere: phonenumbers maps them to every
@@ -148,18 +193,32 @@ class QuietHours:
         zones = tuple(zone_info(name) for name in names)
         if self._allowed(at, zones):
             return at
-        # The common window, if any, opens when the last zone's window opens: so
-        # the candidates are each zone's local openings over the next days.
+        # The common window, if any, opens when the last zone's window opens: when
+        # its wall clock reads ``start`` (at either reading, where a clock change
+        # repeats it), or when a clock change moves it into the window (past a
+        # ``start`` the change skips, or back before an ``end`` it repeats).
+        # Near the calendar's end, the days searched stop there (a reading past it
+        # raises OverflowError, which window() turns into InvalidInput).
+        until = min(at, _LAST - _HORIZON) + _HORIZON
+        # From a day before: a change just before ``at`` may repeat a reading after it.
+        since = max(at, _FIRST + _DAY) - _DAY
         candidates = []
         for zone in zones:
+            try:
+                changes = clock_changes(zone, since, until)
+            except OverflowError:
+                changes = []  # a change in the zone's year 10000 opens nothing
+            # Only a clock change repeats a reading: without one, fold 1 is fold 0.
+            folds = (0, 1) if changes else (0,)
             local_day = at.astimezone(zone).date()
             for offset in range(_HORIZON_DAYS + 1):
                 day = local_day + timedelta(days=offset)
-                # A local opening that falls in a DST gap resolves forward (fold=0),
-                # and _allowed re-checks it in every zone anyway.
-                opening = datetime.combine(day, self.start, tzinfo=zone).astimezone(UTC)
-                if opening > at:
-                    candidates.append(opening)
+                for fold in folds:
+                    start = self.start.replace(fold=fold)
+                    opening = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+                    if opening > at:
+                        candidates.append(opening)
+            candidates += (change for change in changes if change > at)
         return next((c for c in sorted(candidates) if self._allowed(c, zones)), None)
 
     def window(
@@ -174,11 +233,21 @@ class QuietHours:
 
         Raises:
             NaiveDatetimeError: ``at`` has no time zone.
-            InvalidInput: ``address`` is not an Identity, or a zone name is unknown.
+            InvalidInput: ``address`` is not an Identity, a zone name is unknown, or
+                the answer would fall outside the calendar (years 1-9999).
         """
         if not isinstance(address, Identity):
             raise InvalidInput("QuietHours takes an Identity")
-        at = ensure_aware(at, "at")
+        at = aware_datetime(at, "at")
+        try:
+            return self._window(address, at, known_zone, default_zone)
+        except OverflowError:
+            # A local reading, or the days searched, past 9999-12-31 (or before year 1).
+            raise InvalidInput("at is too near the ends of the calendar (years 1-9999)") from None
+
+    def _window(
+        self, address: Identity, at: datetime, known_zone: str | None, default_zone: str
+    ) -> Window:
         if known_zone is not None:
             found = self._first_allowed(at, (known_zone,))
             if found is not None:

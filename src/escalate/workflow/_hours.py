@@ -10,15 +10,16 @@ or the next day when ``closes`` is not after ``opens`` (a night shift).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from escalate._clock import ensure_aware
+from escalate._clock import aware_datetime
 from escalate._exceptions import InvalidInput
 from escalate._locale import language_of
+from escalate.consent._quiet_hours import clock_change, zone_info
 
 __all__ = ["BusinessHours"]
 
@@ -82,10 +83,7 @@ class BusinessHours:
         days: Iterable[int] = range(5),
         holidays: Iterable[date] = (),
     ) -> None:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise InvalidInput(f"unknown time zone {tz!r}") from None
+        zone_info(tz)
         if closes is None:
             if isinstance(opens, time) and opens.replace(tzinfo=None) >= _DEFAULT_CLOSES:
                 # The default closing time would silently turn ``opens=time(18)``
@@ -103,12 +101,12 @@ class BusinessHours:
             raise InvalidInput("opens and closes are local times in tz; give them no tzinfo")
         # fold=1 would move the opening to the later offset on a DST-change day.
         opens, closes = opens.replace(fold=0), closes.replace(fold=0)
-        holiday_set = frozenset(holidays)
+        holiday_set = _set_of(holidays, "holidays")
         if not all(isinstance(d, date) and not isinstance(d, datetime) for d in holiday_set):
             # A datetime or a "2026-07-03" string never equals a date: that
             # holiday would silently count as a working day.
             raise InvalidInput("holidays must be datetime.date values (not datetimes or text)")
-        day_set = frozenset(days)
+        day_set = _set_of(days, "days")
         if not day_set or not day_set <= set(range(7)):
             raise InvalidInput("days must be a non-empty set of weekdays 0-6 (Monday = 0)")
         object.__setattr__(self, "tz", tz)
@@ -119,11 +117,11 @@ class BusinessHours:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
+        return zone_info(self.tz)
 
     def _local(self, at: datetime) -> datetime:
         try:
-            return ensure_aware(at, "at").astimezone(self.zone)
+            return aware_datetime(at, "at").astimezone(self.zone)
         except OverflowError:
             # Within hours of datetime.max the local reading can fall past 9999-12-31.
             raise InvalidInput("at is too close to the end of the calendar (year 9999)") from None
@@ -159,7 +157,7 @@ class BusinessHours:
             InvalidInput: no open day within the next 400 days (holidays cover all),
                 or none before the calendar ends (``datetime.max``).
         """
-        at = ensure_aware(at, "at")
+        at = aware_datetime(at, "at")
         if self.is_open(at):
             return at
         try:
@@ -187,28 +185,12 @@ class BusinessHours:
                     return ahead
                 now, local = ahead, ahead.astimezone(zone)
                 continue
-            now = self._clock_change(now, ahead)
+            now = clock_change(zone, now, ahead)
             if self.is_open(now):
                 return now
             local = now.astimezone(zone)
             start = self._next_start(local)
         raise InvalidInput(f"no open day in the next {_HORIZON_DAYS} days")
-
-    def _clock_change(self, before: datetime, after: datetime) -> datetime:
-        """The instant in ``(before, after]`` at which the zone's clock changes, in UTC.
-
-        Time zone transitions fall on whole seconds, so a bisection over seconds finds it.
-        """
-        zone = self.zone
-        changed = after.astimezone(zone).utcoffset()
-        low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
-        while high - low > 1:
-            middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, zone).utcoffset() == changed:
-                high = middle
-            else:
-                low = middle
-        return datetime.fromtimestamp(high, UTC)
 
     def describe_return(self, at: datetime, locale: str = "en") -> str:
         """When the team is back after ``at``, for a public reply: ``Monday 09:00 EST``.
@@ -218,9 +200,9 @@ class BusinessHours:
         ``locale`` is ``en`` or ``es`` (a regional tag counts as its language);
         any other gets English.
         """
-        at = ensure_aware(at, "at")
+        at = aware_datetime(at, "at")
         back = self._local(self.next_open(at))
-        language = language_of(locale)
+        language = language_of(locale) if isinstance(locale, str) else "en"
         if language not in _WEEKDAYS:
             language = "en"
         day = _WEEKDAYS[language][back.weekday()]
@@ -228,3 +210,11 @@ class BusinessHours:
             month = _MONTHS[language][back.month - 1]
             day += f" {back.day} de {month}" if language == "es" else f" {back.day} {month}"
         return f"{day} {back:%H:%M} {back.tzname()}"
+
+
+def _set_of(values: Iterable[Any], what: str) -> frozenset[Any]:
+    """``frozenset(values)``, or InvalidInput for one that is no collection of values."""
+    try:
+        return frozenset(values)
+    except TypeError:  # not iterable (days=5), or unhashable items (holidays=[[...]])
+        raise InvalidInput(f"{what} must be a collection, not {values!r}") from None

@@ -94,9 +94,7 @@ class SendOutcomes(Settles):
                 if first and handoff is not None and self.workflow.accepts(handoff.state, deferred)
                 else None,
                 due_at=decision.not_before,
-                result={**(item.result or {}), "first_deferred_at": self.clock.now().isoformat()}
-                if first
-                else item.result,
+                result=_held(item.result or {}, self.clock.now(), decision.not_before),
                 to=to,
                 reason=decision.reason,
                 not_before=decision.not_before.isoformat(),
@@ -266,10 +264,15 @@ class SendOutcomes(Settles):
         now = self.clock.now()
         # The deadline counts from the first attempt, not from when the row was
         # written (a quiet-hours deferral is not time spent retrying).
-        first = (item.result or {}).get("first_attempt_at")
+        result = item.result or {}
+        first = result.get("first_attempt_at")
         first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
+        # Nor is a claim that quiet hours deferred an attempt (see _held).
+        deferrals, held = result.get("deferrals", 0), result.get("held_seconds", 0.0)
         delay = self.retry.next_delay(
-            attempt=item.attempts, elapsed=(now - first_at).total_seconds(), error=exc
+            attempt=max(item.attempts - deferrals, 1),
+            elapsed=(now - first_at).total_seconds() - held,
+            error=exc,
         )
         if delay is not None:
             self._settle(
@@ -314,3 +317,20 @@ class SendOutcomes(Settles):
             reason=reason,
             **data,
         )
+
+
+def _held(result: dict[str, Any], now: datetime, not_before: datetime) -> dict[str, Any]:
+    """A deferred row's ``result``: when it was first deferred, and what the retry policy skips.
+
+    The claim that met quiet hours counted as one of the row's attempts, and a
+    hold after a failed attempt would count as time spent retrying: a 503 at
+    20:58 whose retry waited until 08:00 ran out of the default hour with the
+    morning's first failure, and the case failed. ``deferrals`` and
+    ``held_seconds`` are taken off both.
+    """
+    held = {**result, "deferrals": result.get("deferrals", 0) + 1}
+    held.setdefault("first_deferred_at", now.isoformat())
+    if "first_attempt_at" in result:
+        wait = max((not_before - now).total_seconds(), 0.0)
+        held["held_seconds"] = result.get("held_seconds", 0.0) + wait
+    return held
