@@ -59,3 +59,38 @@ def test_a_hold_does_not_use_up_one_of_the_policy_attempts() -> None:
         clock.advance(minutes=6)  # past the longest backoff (5 minutes and jitter)
     assert len(sms.attempts) == 6
     assert len(sms.sent) == 1
+
+
+def test_pacing_put_backs_do_not_use_up_the_policy_attempts() -> None:
+    """Put back by pacing seven times, then a 503: retried, not failed as out of attempts.
+
+    A burst that waits its turn for the sender's rate limit must not leave its
+    rows one transient error from failing their cases.
+    """
+    from escalate import Pacer
+    from tests.test_pacing import FakeTime
+
+    time = FakeTime()
+    clock = FakeClock(MORNING)
+    sms = MemoryTransport(name="memory")
+    pacer = Pacer({"memory": 0.01}, margin=0, clock=time.clock, sleep=time.sleep)  # 1 per 100 s
+    esc = Escalator("memory://", transports=[sms], clock=clock, pacer=pacer)
+    first = esc.open(make_thread(clock))
+    esc.contact_provided(first.id, PHONE, consent=WEB_FORM_CONSENT)  # takes the slot
+    second = esc.open(make_thread(clock, thread_id="2002", user_id="43"))
+    esc.contact_provided(second.id, Identity.phone("+12125550101"), consent=WEB_FORM_CONSENT)
+    for _ in range(6):  # the sender's clock stands still: every claim is put back
+        clock.advance(minutes=5)
+        esc.run_due()
+    paced = [e for e in esc.history(second.id) if e.kind == "message.paced"]
+    assert len(paced) == 7
+    time.now += 1_000
+    sms.fail_next(BUSY, 1)
+    clock.advance(minutes=5)
+    esc.run_due()
+    assert len(sms.attempts) == 2  # the first case's intro, then the 503
+    time.now += 1_000
+    clock.advance(minutes=6)
+    esc.run_due()
+    assert len(sms.sent) == 2
+    assert esc.handoffs.get(second.id).state is HandoffState.CONNECTED

@@ -239,14 +239,16 @@ class SendOutcomes(Settles):
         to: str,
     ) -> None:
         """Reschedule a row whose pacing slot lies beyond its budget; it is due when the slot is."""
+        now = self.clock.now()
+        due_at = now + timedelta(seconds=budget)
         self._settle(
             item,
             handoff,
             OutboxStatus.PENDING,
             "message.paced",
             report,
-            due_at=self.clock.now() + timedelta(seconds=budget),
-            result=item.result,
+            due_at=due_at,
+            result=_unattempted(item.result or {}, now, due_at),
             to=to,
             provider=provider,
         )
@@ -267,7 +269,7 @@ class SendOutcomes(Settles):
         result = item.result or {}
         first = result.get("first_attempt_at")
         first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
-        # Nor is a claim that quiet hours deferred an attempt (see _held).
+        # Nor is a claim put back unsent, by quiet hours or pacing (_unattempted).
         deferrals, held = result.get("deferrals", 0), result.get("held_seconds", 0.0)
         delay = self.retry.next_delay(
             attempt=max(item.attempts - deferrals, 1),
@@ -320,17 +322,24 @@ class SendOutcomes(Settles):
 
 
 def _held(result: dict[str, Any], now: datetime, not_before: datetime) -> dict[str, Any]:
-    """A deferred row's ``result``: when it was first deferred, and what the retry policy skips.
+    """``_unattempted``, plus when quiet hours first deferred the row."""
+    held = _unattempted(result, now, not_before)
+    held.setdefault("first_deferred_at", now.isoformat())
+    return held
 
-    The claim that met quiet hours counted as one of the row's attempts, and a
-    hold after a failed attempt would count as time spent retrying: a 503 at
-    20:58 whose retry waited until 08:00 ran out of the default hour with the
-    morning's first failure, and the case failed. ``deferrals`` and
-    ``held_seconds`` are taken off both.
+
+def _unattempted(result: dict[str, Any], now: datetime, due_at: datetime) -> dict[str, Any]:
+    """A row's ``result`` once a claim of it was put back unsent, until ``due_at``.
+
+    That claim counted as one of the row's attempts, and the wait, after a
+    failed attempt, would count as time spent retrying: a 503 at 20:58 whose
+    retry quiet hours held until 08:00 ran out of the default hour with the
+    morning's first failure, and a burst put back by pacing seven times failed
+    its case at its first 503. ``deferrals`` and ``held_seconds`` are taken off
+    both before the retry policy is asked.
     """
     held = {**result, "deferrals": result.get("deferrals", 0) + 1}
-    held.setdefault("first_deferred_at", now.isoformat())
     if "first_attempt_at" in result:
-        wait = max((not_before - now).total_seconds(), 0.0)
+        wait = max((due_at - now).total_seconds(), 0.0)
         held["held_seconds"] = result.get("held_seconds", 0.0) + wait
     return held
