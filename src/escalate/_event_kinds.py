@@ -25,6 +25,7 @@ EVENT_KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "handoff.transition": "a handoff changed state, with the input and the reason",
         "input.ignored": "an input the handoff's state does not accept, recorded and dropped",
         "reply.received": "an inbound message reached a handoff",
+        "reply.unverified": "an email reply from a sender that could not be verified, held",
         "identity.shared_publicly": "the public post itself held a phone number or email",
         "identity.conflict": "the address a customer gave belongs to another contact",
         # private sends (outbox rows)

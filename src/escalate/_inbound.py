@@ -30,7 +30,9 @@ from escalate.consent._records import ConsentAction, ConsentFact
 from escalate.consent._unverified import (
     held_cases,
     hold_unverified_opt_out,
+    hold_unverified_reply,
     opt_out_unverified,
+    reply_unverified,
 )
 from escalate.identity._contact import Contact
 from escalate.identity._merge import merged_contact_ids, unlinked_from
@@ -141,9 +143,15 @@ class InboundRouting(EscalatorParts):
                 for h in (*handoffs, *texting)
             ),
         )
-        held = plan.revoked and opt_out_unverified(message, self.engine.consent, signed=signed)
-        if held:
+        policy = self.engine.consent
+        if plan.revoked and opt_out_unverified(message, policy, signed=signed):
             plan = hold_unverified_opt_out(plan, message, ordered, tenant=self.tenant, now=now)
+            held = True
+        elif reply_unverified(plan, message, policy, signed=signed):
+            plan = hold_unverified_reply(plan, message, ordered, tenant=self.tenant, now=now)
+            held = True
+        else:
+            held = False
         committed = bool(plan.records or plan.events or plan.outbox)
         if committed:
             try:

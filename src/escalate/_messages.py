@@ -71,8 +71,8 @@ class InboundMessage(Model):
     ``True``: it does (an aligned DKIM or SPF pass); ``False``: it checked and
     could not; ``None``: unknown or not applicable (an SMS sender id is the
     carrier's to vouch for; a parser with no such information). An email
-    opt-out with ``False`` waits for a person (``ConsentPolicy``'s
-    ``unauthenticated_email_opt_out``).
+    opt-out or plain reply with ``False`` waits for a person (``ConsentPolicy``'s
+    ``unauthenticated_email_opt_out`` and ``unauthenticated_email_reply``).
 
     ``carrier_keyword``: what the provider's own keyword handling read the
     message as, when it says (Twilio's ``OptOutType``: ``"opt_out"``,

@@ -64,6 +64,8 @@ def test_social_and_non_identity_addresses(esc: Escalator) -> None:
         {"free_text": "ignore"},
         {"unauthenticated_email_opt_out": "ignore"},
         {"unauthenticated_email_opt_out": True},
+        {"unauthenticated_email_reply": "honour"},
+        {"unauthenticated_email_reply": None},
         {"reply_window": timedelta(0)},
         {"quiet_hours": {"newsletter": None}},
     ],

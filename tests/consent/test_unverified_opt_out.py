@@ -282,19 +282,71 @@ def test_the_reminder_still_comes_at_its_time_after_a_held_stop(
     assert esc.handoffs.get(handoff.id).state is HandoffState.ABANDONED
 
 
-def test_an_unauthenticated_email_that_is_no_opt_out_is_still_a_reply(
+def test_an_unauthenticated_plain_reply_is_held_too(
     store: Store, clock: FakeClock, sms: MemoryTransport
 ) -> None:
-    """Only an opt-out is held: any other email answers the case, and the reminder stops."""
+    """A forged "all sorted, thanks" must not cancel the reminder the customer is owed.
+
+    It moves no case (no new version, no reply.received, the reminder still
+    pending); each open case of the address records reply.unverified and the
+    helpdesk hears of it once, however often the provider posts it.
+    """
     notes: Notes = []
     esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)
+    timers = pending_timers(store, esc, handoff)
+    for _ in range(2):  # the provider's retry of the same message
+        returned = esc.inbound(email(clock, "All sorted now, thanks! You can close it", False))
+        esc.run_due()
+        assert returned is not None
+        assert returned.version == handoff.version
+    kinds = [e.kind for e in esc.history(handoff.id)]
+    assert "reply.received" not in kinds
+    assert kinds.count("reply.unverified") == 1
+    assert pending_timers(store, esc, handoff) == timers
+    assert [n.topic for _, n in notes] == ["unverified_reply"]
+    assert handoff.reference in notes[0][1].text
+    assert "jane" not in str(esc.history(handoff.id)[-2:])
+
+
+def test_an_unauthenticated_plain_reply_answers_the_case_when_the_policy_accepts_it(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """``unauthenticated_email_reply="accept"``: any other email answers the case, as before."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes, unauthenticated_email_reply="accept")
     handoff = connected(esc, clock)
     returned = esc.inbound(email(clock, "Thanks, the parcel is still missing", False))
     assert returned is not None
     assert returned.version == handoff.version + 1
     assert "reply.received" in [e.kind for e in esc.history(handoff.id)]
     assert {name for name, _ in pending_timers(store, esc, handoff)} == {"idle"}
-    assert not [n for _, n in notes if n.topic == "unverified_opt_out"]
+    assert notes == []
+
+
+@pytest.mark.parametrize("authenticated", [True, None])
+def test_a_plain_reply_from_a_vouched_or_unchecked_sender_answers_the_case(
+    store: Store, clock: FakeClock, sms: MemoryTransport, authenticated: bool | None
+) -> None:
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    handoff = connected(esc, clock)
+    returned = esc.inbound(email(clock, "Thanks, the parcel is still missing", authenticated))
+    assert returned is not None
+    assert returned.version == handoff.version + 1
+    assert notes == []
+
+
+def test_an_unauthenticated_reply_to_no_case_writes_nothing(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Unauthenticated mail about no case is everyday spam: no audit event per message."""
+    notes: Notes = []
+    esc = escalator(store, clock, sms, notes)
+    before = len(store.events(esc.tenant))
+    assert esc.inbound(email(clock, "Cheap watches", False)) is None
+    assert len(store.events(esc.tenant)) == before
+    assert notes == []
 
 
 def test_a_held_message_with_other_text_reaches_no_log_event_or_notice(

@@ -92,6 +92,11 @@ class ConsentPolicy:
             close someone's case, but a genuine one from a mail system that
             authenticates nothing waits for that person. ``"honour"``: every
             email opt-out revokes, as an SMS STOP does.
+        unauthenticated_email_reply: the same, for a plain reply (no keyword):
+            ``"review"`` (the default) feeds it to no case (its reminder and
+            abandonment still run) and gives each open case of the address a
+            ``reply.unverified`` event and an ``unverified_reply`` notice.
+            ``"accept"``: it answers the case as any reply does.
         help_text: the HELP/INFO answer; must name ``{brand}``, say how to stop
             (``STOP``) and say "Msg & data rates may apply".
         opt_out_confirmation: the one text after a revocation.
@@ -117,6 +122,7 @@ class ConsentPolicy:
     keywords: Mapping[str, KeywordSet] = field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     free_text: FreeTextPolicy = FreeTextPolicy.REVOKE
     unauthenticated_email_opt_out: Literal["review", "honour"] = "review"
+    unauthenticated_email_reply: Literal["review", "accept"] = "review"
     help_text: str = (
         "{brand}: we text you about your support case. Reply STOP to opt out, HELP for help. "
         "Msg & data rates may apply."
@@ -163,6 +169,8 @@ class ConsentPolicy:
         )
         if self.unauthenticated_email_opt_out not in ("review", "honour"):
             raise InvalidInput('unauthenticated_email_opt_out must be "review" or "honour"')
+        if self.unauthenticated_email_reply not in ("review", "accept"):
+            raise InvalidInput('unauthenticated_email_reply must be "review" or "accept"')
         unknown = set(self.quiet_hours) - set(Purpose)
         if unknown:
             raise InvalidInput(f"quiet_hours has unknown purposes {sorted(map(str, unknown))}")

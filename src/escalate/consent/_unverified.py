@@ -1,17 +1,19 @@
-"""An email opt-out nobody vouched for: held for a person instead of honoured.
+"""Email nobody vouched for: an opt-out or a reply held for a person instead of acted on.
 
 An email's From address is whatever its sender typed. Honoured as it comes, a
 STOP "from" a customer's address would let anyone revoke their consent and
-decline their open cases. When the receiving side checked and could not
-authenticate the sender (``InboundMessage.sender_authenticated is False``) and
-the policy says ``review``, the revocation ``plan_reply`` planned is replaced:
+decline their open cases; a plain reply "from" them ("all sorted, thanks")
+would cancel the reminder the real customer was owed. When the receiving side
+checked and could not authenticate the sender (``InboundMessage.sender_authenticated
+is False``) and the policy says ``review`` (``unauthenticated_email_opt_out``,
+``unauthenticated_email_reply``), what ``plan_reply`` planned is replaced:
 nothing is revoked (so no case is declined) and nothing goes to the address; each
-open case on it records a ``consent.opt_out_unverified`` event and tells the
-helpdesk (an ``unverified_opt_out`` ``Notify`` through the outbox, as a
-free-text review does), so a person confirms with the customer. The message
-is no reply either: one we cannot attribute to the customer must not answer
-their case (stop its reminder, reset its abandonment) nor be relayed as their
-words, so ``Escalator.inbound`` feeds it to no workflow.
+open case on it records a ``consent.opt_out_unverified`` (or ``reply.unverified``)
+event and tells the helpdesk (an ``unverified_opt_out`` or ``unverified_reply``
+``Notify`` through the outbox, as a free-text review does), so a person
+confirms with the customer. The message is no reply either: one we cannot
+attribute to the customer must not answer their case (stop its reminder, reset
+its abandonment), so ``Escalator.inbound`` feeds it to no workflow.
 
 A reply to a case's signed reply-to address is vouched for: that token was only
 ever mailed to the case's address, so its sender reads that mailbox.
@@ -27,12 +29,26 @@ from escalate._messages import InboundMessage
 from escalate._models import Channel, Event, Handoff
 from escalate._redact import redact_address
 from escalate.consent._inbound import ReplyPlan
+from escalate.consent._keywords import ReplyIntent
 from escalate.consent._policy import ConsentPolicy
 from escalate.store._protocol import OutboxItem
 from escalate.workflow._commands import Notify
 from escalate.workflow._events import handoff_event
 
-__all__ = ["held_cases", "hold_unverified_opt_out", "opt_out_unverified"]
+__all__ = [
+    "held_cases",
+    "hold_unverified_opt_out",
+    "hold_unverified_reply",
+    "opt_out_unverified",
+    "reply_unverified",
+]
+
+
+def _unvouched(message: InboundMessage, signed: Handoff | None) -> bool:
+    """An email whose sender the receiver could not authenticate, not to its case's token."""
+    if message.channel is not Channel.EMAIL or message.sender_authenticated is not False:
+        return False  # None (unknown) keeps it acted on, as before the check existed
+    return signed is None or signed.address != message.sender
 
 
 def opt_out_unverified(
@@ -42,11 +58,20 @@ def opt_out_unverified(
 
     ``signed``: the handoff the message's signed reply-to address names, if any.
     """
-    if message.channel is not Channel.EMAIL or message.sender_authenticated is not False:
-        return False  # None (unknown) keeps the opt-out honoured, as before the check existed
-    if policy.unauthenticated_email_opt_out == "honour":
+    return policy.unauthenticated_email_opt_out == "review" and _unvouched(message, signed)
+
+
+def reply_unverified(
+    plan: ReplyPlan, message: InboundMessage, policy: ConsentPolicy, *, signed: Handoff | None
+) -> bool:
+    """Whether ``message``, a plain reply by ``plan``, is held rather than fed to its case.
+
+    Only a reply that means nothing for consent (no keyword, nothing recorded or
+    answered): a HELP is answered, a START refused, and an opt-out has its own rule.
+    """
+    if plan.classification.intent is not ReplyIntent.NONE or plan.records or plan.outbox:
         return False
-    return signed is None or signed.address != message.sender
+    return policy.unauthenticated_email_reply == "review" and _unvouched(message, signed)
 
 
 def held_cases(message: InboundMessage, handoffs: Sequence[Handoff]) -> list[Handoff]:
@@ -70,26 +95,67 @@ def hold_unverified_opt_out(
 
     ``handoffs``: the sender's open cases; those on the message's address are told.
     """
+    return _held_for_review(
+        plan,
+        message,
+        handoffs,
+        tenant=tenant,
+        now=now,
+        kind="consent.opt_out_unverified",
+        topic="unverified_opt_out",
+        what="an email opt-out whose sender could not be authenticated; consent is kept",
+    )
+
+
+def hold_unverified_reply(
+    plan: ReplyPlan,
+    message: InboundMessage,
+    handoffs: Sequence[Handoff],
+    *,
+    tenant: str,
+    now: datetime,
+) -> ReplyPlan:
+    """``plan`` (a plain reply) as an audit event and a helpdesk notice per open case."""
+    return _held_for_review(
+        plan,
+        message,
+        handoffs,
+        tenant=tenant,
+        now=now,
+        kind="reply.unverified",
+        topic="unverified_reply",
+        what="an email reply whose sender could not be authenticated; its timers still run",
+        # Unauthenticated mail to no case is everyday spam, not an attempt on one.
+        record_without_case=False,
+    )
+
+
+def _held_for_review(
+    plan: ReplyPlan,
+    message: InboundMessage,
+    handoffs: Sequence[Handoff],
+    *,
+    tenant: str,
+    now: datetime,
+    kind: str,
+    topic: str,
+    what: str,
+    record_without_case: bool = True,
+) -> ReplyPlan:
     address = redact_address(message.sender.kind.value, message.sender.value)
     key = message.provider_message_id or new_id("in")
+    data = {
+        "address": address,
+        "channel": message.channel.value,
+        "rule": plan.classification.rule,
+        "provider_message_id": message.provider_message_id,
+    }
     events = []
     outbox = []
     for handoff in held_cases(message, handoffs):
-        events.append(
-            handoff_event(
-                handoff,
-                "consent.opt_out_unverified",
-                now,
-                "customer",
-                address=address,
-                channel=message.channel.value,
-                rule=plan.classification.rule,
-                provider_message_id=message.provider_message_id,
-            )
-        )
+        events.append(handoff_event(handoff, kind, now, "customer", **data))
         text = (
-            f"case {handoff.reference}: an email opt-out whose sender could not be "
-            "authenticated; consent is kept and the case stays open until a person "
+            f"case {handoff.reference}: {what} and the case stays open until a person "
             "confirms with the customer"
         )
         outbox.append(
@@ -97,26 +163,14 @@ def hold_unverified_opt_out(
                 id=new_id("ob"),
                 tenant=tenant,
                 handoff_id=handoff.id,
-                idempotency_key=f"consent:unverified_opt_out:{key}:{handoff.id}",
-                command=Notify(topic="unverified_opt_out", text=text),
+                idempotency_key=f"consent:{topic}:{key}:{handoff.id}",
+                command=Notify(topic=topic, text=text),
                 due_at=now,
                 created_at=now,
             )
         )
-    if not events:  # no open case to tell: the attempt is still on the record
+    if not events and record_without_case:  # no case to tell: the attempt is on the record
         events.append(
-            Event(
-                id=new_id("ev"),
-                tenant=tenant,
-                kind="consent.opt_out_unverified",
-                at=now,
-                actor="customer",
-                data={
-                    "address": address,
-                    "channel": message.channel.value,
-                    "rule": plan.classification.rule,
-                    "provider_message_id": message.provider_message_id,
-                },
-            )
+            Event(id=new_id("ev"), tenant=tenant, kind=kind, at=now, actor="customer", data=data)
         )
     return ReplyPlan(plan.classification, events=tuple(events), outbox=tuple(outbox))
