@@ -95,9 +95,10 @@ class InboundRouting(EscalatorParts):
         text, and is no answer about the case (its reminder still comes). Then
         any other message from a linked address moves that contact's open handoff
         (or another contact's open case that writes to that very address: a
-        number two people gave; ``_texting_cases``).
+        number two people gave; ``_texting_cases``), unless it is an email from
+        a sender that could not be authenticated: held like such an opt-out.
         Returns the handoff it was matched to, or ``None`` (a HELP: ``None``); a
-        held opt-out returns the first case told of it, as read (it changed
+        held opt-out or reply returns the first case told of it, as read (it changed
         nothing of it), or ``None`` when no open case is on the address.
 
         Raises:
