@@ -6,7 +6,10 @@ each, so two); anything else forces UCS-2, where every UTF-16 code unit counts
 (an emoji outside the BMP is a surrogate pair: two units). A single message holds
 160 septets or 70 units; a concatenated one loses room to its header (UDH) and
 holds 153 or 67 per part. An escape pair or a surrogate pair is never split
-across two parts, so packing is greedy per character, as handsets and carriers do.
+across two parts, so packing is greedy per character (code point). Grapheme
+clusters (an emoji ZWJ sequence, a base letter and its combining mark) are not
+kept whole (Python's standard library cannot segment them); Android and Twilio's
+segment calculator, which do, may count one part more at a boundary.
 Providers bill per segment, so the engine records this on every outbound SMS.
 """
 

@@ -16,6 +16,7 @@ from escalate import (
 from escalate.sms import segments
 from escalate.store import Store
 from escalate.testing import FakeClock, MemoryTransport
+from escalate.workflow import SendMessage
 from tests.conftest import WEB_FORM_CONSENT, make_thread
 
 PHONE = Identity.phone("+14155550100")
@@ -109,3 +110,19 @@ def test_help_is_no_answer_about_the_case(
     reasons = [e.data["reason"] for e in esc.history(handoff.id) if e.kind == "handoff.transition"]
     assert reasons[-1] == "no reply; follow-up reminder sent"
     assert handoff.reference in sms.sent[1].body
+
+
+@pytest.mark.parametrize("keyword", ["HELP", "STOP"])
+def test_an_answer_in_the_outbox_carries_its_sms_size(
+    esc: Escalator, store: Store, clock: FakeClock, keyword: str
+) -> None:
+    """Like every SMS in the outbox, a keyword answer says what it costs before it goes."""
+    connected(esc, clock)
+    esc.inbound(text(clock, keyword))
+    (answer,) = [
+        item.command
+        for item in store.outbox("default")
+        if isinstance(item.command, SendMessage) and item.command.template.startswith("consent.")
+    ]
+    cost = segments(answer.body)
+    assert (answer.segments, answer.encoding) == (cost.segments, cost.encoding.value)

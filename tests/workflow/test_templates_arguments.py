@@ -65,3 +65,11 @@ def test_anything_is_built_or_refused_as_a_definition_error(texts: object) -> No
 def test_any_locale_table_is_built_or_refused_as_a_definition_error(texts: object) -> None:
     with contextlib.suppress(InvalidWorkflowDefinition):
         Templates(texts, default_locale="")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("budget", [0, -1])
+@pytest.mark.parametrize("texts", [{"a.email": "Case {reference}"}, {"a.sms": "Case {reference}"}])
+def test_a_segment_budget_below_one_is_refused_as_such(budget: int, texts: dict[str, str]) -> None:
+    """Every SMS costs a segment: a budget of 0 was kept, or blamed on the template."""
+    with pytest.raises(InvalidWorkflowDefinition, match="max_sms_segments must be at least 1"):
+        Templates({"en": texts}, max_sms_segments=budget)

@@ -7,15 +7,16 @@ executed after their transition commits; ``StartTimer``, ``CancelTimer`` and
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from escalate._identity import Identity
 from escalate._model import Model
 from escalate._models import AwareDatetime, Channel
 from escalate._redact import redact_body
 from escalate.consent._records import ConsentAction, ConsentEvidence, Purpose
+from escalate.sms import segments as sms_segments
 
 __all__ = [
     "CancelTimer",
@@ -56,7 +57,8 @@ class SendMessage(_Command):
     exists: the double opt-in request ("Reply YES to get updates..."). The
     engine sends it only if the address has no revoke, and at most once per
     address and handoff. ``headers`` and ``reply_to`` are passed to the
-    transport (email threading); ``segments``/``encoding`` report an SMS's cost.
+    transport (email threading); ``segments``/``encoding`` report an SMS's cost
+    (filled from ``body`` when an SMS is built without them).
     ``follow_up`` marks a nudge a customer's reply makes pointless (a reminder):
     one still waiting when they reply (held by quiet hours) is withdrawn.
     ``values`` are what the template was filled with besides the settings and
@@ -87,6 +89,22 @@ class SendMessage(_Command):
     segments: int | None = None
     encoding: str | None = None
     values: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sms_size(cls, data: Any) -> Any:
+        # Whoever builds an SMS (a default step, a custom one, a keyword answer),
+        # its cost is on the outbox row before it goes: providers bill per segment.
+        if (
+            isinstance(data, dict)
+            and data.get("channel") == Channel.SMS
+            and data.get("segments") is None
+            and data.get("encoding") is None
+            and isinstance(data.get("body"), str)
+        ):
+            cost = sms_segments(data["body"])
+            return {**data, "segments": cost.segments, "encoding": cost.encoding.value}
+        return data
 
     def __repr__(self) -> str:
         body = redact_body(self.body)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from escalate._identity import Identity
 from escalate._models import Channel, Handoff, HandoffState, channel_for
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
-from escalate.sms import segments
 from escalate.workflow._commands import (
     Command,
     Notify,
@@ -94,17 +93,13 @@ def templated_message(
             in_order=in_order,
             values=values,
         )
-    body = ctx.render(f"{name}.sms", reference=reference, **values)
-    cost = segments(body)
     return SendMessage(
         channel=channel,
         to=identity,
-        body=body,
+        body=ctx.render(f"{name}.sms", reference=reference, **values),
         template=f"{name}.sms",
         opt_in_request=opt_in,
         follow_up=follow_up,
-        segments=cost.segments,
-        encoding=cost.encoding.value,
         in_order=in_order,
         values=values,
     )

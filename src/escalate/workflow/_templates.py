@@ -77,6 +77,12 @@ def _check_shape(
         not isinstance(max_sms_segments, int) or isinstance(max_sms_segments, bool)
     ):
         raise InvalidWorkflowDefinition("templates: max_sms_segments must be an int or None")
+    if max_sms_segments is not None and max_sms_segments < 1:
+        # Every SMS is at least one segment: such a budget refuses any SMS template,
+        # with an error blaming the template, or none when the library has no SMS.
+        raise InvalidWorkflowDefinition(
+            f"templates: max_sms_segments must be at least 1, not {max_sms_segments}"
+        )
     for locale, table in texts.items():
         if not isinstance(locale, str):
             raise InvalidWorkflowDefinition(f"templates: locale {locale!r} must be a str")
@@ -120,7 +126,8 @@ class Templates:
         variables: ``{name: {variable, ...}}``: the values the workflow passes
             when it renders ``name``. ``settings`` names are always available.
         default_locale: used when a handoff's locale is not in the library.
-        max_sms_segments: refuse any ``.sms`` template costing more segments.
+        max_sms_segments: refuse any ``.sms`` template costing more segments (at
+            least 1; ``None``, the default, sets no budget).
 
     Raises:
         InvalidWorkflowDefinition: an argument of the wrong type (``None``, a
