@@ -22,6 +22,9 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     │   └── StaleTimer                             the timer was cancelled or fired; drop it
     ├── SchemaTooNew                             the database is from a newer escalate; upgrade
+    ├── StoreError                               the database failed a write; nothing was written
+    │   ├── StoreBusy                              another connection held the write lock; retry
+    │   └── StoreFull                              the disk or the database's size cap is full
     ├── CorruptRecord                            a stored row that no longer reads: edited by hand
     ├── RateLimited                              too many attempts; wait ``retry_after`` seconds
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
@@ -63,6 +66,9 @@ __all__ = [
     "RetryableTransportError",
     "SchemaTooNew",
     "StaleTimer",
+    "StoreBusy",
+    "StoreError",
+    "StoreFull",
     "TransitionNotAllowed",
     "TransportError",
     "UnknownOutcomeError",
@@ -193,6 +199,36 @@ class StaleTimer(ConcurrentUpdate):
 
 class SchemaTooNew(EscalateError):
     """The database was written by a newer escalate; upgrade escalate to use it."""
+
+
+class StoreError(EscalateError):
+    """The database could not complete a write (an I/O error, a read-only or damaged file).
+
+    The whole change was rolled back: nothing of it was written, and the store
+    is usable again once the cause is fixed. Retrying before then fails the
+    same way. The subclasses are the causes a retry can outlast.
+
+    Attributes:
+        code: the database's own error name, e.g. ``"SQLITE_IOERR_WRITE"``.
+    """
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StoreBusy(StoreError):
+    """Another connection held the write lock for longer than the store's ``timeout``.
+
+    Nothing was written; retry later (or give the store a longer ``timeout``).
+    """
+
+
+class StoreFull(StoreError):
+    """The disk, or the database's own size cap, is full; nothing was written.
+
+    Free space, then retry: the store needs no reopening.
+    """
 
 
 class CorruptRecord(EscalateError):

@@ -43,6 +43,7 @@ from escalate.store._sqlite_chain import (
     load_chain_heads,
 )
 from escalate.store._sqlite_consent import ConsentSQL
+from escalate.store._sqlite_errors import store_error
 from escalate.store._sqlite_handoffs import HandoffsSQL
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
@@ -59,6 +60,8 @@ class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` under the store's lock; ``ROLLBACK`` on an exception.
 
     A class, not a ``@contextmanager`` generator, because it wraps every commit.
+    The database's own failures (a lock held too long, a full disk) leave it as
+    a ``StoreError`` (``_sqlite_errors``).
     """
 
     __slots__ = ("_conn", "_store")
@@ -71,8 +74,9 @@ class _Transaction:
         try:
             self._conn = self._store._conn
             self._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
+        except BaseException as exc:
             self._store._lock.release()
+            _raise_mapped(exc, self._store.path)
             raise
         return self._conn
 
@@ -82,16 +86,29 @@ class _Transaction:
         try:
             if exc_type is None:
                 self._conn.execute("COMMIT")
-            else:
+            elif self._conn.in_transaction:
+                # After some failures (a full disk) SQLite has rolled back already:
+                # a second ROLLBACK would raise, and hide why the write failed.
                 self._conn.execute("ROLLBACK")
-        except BaseException:
+        except BaseException as failed:
             # A COMMIT that failed leaves the transaction open; the next BEGIN
             # on this connection would fail for it.
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+            _raise_mapped(failed, self._store.path)
             raise
         finally:
             self._store._lock.release()
+        if exc is not None:
+            _raise_mapped(exc, self._store.path)
+
+
+def _raise_mapped(exc: BaseException, path: str) -> None:
+    """Raise the ``StoreError`` for an SQLite failure of the file itself; else return."""
+    if isinstance(exc, sqlite3.Error):
+        mapped = store_error(exc, path)
+        if mapped is not None:
+            raise mapped from exc
 
 
 class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
@@ -101,6 +118,11 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         path: the database file, created if missing; ``":memory:"`` for a private
             in-memory database.
         timeout: seconds to wait for another process's write lock.
+
+    Raises:
+        StoreError: from any write the database fails (``StoreBusy``: the lock
+            was held past ``timeout``; ``StoreFull``: no space); nothing of it
+            was written.
     """
 
     def __init__(self, path: str | Path = "escalate.db", *, timeout: float = 30.0) -> None:
