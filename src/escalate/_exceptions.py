@@ -236,23 +236,41 @@ class CorruptRecord(EscalateError):
 
     The message names where it is, never what it holds (an edited row may hold
     anything). For the audit log, ``Escalator.verify_log()`` reports every such
-    row, and what else was changed, without raising.
+    row, and what else was changed, without raising. Any other record (a
+    handoff, a contact, an outbox row) is named by its id: restore that row
+    from a backup.
 
     Attributes:
-        record: what it is, e.g. ``"audit event"``.
-        seq: its row's position (an audit event's ``seq``).
+        record: what it is, e.g. ``"audit event"``, ``"handoff"``, ``"outbox row"``.
+        seq: an audit event row's position (``seq``); None for other records.
         handoff_id: the handoff that was being read, when one was.
+        record_id: the record's own id, for records other than audit events.
     """
 
-    def __init__(self, record: str, seq: int, *, handoff_id: str | None = None) -> None:
-        where = f"seq {seq}" if handoff_id is None else f"seq {seq}, handoff {handoff_id}"
-        super().__init__(
-            f"the {record} at {where} cannot be read: it was changed outside escalate;"
-            " run Escalator.verify_log() to check the whole audit log"
-        )
+    def __init__(
+        self,
+        record: str,
+        seq: int | None = None,
+        *,
+        handoff_id: str | None = None,
+        record_id: str | None = None,
+    ) -> None:
+        if seq is None:
+            message = (
+                f"the {record} {record_id!r} cannot be read: it was changed outside"
+                " escalate; restore its row from a backup"
+            )
+        else:
+            where = f"seq {seq}" if handoff_id is None else f"seq {seq}, handoff {handoff_id}"
+            message = (
+                f"the {record} at {where} cannot be read: it was changed outside escalate;"
+                " run Escalator.verify_log() to check the whole audit log"
+            )
+        super().__init__(message)
         self.record = record
         self.seq = seq
         self.handoff_id = handoff_id
+        self.record_id = record_id
 
 
 class RateLimited(EscalateError):

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 __all__ = ["Decoded"]
 
@@ -38,12 +38,21 @@ class Decoded(Generic[M]):
         size: how many records to keep; the oldest remembered is dropped first.
         key: what names one record across its versions (tenant and id); a
             record remembered under new text replaces its older text.
+        unreadable: the error to raise for text that is not a ``model`` (a row
+            edited by hand), given that text; by default pydantic's own, which
+            quotes the text.
     """
 
     def __init__(
-        self, model: type[M], size: int = 256, *, key: Callable[[M], Hashable] | None = None
+        self,
+        model: type[M],
+        size: int = 256,
+        *,
+        key: Callable[[M], Hashable] | None = None,
+        unreadable: Callable[[str], Exception] | None = None,
     ) -> None:
         self._model = model
+        self._unreadable = unreadable
         self._size = size
         self._key = key
         self._by_text: dict[str, M] = {}
@@ -58,7 +67,12 @@ class Decoded(Generic[M]):
         """
         record = self._by_text.get(text)
         if record is None:
-            record = self._model.model_validate_json(text)
+            try:
+                record = self._model.model_validate_json(text)
+            except ValidationError:
+                if self._unreadable is None:
+                    raise
+                raise self._unreadable(text) from None
             if keep:
                 self.remember(text, record)
         return record

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -131,9 +131,17 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         self._group = GroupCommit(self._transaction, self._write)
         # Records are read back right after they are written: decode each text once.
         # Only each record's newest text is kept (by tenant and id): see _decoded.py.
-        self._handoffs = Decoded(Handoff, key=_tenant_and_id)
-        self._contacts = Decoded(Contact, key=_tenant_and_id)
-        self._consent = Decoded(ConsentRecord, key=_tenant_and_id)
+        self._handoffs = Decoded(
+            Handoff, key=_tenant_and_id, unreadable=self._unreadable("handoff", "handoffs")
+        )
+        self._contacts = Decoded(
+            Contact, key=_tenant_and_id, unreadable=self._unreadable("contact", "contacts")
+        )
+        self._consent = Decoded(
+            ConsentRecord,
+            key=_tenant_and_id,
+            unreadable=self._unreadable("consent record", "consent_records"),
+        )
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -191,6 +199,21 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
+
+    def _unreadable(self, record: str, table: str) -> Callable[[str], CorruptRecord]:
+        """The ``CorruptRecord`` naming the ``table`` row whose JSON is the unreadable text."""
+
+        def unreadable(text: str) -> CorruptRecord:
+            with self._lock:
+                row = self._conn.execute(
+                    f"SELECT id FROM {table} WHERE data = ? LIMIT 1",  # noqa: S608 - constant
+                    (text,),
+                ).fetchone()
+            record_id = None if row is None else str(row[0])
+            handoff_id = record_id if table == "handoffs" else None
+            return CorruptRecord(record, record_id=record_id, handoff_id=handoff_id)
+
+        return unreadable
 
     # -- writing ----------------------------------------------------------------
 
