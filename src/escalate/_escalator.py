@@ -297,9 +297,7 @@ class Escalator(ContactIntake, InboundRouting):
         """
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidInput("limit must be a positive int")
-        report = DispatchReport(timers_fired=self.engine.fire_timers(limit=limit))
-        report += self.engine.drain(batch=limit)
-        return report
+        return self.engine.run_due(limit=limit)
 
     def worker(
         self,

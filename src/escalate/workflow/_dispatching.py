@@ -77,6 +77,19 @@ class Dispatching(Settles):
             self, update: OutboxUpdate, events: Sequence[Event]
         ) -> tuple[str, bool] | None: ...
 
+        def fire_timers(self, limit: int = 100) -> int: ...
+
+    def run_due(self, *, limit: int) -> DispatchReport:
+        """Fire every due timer, then drain; one dispatch call, which ``close`` waits for.
+
+        Counted from its first timer: ``close`` closing the store under a run
+        still firing timers failed that run on a closed connection.
+        """
+        with self._dispatch_call():
+            report = DispatchReport(timers_fired=self.fire_timers(limit=limit))
+            report += self._drain(batch=limit)
+            return report
+
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
         """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
         with self._dispatch_call():

@@ -55,6 +55,7 @@ class Feeding(ReportedSettling):
 
     if TYPE_CHECKING:  # provided by the Engine dataclass
         _settler: Settler | None
+        _closing: bool
 
         def apply(
             self,
@@ -218,6 +219,8 @@ class Feeding(ReportedSettling):
             due = self.store.due_timers(self.clock.now(), limit=limit, tenant=self.tenant)
             fresh = [timer for timer in due if (timer.handoff_id, timer.name) not in done]
             for timer in fresh:
+                if self._closing:  # the rest wait, pending, for the next run
+                    return fired
                 done.add((timer.handoff_id, timer.name))
                 try:
                     self.feed(
@@ -227,8 +230,8 @@ class Feeding(ReportedSettling):
                     # A handoff row edited by hand: its timer waits, pending, for the
                     # row to be restored; every other handoff's timers still fire.
                     log.warning("timer %s not fired: %s", timer.id, exc)
-                    fired -= 1
-            fired += len(fresh)
+                    continue
+                fired += 1
             if len(due) < limit or not fresh:
                 return fired
 
