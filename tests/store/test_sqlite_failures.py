@@ -18,6 +18,7 @@ from escalate import (
     ConcurrentUpdate,
     Escalator,
     Identity,
+    InvalidInput,
     OutboundMessage,
     SendResult,
     StoreBusy,
@@ -217,3 +218,29 @@ def test_a_lock_between_send_and_settle_never_sends_twice(
     ) == 1
     sms.other.close()
     esc.close()
+
+
+def test_a_database_of_another_application_is_refused_and_its_tables_kept(
+    tmp_path: Path,
+) -> None:
+    """A SQLite file whose tables are not escalate's raises InvalidInput; its tables are kept."""
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE handoffs (x TEXT)")
+        conn.execute("INSERT INTO handoffs VALUES ('theirs')")
+    conn.close()
+    with pytest.raises(InvalidInput, match="not escalate's"):
+        SQLiteStore(path)
+    with sqlite3.connect(path) as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
+        rows = conn.execute("SELECT x FROM handoffs").fetchall()
+    conn.close()
+    assert tables == ["handoffs"]
+    assert rows == [("theirs",)]
+
+
+def test_a_directory_given_as_the_database_is_invalid_input(tmp_path: Path) -> None:
+    """A path that names a directory raises InvalidInput and creates nothing in it."""
+    with pytest.raises(InvalidInput, match="cannot open SQLite database"):
+        SQLiteStore(tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -162,8 +162,14 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         try:
             with self._transaction():
                 migrate(self._conn, SQLITE_MIGRATIONS)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            # Not the file's failure (that is a StoreError): a schema that is not ours.
+            raise InvalidInput(
+                f"cannot open SQLite database {self.path!r}: its tables are not escalate's ({exc})"
+            ) from None
         except BaseException:
-            self._conn.close()  # a refused file (SchemaTooNew) must not stay open
+            self._conn.close()  # a refused file (SchemaTooNew, StoreBusy) must not stay open
             raise
 
     @property
