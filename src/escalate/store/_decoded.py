@@ -40,7 +40,7 @@ class Decoded(Generic[M]):
             record remembered under new text replaces its older text.
         unreadable: the error to raise for text that is not a ``model`` (a row
             edited by hand), given that text; by default pydantic's own, which
-            quotes the text.
+            does not say which row it was.
     """
 
     def __init__(

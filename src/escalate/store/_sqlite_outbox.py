@@ -292,7 +292,7 @@ def _outbox_item(row: Sequence[Any]) -> OutboxItem:
                 "after": row[14],
             }
         )
-    except ValueError:  # json's or pydantic's, both quoting the row: named, not quoted
+    except ValueError:  # json's or pydantic's, naming no row: the id is what to restore
         raise CorruptRecord("outbox row", record_id=str(row[0]), handoff_id=row[2]) from None
 
 
