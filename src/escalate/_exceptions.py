@@ -25,7 +25,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     ├── StoreError                               the database failed a write; nothing was written
     │   ├── StoreBusy                              another connection held the write lock; retry
     │   └── StoreFull                              the disk or the database's size cap is full
-    ├── CorruptRecord                            a stored row that no longer reads: edited by hand
+    ├── CorruptRecord (ValueError)               a stored row that no longer reads: edited by hand
     ├── RateLimited                              too many attempts; wait ``retry_after`` seconds
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
     ├── TransportError                           sending failed
@@ -231,20 +231,22 @@ class StoreFull(StoreError):
     """
 
 
-class CorruptRecord(EscalateError):
+class CorruptRecord(EscalateError, ValueError):
     """A stored record that no longer reads as one: it was changed outside escalate.
 
     The message names where it is, never what it holds (an edited row may hold
     anything). For the audit log, ``Escalator.verify_log()`` reports every such
     row, and what else was changed, without raising. Any other record (a
-    handoff, a contact, an outbox row) is named by its id: restore that row
-    from a backup.
+    handoff, a contact, an outbox row) is named by its id, with what is wrong
+    in it (``detail``: fields and problems, never values): restore that row
+    from a backup. A ``ValueError``, as the parsing error it stands for was.
 
     Attributes:
         record: what it is, e.g. ``"audit event"``, ``"handoff"``, ``"outbox row"``.
         seq: an audit event row's position (``seq``); None for other records.
         handoff_id: the handoff that was being read, when one was.
         record_id: the record's own id, for records other than audit events.
+        detail: what does not read, e.g. ``"thread.author.value: Value error, ..."``.
     """
 
     def __init__(
@@ -254,10 +256,13 @@ class CorruptRecord(EscalateError):
         *,
         handoff_id: str | None = None,
         record_id: str | None = None,
+        detail: str | None = None,
     ) -> None:
+        self.detail = detail
         if seq is None:
+            why = "" if detail is None else f" ({detail})"
             message = (
-                f"the {record} {record_id!r} cannot be read: it was changed outside"
+                f"the {record} {record_id!r} cannot be read{why}: it was changed outside"
                 " escalate; restore its row from a backup"
             )
         else:

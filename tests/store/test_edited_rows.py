@@ -47,6 +47,9 @@ def test_an_edited_handoff_reads_as_corrupt_record_naming_it(tmp_path: Path) -> 
         assert caught.value.record == "handoff"
         assert caught.value.record_id == caught.value.handoff_id == "ho_1"
         assert caught.value.seq is None
+        assert isinstance(caught.value, ValueError)  # as pydantic's error it stands for was
+        assert caught.value.detail is not None
+        assert "id: Field required" in caught.value.detail
         assert SECRET not in str(caught.value)
         assert caught.value.__cause__ is None
         assert caught.value.__suppress_context__

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from escalate._clock import ensure_aware
 from escalate._exceptions import ConcurrentUpdate, CorruptRecord
 from escalate.store._changes import claim_token
+from escalate.store._decoded import problems
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus
 from escalate.store._sqlite_identity import many, ts
 
@@ -292,8 +293,10 @@ def _outbox_item(row: Sequence[Any]) -> OutboxItem:
                 "after": row[14],
             }
         )
-    except ValueError:  # json's or pydantic's, naming no row: the id is what to restore
-        raise CorruptRecord("outbox row", record_id=str(row[0]), handoff_id=row[2]) from None
+    except ValueError as exc:  # json's or pydantic's, naming no row: the id is what to restore
+        raise CorruptRecord(
+            "outbox row", record_id=str(row[0]), handoff_id=row[2], detail=problems(exc)
+        ) from None
 
 
 def _hold_unreadable(conn: sqlite3.Connection, unreadable: CorruptRecord) -> None:

@@ -30,7 +30,7 @@ from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.audit._verify import AuditEntry
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
-from escalate.store._decoded import Decoded
+from escalate.store._decoded import Decoded, problems
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
@@ -206,10 +206,12 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
 
-    def _unreadable(self, record: str, table: str) -> Callable[[str], CorruptRecord]:
+    def _unreadable(
+        self, record: str, table: str
+    ) -> Callable[[str, ValidationError], CorruptRecord]:
         """The ``CorruptRecord`` naming the ``table`` row whose JSON is the unreadable text."""
 
-        def unreadable(text: str) -> CorruptRecord:
+        def unreadable(text: str, exc: ValidationError) -> CorruptRecord:
             with self._lock:
                 row = self._conn.execute(
                     f"SELECT id FROM {table} WHERE data = ? LIMIT 1",  # noqa: S608 - constant
@@ -217,7 +219,9 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
                 ).fetchone()
             record_id = None if row is None else str(row[0])
             handoff_id = record_id if table == "handoffs" else None
-            return CorruptRecord(record, record_id=record_id, handoff_id=handoff_id)
+            return CorruptRecord(
+                record, record_id=record_id, handoff_id=handoff_id, detail=problems(exc)
+            )
 
         return unreadable
 
