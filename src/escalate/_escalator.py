@@ -369,10 +369,8 @@ class Escalator(ContactIntake, InboundRouting):
         without a read, unless those results queued more rows (then it is read
         after they ran).
 
-        A ``StoreError`` settling the rows is logged, not raised: the verb's
-        change is committed, and an error would tell the caller to make it
-        again (a second message). A row sent and not settled is held when its
-        lease runs out, never sent again; ``run_due`` meets the error next.
+        A ``StoreError`` settling them is logged, not raised: the change is committed,
+        and raising would have the caller make it again (a second message).
         """
         if not self.dispatch_immediately or not claimed:
             # The change queued no message (older due rows are run_due's), so
