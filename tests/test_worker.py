@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 from escalate import ConcurrentUpdate, DispatchReport, InvalidInput, RateLimited
 from escalate._worker import WorkerSettings, run_worker
-from escalate.store import Store
+from escalate.store import SQLiteStore, Store
 from escalate.testing import FakeClock, MemoryTransport
 from tests.workflow.test_delivery import connect, escalator
 
@@ -76,6 +78,40 @@ def test_a_passing_error_is_logged_and_the_loop_goes_on(caplog: pytest.LogCaptur
         "run_due() met ConcurrentUpdate",
         "run_due() met RateLimited",
     ]
+
+
+class ReleasingStop(RecordingStop):
+    """A stop event whose first wait releases a write lock another connection holds."""
+
+    def __init__(self, other: sqlite3.Connection) -> None:
+        super().__init__()
+        self.other = other
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.other.in_transaction:
+            self.other.execute("ROLLBACK")
+        else:
+            self.set()
+        return super().wait(timeout)
+
+
+def test_a_write_lock_held_past_the_timeout_is_outlasted(
+    tmp_path: Path, clock: FakeClock, sms: MemoryTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cycle that meets StoreBusy is logged; the next, once the lock is gone, sends."""
+    path = tmp_path / "e.db"
+    esc = escalator(SQLiteStore(path, timeout=0.05), clock, sms, dispatch_immediately=False)
+    connect(esc, clock)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    stop = ReleasingStop(other)
+    with caplog.at_level("WARNING", logger="escalate"):
+        total = esc.worker(interval=0.5, stop=stop)
+    assert "run_due() met StoreBusy" in caplog.text
+    assert total.sent == 1
+    assert len(sms.sent) == 1
+    other.close()
+    esc.close()
 
 
 def test_any_other_error_ends_the_loop() -> None:

@@ -9,6 +9,7 @@ validates its input before it writes anything.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -16,7 +17,7 @@ from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
 from escalate._conflicts import outlast
-from escalate._exceptions import ConcurrentUpdate, InvalidInput
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, StoreError
 from escalate._handoff_queries import HandoffQueries
 from escalate._ids import new_id, new_reference
 from escalate._inbound import InboundRouting
@@ -43,6 +44,9 @@ from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import AgentReplied, Opened, ResolveRequested, WorkflowInput
 
 __all__ = ["Escalator", "HandoffQueries"]
+
+
+log = logging.getLogger("escalate")
 
 
 def _reopening(earlier: Sequence[Handoff]) -> dict[str, str]:
@@ -297,9 +301,7 @@ class Escalator(ContactIntake, InboundRouting):
         """
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidInput("limit must be a positive int")
-        report = DispatchReport(timers_fired=self.engine.fire_timers(limit=limit))
-        report += self.engine.drain(batch=limit)
-        return report
+        return self.engine.run_due(limit=limit)
 
     def worker(
         self,
@@ -366,16 +368,23 @@ class Escalator(ContactIntake, InboundRouting):
         The handoff returned is as this verb and its rows' results committed it,
         without a read, unless those results queued more rows (then it is read
         after they ran).
+
+        A ``StoreError`` settling them is logged, not raised: the change is committed,
+        and raising would have the caller make it again (a second message).
         """
         if not self.dispatch_immediately or not claimed:
             # The change queued no message (older due rows are run_due's), so
             # the handoff is as this verb committed it.
             return handoff
-        followed = self.engine.run_claimed(handoff, claimed)
-        if not followed.queued:
-            return followed.handoff
-        # A result's transition queued more work for the same handoff.
-        self.engine.dispatch_handoff(handoff.id)
+        try:
+            followed = self.engine.run_claimed(handoff, claimed)
+            if not followed.queued:
+                return followed.handoff
+            # A result's transition queued more work for the same handoff.
+            self.engine.dispatch_handoff(handoff.id)
+        except StoreError as exc:
+            log.warning("handoff %s committed; its messages not all settled: %s", handoff.id, exc)
+            return handoff
         return self.handoffs.get(handoff.id)
 
     def close(self) -> None:

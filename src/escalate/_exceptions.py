@@ -22,7 +22,10 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     ├── ConcurrentUpdate                         someone else changed it first; reload and retry
     │   └── StaleTimer                             the timer was cancelled or fired; drop it
     ├── SchemaTooNew                             the database is from a newer escalate; upgrade
-    ├── CorruptRecord                            a stored row that no longer reads: edited by hand
+    ├── StoreError                               the database failed a write; nothing was written
+    │   ├── StoreBusy                              another connection held the write lock; retry
+    │   └── StoreFull                              the disk or the database's size cap is full
+    ├── CorruptRecord (ValueError)               a stored row that no longer reads: edited by hand
     ├── RateLimited                              too many attempts; wait ``retry_after`` seconds
     ├── ConsentRequired                          stop contacting: no consent, or it was revoked
     ├── TransportError                           sending failed
@@ -63,6 +66,9 @@ __all__ = [
     "RetryableTransportError",
     "SchemaTooNew",
     "StaleTimer",
+    "StoreBusy",
+    "StoreError",
+    "StoreFull",
     "TransitionNotAllowed",
     "TransportError",
     "UnknownOutcomeError",
@@ -195,28 +201,81 @@ class SchemaTooNew(EscalateError):
     """The database was written by a newer escalate; upgrade escalate to use it."""
 
 
-class CorruptRecord(EscalateError):
+class StoreError(EscalateError):
+    """The database could not complete a write (an I/O error, a read-only or damaged file).
+
+    The whole change was rolled back: nothing of it was written, and the store
+    is usable again once the cause is fixed. Retrying before then fails the
+    same way. The subclasses are the causes a retry can outlast.
+
+    Attributes:
+        code: the database's own error name, e.g. ``"SQLITE_IOERR_WRITE"``.
+    """
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StoreBusy(StoreError):
+    """Another connection held the write lock for longer than the store's ``timeout``.
+
+    Nothing was written; retry later (or give the store a longer ``timeout``).
+    """
+
+
+class StoreFull(StoreError):
+    """The disk, or the database's own size cap, is full; nothing was written.
+
+    Free space, then retry: the store needs no reopening.
+    """
+
+
+class CorruptRecord(EscalateError, ValueError):
     """A stored record that no longer reads as one: it was changed outside escalate.
 
     The message names where it is, never what it holds (an edited row may hold
     anything). For the audit log, ``Escalator.verify_log()`` reports every such
-    row, and what else was changed, without raising.
+    row, and what else was changed, without raising. Any other record (a
+    handoff, a contact, an outbox row) is named by its id, with what is wrong
+    in it (``detail``: fields and problems, never values): restore that row
+    from a backup. A ``ValueError``, as the parsing error it stands for was.
 
     Attributes:
-        record: what it is, e.g. ``"audit event"``.
-        seq: its row's position (an audit event's ``seq``).
+        record: what it is, e.g. ``"audit event"``, ``"handoff"``, ``"outbox row"``.
+        seq: an audit event row's position (``seq``); None for other records.
         handoff_id: the handoff that was being read, when one was.
+        record_id: the record's own id, for records other than audit events.
+        detail: what does not read, e.g. ``"thread.author.value: Value error, ..."``.
     """
 
-    def __init__(self, record: str, seq: int, *, handoff_id: str | None = None) -> None:
-        where = f"seq {seq}" if handoff_id is None else f"seq {seq}, handoff {handoff_id}"
-        super().__init__(
-            f"the {record} at {where} cannot be read: it was changed outside escalate;"
-            " run Escalator.verify_log() to check the whole audit log"
-        )
+    def __init__(
+        self,
+        record: str,
+        seq: int | None = None,
+        *,
+        handoff_id: str | None = None,
+        record_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.detail = detail
+        if seq is None:
+            why = "" if detail is None else f" ({detail})"
+            message = (
+                f"the {record} {record_id!r} cannot be read{why}: it was changed outside"
+                " escalate; restore its row from a backup"
+            )
+        else:
+            where = f"seq {seq}" if handoff_id is None else f"seq {seq}, handoff {handoff_id}"
+            message = (
+                f"the {record} at {where} cannot be read: it was changed outside escalate;"
+                " run Escalator.verify_log() to check the whole audit log"
+            )
+        super().__init__(message)
         self.record = record
         self.seq = seq
         self.handoff_id = handoff_id
+        self.record_id = record_id
 
 
 class RateLimited(EscalateError):

@@ -19,15 +19,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from escalate._exceptions import ConcurrentUpdate, InvalidInput, RateLimited
+from escalate._exceptions import ConcurrentUpdate, InvalidInput, RateLimited, StoreBusy
 from escalate.workflow._report import DispatchReport
 
 __all__ = ["PASSING_ERRORS", "WorkerSettings", "run_worker"]
 
 logger = logging.getLogger("escalate")
 
-#: What a cycle may raise that the next cycle can get past by itself.
-PASSING_ERRORS: tuple[type[Exception], ...] = (ConcurrentUpdate, RateLimited)
+#: What a cycle may raise that the next cycle can get past by itself. ``StoreBusy``
+#: too: another process held the database's write lock past the timeout (a
+#: stalled worker, a backup), and the loop outlasts it as it outlasts a race.
+PASSING_ERRORS: tuple[type[Exception], ...] = (ConcurrentUpdate, RateLimited, StoreBusy)
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ def run_worker(
         try:
             report = run_due(settings.limit)
         except PASSING_ERRORS as exc:
-            # These two name records by id, never a person, so the message
-            # may be logged as it is.
+            # These name records by id or the database file, never a person,
+            # so the message may be logged as it is.
             logger.warning(
                 "run_due() met %s: %s; trying again in %.3g s",
                 type(exc).__name__,

@@ -19,13 +19,14 @@ reader of ``MemoryStore`` does.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["Decoded"]
+__all__ = ["Decoded", "problems"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,12 +39,21 @@ class Decoded(Generic[M]):
         size: how many records to keep; the oldest remembered is dropped first.
         key: what names one record across its versions (tenant and id); a
             record remembered under new text replaces its older text.
+        unreadable: the error to raise for text that is not a ``model`` (a row
+            edited by hand), given that text and pydantic's error; by default
+            pydantic's own, which does not say which row it was.
     """
 
     def __init__(
-        self, model: type[M], size: int = 256, *, key: Callable[[M], Hashable] | None = None
+        self,
+        model: type[M],
+        size: int = 256,
+        *,
+        key: Callable[[M], Hashable] | None = None,
+        unreadable: Callable[[str, ValidationError], Exception] | None = None,
     ) -> None:
         self._model = model
+        self._unreadable = unreadable
         self._size = size
         self._key = key
         self._by_text: dict[str, M] = {}
@@ -58,7 +68,12 @@ class Decoded(Generic[M]):
         """
         record = self._by_text.get(text)
         if record is None:
-            record = self._model.model_validate_json(text)
+            try:
+                record = self._model.model_validate_json(text)
+            except ValidationError as exc:
+                if self._unreadable is None:
+                    raise
+                raise self._unreadable(text, exc) from None
             if keep:
                 self.remember(text, record)
         return record
@@ -92,3 +107,18 @@ class Decoded(Generic[M]):
         """Every ``(text, record)`` kept, oldest first (for tests and audits of what is held)."""
         with self._lock:
             return list(self._by_text.items())
+
+
+def problems(exc: ValueError, *, most: int = 3) -> str:
+    """What a stored text that did not read gets wrong: its fields and problems, never values."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        found = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'record'}: {error['msg']}"
+            for error in errors[:most]
+        ]
+        more = len(errors) - most
+        return "; ".join(found) + (f"; {more} more" if more > 0 else "")
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {exc.msg}"
+    return type(exc).__name__

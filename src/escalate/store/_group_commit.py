@@ -12,8 +12,9 @@ own refusal:
   rolls the shared transaction back; each change of the batch is then written
   again in a transaction of its own, so the refusal reaches its own caller only
   and the others still commit (refusals are rare: this costs nothing otherwise);
-- if the commit itself fails, every change in the batch failed, and every
-  caller raises.
+- if the commit itself fails, or the database fails the transaction
+  (``StoreError``: a lock held too long, a full disk), every change in the
+  batch failed, and every caller raises.
 
 A caller with nobody else waiting pays one uncontended condition, nothing more.
 """
@@ -27,7 +28,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from escalate._exceptions import ConcurrentUpdate, EscalateError
+from escalate._exceptions import ConcurrentUpdate, EscalateError, StoreError
 from escalate.store._protocol import Changes
 
 if TYPE_CHECKING:
@@ -108,6 +109,11 @@ class GroupCommit:
                 batch = self._take_queue()
                 for pending in batch:
                     pending.claimed = self._write(conn, pending.changes)
+        except StoreError as exc:
+            # Not a refusal of one change: the database failed the transaction
+            # (a lock held too long, a full disk), and would fail each change alone.
+            batch = batch or self._take_queue()
+            self._fail(batch, exc)
         except _REFUSALS as exc:
             if len(batch) <= 1:
                 for pending in batch:
@@ -120,11 +126,15 @@ class GroupCommit:
         except BaseException as exc:  # noqa: BLE001 - re-raised in every caller it failed
             # The transaction never began, or failed to commit: nothing was written.
             batch = batch or self._take_queue()
-            for pending in batch:
-                pending.error = exc
+            self._fail(batch, exc)
         finally:
             for pending in batch:
                 pending.done = True
+
+    @staticmethod
+    def _fail(batch: list[_Pending], exc: BaseException) -> None:
+        for pending in batch:
+            pending.error = exc
 
     def _write_alone(self, pending: _Pending) -> None:
         try:

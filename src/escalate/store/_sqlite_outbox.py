@@ -8,6 +8,7 @@ so that a claim's cost does not grow with the backlog.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
@@ -16,12 +17,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from escalate._clock import ensure_aware
-from escalate._exceptions import ConcurrentUpdate
+from escalate._exceptions import ConcurrentUpdate, CorruptRecord
 from escalate.store._changes import claim_token
+from escalate.store._decoded import problems
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus
 from escalate.store._sqlite_identity import many, ts
 
 __all__ = ["OutboxSQL"]
+
+log = logging.getLogger("escalate")
 
 _ts = ts
 
@@ -212,12 +216,25 @@ class OutboxSQL:
                 )
                 for item_id, token in tokens.items()
             ]
-        placeholders = ",".join("?" * len(tokens))
-        loaded = {
-            item.id: item
-            for item in self._load_outbox(conn, f"id IN ({placeholders})", list(tokens))
-        }
-        return [loaded[item_id] for item_id in tokens]  # claim order, as MemoryStore
+        while True:
+            placeholders = ",".join("?" * len(tokens))
+            try:
+                loaded = {
+                    item.id: item
+                    for item in self._load_outbox(conn, f"id IN ({placeholders})", list(tokens))
+                }
+                break
+            except CorruptRecord as exc:
+                # Held, out of every claim: or each claim would meet it and run nothing.
+                _hold_unreadable(conn, exc)
+                del tokens[str(exc.record_id)]
+        claimed = [loaded[item_id] for item_id in tokens]  # claim order, as MemoryStore
+        if len(tokens) < len(rows):  # others in the held rows' place (those claimed are not due)
+            claimed += self._claim_rows(
+                conn, now, worker=worker, lease=lease, limit=limit - len(tokens),
+                tenant=tenant, handoff_id=handoff_id,
+            )  # fmt: skip
+        return claimed
 
     def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:
         with self._transaction() as conn:
@@ -252,29 +269,45 @@ class OutboxSQL:
     ) -> list[OutboxItem]:
         # `where` is only ever built from constant fragments; values are bound.
         sql = _OUTBOX_SELECT + f" WHERE {where} ORDER BY created_at, id"
-        rows = conn.execute(sql, params).fetchall()
-        return [
-            OutboxItem.model_validate(
-                {
-                    "id": row[0],
-                    "tenant": row[1],
-                    "handoff_id": row[2],
-                    "idempotency_key": row[3],
-                    "command": _loads(row[4]),
-                    "status": row[5],
-                    "due_at": row[6],
-                    "created_at": row[7],
-                    "attempts": row[8],
-                    "lease_until": row[9],
-                    "claimed_by": row[10],
-                    "stale_claim": bool(row[11]),
-                    "result": _loads(row[12]) if row[12] else None,
-                    "reported": _loads(row[13]) if row[13] else None,
-                    "after": row[14],
-                }
-            )
-            for row in rows
-        ]
+        return [_outbox_item(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def _outbox_item(row: Sequence[Any]) -> OutboxItem:
+    try:
+        return OutboxItem.model_validate(
+            {
+                "id": row[0],
+                "tenant": row[1],
+                "handoff_id": row[2],
+                "idempotency_key": row[3],
+                "command": _loads(row[4]),
+                "status": row[5],
+                "due_at": row[6],
+                "created_at": row[7],
+                "attempts": row[8],
+                "lease_until": row[9],
+                "claimed_by": row[10],
+                "stale_claim": bool(row[11]),
+                "result": _loads(row[12]) if row[12] else None,
+                "reported": _loads(row[13]) if row[13] else None,
+                "after": row[14],
+            }
+        )
+    except ValueError as exc:  # json's or pydantic's, naming no row: the id is what to restore
+        raise CorruptRecord(
+            "outbox row", record_id=str(row[0]), handoff_id=row[2], detail=problems(exc)
+        ) from None
+
+
+def _hold_unreadable(conn: sqlite3.Connection, unreadable: CorruptRecord) -> None:
+    conn.execute(
+        "UPDATE outbox SET status = 'held', lease_until = NULL, claimed_by = NULL WHERE id = ?",
+        (unreadable.record_id,),
+    )
+    log.warning(
+        "outbox row %s cannot be read (changed outside escalate): held, not sent",
+        unreadable.record_id,
+    )
 
 
 #: Claim order, as MemoryStore's: oldest due first; rows made together (one

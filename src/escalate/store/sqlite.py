@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from escalate.audit._chain import BeforeHashing, ChainHead
 from escalate.audit._verify import AuditEntry
 from escalate.consent._records import ConsentRecord
 from escalate.identity._contact import Contact
-from escalate.store._decoded import Decoded
+from escalate.store._decoded import Decoded, problems
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
@@ -43,6 +43,7 @@ from escalate.store._sqlite_chain import (
     load_chain_heads,
 )
 from escalate.store._sqlite_consent import ConsentSQL
+from escalate.store._sqlite_errors import store_error
 from escalate.store._sqlite_handoffs import HandoffsSQL
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
@@ -59,6 +60,8 @@ class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` under the store's lock; ``ROLLBACK`` on an exception.
 
     A class, not a ``@contextmanager`` generator, because it wraps every commit.
+    The database's own failures (a lock held too long, a full disk) leave it as
+    a ``StoreError`` (``_sqlite_errors``).
     """
 
     __slots__ = ("_conn", "_store")
@@ -71,8 +74,9 @@ class _Transaction:
         try:
             self._conn = self._store._conn
             self._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
+        except BaseException as exc:
             self._store._lock.release()
+            _raise_mapped(exc, self._store.path)
             raise
         return self._conn
 
@@ -82,16 +86,29 @@ class _Transaction:
         try:
             if exc_type is None:
                 self._conn.execute("COMMIT")
-            else:
+            elif self._conn.in_transaction:
+                # After some failures (a full disk) SQLite has rolled back already:
+                # a second ROLLBACK would raise, and hide why the write failed.
                 self._conn.execute("ROLLBACK")
-        except BaseException:
+        except BaseException as failed:
             # A COMMIT that failed leaves the transaction open; the next BEGIN
             # on this connection would fail for it.
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+            _raise_mapped(failed, self._store.path)
             raise
         finally:
             self._store._lock.release()
+        if exc is not None:
+            _raise_mapped(exc, self._store.path)
+
+
+def _raise_mapped(exc: BaseException, path: str) -> None:
+    """Raise the ``StoreError`` for an SQLite failure of the file itself; else return."""
+    if isinstance(exc, sqlite3.Error):
+        mapped = store_error(exc, path)
+        if mapped is not None:
+            raise mapped from exc
 
 
 class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
@@ -101,6 +118,11 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         path: the database file, created if missing; ``":memory:"`` for a private
             in-memory database.
         timeout: seconds to wait for another process's write lock.
+
+    Raises:
+        StoreError: from any write the database fails (``StoreBusy``: the lock
+            was held past ``timeout``; ``StoreFull``: no space); nothing of it
+            was written.
     """
 
     def __init__(self, path: str | Path = "escalate.db", *, timeout: float = 30.0) -> None:
@@ -109,9 +131,17 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         self._group = GroupCommit(self._transaction, self._write)
         # Records are read back right after they are written: decode each text once.
         # Only each record's newest text is kept (by tenant and id): see _decoded.py.
-        self._handoffs = Decoded(Handoff, key=_tenant_and_id)
-        self._contacts = Decoded(Contact, key=_tenant_and_id)
-        self._consent = Decoded(ConsentRecord, key=_tenant_and_id)
+        self._handoffs = Decoded(
+            Handoff, key=_tenant_and_id, unreadable=self._unreadable("handoff", "handoffs")
+        )
+        self._contacts = Decoded(
+            Contact, key=_tenant_and_id, unreadable=self._unreadable("contact", "contacts")
+        )
+        self._consent = Decoded(
+            ConsentRecord,
+            key=_tenant_and_id,
+            unreadable=self._unreadable("consent record", "consent_records"),
+        )
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -132,8 +162,14 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         try:
             with self._transaction():
                 migrate(self._conn, SQLITE_MIGRATIONS)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            # Not the file's failure (that is a StoreError): a schema that is not ours.
+            raise InvalidInput(
+                f"cannot open SQLite database {self.path!r}: its tables are not escalate's ({exc})"
+            ) from None
         except BaseException:
-            self._conn.close()  # a refused file (SchemaTooNew) must not stay open
+            self._conn.close()  # a refused file (SchemaTooNew, StoreBusy) must not stay open
             raise
 
     @property
@@ -169,6 +205,25 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
+
+    def _unreadable(
+        self, record: str, table: str
+    ) -> Callable[[str, ValidationError], CorruptRecord]:
+        """The ``CorruptRecord`` naming the ``table`` row whose JSON is the unreadable text."""
+
+        def unreadable(text: str, exc: ValidationError) -> CorruptRecord:
+            with self._lock:
+                row = self._conn.execute(
+                    f"SELECT id FROM {table} WHERE data = ? LIMIT 1",  # noqa: S608 - constant
+                    (text,),
+                ).fetchone()
+            record_id = None if row is None else str(row[0])
+            handoff_id = record_id if table == "handoffs" else None
+            return CorruptRecord(
+                record, record_id=record_id, handoff_id=handoff_id, detail=problems(exc)
+            )
+
+        return unreadable
 
     # -- writing ----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ pool (``_settler.py``) are waited for and counted before a dispatch returns.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,8 +17,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from escalate._exceptions import CorruptRecord
 from escalate._models import Event, Handoff
-from escalate.store._protocol import OutboxItem, OutboxStatus, OutboxUpdate
+from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import Notify, PostPublicReply, SendMessage
 from escalate.workflow._drain import stream
 from escalate.workflow._report import DispatchReport
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from escalate.store._protocol import Store
 
 __all__ = ["Claimed", "Dispatching"]
+
+log = logging.getLogger("escalate")
 
 #: A claimed outbox row with its handoff as read with the claim (None: no handoff).
 Claimed = tuple[OutboxItem, Handoff | None]
@@ -72,6 +76,19 @@ class Dispatching(Settles):
         def _settle_refused(
             self, update: OutboxUpdate, events: Sequence[Event]
         ) -> tuple[str, bool] | None: ...
+
+        def fire_timers(self, limit: int = 100) -> int: ...
+
+    def run_due(self, *, limit: int) -> DispatchReport:
+        """Fire every due timer, then drain; one dispatch call, which ``close`` waits for.
+
+        Counted from its first timer: ``close`` closing the store under a run
+        still firing timers failed that run on a closed connection.
+        """
+        with self._dispatch_call():
+            report = DispatchReport(timers_fired=self.fire_timers(limit=limit))
+            report += self._drain(batch=limit)
+            return report
 
     def dispatch(self, *, handoff_id: str | None = None, limit: int = 100) -> DispatchReport:
         """Claim due outbox rows once and execute them, up to ``concurrency`` handoffs at once."""
@@ -194,11 +211,60 @@ class Dispatching(Settles):
         # One read for the chunk instead of one per group on the workers, where
         # every read queues for the store's lock behind the other workers'.
         ids = [group[0].handoff_id for group in groups.values() if group[0].handoff_id]
-        found = self.store.get_handoffs(self.tenant, ids) if ids else {}
-        return {
+        try:
+            found = self.store.get_handoffs(self.tenant, ids) if ids else {}
+        except CorruptRecord:
+            found = self._readable_handoffs(groups)
+        claimed = {
             key: [(item, found.get(item.handoff_id or "")) for item in group]
             for key, group in groups.items()
+            if not group[0].handoff_id or group[0].handoff_id in found
         }
+        if len(claimed) < len(groups):
+            # Rows were put back to wait: claim others in their place, or a drain
+            # (one row a claim) would stop at them with rows still due.
+            taken = sum(len(group) for group in claimed.values())
+            for key, group in self._claim(limit=limit - taken, handoff_id=handoff_id).items():
+                claimed.setdefault(key, []).extend(group)
+        return claimed
+
+    def _readable_handoffs(self, groups: dict[str, list[OutboxItem]]) -> dict[str, Handoff]:
+        """The claimed groups' handoffs that still read; the rows of the others wait.
+
+        A handoff row edited by hand cannot be run: its claimed rows go back to
+        pending, due again after a lease (not left claimed, which would hold
+        them as possibly sent), and every other handoff's rows still run. A row
+        a dead worker may have sent (``stale_claim``) is held, as it would be.
+        """
+        found: dict[str, Handoff] = {}
+        for group in groups.values():
+            handoff_id = group[0].handoff_id
+            if handoff_id is None:
+                continue
+            try:
+                handoff = self.store.get_handoff(self.tenant, handoff_id)
+            except CorruptRecord as exc:
+                log.warning("outbox rows of handoff %s not run: %s", handoff_id, exc)
+                later = self.clock.now() + self.lease
+                self.store.commit(
+                    Changes(
+                        outbox_updates=tuple(
+                            OutboxUpdate(
+                                item_id=item.id,
+                                status=OutboxStatus.HELD
+                                if item.stale_claim
+                                else OutboxStatus.PENDING,
+                                claimed_by=item.claimed_by or "",
+                                due_at=later,
+                            )
+                            for item in group
+                        )
+                    )
+                )
+                continue
+            if handoff is not None:
+                found[handoff_id] = handoff
+        return found
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
