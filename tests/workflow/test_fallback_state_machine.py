@@ -8,7 +8,8 @@ agents writing and time passing. The properties:
 - every outbox row is accepted by at most one provider, and no provider is
   called for it again once one accepted it or its outcome was unknown;
 - a send moves to the next provider only after a provider's own permanent
-  failure, never after an address failure, an opt-out, a 429 or an unknown outcome;
+  failure, or once the retry policy gave up on a busy one (429, 503), never
+  after an address failure, an opt-out or an unknown outcome;
 - a retried row is not tried again before its Retry-After;
 - a number a carrier reported opted out (21610) gets no more texts from any provider;
 - a case gets at most one intro per channel, each private message carries its
@@ -214,18 +215,27 @@ class ProviderFallback(RuleBasedStateMachine):
             if after.message.id != before.message.id or after.at != before.at:
                 continue
             if after.provider != before.provider:
-                # The same send, moving down the chain.
-                assert before.outcome == "PermanentTransportError", (before, after)
+                # The same send moving down the chain, or the policy gave up on a busy one.
                 assert PROVIDERS[before.provider] is PROVIDERS[after.provider]
+                if before.outcome == "RetryableTransportError":
+                    assert before.message.handoff_id is not None
+                    assert any(
+                        e.data.get("provider_given_up") == before.provider
+                        and e.data.get("outbox_id") == before.message.id
+                        for e in self.e.history(before.message.handoff_id)
+                    ), (before, after)
+                else:
+                    assert before.outcome == "PermanentTransportError", (before, after)
 
     @invariant()
     def retry_after_is_honoured(self) -> None:
-        last: dict[str, Call] = {}
+        # Per provider: a busy one's Retry-After says nothing of the next one.
+        last: dict[tuple[str, str], Call] = {}
         for call in self.log:
-            previous = last.get(call.message.id)
+            previous = last.get((call.message.id, call.provider))
             if previous is not None and previous.retry_after is not None:
                 assert call.at - previous.at >= timedelta(seconds=previous.retry_after)
-            last[call.message.id] = call
+            last[call.message.id, call.provider] = call
 
     @invariant()
     def no_text_after_a_carrier_opt_out(self) -> None:
