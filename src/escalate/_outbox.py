@@ -88,10 +88,14 @@ class Outbox:
         self, item_id: str, *, reason: str = "operator", actor: str = "operator"
     ) -> OutboxItem:
         """A held row never reached the customer: fail it, and let the workflow fall back."""
-        item = self._held(item_id)
-        self._move(item, OutboxStatus.FAILED, "message.failed", actor, item.result, reason=reason)
-        self._feed_failure(item, reason)
-        return self.get(item_id)
+        for _ in range(_TRIES):
+            item = self._held(item_id)
+            try:
+                self._fail(item, reason, "message.failed", actor, item.result, reason=reason)
+            except ConcurrentUpdate:
+                continue  # the row or its case moved between read and write: look again
+            return self.get(item_id)
+        raise ConcurrentUpdate(f"outbox row {item_id!r} kept changing")
 
     def release(self, item_id: str, *, actor: str = "operator") -> OutboxItem:
         """Send a held row again: only when you know the provider does not have it.
@@ -166,12 +170,10 @@ class Outbox:
                 ):
                     if delivered_once(item.result):
                         result[WAS_DELIVERED] = True  # so it was never sent again
-                    self._move(
-                        item, OutboxStatus.FAILED, "message.undelivered", actor, result, **data
-                    )
                     # A carrier opt-out (Twilio 21610) is the address's revoke, as
                     # when the send itself raised RecipientOptedOut.
-                    self._feed_failure(item, failure_reason(actor, error_code))
+                    reason = failure_reason(actor, error_code)
+                    self._fail(item, reason, "message.undelivered", actor, result, **data)
                 elif item.status is OutboxStatus.DONE and outranks(delivery.value, known):
                     self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
                 elif item.status is OutboxStatus.DONE and known != delivery.value:
@@ -217,6 +219,37 @@ class Outbox:
             raise NotFound(f"no handoff {item.handoff_id!r}")
         return handoff
 
+    def _fail(
+        self,
+        item: OutboxItem,
+        why: str,
+        kind: str,
+        actor: str,
+        result: dict[str, Any] | None,
+        **data: Any,
+    ) -> None:
+        """Fail ``item`` and feed its case the failure (``why``), in one commit.
+
+        Apart, a crash (or a refused write) between them left the row failed and
+        the case never told: the provider's retry of the callback then found the
+        row failed, took it for a duplicate, and the case stayed on a dead channel.
+
+        Raises:
+            ConcurrentUpdate: the row moved on meanwhile (nothing was written).
+        """
+        failed = failure_of(item, why)
+        if failed is None or item.handoff_id is None:
+            # A keyword answer (HELP, STOP's confirmation): no failure of a case.
+            self._move(item, OutboxStatus.FAILED, kind, actor, result, **data)
+            return
+        settlement = self._moving(item, OutboxStatus.FAILED, kind, actor, result, **data)
+        if not self._engine.feed(item.handoff_id, failed, settlement=settlement):
+            raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
+        if self._dispatch_immediately:
+            # A fallback's intro goes out now, not at the next run_due(), and
+            # the agent's message after it once it has.
+            self._engine.dispatch_handoff(item.handoff_id)
+
     def _move(
         self,
         item: OutboxItem,
@@ -228,6 +261,20 @@ class Outbox:
         due_at: datetime | None = None,
         **data: Any,
     ) -> None:
+        self._store.commit(self._moving(item, status, kind, actor, result, due_at=due_at, **data))
+
+    def _moving(
+        self,
+        item: OutboxItem,
+        status: OutboxStatus,
+        kind: str,
+        actor: str,
+        result: dict[str, Any] | None,
+        *,
+        due_at: datetime | None = None,
+        **data: Any,
+    ) -> Changes:
+        """The commit moving ``item`` from its status to ``status``, with its event."""
         update = OutboxUpdate(
             item_id=item.id, status=status, result=result, due_at=due_at, from_status=item.status
         )
@@ -237,7 +284,7 @@ class Outbox:
         event = handoff_event(
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
-        self._store.commit(Changes(outbox_updates=(update,), events=(event,)))
+        return Changes(outbox_updates=(update,), events=(event,))
 
     def _record(
         self,
@@ -252,16 +299,6 @@ class Outbox:
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
         self._store.commit(Changes(events=(event,), outbox_reports=(keep,) if keep else ()))
-
-    def _feed_failure(self, item: OutboxItem, reason: str) -> None:
-        # A keyword answer (HELP, STOP's confirmation) that failed is no failure of the case.
-        failed = failure_of(item, reason)
-        if failed is not None and item.handoff_id:
-            self._engine.feed(item.handoff_id, failed)
-            if self._dispatch_immediately:
-                # A fallback's intro goes out now, not at the next run_due(), and
-                # the agent's message after it once it has.
-                self._engine.dispatch_handoff(item.handoff_id)
 
     def __repr__(self) -> str:
         return f"Outbox(tenant={self._tenant!r})"
