@@ -12,12 +12,19 @@ callbacks change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
+from escalate.consent._ledger import consent_basis
+from escalate.consent._ledger_service import consent_facts
+from escalate.consent._making import consent_event
+from escalate.consent._provider_events import records_from_provider_event
+from escalate.consent._records import ConsentRecord, Purpose
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine
@@ -173,7 +180,10 @@ class Outbox:
                     # A carrier opt-out (Twilio 21610) is the address's revoke, as
                     # when the send itself raised RecipientOptedOut.
                     reason = failure_reason(actor, error_code)
-                    self._fail(item, reason, "message.undelivered", actor, result, **data)
+                    consent = self._opt_out(item, actor, error_code, provider_message_id)
+                    self._fail(
+                        item, reason, "message.undelivered", actor, result, consent=consent, **data
+                    )
                 elif item.status is OutboxStatus.DONE and outranks(delivery.value, known):
                     self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
                 elif item.status is OutboxStatus.DONE and known != delivery.value:
@@ -219,6 +229,35 @@ class Outbox:
             raise NotFound(f"no handoff {item.handoff_id!r}")
         return handoff
 
+    def _opt_out(
+        self,
+        item: OutboxItem,
+        provider: str,
+        error_code: str | None,
+        provider_message_id: str | None,
+    ) -> tuple[ConsentRecord, ...]:
+        """The revoke a carrier opt-out report (Twilio 21610) stands for, unless the
+        address is already opted out (the webhook records it before reconciling)."""
+        command = item.command
+        if (
+            not isinstance(command, SendMessage)
+            or failure_reason(provider, error_code) != "RecipientOptedOut"
+        ):
+            return ()
+        now = self._engine.clock.now()
+        facts = consent_facts(self._store, item.tenant, command.to, self._engine.consent)
+        if consent_basis(facts, Purpose.TRANSACTIONAL, now).reason in ("revoked", "suppressed"):
+            return ()
+        return records_from_provider_event(
+            tenant=item.tenant,
+            provider=provider,
+            event=str(error_code),
+            address=command.to,
+            at=now,
+            provider_message_id=provider_message_id,
+            handoff_id=item.handoff_id,
+        )
+
     def _fail(
         self,
         item: OutboxItem,
@@ -226,6 +265,8 @@ class Outbox:
         kind: str,
         actor: str,
         result: dict[str, Any] | None,
+        *,
+        consent: Sequence[ConsentRecord] = (),
         **data: Any,
     ) -> None:
         """Fail ``item`` and feed its case the failure (``why``), in one commit.
@@ -238,11 +279,17 @@ class Outbox:
             ConcurrentUpdate: the row moved on meanwhile (nothing was written).
         """
         failed = failure_of(item, why)
+        settlement = self._moving(item, OutboxStatus.FAILED, kind, actor, result, **data)
+        if consent:
+            settlement = replace(
+                settlement,
+                consent=tuple(consent),
+                events=(*settlement.events, *(consent_event(r) for r in consent)),
+            )
         if failed is None or item.handoff_id is None:
             # A keyword answer (HELP, STOP's confirmation): no failure of a case.
-            self._move(item, OutboxStatus.FAILED, kind, actor, result, **data)
+            self._store.commit(settlement)
             return
-        settlement = self._moving(item, OutboxStatus.FAILED, kind, actor, result, **data)
         if not self._engine.feed(item.handoff_id, failed, settlement=settlement):
             raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
         if self._dispatch_immediately:
