@@ -67,11 +67,8 @@ class ProviderChain:
         return self._fallback.send(message)
 
     def has_next(self) -> bool:
-        """Whether a provider for the message's channel follows the one last reached."""
-        if self.reached is None:
-            return False
-        later = self._providers[self._providers.index(self.reached) + 1 :]
-        return any(self.reached.channels & t.channels for t in later)
+        """Whether a provider follows the one last reached (all serve the send's channel)."""
+        return self.reached is not None and self.reached is not self._providers[-1]
 
     def close(self) -> None:
         """Nothing: the configured transports are closed once, with the ``Escalator``."""
