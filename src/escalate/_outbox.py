@@ -12,12 +12,19 @@ callbacks change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
+from escalate.consent._ledger import consent_basis
+from escalate.consent._ledger_service import consent_facts
+from escalate.consent._making import consent_event
+from escalate.consent._provider_events import records_from_provider_event
+from escalate.consent._records import ConsentRecord, Purpose
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import SendMessage
 from escalate.workflow._engine import Engine
@@ -88,10 +95,14 @@ class Outbox:
         self, item_id: str, *, reason: str = "operator", actor: str = "operator"
     ) -> OutboxItem:
         """A held row never reached the customer: fail it, and let the workflow fall back."""
-        item = self._held(item_id)
-        self._move(item, OutboxStatus.FAILED, "message.failed", actor, item.result, reason=reason)
-        self._feed_failure(item, reason)
-        return self.get(item_id)
+        for _ in range(_TRIES):
+            item = self._held(item_id)
+            try:
+                self._fail(item, reason, "message.failed", actor, item.result, reason=reason)
+            except ConcurrentUpdate:
+                continue  # the row or its case moved between read and write: look again
+            return self.get(item_id)
+        raise ConcurrentUpdate(f"outbox row {item_id!r} kept changing")
 
     def release(self, item_id: str, *, actor: str = "operator") -> OutboxItem:
         """Send a held row again: only when you know the provider does not have it.
@@ -166,12 +177,13 @@ class Outbox:
                 ):
                     if delivered_once(item.result):
                         result[WAS_DELIVERED] = True  # so it was never sent again
-                    self._move(
-                        item, OutboxStatus.FAILED, "message.undelivered", actor, result, **data
-                    )
                     # A carrier opt-out (Twilio 21610) is the address's revoke, as
                     # when the send itself raised RecipientOptedOut.
-                    self._feed_failure(item, failure_reason(actor, error_code))
+                    reason = failure_reason(actor, error_code)
+                    consent = self._opt_out(item, actor, error_code, provider_message_id)
+                    self._fail(
+                        item, reason, "message.undelivered", actor, result, consent=consent, **data
+                    )
                 elif item.status is OutboxStatus.DONE and outranks(delivery.value, known):
                     self._move(item, OutboxStatus.DONE, "message.status", actor, result, **data)
                 elif item.status is OutboxStatus.DONE and known != delivery.value:
@@ -217,6 +229,74 @@ class Outbox:
             raise NotFound(f"no handoff {item.handoff_id!r}")
         return handoff
 
+    def _opt_out(
+        self,
+        item: OutboxItem,
+        provider: str,
+        error_code: str | None,
+        provider_message_id: str | None,
+    ) -> tuple[ConsentRecord, ...]:
+        """The revoke a carrier opt-out report (Twilio 21610) stands for, unless the
+        address is already opted out (the webhook records it before reconciling)."""
+        command = item.command
+        if (
+            not isinstance(command, SendMessage)
+            or failure_reason(provider, error_code) != "RecipientOptedOut"
+        ):
+            return ()
+        now = self._engine.clock.now()
+        facts = consent_facts(self._store, item.tenant, command.to, self._engine.consent)
+        if consent_basis(facts, Purpose.TRANSACTIONAL, now).reason in ("revoked", "suppressed"):
+            return ()
+        return records_from_provider_event(
+            tenant=item.tenant,
+            provider=provider,
+            event=str(error_code),
+            address=command.to,
+            at=now,
+            provider_message_id=provider_message_id,
+            handoff_id=item.handoff_id,
+        )
+
+    def _fail(
+        self,
+        item: OutboxItem,
+        why: str,
+        kind: str,
+        actor: str,
+        result: dict[str, Any] | None,
+        *,
+        consent: Sequence[ConsentRecord] = (),
+        **data: Any,
+    ) -> None:
+        """Fail ``item`` and feed its case the failure (``why``), in one commit.
+
+        Apart, a crash (or a refused write) between them left the row failed and
+        the case never told: the provider's retry of the callback then found the
+        row failed, took it for a duplicate, and the case stayed on a dead channel.
+
+        Raises:
+            ConcurrentUpdate: the row moved on meanwhile (nothing was written).
+        """
+        failed = failure_of(item, why)
+        settlement = self._moving(item, OutboxStatus.FAILED, kind, actor, result, **data)
+        if consent:
+            settlement = replace(
+                settlement,
+                consent=tuple(consent),
+                events=(*settlement.events, *(consent_event(r) for r in consent)),
+            )
+        if failed is None or item.handoff_id is None:
+            # A keyword answer (HELP, STOP's confirmation): no failure of a case.
+            self._store.commit(settlement)
+            return
+        if not self._engine.feed(item.handoff_id, failed, settlement=settlement):
+            raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
+        if self._dispatch_immediately:
+            # A fallback's intro goes out now, not at the next run_due(), and
+            # the agent's message after it once it has.
+            self._engine.dispatch_handoff(item.handoff_id)
+
     def _move(
         self,
         item: OutboxItem,
@@ -228,6 +308,20 @@ class Outbox:
         due_at: datetime | None = None,
         **data: Any,
     ) -> None:
+        self._store.commit(self._moving(item, status, kind, actor, result, due_at=due_at, **data))
+
+    def _moving(
+        self,
+        item: OutboxItem,
+        status: OutboxStatus,
+        kind: str,
+        actor: str,
+        result: dict[str, Any] | None,
+        *,
+        due_at: datetime | None = None,
+        **data: Any,
+    ) -> Changes:
+        """The commit moving ``item`` from its status to ``status``, with its event."""
         update = OutboxUpdate(
             item_id=item.id, status=status, result=result, due_at=due_at, from_status=item.status
         )
@@ -237,7 +331,7 @@ class Outbox:
         event = handoff_event(
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
-        self._store.commit(Changes(outbox_updates=(update,), events=(event,)))
+        return Changes(outbox_updates=(update,), events=(event,))
 
     def _record(
         self,
@@ -252,16 +346,6 @@ class Outbox:
             self._handoff(item), kind, self._engine.clock.now(), actor, outbox_id=item.id, **data
         )
         self._store.commit(Changes(events=(event,), outbox_reports=(keep,) if keep else ()))
-
-    def _feed_failure(self, item: OutboxItem, reason: str) -> None:
-        # A keyword answer (HELP, STOP's confirmation) that failed is no failure of the case.
-        failed = failure_of(item, reason)
-        if failed is not None and item.handoff_id:
-            self._engine.feed(item.handoff_id, failed)
-            if self._dispatch_immediately:
-                # A fallback's intro goes out now, not at the next run_due(), and
-                # the agent's message after it once it has.
-                self._engine.dispatch_handoff(item.handoff_id)
 
     def __repr__(self) -> str:
         return f"Outbox(tenant={self._tenant!r})"

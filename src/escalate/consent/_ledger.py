@@ -44,9 +44,15 @@ from escalate.consent._policy import (
     OPT_OUT_CONFIRMATION_TEMPLATE,
     ConsentPolicy,
 )
-from escalate.consent._records import ConsentAction, ConsentFact, Decision, Purpose
+from escalate.consent._records import (
+    ConsentAction,
+    ConsentFact,
+    ConsentSource,
+    Decision,
+    Purpose,
+)
 
-__all__ = ["consent_basis", "decide_from_records"]
+__all__ = ["confirmed_by_text", "consent_basis", "decide_from_records"]
 
 _DEFAULT_POLICY: ConsentPolicy | None = None
 
@@ -109,6 +115,33 @@ def consent_basis(
         return Decision(allowed=False, reason=reason, records=(latest,))
     used = (latest,) if basis is latest else (basis, latest)
     return Decision(allowed=True, reason="granted", records=used)
+
+
+def confirmed_by_text(facts: Iterable[ConsentFact], purpose: Purpose, at: datetime) -> bool:
+    """Whether the address itself granted ``purpose`` by text (a YES, a START) since its
+    last revoke or suppression: what double opt-in asks of a number before other texts.
+
+    A form's or an agent's grant says someone gave the number; only a keyword
+    texted from it says its holder wants the texts.
+    """
+    applicable = sorted(
+        (
+            fact
+            for fact in facts
+            if fact.at <= at
+            and (
+                fact.purpose is purpose
+                or (fact.all_purposes and fact.action is not ConsentAction.GRANT)
+            )
+        ),
+        key=_order,
+    )
+    for fact in reversed(applicable):
+        if fact.action is not ConsentAction.GRANT:
+            return False
+        if fact.source is ConsentSource.SMS_KEYWORD and not fact.awaiting_confirmation:
+            return True
+    return False
 
 
 def _keyword_reply(

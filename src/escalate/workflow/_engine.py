@@ -33,7 +33,7 @@ from escalate._identity import IdentityKind
 from escalate._ids import new_id
 from escalate._models import Event, Handoff, channel_for
 from escalate._pacing import Pacer
-from escalate.consent._ledger import decide_from_records
+from escalate.consent._ledger import confirmed_by_text, decide_from_records
 from escalate.consent._making import consent_event, make_consent_record
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import Purpose
@@ -266,7 +266,10 @@ class Engine(Dispatching, SendPath, Feeding):
             records = self.store.consent_records(handoff.tenant, identity)
             channel = channel_for(identity)
             decision = decide_from_records(records, Purpose.TRANSACTIONAL, now, channel=channel)
-            addresses.append(ContactAddress(identity, channel, decision.allowed, decision.reason))
+            confirmed = confirmed_by_text(records, Purpose.TRANSACTIONAL, now)
+            addresses.append(
+                ContactAddress(identity, channel, decision.allowed, decision.reason, confirmed)
+            )
         return addresses
 
     def apply(

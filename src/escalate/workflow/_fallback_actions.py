@@ -8,7 +8,7 @@ with none left, the case closes and the helpdesk is told. Kept apart from
 
 from __future__ import annotations
 
-from escalate._models import Handoff
+from escalate._models import Channel, Handoff
 from escalate.workflow._commands import Command, StartTimer
 from escalate.workflow._default_actions import (
     REMINDER,
@@ -61,8 +61,18 @@ def answered_since(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
 
 def _fallback_address(handoff: Handoff, event: SendFailed, ctx: Context) -> ContactAddress | None:
     excluded = {event.channel, *handoff.failed_channels}
+    # With double opt-in, a number gets "Reply YES" before any other text: a
+    # fallback has no such request to send, so only a number that already said
+    # YES (or START) by text may get its intro. A form's grant alone is not that.
+    needs_yes = bool(ctx.settings.get("double_opt_in"))
     return next(
-        (a for a in ctx.addresses if a.allowed and a.channel not in excluded),
+        (
+            a
+            for a in ctx.addresses
+            if a.allowed
+            and a.channel not in excluded
+            and (a.confirmed or not needs_yes or a.channel is not Channel.SMS)
+        ),
         None,
     )
 

@@ -171,6 +171,13 @@ class Feeding(ReportedSettling):
         """
         for update in settlement.outbox_updates:
             row = self.store.get_outbox_item(self.tenant, update.item_id)
+            if update.from_status is not None:
+                # A reconciliation (a report, an operator) moving a held or sent
+                # row: no lease; it moved on if it left that status (its caller
+                # reads it again), else the conflict was the handoff's.
+                if row is None or row.status is not update.from_status:
+                    return True
+                continue
             if row is None or row.status is not OutboxStatus.CLAIMED:
                 _taken_over(settlement)
                 return True

@@ -3,7 +3,10 @@
 With several transports configured for one channel, a send goes through a
 ``FallbackTransport`` over them, so its rules hold exactly: a provider's own
 permanent failure moves to the next; an address failure, a retryable error or an
-unknown outcome ends the attempt where it happened. The first provider's pacing
+unknown outcome ends the attempt where it happened. A retryable error is tried
+again on the same provider, and once the retry policy gives up on it, the row
+goes to the providers after it (``ProviderChain.has_next``; the row keeps the
+names it gave up on, ``result["providers_given_up"]``). The first provider's pacing
 slot is taken before the consent check (``SendPath._pace``); a later one takes
 its own when the chain reaches it, bounded by the row's lease, which is why a
 chain is built per send (a tuple, no I/O, nothing shared between the pool's
@@ -23,17 +26,52 @@ from escalate._pacing import Pacer
 from escalate.transports._base import Transport
 from escalate.transports.fallback import FallbackTransport
 
-__all__ = ["NoSlot", "provider_chain", "take_slot"]
+__all__ = ["NoSlot", "ProviderChain", "provider_chain", "take_slot"]
 
 
 def provider_chain(
     providers: Sequence[Transport], pacer: Pacer | None, clock: Clock, lease_until: datetime
-) -> Transport:
+) -> ProviderChain:
     """One transport trying ``providers`` in order (the first already paced by the caller)."""
-    first, *rest = providers
-    if pacer is not None:
-        rest = [_PacedProvider(t, pacer, clock, lease_until) for t in rest]
-    return FallbackTransport([first, *rest], name="/".join(t.name for t in providers))
+    return ProviderChain(providers, pacer, clock, lease_until)
+
+
+class ProviderChain:
+    """One send's chain of a channel's providers, remembering the last one it reached.
+
+    That is the provider whose answer ended the send: when the retry policy gives
+    up on a retryable error, the send path hands the row to the providers after
+    it (``has_next``), since a retryable error proves this one did not take it.
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[Transport],
+        pacer: Pacer | None,
+        clock: Clock,
+        lease_until: datetime,
+    ) -> None:
+        self.name = "/".join(t.name for t in providers)
+        self.channels = frozenset().union(*(t.channels for t in providers))
+        self.reached: Transport | None = None
+        self._providers = tuple(providers)
+        self._fallback = FallbackTransport(
+            [
+                _ChainedProvider(self, t, pacer if i else None, clock, lease_until)
+                for i, t in enumerate(providers)
+            ],
+            name=self.name,
+        )
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return self._fallback.send(message)
+
+    def has_next(self) -> bool:
+        """Whether a provider follows the one last reached (all serve the send's channel)."""
+        return self.reached is not None and self.reached is not self._providers[-1]
+
+    def close(self) -> None:
+        """Nothing: the configured transports are closed once, with the ``Escalator``."""
 
 
 def take_slot(
@@ -62,27 +100,36 @@ class NoSlot(EscalateError):
         self.budget = budget
 
 
-class _PacedProvider:
-    """A provider further down a channel's chain: takes its own pacing slot, then sends.
+class _ChainedProvider:
+    """A provider in a chain: notes that the chain reached it, takes its own pacing
+    slot (every one but the first, which the caller paced), then sends.
 
     ``FallbackTransport`` only passes on a provider's permanent error, so ``NoSlot``
     reaches the engine as it is raised.
     """
 
     def __init__(
-        self, transport: Transport, pacer: Pacer, clock: Clock, lease_until: datetime
+        self,
+        chain: ProviderChain,
+        transport: Transport,
+        pacer: Pacer | None,
+        clock: Clock,
+        lease_until: datetime,
     ) -> None:
         self.name = transport.name
         self.channels = transport.channels
+        self._chain = chain
         self._transport = transport
         self._pacer = pacer
         self._clock = clock
         self._lease_until = lease_until
 
     def send(self, message: OutboundMessage) -> SendResult:
-        missed = take_slot(self._pacer, self._transport, self._lease_until, self._clock.now())
-        if missed is not None:
-            raise NoSlot(self.name, missed)
+        if self._pacer is not None:
+            missed = take_slot(self._pacer, self._transport, self._lease_until, self._clock.now())
+            if missed is not None:
+                raise NoSlot(self.name, missed)
+        self._chain.reached = self._transport
         return self._transport.send(message)
 
     def close(self) -> None:

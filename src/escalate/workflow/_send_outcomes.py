@@ -33,7 +33,7 @@ from escalate.consent._records import (
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyFailed, SendDeferred
-from escalate.workflow._provider_chain import NoSlot, take_slot
+from escalate.workflow._provider_chain import NoSlot, ProviderChain, take_slot
 from escalate.workflow._reported import failure_of
 from escalate.workflow._settles import Settles
 
@@ -45,12 +45,16 @@ if TYPE_CHECKING:
     from escalate.workflow._definition import Workflow
     from escalate.workflow._report import DispatchReport
 
-__all__ = ["OPT_IN_ALREADY_REQUESTED", "SendOutcomes"]
+__all__ = ["ATTEMPTS_BEFORE", "OPT_IN_ALREADY_REQUESTED", "PROVIDERS_GIVEN_UP", "SendOutcomes"]
 
 log = logging.getLogger("escalate")
 
 #: The refusal of a second opt-in request to one address in one handoff.
 OPT_IN_ALREADY_REQUESTED = "opt_in_already_requested"
+#: ``OutboxItem.result`` key: the providers the retry policy gave up on for the row.
+PROVIDERS_GIVEN_UP = "providers_given_up"
+#: ``OutboxItem.result`` key: the attempts spent on providers given up on before the current one.
+ATTEMPTS_BEFORE = "attempts_before"
 
 
 class SendOutcomes(Settles):
@@ -135,7 +139,13 @@ class SendOutcomes(Settles):
             # was sent, so the row waits, as for the first provider's slot.
             self._put_back(item, handoff, report, provider=exc.provider, budget=exc.budget, to=to)
         elif isinstance(exc, RetryableTransportError):
-            self._retry_or_fail(item, handoff, exc, report, to=to, channel=command.channel)
+            # The provider that answered it, when a later one could take the row over.
+            spare = None
+            if isinstance(transport, ProviderChain) and transport.has_next():
+                spare = transport.reached
+            self._retry_or_fail(
+                item, handoff, exc, report, to=to, channel=command.channel, given_up=spare
+            )
         elif isinstance(exc, PermanentTransportError):
             consent: tuple[ConsentRecord, ...] = ()
             if isinstance(exc, RecipientOptedOut):
@@ -262,20 +272,53 @@ class SendOutcomes(Settles):
         *,
         to: str,
         channel: Channel | None,
+        given_up: Transport | None = None,
     ) -> None:
+        """Reschedule after a retryable error, or fail once the policy gives up.
+
+        ``given_up``: the provider that answered, when a later provider of its
+        channel can take the row over: the policy giving up on it hands the row
+        to them, due now, with the policy's attempts and deadline anew.
+        """
         now = self.clock.now()
         # The deadline counts from the first attempt, not from when the row was
         # written (a quiet-hours deferral is not time spent retrying).
         result = item.result or {}
         first = result.get("first_attempt_at")
         first_at = datetime.fromisoformat(first) if isinstance(first, str) else now
-        # Nor is a claim put back unsent, by quiet hours or pacing (_unattempted).
+        # Nor is a claim put back unsent, by quiet hours or pacing (_unattempted),
+        # nor an attempt on a provider given up on before this one.
         deferrals, held = result.get("deferrals", 0), result.get("held_seconds", 0.0)
+        before = result.get(ATTEMPTS_BEFORE, 0)
         delay = self.retry.next_delay(
-            attempt=max(item.attempts - deferrals, 1),
+            attempt=max(item.attempts - deferrals - before, 1),
             elapsed=(now - first_at).total_seconds() - held,
             error=exc,
         )
+        if delay is None and given_up is not None:
+            # A retryable error proves the provider did not take the message, so
+            # the next one may send it without any risk of a second copy.
+            names = [*(result.get(PROVIDERS_GIVEN_UP) or ()), given_up.name]
+            self._settle(
+                item,
+                handoff,
+                OutboxStatus.PENDING,
+                "message.retry_scheduled",
+                report,
+                due_at=now,
+                result={
+                    **result,
+                    "first_attempt_at": now.isoformat(),
+                    "held_seconds": 0.0,
+                    ATTEMPTS_BEFORE: item.attempts - deferrals,
+                    PROVIDERS_GIVEN_UP: names,
+                },
+                to=to,
+                code=exc.code,
+                delay_seconds=0,
+                provider_given_up=given_up.name,
+            )
+            return
         if delay is not None:
             self._settle(
                 item,
@@ -284,7 +327,7 @@ class SendOutcomes(Settles):
                 "message.retry_scheduled",
                 report,
                 due_at=now + timedelta(seconds=delay),
-                result={**(item.result or {}), "first_attempt_at": first_at.isoformat()},
+                result={**result, "first_attempt_at": first_at.isoformat()},
                 to=to,
                 code=exc.code,
                 delay_seconds=round(delay, 3),

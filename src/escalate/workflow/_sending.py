@@ -41,7 +41,11 @@ from escalate.workflow._recipient import (
     read_owner,
 )
 from escalate.workflow._reported import failure_of
-from escalate.workflow._send_outcomes import OPT_IN_ALREADY_REQUESTED, SendOutcomes
+from escalate.workflow._send_outcomes import (
+    OPT_IN_ALREADY_REQUESTED,
+    PROVIDERS_GIVEN_UP,
+    SendOutcomes,
+)
 from escalate.workflow._transition_keys import queued_version
 
 if TYPE_CHECKING:
@@ -98,9 +102,11 @@ class SendPath(SendOutcomes):
         consent: ConsentPolicy
         lease: timedelta
 
-    def _providers(self, channel: Channel) -> list[Transport]:
-        """The configured transports serving ``channel``, in the configured order."""
-        return [t for t in self.transports if channel in t.channels]
+    def _providers(self, channel: Channel, item: OutboxItem) -> list[Transport]:
+        """The configured transports serving ``channel``, in the configured order, less
+        those the retry policy gave up on for ``item`` (a later one took over)."""
+        given_up = (item.result or {}).get(PROVIDERS_GIVEN_UP) or ()
+        return [t for t in self.transports if channel in t.channels and t.name not in given_up]
 
     def _chain(self, item: OutboxItem, providers: Sequence[Transport]) -> Transport:
         """What one send goes through: the channel's one provider, or all in order."""
@@ -180,7 +186,7 @@ class SendPath(SendOutcomes):
             return
         if self._cancelled(item, handoff, command, report, to=to):
             return
-        providers = self._providers(command.channel)
+        providers = self._providers(command.channel, item)
         if providers and not self._pace(item, handoff, providers[0], report, to=to):
             return
         if handoff is not None and self._waited(item):

@@ -36,12 +36,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ContactAddress:
-    """One private address of the handoff's contact, with its consent decision now."""
+    """One private address of the handoff's contact, with its consent decision now.
+
+    ``confirmed``: the address granted the transactional purpose itself, by text
+    (a YES or START from the number since its last opt-out), as double opt-in asks.
+    """
 
     identity: Identity
     channel: Channel
     allowed: bool
     reason: str
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
