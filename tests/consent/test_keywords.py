@@ -336,6 +336,6 @@ def test_what_is_more_than_thanks_does_not_confirm(text: str, intent: ReplyInten
 def test_long_punctuation_runs_are_read_in_linear_time(text: str) -> None:
     """The trailing-punctuation rule re-read a run from each of its characters: a
     reply of 40,000 "!" (an email's text may hold 100,000 characters) took 16 s."""
-    start = time.perf_counter()
+    start = time.process_time()
     assert classify_reply(text) is ReplyIntent.NONE
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2

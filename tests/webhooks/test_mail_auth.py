@@ -157,7 +157,7 @@ def test_only_a_whole_pass_entry_vouches(dkim: str) -> None:
 def test_a_dkim_field_of_spaces_is_read_in_linear_time() -> None:
     """Spaces at either end were split between two ``\\s*`` every way there is: 200,000 of
     them, in a field an unsigned Parse POST lets anyone write, took 46 s."""
-    start = time.perf_counter()
+    start = time.process_time()
     assert passing_dkim_domains(" " * 200_000 + "x") == []
     assert passing_dkim_domains("{@example.com : pass" + " " * 200_000 + "}") == ["example.com"]
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
