@@ -26,9 +26,10 @@ from escalate.consent._making import consent_event
 from escalate.consent._provider_events import records_from_provider_event
 from escalate.consent._records import ConsentRecord, Purpose
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
-from escalate.workflow._commands import SendMessage
+from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._engine import Engine
 from escalate.workflow._events import handoff_event
+from escalate.workflow._inputs import PublicReplyFailed, PublicReplyPosted
 from escalate.workflow._reported import (
     WAS_DELIVERED,
     delivered_once,
@@ -85,10 +86,17 @@ class Outbox:
     def mark_sent(
         self, item_id: str, *, provider_message_id: str | None = None, actor: str = "operator"
     ) -> OutboxItem:
-        """A held row was delivered after all (seen in the provider's console)."""
+        """A held row was delivered after all (seen in the provider's console).
+
+        For a held public (or Meta private) reply, ``provider_message_id`` is
+        the post's id: the case hears ``PublicReplyPosted``, as when posted.
+        """
         item = self._held(item_id)
         result = {**(item.result or {}), "provider_message_id": provider_message_id}
-        self._move(item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True)
+        if isinstance(item.command, PostPublicReply):
+            self._settle_reply(item, actor, result, posted=provider_message_id)
+        else:
+            self._move(item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True)
         return self.get(item_id)
 
     def mark_failed(
@@ -98,7 +106,10 @@ class Outbox:
         for _ in range(_TRIES):
             item = self._held(item_id)
             try:
-                self._fail(item, reason, "message.failed", actor, item.result, reason=reason)
+                if isinstance(item.command, PostPublicReply):
+                    self._settle_reply(item, actor, item.result, failed=reason)
+                else:
+                    self._fail(item, reason, "message.failed", actor, item.result, reason=reason)
             except ConcurrentUpdate:
                 continue  # the row or its case moved between read and write: look again
             return self.get(item_id)
@@ -295,6 +306,44 @@ class Outbox:
         if self._dispatch_immediately:
             # A fallback's intro goes out now, not at the next run_due(), and
             # the agent's message after it once it has.
+            self._engine.dispatch_handoff(item.handoff_id)
+
+    def _settle_reply(
+        self,
+        item: OutboxItem,
+        actor: str,
+        result: dict[str, Any] | None,
+        *,
+        posted: str | None = None,
+        failed: str | None = None,
+    ) -> None:
+        """Settle a held reply as posted (unless ``failed``) and feed its case the outcome,
+        as the dispatcher would: as ``message.sent``/``failed``, fed nothing, the
+        case stayed ``acknowledged`` and the helpdesk never heard of a failure.
+
+        Raises:
+            ConcurrentUpdate: the row moved on meanwhile (nothing was written).
+        """
+        command = item.command
+        assert isinstance(command, PostPublicReply)
+        # As on the dispatcher's events: the SLA report tells the private reply apart.
+        data: dict[str, Any] = {"private": True} if command.private else {}
+        then: PublicReplyPosted | PublicReplyFailed
+        if failed is None:
+            status, kind = OutboxStatus.DONE, "public_reply.posted"
+            data |= {"post_id": posted, "reconciled": True}
+            # An operator who did not find the post's id still settles it.
+            then = PublicReplyPosted(post_id=posted or item.id, private=command.private)
+        else:
+            status, kind = OutboxStatus.FAILED, "public_reply.failed"
+            data["reason"] = failed
+            then = PublicReplyFailed(reason=failed, private=command.private)
+        settlement = self._moving(item, status, kind, actor, result, **data)
+        if item.handoff_id is None:  # pragma: no cover - a reply is always a case's
+            self._store.commit(settlement)
+        elif not self._engine.feed(item.handoff_id, then, settlement=settlement):
+            raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
+        elif self._dispatch_immediately:
             self._engine.dispatch_handoff(item.handoff_id)
 
     def _move(
