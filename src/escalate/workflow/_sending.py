@@ -315,6 +315,15 @@ class SendPath(SendOutcomes):
                 reason="lease_expired",
             )  # fmt: skip
             return
+        if command.private and queued_before_close(item, handoff):
+            # A private message like any other: one waiting for a retry when the
+            # case closed would ask for a phone about a case that is over (and
+            # spend the comment's one private reply). The public reply still goes.
+            self._settle(
+                item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report,
+                reason="handoff_closed", private=True,
+            )  # fmt: skip
+            return
         if self.publisher is None:
             self._public_reply_failed(item, handoff, report, "no_publisher")
             return
