@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from escalate._exceptions import (
     RetryableTransportError,
     TransportError,
+    UnknownOutcomeError,
 )
 from escalate._messages import OutboundMessage
 from escalate._models import Channel, Handoff
@@ -345,6 +346,15 @@ class SendPath(SendOutcomes):
             published = publish(handoff.thread, command.text)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
+            return
+        except UnknownOutcomeError:
+            # It may be on the thread: failed, the helpdesk was told to answer
+            # again (and a second private reply, Meta refuses). Held, as a send.
+            held: dict[str, Any] = {"private": True} if command.private else {}
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "public_reply.held", report,
+                reason="unknown_outcome", **held,
+            )  # fmt: skip
             return
         except TransportError as exc:
             self._public_reply_failed(item, handoff, report, type(exc).__name__)
