@@ -29,7 +29,6 @@ from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxSt
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._engine import Engine
 from escalate.workflow._events import handoff_event
-from escalate.workflow._inputs import PublicReplyFailed, PublicReplyPosted
 from escalate.workflow._reported import (
     WAS_DELIVERED,
     delivered_once,
@@ -38,6 +37,7 @@ from escalate.workflow._reported import (
     in_flight_report,
     other_attempt,
     outranks,
+    reply_outcome,
 )
 
 __all__ = ["Outbox"]
@@ -178,6 +178,18 @@ class Outbox:
                 if other_attempt(item.result, provider_message_id):
                     # The attempt a release replaced: its fate is not this one's.
                     self._record(item, "message.status", actor, other_attempt=True, **data)
+                elif isinstance(item.command, PostPublicReply) and item.status is (
+                    OutboxStatus.HELD
+                ):
+                    # Posted or not, as mark_sent/mark_failed: the case hears it.
+                    failed = delivery is DeliveryStatus.FAILED
+                    why = failure_reason(actor, error_code) if failed else None
+                    if failed or delivery in _ACCEPTED:
+                        self._settle_reply(
+                            item, actor, result, posted=provider_message_id, failed=why
+                        )
+                    else:
+                        self._record(item, "message.status", actor, **data)
                 elif item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
                     self._move(
                         item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True
@@ -324,20 +336,7 @@ class Outbox:
         Raises:
             ConcurrentUpdate: the row moved on meanwhile (nothing was written).
         """
-        command = item.command
-        assert isinstance(command, PostPublicReply)
-        # As on the dispatcher's events: the SLA report tells the private reply apart.
-        data: dict[str, Any] = {"private": True} if command.private else {}
-        then: PublicReplyPosted | PublicReplyFailed
-        if failed is None:
-            status, kind = OutboxStatus.DONE, "public_reply.posted"
-            data |= {"post_id": posted, "reconciled": True}
-            # An operator who did not find the post's id still settles it.
-            then = PublicReplyPosted(post_id=posted or item.id, private=command.private)
-        else:
-            status, kind = OutboxStatus.FAILED, "public_reply.failed"
-            data["reason"] = failed
-            then = PublicReplyFailed(reason=failed, private=command.private)
+        status, kind, data, then = reply_outcome(item, posted, failed)
         settlement = self._moving(item, status, kind, actor, result, **data)
         if item.handoff_id is None:  # pragma: no cover - a reply is always a case's
             self._store.commit(settlement)

@@ -103,3 +103,22 @@ def test_a_held_meta_private_reply_settles_as_the_private_one(
     failed = [e for e in esc.history(handoff.id) if e.kind == "public_reply.failed"]
     assert [e.data.get("private") for e in failed] == [True]
     assert [n.topic for n in notes] == ["private_reply_failed"]
+
+
+@pytest.mark.parametrize(
+    ("status", "state"), [("delivered", "awaiting_contact"), ("failed", "acknowledged")]
+)
+def test_a_callback_settles_a_held_public_reply_as_the_operator_would(
+    clock: FakeClock, status: str, state: str
+) -> None:
+    """The platform's own word (its webhook saw our reply, or not) is evidence too."""
+    notes: list[Notify] = []
+    esc = desk(clock, notes)
+    handoff = esc.open(make_thread(clock))
+    (held,) = held_replies(esc, clock)
+    esc.outbox.reconcile(held.id, status, provider_message_id="1790000000000000001")
+    esc.run_due()
+    assert esc.handoffs.get(handoff.id).state.value == state
+    wanted = "public_reply.posted" if status == "delivered" else "public_reply.failed"
+    assert wanted in kinds(esc, handoff.id)
+    assert [n.topic for n in notes] == ([] if status == "delivered" else ["public_reply_failed"])
