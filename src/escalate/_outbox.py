@@ -26,7 +26,7 @@ from escalate.consent._making import consent_event
 from escalate.consent._provider_events import records_from_provider_event
 from escalate.consent._records import ConsentRecord, Purpose
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
-from escalate.workflow._commands import SendMessage
+from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._engine import Engine
 from escalate.workflow._events import handoff_event
 from escalate.workflow._reported import (
@@ -37,6 +37,7 @@ from escalate.workflow._reported import (
     in_flight_report,
     other_attempt,
     outranks,
+    reply_outcome,
 )
 
 __all__ = ["Outbox"]
@@ -85,10 +86,17 @@ class Outbox:
     def mark_sent(
         self, item_id: str, *, provider_message_id: str | None = None, actor: str = "operator"
     ) -> OutboxItem:
-        """A held row was delivered after all (seen in the provider's console)."""
+        """A held row was delivered after all (seen in the provider's console).
+
+        For a held public (or Meta private) reply, ``provider_message_id`` is
+        the post's id: the case hears ``PublicReplyPosted``, as when posted.
+        """
         item = self._held(item_id)
         result = {**(item.result or {}), "provider_message_id": provider_message_id}
-        self._move(item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True)
+        if isinstance(item.command, PostPublicReply):
+            self._settle_reply(item, actor, result, posted=provider_message_id)
+        else:
+            self._move(item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True)
         return self.get(item_id)
 
     def mark_failed(
@@ -98,7 +106,10 @@ class Outbox:
         for _ in range(_TRIES):
             item = self._held(item_id)
             try:
-                self._fail(item, reason, "message.failed", actor, item.result, reason=reason)
+                if isinstance(item.command, PostPublicReply):
+                    self._settle_reply(item, actor, item.result, failed=reason)
+                else:
+                    self._fail(item, reason, "message.failed", actor, item.result, reason=reason)
             except ConcurrentUpdate:
                 continue  # the row or its case moved between read and write: look again
             return self.get(item_id)
@@ -167,6 +178,18 @@ class Outbox:
                 if other_attempt(item.result, provider_message_id):
                     # The attempt a release replaced: its fate is not this one's.
                     self._record(item, "message.status", actor, other_attempt=True, **data)
+                elif isinstance(item.command, PostPublicReply) and item.status is (
+                    OutboxStatus.HELD
+                ):
+                    # Posted or not, as mark_sent/mark_failed: the case hears it.
+                    failed = delivery is DeliveryStatus.FAILED
+                    why = failure_reason(actor, error_code) if failed else None
+                    if failed or delivery in _ACCEPTED:
+                        self._settle_reply(
+                            item, actor, result, posted=provider_message_id, failed=why
+                        )
+                    else:
+                        self._record(item, "message.status", actor, **data)
                 elif item.status is OutboxStatus.HELD and delivery in _ACCEPTED:
                     self._move(
                         item, OutboxStatus.DONE, "message.sent", actor, result, reconciled=True
@@ -295,6 +318,31 @@ class Outbox:
         if self._dispatch_immediately:
             # A fallback's intro goes out now, not at the next run_due(), and
             # the agent's message after it once it has.
+            self._engine.dispatch_handoff(item.handoff_id)
+
+    def _settle_reply(
+        self,
+        item: OutboxItem,
+        actor: str,
+        result: dict[str, Any] | None,
+        *,
+        posted: str | None = None,
+        failed: str | None = None,
+    ) -> None:
+        """Settle a held reply as posted (unless ``failed``) and feed its case the outcome,
+        as the dispatcher would: as ``message.sent``/``failed``, fed nothing, the
+        case stayed ``acknowledged`` and the helpdesk never heard of a failure.
+
+        Raises:
+            ConcurrentUpdate: the row moved on meanwhile (nothing was written).
+        """
+        status, kind, data, then = reply_outcome(item, posted, failed)
+        settlement = self._moving(item, status, kind, actor, result, **data)
+        if item.handoff_id is None:  # pragma: no cover - a reply is always a case's
+            self._store.commit(settlement)
+        elif not self._engine.feed(item.handoff_id, then, settlement=settlement):
+            raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
+        elif self._dispatch_immediately:
             self._engine.dispatch_handoff(item.handoff_id)
 
     def _move(

@@ -39,8 +39,8 @@ from escalate.consent._policy import is_keyword_answer
 from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
 from escalate.consent._records import ConsentAction
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
-from escalate.workflow._commands import SendMessage
-from escalate.workflow._inputs import SendFailed
+from escalate.workflow._commands import PostPublicReply, SendMessage
+from escalate.workflow._inputs import PublicReplyFailed, PublicReplyPosted, SendFailed
 from escalate.workflow._report import REPORT_COUNTERS
 from escalate.workflow._transition_keys import queued_version
 
@@ -59,6 +59,7 @@ __all__ = [
     "in_flight_report",
     "other_attempt",
     "outranks",
+    "reply_outcome",
 ]
 
 log = logging.getLogger("escalate")
@@ -135,6 +136,26 @@ def failure_reason(actor: str, error_code: str | None) -> str:
     ``RecipientOptedOut``, as when the send itself met it; anything else ``undelivered``."""
     rule = PROVIDER_CONSENT_EVENTS.get((actor, error_code or ""))
     return "RecipientOptedOut" if rule and rule[0] is ConsentAction.REVOKE else "undelivered"
+
+
+def reply_outcome(
+    item: OutboxItem, posted: str | None, failed: str | None
+) -> tuple[OutboxStatus, str, dict[str, Any], PublicReplyPosted | PublicReplyFailed]:
+    """How a held reply settles, posted (as ``posted``, the post's id) unless ``failed``:
+    its status, event kind and data, and the input its case is fed, as the
+    dispatcher's would be (``private`` for a Meta private reply, as the SLA
+    report needs)."""
+    command = item.command
+    assert isinstance(command, PostPublicReply)
+    data: dict[str, Any] = {"private": True} if command.private else {}
+    if failed is not None:
+        data["reason"] = failed
+        then = PublicReplyFailed(reason=failed, private=command.private)
+        return OutboxStatus.FAILED, "public_reply.failed", data, then
+    data |= {"post_id": posted, "reconciled": True}
+    # An operator who did not find the post's id still settles it.
+    found = PublicReplyPosted(post_id=posted or item.id, private=command.private)
+    return OutboxStatus.DONE, "public_reply.posted", data, found
 
 
 def failure_of(item: OutboxItem, reason: str) -> SendFailed | None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from escalate._exceptions import (
     RetryableTransportError,
     TransportError,
+    UnknownOutcomeError,
 )
 from escalate._messages import OutboundMessage
 from escalate._models import Channel, Handoff
@@ -315,6 +316,15 @@ class SendPath(SendOutcomes):
                 reason="lease_expired",
             )  # fmt: skip
             return
+        if command.private and queued_before_close(item, handoff):
+            # A private message like any other: one waiting for a retry when the
+            # case closed would ask for a phone about a case that is over (and
+            # spend the comment's one private reply). The public reply still goes.
+            self._settle(
+                item, handoff, OutboxStatus.CANCELLED, "message.cancelled", report,
+                reason="handoff_closed", private=True,
+            )  # fmt: skip
+            return
         if self.publisher is None:
             self._public_reply_failed(item, handoff, report, "no_publisher")
             return
@@ -336,6 +346,15 @@ class SendPath(SendOutcomes):
             published = publish(handoff.thread, command.text)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
+            return
+        except UnknownOutcomeError:
+            # It may be on the thread: failed, the helpdesk was told to answer
+            # again (and a second private reply, Meta refuses). Held, as a send.
+            held: dict[str, Any] = {"private": True} if command.private else {}
+            self._settle(
+                item, handoff, OutboxStatus.HELD, "public_reply.held", report,
+                reason="unknown_outcome", **held,
+            )  # fmt: skip
             return
         except TransportError as exc:
             self._public_reply_failed(item, handoff, report, type(exc).__name__)
