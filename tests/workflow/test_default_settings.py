@@ -74,18 +74,23 @@ def test_a_regional_locale_renders_its_languages_templates() -> None:
         ("social.private_reply", "reference"),
         ("social.dm_prefill", "reference"),
         ("intro.subject", "reference"),
+        ("invite.link", "link"),
     ],
 )
 def test_a_template_without_what_it_must_say_is_refused(name: str, field: str) -> None:
-    """The code in every reply, prefill and subject; the return time off hours."""
+    """The code in every reply, prefill and subject; the return time off hours; the link."""
     texts = {
         locale: {**names, name: names[name].replace(f"{{{field}}}", "our team")}
         for locale, names in DEFAULT_TEMPLATES.texts.items()
     }
     library = Templates(texts, variables=DEFAULT_TEMPLATES.variables)
     with pytest.raises(InvalidWorkflowDefinition, match=f"'{name}' .* without {{{field}}}"):
-        Workflow.default(templates=library, business_hours=BusinessHours("America/New_York"))
-    if field == "back":  # never rendered without business hours: that library is fine
+        Workflow.default(
+            templates=library,
+            business_hours=BusinessHours("America/New_York"),
+            contact_url="https://acme.example/contact",
+        )
+    if field in ("back", "link"):  # never rendered without business hours or a page: fine
         Workflow.default(templates=library)
 
 

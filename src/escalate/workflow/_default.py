@@ -334,7 +334,8 @@ def default_workflow(
             ``"x>y"``, a line break).
         InvalidWorkflowDefinition: replacement templates that do not fit: public
             replies, the DM prefill or email subjects without ``{reference}``, an
-            off-hours reply without ``{back}`` when ``business_hours`` is set;
+            off-hours reply without ``{back}`` when ``business_hours`` is set,
+            the consent-page invitation without ``{link}`` when ``contact_url`` is;
             an email subject holding a line break, its own or a setting's
             (``brand="Acme\\n"``), which the email adapters would refuse at send.
     """
@@ -372,7 +373,9 @@ def default_workflow(
         raise InvalidInput('locale must be a locale code ("en") or a callable (handoff) -> code')
     library = templates or DEFAULT_TEMPLATES
     check_settings(library, locale, x_recipient_id, settings)
-    check_reply_templates(library, off_hours=business_hours is not None)
+    check_reply_templates(
+        library, off_hours=business_hours is not None, consent_page=contact_url is not None
+    )
     return Workflow(
         "default",
         DEFAULT_STEPS,

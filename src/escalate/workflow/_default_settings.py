@@ -80,24 +80,27 @@ def check_settings(
 
 #: What a replacement library's templates must say, beyond what they may: the
 #: public replies and the DM prefill carry the reference code (``decide`` would
-#: refuse a reply without it, at the first complaint), and the off-hours reply
-#: says when the team is back.
+#: refuse a reply without it, at the first complaint), the off-hours reply says
+#: when the team is back, and the consent-page invitation holds its link (without
+#: it every customer is asked for their number with nowhere to give it).
 REQUIRED_FIELDS = {
     "public.ack": frozenset({"reference"}),
     "public.ack_off_hours": frozenset({"reference", "back"}),
     "social.private_reply": frozenset({"reference"}),
     "social.dm_prefill": frozenset({"reference"}),
+    "invite.link": frozenset({"link"}),
 }
 #: The templates that are whole public replies.
 REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
 
 
-def check_reply_templates(library: Templates, *, off_hours: bool) -> None:
+def check_reply_templates(library: Templates, *, off_hours: bool, consent_page: bool) -> None:
     """Refuse a replacement library whose templates lack a field ``REQUIRED_FIELDS`` names."""
     for name, fields in REQUIRED_FIELDS.items():
-        if name not in library.names:
+        # The off-hours reply is never rendered without business hours, nor the
+        # page's invitation without a contact_url.
+        if name not in library.names or (name == "invite.link" and not consent_page):
             continue
-        # The off-hours reply is never rendered without business hours.
         required = fields - {"back"} if name == "public.ack_off_hours" and not off_hours else fields
         for locale in library.locales:
             missing = sorted(required - library.fields(name, locale))
