@@ -29,6 +29,7 @@ from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxSt
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._engine import Engine
 from escalate.workflow._events import handoff_event
+from escalate.workflow._inputs import WorkflowInput
 from escalate.workflow._reported import (
     WAS_DELIVERED,
     delivered_once,
@@ -309,16 +310,8 @@ class Outbox:
                 consent=tuple(consent),
                 events=(*settlement.events, *(consent_event(r) for r in consent)),
             )
-        if failed is None or item.handoff_id is None:
-            # A keyword answer (HELP, STOP's confirmation): no failure of a case.
-            self._store.commit(settlement)
-            return
-        if not self._engine.feed(item.handoff_id, failed, settlement=settlement):
-            raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
-        if self._dispatch_immediately:
-            # A fallback's intro goes out now, not at the next run_due(), and
-            # the agent's message after it once it has.
-            self._engine.dispatch_handoff(item.handoff_id)
+        # A keyword answer (HELP, STOP's confirmation) failing is no failure of a case.
+        self._commit_telling(item, settlement, failed)
 
     def _settle_reply(
         self,
@@ -337,12 +330,24 @@ class Outbox:
             ConcurrentUpdate: the row moved on meanwhile (nothing was written).
         """
         status, kind, data, then = reply_outcome(item, posted, failed)
-        settlement = self._moving(item, status, kind, actor, result, **data)
-        if item.handoff_id is None:  # pragma: no cover - a reply is always a case's
+        self._commit_telling(item, self._moving(item, status, kind, actor, result, **data), then)
+
+    def _commit_telling(
+        self, item: OutboxItem, settlement: Changes, then: WorkflowInput | None
+    ) -> None:
+        """Commit ``settlement``, feeding ``then`` to ``item``'s case in the same commit.
+
+        Raises:
+            ConcurrentUpdate: the row or its case moved on meanwhile (nothing was written).
+        """
+        if then is None or item.handoff_id is None:
             self._store.commit(settlement)
-        elif not self._engine.feed(item.handoff_id, then, settlement=settlement):
+            return
+        if not self._engine.feed(item.handoff_id, then, settlement=settlement):
             raise ConcurrentUpdate(f"outbox row {item.id!r} moved on")
-        elif self._dispatch_immediately:
+        if self._dispatch_immediately:
+            # A fallback's intro goes out now, not at the next run_due(), and
+            # the agent's message after it once it has.
             self._engine.dispatch_handoff(item.handoff_id)
 
     def _move(
