@@ -69,10 +69,14 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
     addresses = [i for i in dict.fromkeys(held) if i.kind is not IdentityKind.SOCIAL]
     handoffs = _handoffs(store, contact)
     handoff_ids = {handoff.id for handoff in handoffs}
+    # Another person's case that texted a number both gave is theirs: its
+    # messages (that person's case, and their agent's words) are not the
+    # person's to be shown (GDPR Art. 15(4)).
     messages = [
         item
         for item in store.outbox(tenant)
-        if item.handoff_id in handoff_ids or getattr(item.command, "to", None) in addresses
+        if item.handoff_id in handoff_ids
+        or (item.handoff_id is None and getattr(item.command, "to", None) in addresses)
     ]
     return {
         "contact": contact.model_dump(mode="json"),
@@ -88,10 +92,24 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
         ],
         "handoffs": [handoff.model_dump(mode="json") for handoff in handoffs],
         "messages": [item.model_dump(mode="json") for item in messages],
-        "events": [
-            event.model_dump(mode="json") for event in store.events(tenant, contact_id=contact.id)
-        ],
+        "events": [event.model_dump(mode="json") for event in _events(store, contact, handoffs)],
     }
+
+
+def _events(store: Store, contact: Contact, handoffs: list[Handoff]) -> list[Event]:
+    """The audit events about the person: those of their contacts (theirs and those
+    merged into it) and of their cases, oldest first.
+
+    A case's events name no contact before one is given, and a merged contact's
+    case keeps naming that contact: by contact id alone both were left out.
+    """
+    tenant = contact.tenant
+    found: dict[str, Event] = {}
+    for contact_id in merged_contact_ids(store, tenant, contact.id):
+        found.update((e.id, e) for e in store.events(tenant, contact_id=contact_id))
+    for handoff in handoffs:
+        found.update((e.id, e) for e in store.events(tenant, handoff_id=handoff.id))
+    return sorted(found.values(), key=lambda event: (event.seq or 0, event.at))
 
 
 def _scrub_handoff(store: Store, handoff: Handoff, now: datetime, actor: str) -> None:
