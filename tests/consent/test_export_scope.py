@@ -69,3 +69,31 @@ def test_export_leaves_out_another_persons_case_on_a_number_both_gave(
     assert bob.reference not in text
     assert "order 5521" not in text
     assert {item["handoff_id"] for item in exported["messages"]} == {alice.id}
+
+
+def test_an_id_from_before_a_merge_exports_and_erases_the_whole_person(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The id of a contact since merged into another named its empty tombstone:
+    export gave almost nothing and erase returned as if done, leaving every
+    address, consent record and open case of the person as it was."""
+    first = esc.open(_thread(clock, "3001", "42", "jane_d", "my order never arrived"))
+    first = esc.contact_provided(first.id, Identity.phone("+14155550100"), consent=WEB_FORM_CONSENT)
+    second = esc.open(_thread(clock, "3002", "43", "jane_alt", "still waiting"))
+    second = esc.contact_provided(
+        second.id, Identity.phone("+14155550123"), consent=WEB_FORM_CONSENT
+    )
+    esc.run_due()
+    assert first.contact_id is not None
+    assert second.contact_id is not None
+    person = esc.contacts.merge(first.contact_id, second.contact_id, "same person")
+    old_id = second.contact_id if person.id == first.contact_id else first.contact_id
+    exported = esc.consent.export(old_id)
+    assert exported["contact"]["id"] == person.id
+    assert {h["id"] for h in exported["handoffs"]} == {first.id, second.id}
+    assert len(exported["consent"]) == 2
+    assert len(esc.consent.erase(old_id)) == 2
+    assert esc.contacts.get(person.id).links == ()  # type: ignore[union-attr]
+    assert [esc.handoffs.get(h.id).state.value for h in (first, second)] == ["declined"] * 2
+    assert esc.consent.records(Identity.phone("+14155550100")) == []
+    assert esc.verify_log().ok
