@@ -36,7 +36,7 @@ from escalate.identity._forgetting import (
     forgotten_verifications,
 )
 from escalate.identity._merge import merged_contact_ids
-from escalate.store._changes import Changes
+from escalate.store._changes import Changes, OutboxStatus
 from escalate.store._protocol import SecureErasure
 
 if TYPE_CHECKING:
@@ -176,6 +176,41 @@ def _once_held(store: Store, contact: Contact) -> list[Identity]:
     return [i for i in found if store.resolve_identity(contact.tenant, i) is None]
 
 
+#: The rows erasure deletes by case (``Store.erase_messages``).
+_MESSAGES = frozenset({"send_message", "post_public_reply"})
+
+
+def _none_in_flight(
+    store: Store, contact: Contact, handoffs: list[Handoff], addresses: list[Identity]
+) -> None:
+    """Refuse to finish while a worker holds one of the person's messages.
+
+    The stores leave a row a worker is sending (its settlement must find it),
+    and nothing deleted it after: the body and the number outlived an erasure
+    reported done. Raised before the contact lets go of its addresses, so that
+    the call again finds the row by them once it has settled (its case, declined
+    now, has its queued sends cancelled).
+
+    Raises:
+        ConcurrentUpdate: such a row is claimed right now.
+    """
+    ids = {handoff.id for handoff in handoffs}
+    held = [
+        item
+        for item in store.outbox(contact.tenant)
+        if item.status is OutboxStatus.CLAIMED
+        and (
+            (item.handoff_id in ids and item.command.kind in _MESSAGES)
+            or getattr(item.command, "to", None) in addresses
+        )
+    ]
+    if held:
+        raise ConcurrentUpdate(
+            f"{len(held)} message(s) of contact {contact.id} are being sent right now;"
+            " call erase() again once they have settled"
+        )
+
+
 def erase_contact(
     store: Store, contact: Contact, policy: ConsentPolicy, now: datetime, actor: str
 ) -> list[ConsentProof]:
@@ -202,6 +237,7 @@ def _erase(
     store.erase_messages(tenant, [handoff.id for handoff in handoffs])
     for handoff in handoffs:
         _scrub_handoff(store, handoff, now, actor)
+    _none_in_flight(store, contact, handoffs, addresses)
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact
         person = merged_contact_ids(store, tenant, contact.id)
