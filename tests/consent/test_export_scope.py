@@ -97,3 +97,24 @@ def test_an_id_from_before_a_merge_exports_and_erases_the_whole_person(
     assert [esc.handoffs.get(h.id).state.value for h in (first, second)] == ["declined"] * 2
     assert esc.consent.records(Identity.phone("+14155550100")) == []
     assert esc.verify_log().ok
+
+
+def test_export_holds_the_verification_challenges_sent_to_the_person(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """A code sent to their address is data held on them (erasure rewrites it): export
+    left it out. Its hash and salt stay out, a six-digit code being easy to try."""
+    email = Identity.email("Jane.Doe@Example.com")
+    handoff = esc.open(_thread(clock, "4001", "42", "jane_d", "my order never arrived"))
+    handoff = esc.contact_provided(
+        handoff.id, Identity.phone("+14155550100"), consent=WEB_FORM_CONSENT
+    )
+    assert handoff.contact_id is not None
+    esc.contacts.link(handoff.contact_id, email, "customer_provided")
+    challenge = esc.contacts.start_verification(handoff.contact_id, email)
+    exported = esc.consent.export(handoff.contact_id)
+    [shown] = exported["verifications"]
+    assert (shown["id"], shown["identity"]["value"]) == (challenge.id, email.value)
+    assert "code_hash" not in shown
+    assert "salt" not in shown
+    assert challenge.code not in json.dumps(exported)

@@ -93,6 +93,13 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
         "handoffs": [handoff.model_dump(mode="json") for handoff in handoffs],
         "messages": [item.model_dump(mode="json") for item in messages],
         "events": [event.model_dump(mode="json") for event in _events(store, contact, handoffs)],
+        # Erasure rewrites these too; the code's hash and salt stay out, as a
+        # six-digit code falls to trying every one against them.
+        "verifications": [
+            challenge.model_dump(mode="json", exclude={"salt", "code_hash"})
+            for address in addresses
+            for challenge in store.verifications_of(tenant, address)
+        ],
     }
 
 

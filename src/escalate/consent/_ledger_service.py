@@ -294,8 +294,8 @@ class ConsentLedger:
 
     def export(self, contact: Contact | str) -> dict[str, Any]:
         """Everything held on a person: identities, consent records, handoffs,
-        messages and audit events, as JSON-ready data. A contact merged into
-        another stands for the one it was merged into.
+        messages, audit events and verification challenges, as JSON-ready data.
+        A contact merged into another stands for the one it was merged into.
 
         Raises:
             NotFound: no such contact.
