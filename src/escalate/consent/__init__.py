@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from escalate.consent._receipts import (
         ConsentReceipt,
+        ReceiptAddress,
         ReceiptController,
         consent_receipt,
     )
@@ -80,6 +81,7 @@ _LAZY: dict[str, str] = {
     "PROVIDER_CONSENT_EVENTS": "escalate.consent._provider_events",
     "Purpose": "escalate.consent._records",
     "QuietHours": "escalate.consent._quiet_hours",
+    "ReceiptAddress": "escalate.consent._receipts",
     "ReceiptController": "escalate.consent._receipts",
     "ReplyIntent": "escalate.consent._keywords",
     "Window": "escalate.consent._quiet_hours",
@@ -110,6 +112,7 @@ __all__ = [
     "KeywordSet",
     "Purpose",
     "QuietHours",
+    "ReceiptAddress",
     "ReceiptController",
     "ReplyIntent",
     "Window",

@@ -36,7 +36,7 @@ from escalate.identity._forgetting import (
     forgotten_verifications,
 )
 from escalate.identity._merge import merged_contact_ids
-from escalate.store._changes import Changes
+from escalate.store._changes import Changes, OutboxStatus
 from escalate.store._protocol import SecureErasure
 
 if TYPE_CHECKING:
@@ -69,10 +69,14 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
     addresses = [i for i in dict.fromkeys(held) if i.kind is not IdentityKind.SOCIAL]
     handoffs = _handoffs(store, contact)
     handoff_ids = {handoff.id for handoff in handoffs}
+    # Another person's case that texted a number both gave is theirs: its
+    # messages (that person's case, and their agent's words) are not the
+    # person's to be shown (GDPR Art. 15(4)).
     messages = [
         item
         for item in store.outbox(tenant)
-        if item.handoff_id in handoff_ids or getattr(item.command, "to", None) in addresses
+        if item.handoff_id in handoff_ids
+        or (item.handoff_id is None and getattr(item.command, "to", None) in addresses)
     ]
     return {
         "contact": contact.model_dump(mode="json"),
@@ -88,10 +92,31 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
         ],
         "handoffs": [handoff.model_dump(mode="json") for handoff in handoffs],
         "messages": [item.model_dump(mode="json") for item in messages],
-        "events": [
-            event.model_dump(mode="json") for event in store.events(tenant, contact_id=contact.id)
+        "events": [event.model_dump(mode="json") for event in _events(store, contact, handoffs)],
+        # Erasure rewrites these too; the code's hash and salt stay out, as a
+        # six-digit code falls to trying every one against them.
+        "verifications": [
+            challenge.model_dump(mode="json", exclude={"salt", "code_hash"})
+            for address in addresses
+            for challenge in store.verifications_of(tenant, address)
         ],
     }
+
+
+def _events(store: Store, contact: Contact, handoffs: list[Handoff]) -> list[Event]:
+    """The audit events about the person: those of their contacts (theirs and those
+    merged into it) and of their cases, oldest first.
+
+    A case's events name no contact before one is given, and a merged contact's
+    case keeps naming that contact: by contact id alone both were left out.
+    """
+    tenant = contact.tenant
+    found: dict[str, Event] = {}
+    for contact_id in merged_contact_ids(store, tenant, contact.id):
+        found.update((e.id, e) for e in store.events(tenant, contact_id=contact_id))
+    for handoff in handoffs:
+        found.update((e.id, e) for e in store.events(tenant, handoff_id=handoff.id))
+    return sorted(found.values(), key=lambda event: (event.seq or 0, event.at))
 
 
 def _scrub_handoff(store: Store, handoff: Handoff, now: datetime, actor: str) -> None:
@@ -158,6 +183,41 @@ def _once_held(store: Store, contact: Contact) -> list[Identity]:
     return [i for i in found if store.resolve_identity(contact.tenant, i) is None]
 
 
+#: The rows erasure deletes by case (``Store.erase_messages``).
+_MESSAGES = frozenset({"send_message", "post_public_reply"})
+
+
+def _none_in_flight(
+    store: Store, contact: Contact, handoffs: list[Handoff], addresses: list[Identity]
+) -> None:
+    """Refuse to finish while a worker holds one of the person's messages.
+
+    The stores leave a row a worker is sending (its settlement must find it),
+    and nothing deleted it after: the body and the number outlived an erasure
+    reported done. Raised before the contact lets go of its addresses, so that
+    the call again finds the row by them once it has settled (its case, declined
+    now, has its queued sends cancelled).
+
+    Raises:
+        ConcurrentUpdate: such a row is claimed right now.
+    """
+    ids = {handoff.id for handoff in handoffs}
+    held = [
+        item
+        for item in store.outbox(contact.tenant)
+        if item.status is OutboxStatus.CLAIMED
+        and (
+            (item.handoff_id in ids and item.command.kind in _MESSAGES)
+            or getattr(item.command, "to", None) in addresses
+        )
+    ]
+    if held:
+        raise ConcurrentUpdate(
+            f"{len(held)} message(s) of contact {contact.id} are being sent right now;"
+            " call erase() again once they have settled"
+        )
+
+
 def erase_contact(
     store: Store, contact: Contact, policy: ConsentPolicy, now: datetime, actor: str
 ) -> list[ConsentProof]:
@@ -184,6 +244,7 @@ def _erase(
     store.erase_messages(tenant, [handoff.id for handoff in handoffs])
     for handoff in handoffs:
         _scrub_handoff(store, handoff, now, actor)
+    _none_in_flight(store, contact, handoffs, addresses)
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact
         person = merged_contact_ids(store, tenant, contact.id)

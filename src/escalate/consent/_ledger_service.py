@@ -280,14 +280,22 @@ class ConsentLedger:
         contact_id = contact if isinstance(contact, str) else getattr(contact, "id", None)
         if not isinstance(contact_id, str):
             raise InvalidInput("export()/erase() take a Contact or a contact id")
+        from escalate.identity._merge import survivor_of  # noqa: PLC0415 - cycle
+
         found = self._store.get_contact(self._tenant, contact_id)
         if found is None:
             raise NotFound(f"no contact {contact_id!r} in tenant {self._tenant!r}")
-        return found
+        # A contact merged into another is that person now: the id a caller kept
+        # from before the merge would otherwise export and erase an empty tombstone.
+        live = survivor_of(self._store, found)
+        if live is None:
+            raise NotFound(f"contact {contact_id!r} was merged into a contact that is gone")
+        return live
 
     def export(self, contact: Contact | str) -> dict[str, Any]:
         """Everything held on a person: identities, consent records, handoffs,
-        messages and audit events, as JSON-ready data.
+        messages, audit events and verification challenges, as JSON-ready data.
+        A contact merged into another stands for the one it was merged into.
 
         Raises:
             NotFound: no such contact.
@@ -299,7 +307,8 @@ class ConsentLedger:
     def erase(self, contact: Contact | str, *, actor: str = "api") -> list[ConsentProof]:
         """Remove a person's personal data, keeping a hashed address and the minimum
         proof of each consent and revocation (so a revoke still holds if the number
-        comes back). Returns the proofs kept.
+        comes back). Returns the proofs kept. A contact merged into another
+        stands for the one it was merged into: the person is erased whole.
 
         Raises:
             NotFound: no such contact.

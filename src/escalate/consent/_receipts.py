@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from escalate._exceptions import InvalidConsentReceipt, InvalidInput
 from escalate._model import Model
 from escalate.consent._records import ConsentAction, ConsentRecord, Purpose
 
-__all__ = ["ConsentReceipt", "ReceiptController", "consent_receipt"]
+__all__ = ["ConsentReceipt", "ReceiptAddress", "ReceiptController", "consent_receipt"]
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 
@@ -26,16 +26,47 @@ class _Strict(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+class ReceiptAddress(_Strict):
+    """The controller's postal address: v1.1 makes it an object (schema.org
+    ``PostalAddress``), where v1.0 had a string."""
+
+    street_address: str | None = Field(default=None, alias="streetAddress", min_length=1)
+    post_office_box_number: str | None = Field(
+        default=None, alias="postOfficeBoxNumber", min_length=1
+    )
+    address_locality: str | None = Field(default=None, alias="addressLocality", min_length=1)
+    address_region: str | None = Field(default=None, alias="addressRegion", min_length=1)
+    postal_code: str | None = Field(default=None, alias="postalCode", min_length=1)
+    address_country: str | None = Field(default=None, alias="addressCountry", min_length=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ReceiptAddress:
+        if not any(self.model_dump().values()):
+            raise ValueError("an address needs at least one part")
+        return self
+
+
 class ReceiptController(_Strict):
-    """The brand that holds the consent (the PII controller)."""
+    """The brand that holds the consent (the PII controller).
+
+    ``address`` is a ``ReceiptAddress`` (or its JSON object); a string is read
+    as its ``streetAddress``.
+    """
 
     pii_controller: str = Field(alias="piiController", min_length=1)
     contact: str = Field(min_length=1)
-    address: str = Field(min_length=1)
+    address: ReceiptAddress
     email: str = Field(min_length=3)
     phone: str = Field(min_length=3)
     pii_controller_url: str | None = Field(default=None, alias="piiControllerUrl")
     on_behalf: bool = Field(default=False, alias="onBehalf")
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _street(cls, value: object) -> object:
+        # The string form this class took before v1.1's object, and that a
+        # receipt written then still holds.
+        return {"streetAddress": value} if isinstance(value, str) else value
 
 
 class ReceiptPurpose(_Strict):
