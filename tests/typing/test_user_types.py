@@ -36,6 +36,18 @@ escalate.consent.ConsentLeger
 escalate.identity.ContactBok
 """
 
+# Values the docs pass as text where the runtime takes an enum member or its value.
+PROBE_TEXT_VALUES = """\
+from escalate import ConsentPolicy, Escalator, Identity
+from escalate.consent import FreeTextPolicy
+
+policy = ConsentPolicy(free_text="review")
+reveal_type(policy.free_text)
+assert policy.free_text is FreeTextPolicy.REVIEW
+esc = Escalator("memory://", consent_policy=policy)
+esc.consent.decide(Identity.phone("+14155550142"), "transactional", channel="whatsapp")
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -45,6 +57,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     work = tmp_path_factory.mktemp("user-project")
     shutil.copy(HERE / "user_integration.py", work / "user_integration.py")
     (work / "probe_unknown.py").write_text(PROBE_UNKNOWN)
+    (work / "probe_text_values.py").write_text(PROBE_TEXT_VALUES)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -56,6 +69,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             "",
             str(work / "user_integration.py"),
             str(work / "probe_unknown.py"),
+            str(work / "probe_text_values.py"),
         ]
     )
     assert not stderr, stderr
@@ -94,3 +108,20 @@ def test_unknown_names_are_errors_not_any(mypy_report: str) -> None:
 def test_the_user_module_runs() -> None:
     """The integration is real code: it runs, so its calls are right, not only well typed."""
     runpy.run_path(str(HERE / "user_integration.py"), run_name="__main__")
+
+
+def test_consent_policy_free_text_takes_its_text(mypy_report: str) -> None:
+    """``ConsentPolicy(free_text="review")``, as docs/consent.md writes it, type-checks."""
+    errors = [line for line in lines_of(mypy_report, "probe_text_values.py") if "error:" in line]
+    assert [line for line in errors if line.startswith(":4:")] == []
+
+
+def test_decide_takes_a_channel_as_text(mypy_report: str) -> None:
+    """``decide(..., channel="whatsapp")`` type-checks, as ``grant``'s ``channel`` does."""
+    errors = [line for line in lines_of(mypy_report, "probe_text_values.py") if "error:" in line]
+    assert [line for line in errors if line.startswith(":8:")] == []
+
+
+def test_the_text_value_probe_runs() -> None:
+    """The text values are accepted at run time too, and become the members."""
+    exec(compile(PROBE_TEXT_VALUES.replace("reveal_type", "print"), "probe", "exec"), {})

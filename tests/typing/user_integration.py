@@ -139,7 +139,10 @@ def build(clock: Clock, transports: list[Transport], helpdesk: Helpdesk) -> Esca
         tenant="acme",
         notifier=notifier,
         region="US",
-        consent_policy=ConsentPolicy(brand="Acme", default_zone="America/New_York"),
+        # docs/consent.md: free_text="revoke" or "review", as text or as FreeTextPolicy.
+        consent_policy=ConsentPolicy(
+            brand="Acme", default_zone="America/New_York", free_text="review"
+        ),
         pacer=Pacer({"pager": 1}),
     )
 
@@ -184,7 +187,7 @@ def one_handoff() -> None:
     reveal_type(esc.consent.decide(phone, "transactional", channel=Channel.SMS))
     # docs/consent.md: grant(..., channel="whatsapp"); decide(..., channel=...) asks the same.
     esc.consent.grant(phone, evidence, channel="whatsapp", handoff_id=handoff.id)
-    reveal_type(esc.consent.decide(phone, "transactional", channel=Channel.WHATSAPP))
+    reveal_type(esc.consent.decide(phone, "transactional", channel="whatsapp"))
     contact = esc.contacts.resolve(phone)
     reveal_type(contact)
     reveal_type(esc.handoffs.get(handoff.id))
