@@ -48,6 +48,45 @@ esc = Escalator("memory://", consent_policy=policy)
 esc.consent.decide(Identity.phone("+14155550142"), "transactional", channel="whatsapp")
 """
 
+# The Transport protocol, implemented the immutable ways a user writes one.
+PROBE_TRANSPORTS = """\
+from dataclasses import dataclass
+
+from escalate import Channel, Escalator, OutboundMessage, SendResult, Transport
+
+
+@dataclass(frozen=True)
+class Relay:
+    name: str = "relay"
+    channels: frozenset[Channel] = frozenset({Channel.SMS})
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return SendResult(provider=self.name, provider_message_id="r-1")
+
+    def close(self) -> None:
+        return None
+
+
+class Pager:
+    @property
+    def name(self) -> str:
+        return "pager"
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        return frozenset({Channel.EMAIL})
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return SendResult(provider=self.name, provider_message_id="p-1")
+
+    def close(self) -> None:
+        return None
+
+
+transports: list[Transport] = [Relay(), Pager()]
+Escalator("memory://", transports=transports).close()
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -58,6 +97,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     shutil.copy(HERE / "user_integration.py", work / "user_integration.py")
     (work / "probe_unknown.py").write_text(PROBE_UNKNOWN)
     (work / "probe_text_values.py").write_text(PROBE_TEXT_VALUES)
+    (work / "probe_transports.py").write_text(PROBE_TRANSPORTS)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -70,6 +110,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "user_integration.py"),
             str(work / "probe_unknown.py"),
             str(work / "probe_text_values.py"),
+            str(work / "probe_transports.py"),
         ]
     )
     assert not stderr, stderr
@@ -125,3 +166,13 @@ def test_decide_takes_a_channel_as_text(mypy_report: str) -> None:
 def test_the_text_value_probe_runs() -> None:
     """The text values are accepted at run time too, and become the members."""
     exec(compile(PROBE_TEXT_VALUES.replace("reveal_type", "print"), "probe", "exec"), {})
+
+
+def test_an_immutable_transport_satisfies_the_protocol(mypy_report: str) -> None:
+    """A frozen dataclass or a class of properties is a ``Transport`` to mypy, as at run time."""
+    assert [line for line in lines_of(mypy_report, "probe_transports.py") if "error:" in line] == []
+
+
+def test_the_immutable_transports_run() -> None:
+    """Escalator accepts both at run time (its isinstance check agrees with mypy)."""
+    exec(compile(PROBE_TRANSPORTS, "probe_transports", "exec"), {})
