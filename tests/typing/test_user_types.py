@@ -87,6 +87,14 @@ transports: list[Transport] = [Relay(), Pager()]
 Escalator("memory://", transports=transports).close()
 """
 
+# Workflow.default(), the README's entry point, with a setting of the wrong type.
+PROBE_WORKFLOW_DEFAULT = """\
+from escalate import Workflow
+
+Workflow.default(brand="Acme", sla=60)
+Workflow.default(brand="Acme", business_hours="America/New_York")
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -98,6 +106,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     (work / "probe_unknown.py").write_text(PROBE_UNKNOWN)
     (work / "probe_text_values.py").write_text(PROBE_TEXT_VALUES)
     (work / "probe_transports.py").write_text(PROBE_TRANSPORTS)
+    (work / "probe_workflow_default.py").write_text(PROBE_WORKFLOW_DEFAULT)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -111,6 +120,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "probe_unknown.py"),
             str(work / "probe_text_values.py"),
             str(work / "probe_transports.py"),
+            str(work / "probe_workflow_default.py"),
         ]
     )
     assert not stderr, stderr
@@ -176,3 +186,15 @@ def test_an_immutable_transport_satisfies_the_protocol(mypy_report: str) -> None
 def test_the_immutable_transports_run() -> None:
     """Escalator accepts both at run time (its isinstance check agrees with mypy)."""
     exec(compile(PROBE_TRANSPORTS, "probe_transports", "exec"), {})
+
+
+def test_workflow_default_settings_are_typed(mypy_report: str) -> None:
+    """``Workflow.default(sla=60)`` is a type error, as ``default_workflow(sla=60)`` is.
+
+    It raises ``InvalidInput`` at run time either way; a ``**settings: Any``
+    signature let mypy pass both lines.
+    """
+    errors = [
+        line for line in lines_of(mypy_report, "probe_workflow_default.py") if "error:" in line
+    ]
+    assert [line.split(":")[1] for line in errors] == ["3", "4"], errors
