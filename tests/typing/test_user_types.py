@@ -95,6 +95,15 @@ Workflow.default(brand="Acme", sla=60)
 Workflow.default(brand="Acme", business_hours="America/New_York")
 """
 
+# docs/webhooks.md: a parsed email reply's recipient (str | None) to the signed address.
+PROBE_REPLY_ADDRESS = """\
+from escalate import InboundMessage, ReplyAddressing
+
+
+def case_of(replies: ReplyAddressing, reply: InboundMessage) -> str | None:
+    return replies.resolve(reply.recipient)
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -107,6 +116,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     (work / "probe_text_values.py").write_text(PROBE_TEXT_VALUES)
     (work / "probe_transports.py").write_text(PROBE_TRANSPORTS)
     (work / "probe_workflow_default.py").write_text(PROBE_WORKFLOW_DEFAULT)
+    (work / "probe_reply_address.py").write_text(PROBE_REPLY_ADDRESS)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -121,6 +131,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "probe_text_values.py"),
             str(work / "probe_transports.py"),
             str(work / "probe_workflow_default.py"),
+            str(work / "probe_reply_address.py"),
         ]
     )
     assert not stderr, stderr
@@ -198,3 +209,21 @@ def test_workflow_default_settings_are_typed(mypy_report: str) -> None:
         line for line in lines_of(mypy_report, "probe_workflow_default.py") if "error:" in line
     ]
     assert [line.split(":")[1] for line in errors] == ["3", "4"], errors
+
+
+def test_reply_addressing_resolves_a_parsed_recipient(mypy_report: str) -> None:
+    """``replies.resolve(reply.recipient)``, as docs/webhooks.md writes it, type-checks.
+
+    ``InboundMessage.recipient`` is ``str | None``; ``resolve`` answers ``None``
+    for anything that is not a signed address of ours, ``None`` included.
+    """
+    assert [
+        line for line in lines_of(mypy_report, "probe_reply_address.py") if "error:" in line
+    ] == []
+
+
+def test_reply_addressing_resolves_none_to_none() -> None:
+    """A message without a recipient is no case of ours, at run time as in the signature."""
+    from escalate import ReplyAddressing
+
+    assert ReplyAddressing("support@acme.example", b"a-secret-of-16-bytes").resolve(None) is None
