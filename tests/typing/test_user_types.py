@@ -104,6 +104,19 @@ def case_of(replies: ReplyAddressing, reply: InboundMessage) -> str | None:
     return replies.resolve(reply.recipient)
 """
 
+# Pacer rates as a user builds them: inline, mixed, or a dict read from configuration.
+PROBE_PACER = """\
+from escalate import Pacer
+
+Pacer({"twilio": 10, ("twilio", "+14155550100"): 1})
+configured: dict[str, float] = {"twilio": 1.0, "email": 20.0}
+Pacer(configured)
+per_number = {("twilio", "+14155550100"): 1.0}
+Pacer(per_number, margin=0.1)
+Pacer()
+Pacer({1: 2.0})
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -117,6 +130,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     (work / "probe_transports.py").write_text(PROBE_TRANSPORTS)
     (work / "probe_workflow_default.py").write_text(PROBE_WORKFLOW_DEFAULT)
     (work / "probe_reply_address.py").write_text(PROBE_REPLY_ADDRESS)
+    (work / "probe_pacer.py").write_text(PROBE_PACER)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -132,6 +146,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "probe_transports.py"),
             str(work / "probe_workflow_default.py"),
             str(work / "probe_reply_address.py"),
+            str(work / "probe_pacer.py"),
         ]
     )
     assert not stderr, stderr
@@ -227,3 +242,14 @@ def test_reply_addressing_resolves_none_to_none() -> None:
     from escalate import ReplyAddressing
 
     assert ReplyAddressing("support@acme.example", b"a-secret-of-16-bytes").resolve(None) is None
+
+
+def test_pacer_takes_rates_built_elsewhere(mypy_report: str) -> None:
+    """A ``dict[str, float]`` of rates from configuration is a Pacer's ``rates``.
+
+    ``Mapping`` is invariant in its keys, so a parameter typed only
+    ``Mapping[str | PacingKey, float]`` refused it; a key that is neither a name
+    nor a ``(name, sender)`` pair is still an error (line 9).
+    """
+    errors = [line for line in lines_of(mypy_report, "probe_pacer.py") if "error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["9"], errors
