@@ -117,6 +117,18 @@ Pacer()
 Pacer({1: 2.0})
 """
 
+# The webhook parsers' shared keywords, one misspelt and two of the wrong type.
+PROBE_PARSERS = """\
+from escalate.testing import FakeClock
+from escalate.webhooks.sendgrid import SendGridInboundParse, SendGridWebhook
+from escalate.webhooks.twilio import TwilioWebhook
+
+TwilioWebhook("token", public_base_url="https://hooks.example.com", clock=FakeClock())
+TwilioWebhook("token", publc_base_url="https://hooks.example.com")
+SendGridWebhook("key", public_base_url=8080)
+SendGridInboundParse("key", tenant=None)
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -131,6 +143,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     (work / "probe_workflow_default.py").write_text(PROBE_WORKFLOW_DEFAULT)
     (work / "probe_reply_address.py").write_text(PROBE_REPLY_ADDRESS)
     (work / "probe_pacer.py").write_text(PROBE_PACER)
+    (work / "probe_parsers.py").write_text(PROBE_PARSERS)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -147,6 +160,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "probe_workflow_default.py"),
             str(work / "probe_reply_address.py"),
             str(work / "probe_pacer.py"),
+            str(work / "probe_parsers.py"),
         ]
     )
     assert not stderr, stderr
@@ -253,3 +267,13 @@ def test_pacer_takes_rates_built_elsewhere(mypy_report: str) -> None:
     """
     errors = [line for line in lines_of(mypy_report, "probe_pacer.py") if "error:" in line]
     assert [line.split(":")[1] for line in errors] == ["9"], errors
+
+
+def test_webhook_parser_keywords_are_typed(mypy_report: str) -> None:
+    """``public_base_url``, ``clock``, ``tenant``, ``insecure`` are checked at the call.
+
+    They went through ``**options: Any``, so a misspelt ``publc_base_url=`` (a
+    ``TypeError`` at start-up) or a port number passed mypy.
+    """
+    errors = [line for line in lines_of(mypy_report, "probe_parsers.py") if "error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["6", "7", "8"], errors
