@@ -19,12 +19,14 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar, overload
 
 from escalate._exceptions import InvalidInput
 
 __all__ = ["Pacer"]
 
 PacingKey = tuple[str, str | None]
+_Key = TypeVar("_Key", bound=str | PacingKey)
 
 
 class Pacer:
@@ -44,9 +46,33 @@ class Pacer:
     (1.0, 10.0)
     """
 
+    # Two signatures because Mapping is invariant in its keys: a dict[str, float]
+    # built elsewhere is no Mapping[str | PacingKey, float] (the second takes it),
+    # and the second alone would lose the mixed literal of the example above (its
+    # keys join to Sequence[str]).
+    @overload
     def __init__(
         self,
         rates: Mapping[str | PacingKey, float] | None = None,
+        *,
+        margin: float = ...,
+        clock: Callable[[], float] = ...,
+        sleep: Callable[[float], None] = ...,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        rates: Mapping[_Key, float],
+        *,
+        margin: float = ...,
+        clock: Callable[[], float] = ...,
+        sleep: Callable[[float], None] = ...,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        rates: Mapping[_Key, float] | None = None,
         *,
         margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,

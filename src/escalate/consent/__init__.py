@@ -126,4 +126,8 @@ __all__ = [
     "zones_for_number",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
+# Hidden from type checkers: they would read a module __getattr__ as "every name
+# exists, typed Any", so a misspelt import would pass; the TYPE_CHECKING imports
+# above are what they see.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

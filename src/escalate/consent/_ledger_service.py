@@ -108,26 +108,26 @@ class ConsentLedger:
         purpose: Purpose | str,
         at: datetime | None = None,
         *,
-        channel: Channel | None = None,
+        channel: Channel | str | None = None,
     ) -> Decision:
         """May we message ``address`` for ``purpose`` at ``at`` (default: now)?
 
-        Applies every rule of ``escalate.consent._ledger`` for ``channel`` (default:
+        Applies every rule of ``escalate.consent._ledger`` for ``channel`` (a
+        ``Channel`` or its value, ``"whatsapp"``, as ``grant`` takes it; default:
         the address's own): only grants given for it count, and its quiet hours.
 
         Raises:
             InvalidInput: unknown purpose, a naive ``at``, not an Identity.
         """
         check_address(address)
-        if channel is not None:
-            channel = channel_reaching(address, channel)
+        reached = channel_for(address) if channel is None else channel_reaching(address, channel)
         when = aware_datetime(at, "at") if at is not None else self._clock.now()
         return decide_from_records(
             consent_facts(self._store, self._tenant, address, self.policy),
             parse_purpose(purpose),
             when,
             address=address,
-            channel=channel or channel_for(address),
+            channel=reached,
             policy=self.policy,
             known_zone=known_zone(self._store, self._tenant, address),
         )

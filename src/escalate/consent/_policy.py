@@ -79,7 +79,9 @@ class ConsentPolicy:
         default_zone: the tenant's zone, used when a number gives none that works.
         locale: the keyword locale of inbound replies.
         keywords: keyword sets by locale.
-        free_text: revoke on a free-text revocation, or flag it for review.
+        free_text: revoke on a free-text revocation, or flag it for review: a
+            ``FreeTextPolicy`` or its value (``"revoke"``, ``"review"``); always
+            the member once built.
         unauthenticated_email_opt_out: what an email opt-out does when the
             receiving side could not authenticate its sender
             (``InboundMessage.sender_authenticated is False``) and it did not
@@ -120,7 +122,8 @@ class ConsentPolicy:
     default_zone: str = "UTC"
     locale: str = "en"
     keywords: Mapping[str, KeywordSet] = field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
-    free_text: FreeTextPolicy = FreeTextPolicy.REVOKE
+    # The text ("review") is accepted as the docs show it; __post_init__ makes it the member.
+    free_text: FreeTextPolicy | Literal["revoke", "review"] = FreeTextPolicy.REVOKE
     unauthenticated_email_opt_out: Literal["review", "honour"] = "review"
     unauthenticated_email_reply: Literal["review", "accept"] = "review"
     help_text: str = (

@@ -20,8 +20,17 @@ class Transport(Protocol):
     ``UnknownOutcomeError`` when it might have.
     """
 
-    name: str
-    channels: frozenset[Channel]
+    # Read-only members: a frozen dataclass or properties satisfy them as well as
+    # plain attributes do, and nothing in escalate assigns them.
+    @property
+    def name(self) -> str:
+        """The provider's name: outbox rows, events and ``Pacer`` limits use it."""
+        ...
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        """The channels it delivers on."""
+        ...
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Hand ``message`` to the provider."""

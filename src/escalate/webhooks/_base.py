@@ -12,7 +12,7 @@ import hashlib
 import logging
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ConfigDict
@@ -29,6 +29,7 @@ from escalate._tenant import check_tenant
 __all__ = [
     "DeliveryReport",
     "InsecureWebhookWarning",
+    "ParserOptions",
     "ProviderEvent",
     "WebhookParser",
     "content_key",
@@ -119,6 +120,19 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if isinstance(key, str) and key.lower() == wanted:
             return value if isinstance(value, str) else None
     return None
+
+
+class ParserOptions(TypedDict, total=False):
+    """``WebhookParser``'s keyword arguments, which every provider's parser passes on.
+
+    Spelled out so that a type checker checks them at the provider parser's call
+    (a misspelt ``publc_base_url=`` is an error there, not an ``Any``).
+    """
+
+    public_base_url: str | None
+    insecure: bool
+    clock: Clock | None
+    tenant: str
 
 
 class WebhookParser:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Unpack
 
 from escalate._exceptions import InvalidInput, MissingDependencyError
-from escalate.webhooks._base import WebhookParser, header
+from escalate.webhooks._base import ParserOptions, WebhookParser, header
 
 try:
     from cryptography.exceptions import InvalidSignature
@@ -39,7 +39,11 @@ class SignedParser(WebhookParser):
     provider = "sendgrid"
 
     def __init__(
-        self, public_key: str | None, *, max_skew: timedelta = timedelta(minutes=5), **options: Any
+        self,
+        public_key: str | None,
+        *,
+        max_skew: timedelta = timedelta(minutes=5),
+        **options: Unpack[ParserOptions],
     ) -> None:
         super().__init__(public_key, **options)
         if not isinstance(max_skew, timedelta) or max_skew <= timedelta(0):

@@ -20,13 +20,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from escalate._exceptions import InvalidIdentity, InvalidInput, InvalidWebhookPayload
 from escalate._identity import Identity
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._models import Channel
-from escalate.webhooks._base import DeliveryReport, ProviderEvent, content_key, header, logger
+from escalate.webhooks._base import (
+    DeliveryReport,
+    ParserOptions,
+    ProviderEvent,
+    content_key,
+    header,
+    logger,
+)
 from escalate.webhooks._mail import (
     addresses,
     decode,
@@ -229,7 +236,7 @@ class SendGridInboundParse(SignedParser):
         *,
         max_bytes: int = 40 * 1024 * 1024,
         max_text_chars: int = 100_000,
-        **options: Any,
+        **options: Unpack[ParserOptions],
     ) -> None:
         super().__init__(public_key, **options)
         for name, value in (("max_bytes", max_bytes), ("max_text_chars", max_text_chars)):

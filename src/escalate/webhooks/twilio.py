@@ -10,7 +10,7 @@ must be the public one: set ``public_base_url`` behind a proxy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal, Unpack
 from urllib.parse import parse_qs, urlsplit
 
 from escalate._exceptions import (
@@ -23,7 +23,13 @@ from escalate._identity import Identity
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._models import Channel
 from escalate.transports.twilio import STATUS_CALLBACK_PARAM, STATUSES
-from escalate.webhooks._base import DeliveryReport, WebhookParser, content_key, header
+from escalate.webhooks._base import (
+    DeliveryReport,
+    ParserOptions,
+    WebhookParser,
+    content_key,
+    header,
+)
 
 try:
     from twilio import request_validator as _validator
@@ -98,7 +104,11 @@ class TwilioWebhook(WebhookParser):
     provider = "twilio"
 
     def __init__(
-        self, auth_token: str | None, *, max_bytes: int = 1024 * 1024, **options: Any
+        self,
+        auth_token: str | None,
+        *,
+        max_bytes: int = 1024 * 1024,
+        **options: Unpack[ParserOptions],
     ) -> None:
         super().__init__(auth_token, **options)
         if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escalate._exceptions import InvalidWorkflowDefinition, TransitionNotAllowed
 from escalate._models import TERMINAL_STATES, Handoff, HandoffState
@@ -36,6 +36,9 @@ from escalate.workflow._table import render_table
 from escalate.workflow._templates import SmsTemplateCost, Templates
 from escalate.workflow._terminal import check_closed_effects
 from escalate.workflow._validation import WorkflowValidation
+
+if TYPE_CHECKING:
+    from escalate.workflow._default import default_workflow
 
 __all__ = ["ContactAddress", "Context", "Effects", "Step", "Transition", "Workflow", "effects"]
 
@@ -224,16 +227,22 @@ class Workflow(WorkflowValidation):
         samples = {k: v for k, v in self.settings.items() if isinstance(v, str)}
         return self.templates.sms_report(samples)
 
-    @classmethod
-    def default(cls, **settings: Any) -> Workflow:
-        """The standard path: public acknowledgement, contact, consent, private conversation.
+    if TYPE_CHECKING:
+        # Type checkers see default_workflow's own signature, so that a setting of
+        # the wrong type (sla=60) is an error in the user's code, not only at run time.
+        default = staticmethod(default_workflow)
+    else:
 
-        See ``escalate.workflow.default_workflow`` for the keyword settings
-        (``brand``, ``business_hours``, ``double_opt_in``, timers, invitations...).
-        """
-        from escalate.workflow._default import default_workflow  # noqa: PLC0415 - cycle
+        @classmethod
+        def default(cls, **settings: Any) -> Workflow:
+            """The standard path: public acknowledgement, contact, consent, private conversation.
 
-        return default_workflow(**settings)
+            See ``escalate.workflow.default_workflow`` for the keyword settings
+            (``brand``, ``business_hours``, ``double_opt_in``, timers, invitations...).
+            """
+            from escalate.workflow._default import default_workflow  # noqa: PLC0415 - cycle
+
+            return default_workflow(**settings)
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, steps={len(self.steps)})"

@@ -83,10 +83,11 @@ class ReplyAddressing:
         local = self.address.partition("@")[0]
         return f"{local}+{handoff_id.lower()}.{self._mac(handoff_id.lower())}@{self.domain}"
 
-    def resolve(self, recipient: str) -> str | None:
+    def resolve(self, recipient: str | None) -> str | None:
         """The handoff id a reply-to address names, or ``None`` if it is not ours or forged.
 
-        ``recipient`` may be a whole ``To`` or ``Cc`` header as it came in: a
+        ``recipient`` may be a whole ``To`` or ``Cc`` header as it came in (an
+        ``InboundMessage.recipient``, ``None`` when the message had none): a
         display name (``Acme <support+...@brand.example>``), several addresses
         (a reply to all), a comment, a folded line, a quoted local part. The
         first signed address of ours wins. Anything else, text or not, is
