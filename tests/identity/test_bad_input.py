@@ -123,6 +123,16 @@ CASES: list[tuple[str, type[Exception], Callable[[World], object]]] = [
     ("unmerge-unknown", NotFound, lambda w: w.home.unmerge("mg_missing")),
     ("create-taken", IdentityTaken, lambda w: w.home.create(PHONE, "crm_import")),
     ("social-verification", InvalidInput, lambda w: w.home.start_verification(w.a, X_JANE)),
+    (
+        "verification-bad-actor",
+        InvalidInput,
+        lambda w: w.home.start_verification(w.a, Identity.email("q@example.com"), actor=5),  # type: ignore[arg-type]
+    ),
+    (
+        "propose-not-identity",
+        InvalidInput,
+        lambda w: w.home.propose(w.a, w.b, "+14155550100", "r"),  # type: ignore[arg-type]
+    ),
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalate import Identity, InvalidInput, extract_identities
+from escalate import Escalator, Identity, InvalidInput, extract_identities
 from escalate.identity import find_identities
 
 
@@ -52,6 +52,16 @@ def test_bad_arguments_raise_typed_errors() -> None:
         extract_identities("x" * 100_001)
     with pytest.raises(InvalidInput):
         extract_identities("hi", region="QQ")
+
+
+@pytest.mark.parametrize("region", [5, b"US", ["US"], object()])
+def test_a_region_that_is_not_text_raises_invalid_input(region: object) -> None:
+    """A region of the wrong type is bad input like an unknown one, not an AttributeError."""
+    for find in (extract_identities, find_identities):
+        with pytest.raises(InvalidInput):
+            find("call +1 415 555 0100", region=region)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        Escalator("memory://", region=region)  # type: ignore[arg-type]
 
 
 @given(st.text(max_size=300))

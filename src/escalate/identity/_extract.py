@@ -49,13 +49,16 @@ def find_identities(text: str, region: str | None = None) -> list[ExtractedIdent
             it only numbers written with ``+`` and a country code are found.
 
     Raises:
-        InvalidInput: ``text`` is not a string or too long, or the region is unknown.
+        InvalidInput: ``text`` is not a string or too long, or the region is not a
+            known region's code.
     """
     if not isinstance(text, str):
         raise InvalidInput("text must be a string")
     if len(text) > _MAX_TEXT:
         raise InvalidInput(f"text is longer than {_MAX_TEXT} characters")
     if region is not None:
+        if not isinstance(region, str):
+            raise InvalidIdentity("phone", f"region must be a str, got {type(region).__name__}")
         region = region.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise InvalidIdentity("phone", f"unknown region {region!r}")

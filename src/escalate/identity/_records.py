@@ -2,17 +2,19 @@
 
 All are frozen pydantic models written through ``store.commit(Changes(...))`` in the
 same transaction as the contacts they concern and the audit events that explain them.
-Like ``Model``'s, their validation errors never quote the data read (``hide_input_in_errors``):
-it holds addresses.
+They are ``Model``s: bad input to a constructor raises ``InvalidInput`` (a verb given
+a bad ``actor`` or identity refuses it typed, before anything is written), and their
+validation errors never quote the data read (``hide_input_in_errors``): it holds addresses.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from escalate._enum import StrEnum
 from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
+from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime
 from escalate.identity._contact import Contact
 
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-class MergeRecord(BaseModel):
+class MergeRecord(Model):
     """One merge: who survived, who became a tombstone, and both as they were before.
 
     ``survivor_before`` and ``absorbed_before`` are full snapshots, so ``unmerge``
@@ -71,7 +73,7 @@ class ProposalStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class MergeProposal(BaseModel):
+class MergeProposal(Model):
     """A suggested merge waiting for a human: never applied without ``accept_proposal``.
 
     Attributes:
@@ -96,7 +98,7 @@ class MergeProposal(BaseModel):
     merge_id: str | None = None
 
 
-class VerificationRecord(BaseModel):
+class VerificationRecord(Model):
     """A stored verification challenge. The code is kept only as a salted hash.
 
     ``version`` increases with every attempt, so two concurrent attempts on one
@@ -129,7 +131,7 @@ class VerificationRecord(BaseModel):
         )
 
 
-class VerificationChallenge(BaseModel):
+class VerificationChallenge(Model):
     """What ``start_verification`` hands the caller to deliver; the only place the code is clear.
 
     Attributes:
