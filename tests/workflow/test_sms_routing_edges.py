@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from escalate import (
     Channel,
     Escalator,
@@ -37,21 +39,28 @@ def replies(esc: Escalator, handoff_id: str) -> int:
     return sum(e.kind == "reply.received" for e in esc.history(handoff_id))
 
 
-def test_one_number_in_two_tenants_reaches_each_tenants_own_case(
-    store: Store, clock: FakeClock, sms: MemoryTransport
-) -> None:
-    """Each tenant's escalator routes the number to its own case, never the other's."""
-    made = {
+def two_tenants(
+    store: Store, clock: FakeClock, sms: MemoryTransport, **settings: Any
+) -> dict[str, Escalator]:
+    """An escalator for "acme" and one for "globex" on the same store and transport."""
+    return {
         tenant: Escalator(
             store,
             tenant=tenant,
             transports=[sms],
             clock=clock,
             publisher=RecordingPublisher(),
-            workflow=Workflow.default(brand=tenant),
+            workflow=Workflow.default(brand=tenant, **settings),
         )
         for tenant in ("acme", "globex")
     }
+
+
+def test_one_number_in_two_tenants_reaches_each_tenants_own_case(
+    store: Store, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """Each tenant's escalator routes the number to its own case, never the other's."""
+    made = two_tenants(store, clock, sms)
     cases = {}
     for tenant, esc in made.items():
         handoff = esc.open(make_thread(clock))
@@ -117,17 +126,7 @@ def test_another_tenants_signed_address_names_no_case_here(
     store: Store, clock: FakeClock, sms: MemoryTransport
 ) -> None:
     """The same key in two tenants: a token of one tenant's case finds nothing in the other."""
-    made = {
-        tenant: Escalator(
-            store,
-            tenant=tenant,
-            transports=[sms],
-            clock=clock,
-            publisher=RecordingPublisher(),
-            workflow=Workflow.default(brand=tenant, reply_to=REPLIES),
-        )
-        for tenant in ("acme", "globex")
-    }
+    made = two_tenants(store, clock, sms, reply_to=REPLIES)
     theirs = made["globex"].open(make_thread(clock))
     signed = REPLIES.address_for(theirs.id)
     assert made["globex"].handoff_for_reply_address(signed) is not None
