@@ -255,7 +255,8 @@ class Escalator(ContactIntake, InboundRouting):
 
         Raises:
             NotFound: no such handoff.
-            InvalidInput: empty or overlong text.
+            InvalidInput: empty or overlong text (5,000 characters; on SMS, a body
+                of more than ``escalate.sms.MAX_SMS_CHARS`` once signed).
             TransitionNotAllowed: the handoff is not in a private conversation yet.
             ConcurrentUpdate: workers kept moving the handoff after it was read (a
                 timer fired, a send's result came in) ``CONFLICT_ATTEMPTS`` times,

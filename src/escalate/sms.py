@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from escalate._enum import StrEnum
 
-__all__ = ["SMSEncoding", "SegmentInfo", "segments"]
+__all__ = ["MAX_SMS_CHARS", "SMSEncoding", "SegmentInfo", "segments"]
 
 # The default alphabet (3GPP TS 23.038 6.2.1), without the escape code itself.
 _GSM7_BASIC = frozenset(
@@ -29,6 +29,10 @@ _GSM7_BASIC = frozenset(
 # The extension table (6.2.1.1): each is sent as ESC + one septet.
 _GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 _GSM7 = _GSM7_BASIC | _GSM7_EXTENSION
+
+#: The longest body the SMS providers take as one message: Twilio refuses more
+#: than 1,600 characters for good (error 21617), so a longer text would fail its send.
+MAX_SMS_CHARS = 1_600
 
 _LIMITS = {
     # encoding: (single-part capacity, per-part capacity when concatenated)

@@ -6,9 +6,11 @@ the transition table.
 
 from __future__ import annotations
 
+from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._models import Channel, Handoff, HandoffState, channel_for
 from escalate.consent._records import ConsentAction, ConsentEvidence, ConsentSource, Purpose
+from escalate.sms import MAX_SMS_CHARS
 from escalate.workflow._commands import (
     Command,
     Notify,
@@ -266,7 +268,15 @@ def confirm_opt_in(handoff: Handoff, event: OptInConfirmed, ctx: Context) -> Eff
 
 def agent_reply(handoff: Handoff, event: AgentReplied, ctx: Context) -> Effects:
     assert handoff.address is not None  # connected is entered with an address
-    return effects(agent_message(handoff, ctx, handoff.address, event.text))
+    message = agent_message(handoff, ctx, handoff.address, event.text)
+    if message.channel is Channel.SMS and len(message.body) > MAX_SMS_CHARS:
+        # Refused here, before anything is written: sent, it would fail for good
+        # at the provider, and a case with no other channel would close failed.
+        raise InvalidInput(
+            f"the message is {len(message.body):,} characters as a text (with the"
+            f" brand and case reference); an SMS takes at most {MAX_SMS_CHARS:,}: split it"
+        )
+    return effects(message)
 
 
 def customer_replied(handoff: Handoff, _: ReplyReceived, ctx: Context) -> Effects:
