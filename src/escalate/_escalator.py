@@ -313,7 +313,8 @@ class Escalator(ContactIntake, InboundRouting):
         """Run ``run_due()`` in a loop until ``stop`` is set; return what it did, summed.
 
         An idle cycle waits ``interval`` seconds; a busy one is followed at once.
-        ``ConcurrentUpdate`` and ``RateLimited`` are logged; other errors raise.
+        ``ConcurrentUpdate``, ``RateLimited`` and ``StoreBusy`` are logged and the
+        cycle tried again after the wait; other errors raise.
         ``escalate worker`` runs it, stopped by SIGINT or SIGTERM (docs/delivery.md).
 
         Raises:
