@@ -70,8 +70,8 @@ class Escalator(ContactIntake, InboundRouting):
     Args:
         store: a store URL (``"sqlite:///escalate.db"``, ``"memory://"``) or a ``Store``.
         transports: transports to send with; those serving one channel are tried in
-            this order (provider fallback: a provider's own permanent failure moves
-            the message to the next).
+            this order (provider fallback: a provider's own permanent failure, or
+            the retry policy giving up on it, moves the message to the next).
         workflow: the workflow definition (default: ``Workflow.default()``).
         publisher: posts public replies (default: a ``RecordingPublisher``).
         clock: the time source (default: the system clock, in UTC).
