@@ -70,8 +70,8 @@ class Escalator(ContactIntake, InboundRouting):
     Args:
         store: a store URL (``"sqlite:///escalate.db"``, ``"memory://"``) or a ``Store``.
         transports: transports to send with; those serving one channel are tried in
-            this order (provider fallback: a provider's own permanent failure moves
-            the message to the next).
+            this order (provider fallback: a provider's own permanent failure, or
+            the retry policy giving up on it, moves the message to the next).
         workflow: the workflow definition (default: ``Workflow.default()``).
         publisher: posts public replies (default: a ``RecordingPublisher``).
         clock: the time source (default: the system clock, in UTC).
@@ -314,7 +314,8 @@ class Escalator(ContactIntake, InboundRouting):
         """Run ``run_due()`` in a loop until ``stop`` is set; return what it did, summed.
 
         An idle cycle waits ``interval`` seconds; a busy one is followed at once.
-        ``ConcurrentUpdate`` and ``RateLimited`` are logged; other errors raise.
+        ``ConcurrentUpdate``, ``RateLimited`` and ``StoreBusy`` are logged and the
+        cycle tried again after the wait; other errors raise.
         ``escalate worker`` runs it, stopped by SIGINT or SIGTERM (docs/delivery.md).
 
         Raises:

@@ -92,3 +92,22 @@ def test_the_next_provider_gets_the_policys_tries_of_its_own(
     assert handoff.state is HandoffState.FAILED
     [failed] = [e for e in esc.history(handoff.id) if e.kind == "message.failed"]
     assert failed.data["reason"] == "retries_exhausted"
+
+
+def test_a_retry_after_past_a_year_hands_the_row_to_the_next_provider(
+    store: Store, clock: FakeClock
+) -> None:
+    """docs/delivery.md: a wait over a year ends the retries on that provider, not the row."""
+    a = MemoryTransport([Channel.SMS], name="a")
+    b = MemoryTransport([Channel.SMS], name="b")
+    esc = escalator(store, clock, a, b)
+    two_years = 2 * 366 * 24 * 3600.0
+    a.fail_next(RetryableTransportError("429", provider="a", code="429", retry_after=two_years))
+    handoff = esc.open(make_thread(clock))
+    handoff = esc.contact_provided(handoff.id, PHONE, consent=WEB_FORM_CONSENT)
+    run(esc, clock, times=2)
+    assert len(a.attempts) == 1
+    [sent] = b.sent
+    assert esc.outbox.get(sent.id).status is OutboxStatus.DONE
+    handoff = esc.handoffs.get(handoff.id)
+    assert (handoff.state, handoff.channel) == (HandoffState.CONNECTED, Channel.SMS)

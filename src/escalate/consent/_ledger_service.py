@@ -312,6 +312,8 @@ class ConsentLedger:
 
         Raises:
             NotFound: no such contact.
+            ConcurrentUpdate: a worker is sending one of the person's messages;
+                call again once it has settled (a lease at most).
         """
         from escalate.consent._erasure import erase_contact  # noqa: PLC0415 - cycle
 

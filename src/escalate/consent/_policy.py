@@ -85,7 +85,7 @@ class ConsentPolicy:
         unauthenticated_email_opt_out: what an email opt-out does when the
             receiving side could not authenticate its sender
             (``InboundMessage.sender_authenticated is False``) and it did not
-            come to the case's signed reply-to address. ``"review"`` (the
+            come from the case's address to its signed reply-to address. ``"review"`` (the
             default): nothing is revoked or declined and nothing is sent to the
             address; a ``consent.opt_out_unverified`` event on each open case of
             the address, and an ``unverified_opt_out`` notice to the helpdesk,
