@@ -146,10 +146,14 @@ class InboundRouting(EscalatorParts):
         )
         policy = self.engine.consent
         if plan.revoked and opt_out_unverified(message, policy, signed=signed):
-            plan = hold_unverified_opt_out(plan, message, ordered, tenant=self.tenant, now=now)
+            plan = hold_unverified_opt_out(
+                plan, message, ordered, tenant=self.tenant, now=now, signed=signed
+            )
             held = True
         elif reply_unverified(plan, message, policy, signed=signed):
-            plan = hold_unverified_reply(plan, message, ordered, tenant=self.tenant, now=now)
+            plan = hold_unverified_reply(
+                plan, message, ordered, tenant=self.tenant, now=now, signed=signed
+            )
             held = True
         else:
             held = False
@@ -166,7 +170,7 @@ class InboundRouting(EscalatorParts):
         if held:
             # Not the customer's answer as far as we know: it moves no case and
             # cancels no timer; the notice is how a person sees it.
-            matched = next(iter(held_cases(message, ordered)), None)
+            matched = next(iter(held_cases(message, ordered, signed=signed)), None)
         else:
             matched = self._route_inbound(
                 message,

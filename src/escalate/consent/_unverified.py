@@ -74,9 +74,19 @@ def reply_unverified(
     return policy.unauthenticated_email_reply == "review" and _unvouched(message, signed)
 
 
-def held_cases(message: InboundMessage, handoffs: Sequence[Handoff]) -> list[Handoff]:
-    """Of ``handoffs`` (in routing order), the open cases on the message's address, once each."""
+def held_cases(
+    message: InboundMessage, handoffs: Sequence[Handoff], *, signed: Handoff | None = None
+) -> list[Handoff]:
+    """The case ``signed`` (the one the message's signed reply-to address names), if
+    open, then of ``handoffs`` (in routing order) the open cases on the message's
+    address, once each.
+
+    The signed case is told even when another address wrote: its token reached
+    someone who may write for the customer, and dropping that unheard would hide it.
+    """
     held: dict[str, Handoff] = {}
+    if signed is not None and signed.is_open:
+        held[signed.id] = signed
     for handoff in handoffs:
         if handoff.address == message.sender and handoff.is_open:
             held.setdefault(handoff.id, handoff)
@@ -90,6 +100,7 @@ def hold_unverified_opt_out(
     *,
     tenant: str,
     now: datetime,
+    signed: Handoff | None = None,
 ) -> ReplyPlan:
     """``plan``'s revocation replaced by an audit event and a helpdesk notice per open case.
 
@@ -101,6 +112,7 @@ def hold_unverified_opt_out(
         handoffs,
         tenant=tenant,
         now=now,
+        signed=signed,
         kind="consent.opt_out_unverified",
         topic="unverified_opt_out",
         what="an email opt-out whose sender could not be authenticated; consent is kept",
@@ -114,6 +126,7 @@ def hold_unverified_reply(
     *,
     tenant: str,
     now: datetime,
+    signed: Handoff | None = None,
 ) -> ReplyPlan:
     """``plan`` (a plain reply) as an audit event and a helpdesk notice per open case."""
     return _held_for_review(
@@ -122,6 +135,7 @@ def hold_unverified_reply(
         handoffs,
         tenant=tenant,
         now=now,
+        signed=signed,
         kind="reply.unverified",
         topic="unverified_reply",
         what="an email reply whose sender could not be authenticated; its timers still run",
@@ -137,6 +151,7 @@ def _held_for_review(
     *,
     tenant: str,
     now: datetime,
+    signed: Handoff | None,
     kind: str,
     topic: str,
     what: str,
@@ -152,7 +167,7 @@ def _held_for_review(
     }
     events = []
     outbox = []
-    for handoff in held_cases(message, handoffs):
+    for handoff in held_cases(message, handoffs, signed=signed):
         events.append(handoff_event(handoff, kind, now, "customer", **data))
         text = (
             f"case {handoff.reference}: {what} and the case stays open until a person "
