@@ -18,10 +18,13 @@ from escalate._models import Event
 from escalate.audit._chain import chain_named, event_hash, stored_content_hash
 from escalate.audit._verify import EDITED, AuditEntry
 
-__all__ = ["UNREADABLE", "StoredEvents", "StoredRow", "stored_entry"]
+__all__ = ["MISTYPED", "UNREADABLE", "StoredEvents", "StoredRow", "stored_entry"]
 
 #: The fault of a row that does not read as an event: someone edited it.
 UNREADABLE = "content cannot be read as an event: edited"
+#: The fault of a row with a column stored as something other than text (a BLOB
+#: of the same bytes, say): readers filtering on it no longer find it.
+MISTYPED = "a column is not stored as text: edited"
 
 
 @runtime_checkable

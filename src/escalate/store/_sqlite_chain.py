@@ -14,17 +14,19 @@ from pydantic import ValidationError
 
 from escalate._models import Event
 from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, Tip, chain_links, chain_of
-from escalate.audit._stored import stored_entry
+from escalate.audit._stored import MISTYPED, stored_entry
 from escalate.audit._verify import AuditEntry
 from escalate.store._sqlite_identity import many, ts
 
 __all__ = [
+    "MistypedRow",
     "events_where",
     "first_unreadable_event",
     "insert_events",
     "load_audit_entries",
     "load_before_hashing",
     "load_chain_heads",
+    "require_text",
 ]
 
 
@@ -100,6 +102,14 @@ _STORED_COLUMNS = (
     "seq, CAST(id AS BLOB), CAST(data AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB),"
     " CAST(kind AS BLOB), CAST(handoff_id AS BLOB), CAST(contact_id AS BLOB)"
 )
+#: Whether a text column holds something else: the store writes only text (or
+#: NULL), and a value cast to a BLOB reads back as the same bytes above while
+#: ``WHERE handoff_id = ?`` no longer finds it and ``events()`` returns bytes.
+_MISTYPED = (
+    "(typeof(data) != 'text' OR typeof(kind) != 'text'"
+    " OR typeof(handoff_id) NOT IN ('text', 'null') OR typeof(contact_id) NOT IN ('text', 'null')"
+    " OR typeof(prev_hash) NOT IN ('text', 'null') OR typeof(hash) NOT IN ('text', 'null'))"
+)
 
 
 def load_audit_entries(
@@ -107,9 +117,14 @@ def load_audit_entries(
 ) -> list[AuditEntry]:
     """The tenant's events (or one handoff's) as stored, each checked against its hash."""
     where, params = events_where(tenant, handoff_id, None)
-    sql = f"SELECT {_STORED_COLUMNS} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
-    rows = conn.execute(sql, params).fetchall()
-    return [stored_entry(tenant, row) for row in rows]
+    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    entries = []
+    for row in conn.execute(sql, params):
+        entry = stored_entry(tenant, row[:8])
+        if row[8] and entry.hash is not None:
+            entry = entry._replace(fault=MISTYPED)
+        entries.append(entry)
+    return entries
 
 
 def first_unreadable_event(
@@ -125,8 +140,10 @@ def first_unreadable_event(
     (which it names) from any other failure.
     """
     where, params = events_where(tenant, handoff_id, contact_id)
-    sql = f"SELECT {_STORED_COLUMNS} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
-    for seq, _, data, *columns in conn.execute(sql, params):
+    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    for seq, _, data, *columns, mistyped in conn.execute(sql, params):
+        if mistyped:
+            return int(seq)
         try:
             for text in columns:  # each one sqlite3 decodes for events()
                 if text is not None:
@@ -150,3 +167,13 @@ def events_where(
         sql += " AND contact_id = ?"
         params.append(contact_id)
     return sql, tuple(params)
+
+
+class MistypedRow(Exception):
+    """An event row read with a column that is not text: edited outside escalate."""
+
+
+def require_text(rows: Sequence[Sequence[object]]) -> None:
+    """Raise ``MistypedRow`` if any value read is bytes: a column cast to a BLOB."""
+    if any(isinstance(value, bytes) for row in rows for value in row):
+        raise MistypedRow
