@@ -210,3 +210,29 @@ def test_a_stripped_chain_under_an_edited_before_hashing_row_needs_exported_head
         assert [p.kind for p in against_export.problems] == [ProblemKind.HEAD_MISMATCH]
     finally:
         esc.close()
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e999"])
+def test_a_null_edited_into_a_non_finite_float_is_found(
+    tmp_path: Path, clock: FakeClock, literal: str
+) -> None:
+    """Pydantic's JSON form writes NaN and the infinities as null: the edit must not hash alike."""
+    path = tmp_path / "escalate.db"
+    esc = sqlite_escalator(path, clock)
+    try:
+        first, _ = run_handoffs(esc, clock)
+        victim = next(event for event in esc.history(first) if event.kind == "consent.recorded")
+        assert victim.data["rule"] is None
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(
+            "UPDATE events SET data = replace(data, '\"rule\":null', '\"rule\":' || ?)"
+            " WHERE seq = ?",
+            (literal, victim.seq),
+        )
+        conn.close()
+        edited = next(event for event in esc.history(first) if event.seq == victim.seq)
+        assert edited.data["rule"] is not None, "readers see the float"
+        problems = esc.verify_log().problems
+        assert [(p.kind, p.seq) for p in problems] == [(ProblemKind.EDITED, victim.seq)]
+    finally:
+        esc.close()

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import ValidationError
 
 from escalate._models import Event
-from escalate.audit._chain import chain_named, event_hash, stored_content_hash
+from escalate.audit._chain import canonical_content, chain_named, stored_content_hash
 from escalate.audit._verify import EDITED, AuditEntry
 
 __all__ = ["MISTYPED", "UNREADABLE", "StoredEvents", "StoredRow", "stored_entry"]
@@ -93,7 +93,13 @@ def _fault(
     # the canonical text (pydantic's JSON of the same content), which hashes
     # right once put back in canonical form.
     event = event.model_copy(update=columns)
-    return None if event_hash(prev_hash, event) == own else EDITED
+    content = canonical_content(event)
+    if stored_content_hash(prev_hash, content.encode()) != own:
+        return EDITED
+    # Pydantic's JSON form writes NaN and the infinities as null, so a null edited
+    # into one (`NaN`, `1e400`) still hashes right: what readers get must be what
+    # the hash covers, the canonical text read back.
+    return None if Event.model_validate_json(content).data == event.data else EDITED
 
 
 def _text(value: bytes | None) -> str | None:
