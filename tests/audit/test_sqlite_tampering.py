@@ -10,7 +10,7 @@ import pytest
 from escalate import CorruptRecord, Escalator, Event
 from escalate._ids import new_id
 from escalate.audit import BeforeHashing, ProblemKind, verify_chains, verify_store
-from escalate.store import SQLiteStore
+from escalate.store import Changes, SQLiteStore
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._sqlite_chain import insert_events
 from escalate.store._sqlite_identity import ts
@@ -234,5 +234,43 @@ def test_a_null_edited_into_a_non_finite_float_is_found(
         assert edited.data["rule"] is not None, "readers see the float"
         problems = esc.verify_log().problems
         assert [(p.kind, p.seq) for p in problems] == [(ProblemKind.EDITED, victim.seq)]
+    finally:
+        esc.close()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "hash = CAST(hash AS BLOB)",
+        "event_id = CAST(event_id AS BLOB)",
+        "length = CAST(CAST(length AS TEXT) AS BLOB)",
+        "length = 'twelve'",
+        "length = length + 0.5",
+    ],
+)
+def test_a_head_row_that_is_no_longer_a_head_raises_corrupt_record(
+    tmp_path: Path, clock: FakeClock, edit: str
+) -> None:
+    """Not a pass, a TypeError on the next write, or the next event linked to ``b'...'``."""
+    path = tmp_path / "escalate.db"
+    esc = sqlite_escalator(path, clock)
+    try:
+        first, second = run_handoffs(esc, clock)
+        chain = f"handoff:{second}"
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(f"UPDATE audit_chain_heads SET {edit} WHERE chain = ?", (chain,))
+        count = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        with pytest.raises(CorruptRecord) as raised:
+            esc.verify_log()
+        assert raised.value.record_id == chain
+        note = Event(id=new_id("ev"), kind="note", at=clock.now(), handoff_id=second)
+        with pytest.raises(CorruptRecord):
+            esc.store.commit(Changes(events=(note,)))
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == count
+        conn.close()
+        esc.store.commit(
+            Changes(events=(Event(id=new_id("ev"), kind="note", at=clock.now(), handoff_id=first),))
+        )
+        assert esc.history(first)[-1].kind == "note", "other chains are written as before"
     finally:
         esc.close()

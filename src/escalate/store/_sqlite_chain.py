@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from escalate._exceptions import CorruptRecord
 from escalate._models import Event
 from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, Tip, chain_links, chain_of
 from escalate.audit._stored import MISTYPED, stored_entry
@@ -41,7 +42,7 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
             (tenant, chain),
         ).fetchone()
         if row is not None:
-            tips[(tenant, chain)] = row
+            tips[(tenant, chain)] = _tip(chain, row)
     links, new_tips = chain_links(events, tips)
     # The hashed canonical JSON is what is stored: one serialization per event,
     # and a row reads back as exactly the content its hash covers.
@@ -73,17 +74,39 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     )
 
 
+def _tip(chain: str, row: tuple[object, ...]) -> Tip:
+    """A head row as a tip, if it still holds one.
+
+    A hash cast to a BLOB would pass verification as the same text (pydantic
+    coerces it) and then link the next event to ``b'...'``; a length that is not
+    an integer would fail every write to the chain with a ``TypeError``.
+    """
+    hash_, event_id, length = row
+    if isinstance(hash_, str) and isinstance(event_id, str) and isinstance(length, int):
+        return hash_, event_id, length
+    raise CorruptRecord(
+        "audit chain head", record_id=chain, detail="hash, event_id or length of a wrong type"
+    )
+
+
 def load_chain_heads(conn: sqlite3.Connection, tenant: str) -> list[ChainHead]:
-    """Every recorded chain head of a tenant, by chain name."""
+    """Every recorded chain head of a tenant, by chain name.
+
+    Raises:
+        CorruptRecord: a head row edited into something that is not a head.
+    """
     rows = conn.execute(
         "SELECT chain, hash, event_id, length FROM audit_chain_heads"
         " WHERE tenant = ? ORDER BY chain",
         (tenant,),
     ).fetchall()
-    return [
-        ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
-        for chain, hash_, event_id, length in rows
-    ]
+    heads = []
+    for chain, *row in rows:
+        hash_, event_id, length = _tip(chain, tuple(row))
+        heads.append(
+            ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
+        )
+    return heads
 
 
 def load_before_hashing(conn: sqlite3.Connection, tenant: str) -> BeforeHashing:
