@@ -246,6 +246,8 @@ def test_a_null_edited_into_a_non_finite_float_is_found(
         "length = CAST(CAST(length AS TEXT) AS BLOB)",
         "length = 'twelve'",
         "length = length + 0.5",
+        "hash = CAST(X'ff' AS TEXT)",  # not UTF-8: sqlite3's own error, quoting it
+        "event_id = CAST(X'ff' AS TEXT)",
     ],
 )
 def test_a_head_row_that_is_no_longer_a_head_raises_corrupt_record(

@@ -38,7 +38,7 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     tips: dict[ChainKey, Tip] = {}
     for tenant, chain in {(event.tenant, chain_of(event)) for event in events}:
         row = conn.execute(
-            "SELECT hash, event_id, length FROM audit_chain_heads WHERE tenant = ? AND chain = ?",
+            f"SELECT {_HEAD_COLUMNS} FROM audit_chain_heads WHERE tenant = ? AND chain = ?",  # noqa: S608 - constant
             (tenant, chain),
         ).fetchone()
         if row is not None:
@@ -74,16 +74,26 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     )
 
 
-def _tip(chain: str, row: tuple[object, ...]) -> Tip:
-    """A head row as a tip, if it still holds one.
+#: A head's columns as stored, with whether its text ones are text: a hash cast
+#: to a BLOB would pass verification as the same text (pydantic coerces it) and
+#: then link the next event to ``b'...'``, and text that is not UTF-8 would fail
+#: the read with sqlite3's error.
+_HEAD_COLUMNS = (
+    "CAST(hash AS BLOB), CAST(event_id AS BLOB), length,"
+    " typeof(hash) = 'text' AND typeof(event_id) = 'text'"
+)
 
-    A hash cast to a BLOB would pass verification as the same text (pydantic
-    coerces it) and then link the next event to ``b'...'``; a length that is not
-    an integer would fail every write to the chain with a ``TypeError``.
-    """
-    hash_, event_id, length = row
-    if isinstance(hash_, str) and isinstance(event_id, str) and isinstance(length, int):
-        return hash_, event_id, length
+
+def _tip(chain: str, row: tuple[object, ...]) -> Tip:
+    """A head row as a tip, if it still holds one (a ``length`` that is not an
+    integer would fail every write to the chain with a ``TypeError``)."""
+    hash_, event_id, length, texts = row
+    if texts and isinstance(hash_, bytes) and isinstance(event_id, bytes):
+        try:
+            if isinstance(length, int):
+                return hash_.decode(), event_id.decode(), length
+        except UnicodeDecodeError:
+            pass
     raise CorruptRecord(
         "audit chain head", record_id=chain, detail="hash, event_id or length of a wrong type"
     )
@@ -96,12 +106,13 @@ def load_chain_heads(conn: sqlite3.Connection, tenant: str) -> list[ChainHead]:
         CorruptRecord: a head row edited into something that is not a head.
     """
     rows = conn.execute(
-        "SELECT chain, hash, event_id, length FROM audit_chain_heads"
+        f"SELECT CAST(chain AS BLOB), {_HEAD_COLUMNS} FROM audit_chain_heads"  # noqa: S608 - constant
         " WHERE tenant = ? ORDER BY chain",
         (tenant,),
     ).fetchall()
     heads = []
-    for chain, *row in rows:
+    for stored_chain, *row in rows:
+        chain = bytes(stored_chain).decode(errors="replace")
         hash_, event_id, length = _tip(chain, tuple(row))
         heads.append(
             ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
