@@ -342,6 +342,7 @@ class Escalator(ContactIntake, InboundRouting):
         Raises:
             InvalidInput: ``handoff_id`` is not a string.
             NotFound: no such handoff.
+            CorruptRecord: a recorded chain head no longer reads as one.
         """
         if handoff_id is not None:
             if not isinstance(handoff_id, str):

@@ -15,13 +15,16 @@ from typing import Protocol, runtime_checkable
 from pydantic import ValidationError
 
 from escalate._models import Event
-from escalate.audit._chain import chain_named, event_hash, stored_content_hash
+from escalate.audit._chain import canonical_content, chain_named, stored_content_hash
 from escalate.audit._verify import EDITED, AuditEntry
 
-__all__ = ["UNREADABLE", "StoredEvents", "StoredRow", "stored_entry"]
+__all__ = ["MISTYPED", "UNREADABLE", "StoredEvents", "StoredRow", "stored_entry"]
 
 #: The fault of a row that does not read as an event: someone edited it.
 UNREADABLE = "content cannot be read as an event: edited"
+#: The fault of a row with a column stored as something other than text (a BLOB
+#: of the same bytes, say): readers filtering on it no longer find it.
+MISTYPED = "a column is not stored as text: edited"
 
 
 @runtime_checkable
@@ -90,7 +93,13 @@ def _fault(
     # the canonical text (pydantic's JSON of the same content), which hashes
     # right once put back in canonical form.
     event = event.model_copy(update=columns)
-    return None if event_hash(prev_hash, event) == own else EDITED
+    content = canonical_content(event)
+    if stored_content_hash(prev_hash, content.encode()) != own:
+        return EDITED
+    # Pydantic's JSON form writes NaN and the infinities as null, so a null edited
+    # into one (`NaN`, `1e400`) still hashes right: what readers get must be what
+    # the hash covers, the canonical text read back.
+    return None if Event.model_validate_json(content).data == event.data else EDITED
 
 
 def _text(value: bytes | None) -> str | None:

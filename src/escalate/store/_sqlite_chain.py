@@ -12,19 +12,22 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from escalate._exceptions import CorruptRecord
 from escalate._models import Event
 from escalate.audit._chain import BeforeHashing, ChainHead, ChainKey, Tip, chain_links, chain_of
-from escalate.audit._stored import stored_entry
+from escalate.audit._stored import MISTYPED, stored_entry
 from escalate.audit._verify import AuditEntry
 from escalate.store._sqlite_identity import many, ts
 
 __all__ = [
+    "MistypedRow",
     "events_where",
     "first_unreadable_event",
     "insert_events",
     "load_audit_entries",
     "load_before_hashing",
     "load_chain_heads",
+    "require_text",
 ]
 
 
@@ -35,11 +38,11 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     tips: dict[ChainKey, Tip] = {}
     for tenant, chain in {(event.tenant, chain_of(event)) for event in events}:
         row = conn.execute(
-            "SELECT hash, event_id, length FROM audit_chain_heads WHERE tenant = ? AND chain = ?",
+            f"SELECT {_HEAD_COLUMNS} FROM audit_chain_heads WHERE tenant = ? AND chain = ?",  # noqa: S608 - constant
             (tenant, chain),
         ).fetchone()
         if row is not None:
-            tips[(tenant, chain)] = row
+            tips[(tenant, chain)] = _tip(chain, row)
     links, new_tips = chain_links(events, tips)
     # The hashed canonical JSON is what is stored: one serialization per event,
     # and a row reads back as exactly the content its hash covers.
@@ -71,17 +74,50 @@ def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
     )
 
 
+#: A head's columns as stored, with whether its text ones are text: a hash cast
+#: to a BLOB would pass verification as the same text (pydantic coerces it) and
+#: then link the next event to ``b'...'``, and text that is not UTF-8 would fail
+#: the read with sqlite3's error.
+_HEAD_COLUMNS = (
+    "CAST(hash AS BLOB), CAST(event_id AS BLOB), length,"
+    " typeof(hash) = 'text' AND typeof(event_id) = 'text'"
+)
+
+
+def _tip(chain: str, row: tuple[object, ...]) -> Tip:
+    """A head row as a tip, if it still holds one (a ``length`` that is not an
+    integer would fail every write to the chain with a ``TypeError``)."""
+    hash_, event_id, length, texts = row
+    if texts and isinstance(hash_, bytes) and isinstance(event_id, bytes):
+        try:
+            if isinstance(length, int):
+                return hash_.decode(), event_id.decode(), length
+        except UnicodeDecodeError:
+            pass
+    raise CorruptRecord(
+        "audit chain head", record_id=chain, detail="hash, event_id or length of a wrong type"
+    )
+
+
 def load_chain_heads(conn: sqlite3.Connection, tenant: str) -> list[ChainHead]:
-    """Every recorded chain head of a tenant, by chain name."""
+    """Every recorded chain head of a tenant, by chain name.
+
+    Raises:
+        CorruptRecord: a head row edited into something that is not a head.
+    """
     rows = conn.execute(
-        "SELECT chain, hash, event_id, length FROM audit_chain_heads"
+        f"SELECT CAST(chain AS BLOB), {_HEAD_COLUMNS} FROM audit_chain_heads"  # noqa: S608 - constant
         " WHERE tenant = ? ORDER BY chain",
         (tenant,),
     ).fetchall()
-    return [
-        ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
-        for chain, hash_, event_id, length in rows
-    ]
+    heads = []
+    for stored_chain, *row in rows:
+        chain = bytes(stored_chain).decode(errors="replace")
+        hash_, event_id, length = _tip(chain, tuple(row))
+        heads.append(
+            ChainHead(tenant=tenant, chain=chain, hash=hash_, event_id=event_id, length=length)
+        )
+    return heads
 
 
 def load_before_hashing(conn: sqlite3.Connection, tenant: str) -> BeforeHashing:
@@ -100,6 +136,14 @@ _STORED_COLUMNS = (
     "seq, CAST(id AS BLOB), CAST(data AS BLOB), CAST(prev_hash AS BLOB), CAST(hash AS BLOB),"
     " CAST(kind AS BLOB), CAST(handoff_id AS BLOB), CAST(contact_id AS BLOB)"
 )
+#: Whether a text column holds something else: the store writes only text (or
+#: NULL), and a value cast to a BLOB reads back as the same bytes above while
+#: ``WHERE handoff_id = ?`` no longer finds it and ``events()`` returns bytes.
+_MISTYPED = (
+    "(typeof(data) != 'text' OR typeof(kind) != 'text'"
+    " OR typeof(handoff_id) NOT IN ('text', 'null') OR typeof(contact_id) NOT IN ('text', 'null')"
+    " OR typeof(prev_hash) NOT IN ('text', 'null') OR typeof(hash) NOT IN ('text', 'null'))"
+)
 
 
 def load_audit_entries(
@@ -107,9 +151,14 @@ def load_audit_entries(
 ) -> list[AuditEntry]:
     """The tenant's events (or one handoff's) as stored, each checked against its hash."""
     where, params = events_where(tenant, handoff_id, None)
-    sql = f"SELECT {_STORED_COLUMNS} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
-    rows = conn.execute(sql, params).fetchall()
-    return [stored_entry(tenant, row) for row in rows]
+    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    entries = []
+    for row in conn.execute(sql, params):
+        entry = stored_entry(tenant, row[:8])
+        if row[8] and entry.hash is not None:
+            entry = entry._replace(fault=MISTYPED)
+        entries.append(entry)
+    return entries
 
 
 def first_unreadable_event(
@@ -125,8 +174,10 @@ def first_unreadable_event(
     (which it names) from any other failure.
     """
     where, params = events_where(tenant, handoff_id, contact_id)
-    sql = f"SELECT {_STORED_COLUMNS} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
-    for seq, _, data, *columns in conn.execute(sql, params):
+    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    for seq, _, data, *columns, mistyped in conn.execute(sql, params):
+        if mistyped:
+            return int(seq)
         try:
             for text in columns:  # each one sqlite3 decodes for events()
                 if text is not None:
@@ -150,3 +201,13 @@ def events_where(
         sql += " AND contact_id = ?"
         params.append(contact_id)
     return sql, tuple(params)
+
+
+class MistypedRow(Exception):
+    """An event row read with a column that is not text: edited outside escalate."""
+
+
+def require_text(rows: Sequence[Sequence[object]]) -> None:
+    """Raise ``MistypedRow`` if any value read is bytes: a column cast to a BLOB."""
+    if any(isinstance(value, bytes) for row in rows for value in row):
+        raise MistypedRow

@@ -35,12 +35,14 @@ from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
 from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
 from escalate.store._sqlite_chain import (
+    MistypedRow,
     events_where,
     first_unreadable_event,
     insert_events,
     load_audit_entries,
     load_before_hashing,
     load_chain_heads,
+    require_text,
 )
 from escalate.store._sqlite_consent import ConsentSQL
 from escalate.store._sqlite_errors import store_error
@@ -319,6 +321,7 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
         )
         try:
             rows = self._all(sql, params)
+            require_text(rows)  # a text column cast to a BLOB would read back as bytes
             # The queried columns override the JSON: what callers filter on is what
             # verification hashes, so editing a column alone shows up as an edit. The
             # tenant too: a row copied into another tenant is read as that tenant's
@@ -337,7 +340,7 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
                 )
                 for seq, data, prev_hash, hash_, kind, handoff, contact in rows
             ]
-        except (ValidationError, sqlite3.OperationalError):
+        except (ValidationError, sqlite3.OperationalError, MistypedRow):
             # A row edited outside escalate (pydantic's error, or sqlite3's for
             # text that is not UTF-8; both quote the row, which may hold
             # anything): name it, and only it. Any other failure is re-raised.
