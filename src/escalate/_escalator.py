@@ -18,7 +18,7 @@ from types import TracebackType
 from escalate._clock import Clock, SystemClock
 from escalate._conflicts import outlast
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, StoreError
-from escalate._handoff_queries import HandoffQueries
+from escalate._handoff_queries import HandoffQueries, reopening
 from escalate._ids import new_id, new_reference
 from escalate._inbound import InboundRouting
 from escalate._intake import ContactIntake
@@ -47,21 +47,6 @@ __all__ = ["Escalator", "HandoffQueries"]
 
 
 log = logging.getLogger("escalate")
-
-
-def _reopening(earlier: Sequence[Handoff]) -> dict[str, str]:
-    """What ``handoff.opened`` records of a thread escalated again after a closed case.
-
-    The thread's ``posted_at`` may be its first post's, while the complaint that
-    reopens it came after the last case closed: the SLA report must not time the
-    first public response from before that close.
-    """
-    closed = [handoff for handoff in earlier if handoff.closed_at is not None]
-    if not closed:
-        return {}
-    last = max(closed, key=lambda handoff: (handoff.closed_at, handoff.id))
-    assert last.closed_at is not None  # filtered above
-    return {"reopens": last.id, "previous_closed_at": last.closed_at.isoformat()}
 
 
 class Escalator(ContactIntake, InboundRouting):
@@ -190,7 +175,7 @@ class Escalator(ContactIntake, InboundRouting):
                 reference=draft.reference,
                 platform=thread.platform,
                 thread_id=thread.thread_id,
-                **_reopening(earlier),
+                **reopening(earlier),
             )
             extra: list[Event] = [opened]
             if author_event is not None:

@@ -1,13 +1,18 @@
-"""``esc.handoffs``: read access to one tenant's handoffs, by id, thread or reference code."""
+"""``esc.handoffs``: read access to one tenant's handoffs, by id, thread or reference code.
+
+``reopening`` is what a thread escalated again after a closed case records.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from escalate._exceptions import InvalidInput, NotFound
 from escalate._ids import normalize_reference
 from escalate._models import Handoff
 from escalate.store import Store
 
-__all__ = ["HandoffQueries"]
+__all__ = ["HandoffQueries", "reopening"]
 
 
 class HandoffQueries:
@@ -48,3 +53,18 @@ class HandoffQueries:
         if handoff is None:
             raise NotFound(f"no handoff with reference {code!r} in tenant {self._tenant!r}")
         return handoff
+
+
+def reopening(earlier: Sequence[Handoff]) -> dict[str, str]:
+    """What ``handoff.opened`` records of a thread escalated again after a closed case.
+
+    The thread's ``posted_at`` may be its first post's, while the complaint that
+    reopens it came after the last case closed: the SLA report must not time the
+    first public response from before that close.
+    """
+    closed = [handoff for handoff in earlier if handoff.closed_at is not None]
+    if not closed:
+        return {}
+    last = max(closed, key=lambda handoff: (handoff.closed_at, handoff.id))
+    assert last.closed_at is not None  # filtered above
+    return {"reopens": last.id, "previous_closed_at": last.closed_at.isoformat()}
