@@ -29,8 +29,7 @@ from escalate.consent._ledger_service import consent_facts
 from escalate.consent._records import ConsentAction, ConsentFact
 from escalate.consent._unverified import (
     held_cases,
-    hold_unverified_opt_out,
-    hold_unverified_reply,
+    hold_unverified,
     opt_out_unverified,
     reply_unverified,
 )
@@ -145,18 +144,13 @@ class InboundRouting(EscalatorParts):
             ),
         )
         policy = self.engine.consent
-        if plan.revoked and opt_out_unverified(message, policy, signed=signed):
-            plan = hold_unverified_opt_out(
+        held = (plan.revoked and opt_out_unverified(message, policy, signed=signed)) or (
+            reply_unverified(plan, message, policy, signed=signed)
+        )
+        if held:
+            plan = hold_unverified(
                 plan, message, ordered, tenant=self.tenant, now=now, signed=signed
             )
-            held = True
-        elif reply_unverified(plan, message, policy, signed=signed):
-            plan = hold_unverified_reply(
-                plan, message, ordered, tenant=self.tenant, now=now, signed=signed
-            )
-            held = True
-        else:
-            held = False
         committed = bool(plan.records or plan.events or plan.outbox)
         if committed:
             try:

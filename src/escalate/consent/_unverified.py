@@ -22,6 +22,7 @@ ever mailed to the case's address, so its sender reads that mailbox.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from escalate._ids import new_id
@@ -37,8 +38,7 @@ from escalate.workflow._events import handoff_event
 
 __all__ = [
     "held_cases",
-    "hold_unverified_opt_out",
-    "hold_unverified_reply",
+    "hold_unverified",
     "opt_out_unverified",
     "reply_unverified",
 ]
@@ -93,7 +93,33 @@ def held_cases(
     return list(held.values())
 
 
-def hold_unverified_opt_out(
+@dataclass(frozen=True)
+class _Hold:
+    """How one kind of held message is recorded and told."""
+
+    kind: str
+    topic: str
+    what: str
+    #: Whether an attempt on no open case is recorded all the same.
+    record_without_case: bool
+
+
+_OPT_OUT = _Hold(
+    "consent.opt_out_unverified",
+    "unverified_opt_out",
+    "an email opt-out whose sender could not be authenticated; consent is kept",
+    record_without_case=True,
+)
+_REPLY = _Hold(
+    "reply.unverified",
+    "unverified_reply",
+    "an email reply whose sender could not be authenticated; its timers still run",
+    # Unauthenticated mail to no case is everyday spam, not an attempt on one.
+    record_without_case=False,
+)
+
+
+def hold_unverified(
     plan: ReplyPlan,
     message: InboundMessage,
     handoffs: Sequence[Handoff],
@@ -102,61 +128,12 @@ def hold_unverified_opt_out(
     now: datetime,
     signed: Handoff | None = None,
 ) -> ReplyPlan:
-    """``plan``'s revocation replaced by an audit event and a helpdesk notice per open case.
+    """``plan`` (a revocation, or a plain reply) replaced by an audit event and a
+    helpdesk notice per held case (``held_cases``); nothing is revoked or sent.
 
     ``handoffs``: the sender's open cases; those on the message's address are told.
     """
-    return _held_for_review(
-        plan,
-        message,
-        handoffs,
-        tenant=tenant,
-        now=now,
-        signed=signed,
-        kind="consent.opt_out_unverified",
-        topic="unverified_opt_out",
-        what="an email opt-out whose sender could not be authenticated; consent is kept",
-    )
-
-
-def hold_unverified_reply(
-    plan: ReplyPlan,
-    message: InboundMessage,
-    handoffs: Sequence[Handoff],
-    *,
-    tenant: str,
-    now: datetime,
-    signed: Handoff | None = None,
-) -> ReplyPlan:
-    """``plan`` (a plain reply) as an audit event and a helpdesk notice per open case."""
-    return _held_for_review(
-        plan,
-        message,
-        handoffs,
-        tenant=tenant,
-        now=now,
-        signed=signed,
-        kind="reply.unverified",
-        topic="unverified_reply",
-        what="an email reply whose sender could not be authenticated; its timers still run",
-        # Unauthenticated mail to no case is everyday spam, not an attempt on one.
-        record_without_case=False,
-    )
-
-
-def _held_for_review(
-    plan: ReplyPlan,
-    message: InboundMessage,
-    handoffs: Sequence[Handoff],
-    *,
-    tenant: str,
-    now: datetime,
-    signed: Handoff | None,
-    kind: str,
-    topic: str,
-    what: str,
-    record_without_case: bool = True,
-) -> ReplyPlan:
+    hold = _OPT_OUT if plan.revoked else _REPLY
     address = redact_address(message.sender.kind.value, message.sender.value)
     key = message.provider_message_id or new_id("in")
     data = {
@@ -168,9 +145,9 @@ def _held_for_review(
     events = []
     outbox = []
     for handoff in held_cases(message, handoffs, signed=signed):
-        events.append(handoff_event(handoff, kind, now, "customer", **data))
+        events.append(handoff_event(handoff, hold.kind, now, "customer", **data))
         text = (
-            f"case {handoff.reference}: {what} and the case stays open until a person "
+            f"case {handoff.reference}: {hold.what} and the case stays open until a person "
             "confirms with the customer"
         )
         outbox.append(
@@ -178,14 +155,16 @@ def _held_for_review(
                 id=new_id("ob"),
                 tenant=tenant,
                 handoff_id=handoff.id,
-                idempotency_key=f"consent:{topic}:{key}:{handoff.id}",
-                command=Notify(topic=topic, text=text),
+                idempotency_key=f"consent:{hold.topic}:{key}:{handoff.id}",
+                command=Notify(topic=hold.topic, text=text),
                 due_at=now,
                 created_at=now,
             )
         )
-    if not events and record_without_case:  # no case to tell: the attempt is on the record
+    if not events and hold.record_without_case:  # no case to tell: still on the record
         events.append(
-            Event(id=new_id("ev"), tenant=tenant, kind=kind, at=now, actor="customer", data=data)
+            Event(
+                id=new_id("ev"), tenant=tenant, kind=hold.kind, at=now, actor="customer", data=data
+            )
         )
     return ReplyPlan(plan.classification, events=tuple(events), outbox=tuple(outbox))
