@@ -146,12 +146,20 @@ _MISTYPED = (
 )
 
 
+def _stored_rows(
+    tenant: str, handoff_id: str | None, contact_id: str | None
+) -> tuple[str, tuple[object, ...]]:
+    """The query for these events as stored, with whether each has a column that is not text."""
+    where, params = events_where(tenant, handoff_id, contact_id)
+    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    return sql, params
+
+
 def load_audit_entries(
     conn: sqlite3.Connection, tenant: str, *, handoff_id: str | None = None
 ) -> list[AuditEntry]:
     """The tenant's events (or one handoff's) as stored, each checked against its hash."""
-    where, params = events_where(tenant, handoff_id, None)
-    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    sql, params = _stored_rows(tenant, handoff_id, None)
     entries = []
     for row in conn.execute(sql, params):
         entry = stored_entry(tenant, row[:8])
@@ -173,8 +181,7 @@ def first_unreadable_event(
     Only called once a read has failed, to tell a row edited outside escalate
     (which it names) from any other failure.
     """
-    where, params = events_where(tenant, handoff_id, contact_id)
-    sql = f"SELECT {_STORED_COLUMNS}, {_MISTYPED} FROM events {where} ORDER BY seq"  # noqa: S608 - constant
+    sql, params = _stored_rows(tenant, handoff_id, contact_id)
     for seq, _, data, *columns, mistyped in conn.execute(sql, params):
         if mistyped:
             return int(seq)
