@@ -271,6 +271,9 @@ def raw_connection(path: Path | str) -> sqlite3.Connection:
     """Plain sqlite3 on a file (or ``":memory:"``) with the store's schema and pragmas."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
+    # The store zeroes a changed row's old text (erasure must not leave it in the
+    # file); the baseline pays for that too, or it would not be the same writes.
+    conn.execute("PRAGMA secure_delete = FAST")
     if path == MEMORY:
         conn.execute("BEGIN IMMEDIATE")
         migrate(conn, SQLITE_MIGRATIONS)
