@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from escalate import Escalator, Identity, Workflow
-from escalate.store import OutboxStatus, SQLiteStore
+from escalate import CorruptRecord, Escalator, Identity, InboundMessage, Workflow
+from escalate.consent import ConsentProof, ConsentRecord
+from escalate.store import MemoryStore, OutboxStatus, SQLiteStore
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import Notify, SendMessage
 from tests.conftest import WEB_FORM_CONSENT, make_thread
@@ -148,3 +149,72 @@ def test_an_unreadable_record_holds_its_send_and_every_other_send_goes(
     assert esc.outbox.get(row_id).status is OutboxStatus.DONE
     assert esc.verify_log().ok
     esc.close()
+
+
+class _EditedLedger(MemoryStore):
+    """A store whose ledger for one address no longer reads: any store may raise it."""
+
+    def __init__(self, address: Identity, record: str) -> None:
+        super().__init__()
+        self.address = address
+        self.record = record
+        self.broken = False
+
+    def consent_history(
+        self, tenant: str, address: Identity, address_hash: str
+    ) -> tuple[list[ConsentProof], list[ConsentRecord]]:
+        if self.broken and address == self.address:
+            raise CorruptRecord(self.record, record_id="cr_edited", detail="action: bad")
+        return super().consent_history(tenant, address, address_hash)
+
+
+def _memory_desk(store: MemoryStore, clock: FakeClock, sms: MemoryTransport) -> Escalator:
+    return Escalator(
+        store,
+        transports=[sms],
+        clock=clock,
+        workflow=Workflow.default(brand="Acme"),
+        dispatch_immediately=False,
+        notifier=lambda _handoff, _notify: None,
+    )
+
+
+def test_a_store_raising_for_a_keyword_answer_holds_it_with_an_event(clock: FakeClock) -> None:
+    """A HELP answer (no case) whose ledger does not read is held and audited; nobody to notify."""
+    sender = Identity.phone(PHONE.format(n=9))
+    store = _EditedLedger(sender, "consent record")
+    sms = MemoryTransport(name="memory")
+    esc = _memory_desk(store, clock, sms)
+    _cases(esc, clock)
+    esc.inbound(InboundMessage(channel="sms", sender=sender, body="HELP", received_at=clock.now()))
+    store.broken = True
+    report = esc.run_due()
+    assert report.held == 1
+    assert len(sms.sent) == CASES  # every case's intro
+    assert sender not in {message.to for message in sms.sent}
+    (held,) = esc.outbox.held()
+    assert held.handoff_id is None
+    assert not [row for row in store.outbox(esc.tenant) if isinstance(row.command, Notify)]
+    store.broken = False
+    esc.outbox.release(held.id)
+    esc.run_due()
+    assert sms.sent[-1].to == sender
+
+
+def test_an_unreadable_handoff_met_by_a_send_puts_its_row_back(clock: FakeClock) -> None:
+    """A handoff that no longer reads when a send reads it again waits, pending, as at a claim."""
+    store = _EditedLedger(Identity.phone(PHONE.format(n=0)), "handoff")
+    sms = MemoryTransport(name="memory")
+    esc = _memory_desk(store, clock, sms)
+    bad, *good = _cases(esc, clock)
+    store.broken = True
+    report = esc.run_due()
+    assert report.held == 0
+    assert len(sms.sent) == len(good)
+    row = esc.outbox.get(_intro(esc, bad))
+    assert row.status is OutboxStatus.PENDING
+    assert row.due_at == clock.now() + esc.engine.lease
+    store.broken = False
+    clock.advance(minutes=5)
+    esc.run_due()
+    assert len(sms.sent) == CASES
