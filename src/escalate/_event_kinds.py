@@ -35,7 +35,7 @@ EVENT_KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "message.deferred": "a send waits for the end of quiet hours",
         "message.paced": "a send waits for its slot under a rate limit",
         "message.retry_scheduled": "a retryable failure: the send is tried again later",
-        "message.held": "an unknown outcome: held for reconciliation, never resent blindly",
+        "message.held": "an unknown outcome (or a record it needs unreadable): held, never resent",
         "message.released": "an operator released a held send to be tried again",
         "message.refused": "a send refused before the provider: no consent, or revoked",
         "message.failed": "a send failed for good",

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from escalate import CorruptRecord
+from escalate.consent import ConsentAction, ConsentEvidence, ConsentProof, ConsentSource, Purpose
+from escalate.consent._making import make_consent_record
 from escalate.store import Changes, OutboxStatus, SQLiteStore
-from tests.store._records import T0, contact, handoff, outbox
+from tests.store._records import PHONE, T0, contact, handoff, outbox
 
 SECRET = "+14155550177"
 
@@ -93,4 +95,28 @@ def test_an_edited_outbox_row_is_held_by_a_claim_which_takes_the_next_instead(
     conn.close()
     assert status == OutboxStatus.HELD
     assert store.claim_outbox(T0, worker="w", lease=timedelta(minutes=2)) == []
+    store.close()
+
+
+def test_an_edited_consent_proof_reads_as_corrupt_record_naming_it(tmp_path: Path) -> None:
+    """An erasure's proof, read on every consent check, names its id when edited, not its text."""
+    path = tmp_path / "e.db"
+    store = SQLiteStore(path)
+    record = make_consent_record(
+        tenant="default", address=PHONE, purpose=Purpose.TRANSACTIONAL,
+        action=ConsentAction.REVOKE, at=T0, evidence=ConsentEvidence(source=ConsentSource.API),
+    )  # fmt: skip
+    store.commit(Changes(consent=(record,)))
+    proof = ConsentProof.of(store.consent_records("default", PHONE)[0], "hash-1")
+    store.erase_address("default", PHONE, [proof])
+    _edit(path, "UPDATE consent_proofs SET data = ? WHERE id = ?", f"{{{SECRET}", proof.id)
+    for read in (
+        lambda: store.consent_proofs("default", "hash-1"),
+        lambda: store.consent_history("default", PHONE, "hash-1"),
+    ):
+        with pytest.raises(CorruptRecord, match=f"consent proof '{proof.id}'") as caught:
+            read()
+        assert caught.value.record_id == proof.id
+        assert SECRET not in str(caught.value)
+        assert caught.value.__cause__ is None
     store.close()

@@ -9,6 +9,7 @@ by id, and the rest goes on.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -133,4 +134,31 @@ def test_an_unreadable_outbox_row_is_held_and_every_other_row_is_sent(
     assert _sql(path, "SELECT status FROM outbox WHERE id = ?", row_id) == [("held",)]
     esc.run_due()
     assert len(sms.sent) == CASES - 1
+    esc.close()
+
+
+@pytest.mark.parametrize("due_at", ["2026-01-05 18:00", "0", "2026-00-01T00:00:00Z"])
+def test_an_unreadable_timer_row_is_skipped_and_the_others_fire(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture, due_at: str
+) -> None:
+    """A timer whose due time was edited (no zone, not a time) waits; every other one fires."""
+    path = tmp_path / "e.db"
+    sms = MemoryTransport(name="memory")
+    esc = _desk(path, clock, sms, 1)
+    bad, *good = _cases(esc, clock)
+    esc.run_due()
+    ((timer_id, text),) = _sql(
+        path, "SELECT id, due_at FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
+    )
+    _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", due_at, timer_id)
+
+    clock.advance(hours=30)
+    with caplog.at_level(logging.WARNING, logger="escalate"):
+        report = esc.run_due()
+    assert report.timers_fired == len(good)
+    assert f"timer {timer_id} of handoff {bad} cannot be read" in caplog.text
+    assert _sql(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("pending",)]
+    _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", text, timer_id)  # restored
+    assert esc.run_due().timers_fired == 1
+    assert _sql(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("fired",)]
     esc.close()

@@ -26,7 +26,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["Decoded", "problems"]
+from escalate._exceptions import CorruptRecord
+
+__all__ = ["Decoded", "problems", "read_row"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -122,3 +124,16 @@ def problems(exc: ValueError, *, most: int = 3) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"not JSON: {exc.msg}"
     return type(exc).__name__
+
+
+def read_row(model: type[M], text: str, *, record: str, record_id: str) -> M:
+    """The ``model`` record one stored row's JSON holds, not remembered (for rare reads).
+
+    Raises:
+        CorruptRecord: the text is not a ``model`` (edited outside escalate),
+            naming ``record`` and its ``record_id``, never quoting the text.
+    """
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise CorruptRecord(record, record_id=record_id, detail=problems(exc)) from None

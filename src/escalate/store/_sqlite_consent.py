@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from escalate._identity import Identity
 from escalate.consent._records import ConsentProof, ConsentRecord
 from escalate.store._changes import Changes
-from escalate.store._decoded import Decoded
+from escalate.store._decoded import Decoded, read_row
 from escalate.store._sqlite_identity import many, ts
 
 __all__ = ["ConsentSQL"]
@@ -62,10 +62,15 @@ class ConsentSQL:
 
     def consent_proofs(self, tenant: str, address_hash: str) -> list[ConsentProof]:
         rows = self._all(
-            "SELECT data FROM consent_proofs WHERE tenant = ? AND address_hash = ? ORDER BY seq",
+            "SELECT id, data FROM consent_proofs"
+            " WHERE tenant = ? AND address_hash = ? ORDER BY seq",
             (tenant, address_hash),
         )
-        return [ConsentProof.model_validate_json(str(row[0])) for row in rows]
+        # Read on every send's consent check: an edited row names itself, as a record does.
+        return [
+            read_row(ConsentProof, str(data), record="consent proof", record_id=str(proof_id))
+            for proof_id, data in rows
+        ]
 
     def consent_history(
         self, tenant: str, address: Identity, address_hash: str

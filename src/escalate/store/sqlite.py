@@ -33,7 +33,7 @@ from escalate.identity._contact import Contact
 from escalate.store._decoded import Decoded, problems
 from escalate.store._group_commit import GroupCommit
 from escalate.store._migrations import SQLITE_MIGRATIONS, migrate
-from escalate.store._protocol import Changes, OutboxItem, Timer, TimerStatus
+from escalate.store._protocol import Changes, OutboxItem, Timer
 from escalate.store._sqlite_chain import (
     MistypedRow,
     events_where,
@@ -49,6 +49,7 @@ from escalate.store._sqlite_errors import store_error
 from escalate.store._sqlite_handoffs import HandoffsSQL
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
+from escalate.store._sqlite_timers import due_timers_of
 
 __all__ = ["SQLiteStore"]
 
@@ -378,17 +379,7 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
             " ORDER BY due_at, id LIMIT ?",
             (_ts(now), tenant, tenant, limit),
         )
-        return [
-            Timer(
-                id=str(row[0]),
-                tenant=str(row[1]),
-                handoff_id=str(row[2]),
-                name=str(row[3]),
-                due_at=datetime.fromisoformat(str(row[4])),
-                status=TimerStatus.PENDING,
-            )
-            for row in rows
-        ]
+        return due_timers_of(rows)
 
     def close(self) -> None:
         with self._lock:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 from escalate._exceptions import CorruptRecord
 from escalate._models import Event, Handoff
-from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
+from escalate.store._protocol import OutboxItem, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import Notify, PostPublicReply, SendMessage
 from escalate.workflow._drain import stream
 from escalate.workflow._report import DispatchReport
 from escalate.workflow._settler import Settler
 from escalate.workflow._settles import Settles
+from escalate.workflow._unreadable import HoldsUnreadable
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -38,7 +39,7 @@ log = logging.getLogger("escalate")
 Claimed = tuple[OutboxItem, Handoff | None]
 
 
-class Dispatching(Settles):
+class Dispatching(HoldsUnreadable, Settles):
     """The ``Engine``'s methods that claim outbox rows and run them."""
 
     if TYPE_CHECKING:  # provided by the Engine dataclass and the SendPath mixin
@@ -245,22 +246,7 @@ class Dispatching(Settles):
                 handoff = self.store.get_handoff(self.tenant, handoff_id)
             except CorruptRecord as exc:
                 log.warning("outbox rows of handoff %s not run: %s", handoff_id, exc)
-                later = self.clock.now() + self.lease
-                self.store.commit(
-                    Changes(
-                        outbox_updates=tuple(
-                            OutboxUpdate(
-                                item_id=item.id,
-                                status=OutboxStatus.HELD
-                                if item.stale_claim
-                                else OutboxStatus.PENDING,
-                                claimed_by=item.claimed_by or "",
-                                due_at=later,
-                            )
-                            for item in group
-                        )
-                    )
-                )
+                self._wait_for_handoff(group)
                 continue
             if handoff is not None:
                 found[handoff_id] = handoff
@@ -325,33 +311,41 @@ class Dispatching(Settles):
             settler.close()
 
     def _run_group(self, claimed: Sequence[Claimed]) -> DispatchReport:
-        """Execute one handoff's claimed rows in order (its messages keep their order)."""
+        """Execute one handoff's claimed rows in order (its messages keep their order).
+
+        A row whose run meets a stored record that no longer reads is held (or
+        put back, for its handoff's) and the rest go on: see ``_unreadable``.
+        """
         report = DispatchReport()
         for item, handoff in claimed:
-            command = item.command
-            if item.handoff_id is None:
+            # Inline, not a call per row: a try costs nothing until it catches.
+            try:
+                command = item.command
+                if item.handoff_id is None:
+                    if isinstance(command, SendMessage):
+                        self._send(item, None, command, report)
+                    continue
+                if self._settler is not None:
+                    # Its earlier rows' settlements first: the audit trail keeps their order.
+                    self._settler.wait_for(item.handoff_id)
+                if handoff is None:  # pragma: no cover - rows are written with their handoff
+                    continue
                 if isinstance(command, SendMessage):
-                    self._send(item, None, command, report)
-                continue
-            if self._settler is not None:
-                # Its earlier rows' settlements first: the audit trail keeps their order.
-                self._settler.wait_for(item.handoff_id)
-            if handoff is None:  # pragma: no cover - rows are written with their handoff
-                continue
-            if isinstance(command, SendMessage):
-                self._send(item, handoff, command, report)
-            elif isinstance(command, PostPublicReply):
-                self._post(item, handoff, command, report)
-            else:
-                self.notifier(handoff, command.model_copy(update={"key": item.idempotency_key}))
-                self._settle(
-                    item,
-                    handoff,
-                    OutboxStatus.DONE,
-                    "notify.sent",
-                    report,
-                    topic=command.topic,
-                )
+                    self._send(item, handoff, command, report)
+                elif isinstance(command, PostPublicReply):
+                    self._post(item, handoff, command, report)
+                else:
+                    self.notifier(handoff, command.model_copy(update={"key": item.idempotency_key}))
+                    self._settle(
+                        item,
+                        handoff,
+                        OutboxStatus.DONE,
+                        "notify.sent",
+                        report,
+                        topic=command.topic,
+                    )
+            except CorruptRecord as exc:
+                self._hold_unreadable(item, handoff, exc, report)
         return report
 
 
