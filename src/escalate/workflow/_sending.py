@@ -32,7 +32,7 @@ from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted
 from escalate.workflow._invite import within_private_reply_window
-from escalate.workflow._provider_chain import provider_chain
+from escalate.workflow._provider_chain import Check, provider_chain
 from escalate.workflow._recipient import (
     ADDRESS_UNLINKED,
     UNREAD,
@@ -109,11 +109,14 @@ class SendPath(SendOutcomes):
         given_up = (item.result or {}).get(PROVIDERS_GIVEN_UP) or ()
         return [t for t in self.transports if channel in t.channels and t.name not in given_up]
 
-    def _chain(self, item: OutboxItem, providers: Sequence[Transport]) -> Transport:
-        """What one send goes through: the channel's one provider, or all in order."""
+    def _chain(
+        self, item: OutboxItem, providers: Sequence[Transport], check: Check
+    ) -> Transport:
+        """What one send goes through: the channel's one provider, or all in order
+        (each after the first checked again with ``check`` when the chain reaches it)."""
         if len(providers) == 1:
             return providers[0]
-        return provider_chain(providers, self.pacer, self.clock, self._lease_end(item))
+        return provider_chain(providers, self.pacer, self.clock, self._lease_end(item), check)
 
     def _lease_end(self, item: OutboxItem) -> datetime:
         """When ``item``'s claim lapses (a row claimed without a lease: one lease from now)."""
@@ -218,7 +221,9 @@ class SendPath(SendOutcomes):
         if not providers:
             self._fail(item, handoff, report, reason="no_transport", to=to)
             return
-        transport = self._chain(item, providers)
+        transport = self._chain(
+            item, providers, lambda at: self.consent_decision(item, command, at, owner=owner)
+        )
         # Providers bill per segment; record what this body costs on every SMS.
         sms = segments(command.body) if command.channel is Channel.SMS else None
         size: dict[str, Any] = (
