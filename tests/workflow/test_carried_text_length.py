@@ -179,7 +179,5 @@ def test_the_limit_counts_the_signed_text(length: int) -> None:
     )
     event = SendFailed(channel=Channel.EMAIL, reason="InvalidRecipient", message=failed)
     step = DEFAULT.decide(handoff, event, DEFAULT.context(now, ADDRESSES))
-    carried = [
-        c for c in step.commands if isinstance(c, SendMessage) and c.template == "agent.sms"
-    ]
+    carried = [c for c in step.commands if isinstance(c, SendMessage) and c.template == "agent.sms"]
     assert bool(carried) is (length + len("Acme:  (case K7QP-3M)") <= MAX_SMS_CHARS)

@@ -46,7 +46,9 @@ def pacer_on(clock: FakeClock, rates: dict[str, float]) -> Pacer:
     return Pacer(rates, margin=0, clock=lambda: clock.now().timestamp(), sleep=sleep)
 
 
-def escalator(store: Store, clock: FakeClock, *transports: MemoryTransport, **kw: object) -> Escalator:
+def escalator(
+    store: Store, clock: FakeClock, *transports: MemoryTransport, **kw: object
+) -> Escalator:
     return Escalator(
         store,
         transports=transports,
@@ -101,9 +103,7 @@ def test_a_wait_for_a_later_providers_slot_is_checked_after_it(
     b = MemoryTransport([Channel.SMS], name="b")
     pacer = pacer_on(clock, {"b": 1 / 60})
     assert pacer.acquire("b")  # b's next slot: 21:00:30
-    esc = escalator(
-        store, clock, a, b, pacer=pacer, retry=RetryPolicy(stop=stop_after_attempt(2))
-    )
+    esc = escalator(store, clock, a, b, pacer=pacer, retry=RetryPolicy(stop=stop_after_attempt(2)))
     a.fail_next(SUSPENDED, times=3)
     handoff_id = open_case(esc, clock)
     assert (len(a.attempts), b.attempts) == (1, [])

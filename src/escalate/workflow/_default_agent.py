@@ -5,9 +5,10 @@ The agent wrote it for the customer, not for a channel: when its channel fails
 case to the channel that still reaches them, after that channel's intro
 (``fall_back_with_message``), unless it is too long for a text there: then the
 helpdesk is told to write a shorter one (``carried_message``); when none does,
-the case closes and the helpdesk is told it was not delivered (``give_up``, with the default workflow's other failures). A
-failure reported late, after the case already moved on, sends it on the channel
-the case uses now; after the case closed, it only tells the helpdesk
+the case closes and the helpdesk is told it was not delivered (``give_up``, with
+the default workflow's other failures). A failure reported late, after the case
+already moved on, sends it on the channel the case uses now (or tells the
+helpdesk, when too long for a text there); after the case closed, it only tells the helpdesk
 (``undelivered_after_close``): a closed case texts no one, and whether the
 customer still needs the text, and how to reach them, is the agent's call.
 

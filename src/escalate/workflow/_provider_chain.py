@@ -70,7 +70,7 @@ class ProviderChain:
         self._providers = tuple(providers)
         self._fallback = FallbackTransport(
             [
-                _ChainedProvider(self, t, pacer, clock, lease_until, check if i else None)
+                _ChainedProvider(self, t, pacer, clock, lease_until, check=check if i else None)
                 for i, t in enumerate(providers)
             ],
             name=self.name,
@@ -141,6 +141,7 @@ class _ChainedProvider:
         pacer: Pacer | None,
         clock: Clock,
         lease_until: datetime,
+        *,
         check: Check | None,
     ) -> None:
         self.name = transport.name
