@@ -41,7 +41,7 @@ EVENT_KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "message.failed": "a send failed for good",
         "message.cancelled": "a pending send was cancelled (the handoff closed, or STOP)",
         # public replies and the helpdesk
-        "public_reply.posted": "the public reply was posted",
+        "public_reply.posted": "the public reply was posted (later_text: after its valid_until)",
         "public_reply.held": "the public reply's outcome is unknown: held",
         "public_reply.failed": "the public reply failed for good",
         "notify.sent": "the helpdesk was notified (data: topic)",

@@ -7,6 +7,7 @@ executed after their transition commits; ``StartTimer``, ``CancelTimer`` and
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -36,13 +37,33 @@ class _Command(Model):
 
 
 class PostPublicReply(_Command):
-    """Reply publicly under the handoff's thread."""
+    """Reply publicly under the handoff's thread.
+
+    ``valid_until`` and ``later_text`` (both or neither): ``text`` holds a fact
+    that stops being true at ``valid_until`` (an off-hours acknowledgement's
+    "our team is back Monday 09:00"); a reply that only gets posted then
+    (retried, or a scheduler that ran late) posts ``later_text`` instead.
+    """
 
     kind: Literal["post_public_reply"] = "post_public_reply"
     text: str = Field(min_length=1)
     #: A Meta private reply to the comment (one per comment, within 7 days),
     #: sent through the publisher's ``private_reply``.
     private: bool = False
+    valid_until: AwareDatetime | None = None
+    later_text: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _later_text_with_its_time(self) -> PostPublicReply:
+        if (self.valid_until is None) is not (self.later_text is None):
+            raise ValueError("valid_until and later_text go together")
+        return self
+
+    def text_at(self, at: datetime) -> str:
+        """What to post at ``at``: ``later_text`` from ``valid_until`` on, else ``text``."""
+        if self.later_text is not None and self.valid_until is not None and at >= self.valid_until:
+            return self.later_text
+        return self.text
 
     def __repr__(self) -> str:
         # Public, but it greets the author by handle, which erasure treats as

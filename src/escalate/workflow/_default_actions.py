@@ -168,14 +168,20 @@ def acknowledge(handoff: Handoff, event: Opened, ctx: Context) -> Effects:
         invite = ctx.render("invite.dm", reference=ref)
     greeting = f"@{handle}" if handle else ctx.render("public.greeting")
     hours = settings.get("business_hours")
+    text = ctx.render("public.ack", greeting=greeting, invite=invite, reference=ref)
     if isinstance(hours, BusinessHours) and not hours.is_open(ctx.now):
         back = hours.describe_return(ctx.now, ctx.locale)
-        text = ctx.render(
+        off_hours = ctx.render(
             "public.ack_off_hours", greeting=greeting, invite=invite, reference=ref, back=back
         )
+        # Posted once the team is back (a retry, a late scheduler), "back Monday
+        # 09:00" would be stale: the plain acknowledgement goes instead.
+        reply = PostPublicReply(
+            text=off_hours, valid_until=hours.next_open(ctx.now), later_text=text
+        )
     else:
-        text = ctx.render("public.ack", greeting=greeting, invite=invite, reference=ref)
-    commands.insert(0, PostPublicReply(text=text))
+        reply = PostPublicReply(text=text)
+    commands.insert(0, reply)
     sla_at = handoff.opened_at + duration(ctx, "sla") * float(settings["sla_warning"])
     commands += [
         StartTimer(name=SLA, due_at=sla_at),

@@ -3,10 +3,12 @@
 The agent wrote it for the customer, not for a channel: when its channel fails
 (a landline, an address unlinked from the contact, consent gone), it follows the
 case to the channel that still reaches them, after that channel's intro
-(``fall_back_with_message``); when none does, the case closes and the helpdesk is told it was
-not delivered (``give_up``, with the default workflow's other failures). A
-failure reported late, after the case already moved on, sends it on the channel
-the case uses now; after the case closed, it only tells the helpdesk
+(``fall_back_with_message``), unless it is too long for a text there: then the
+helpdesk is told to write a shorter one (``carried_message``); when none does,
+the case closes and the helpdesk is told it was not delivered (``give_up``, with
+the default workflow's other failures). A failure reported late, after the case
+already moved on, sends it on the channel the case uses now (or tells the
+helpdesk, when too long for a text there); after the case closed, it only tells the helpdesk
 (``undelivered_after_close``): a closed case texts no one, and whether the
 customer still needs the text, and how to reach them, is the agent's call.
 
@@ -25,12 +27,17 @@ from escalate.workflow._default_actions import (
     AGENT,
     INTRO,
     S,
-    agent_message,
     carried_text,
     helpdesk_notice,
 )
 from escalate.workflow._definition import Context, Effects, Step, effects
-from escalate.workflow._fallback_actions import can_fall_back, fall_back_with_message, stale_failure
+from escalate.workflow._fallback_actions import (
+    TOO_LONG,
+    can_fall_back,
+    carried_message,
+    fall_back_with_message,
+    stale_failure,
+)
 from escalate.workflow._inputs import SendFailed
 
 __all__ = ["AGENT_MESSAGE_STEPS"]
@@ -54,7 +61,7 @@ def send_where_the_case_went(handoff: Handoff, event: SendFailed, ctx: Context) 
     text = carried_text(event)
     assert text is not None  # the guard saw it
     assert handoff.address is not None  # connected is entered with an address
-    return effects(agent_message(handoff, ctx, handoff.address, text))
+    return effects(carried_message(handoff, ctx, handoff.address, text, event))
 
 
 def an_agents_message(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:
@@ -83,7 +90,7 @@ AGENT_MESSAGE_STEPS = (
         "an agent's message failed on a previous channel; sent on the current one",
         send_where_the_case_went,
         guard=left_behind,
-        templates=AGENT,
+        templates=(*AGENT, TOO_LONG),
         sends=Purpose.TRANSACTIONAL,
     ),
     Step(
@@ -93,7 +100,7 @@ AGENT_MESSAGE_STEPS = (
         "an agent's message failed; fell back to another channel with it",
         fall_back_with_message,
         guard=can_carry,
-        templates=(*INTRO, *AGENT),
+        templates=(*INTRO, *AGENT, TOO_LONG),
         uses_addresses=True,
         sends=Purpose.TRANSACTIONAL,
     ),

@@ -76,6 +76,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Case {reference}: an agent's message was not delivered ({why}). The handoff "
             "is closed, so it goes on no other channel: reach the customer another way."
         ),
+        "notify.too_long_for_sms": (
+            "Case {reference}: an agent's message did not go ({why}) and the case moved to "
+            "text messages, where it is too long to follow: {length} characters with the "
+            "signature, at most {limit}. It was not sent: text the customer a shorter one."
+        ),
         "notify.failed": (
             "Case {reference}: no channel of the customer's can take our messages ({why}); "
             "the handoff is closed, and nothing still queued for it will be sent. "
@@ -147,6 +152,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Caso {reference}: un mensaje del agente no se entregó ({why}). El traspaso "
             "está cerrado, así que no va por otro canal: contacta al cliente de otra forma."
         ),
+        "notify.too_long_for_sms": (
+            "Caso {reference}: un mensaje del agente no se entregó ({why}) y el caso pasó a "
+            "SMS, donde no cabe: {length} caracteres con la firma, como máximo {limit}. "
+            "No se envió: escribe al cliente un SMS más corto."
+        ),
         "notify.failed": (
             "Caso {reference}: ningún canal del cliente recibe nuestros mensajes ({why}); "
             "el traspaso está cerrado y no se enviará nada de lo pendiente. "
@@ -184,6 +194,7 @@ DEFAULT_VARIABLES: dict[str, set[str]] = {
     "notify.idle": _REF,
     "notify.undelivered": {"reference", "why"},
     "notify.failed": {"reference", "why"},
+    "notify.too_long_for_sms": {"reference", "why", "length", "limit"},
 }
 
 DEFAULT_TEMPLATES = Templates(DEFAULT_TEXTS, variables=DEFAULT_VARIABLES)

@@ -1,14 +1,17 @@
 """The default workflow's fallback guards and actions: a message that failed for good.
 
 A permanent failure on one channel moves the case to the contact's next consented
-channel with its intro (and an agent's message that failed, rendered anew there);
-with none left, the case closes and the helpdesk is told. Kept apart from
+channel with its intro (and an agent's message that failed, rendered anew there,
+or, when it is too long for a text, a notice asking the helpdesk for a shorter
+one); with none left, the case closes and the helpdesk is told. Kept apart from
 ``_default_actions`` so each reads on its own.
 """
 
 from __future__ import annotations
 
+from escalate._identity import Identity
 from escalate._models import Channel, Handoff
+from escalate.sms import MAX_SMS_CHARS
 from escalate.workflow._commands import Command, StartTimer
 from escalate.workflow._default_actions import (
     REMINDER,
@@ -24,14 +27,20 @@ from escalate.workflow._inputs import SendFailed
 from escalate.workflow._recipient import ADDRESS_UNLINKED
 
 __all__ = [
+    "TOO_LONG",
     "answered_since",
     "can_fall_back",
+    "carried_message",
     "fall_back",
     "fall_back_with_message",
     "give_up",
     "opted_out",
     "stale_failure",
 ]
+
+
+#: What the helpdesk is told of an agent's message too long for the text it would go as.
+TOO_LONG = "notify.too_long_for_sms"
 
 
 def stale_failure(handoff: Handoff, event: SendFailed, _: Context) -> bool:
@@ -105,7 +114,7 @@ def _fall_back(handoff: Handoff, event: SendFailed, ctx: Context, *, carry: str 
     if carry is not None:
         # After the intro: it tells the customer who writes on this channel, and
         # on email it starts the thread the agent's message answers (index 1).
-        commands.append(agent_message(handoff, ctx, address, carry, index=1))
+        commands.append(carried_message(handoff, ctx, address, carry, event, index=1))
     if handoff.state is S.AWAITING_CONSENT:
         commands.append(StartTimer(name=REMINDER, due_at=ctx.now + duration(ctx, "reminder_after")))
     return effects(
@@ -114,6 +123,37 @@ def _fall_back(handoff: Handoff, event: SendFailed, ctx: Context, *, carry: str 
         channel=address.channel,
         failed_channels=(*handoff.failed_channels, event.channel),
     )
+
+
+def carried_message(
+    handoff: Handoff,
+    ctx: Context,
+    to: ContactAddress | Identity,
+    text: str,
+    event: SendFailed,
+    *,
+    index: int = 0,
+) -> Command:
+    """The agent's ``text`` rendered for ``to``'s channel, or the helpdesk's notice when
+    it does not fit one text (``TOO_LONG``).
+
+    An email takes 5,000 characters, an SMS 1,600 (Twilio fails more for good,
+    21617): cut, it would end mid-sentence; sent whole, it would fail, and a case
+    with no channel left would close. The case still moves (the intro goes), so
+    an agent can write the customer a shorter text. The notice gives the reason
+    and the length, never the text: a notification outlives the erasable outbox row.
+    """
+    message = agent_message(handoff, ctx, to, text, index=index)
+    if message.channel is Channel.SMS and len(message.body) > MAX_SMS_CHARS:
+        return helpdesk_notice(
+            handoff,
+            ctx,
+            "too_long_for_sms",
+            why=event.reason,
+            length=f"{len(message.body):,}",
+            limit=f"{MAX_SMS_CHARS:,}",
+        )
+    return message
 
 
 def give_up(handoff: Handoff, event: SendFailed, ctx: Context) -> Effects:

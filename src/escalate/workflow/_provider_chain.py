@@ -9,31 +9,43 @@ goes to the providers after it (``ProviderChain.has_next``; the row keeps the
 names it gave up on, ``result["providers_given_up"]``). The first provider's pacing
 slot is taken before the consent check (``SendPath._pace``); a later one takes
 its own when the chain reaches it, bounded by the row's lease, which is why a
-chain is built per send (a tuple, no I/O, nothing shared between the pool's
-threads). A chain is never closed: the configured transports are, once each,
-with the ``Escalator``.
+chain is built per send (a tuple, nothing shared between the pool's threads).
+That slot, and the failing provider's answer before it, can take up to a
+minute: the consent check is made again before a later provider sends
+(``NotAllowedNow`` when it says no), so a wait that began at 20:59:30 does not
+text someone at 21:00:30. A chain is never closed: the configured transports
+are, once each, with the ``Escalator``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from escalate._clock import Clock
 from escalate._exceptions import EscalateError
 from escalate._messages import OutboundMessage, SendResult
 from escalate._pacing import Pacer
+from escalate.consent._records import Decision
 from escalate.transports._base import Transport
 from escalate.transports.fallback import FallbackTransport
 
-__all__ = ["NoSlot", "ProviderChain", "provider_chain", "take_slot"]
+__all__ = ["Check", "NoSlot", "NotAllowedNow", "ProviderChain", "provider_chain", "take_slot"]
+
+#: The send's consent decision (quiet hours included) at the instant given.
+Check = Callable[[datetime], Decision]
 
 
 def provider_chain(
-    providers: Sequence[Transport], pacer: Pacer | None, clock: Clock, lease_until: datetime
+    providers: Sequence[Transport],
+    pacer: Pacer | None,
+    clock: Clock,
+    lease_until: datetime,
+    check: Check,
 ) -> ProviderChain:
-    """One transport trying ``providers`` in order (the first already paced by the caller)."""
-    return ProviderChain(providers, pacer, clock, lease_until)
+    """One transport trying ``providers`` in order (the first already paced and
+    checked by the caller; each later one checked again with ``check``)."""
+    return ProviderChain(providers, pacer, clock, lease_until, check)
 
 
 class ProviderChain:
@@ -50,6 +62,7 @@ class ProviderChain:
         pacer: Pacer | None,
         clock: Clock,
         lease_until: datetime,
+        check: Check,
     ) -> None:
         self.name = "/".join(t.name for t in providers)
         self.channels = frozenset().union(*(t.channels for t in providers))
@@ -57,7 +70,7 @@ class ProviderChain:
         self._providers = tuple(providers)
         self._fallback = FallbackTransport(
             [
-                _ChainedProvider(self, t, pacer if i else None, clock, lease_until)
+                _ChainedProvider(self, t, pacer, clock, lease_until, check=check if i else None)
                 for i, t in enumerate(providers)
             ],
             name=self.name,
@@ -100,12 +113,25 @@ class NoSlot(EscalateError):
         self.budget = budget
 
 
+class NotAllowedNow(EscalateError):
+    """Consent, checked again before a later provider sends, says no (quiet hours began).
+
+    Internal, like ``NoSlot``: nothing was sent by this provider, and the send
+    path settles the row as the first check would have (deferred or refused).
+    """
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"not allowed now: {decision.reason}")
+        self.decision = decision
+
+
 class _ChainedProvider:
-    """A provider in a chain: notes that the chain reached it, takes its own pacing
-    slot (every one but the first, which the caller paced), then sends.
+    """A provider in a chain: every one but the first (which the caller paced and
+    checked) takes its own pacing slot and checks consent again; each notes that
+    the chain reached it, then sends.
 
     ``FallbackTransport`` only passes on a provider's permanent error, so ``NoSlot``
-    reaches the engine as it is raised.
+    and ``NotAllowedNow`` reach the engine as they are raised.
     """
 
     def __init__(
@@ -115,6 +141,8 @@ class _ChainedProvider:
         pacer: Pacer | None,
         clock: Clock,
         lease_until: datetime,
+        *,
+        check: Check | None,
     ) -> None:
         self.name = transport.name
         self.channels = transport.channels
@@ -123,12 +151,20 @@ class _ChainedProvider:
         self._pacer = pacer
         self._clock = clock
         self._lease_until = lease_until
+        self._check = check
 
     def send(self, message: OutboundMessage) -> SendResult:
-        if self._pacer is not None:
-            missed = take_slot(self._pacer, self._transport, self._lease_until, self._clock.now())
-            if missed is not None:
-                raise NoSlot(self.name, missed)
+        if self._check is not None:
+            if self._pacer is not None:
+                now = self._clock.now()
+                missed = take_slot(self._pacer, self._transport, self._lease_until, now)
+                if missed is not None:
+                    raise NoSlot(self.name, missed)
+            # Read after the slot: the wait for it, or the provider before this
+            # one timing out, may have carried the send into quiet hours.
+            decision = self._check(self._clock.now())
+            if not decision.allowed:
+                raise NotAllowedNow(decision)
         self._chain.reached = self._transport
         return self._transport.send(message)
 

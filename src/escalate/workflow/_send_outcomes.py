@@ -33,7 +33,7 @@ from escalate.consent._records import (
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyFailed, SendDeferred
-from escalate.workflow._provider_chain import NoSlot, ProviderChain, take_slot
+from escalate.workflow._provider_chain import NoSlot, NotAllowedNow, ProviderChain, take_slot
 from escalate.workflow._reported import failure_of
 from escalate.workflow._settles import Settles
 
@@ -138,6 +138,11 @@ class SendOutcomes(Settles):
             # A provider's own failure led to one whose slot is too far off: nothing
             # was sent, so the row waits, as for the first provider's slot.
             self._put_back(item, handoff, report, provider=exc.provider, budget=exc.budget, to=to)
+        elif isinstance(exc, NotAllowedNow):
+            # Checked again before a later provider, after its slot: quiet hours
+            # began (or a STOP came) meanwhile. Nothing was sent; settled as the
+            # first check would have been, so a hold spends no retry.
+            self._not_allowed(item, handoff, command, exc.decision, report, to=to)
         elif isinstance(exc, RetryableTransportError):
             # The provider that answered it, when a later one could take the row over.
             spare = None

@@ -32,7 +32,7 @@ from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted
 from escalate.workflow._invite import within_private_reply_window
-from escalate.workflow._provider_chain import provider_chain
+from escalate.workflow._provider_chain import Check, provider_chain
 from escalate.workflow._recipient import (
     ADDRESS_UNLINKED,
     UNREAD,
@@ -47,7 +47,7 @@ from escalate.workflow._send_outcomes import (
     PROVIDERS_GIVEN_UP,
     SendOutcomes,
 )
-from escalate.workflow._transition_keys import queued_version
+from escalate.workflow._transition_keys import answered_before_sent, queued_before_close
 
 if TYPE_CHECKING:
     from escalate.social._publisher import SocialPublisher
@@ -63,34 +63,6 @@ log = logging.getLogger("escalate")
 #: Sooner, the chunk's read is as fresh as another read would be; later, the
 #: case may have closed while the row waited for a slot or a worker.
 RECHECK_AFTER = timedelta(seconds=1)
-
-
-def _queued_before(item: OutboxItem, handoff: Handoff, version: int | None) -> bool:
-    """Whether ``item`` was queued by one of ``handoff``'s transitions before ``version``."""
-    if version is None or item.handoff_id != handoff.id:
-        return False
-    queued = queued_version(item)
-    return queued is not None and queued < version
-
-
-def queued_before_close(item: OutboxItem, handoff: Handoff) -> bool:
-    """Whether ``item`` was queued by a transition before the one that closed ``handoff``."""
-    return _queued_before(item, handoff, handoff.closed_version)
-
-
-def answered_before_sent(item: OutboxItem, handoff: Handoff) -> bool:
-    """Whether ``item`` is a follow-up the customer replied to before it could leave.
-
-    A reminder held by quiet hours until morning asks a question the customer
-    may have answered in the night: sent after that, it reads as if nobody
-    listened (and the reply already cancelled the timers it would restart).
-    """
-    command = item.command
-    return (
-        isinstance(command, SendMessage)
-        and command.follow_up
-        and _queued_before(item, handoff, handoff.replied_version)
-    )
 
 
 class SendPath(SendOutcomes):
@@ -109,11 +81,11 @@ class SendPath(SendOutcomes):
         given_up = (item.result or {}).get(PROVIDERS_GIVEN_UP) or ()
         return [t for t in self.transports if channel in t.channels and t.name not in given_up]
 
-    def _chain(self, item: OutboxItem, providers: Sequence[Transport]) -> Transport:
-        """What one send goes through: the channel's one provider, or all in order."""
+    def _chain(self, item: OutboxItem, providers: Sequence[Transport], check: Check) -> Transport:
+        """The channel's one provider, or all in order (later ones ``check`` consent again)."""
         if len(providers) == 1:
             return providers[0]
-        return provider_chain(providers, self.pacer, self.clock, self._lease_end(item))
+        return provider_chain(providers, self.pacer, self.clock, self._lease_end(item), check)
 
     def _lease_end(self, item: OutboxItem) -> datetime:
         """When ``item``'s claim lapses (a row claimed without a lease: one lease from now)."""
@@ -218,7 +190,9 @@ class SendPath(SendOutcomes):
         if not providers:
             self._fail(item, handoff, report, reason="no_transport", to=to)
             return
-        transport = self._chain(item, providers)
+        transport = self._chain(
+            item, providers, lambda at: self.consent_decision(item, command, at, owner=owner)
+        )
         # Providers bill per segment; record what this body costs on every SMS.
         sms = segments(command.body) if command.channel is Channel.SMS else None
         size: dict[str, Any] = (
@@ -337,13 +311,15 @@ class SendPath(SendOutcomes):
         if publish is None:
             self._public_reply_failed(item, handoff, report, "no_private_reply")
             return
-        if command.private and not within_private_reply_window(handoff.thread, self.clock.now()):
+        now = self.clock.now()
+        if command.private and not within_private_reply_window(handoff.thread, now):
             # Decided inside Meta's 7 days, but a retry (or a backlog) reached
             # past them: Meta would refuse it, so it is not attempted.
             self._public_reply_failed(item, handoff, report, "private_reply_window_closed")
             return
+        text = command.text_at(now)  # an off-hours "back at 09:00" posted at 09:20: stale
         try:
-            published = publish(handoff.thread, command.text)
+            published = publish(handoff.thread, text)
         except RetryableTransportError as exc:
             self._retry_or_fail(item, handoff, exc, report, to="public", channel=None)
             return
@@ -362,6 +338,8 @@ class SendPath(SendOutcomes):
         # Reporting times the first public response by this event: a private
         # reply, which only the author sees, must be told apart from it.
         private: dict[str, Any] = {"private": True} if command.private else {}
+        if text is not command.text:
+            private["later_text"] = True
         self._settle(
             item,
             handoff,

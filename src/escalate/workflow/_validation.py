@@ -195,10 +195,10 @@ class WorkflowValidation:
                     f"{step.describe()} {step.reason!r}: its action issued {command!r},"
                     " not a command (SendMessage, StartTimer, Notify...)"
                 )
-            text = command.body if isinstance(command, SendMessage) else None
+            texts = [command.body] if isinstance(command, SendMessage) else []
             if isinstance(command, PostPublicReply):
-                text = command.text
-            if text is not None and reference not in text:
+                texts = [command.text, command.later_text or command.text]
+            if any(reference not in text for text in texts):
                 # Templates are checked for {reference} when built; a literal
                 # text only here. Without it, the thread cannot be followed.
                 raise InvalidWorkflowDefinition(
