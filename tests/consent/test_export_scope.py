@@ -51,7 +51,8 @@ def test_export_leaves_out_another_persons_case_on_a_number_both_gave(
 ) -> None:
     """Two people gave the same number on their own cases: one's access request
     showed the other's case messages (their agent's words, their case reference).
-    The number's consent records stay in both: a record is about an address."""
+    The grant the other gave on their case is theirs too: it stays out, their ip
+    with it."""
     phone = Identity.phone("+14155550142")
     alice = esc.open(_thread(clock, "2001", "42", "alice_a", "alice's complaint"))
     alice = esc.contact_provided(alice.id, phone, consent=WEB_FORM_CONSENT)
@@ -68,6 +69,8 @@ def test_export_leaves_out_another_persons_case_on_a_number_both_gave(
     text = json.dumps(exported)
     assert bob.reference not in text
     assert "order 5521" not in text
+    assert "198.51.100.9" not in text
+    assert {record["handoff_id"] for record in exported["consent"]} == {alice.id}
     assert {item["handoff_id"] for item in exported["messages"]} == {alice.id}
 
 
