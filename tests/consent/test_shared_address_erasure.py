@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from escalate import (
     ConsentEvidence,
     ConsentSource,
@@ -18,9 +21,11 @@ from escalate import (
     InboundMessage,
     LinkSource,
     Thread,
+    Workflow,
 )
+from escalate.consent import ConsentAction
 from escalate.testing import FakeClock, MemoryTransport
-from tests.conftest import WEB_FORM_CONSENT
+from tests.conftest import TEST_START, WEB_FORM_CONSENT
 
 SHARED = Identity.phone("+14155550123")
 ALICE_ONLY = Identity.phone("+14155550177")
@@ -173,3 +178,39 @@ def test_a_stop_the_erased_person_then_undid_still_stops_the_older_grant(
     esc.consent.grant(SHARED, WEB_FORM_CONSENT.model_copy(update={"thread_id": "a-3"}))
     esc.consent.erase(alice_id)
     assert esc.consent.decide(SHARED, "transactional").reason == "revoked"
+
+
+@settings(max_examples=100)
+@example(["stop", "alice_grant"])
+@given(st.lists(st.sampled_from(["alice_grant", "bob_grant", "stop", "bob_stop"]), max_size=6))
+def test_after_the_erasure_the_number_is_allowed_only_when_bobs_grant_is_the_last_word(
+    steps: list[str],
+) -> None:
+    """Whatever Alice, Bob and the number said in any order, once Alice is erased the
+    number may be texted exactly when the latest of Bob's records and the stops is
+    a grant of Bob's: Alice's grants authorise nothing, and no stop is lost."""
+    clock = FakeClock(TEST_START)
+    esc = Escalator("memory://", transports=[MemoryTransport()], clock=clock,
+                    workflow=Workflow.default(brand="Acme"))  # fmt: skip
+    alice_id, bob_case, _ = _household(esc, clock)
+    stop = ConsentEvidence(source=ConsentSource.SMS_KEYWORD, rule="keyword")
+    for step in steps:
+        clock.advance(minutes=10)  # past every confirmation window
+        if step == "alice_grant":
+            esc.consent.grant(SHARED, WEB_FORM_CONSENT.model_copy(update={"thread_id": "a-9"}))
+        elif step == "bob_grant":
+            esc.consent.grant(SHARED, BOB_FORM, handoff_id=bob_case)
+        else:
+            esc.consent.record(SHARED, purpose="transactional", action="revoke", evidence=stop,
+                               all_purposes=True,
+                               handoff_id=bob_case if step == "bob_stop" else None)  # fmt: skip
+    said = [
+        r
+        for r in esc.consent.records(SHARED)
+        if r.handoff_id == bob_case or r.action is ConsentAction.REVOKE
+    ]
+    last = max(said, key=lambda r: (r.at, r.seq or 0))
+    esc.consent.erase(alice_id)
+    clock.advance(minutes=10)
+    allowed = esc.consent.decide(SHARED, "transactional").allowed
+    assert allowed == (last.action is ConsentAction.GRANT and last.handoff_id == bob_case)
