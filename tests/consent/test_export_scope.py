@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from escalate import ConsentEvidence, ConsentSource, Escalator, Identity, Thread
+from escalate import ConsentEvidence, ConsentSource, Escalator, Identity, LinkSource, Thread
 from escalate.testing import FakeClock, MemoryTransport
 from tests.conftest import WEB_FORM_CONSENT
 
@@ -51,7 +51,8 @@ def test_export_leaves_out_another_persons_case_on_a_number_both_gave(
 ) -> None:
     """Two people gave the same number on their own cases: one's access request
     showed the other's case messages (their agent's words, their case reference).
-    The number's consent records stay in both: a record is about an address."""
+    The grant the other gave on their case is theirs too: it stays out, their ip
+    with it."""
     phone = Identity.phone("+14155550142")
     alice = esc.open(_thread(clock, "2001", "42", "alice_a", "alice's complaint"))
     alice = esc.contact_provided(alice.id, phone, consent=WEB_FORM_CONSENT)
@@ -68,6 +69,8 @@ def test_export_leaves_out_another_persons_case_on_a_number_both_gave(
     text = json.dumps(exported)
     assert bob.reference not in text
     assert "order 5521" not in text
+    assert "198.51.100.9" not in text
+    assert {record["handoff_id"] for record in exported["consent"]} == {alice.id}
     assert {item["handoff_id"] for item in exported["messages"]} == {alice.id}
 
 
@@ -118,3 +121,37 @@ def test_export_holds_the_verification_challenges_sent_to_the_person(
     assert "code_hash" not in shown
     assert "salt" not in shown
     assert challenge.code not in json.dumps(exported)
+
+
+def test_export_holds_the_persons_merges_and_proposals_naming_the_other_side_by_id(
+    esc: Escalator, clock: FakeClock, sms: MemoryTransport
+) -> None:
+    """The identity history (merges, undone or not, and merge proposals) was left out
+    of the access export. A merge undone since names the other person by id only:
+    their phone is not the person's to be shown."""
+    jane = esc.contacts.create(Identity.phone("+14155550161"), LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    other = esc.contacts.create(Identity.phone("+14155550162"), LinkSource.CRM_IMPORT)
+    clock.advance(minutes=1)
+    alias = esc.contacts.create(Identity.email("jane.d@example.org"), LinkSource.CRM_IMPORT)
+    _, undone = esc.contacts.merge_with_record(jane, other, "agent: same order?")
+    esc.contacts.unmerge(undone.id)
+    _, kept = esc.contacts.merge_with_record(jane, alias, "agent: same person")
+    stranger = esc.open(_thread(clock, "5001", "77", "sam_s", "hi"))
+    esc.contact_provided(stranger.id, Identity.phone("+14155550161"), consent=WEB_FORM_CONSENT)
+    (proposal,) = esc.contacts.proposals()
+    exported = esc.consent.export(jane.id)
+    merges = {merge["id"]: merge for merge in exported["merges"]}
+    assert set(merges) == {undone.id, kept.id}
+    assert merges[undone.id]["absorbed_before"] == {"id": other.id}
+    assert merges[undone.id]["survivor_before"]["id"] == jane.id
+    assert merges[undone.id]["undone_at"] is not None
+    assert merges[kept.id]["absorbed_before"]["links"][0]["identity"]["value"] == (
+        "jane.d@example.org"
+    )
+    # (Jane's own record that the number is not hers, from the unmerge, names it.)
+    assert "+14155550162" not in json.dumps(merges[undone.id])
+    assert [p["id"] for p in exported["merge_proposals"]] == [proposal.id]
+    assert esc.consent.export(other.id)["merge_proposals"] == []
+    assert [m["id"] for m in esc.consent.export(other.id)["merges"]] == [undone.id]
+    assert esc.consent.export(other.id)["merges"][0]["survivor_before"] == {"id": jane.id}

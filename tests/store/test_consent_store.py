@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalate import Channel, Identity
-from escalate.consent import ConsentAction, ConsentEvidence, ConsentProof, ConsentSource, Purpose
+from escalate.consent import (
+    ConsentAction,
+    ConsentEvidence,
+    ConsentProof,
+    ConsentRecord,
+    ConsentSource,
+    Purpose,
+)
 from escalate.consent._making import make_consent_record
 from escalate.store import Changes, OutboxItem, OutboxStatus, Store
 from escalate.workflow import Notify, PostPublicReply, SendMessage
@@ -15,7 +22,7 @@ PHONE = Identity.phone("+14155550100")
 OTHER = Identity.phone("+12125550100")
 
 
-def grant(address: Identity) -> object:
+def grant(address: Identity) -> ConsentRecord:
     return make_consent_record(
         tenant="default", address=address, purpose=Purpose.TRANSACTIONAL,
         action=ConsentAction.GRANT, at=AT,
@@ -43,7 +50,7 @@ def test_erase_address_keeps_proofs_and_drops_personal_rows(store: Store) -> Non
     mine, theirs = grant(PHONE), grant(OTHER)
     store.commit(Changes(consent=(mine, theirs), outbox=(row(PHONE, "a"), row(OTHER, "b"))))
     stored = store.consent_records("default", PHONE)[0]
-    proof = ConsentProof.of(stored, "hash-1")  # type: ignore[arg-type]
+    proof = ConsentProof.of(stored, "hash-1")
     store.erase_address("default", PHONE, [proof])
     assert store.consent_records("default", PHONE) == []
     assert store.consent_records("default", OTHER) != []
@@ -106,3 +113,38 @@ def test_a_handoffs_rows_read_or_claimed_by_handoff_leave_out_erased_ones(store:
     assert [item.idempotency_key for item in claimed] == ["b"]
     assert store.claim_outbox(AT, worker="w", lease=timedelta(minutes=1), handoff_id="ho_2") == []
     assert [item.idempotency_key for item in store.outbox("default")] == ["b"]
+
+
+def test_erase_address_keeps_the_records_and_rows_of_the_handoffs_it_is_told_to_keep(
+    store: Store,
+) -> None:
+    """Another person's cases on a shared number keep their consent records and rows;
+    the rest of the address goes, in every store alike."""
+    mine, theirs = grant(PHONE), grant(PHONE).model_copy(update={"handoff_id": "ho_b"})
+    store.commit(
+        Changes(
+            consent=(mine, theirs),
+            outbox=(row(PHONE, "a"), row(PHONE, "b", "ho_b"), row(PHONE, "c", "ho_c")),
+        )
+    )
+    stored = store.consent_records("default", PHONE)[0]
+    proof = ConsentProof.of(stored, "hash-1")
+    store.erase_address("default", PHONE, [proof], keep_handoffs=frozenset({"ho_b"}))
+    assert [r.id for r in store.consent_records("default", PHONE)] == [theirs.id]
+    assert store.consent_proofs("default", "hash-1") == [proof]
+    assert [item.idempotency_key for item in store.outbox("default")] == ["b"]
+
+
+def test_erase_consent_records_replaces_only_the_records_named(store: Store) -> None:
+    """A person's records on an address somebody else holds go; the holder's records
+    and the address's rows stay, in every store alike."""
+    holders, persons = grant(PHONE), grant(PHONE).model_copy(update={"handoff_id": "ho_p"})
+    store.commit(Changes(consent=(holders, persons), outbox=(row(PHONE, "a"),)))
+    stored = store.consent_records("default", PHONE)[1]
+    proof = ConsentProof.of(stored, "hash-1")
+    store.erase_consent_records("other", PHONE, [])
+    assert len(store.consent_records("default", PHONE)) == 2
+    store.erase_consent_records("default", PHONE, [proof])
+    assert [r.id for r in store.consent_records("default", PHONE)] == [holders.id]
+    assert store.consent_proofs("default", "hash-1") == [proof]
+    assert [item.idempotency_key for item in store.outbox("default")] == ["a"]

@@ -221,3 +221,25 @@ def test_an_erased_challenge_leaves_its_address(store: Store) -> None:
     assert store.get_verification("default", "vc_1") == erased
     assert store.verifications_of("default", PHONE) == [later]
     assert store.count_verifications("default", PHONE, AT) == 1
+
+
+def test_merges_of_lists_every_merge_naming_the_contacts_on_either_side(store: Store) -> None:
+    """The export's lookup: merges whose survivor or absorbed contact is one of the ids,
+    active or undone, oldest first; never another tenant's, never another contact's."""
+    first = MergeRecord(id="mg_2", survivor_id="ct_a", absorbed_id="ct_b", reason="r",
+                        at=AT + timedelta(seconds=1), survivor_before=_contact("ct_a"),
+                        absorbed_before=_contact("ct_b"))  # fmt: skip
+    undone = first.model_copy(
+        update={"id": "mg_1", "at": AT, "survivor_id": "ct_c", "absorbed_id": "ct_a",
+                "undone_at": AT}
+    )  # fmt: skip
+    others = first.model_copy(update={"id": "mg_3", "survivor_id": "ct_x", "absorbed_id": "ct_y"})
+    elsewhere = first.model_copy(update={"tenant": "other"})
+    store.commit(Changes(merges=(first, undone, others)))
+    store.commit(Changes(merges=(elsewhere,)))
+    assert store.merges_of("default", ["ct_a"]) == [undone, first]
+    assert store.merges_of("default", ["ct_b"]) == [first]
+    assert store.merges_of("default", ["ct_c", "ct_y"]) == [undone, others]
+    assert store.merges_of("default", ["ct_z"]) == []
+    assert store.merges_of("default", []) == []
+    assert store.merges_of("other", ["ct_a"]) == [elsewhere]

@@ -1,4 +1,4 @@
-"""Data subject rights over the store: export everything held on a person, and erase it.
+"""Data subject rights over the store: erase a person (``_export`` shows what is held).
 
 Erasure keeps what the law asks a controller to be able to show: for every
 consent record, a ``ConsentProof`` (keyed address hash, purpose, action,
@@ -15,6 +15,11 @@ no longer leads to them, but their cases' texts to it are theirs all the same
 (an agent's text kept to be carried to another channel). Such an address that
 nobody holds now is erased as theirs; one another contact holds is that
 person's, and keeps its consent and its own messages.
+
+An address the person shares with somebody else keeps what is theirs
+(``_sharing``): the consent records and messages of the other person's cases,
+and their verifications of it. The records the person's own cases made on an
+address somebody else holds go, and nothing else of that address.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from escalate._models import Event, Handoff, HandoffState
 from escalate.consent._ledger_service import address_hash
 from escalate.consent._policy import ConsentPolicy
 from escalate.consent._records import ConsentProof
+from escalate.consent._sharing import Sharers, cases_elsewhere, sharers
 from escalate.identity._forgetting import (
     forgotten_merges,
     forgotten_proposals,
@@ -44,13 +50,13 @@ if TYPE_CHECKING:
     from escalate.identity._contact import Contact
     from escalate.store._protocol import Store
 
-__all__ = ["ERASED", "erase_contact", "export_contact"]
+__all__ = ["ERASED", "erase_contact", "handoffs_of", "once_held"]
 
 #: The close reason of a handoff declined because its contact was erased.
 ERASED = "contact erased"
 
 
-def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
+def handoffs_of(store: Store, contact: Contact) -> list[Handoff]:
     """The person's handoffs: theirs, and those of the contacts merged into theirs."""
     ids: set[str | None] = set()
     for contact_id in merged_contact_ids(store, contact.tenant, contact.id):
@@ -58,65 +64,6 @@ def _handoffs(store: Store, contact: Contact) -> list[Handoff]:
         ids |= {h.id for h in store.open_handoffs_for_contact(contact.tenant, contact_id)}
     found = (store.get_handoff(contact.tenant, hid) for hid in sorted(i for i in ids if i))
     return [handoff for handoff in found if handoff is not None]
-
-
-def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dict[str, Any]:
-    """Everything the store holds on ``contact``, JSON-ready."""
-    tenant = contact.tenant
-    # What erasure deletes as the person's, access shows them too: their linked
-    # addresses and those unlinked from them that nobody holds now.
-    held = (*contact.identities, *_once_held(store, contact))
-    addresses = [i for i in dict.fromkeys(held) if i.kind is not IdentityKind.SOCIAL]
-    handoffs = _handoffs(store, contact)
-    handoff_ids = {handoff.id for handoff in handoffs}
-    # Another person's case that texted a number both gave is theirs: its
-    # messages (that person's case, and their agent's words) are not the
-    # person's to be shown (GDPR Art. 15(4)).
-    messages = [
-        item
-        for item in store.outbox(tenant)
-        if item.handoff_id in handoff_ids
-        or (item.handoff_id is None and getattr(item.command, "to", None) in addresses)
-    ]
-    return {
-        "contact": contact.model_dump(mode="json"),
-        "consent": [
-            record.model_dump(mode="json")
-            for address in addresses
-            for record in store.consent_records(tenant, address)
-        ],
-        "consent_proofs": [
-            proof.model_dump(mode="json")
-            for address in addresses
-            for proof in store.consent_proofs(tenant, address_hash(policy, tenant, address))
-        ],
-        "handoffs": [handoff.model_dump(mode="json") for handoff in handoffs],
-        "messages": [item.model_dump(mode="json") for item in messages],
-        "events": [event.model_dump(mode="json") for event in _events(store, contact, handoffs)],
-        # Erasure rewrites these too; the code's hash and salt stay out, as a
-        # six-digit code falls to trying every one against them.
-        "verifications": [
-            challenge.model_dump(mode="json", exclude={"salt", "code_hash"})
-            for address in addresses
-            for challenge in store.verifications_of(tenant, address)
-        ],
-    }
-
-
-def _events(store: Store, contact: Contact, handoffs: list[Handoff]) -> list[Event]:
-    """The audit events about the person: those of their contacts (theirs and those
-    merged into it) and of their cases, oldest first.
-
-    A case's events name no contact before one is given, and a merged contact's
-    case keeps naming that contact: by contact id alone both were left out.
-    """
-    tenant = contact.tenant
-    found: dict[str, Event] = {}
-    for contact_id in merged_contact_ids(store, tenant, contact.id):
-        found.update((e.id, e) for e in store.events(tenant, contact_id=contact_id))
-    for handoff in handoffs:
-        found.update((e.id, e) for e in store.events(tenant, handoff_id=handoff.id))
-    return sorted(found.values(), key=lambda event: (event.seq or 0, event.at))
 
 
 def _scrub_handoff(store: Store, handoff: Handoff, now: datetime, actor: str) -> None:
@@ -171,7 +118,7 @@ def _scrub_handoff(store: Store, handoff: Handoff, now: datetime, actor: str) ->
             continue
 
 
-def _once_held(store: Store, contact: Contact) -> list[Identity]:
+def once_held(store: Store, contact: Contact) -> list[Identity]:
     """Addresses unlinked from the person (or from a contact merged into theirs) that
     no contact holds now: nobody but the person is left for them to belong to."""
     found: dict[Identity, None] = {}
@@ -188,7 +135,11 @@ _MESSAGES = frozenset({"send_message", "post_public_reply"})
 
 
 def _none_in_flight(
-    store: Store, contact: Contact, handoffs: list[Handoff], addresses: list[Identity]
+    store: Store,
+    contact: Contact,
+    handoffs: list[Handoff],
+    addresses: list[Identity],
+    others: Sharers,
 ) -> None:
     """Refuse to finish while a worker holds one of the person's messages.
 
@@ -208,7 +159,11 @@ def _none_in_flight(
         if item.status is OutboxStatus.CLAIMED
         and (
             (item.handoff_id in ids and item.command.kind in _MESSAGES)
-            or getattr(item.command, "to", None) in addresses
+            or (
+                (to := getattr(item.command, "to", None)) in addresses
+                # Another person's case on a number both use keeps its rows.
+                and item.handoff_id not in others.cases.get(to, frozenset())
+            )
         )
     ]
     if held:
@@ -232,19 +187,39 @@ def _erase(
     tenant = contact.tenant
     kept: list[ConsentProof] = []
     # Social accounts too: a merge's snapshot of their link carries the handle.
-    addresses = list(dict.fromkeys((*contact.identities, *_once_held(store, contact))))
+    addresses = list(dict.fromkeys((*contact.identities, *once_held(store, contact))))
+    handoffs = handoffs_of(store, contact)
+    own_cases = [handoff.id for handoff in handoffs]
+    # Read before anything goes: another person's cases on the person's addresses
+    # (theirs, kept), and the records the person's cases made on addresses held
+    # by somebody else (the person's, erased), found by the cases' addresses.
+    others = sharers(
+        store, tenant, merged_contact_ids(store, tenant, contact.id), own_cases, addresses
+    )
+    elsewhere = cases_elsewhere(store, handoffs, addresses)
     for address in addresses:
         if address.kind is IdentityKind.SOCIAL:
             continue
         hashed = address_hash(policy, tenant, address)
-        proofs = [ConsentProof.of(r, hashed) for r in store.consent_records(tenant, address)]
-        store.erase_address(tenant, address, proofs)
+        records = store.consent_records(tenant, address)
+        proofs = [ConsentProof.of(r, hashed) for r in records if not others.owns(r)]
+        store.erase_address(
+            tenant, address, proofs, keep_handoffs=others.cases.get(address, frozenset())
+        )
         kept.extend(proofs)
-    handoffs = _handoffs(store, contact)
-    store.erase_messages(tenant, [handoff.id for handoff in handoffs])
+    for address, records in elsewhere.items():
+        hashed = address_hash(policy, tenant, address)
+        proofs = [ConsentProof.of(record, hashed) for record in records]
+        store.erase_consent_records(tenant, address, proofs)
+        kept.extend(proofs)
+    store.erase_messages(tenant, own_cases)
     for handoff in handoffs:
         _scrub_handoff(store, handoff, now, actor)
-    _none_in_flight(store, contact, handoffs, addresses)
+    _none_in_flight(store, contact, handoffs, addresses, others)
+
+    def keeps(address: Identity, contact_id: str) -> bool:
+        return others.keeps(store, tenant, address, contact_id)
+
     for _ in range(3):
         current = store.get_contact(tenant, contact.id) or contact
         person = merged_contact_ids(store, tenant, contact.id)
@@ -264,7 +239,7 @@ def _erase(
             if address.kind is IdentityKind.SOCIAL:
                 continue
             for other in store.contacts_unlinked_from(tenant, address):
-                if other.id == current.id:
+                if other.id == current.id or keeps(address, other.id):
                     continue
                 base = forgotten.get(other.id) or other.model_copy(
                     update={"version": other.version + 1}
@@ -272,9 +247,11 @@ def _erase(
                 forgotten[other.id] = base.model_copy(
                     update={"unlinked": base.without_unlinked(address)}
                 )
-        merges = forgotten_merges(store, tenant, person, addresses)
-        proposals = forgotten_proposals(store, tenant, person, addresses, now=now, actor=actor)
-        challenges = forgotten_verifications(store, tenant, addresses)
+        merges = forgotten_merges(store, tenant, person, addresses, keeps=keeps)
+        proposals = forgotten_proposals(
+            store, tenant, person, addresses, now=now, actor=actor, keeps=keeps
+        )
+        challenges = forgotten_verifications(store, tenant, addresses, keeps=keeps)
         event = Event(
             id=new_id("ev"),
             tenant=tenant,

@@ -55,16 +55,24 @@ def consent_facts(
     the person asked to be forgotten, so a number that comes back needs consent
     anew. An erased revoke or suppression keeps holding if it was still in force
     when erased, that is if no grant came after it (a STOP undone by START is
-    not brought back by the erasure).
+    not brought back by the erasure). An erasure that kept another person's
+    records on a shared address (``_sharing``) keeps the revokes that came
+    after one of them too: the person's later grant is gone, and without the
+    STOP the older grant would authorise again.
     """
     proofs, records = store.consent_history(tenant, address, address_hash(policy, tenant, address))
     grants = [p for p in proofs if p.action is ConsentAction.GRANT]
     last_grant = max(((p.at, p.seq or 0) for p in grants), default=None)
+    first_record = min(((r.at, r.seq or 0) for r in records), default=None)
     holding = [
         p
         for p in proofs
         if p.action is not ConsentAction.GRANT
-        and (last_grant is None or (p.at, p.seq or 0) > last_grant)
+        and (
+            last_grant is None
+            or (p.at, p.seq or 0) > last_grant
+            or (first_record is not None and (p.at, p.seq or 0) > first_record)
+        )
     ]
     return [*holding, *records]
 
@@ -300,7 +308,7 @@ class ConsentLedger:
         Raises:
             NotFound: no such contact.
         """
-        from escalate.consent._erasure import export_contact  # noqa: PLC0415 - cycle
+        from escalate.consent._export import export_contact  # noqa: PLC0415 - cycle
 
         return export_contact(self._store, self._contact(contact), self.policy)
 

@@ -10,7 +10,7 @@ something), their addresses go.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,28 +26,43 @@ from escalate.identity._records import (
 if TYPE_CHECKING:
     from escalate.store._protocol import Store
 
-__all__ = ["forgotten_merges", "forgotten_proposals", "forgotten_verifications"]
+__all__ = ["Keeps", "forgotten_merges", "forgotten_proposals", "forgotten_verifications"]
+
+#: ``keeps(address, contact_id)``: the address is somebody else's too, and a record
+#: of that contact on it is theirs (``consent._sharing``): erasure leaves it.
+Keeps = Callable[[Identity, str], bool]
+
+
+def _nobody(address: Identity, contact_id: str) -> bool:
+    return False
 
 
 def _without(
-    snapshot: Contact, person: Collection[str], addresses: Collection[Identity]
+    snapshot: Contact, person: Collection[str], addresses: Collection[Identity], keeps: Keeps
 ) -> Contact:
     """A merge's snapshot of a contact, without the person.
 
     One of the person's own contacts loses every link and record, as the live
     contact does; another keeps all but the person's addresses (it is somebody
-    else, who may have held or unlinked one of them).
+    else, who may have held or unlinked one of them), or all of them when it
+    still uses them too.
     """
     if snapshot.id in person:
         return snapshot.model_copy(update={"links": (), "unlinked": ()})
-    links = tuple(link for link in snapshot.links if link.identity not in addresses)
+    gone = [address for address in addresses if not keeps(address, snapshot.id)]
+    links = tuple(link for link in snapshot.links if link.identity not in gone)
     return snapshot.model_copy(
-        update={"links": links, "unlinked": unlinked_except(snapshot.unlinked, addresses)}
+        update={"links": links, "unlinked": unlinked_except(snapshot.unlinked, gone)}
     )
 
 
 def forgotten_merges(
-    store: Store, tenant: str, person: Collection[str], addresses: Collection[Identity]
+    store: Store,
+    tenant: str,
+    person: Collection[str],
+    addresses: Collection[Identity],
+    *,
+    keeps: Keeps = _nobody,
 ) -> list[MergeRecord]:
     """The merges whose snapshots hold one of ``addresses``, without the person.
 
@@ -58,6 +73,7 @@ def forgotten_merges(
         person: the ids of the person's contacts (theirs and those merged into it).
         addresses: every address erased as theirs, social accounts included (a
             snapshot's social link carries the display handle).
+        keeps: which other contacts still use one of them (their snapshots keep it).
     """
     found: dict[str, MergeRecord] = {}
     for address in addresses:
@@ -66,8 +82,8 @@ def forgotten_merges(
     return [
         merge.model_copy(
             update={
-                "survivor_before": _without(merge.survivor_before, person, addresses),
-                "absorbed_before": _without(merge.absorbed_before, person, addresses),
+                "survivor_before": _without(merge.survivor_before, person, addresses, keeps),
+                "absorbed_before": _without(merge.absorbed_before, person, addresses, keeps),
             }
         )
         for merge in found.values()
@@ -82,16 +98,20 @@ def forgotten_proposals(
     *,
     now: datetime,
     actor: str,
+    keeps: Keeps = _nobody,
 ) -> list[MergeProposal]:
     """The proposals naming the person (a contact of theirs, or their address), without it.
 
     An open one is rejected: what it asked a human to decide, whether the person
-    is somebody else too, has nobody left to be about.
+    is somebody else too, has nobody left to be about. One between others about
+    an address one of them still uses is theirs, and stays.
     """
     changed: list[MergeProposal] = []
     for proposal in store.merge_proposals(tenant):
         names_them = bool(set(proposal.contact_ids) & set(person))
         if proposal.identity is None or not (names_them or proposal.identity in addresses):
+            continue
+        if not names_them and any(keeps(proposal.identity, c) for c in proposal.contact_ids):
             continue
         update: dict[str, object] = {"identity": None}
         if proposal.status is ProposalStatus.OPEN:
@@ -101,12 +121,16 @@ def forgotten_proposals(
 
 
 def forgotten_verifications(
-    store: Store, tenant: str, addresses: Collection[Identity]
+    store: Store, tenant: str, addresses: Collection[Identity], *, keeps: Keeps = _nobody
 ) -> list[VerificationRecord]:
-    """The challenges issued to ``addresses``, without them: none can be confirmed since."""
+    """The challenges issued to ``addresses``, without them: none can be confirmed since.
+
+    A challenge another contact that still uses the address started is theirs, and stays.
+    """
     return [
         challenge.model_copy(update={"identity": None, "version": challenge.version + 1})
         for address in addresses
         if address.kind is not IdentityKind.SOCIAL
         for challenge in store.verifications_of(tenant, address)
+        if not keeps(address, challenge.contact_id)
     ]

@@ -8,7 +8,7 @@ the lock and the sequence shared with audit events (``_seq``), and calls
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from escalate._identity import Identity
@@ -30,7 +30,9 @@ class ConsentMemory:
 
     if TYPE_CHECKING:
 
-        def _erase_outbox_to(self, tenant: str, address: Identity) -> None: ...
+        def _erase_outbox_to(
+            self, tenant: str, address: Identity, keep_handoffs: Collection[str]
+        ) -> None: ...
 
     def _apply_consent(self, changes: Changes) -> None:
         for record in changes.consent:
@@ -52,9 +54,33 @@ class ConsentMemory:
         with self._lock:
             return self.consent_proofs(tenant, address_hash), self.consent_records(tenant, address)
 
-    def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
+    def erase_address(
+        self,
+        tenant: str,
+        address: Identity,
+        proofs: Sequence[ConsentProof],
+        *,
+        keep_handoffs: Collection[str] = (),
+    ) -> None:
         with self._lock:
-            self._consent.pop((tenant, address.kind.value, address.value), None)
-            for proof in proofs:
-                self._proofs[(tenant, proof.address_hash)].append(proof)
-            self._erase_outbox_to(tenant, address)
+            key = (tenant, address.kind.value, address.value)
+            kept = [r for r in self._consent.pop(key, ()) if r.handoff_id in keep_handoffs]
+            if kept:
+                self._consent[key] = kept
+            self._keep_proofs(tenant, proofs)
+            self._erase_outbox_to(tenant, address, keep_handoffs)
+
+    def erase_consent_records(
+        self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]
+    ) -> None:
+        with self._lock:
+            key = (tenant, address.kind.value, address.value)
+            named = {proof.id for proof in proofs}
+            kept = [r for r in self._consent.pop(key, ()) if r.id not in named]
+            if kept:
+                self._consent[key] = kept
+            self._keep_proofs(tenant, proofs)
+
+    def _keep_proofs(self, tenant: str, proofs: Sequence[ConsentProof]) -> None:
+        for proof in proofs:
+            self._proofs[(tenant, proof.address_hash)].append(proof)

@@ -9,6 +9,7 @@ index stay in the store itself: every handoff write checks them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from datetime import datetime
 
 from escalate._clock import ensure_aware
@@ -83,6 +84,16 @@ class IdentityRecordsMemory:
                     or any(gone.identity == identity for gone in snapshot.unlinked)
                     for snapshot in (merge.survivor_before, merge.absorbed_before)
                 )
+            ]
+        return sorted(found, key=lambda merge: (merge.at, merge.id))
+
+    def merges_of(self, tenant: str, contact_ids: Collection[str]) -> list[MergeRecord]:
+        ids = set(contact_ids)
+        with self._lock:
+            found = [
+                merge
+                for merge in self._merges.values()
+                if merge.tenant == tenant and {merge.survivor_id, merge.absorbed_id} & ids
             ]
         return sorted(found, key=lambda merge: (merge.at, merge.id))
 

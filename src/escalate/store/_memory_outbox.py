@@ -10,7 +10,7 @@ without a scan of every row.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -136,13 +136,17 @@ class OutboxMemory:
             if not ids:
                 del self._outbox_by_handoff[item.handoff_id]
 
-    def _erase_outbox_to(self, tenant: str, address: Identity) -> None:
-        """Delete the tenant's unclaimed rows addressed to ``address`` (erasure)."""
+    def _erase_outbox_to(
+        self, tenant: str, address: Identity, keep_handoffs: Collection[str] = ()
+    ) -> None:
+        """Delete the tenant's unclaimed rows addressed to ``address`` (erasure), but
+        those of the handoffs in ``keep_handoffs`` (another person's cases)."""
         for item in list(self._outbox.values()):
             if (
                 item.tenant == tenant
                 and item.status is not OutboxStatus.CLAIMED
                 and getattr(item.command, "to", None) == address
+                and item.handoff_id not in keep_handoffs
             ):
                 self._forget_outbox(item)
 

@@ -9,7 +9,7 @@ both win: the loser gets ``ConcurrentUpdate`` and nothing of its change is writt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -163,6 +163,14 @@ class Store(Protocol):
         """
         ...
 
+    def merges_of(self, tenant: str, contact_ids: Collection[str]) -> list[MergeRecord]:
+        """Merges (active or undone) whose survivor or absorbed contact is one of
+        ``contact_ids``, oldest first.
+
+        The data subject export's lookup, so rare: a scan of the tenant's merges will do.
+        """
+        ...
+
     def get_merge_proposal(self, tenant: str, proposal_id: str) -> MergeProposal | None: ...
 
     def merge_proposals(self, tenant: str, *, status: str | None = None) -> list[MergeProposal]:
@@ -197,9 +205,29 @@ class Store(Protocol):
         """
         ...
 
-    def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
+    def erase_address(
+        self,
+        tenant: str,
+        address: Identity,
+        proofs: Sequence[ConsentProof],
+        *,
+        keep_handoffs: Collection[str] = (),
+    ) -> None:
         """Atomically replace the address's consent records by ``proofs`` and delete the
-        outbox rows addressed to it (unless a worker holds one right now)."""
+        outbox rows addressed to it (unless a worker holds one right now).
+
+        The records and rows of the handoffs in ``keep_handoffs`` stay: they are
+        the cases of another person who uses the address too (their consent,
+        their messages), and ``proofs`` holds none of their records.
+        """
+        ...
+
+    def erase_consent_records(
+        self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]
+    ) -> None:
+        """Atomically replace the address's consent records that ``proofs`` name (a
+        proof keeps its record's id) by them; its other records and its outbox rows
+        stay (a person's records on an address somebody else holds)."""
         ...
 
     def erase_messages(self, tenant: str, handoff_ids: Sequence[str]) -> None:

@@ -6,9 +6,10 @@ A mixin, as ``_sqlite_outbox``: it needs the store's ``_lock``, ``_transaction``
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -78,22 +79,62 @@ class ConsentSQL:
         with self._lock:  # reentrant: both reads inside one hold
             return self.consent_proofs(tenant, address_hash), self.consent_records(tenant, address)
 
-    def erase_address(self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]) -> None:
+    def erase_address(
+        self,
+        tenant: str,
+        address: Identity,
+        proofs: Sequence[ConsentProof],
+        *,
+        keep_handoffs: Collection[str] = (),
+    ) -> None:
+        # Another person's cases on the address keep their records and rows; a
+        # JSON array parameter keeps the statement one, however many they are.
+        keep = json.dumps(sorted(keep_handoffs))
         with self._transaction() as conn:
             conn.execute(
-                "DELETE FROM consent_records WHERE tenant = ? AND address_kind = ? AND address = ?",
-                (tenant, address.kind.value, address.value),
+                "DELETE FROM consent_records WHERE tenant = ? AND address_kind = ? AND address = ?"
+                " AND coalesce(json_extract(data, '$.handoff_id'), '') NOT IN"
+                " (SELECT value FROM json_each(?))",
+                (tenant, address.kind.value, address.value, keep),
             )
-            many(
-                conn,
-                "INSERT INTO consent_proofs (id, tenant, address_hash, at, data)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(p.id, tenant, p.address_hash, _ts(p.at), p.model_dump_json()) for p in proofs],
-            )
+            self._insert_proofs(conn, tenant, proofs)
             conn.execute(
                 "DELETE FROM outbox WHERE tenant = ? AND status != 'claimed'"
                 " AND json_extract(command, '$.to.kind') = ?"
-                " AND json_extract(command, '$.to.value') = ?",
-                (tenant, address.kind.value, address.value),
+                " AND json_extract(command, '$.to.value') = ?"
+                " AND coalesce(handoff_id, '') NOT IN (SELECT value FROM json_each(?))",
+                (tenant, address.kind.value, address.value, keep),
             )
-        self._consent.forget(lambda record: record.tenant == tenant and record.address == address)
+        kept = set(keep_handoffs)
+        self._consent.forget(
+            lambda record: (
+                record.tenant == tenant
+                and record.address == address
+                and record.handoff_id not in kept
+            )
+        )
+
+    def erase_consent_records(
+        self, tenant: str, address: Identity, proofs: Sequence[ConsentProof]
+    ) -> None:
+        named = {proof.id for proof in proofs}
+        with self._transaction() as conn:
+            many(
+                conn,
+                "DELETE FROM consent_records WHERE tenant = ? AND id = ?"
+                " AND address_kind = ? AND address = ?",
+                [(tenant, i, address.kind.value, address.value) for i in sorted(named)],
+            )
+            self._insert_proofs(conn, tenant, proofs)
+        self._consent.forget(lambda record: record.tenant == tenant and record.id in named)
+
+    @staticmethod
+    def _insert_proofs(
+        conn: sqlite3.Connection, tenant: str, proofs: Sequence[ConsentProof]
+    ) -> None:
+        many(
+            conn,
+            "INSERT INTO consent_proofs (id, tenant, address_hash, at, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(p.id, tenant, p.address_hash, _ts(p.at), p.model_dump_json()) for p in proofs],
+        )

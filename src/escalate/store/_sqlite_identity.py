@@ -9,8 +9,9 @@ merge and verification tables come from migration 2. It also holds ``ts`` and
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -209,6 +210,16 @@ class IdentityRecordsSQL:
             " AND node.type = 'object' AND json_extract(node.value, '$.kind') = ?"
             " AND json_extract(node.value, '$.value') = ?) ORDER BY at, id",
             (tenant, identity.kind.value, identity.value),
+        )
+        return [MergeRecord.model_validate_json(str(row[0])) for row in rows]
+
+    def merges_of(self, tenant: str, contact_ids: Collection[str]) -> list[MergeRecord]:
+        ids = json.dumps(sorted(contact_ids))
+        rows = self._all(
+            "SELECT data FROM contact_merges WHERE tenant = ?"
+            " AND (survivor_id IN (SELECT value FROM json_each(?))"
+            " OR absorbed_id IN (SELECT value FROM json_each(?))) ORDER BY at, id",
+            (tenant, ids, ids),
         )
         return [MergeRecord.model_validate_json(str(row[0])) for row in rows]
 
