@@ -20,11 +20,9 @@ from typing import Any
 from escalate._exceptions import ConcurrentUpdate, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus
 from escalate._models import Handoff
-from escalate.consent._ledger import consent_basis
-from escalate.consent._ledger_service import consent_facts
 from escalate.consent._making import consent_event
-from escalate.consent._provider_events import records_from_provider_event
-from escalate.consent._records import ConsentRecord, Purpose
+from escalate.consent._opt_out import opt_out_records
+from escalate.consent._records import ConsentRecord
 from escalate.store._protocol import Changes, OutboxItem, OutboxReport, OutboxStatus, OutboxUpdate
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._engine import Engine
@@ -260,26 +258,25 @@ class Outbox:
         error_code: str | None,
         provider_message_id: str | None,
     ) -> tuple[ConsentRecord, ...]:
-        """The revoke a carrier opt-out report (Twilio 21610) stands for, unless the
-        address is already opted out (the webhook records it before reconciling)."""
+        """The revoke a carrier opt-out report (Twilio 21610) stands for, as when the
+        send itself raised ``RecipientOptedOut`` (the same builder)."""
         command = item.command
         if (
             not isinstance(command, SendMessage)
             or failure_reason(provider, error_code) != "RecipientOptedOut"
         ):
             return ()
-        now = self._engine.clock.now()
-        facts = consent_facts(self._store, item.tenant, command.to, self._engine.consent)
-        if consent_basis(facts, Purpose.TRANSACTIONAL, now).reason in ("revoked", "suppressed"):
-            return ()
-        return records_from_provider_event(
+        return opt_out_records(
+            self._store,
+            self._engine.consent,
             tenant=item.tenant,
-            provider=provider,
-            event=str(error_code),
             address=command.to,
-            at=now,
-            provider_message_id=provider_message_id,
+            channel=command.channel,
+            provider=provider,
+            code=error_code,
+            at=self._engine.clock.now(),
             handoff_id=item.handoff_id,
+            provider_message_id=provider_message_id,
         )
 
     def _fail(

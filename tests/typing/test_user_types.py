@@ -129,6 +129,22 @@ SendGridWebhook("key", public_base_url=8080)
 SendGridInboundParse("key", tenant=None)
 """
 
+# Provider from_env overrides: two right, then a wrong type and a misspelt keyword each.
+PROBE_FROM_ENV = """\
+from escalate.transports.sendgrid import SendGridEmail
+from escalate.transports.smtp import SMTPEmail
+from escalate.transports.twilio import TwilioSMS
+
+TwilioSMS.from_env({}, name="twilio-us", timeout=5, from_=None, messaging_service_sid="MG1")
+SMTPEmail.from_env(port=465, ssl=True, ssl_context=None)
+TwilioSMS.from_env(timeout="5")
+TwilioSMS.from_env(from_number="+14155550100")
+SendGridEmail.from_env(from_email=None)
+SendGridEmail.from_env(api_token="SG.x")
+SMTPEmail.from_env(port="587")
+SMTPEmail.from_env(clock=None)
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -144,6 +160,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     (work / "probe_reply_address.py").write_text(PROBE_REPLY_ADDRESS)
     (work / "probe_pacer.py").write_text(PROBE_PACER)
     (work / "probe_parsers.py").write_text(PROBE_PARSERS)
+    (work / "probe_from_env.py").write_text(PROBE_FROM_ENV)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -161,6 +178,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "probe_reply_address.py"),
             str(work / "probe_pacer.py"),
             str(work / "probe_parsers.py"),
+            str(work / "probe_from_env.py"),
         ]
     )
     assert not stderr, stderr
@@ -277,3 +295,13 @@ def test_webhook_parser_keywords_are_typed(mypy_report: str) -> None:
     """
     errors = [line for line in lines_of(mypy_report, "probe_parsers.py") if "error:" in line]
     assert [line.split(":")[1] for line in errors] == ["6", "7", "8"], errors
+
+
+def test_from_env_overrides_are_typed(mypy_report: str) -> None:
+    """A provider's ``from_env`` keyword of the wrong type, or misspelt, is a type error.
+
+    They went through ``**overrides: Any``, so ``timeout="5"`` or ``from_number=``
+    passed mypy; the overrides are the constructor's arguments (lines 5 and 6 pass).
+    """
+    errors = [line for line in lines_of(mypy_report, "probe_from_env.py") if "error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["7", "8", "9", "10", "11", "12"], errors

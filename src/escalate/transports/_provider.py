@@ -7,15 +7,22 @@ tried most specific first, for example ``("21610", "400", "4xx")`` for a Twilio
 error code 21610 on an HTTP 400. Network failures use the shared ``net:*`` keys,
 so whether a request left the machine decides retry versus hold, the same way for
 every provider.
+
+``check_overrides`` holds a ``from_env``'s keyword overrides to the adapter's
+``TypedDict`` of them (the constructor's arguments): a type checker reads the
+same ``TypedDict`` at the user's call.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Union, get_args, get_origin, get_type_hints
 
 from escalate._exceptions import (
+    InvalidInput,
     RetryableTransportError,
     TransportError,
     UnknownOutcomeError,
@@ -24,6 +31,7 @@ from escalate._exceptions import (
 __all__ = [
     "NETWORK_ERRORS",
     "ErrorTable",
+    "check_overrides",
     "error_for",
     "http_keys",
     "retry_after_seconds",
@@ -109,3 +117,42 @@ def error_for(
     if issubclass(cls, RetryableTransportError):
         return cls(message, provider=provider, code=code, raw=raw, retry_after=retry_after)
     return cls(message, provider=provider, code=code, raw=raw)
+
+
+def check_overrides(owner: str, options: object, overrides: Mapping[str, object]) -> None:
+    """Refuse a keyword ``options`` (a ``TypedDict``) does not name, or a value not of its type.
+
+    Checked before anything is read or built, so a bad override changes nothing.
+    Only the keyword and the value's type are named: a value may be a secret.
+
+    Raises:
+        InvalidInput: an unknown keyword, or a value of the wrong type.
+    """
+    hints = get_type_hints(options)
+    for key, value in overrides.items():
+        if key not in hints:
+            raise InvalidInput(
+                f"{owner}: unknown keyword {key!r}; it takes {', '.join(sorted(hints))}"
+            )
+        if not _fits(value, hints[key]):
+            raise InvalidInput(
+                f"{owner}: {key} must be {_describe(hints[key])}, not {type(value).__name__}"
+            )
+
+
+def _fits(value: object, hint: object) -> bool:
+    if get_origin(hint) in (Union, types.UnionType):
+        return any(_fits(value, arm) for arm in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool) and hint is not bool:
+        return False  # an int to Python, never a timeout or a port to anyone
+    if hint is float:
+        return isinstance(value, int | float)  # an int is a float to a type checker too
+    return isinstance(hint, type) and isinstance(value, hint)
+
+
+def _describe(hint: object) -> str:
+    if get_origin(hint) in (Union, types.UnionType):
+        return " | ".join(_describe(arm) for arm in get_args(hint))
+    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))

@@ -16,7 +16,7 @@ import re
 import urllib.error
 from collections.abc import Mapping
 from socket import gaierror
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from escalate._clock import Clock, SystemClock
 from escalate._exceptions import (
@@ -32,6 +32,7 @@ from escalate._models import Channel
 from escalate.transports._email import EmailSettings
 from escalate.transports._provider import (
     NETWORK_ERRORS,
+    check_overrides,
     error_for,
     http_keys,
     retry_after_seconds,
@@ -44,7 +45,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise MissingDependencyError("sendgrid", "sendgrid") from exc
 
-__all__ = ["CUSTOM_ARG", "ERRORS", "SendGridEmail"]
+__all__ = ["CUSTOM_ARG", "ERRORS", "SendGridEmail", "SendGridOptions"]
 
 #: HTTP status (with the offending field, for a 400) or network failure -> meaning.
 ERRORS: dict[str, type[TransportError]] = {
@@ -102,6 +103,25 @@ def _network_key(exc: OSError | http.client.HTTPException) -> str:
     return "net:aborted"
 
 
+class SendGridOptions(TypedDict, total=False):
+    """``SendGridEmail.from_env``'s keyword overrides: the constructor's arguments, by name.
+
+    Spelled out so a type checker checks them at the call; the tests hold them to
+    the constructor's signature, and ``from_env`` holds a call to them at run time.
+    """
+
+    api_key: str
+    from_email: str
+    from_name: str | None
+    reply_to: str | None
+    subject: str
+    message_id_domain: str | None
+    host: str
+    timeout: float
+    clock: Clock | None
+    name: str
+
+
 class SendGridEmail:
     """Sends email with SendGrid's v3 Mail Send API.
 
@@ -146,13 +166,17 @@ class SendGridEmail:
         self._clock = clock or SystemClock()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SendGridEmail:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[SendGridOptions]
+    ) -> SendGridEmail:
         """Build from ``SENDGRID_API_KEY``, ``SENDGRID_FROM_EMAIL``, ``SENDGRID_FROM_NAME``
-        and ``SENDGRID_REPLY_TO``; keyword arguments override them.
+        and ``SENDGRID_REPLY_TO``; keyword arguments (``SendGridOptions``) override them.
 
         Raises:
-            InvalidInput: a required variable is missing (named in the message).
+            InvalidInput: a required variable is missing (named in the message), or
+                an override the constructor does not take or of the wrong type.
         """
+        check_overrides("SendGridEmail.from_env", SendGridOptions, overrides)
         env = os.environ if environ is None else environ
         settings: dict[str, Any] = {
             "api_key": env.get("SENDGRID_API_KEY"),

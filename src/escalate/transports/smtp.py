@@ -19,7 +19,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from socket import gaierror
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from escalate._exceptions import (
     InvalidInput,
@@ -31,9 +31,9 @@ from escalate._exceptions import (
 from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
 from escalate._models import Channel
 from escalate.transports._email import EmailSettings, ascii_domain
-from escalate.transports._provider import NETWORK_ERRORS, error_for
+from escalate.transports._provider import NETWORK_ERRORS, check_overrides, error_for
 
-__all__ = ["ERRORS", "SMTPEmail"]
+__all__ = ["ERRORS", "SMTPEmail", "SMTPOptions"]
 
 #: "<stage> <code>", "<code>" or "<class>xx", or a network failure -> meaning.
 ERRORS: dict[str, type[TransportError]] = {
@@ -62,6 +62,29 @@ def _network_key(exc: OSError, stage: str) -> str:
 def _mailbox(address: str, name: str | None = None) -> Address:
     local, _, domain = address.rpartition("@")
     return Address(display_name=name or "", username=local, domain=domain)
+
+
+class SMTPOptions(TypedDict, total=False):
+    """``SMTPEmail.from_env``'s keyword overrides: the constructor's arguments, by name.
+
+    Spelled out so a type checker checks them at the call; the tests hold them to
+    the constructor's signature, and ``from_env`` holds a call to them at run time.
+    """
+
+    host: str
+    port: int
+    from_email: str
+    username: str | None
+    password: str | None
+    starttls: bool
+    ssl: bool
+    from_name: str | None
+    reply_to: str | None
+    subject: str
+    message_id_domain: str | None
+    timeout: float
+    ssl_context: _ssl.SSLContext | None
+    name: str
 
 
 class SMTPEmail:
@@ -109,9 +132,19 @@ class SMTPEmail:
         self.timeout = timeout
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> SMTPEmail:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[SMTPOptions]
+    ) -> SMTPEmail:
         """Build from ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
-        ``SMTP_FROM_EMAIL`` and ``SMTP_STARTTLS`` (``false`` turns it off)."""
+        ``SMTP_FROM_EMAIL`` and ``SMTP_STARTTLS`` (``false`` turns it off); keyword
+        arguments (``SMTPOptions``) override them.
+
+        Raises:
+            InvalidInput: a required variable is missing (named in the message),
+                ``SMTP_PORT`` is no port number, or an override the constructor
+                does not take or of the wrong type.
+        """
+        check_overrides("SMTPEmail.from_env", SMTPOptions, overrides)
         env = os.environ if environ is None else environ
         port = (env.get("SMTP_PORT") or "").strip() or "587"
         if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:

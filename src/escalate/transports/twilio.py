@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 from escalate._clock import Clock, SystemClock
@@ -29,6 +29,7 @@ from escalate._messages import DeliveryStatus, OutboundMessage, SendResult
 from escalate._models import Channel
 from escalate.transports._provider import (
     NETWORK_ERRORS,
+    check_overrides,
     error_for,
     http_keys,
     retry_after_seconds,
@@ -45,7 +46,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise MissingDependencyError("twilio", "twilio") from exc
 
-__all__ = ["ERRORS", "STATUSES", "STATUS_CALLBACK_PARAM", "TwilioSMS"]
+__all__ = ["ERRORS", "STATUSES", "STATUS_CALLBACK_PARAM", "TwilioOptions", "TwilioSMS"]
 
 #: Twilio error code, HTTP status or network failure -> what it means for us.
 ERRORS: dict[str, type[TransportError]] = {
@@ -134,6 +135,26 @@ def _with_id(url: str, message_id: str) -> str:
     return _callback_prefix(url) + quote_plus(message_id)
 
 
+class TwilioOptions(TypedDict, total=False):
+    """``TwilioSMS.from_env``'s keyword overrides: the constructor's arguments, by name.
+
+    Spelled out so a type checker checks them at the call; the tests hold them to
+    the constructor's signature, and ``from_env`` holds a call to them at run time.
+    """
+
+    account_sid: str
+    auth_token: str
+    from_: str | None
+    messaging_service_sid: str | None
+    status_callback: str | None
+    api_key: str | None
+    base_url: str | None
+    timeout: float
+    pool_size: int
+    clock: Clock | None
+    name: str
+
+
 class TwilioSMS:
     """Sends SMS and WhatsApp messages with Twilio's Programmable Messaging.
 
@@ -185,14 +206,18 @@ class TwilioSMS:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> TwilioSMS:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[TwilioOptions]
+    ) -> TwilioSMS:
         """Build from ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` (or ``TWILIO_API_KEY`` +
         ``TWILIO_API_SECRET``), ``TWILIO_FROM_NUMBER``, ``TWILIO_MESSAGING_SERVICE_SID``
-        and ``TWILIO_STATUS_CALLBACK_URL``; keyword arguments override them.
+        and ``TWILIO_STATUS_CALLBACK_URL``; keyword arguments (``TwilioOptions``) override them.
 
         Raises:
-            InvalidInput: a required variable is missing (named in the message).
+            InvalidInput: a required variable is missing (named in the message), or
+                an override the constructor does not take or of the wrong type.
         """
+        check_overrides("TwilioSMS.from_env", TwilioOptions, overrides)
         env = os.environ if environ is None else environ
         settings: dict[str, Any] = {
             "account_sid": env.get("TWILIO_ACCOUNT_SID"),

@@ -35,6 +35,8 @@ from escalate._exceptions import ConcurrentUpdate
 from escalate._ids import new_id
 from escalate._messages import DeliveryStatus
 from escalate._models import Event
+from escalate.consent._making import consent_event
+from escalate.consent._opt_out import opt_out_records
 from escalate.consent._policy import is_keyword_answer
 from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
 from escalate.consent._records import ConsentAction
@@ -47,6 +49,8 @@ from escalate.workflow._transition_keys import queued_version
 if TYPE_CHECKING:
     from escalate._clock import Clock
     from escalate._models import Handoff
+    from escalate.consent._policy import ConsentPolicy
+    from escalate.consent._records import ConsentRecord
     from escalate.store._protocol import Store
     from escalate.workflow._inputs import WorkflowInput
 
@@ -245,6 +249,7 @@ class ReportedSettling:
     if TYPE_CHECKING:  # provided by the Engine dataclass
         store: Store
         clock: Clock
+        consent: ConsentPolicy
         tenant: str
 
         def feed(
@@ -289,7 +294,12 @@ class ReportedSettling:
                     log.warning("outbox row %s was taken over by another worker", update.item_id)
                 return None
             made = _reported(row, update, events)
-            settlement = Changes(outbox_updates=(made.update,), events=made.events)
+            consent = self._reported_opt_out(row, made.update)
+            settlement = Changes(
+                outbox_updates=(made.update,),
+                events=(*made.events, *(consent_event(record) for record in consent)),
+                consent=consent,
+            )
             if made.then is not None and row.handoff_id is not None:
                 if self.feed(row.handoff_id, made.then, settlement=settlement):
                     return made.counter, True
@@ -306,3 +316,27 @@ class ReportedSettling:
             update.item_id,
         )
         return None
+
+    def _reported_opt_out(self, row: OutboxItem, update: OutboxUpdate) -> tuple[ConsentRecord, ...]:
+        """The revoke a carrier opt-out reported in flight stands for, as ``reconcile``
+        records it for a row no longer in flight (the same builder)."""
+        report, command = row.reported or {}, row.command
+        actor, code = str(report.get("actor") or "provider"), report.get("error_code")
+        if (
+            update.status is not OutboxStatus.FAILED
+            or not isinstance(command, SendMessage)
+            or failure_reason(actor, code) != "RecipientOptedOut"
+        ):
+            return ()
+        return opt_out_records(
+            self.store,
+            self.consent,
+            tenant=row.tenant,
+            address=command.to,
+            channel=command.channel,
+            provider=actor,
+            code=code,
+            at=self.clock.now(),
+            handoff_id=row.handoff_id,
+            provider_message_id=report.get("provider_message_id"),
+        )

@@ -20,16 +20,9 @@ from escalate._exceptions import (
     UnknownOutcomeError,
 )
 from escalate._models import Channel, Handoff
-from escalate.consent._making import make_consent_record
+from escalate.consent._opt_out import opt_out_records
 from escalate.consent._policy import is_keyword_answer
-from escalate.consent._records import (
-    ConsentAction,
-    ConsentEvidence,
-    ConsentRecord,
-    ConsentSource,
-    Decision,
-    Purpose,
-)
+from escalate.consent._records import ConsentRecord, Decision
 from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyFailed, SendDeferred
@@ -40,7 +33,9 @@ from escalate.workflow._settles import Settles
 if TYPE_CHECKING:
     from escalate._clock import Clock
     from escalate._pacing import Pacer
+    from escalate.consent._policy import ConsentPolicy
     from escalate.retry import RetryPolicy
+    from escalate.store._protocol import Store
     from escalate.transports._base import Transport
     from escalate.workflow._definition import Workflow
     from escalate.workflow._report import DispatchReport
@@ -61,6 +56,8 @@ class SendOutcomes(Settles):
     """The ``Engine``'s settlements of a send that was not simply accepted."""
 
     if TYPE_CHECKING:  # provided by the Engine dataclass and SendPath
+        store: Store
+        consent: ConsentPolicy
         clock: Clock
         workflow: Workflow
         retry: RetryPolicy
@@ -156,19 +153,17 @@ class SendOutcomes(Settles):
             if isinstance(exc, RecipientOptedOut):
                 # The carrier holds a STOP we never saw: record it as ours, with
                 # the row's settlement, so nothing else is sent to this address.
-                consent = (
-                    make_consent_record(
-                        tenant=item.tenant,
-                        address=command.to,
-                        channel=command.channel,
-                        purpose=Purpose.TRANSACTIONAL,
-                        action=ConsentAction.REVOKE,
-                        evidence=ConsentEvidence(source=ConsentSource.PROVIDER_EVENT),
-                        at=now,
-                        actor=exc.provider or transport.name,
-                        handoff_id=item.handoff_id,
-                        all_purposes=True,
-                    ),
+                # As a report of it would (Outbox.reconcile): one builder for both.
+                consent = opt_out_records(
+                    self.store,
+                    self.consent,
+                    tenant=item.tenant,
+                    address=command.to,
+                    channel=command.channel,
+                    provider=exc.provider or transport.name,
+                    code=exc.code,
+                    at=now,
+                    handoff_id=item.handoff_id,
                 )
             self._fail(
                 item,
