@@ -86,6 +86,8 @@ class ProvenanceModel(RuleBasedStateMachine):
         #: Each live link's birth (a counter: a link unlinked and linked again is new)
         #: and the contact it was made for (a tombstone: for it, through its survivor).
         self.births: dict[Identity, int] = {}
+        #: The last birth given: never reused, whatever was unlinked or erased since.
+        self.last_birth = 0
         self.made_for: dict[Identity, str] = {}
 
     def teardown(self) -> None:
@@ -149,7 +151,11 @@ class ProvenanceModel(RuleBasedStateMachine):
         return first.id, second.id
 
     def _born(self, identity: Identity, for_id: str) -> None:
-        self.births[identity] = len(self.births) + 1 + max(self.births.values(), default=0)
+        # A counter, not a value worked out from the births left: with the newest link
+        # unlinked, that gave its birth again to its relink, which the model then took
+        # for the link the absorbed contact had at a merge (so, going back to it).
+        self.last_birth += 1
+        self.births[identity] = self.last_birth
         self.made_for[identity] = for_id
 
     def _chain(self, cid: str) -> list[str]:

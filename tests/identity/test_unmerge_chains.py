@@ -12,7 +12,7 @@ from itertools import permutations
 
 import pytest
 
-from escalate import Identity, LinkSource
+from escalate import Escalator, Identity, LinkSource
 from escalate.identity import Contact, ContactBook
 from escalate.identity._merge import unlinked_from
 from escalate.store import Store
@@ -249,3 +249,31 @@ def test_undoing_a_merge_after_an_earlier_unmerge_leaves_the_other_sides_number_
     assert not _reaches(contacts, store, made["A"], PHONES["B"])
     assert _reaches(contacts, store, made["B"], PHONES["B"])
     assert _reaches(contacts, store, made["C"], PHONES["B"])
+
+
+def test_a_number_linked_again_for_the_survivor_keeps_who_linked_it_after_the_undo(
+    store: Store, clock: FakeClock
+) -> None:
+    """Unlinked and linked again for the survivor, with the source it had: a new link.
+
+    It stays with the survivor with its new provenance (who linked it, when); the
+    restored contact gets neither the number nor the old link's evidence.
+    """
+    esc = Escalator(store, clock=clock, dispatch_immediately=False)
+    made = []
+    for name in "ABC":  # the oldest survives: B, of B and C
+        made.append(esc.contacts.create(PHONES[name], LinkSource.CRM_IMPORT, actor="agent:1"))
+        clock.advance(minutes=1)
+    a, b, c = made
+    survivor, merge = esc.contacts.merge_with_record(b, c, "same person?")
+    clock.advance(minutes=1)
+    esc.contacts.unlink(survivor, PHONES["C"], actor="agent:3")
+    clock.advance(minutes=1)
+    esc.contacts.link(b, PHONES["C"], LinkSource.CRM_IMPORT, actor="agent:2")
+    kept, restored = esc.contacts.unmerge(merge.id, actor="agent:5")
+    link = kept.link_for(PHONES["C"])
+    assert link is not None
+    assert (link.actor, link.source, link.at) == ("agent:2", LinkSource.CRM_IMPORT, clock.now())
+    assert restored.links == ()
+    assert esc.contacts.resolve(PHONES["C"]) == kept
+    assert esc.contacts.get(a.id).identities == (PHONES["A"],)
