@@ -13,7 +13,6 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from types import TracebackType
 
 from escalate._clock import Clock, SystemClock
 from escalate._conflicts import outlast
@@ -26,6 +25,7 @@ from escalate._models import DEFAULT_TENANT, Event, Handoff, Thread
 from escalate._outbox import Outbox
 from escalate._pacing import Pacer
 from escalate._tenant import check_tenant
+from escalate._timers import Timers
 from escalate._worker import WorkerSettings, run_worker
 from escalate.audit import AuditReport, verify_store
 from escalate.consent._ledger_service import ConsentLedger
@@ -44,7 +44,6 @@ from escalate.workflow._events import handoff_event
 from escalate.workflow._inputs import AgentReplied, Opened, ResolveRequested, WorkflowInput
 
 __all__ = ["Escalator", "HandoffQueries"]
-
 
 log = logging.getLogger("escalate")
 
@@ -139,6 +138,7 @@ class Escalator(ContactIntake, InboundRouting):
         )
         self.handoffs = HandoffQueries(self.store, tenant)
         self.outbox = Outbox(self.engine, dispatch_immediately=dispatch_immediately)
+        self.timers = Timers(self.engine)  # a held timer's release (docs/delivery.md)
         #: Content keys of the webhook records this process applied (``handle_webhook``).
         self.webhook_seen: Seen = MemorySeen()
 
@@ -386,10 +386,7 @@ class Escalator(ContactIntake, InboundRouting):
         return self
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         self.close()
 

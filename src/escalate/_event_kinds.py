@@ -24,6 +24,8 @@ EVENT_KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "handoff.opened": "a public post was escalated (or re-escalated)",
         "handoff.transition": "a handoff changed state, with the input and the reason",
         "input.ignored": "an input the handoff's state does not accept, recorded and dropped",
+        "timer.held": "a due timer not fired: a record it needs (or its row) is unreadable",
+        "timer.released": "an operator released a held timer: due again",
         "reply.received": "an inbound message reached a handoff",
         "reply.unverified": "an email reply from a sender that could not be verified, held",
         "identity.shared_publicly": "the public post itself held a phone number or email",

@@ -274,17 +274,22 @@ def test_a_version_6_database_upgrades_with_its_records_and_audit_chains(
         old.contact_provided(opened.id, PHONE, consent=WEB_FORM_CONSENT)
         assert old.store.schema_version == 6  # type: ignore[attr-defined]
         before = old.history(opened.id)
-        pending_timers = old.store.due_timers(T0 + timedelta(days=30))
         old.close()
+    with sqlite3.connect(path) as conn:  # due timers are read through a column of schema 12
+        pending_timers = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM timers WHERE status = 'pending' ORDER BY due_at, id"
+            )
+        ]
+    conn.close()
     store = SQLiteStore(path)
     assert store.schema_version == LATEST
     esc = Escalator(store, clock=clock)
     assert [(e.id, e.seq, e.hash) for e in esc.history(opened.id)] == [
         (e.id, e.seq, e.hash) for e in before
     ]
-    assert [t.id for t in store.due_timers(T0 + timedelta(days=30))] == [
-        t.id for t in pending_timers
-    ]
+    assert [t.id for t in store.due_timers(T0 + timedelta(days=30))] == pending_timers
     esc.resolve(opened.id)
     after = esc.history(opened.id)
     assert max(e.seq or 0 for e in after) > max(e.seq or 0 for e in before)

@@ -3,8 +3,8 @@
 Found by a review: an outbox row or a handoff row that no longer read raised
 pydantic's error out of every ``run_due()``, in the claim or in ``fire_timers``,
 before anything else was sent or fired. The unreadable row now waits (a handoff's
-rows and timers, until the row is restored) or is held (an outbox row), logged
-by id, and the rest goes on.
+rows, until the row is restored) or is held (an outbox row; a timer, of its own
+row or of its handoff), logged by id, and the rest goes on.
 """
 
 from __future__ import annotations
@@ -89,10 +89,10 @@ def test_an_unreadable_handoff_leaves_its_rows_waiting_and_the_rest_are_sent(
     esc.close()
 
 
-def test_an_unreadable_handoff_leaves_its_timer_pending_and_the_others_fire(
+def test_an_unreadable_handoff_has_its_timer_held_and_the_others_fire(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    """fire_timers skips the edited handoff's timer (logged) and fires every other one."""
+    """fire_timers holds the edited handoff's timer (still pending) and fires every other one."""
     path = tmp_path / "e.db"
     sms = MemoryTransport(name="memory")
     esc = _desk(path, clock, sms, 1)
@@ -110,7 +110,10 @@ def test_an_unreadable_handoff_leaves_its_timer_pending_and_the_others_fire(
     assert _sql(
         path, "SELECT COUNT(*) FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
     ) == [(1,)]
-    esc.run_due()  # met again: still skipped, still not stopping the run
+    assert _sql(
+        path, "SELECT held FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
+    ) == [(1,)]
+    esc.run_due()  # held: not met again, not stopping the run
     esc.close()
 
 
@@ -138,10 +141,10 @@ def test_an_unreadable_outbox_row_is_held_and_every_other_row_is_sent(
 
 
 @pytest.mark.parametrize("due_at", ["2026-01-05 18:00", "0", "2026-00-01T00:00:00Z"])
-def test_an_unreadable_timer_row_is_skipped_and_the_others_fire(
+def test_an_unreadable_timer_row_is_held_and_the_others_fire(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture, due_at: str
 ) -> None:
-    """A timer whose due time was edited (no zone, not a time) waits; every other one fires."""
+    """A timer whose due time was edited (no zone, not a time) is held; every other one fires."""
     path = tmp_path / "e.db"
     sms = MemoryTransport(name="memory")
     esc = _desk(path, clock, sms, 1)
@@ -156,9 +159,12 @@ def test_an_unreadable_timer_row_is_skipped_and_the_others_fire(
     with caplog.at_level(logging.WARNING, logger="escalate"):
         report = esc.run_due()
     assert report.timers_fired == len(good)
-    assert f"timer {timer_id} of handoff {bad} cannot be read" in caplog.text
-    assert _sql(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("pending",)]
+    assert f"timer {timer_id} of handoff {bad} held, not fired" in caplog.text
+    assert repr(due_at) not in caplog.text  # what fromisoformat's own message quotes
+    assert _sql(path, "SELECT status, held FROM timers WHERE id = ?", timer_id) == [("pending", 1)]
     _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", text, timer_id)  # restored
+    assert esc.run_due().timers_fired == 0  # held until released
+    esc.timers.release(bad, timer_id)
     assert esc.run_due().timers_fired == 1
     assert _sql(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("fired",)]
     esc.close()

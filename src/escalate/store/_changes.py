@@ -146,6 +146,12 @@ class Changes:
         move_timers: ``(handoff_id, name, due_at)``: pending timers to move (after
             cancelling, before starting; a timer not pending is left alone).
         fire_timers: ids of timers this transaction handled.
+        hold_timers: ids of pending timers to hold: no longer due until released
+            (one that no longer reads, or whose handoff or contact does not);
+            still the pending timer of its name, so cancelling or restarting it
+            ends it. One not pending, or already held, raises ``StaleTimer``.
+        release_timers: ``(handoff_id, timer_id)`` of held timers to make due
+            again; one not held (or not that handoff's) raises ``StaleTimer``.
         merges: merge records to insert or update (an unmerge marks one undone).
         merge_proposals: merge proposals to insert or update.
         verifications: verification challenges; versioned like contacts.
@@ -164,6 +170,8 @@ class Changes:
     cancel_timers: Sequence[tuple[str, str]] = ()
     move_timers: Sequence[tuple[str, str, datetime]] = ()
     fire_timers: Sequence[str] = ()
+    hold_timers: Sequence[str] = ()
+    release_timers: Sequence[tuple[str, str]] = ()
     merges: Sequence[MergeRecord] = ()
     merge_proposals: Sequence[MergeProposal] = ()
     verifications: Sequence[VerificationRecord] = ()

@@ -43,6 +43,8 @@ class OutboxMemory:
     _timers: dict[str, Timer]
     #: (handoff id, name) -> id of the pending timer of that name.
     _pending_timers: dict[tuple[str, str], str]
+    #: Ids of pending timers held (``Changes.hold_timers``): not due until released.
+    _held_timers: set[str]
 
     # -- writing ----------------------------------------------------------------
 
@@ -57,6 +59,8 @@ class OutboxMemory:
             timer = self._timers.get(timer_id)
             if timer is None or timer.status is not TimerStatus.PENDING:
                 raise StaleTimer(timer_id)
+        if changes.hold_timers or changes.release_timers:
+            self._validate_holds(changes)
         for update in changes.outbox_updates:
             stored_item = self._outbox.get(update.item_id)
             if update.from_status is not None:
@@ -119,6 +123,22 @@ class OutboxMemory:
             )
             self._timers[timer.id] = timer
             self._pending_timers[(timer.handoff_id, timer.name)] = timer.id
+        if changes.hold_timers or changes.release_timers:
+            self._held_timers.update(changes.hold_timers)
+            self._held_timers.difference_update(timer_id for _, timer_id in changes.release_timers)
+
+    def _validate_holds(self, changes: Changes) -> None:
+        """Refuse a hold of a timer not pending or held already, a release of one not held."""
+        for timer_id in changes.hold_timers:
+            timer = self._timers.get(timer_id)
+            if timer is None or timer.status is not TimerStatus.PENDING:
+                raise StaleTimer(timer_id)
+            if timer_id in self._held_timers:
+                raise StaleTimer(timer_id)  # held once: its event and notice are written
+        for handoff_id, timer_id in changes.release_timers:
+            timer = self._timers.get(timer_id)
+            if timer is None or timer.handoff_id != handoff_id or timer_id not in self._held_timers:
+                raise StaleTimer(timer_id)
 
     def _finish_timer(self, timer_id: str | None, status: TimerStatus) -> None:
         timer = self._timers.get(timer_id) if timer_id else None
@@ -126,6 +146,7 @@ class OutboxMemory:
             return
         self._timers[timer.id] = timer.model_copy(update={"status": status})
         self._pending_timers.pop((timer.handoff_id, timer.name), None)
+        self._held_timers.discard(timer.id)
 
     def _forget_outbox(self, item: OutboxItem) -> None:
         """Delete a row, and its entry in the handoff index (its idempotency key stays used)."""
@@ -250,6 +271,7 @@ class OutboxMemory:
                 self._timers[timer_id]
                 for timer_id in self._pending_timers.values()
                 if self._timers[timer_id].due_at <= now
+                and timer_id not in self._held_timers
                 and (tenant is None or self._timers[timer_id].tenant == tenant)
             ]
         return sorted(due, key=lambda timer: (timer.due_at, timer.id))[:limit]

@@ -223,6 +223,19 @@ SQLITE_MIGRATIONS: Sequence[Migration] = (
             " WHERE status = 'pending'",
         ),
     ),
+    (
+        # A timer that no longer reads (or whose handoff or contact does not) is
+        # held: told once, then out of every due read until an operator releases
+        # it. A flag, not a status: a held timer is still the pending one of its
+        # name, so the workflow cancelling or restarting it still ends it. Out
+        # of the due index, so held rows cost a due read nothing.
+        12,
+        (
+            "ALTER TABLE timers ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+            "DROP INDEX timers_due",
+            "CREATE INDEX timers_due ON timers (due_at) WHERE status = 'pending' AND held = 0",
+        ),
+    ),
 )
 
 

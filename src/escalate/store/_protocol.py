@@ -93,6 +93,11 @@ class Timer(Model):
     name: str
     due_at: AwareDatetime
     status: TimerStatus = TimerStatus.PENDING
+    #: Set by a store for a row edited outside escalate that no longer reads
+    #: (what is wrong in it: fields and problems, never values); ``due_at`` is
+    #: then the time it was read as due. ``run_due`` holds such a timer rather
+    #: than fire it (``Changes.hold_timers``, docs/delivery.md).
+    unreadable: str | None = None
 
 
 @runtime_checkable
@@ -297,7 +302,10 @@ class Store(Protocol):
     def due_timers(
         self, now: datetime, *, limit: int = 100, tenant: str | None = None
     ) -> list[Timer]:
-        """Pending timers due by ``now``, earliest first; of one tenant, or of all for ``None``."""
+        """Pending timers due by ``now``, earliest first; of one tenant, or of all for ``None``.
+
+        A held timer (``Changes.hold_timers``) is not due until it is released.
+        """
         ...
 
     def close(self) -> None: ...

@@ -52,6 +52,7 @@ class MemoryStore(OutboxMemory, IdentityRecordsMemory, ConsentMemory):
         self._idempotency_keys: set[str] = set()
         self._timers: dict[str, Timer] = {}
         self._pending_timers: dict[tuple[str, str], str] = {}
+        self._held_timers: set[str] = set()
         self._proofs: dict[tuple[str, str], list[ConsentProof]] = defaultdict(list)
         self._seq = 0
         self._merges: dict[tuple[str, str], MergeRecord] = {}

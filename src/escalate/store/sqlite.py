@@ -49,7 +49,7 @@ from escalate.store._sqlite_errors import store_error
 from escalate.store._sqlite_handoffs import HandoffsSQL
 from escalate.store._sqlite_identity import IdentityRecordsSQL, many, ts
 from escalate.store._sqlite_outbox import OutboxSQL
-from escalate.store._sqlite_timers import due_timers_of
+from escalate.store._sqlite_timers import DUE_TIMERS, due_timers_of, write_holds
 
 __all__ = ["SQLiteStore"]
 
@@ -283,6 +283,8 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
                 " VALUES (?, ?, ?, ?, ?, 'pending')",
                 (timer.id, timer.tenant, timer.handoff_id, timer.name, _ts(timer.due_at)),
             )
+        if changes.hold_timers or changes.release_timers:
+            write_holds(conn, changes)
         claim = changes.claim
         if claim is None:
             return []
@@ -373,13 +375,8 @@ class SQLiteStore(HandoffsSQL, IdentityRecordsSQL, ConsentSQL, OutboxSQL):
     def due_timers(
         self, now: datetime, *, limit: int = 100, tenant: str | None = None
     ) -> list[Timer]:
-        rows = self._all(
-            "SELECT id, tenant, handoff_id, name, due_at FROM timers"
-            " WHERE status = 'pending' AND due_at <= ? AND (? IS NULL OR tenant = ?)"
-            " ORDER BY due_at, id LIMIT ?",
-            (_ts(now), tenant, tenant, limit),
-        )
-        return due_timers_of(rows)
+        rows = self._all(DUE_TIMERS, (_ts(now), tenant, tenant, limit))
+        return due_timers_of(rows, now)
 
     def close(self) -> None:
         with self._lock:

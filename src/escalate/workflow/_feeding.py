@@ -29,6 +29,7 @@ from escalate.consent._records import ConsentRecord
 from escalate.store._changes import NO_CHANGES
 from escalate.store._protocol import Changes, OutboxItem, OutboxStatus, OutboxUpdate
 from escalate.workflow._events import handoff_event
+from escalate.workflow._held_timers import HoldsTimers, unreadable_timer
 from escalate.workflow._inputs import TimerFired, WorkflowInput
 from escalate.workflow._report import REPORT_COUNTERS, DispatchReport
 from escalate.workflow._reported import ReportedSettling
@@ -50,7 +51,7 @@ class _Conflict(Exception):
     """Another commit to the handoff got in between: ``feed`` tries again."""
 
 
-class Feeding(ReportedSettling):
+class Feeding(HoldsTimers, ReportedSettling):
     """The ``Engine``'s methods that feed system inputs and settle outbox rows."""
 
     if TYPE_CHECKING:  # provided by the Engine dataclass
@@ -219,6 +220,8 @@ class Feeding(ReportedSettling):
         (its stale intro withdrawn) before that. A timer of a handoff and name
         already fired in this call (restarted already due, or left pending by
         a burst of conflicts) waits for the next call, so this always ends.
+        A timer that meets a record that no longer reads, its own row included,
+        is held (``_held_timers``): out of the next batches, not filling them.
         """
         fired = 0
         done: set[tuple[str, str]] = set()
@@ -230,13 +233,15 @@ class Feeding(ReportedSettling):
                     return fired
                 done.add((timer.handoff_id, timer.name))
                 try:
+                    if timer.unreadable is not None:  # its row was edited by hand
+                        raise unreadable_timer(timer)
                     self.feed(
                         timer.handoff_id, TimerFired(name=timer.name), fire_timers=(timer.id,)
                     )
                 except CorruptRecord as exc:
-                    # A handoff row edited by hand: its timer waits, pending, for the
-                    # row to be restored; every other handoff's timers still fire.
-                    log.warning("timer %s not fired: %s", timer.id, exc)
+                    # Its row, its handoff or its contact edited by hand: held and
+                    # told once, out of later reads, so it cannot crowd out the rest.
+                    self._hold_timer(timer, exc)
                     continue
                 fired += 1
             if len(due) < limit or not fresh:
