@@ -84,19 +84,20 @@ _INCOMPLETE_NEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 #: ``int`` refuses (or, with the limit lifted, takes quadratic time on) a long
 #: decimal; eight significant digits are past U+10FFFF, which ``unescape`` reads
 #: as U+FFFD.
-_LONG_DECIMAL = re.compile(r"&#0*[0-9]{8,}")
+_LONG_DECIMAL = re.compile(r"&#0*[0-9]{8,};?")
 
 
 def _shorten(match: re.Match[str]) -> str:
-    digits = match.group()[2:].lstrip("0")
-    return "\ufffd" if len(digits) >= 8 else f"&#{digits or '0'}"
+    digits = match.group()[2:].rstrip(";").lstrip("0")
+    if len(digits) >= 8:
+        return "\ufffd"  # unescape takes the ";" with the reference: so does this
+    return "&#" + (digits or "0") + (";" if match.group().endswith(";") else "")
 
 
 def _unescape(text: str) -> str:
     if "&" not in text:
         return text
     if "&#" in text:
-        # A ";" after the shortened reference stays and is read with it, as before.
         text = _LONG_DECIMAL.sub(_shorten, text)
     return unescape(text)
 

@@ -13,9 +13,11 @@ long value (a To of 20,000 ``"``: 6 s; a 30 MB email of such headers: an hour).
 ``compat32`` reads the same MIME structure in linear time; addresses need only
 ``getaddresses``, and ``text_of`` picks the body as ``EmailMessage.get_body`` does.
 An HTML body is read as text by ``webhooks/_html.py``, in linear time too.
-Its parameter reading is quadratic in one header's length still, so a header
-the parser or ``text_of`` looks up (Content-Type, Content-Disposition...) may be
-at most ``MAX_HEADER_CHARS`` long; the address headers are read raw, at any length.
+Its parameter reading is quadratic in one header's length, so the messages
+read here split parameters in one pass (``webhooks/_mail_params.py``), and a
+header the parser or ``text_of`` looks up (Content-Type, Content-Disposition...)
+may be at most ``MAX_HEADER_CHARS`` long; the address headers are read raw, at
+any length.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 from escalate._exceptions import InvalidWebhookPayload
 from escalate.webhooks._html import html_text
+from escalate.webhooks._mail_params import Message as _ParamsMessage
 
 __all__ = [
     "MAX_HEADER_CHARS",
@@ -72,7 +75,11 @@ class _Policy(Compat32):
     compat32 reads parameters (``get_param``, the boundary the parser looks up)
     by slicing the rest of the value once per parameter: a Content-Type of
     300,000 ``; a=b`` took 20 s. Only the headers looked up go through here.
+    Its messages split parameters in one pass (``webhooks/_mail_params.py``),
+    or every 10,000-character header would still cost milliseconds.
     """
+
+    message_factory = _ParamsMessage
 
     def header_fetch_parse(self, name: str, value: str) -> str | Header:  # type: ignore[override]
         if len(value) > MAX_HEADER_CHARS:
