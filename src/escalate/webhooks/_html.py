@@ -36,7 +36,7 @@ __all__ = ["MAX_HTML_CHARS", "html_text"]
 #: How much of an HTML body is read (characters): the reply's own words sit at its
 #: top, under a head of a few KB of style (Outlook's: up to ~100 KB); the rest is
 #: the quoted thread, which ``strip_quoted`` cuts anyway. Reading this much takes
-#: at most about half a second whatever the markup. What lies after it is not
+#: under a second whatever the markup. What lies after it is not
 #: read, and the cut never makes text the customer did not write (``html_text``).
 MAX_HTML_CHARS = 1_000_000
 
