@@ -12,9 +12,12 @@ character of a hostile parameter list and in more than quadratic time in one
 long value (a To of 20,000 ``"``: 6 s; a 30 MB email of such headers: an hour).
 ``compat32`` reads the same MIME structure in linear time; addresses need only
 ``getaddresses``, and ``text_of`` picks the body as ``EmailMessage.get_body`` does.
-Its parameter reading is quadratic in one header's length still, so a header
-the parser or ``text_of`` looks up (Content-Type, Content-Disposition...) may be
-at most ``MAX_HEADER_CHARS`` long; the address headers are read raw, at any length.
+An HTML body is read as text by ``webhooks/_html.py``, in linear time too.
+Its parameter reading is quadratic in one header's length, so the messages
+read here split parameters in one pass (``webhooks/_mail_params.py``), and a
+header the parser or ``text_of`` looks up (Content-Type, Content-Disposition...)
+may be at most ``MAX_HEADER_CHARS`` long; the address headers are read raw, at
+any length.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import Compat32
 from email.utils import collapse_rfc2231_value, getaddresses
-from html.parser import HTMLParser
 from typing import Any
 
 from escalate._exceptions import InvalidWebhookPayload
+from escalate.webhooks._html import html_text
+from escalate.webhooks._mail_params import Message as _ParamsMessage
 
 __all__ = [
     "MAX_HEADER_CHARS",
@@ -71,7 +75,11 @@ class _Policy(Compat32):
     compat32 reads parameters (``get_param``, the boundary the parser looks up)
     by slicing the rest of the value once per parameter: a Content-Type of
     300,000 ``; a=b`` took 20 s. Only the headers looked up go through here.
+    Its messages split parameters in one pass (``webhooks/_mail_params.py``),
+    or every 10,000-character header would still cost milliseconds.
     """
+
+    message_factory = _ParamsMessage
 
     def header_fetch_parse(self, name: str, value: str) -> str | Header:  # type: ignore[override]
         if len(value) > MAX_HEADER_CHARS:
@@ -260,61 +268,3 @@ def _candidates(root: Message, part: Message) -> Iterator[tuple[int, Message]]:
         children = [chosen or children[0]] if children else []
     for child in children:
         yield from _candidates(root, child)
-
-
-class _Text(HTMLParser):
-    """Text of an HTML body; quoted replies (``<blockquote>``) and non-text elements skipped.
-
-    The head ends at ``</head>`` or at ``<body>``: HTML lets a page leave its
-    ``</head>`` out (and a ``<title>`` unclosed there), and the reply after it
-    must not be read as part of the head.
-    """
-
-    _SKIP = frozenset({"blockquote", "script", "style", "title"})
-    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.open: dict[str, int] = dict.fromkeys(self._SKIP, 0)
-        self.in_head = False
-
-    @property
-    def skipping(self) -> bool:
-        return self.in_head or any(self.open.values())
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "head":
-            self.in_head = True
-        elif tag == "body":
-            self.in_head = False
-            self.open["title"] = 0  # a title left open in the head ends with it
-        elif tag in self._SKIP:
-            self.open[tag] += 1
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "head":
-            self.in_head = False
-        elif tag in self._SKIP:
-            self.open[tag] = max(0, self.open[tag] - 1)
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_text(html: str) -> str:
-    """An HTML-only reply as plain text, for keyword detection: the stdlib's
-    ``HTMLParser`` keeps the text, drops the tags and every ``<blockquote>``
-    (where Gmail, Outlook on the web and Apple Mail put the earlier message)."""
-    parser = _Text()
-    try:
-        parser.feed(html)
-        parser.close()
-    except _PARSER_ERRORS:
-        pass  # what was read so far is the text there is
-    return "".join(parser.parts)
