@@ -14,12 +14,14 @@ from dataclasses import replace
 from escalate._conflicts import CONFLICT_ATTEMPTS, outlast
 from escalate._exceptions import (
     ConcurrentUpdate,
+    CorruptRecord,
     CrossTenantError,
     InvalidInput,
     TransitionNotAllowed,
 )
 from escalate._facade import EscalatorParts
 from escalate._identity import Identity, IdentityKind
+from escalate._inbound_unreadable import record_opt_out_regardless
 from escalate._messages import InboundMessage
 from escalate._models import Channel, Handoff, HandoffState
 from escalate._routing import routing_order
@@ -105,6 +107,7 @@ class InboundRouting(EscalatorParts):
             CrossTenantError: the message names another tenant.
             ConcurrentUpdate: other writers moved the case first ``REPLY_ATTEMPTS``
                 times in a row (one is outlasted: see ``_feed_reply``).
+            CorruptRecord: a record it reads does not (an opt-out is recorded first).
         """
         if not isinstance(message, InboundMessage):
             raise InvalidInput("inbound() takes an InboundMessage")
@@ -113,36 +116,42 @@ class InboundRouting(EscalatorParts):
                 f"message for tenant {message.tenant!r} given to tenant {self.tenant!r}'s escalator"
             )
         now = self.clock.now()
-        contact = self.contacts.resolve(message.sender)
         if message.sender.kind is IdentityKind.SOCIAL:
             # A DM: consent is kept for phone numbers and emails, not social accounts.
+            contact = self.contacts.resolve(message.sender)
             return self._route_inbound(message, contact, opted_out=False, confirmed_opt_in=False)
-        handoffs = self._open_handoffs(contact) if contact else []
-        facts = consent_facts(self.store, self.tenant, message.sender, self.engine.consent)
-        # A case that asked this number for its YES though the number belongs to
-        # another contact (a conflict left for an agent) is still answered by it.
-        asking = self._asking_case(facts, message.sender, handoffs)
-        handoffs += asking
-        texting = self._texting_cases(facts, message.sender, contact, handoffs)
-        ordered = routing_order(message.body, handoffs, texting)
-        signed = self._signed_handoff(message)
-        if signed is not None and signed.is_open:
-            # The case the reply goes to is the one its consent side speaks of
-            # (a review notice names it), not the sender's newest.
-            ordered = [signed, *(h for h in ordered if h.id != signed.id)]
-        plan = plan_reply(
-            message,
-            facts,
-            tenant=self.tenant,
-            handoff=ordered[0] if ordered else None,
-            policy=self.engine.consent,
-            brand=str(self.workflow.settings.get("brand", "Support")),
-            now=now,
-            awaiting_opt_in=any(
-                h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
-                for h in (*handoffs, *texting)
-            ),
-        )
+        try:
+            contact = self.contacts.resolve(message.sender)
+            handoffs = self._open_handoffs(contact) if contact else []
+            facts = consent_facts(self.store, self.tenant, message.sender, self.engine.consent)
+            # A case that asked this number for its YES though the number belongs to
+            # another contact (a conflict left for an agent) is still answered by it.
+            asking = self._asking_case(facts, message.sender, handoffs)
+            handoffs += asking
+            texting = self._texting_cases(facts, message.sender, contact, handoffs)
+            ordered = routing_order(message.body, handoffs, texting)
+            signed = self._signed_handoff(message)
+            if signed is not None and signed.is_open:
+                # The case the reply goes to is the one its consent side speaks of
+                # (a review notice names it), not the sender's newest.
+                ordered = [signed, *(h for h in ordered if h.id != signed.id)]
+            plan = plan_reply(
+                message,
+                facts,
+                tenant=self.tenant,
+                handoff=ordered[0] if ordered else None,
+                policy=self.engine.consent,
+                brand=str(self.workflow.settings.get("brand", "Support")),
+                now=now,
+                awaiting_opt_in=any(
+                    h.state is HandoffState.AWAITING_CONSENT and h.address == message.sender
+                    for h in (*handoffs, *texting)
+                ),
+            )
+        except CorruptRecord as unreadable:
+            # A STOP needs none of these reads: recorded, or it would be lost.
+            record_opt_out_regardless(self, message, unreadable, now)
+            raise
         policy = self.engine.consent
         held = (plan.revoked and opt_out_unverified(message, policy, signed=signed)) or (
             reply_unverified(plan, message, policy, signed=signed)

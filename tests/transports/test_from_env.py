@@ -158,3 +158,12 @@ def test_any_keyword_not_taken_is_refused(key: str) -> None:
         with pytest.raises(InvalidInput, match="unknown keyword") as raised:
             case.cls.from_env(case.env, **{key: "x"})
         assert repr(key) in str(raised.value)
+
+
+def test_a_port_override_wins_over_an_unreadable_smtp_port() -> None:
+    """Kubernetes sets ``SMTP_PORT=tcp://10.0.0.7:25`` for a service named ``smtp``: a
+    ``port=`` override replaces it unread, where it used to be refused for it."""
+    env = {**CASES["smtp"].env, "SMTP_PORT": "tcp://10.0.0.7:25"}
+    assert SMTPEmail.from_env(env, port=2525).port == 2525
+    with pytest.raises(InvalidInput, match="SMTP_PORT is not a port number"):
+        SMTPEmail.from_env(env)

@@ -145,6 +145,31 @@ SMTPEmail.from_env(port="587")
 SMTPEmail.from_env(clock=None)
 """
 
+# Today's public names for held records and late replies: typed, and misuse an error.
+PROBE_HOLDS = """\
+from datetime import UTC, datetime
+from escalate import Escalator
+from escalate.store import Changes, Timer
+from escalate.transports.sendgrid import SendGridOptions
+from escalate.transports.smtp import SMTPOptions
+from escalate.transports.twilio import TwilioOptions
+from escalate.workflow import PostPublicReply
+
+esc = Escalator("memory://")
+now = datetime.now(UTC)
+reveal_type(esc.timers.release("ho_1", "tm_1", actor="agent:7"))
+reveal_type(Timer(id="tm_1", handoff_id="ho_1", name="remind", due_at=now).unreadable)
+reveal_type(Changes(hold_timers=("tm_1",), release_timers=(("ho_1", "tm_1"),)).hold_timers)
+reply = PostPublicReply(text="Back Monday. K7QP-3M", valid_until=now, later_text="K7QP-3M")
+reveal_type(reply.text_at(now))
+reveal_type(reply.later_text)
+twilio: TwilioOptions = {"name": "twilio-us", "timeout": 5.0}
+sendgrid: SendGridOptions = {"from_email": "help@example.com"}
+smtp: SMTPOptions = {"port": 2525}
+esc.timers.release("ho_1")
+smtp_bad: SMTPOptions = {"port": "2525"}
+"""
+
 
 @pytest.fixture(scope="module")
 def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -161,6 +186,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
     (work / "probe_pacer.py").write_text(PROBE_PACER)
     (work / "probe_parsers.py").write_text(PROBE_PARSERS)
     (work / "probe_from_env.py").write_text(PROBE_FROM_ENV)
+    (work / "probe_holds.py").write_text(PROBE_HOLDS)
     stdout, stderr, _ = mypy_api.run(
         [
             "--strict",
@@ -179,6 +205,7 @@ def mypy_report(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(work / "probe_pacer.py"),
             str(work / "probe_parsers.py"),
             str(work / "probe_from_env.py"),
+            str(work / "probe_holds.py"),
         ]
     )
     assert not stderr, stderr
@@ -305,3 +332,19 @@ def test_from_env_overrides_are_typed(mypy_report: str) -> None:
     """
     errors = [line for line in lines_of(mypy_report, "probe_from_env.py") if "error:" in line]
     assert [line.split(":")[1] for line in errors] == ["7", "8", "9", "10", "11", "12"], errors
+
+
+def test_held_timers_and_late_replies_are_typed(mypy_report: str) -> None:
+    """``esc.timers.release``, ``Timer.unreadable``, the hold ``Changes``, a reply's
+    ``text_at`` and the ``from_env`` option dicts are precise types; misuse is an error."""
+    lines = lines_of(mypy_report, "probe_holds.py")
+    revealed = [line.split('type is "')[1].rstrip('"') for line in lines if "note:" in line]
+    assert revealed == [
+        "None",
+        "str | None",
+        "typing.Sequence[str]",
+        "str",
+        "str | None",
+    ], lines
+    errors = [line for line in lines if "error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["20", "21"], errors

@@ -128,17 +128,28 @@ class OutboxMemory:
             self._held_timers.difference_update(timer_id for _, timer_id in changes.release_timers)
 
     def _validate_holds(self, changes: Changes) -> None:
-        """Refuse a hold of a timer not pending or held already, a release of one not held."""
+        """Refuse a hold of a timer not pending or held already, a release of one not held.
+
+        Judged as ``SQLiteStore`` writes them: after the change's fired, cancelled
+        and restarted timers, holds before releases, one at a time.
+        """
+        pending = self._pending_timers
+        ended = set(changes.fire_timers)
+        ended.update(pending.get(key, "") for key in changes.cancel_timers)
+        ended.update(pending.get((t.handoff_id, t.name), "") for t in changes.timers)
+        held = set(self._held_timers)
         for timer_id in changes.hold_timers:
             timer = self._timers.get(timer_id)
-            if timer is None or timer.status is not TimerStatus.PENDING:
+            if timer is None or timer.status is not TimerStatus.PENDING or timer_id in ended:
                 raise StaleTimer(timer_id)
-            if timer_id in self._held_timers:
+            if timer_id in held:
                 raise StaleTimer(timer_id)  # held once: its event and notice are written
+            held.add(timer_id)
         for handoff_id, timer_id in changes.release_timers:
             timer = self._timers.get(timer_id)
-            if timer is None or timer.handoff_id != handoff_id or timer_id not in self._held_timers:
+            if timer is None or timer.handoff_id != handoff_id or timer_id not in held - ended:
                 raise StaleTimer(timer_id)
+            held.discard(timer_id)
 
     def _finish_timer(self, timer_id: str | None, status: TimerStatus) -> None:
         timer = self._timers.get(timer_id) if timer_id else None

@@ -146,7 +146,9 @@ class SMTPEmail:
         """
         check_overrides("SMTPEmail.from_env", SMTPOptions, overrides)
         env = os.environ if environ is None else environ
-        port = (env.get("SMTP_PORT") or "").strip() or "587"
+        # An override wins unread: Kubernetes sets SMTP_PORT=tcp://10.0.0.7:25 for a
+        # service named smtp, which from_env(port=587) must not be refused for.
+        port = "587" if "port" in overrides else (env.get("SMTP_PORT") or "").strip() or "587"
         if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
             # int() would raise a bare ValueError quoting the value, or take "٥٨٧".
             raise InvalidInput("SMTPEmail.from_env: SMTP_PORT is not a port number (1-65535)")

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from escalate._enum import StrEnum
-from escalate._exceptions import InvalidInput, NotFound
+from escalate._exceptions import CorruptRecord, InvalidInput, NotFound
 from escalate._messages import DeliveryStatus, InboundMessage
 from escalate._redact import redact_address
 from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
@@ -238,7 +238,11 @@ def apply_provider_event(esc: Escalator, event: ProviderEvent) -> Applied:
     if event.address is None or (event.provider, name) not in PROVIDER_CONSENT_EVENTS:
         return Applied.IGNORED
     rule = f"{event.provider}:{name}"
-    records = esc.consent.records(event.address)
+    try:
+        records = esc.consent.records(event.address)
+    except CorruptRecord:
+        # A ledger row edited by hand cannot tell a repeat: recorded again, not lost.
+        records = []
     same = [
         r
         for r in records
