@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from escalate._models import Channel, Event, Handoff, HandoffState, Thread
     from escalate._outbox import Outbox
     from escalate._pacing import Pacer
+    from escalate._timers import Timers
     from escalate.audit import AuditReport
     from escalate.consent import (
         ConsentEvidence,
@@ -122,6 +123,7 @@ _LAZY: dict[str, str] = {
     "SystemClock": "escalate._clock",
     "Templates": "escalate.workflow",
     "Thread": "escalate._models",
+    "Timers": "escalate._timers",
     "Transport": "escalate.transports",
     "Workflow": "escalate.workflow",
     "extract_identities": "escalate.identity",
@@ -194,6 +196,7 @@ __all__ = [
     "SystemClock",
     "Templates",
     "Thread",
+    "Timers",
     "TransitionNotAllowed",
     "Transport",
     "TransportError",
