@@ -243,3 +243,27 @@ def test_merges_of_lists_every_merge_naming_the_contacts_on_either_side(store: S
     assert store.merges_of("default", ["ct_z"]) == []
     assert store.merges_of("default", []) == []
     assert store.merges_of("other", ["ct_a"]) == [elsewhere]
+
+
+def test_verifications_by_lists_the_challenges_started_for_the_contacts(store: Store) -> None:
+    """Erasure's and the export's lookup: the challenges whose contact is one of the ids,
+    whatever their address, erased ones too, oldest first; never another tenant's."""
+    first = VerificationRecord(id="vc_2", contact_id="ct_a", identity=PHONE, salt="00",
+                               code_hash="ab", created_at=AT,
+                               expires_at=AT + timedelta(minutes=10))  # fmt: skip
+    later = first.model_copy(
+        update={"id": "vc_1", "identity": Identity.email("a@example.com"),
+                "created_at": AT + timedelta(seconds=1)}
+    )  # fmt: skip
+    others = first.model_copy(update={"id": "vc_3", "contact_id": "ct_b"})
+    elsewhere = first.model_copy(update={"tenant": "other"})
+    store.commit(Changes(verifications=(later, first, others)))
+    store.commit(Changes(verifications=(elsewhere,)))
+    assert store.verifications_by("default", ["ct_a"]) == [first, later]
+    assert store.verifications_by("default", ["ct_a", "ct_b"]) == [first, others, later]
+    assert store.verifications_by("default", ["ct_z"]) == []
+    assert store.verifications_by("default", []) == []
+    assert store.verifications_by("other", ["ct_a"]) == [elsewhere]
+    erased = first.model_copy(update={"identity": None, "version": 2})
+    store.commit(Changes(verifications=(erased,)))
+    assert store.verifications_by("default", ["ct_a"]) == [erased, later]

@@ -19,7 +19,9 @@ person's, and keeps its consent and its own messages.
 An address the person shares with somebody else keeps what is theirs
 (``_sharing``): the consent records and messages of the other person's cases,
 and their verifications of it. The records the person's own cases made on an
-address somebody else holds go, and nothing else of that address.
+address somebody else holds go, and so do the verification challenges the
+person started for it (their claim to it, with the address they typed); nothing
+else of that address.
 """
 
 from __future__ import annotations
@@ -251,7 +253,7 @@ def _erase(
         proposals = forgotten_proposals(
             store, tenant, person, addresses, now=now, actor=actor, keeps=keeps
         )
-        challenges = forgotten_verifications(store, tenant, addresses, keeps=keeps)
+        challenges = forgotten_verifications(store, tenant, person, addresses, keeps=keeps)
         event = Event(
             id=new_id("ev"),
             tenant=tenant,

@@ -2,7 +2,8 @@
 
 It shows what erasure (``_erasure``) deletes or rewrites as the person's, and no
 more: another person's case on a number both gave, their consent there, their
-verification of it are theirs (GDPR Art. 15(4)). The identity history is the
+verification of it are theirs (GDPR Art. 15(4)); a verification the person
+started for somebody else's address is the person's. The identity history is the
 person's too (their merges, undone or not, and the proposals naming them); the
 other side of a merge with somebody else appears by contact id only.
 """
@@ -14,16 +15,17 @@ from typing import TYPE_CHECKING, Any
 from escalate._identity import IdentityKind
 from escalate.consent._erasure import handoffs_of, once_held
 from escalate.consent._ledger_service import address_hash
-from escalate.consent._sharing import cases_elsewhere, sharers
+from escalate.consent._sharing import Sharers, cases_elsewhere, sharers
 from escalate.identity._merge import merged_contact_ids
 
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from escalate._identity import Identity
     from escalate._models import Event, Handoff
     from escalate.consent._policy import ConsentPolicy
     from escalate.identity._contact import Contact
-    from escalate.identity._records import MergeRecord
+    from escalate.identity._records import MergeRecord, VerificationRecord
     from escalate.store._protocol import Store
 
 __all__ = ["export_contact"]
@@ -73,9 +75,7 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
         # six-digit code falls to trying every one against them.
         "verifications": [
             challenge.model_dump(mode="json", exclude={"salt", "code_hash"})
-            for address in addresses
-            for challenge in store.verifications_of(tenant, address)
-            if not others.keeps(store, tenant, address, challenge.contact_id)
+            for challenge in _challenges(store, tenant, person, addresses, others)
         ],
         "merges": [_merge(merge, person) for merge in store.merges_of(tenant, person)],
         "merge_proposals": [
@@ -84,6 +84,30 @@ def export_contact(store: Store, contact: Contact, policy: ConsentPolicy) -> dic
             if set(proposal.contact_ids) & set(person)
         ],
     }
+
+
+def _challenges(
+    store: Store,
+    tenant: str,
+    person: Collection[str],
+    addresses: Collection[Identity],
+    others: Sharers,
+) -> list[VerificationRecord]:
+    """The challenges erasure rewrites as the person's: those sent to their addresses
+    (but another user's of one), and those they started for any other address.
+
+    One of the latter names nothing of the address's holder but the address the
+    person typed themself.
+    """
+    found: dict[str, VerificationRecord] = {}
+    for address in addresses:
+        for challenge in store.verifications_of(tenant, address):
+            if not others.keeps(store, tenant, address, challenge.contact_id):
+                found.setdefault(challenge.id, challenge)
+    for challenge in store.verifications_by(tenant, person):
+        if challenge.identity is not None:
+            found.setdefault(challenge.id, challenge)
+    return sorted(found.values(), key=lambda challenge: (challenge.created_at, challenge.id))
 
 
 def _merge(merge: MergeRecord, person: Collection[str]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A merge keeps both contacts as they were (to undo it), a proposal the address
 both claimed, a verification challenge the address its code went to: each holds
-the person's addresses after their contact has let them go. Erasure rewrites
+the person's addresses after their contact has let them go (a challenge they
+started holds the address they claimed, whoever holds it now). Erasure rewrites
 them, in the transaction that empties the contact (``erase_contact``): the
 records stay (an undo, a proposal's decision, a challenge's count still mean
 something), their addresses go.
@@ -121,16 +122,36 @@ def forgotten_proposals(
 
 
 def forgotten_verifications(
-    store: Store, tenant: str, addresses: Collection[Identity], *, keeps: Keeps = _nobody
+    store: Store,
+    tenant: str,
+    person: Collection[str],
+    addresses: Collection[Identity],
+    *,
+    keeps: Keeps = _nobody,
 ) -> list[VerificationRecord]:
-    """The challenges issued to ``addresses``, without them: none can be confirmed since.
+    """The challenges issued to ``addresses``, and those the person started for any
+    other address, without their address: none can be confirmed since.
 
-    A challenge another contact that still uses the address started is theirs, and stays.
+    A challenge another contact that still uses the address started is theirs, and
+    stays. One the person started for an address somebody else holds (or nobody
+    does) is the person's claim to it, and goes like the rest: left, it kept the
+    address they typed, and confirming it linked that address to the erased
+    contact again (or proposed merging it with the holder).
+
+    Args:
+        person: the ids of the person's contacts (theirs and those merged into it).
     """
+    found: dict[str, VerificationRecord] = {}
+    for address in addresses:
+        if address.kind is IdentityKind.SOCIAL:
+            continue
+        for challenge in store.verifications_of(tenant, address):
+            if not keeps(address, challenge.contact_id):
+                found.setdefault(challenge.id, challenge)
+    for challenge in store.verifications_by(tenant, person):
+        if challenge.identity is not None:
+            found.setdefault(challenge.id, challenge)
     return [
         challenge.model_copy(update={"identity": None, "version": challenge.version + 1})
-        for address in addresses
-        if address.kind is not IdentityKind.SOCIAL
-        for challenge in store.verifications_of(tenant, address)
-        if not keeps(address, challenge.contact_id)
+        for challenge in found.values()
     ]

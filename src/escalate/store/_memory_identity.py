@@ -128,6 +128,18 @@ class IdentityRecordsMemory:
             found = [self._verifications[(tenant, challenge.id)] for challenge in issued]
         return sorted(found, key=lambda challenge: (challenge.created_at, challenge.id))
 
+    def verifications_by(
+        self, tenant: str, contact_ids: Collection[str]
+    ) -> list[VerificationRecord]:
+        ids = set(contact_ids)
+        with self._lock:
+            found = [
+                challenge
+                for challenge in self._verifications.values()
+                if challenge.tenant == tenant and challenge.contact_id in ids
+            ]
+        return sorted(found, key=lambda challenge: (challenge.created_at, challenge.id))
+
 
 def _address_key(challenge: VerificationRecord) -> IdentityKey:
     assert challenge.identity is not None  # callers index only challenges with an address

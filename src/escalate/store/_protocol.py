@@ -192,6 +192,17 @@ class Store(Protocol):
         """Every verification challenge issued to ``identity``, oldest first (erasure's)."""
         ...
 
+    def verifications_by(
+        self, tenant: str, contact_ids: Collection[str]
+    ) -> list[VerificationRecord]:
+        """Every verification challenge started for one of ``contact_ids``
+        (``VerificationRecord.contact_id``), erased ones included, oldest first.
+
+        Erasure's and the export's lookup, so rare: a scan of the tenant's
+        challenges will do.
+        """
+        ...
+
     def consent_records(self, tenant: str, address: Identity) -> list[ConsentRecord]:
         """All consent records of one address, in the order they were written."""
         ...

@@ -256,3 +256,15 @@ class IdentityRecordsSQL:
             (tenant, identity.kind.value, identity.value),
         )
         return [VerificationRecord.model_validate_json(str(row[0])) for row in rows]
+
+    def verifications_by(
+        self, tenant: str, contact_ids: Collection[str]
+    ) -> list[VerificationRecord]:
+        # No column holds the contact: erasure and export are rare, a scan will do.
+        rows = self._all(
+            "SELECT data FROM verifications WHERE tenant = ?"
+            " AND json_extract(data, '$.contact_id') IN (SELECT value FROM json_each(?))"
+            " ORDER BY created_at, id",
+            (tenant, json.dumps(sorted(contact_ids))),
+        )
+        return [VerificationRecord.model_validate_json(str(row[0])) for row in rows]

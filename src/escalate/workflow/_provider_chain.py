@@ -13,8 +13,10 @@ chain is built per send (a tuple, nothing shared between the pool's threads).
 That slot, and the failing provider's answer before it, can take up to a
 minute: the consent check is made again before a later provider sends
 (``NotAllowedNow`` when it says no), so a wait that began at 20:59:30 does not
-text someone at 21:00:30. A chain is never closed: the configured transports
-are, once each, with the ``Escalator``.
+text someone at 21:00:30. A record that check cannot read (``CorruptRecord``)
+goes out as it is, and the row is held as for the first check (``_unreadable``).
+A chain is never closed: the configured transports are, once each, with the
+``Escalator``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from escalate._exceptions import (
+    CorruptRecord,
     RetryableTransportError,
     TransportError,
     UnknownOutcomeError,
@@ -202,6 +203,11 @@ class SendPath(SendOutcomes):
         )
         try:
             result = transport.send(_outbound(item, handoff, command))
+        except CorruptRecord:
+            # A later provider's consent check (``_provider_chain``) met a record that
+            # no longer reads: nothing was sent, and the row is held as for the first
+            # check's (``_unreadable``), not as a transport's unknown error.
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is classified in _send_failed
             self._send_failed(
                 item, handoff, command, report, transport=transport, exc=exc, to=to, now=now
