@@ -15,6 +15,7 @@ from typing import Any, TypedDict, Unpack
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 from escalate._clock import Clock, SystemClock
+from escalate._domain import check_url
 from escalate._exceptions import (
     InvalidInput,
     InvalidRecipient,
@@ -131,6 +132,22 @@ def _callback_prefix(url: str) -> str:
     return f"{base}{'&' if parts.query else '?'}{STATUS_CALLBACK_PARAM}="
 
 
+def _check_callback(url: str) -> None:
+    """Refuse a StatusCallback Twilio refuses: every send would then fail for good.
+
+    Twilio answers a message create whose ``StatusCallback`` is no absolute URL
+    with a 4xx, a ``PermanentTransportError``: each case would fall back or fail.
+    The URL may carry basic-auth credentials, so it is never quoted.
+    """
+    try:
+        check_url(url, "status_callback")
+    except InvalidInput:
+        raise InvalidInput(
+            "TwilioSMS: status_callback (TWILIO_STATUS_CALLBACK_URL) must be an absolute "
+            "http(s) URL with a host, like https://hooks.example.com/twilio/status"
+        ) from None
+
+
 def _with_id(url: str, message_id: str) -> str:
     return _callback_prefix(url) + quote_plus(message_id)
 
@@ -170,6 +187,10 @@ class TwilioSMS:
         timeout: seconds to wait for Twilio; after that the outcome is unknown.
         pool_size: kept-alive connections, one per concurrent dispatcher worker.
         clock: the time source for an HTTP-date Retry-After.
+
+    Raises:
+        InvalidInput: no credentials, no sender, or a ``status_callback`` that is
+            not an absolute http(s) URL with a host (Twilio would refuse every send).
     """
 
     def __init__(
@@ -191,6 +212,8 @@ class TwilioSMS:
             raise InvalidInput("TwilioSMS needs an account sid and an auth token")
         if not (from_ or messaging_service_sid):
             raise InvalidInput("TwilioSMS needs from_ or messaging_service_sid")
+        if status_callback:
+            _check_callback(status_callback)
         self.name = name
         self.channels = frozenset({Channel.SMS, Channel.WHATSAPP})
         self.from_ = from_
@@ -214,8 +237,9 @@ class TwilioSMS:
         and ``TWILIO_STATUS_CALLBACK_URL``; keyword arguments (``TwilioOptions``) override them.
 
         Raises:
-            InvalidInput: a required variable is missing (named in the message), or
-                an override the constructor does not take or of the wrong type.
+            InvalidInput: a required variable is missing (named in the message),
+                an override the constructor does not take or of the wrong type, or a
+                status callback URL the constructor refuses.
         """
         check_overrides("TwilioSMS.from_env", TwilioOptions, overrides)
         env = os.environ if environ is None else environ
