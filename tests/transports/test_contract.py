@@ -9,13 +9,16 @@ MessagingServiceSid, a Body) is asserted on the request the SDK actually sent.
 
 from __future__ import annotations
 
+import base64
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from escalate import Channel, PermanentTransportError
+from escalate import Channel, InvalidInput, PermanentTransportError
 from escalate.transports.sendgrid import SendGridEmail
 from escalate.transports.twilio import TwilioSMS
 from tests.conftest import require_server
@@ -107,11 +110,8 @@ def test_twilio_create_is_accepted_by_the_spec(
 
 @pytest.mark.parametrize(
     ("options", "violation"),
-    [
-        ({"status_callback": "not a url"}, "StatusCallback"),
-        ({"from_": None, "messaging_service_sid": "MG-not-a-sid"}, "MessagingServiceSid"),
-    ],
-    ids=["bad-status-callback", "bad-messaging-service-sid"],
+    [({"from_": None, "messaging_service_sid": "MG-not-a-sid"}, "MessagingServiceSid")],
+    ids=["bad-messaging-service-sid"],
 )
 def test_twilio_request_the_api_would_reject_is_an_error(
     twilio_prism: str, options: dict[str, str | None], violation: str
@@ -125,6 +125,36 @@ def test_twilio_request_the_api_would_reject_is_an_error(
     assert caught.value.raw is not None
     assert caught.value.raw["status"] == 422  # type: ignore[index]
     assert violation in caught.value.raw["body"]  # type: ignore[index]
+
+
+def test_a_status_callback_the_spec_rejects_is_refused_before_any_request(
+    twilio_prism: str,
+) -> None:
+    """Twilio's spec answers 422 to a StatusCallback that is no URL, failing every
+    send; so ``TwilioSMS`` refuses one when it is built, with nothing sent."""
+    request = urllib.request.Request(
+        f"{twilio_prism}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+        data=urlencode(
+            {"To": "+14155550100", "From": FROM_NUMBER, "Body": "hi", "StatusCallback": "not a url"}
+        ).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "Basic " + base64.b64encode(f"{ACCOUNT_SID}:token".encode()).decode(),
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(request, timeout=10)
+    assert answered.value.code == 422
+    assert "StatusCallback" in answered.value.read().decode()
+    with pytest.raises(InvalidInput, match="status_callback"):
+        TwilioSMS(
+            ACCOUNT_SID,
+            "token",
+            from_=FROM_NUMBER,
+            base_url=twilio_prism,
+            status_callback="not a url",
+        )
 
 
 def test_twilio_malformed_account_sid_is_rejected(twilio_prism: str) -> None:
