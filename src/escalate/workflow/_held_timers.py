@@ -26,9 +26,8 @@ from escalate._exceptions import CorruptRecord, StaleTimer
 from escalate._ids import new_id
 from escalate._models import Event, Handoff
 from escalate.store._protocol import Changes, OutboxItem, Timer
-from escalate.workflow._commands import Notify
 from escalate.workflow._events import handoff_event
-from escalate.workflow._unreadable import UNREADABLE_RECORD
+from escalate.workflow._unreadable import UNREADABLE_RECORD, unreadable_notice
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -97,18 +96,12 @@ def _notice(
     timer: Timer, handoff: Handoff, unreadable: CorruptRecord, event: Event, now: datetime
 ) -> OutboxItem:
     """The helpdesk's notice of a timer held for ``unreadable``: the ids, never the record."""
-    text = (
+    return unreadable_notice(
+        handoff,
         f"case {handoff.reference}: timer {timer.id} ({timer.name}) is held, not fired:"
         f" {unreadable}. Once it is restored, release the timer"
-        f" (esc.timers.release({handoff.id!r}, {timer.id!r})) to fire it."
-    )
-    return OutboxItem(
-        id=new_id("ob"),
-        tenant=timer.tenant,
-        handoff_id=handoff.id,
+        f" (esc.timers.release({handoff.id!r}, {timer.id!r})) to fire it.",
         # One notice per hold: a timer released and held again is told again.
-        idempotency_key=f"{UNREADABLE_RECORD}:{timer.id}:{event.id}",
-        command=Notify(topic=UNREADABLE_RECORD, text=text),
-        due_at=now,
-        created_at=now,
+        key=f"{UNREADABLE_RECORD}:{timer.id}:{event.id}",
+        now=now,
     )

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from escalate.store._protocol import Store
     from escalate.workflow._report import DispatchReport
 
-__all__ = ["UNREADABLE_RECORD", "HoldsUnreadable"]
+__all__ = ["UNREADABLE_RECORD", "HoldsUnreadable", "unreadable_notice"]
 
 log = logging.getLogger("escalate")
 
@@ -121,16 +121,23 @@ def _notice(
     item: OutboxItem, handoff: Handoff, unreadable: CorruptRecord, now: datetime
 ) -> OutboxItem:
     """The helpdesk's notice of a row held for ``unreadable``: the ids, never the record."""
-    text = (
+    return unreadable_notice(
+        handoff,
         f"case {handoff.reference}: outbox row {item.id} is held, not sent: {unreadable}."
-        f" Once it is restored, release the row (esc.outbox.release({item.id!r})) to send it."
+        f" Once it is restored, release the row (esc.outbox.release({item.id!r})) to send it.",
+        # One notice per hold: a row released and held again is told again.
+        key=f"{UNREADABLE_RECORD}:{item.id}:{item.attempts}",
+        now=now,
     )
+
+
+def unreadable_notice(handoff: Handoff, text: str, *, key: str, now: datetime) -> OutboxItem:
+    """An ``unreadable_record`` notice row for ``handoff``'s helpdesk, due ``now``."""
     return OutboxItem(
         id=new_id("ob"),
-        tenant=item.tenant,
+        tenant=handoff.tenant,
         handoff_id=handoff.id,
-        # One notice per hold: a row released and held again is told again.
-        idempotency_key=f"{UNREADABLE_RECORD}:{item.id}:{item.attempts}",
+        idempotency_key=key,
         command=Notify(topic=UNREADABLE_RECORD, text=text),
         due_at=now,
         created_at=now,
