@@ -19,7 +19,7 @@ FITS = {Channel.SMS: PHONE, Channel.WHATSAPP: PHONE, Channel.EMAIL: EMAIL}
 
 @given(channel=st.sampled_from(list(Channel)), sender=st.sampled_from([PHONE, EMAIL, X_DM]))
 def test_sender_kind_is_checked_against_the_channel(channel: Channel, sender: Identity) -> None:
-    """A phone on SMS/WhatsApp, an email on email, or a DM's social account is built; else refused."""
+    """SMS/WhatsApp take a phone, email an email, any channel a DM's social sender; else refused."""
     fits = sender == FITS[channel] or sender == X_DM
     if fits:
         assert (
