@@ -257,6 +257,7 @@ class Escalator(ContactIntake, InboundRouting):
         """Close a handoff as resolved.
 
         Raises:
+            InvalidInput: ``reason`` is blank or not a string (``ResolveRequested``).
             NotFound: no such handoff.
             TransitionNotAllowed: the handoff is closed already.
             ConcurrentUpdate: as for ``send_message``.

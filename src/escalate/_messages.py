@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from escalate._enum import StrEnum
-from escalate._identity import Identity
+from escalate._exceptions import InvalidInput
+from escalate._identity import Identity, IdentityKind
 from escalate._model import Model
 from escalate._models import DEFAULT_TENANT, AwareDatetime, Channel
 from escalate._redact import redact_body
 
 __all__ = ["DeliveryStatus", "InboundMessage", "OutboundMessage", "SendResult"]
+
+# The address kind a private channel's sender has. A social sender (a DM) is
+# let through on any channel: ``inbound`` routes it without consent planning.
+_SENDER_KIND = {
+    Channel.SMS: IdentityKind.PHONE,
+    Channel.WHATSAPP: IdentityKind.PHONE,
+    Channel.EMAIL: IdentityKind.EMAIL,
+}
 
 
 class OutboundMessage(Model):
@@ -95,6 +104,18 @@ class InboundMessage(Model):
     sender_authenticated: bool | None = Field(default=None, strict=True)
     carrier_keyword: Literal["opt_out", "opt_in", "help"] | None = None
     raw: Any = None
+
+    @model_validator(mode="after")
+    def _check_sender_fits_channel(self) -> Self:
+        # An email "from" a phone number matches no consent record nor open case,
+        # so inbound() would drop it without a word.
+        kind = self.sender.kind
+        if kind is not IdentityKind.SOCIAL and kind is not _SENDER_KIND[self.channel]:
+            raise InvalidInput(
+                f"a {self.channel.value} message's sender must be "
+                f"Identity.{_SENDER_KIND[self.channel].value}(...), not Identity.{kind.value}(...)"
+            )
+        return self
 
     def __repr__(self) -> str:
         return (

@@ -98,12 +98,23 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+_IN_MEMORY = (
+    "an in-memory store is empty in a new process, so its report would always be "
+    "empty; pass the store your escalator writes to (sqlite:///path.db)"
+)
+
+
 def _require_existing_sqlite(url: str) -> None:
     # Opening a SQLite URL creates the file: a report on a mistyped path would
-    # silently create an empty database and report zero handoffs.
+    # silently create an empty database and report zero handoffs. An in-memory
+    # store starts empty in this process, so it would report zero handoffs too.
+    if url.strip() in ("memory://", "memory:"):
+        raise InvalidInput(f"--store {url.strip()!r}: {_IN_MEMORY}")
     if not url.startswith("sqlite://"):
         return
     path = url.removeprefix("sqlite://")
     path = path[1:] if path.startswith("/") else path
-    if path and path != ":memory:" and not Path(path).exists():
+    if path == ":memory:":
+        raise InvalidInput(f"--store {url!r}: {_IN_MEMORY}")
+    if path and not Path(path).exists():
         raise InvalidInput(f"no database at {path!r}")

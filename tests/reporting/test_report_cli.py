@@ -129,16 +129,19 @@ def test_missing_matplotlib_names_the_extra(
     assert not (tmp_path / "y.png").exists()
 
 
-def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A missing database file, an unknown URL or a naive time exit 2 and create nothing."""
     missing = tmp_path / "nope.db"
     assert main(["report", "--store", f"sqlite:///{missing}"]) == 2
     assert not missing.exists()
     assert main(["report", "--store", "redis://x"]) == 2
-    assert main(["report", "--store", "memory://", "--since", "2026-03-01T09:00"]) == 2
-    assert main(["report", "--store", "memory://", "--since", "last tuesday"]) == 2
+    store = f"sqlite:///{demo_db}"
+    assert main(["report", "--store", store, "--since", "2026-03-01T09:00"]) == 2
+    assert main(["report", "--store", store, "--since", "last tuesday"]) == 2
     inverted = ["--since", "2026-03-02", "--until", "2026-03-01"]
-    assert main(["report", "--store", "memory://", *inverted]) == 2
+    assert main(["report", "--store", store, *inverted]) == 2
     err = capsys.readouterr().err
     assert "no database" in err
     assert "time zone" in err or "zone" in err

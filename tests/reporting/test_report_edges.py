@@ -19,7 +19,7 @@ from escalate.reporting import (
 )
 from escalate.reporting._histogram import _title
 from escalate.reporting._table import report_figures
-from escalate.store import MemoryStore
+from escalate.store import MemoryStore, open_store
 from tests.reporting.test_metrics import T0, H, M, event, make_handoff, to
 
 
@@ -120,7 +120,11 @@ def test_the_json_figures_hold_no_personal_data() -> None:
         assert personal not in text
 
 
-def test_report_with_an_empty_tenant_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_with_an_empty_tenant_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--tenant '' printed a report headed tenant 'default' that read no tenant at all."""
-    assert main(["report", "--store", "memory://", "--tenant", ""]) == 2
+    db = tmp_path / "empty.db"
+    open_store(f"sqlite:///{db}").close()
+    assert main(["report", "--store", f"sqlite:///{db}", "--tenant", ""]) == 2
     assert "tenant must be a non-empty string" in capsys.readouterr().err

@@ -87,6 +87,26 @@ class SMTPOptions(TypedDict, total=False):
     name: str
 
 
+_STARTTLS_VALUES = {
+    **dict.fromkeys(("true", "yes", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "0"), False),
+}
+
+
+def _starttls(value: str | None) -> bool:
+    # A value we cannot read must not decide about TLS: "off" once kept it on.
+    if value is None or not value.strip():
+        return True
+    starttls = _STARTTLS_VALUES.get(value.strip().lower())
+    if starttls is None:
+        # The value is not quoted: a misplaced secret would end up in a log.
+        raise InvalidInput(
+            "SMTPEmail.from_env: SMTP_STARTTLS must be one of "
+            "true, yes, on, 1 (the default) or false, no, off, 0"
+        )
+    return starttls
+
+
 class SMTPEmail:
     """Sends email through an SMTP server (STARTTLS and login by default).
 
@@ -136,13 +156,15 @@ class SMTPEmail:
         cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[SMTPOptions]
     ) -> SMTPEmail:
         """Build from ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
-        ``SMTP_FROM_EMAIL`` and ``SMTP_STARTTLS`` (``false`` turns it off); keyword
-        arguments (``SMTPOptions``) override them.
+        ``SMTP_FROM_EMAIL`` and ``SMTP_STARTTLS`` (``false``, ``no``, ``off`` or
+        ``0`` turns it off; ``true``, ``yes``, ``on`` or ``1`` or unset keeps it
+        on); keyword arguments (``SMTPOptions``) override them.
 
         Raises:
             InvalidInput: a required variable is missing (named in the message),
-                ``SMTP_PORT`` is no port number, or an override the constructor
-                does not take or of the wrong type.
+                ``SMTP_PORT`` is no port number, ``SMTP_STARTTLS`` none of the
+                values above, or an override the constructor does not take or of
+                the wrong type.
         """
         check_overrides("SMTPEmail.from_env", SMTPOptions, overrides)
         env = os.environ if environ is None else environ
@@ -158,7 +180,7 @@ class SMTPEmail:
             "username": env.get("SMTP_USERNAME"),
             "password": env.get("SMTP_PASSWORD"),
             "from_email": env.get("SMTP_FROM_EMAIL"),
-            "starttls": (env.get("SMTP_STARTTLS") or "true").lower() not in {"0", "false", "no"},
+            "starttls": True if "starttls" in overrides else _starttls(env.get("SMTP_STARTTLS")),
         }
         settings.update(overrides)
         for key in ("host", "from_email"):

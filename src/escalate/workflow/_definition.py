@@ -60,7 +60,7 @@ class Workflow(WorkflowValidation):
         required_templates: template names that must exist.
 
     Raises:
-        InvalidWorkflowDefinition: a terminal initial state or one with no
+        InvalidWorkflowDefinition: a blank name, a terminal initial state or one with no
             ``Opened`` step, an unreachable state, a non-terminal state with no way
             out or from which no terminal state can be reached, a step out of a
             terminal state (one in it may only stay there and notify), a missing
@@ -81,6 +81,9 @@ class Workflow(WorkflowValidation):
         initial: HandoffState = HandoffState.OPENED,
         required_templates: Iterable[str] = (),
     ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            # Errors and reprs say which workflow by its name: a blank one says nothing.
+            raise InvalidWorkflowDefinition("a workflow's name must be a non-blank string")
         self.name = name
         self.steps: tuple[Step, ...] = tuple(steps)
         if isinstance(templates, Templates):

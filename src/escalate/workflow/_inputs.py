@@ -9,8 +9,9 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
+from escalate._exceptions import InvalidInput
 from escalate._identity import Identity
 from escalate._messages import InboundMessage
 from escalate._model import Model
@@ -117,7 +118,17 @@ class ResolveRequested(_Input):
     """An agent (or integration) closed the case as resolved."""
 
     kind: Literal["resolve"] = "resolve"
-    reason: str = "resolved"
+    # Strict: b"done" would otherwise be read as the text "done".
+    reason: str = Field(default="resolved", strict=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_not_blank(cls, reason: str) -> str:
+        # resolve(reason="") read as "no reason given" would record a default the
+        # caller never chose; they omit the argument for that.
+        if not reason.strip():
+            raise InvalidInput("a resolve reason must not be blank (omit it for 'resolved')")
+        return reason
 
 
 class SendFailed(_Input):
