@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalate import HandoffState, InvalidInput
+from escalate import Handoff, HandoffState, InvalidInput, InvalidWorkflowDefinition
+from escalate import HandoffState as S
 from escalate.testing import Scenario
-from escalate.workflow import ResolveRequested
+from escalate.workflow import Context, Effects, Opened, ResolveRequested, Step, Workflow
 
 BLANK = st.text(alphabet=" \t\n\r\u00a0\u2003", max_size=5)
 
@@ -43,3 +44,39 @@ def test_a_reason_given_or_omitted_still_resolves() -> None:
     assert (
         scenario.esc.resolve(scenario.handoff.id, reason="duplicate").state is HandoffState.RESOLVED
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(reason=st.text(min_size=1, max_size=40).filter(str.strip))
+def test_the_agents_reason_is_the_audits_and_the_cases(reason: str) -> None:
+    """resolve(id, reason=...) is what the transition event and close_reason say.
+
+    The default workflow recorded its step's "resolved" whatever the agent gave,
+    so "duplicate of K7QP-3M" was in no record.
+    """
+    scenario = Scenario()
+    scenario.post_publicly("my order is late")
+    closed = scenario.esc.resolve(scenario.handoff.id, reason=reason)
+    assert closed.state is HandoffState.RESOLVED
+    assert closed.close_reason == reason
+    assert scenario.esc.history(closed.id)[-1].data["reason"] == reason
+
+
+def test_an_action_reason_must_be_text() -> None:
+    """An action's Effects(reason=...) is checked like a step's reason; nothing is written."""
+    flow = Workflow(
+        "t",
+        [
+            Step(S.OPENED, Opened, S.ACKNOWLEDGED, "ack"),
+            Step(S.ACKNOWLEDGED, ResolveRequested, S.RESOLVED, "resolved", _blank_reason),
+        ],
+    )
+    scenario = Scenario(workflow=flow)
+    scenario.post_publicly("my order is late")
+    with pytest.raises(InvalidWorkflowDefinition, match="non-empty string"):
+        scenario.esc.resolve(scenario.handoff.id, reason="done")
+    assert scenario.state is S.ACKNOWLEDGED
+
+
+def _blank_reason(handoff: Handoff, event: ResolveRequested, ctx: Context) -> Effects:
+    return Effects(reason=" ")

@@ -54,7 +54,7 @@ from escalate.workflow._default_actions import (
     wants_opt_in,
     went_idle,
 )
-from escalate.workflow._default_agent import AGENT_MESSAGE_STEPS
+from escalate.workflow._default_agent import AGENT_MESSAGE_STEPS, resolved_as_given
 from escalate.workflow._default_held import HELD_STEPS
 from escalate.workflow._default_settings import (
     check_reply_templates,
@@ -266,7 +266,7 @@ DEFAULT_STEPS = (
         templates=AGENT,
         sends=TX,
     ),
-    Step(OPEN, ResolveRequested, S.RESOLVED, "resolved"),
+    Step(OPEN, ResolveRequested, S.RESOLVED, "resolved", resolved_as_given),
 )
 
 

@@ -38,9 +38,14 @@ from escalate.workflow._fallback_actions import (
     fall_back_with_message,
     stale_failure,
 )
-from escalate.workflow._inputs import SendFailed
+from escalate.workflow._inputs import ResolveRequested, SendFailed
 
-__all__ = ["AGENT_MESSAGE_STEPS"]
+__all__ = ["AGENT_MESSAGE_STEPS", "resolved_as_given"]
+
+
+def resolved_as_given(handoff: Handoff, event: ResolveRequested, ctx: Context) -> Effects:
+    """Close with the agent's own reason ("duplicate of K7QP-3M"), the audit's and the case's."""
+    return Effects(reason=event.reason)
 
 
 def left_behind(handoff: Handoff, event: SendFailed, ctx: Context) -> bool:

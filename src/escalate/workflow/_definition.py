@@ -208,15 +208,16 @@ class Workflow(WorkflowValidation):
             updates["replied_version"] = handoff.version + 1
             if event.message.sender == handoff.address:
                 updates["address_replied_version"] = handoff.version + 1
+        reason = produced.reason or step.reason
         if target in TERMINAL_STATES and handoff.is_open:
             updates["closed_at"] = ctx.now
-            updates["close_reason"] = step.reason
+            updates["close_reason"] = reason
             updates["closed_version"] = handoff.version + 1
         return Transition(
             handoff=handoff.model_copy(update=updates),
             previous=handoff.state,
             commands=commands,
-            reason=step.reason,
+            reason=reason,
         )
 
     # -- describing -------------------------------------------------------------

@@ -74,10 +74,15 @@ class Context:
 
 @dataclass(frozen=True)
 class Effects:
-    """What a step's action produces: commands, and field updates for the handoff."""
+    """What a step's action produces: commands, and field updates for the handoff.
+
+    ``reason``, when given, is this transition's reason instead of the step's:
+    for a reason only the input knows (an agent's "duplicate of K7QP-3M").
+    """
 
     commands: tuple[Command, ...] = ()
     updates: Mapping[str, Any] = field(default_factory=dict)
+    reason: str | None = None
 
 
 def effects(*commands: Command, **updates: Any) -> Effects:

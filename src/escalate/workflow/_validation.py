@@ -185,6 +185,13 @@ class WorkflowValidation:
             )
         if produced.updates:
             _check_updates(step, produced.updates)
+        if produced.reason is not None and (
+            not isinstance(produced.reason, str) or not produced.reason.strip()
+        ):
+            raise InvalidWorkflowDefinition(
+                f"{step.describe()} {step.reason!r}: its action gave the reason"
+                f" {produced.reason!r}; a reason is a non-empty string"
+            )
         self._check_commands(step, produced.commands, reference)
         return produced
 
