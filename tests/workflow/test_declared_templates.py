@@ -76,10 +76,13 @@ def test_a_declared_template_renders_and_the_table_lists_it() -> None:
 
 def test_a_users_scenario_test_hits_the_undeclared_template() -> None:
     """The first complaint in a user's escalate.testing test fails, and nothing is published."""
-    with (
-        Scenario(_workflow(_reply("public.later", reference="K7QP-3M"))) as scenario,
-        pytest.raises(UndeclaredTemplate),
-    ):
+
+    def later(handoff: Any, _: object, ctx: Context) -> Any:
+        return effects(
+            PostPublicReply(text=ctx.render("public.later", reference=handoff.reference))
+        )
+
+    with Scenario(_workflow(later)) as scenario, pytest.raises(UndeclaredTemplate):
         scenario.post_publicly("my order never arrived")
     assert scenario.public_replies == []
 
@@ -132,4 +135,3 @@ def test_a_replacement_library_must_take_what_the_default_steps_pass() -> None:
     # Starting from the default variables, leaving {reference} out of the text is fine.
     kept = Workflow.default(templates=Templates(texts, variables=DEFAULT_TEMPLATES.variables))
     assert kept.templates.accepts("invite.dm") == {"reference"}
-
