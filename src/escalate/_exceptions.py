@@ -36,6 +36,7 @@ or stop contacting someone. Builtins are mixed in where they fit, so existing
     │   └── UnknownOutcomeError                    it may have been sent; hold, never resend blindly
     ├── WebhookSignatureError                    an inbound request failed verification
     ├── InvalidWorkflowDefinition                a workflow is wrong when it is defined
+    │   └── UndeclaredTemplate                     a step rendered a template not in its templates=
     ├── TransitionNotAllowed                     an event that the handoff's state does not accept
     └── MissingDependencyError (ImportError)     an optional extra is not installed
 """
@@ -71,6 +72,7 @@ __all__ = [
     "StoreFull",
     "TransitionNotAllowed",
     "TransportError",
+    "UndeclaredTemplate",
     "UnknownOutcomeError",
     "UnmergeNotPossible",
     "VerificationFailed",
@@ -367,6 +369,27 @@ class WebhookSignatureError(EscalateError):
 
 class InvalidWorkflowDefinition(EscalateError):
     """A workflow definition is inconsistent; raised when it is defined."""
+
+
+class UndeclaredTemplate(InvalidWorkflowDefinition):
+    """A step's action rendered a template its step does not declare in ``templates=``.
+
+    Raised when the step is decided (a unit test with ``escalate.testing`` hits
+    it): the definition's checks of that template, in every locale, never ran,
+    and the transition table would not list it.
+
+    Attributes:
+        template: the template's name.
+        step: the step, as the transition table shows it (``opened --opened-->``).
+    """
+
+    def __init__(self, template: str, step: str) -> None:
+        super().__init__(
+            f"{step}: renders template {template!r}, which the step does not declare"
+            f" (declare it in templates=, so it is checked in every locale)"
+        )
+        self.template = template
+        self.step = step
 
 
 class TransitionNotAllowed(EscalateError):

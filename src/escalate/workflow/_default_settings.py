@@ -14,6 +14,7 @@ from typing import Any
 
 from escalate._exceptions import InvalidInput, InvalidWorkflowDefinition
 from escalate._models import Handoff
+from escalate.workflow._default_templates import DEFAULT_VARIABLES
 from escalate.workflow._definition import Context
 from escalate.workflow._templates import Templates
 
@@ -95,7 +96,19 @@ REPLY_TEMPLATES = ("public.ack", "public.ack_off_hours", "social.private_reply")
 
 
 def check_reply_templates(library: Templates, *, off_hours: bool, consent_page: bool) -> None:
-    """Refuse a replacement library whose templates lack a field ``REQUIRED_FIELDS`` names."""
+    """Refuse a replacement library whose templates lack a field ``REQUIRED_FIELDS`` names.
+
+    Or one that does not take a value the default steps pass (``DEFAULT_VARIABLES``):
+    ``ctx.render`` refuses a value its template neither declares nor uses (a
+    misspelt ``refrence=``), which would otherwise fail at the first such case.
+    """
+    for name, passed in DEFAULT_VARIABLES.items():
+        refused = sorted(passed - library.accepts(name)) if name in library.names else []
+        if refused:
+            raise InvalidWorkflowDefinition(
+                f"template {name!r} neither declares nor uses {refused}, which the default"
+                " workflow passes (start from DEFAULT_TEMPLATES.variables)"
+            )
     for name, fields in REQUIRED_FIELDS.items():
         # The off-hours reply is never rendered without business hours, nor the
         # page's invitation without a contact_url.

@@ -181,11 +181,14 @@ class Workflow(WorkflowValidation):
         if locale != ctx.locale:  # usually the default it already has; replace() is not free
             ctx = replace(ctx, locale=locale)
         step = self._step_for(handoff, event, ctx)
-        produced = self._check_effects(
-            step,
-            step.action(handoff, event, ctx) if step.action else Effects(),
-            handoff.reference,
-        )
+        if step.action is None:
+            produced = Effects()
+        else:
+            # The action may render only what its step declares (and the
+            # definition checked in every locale): ctx.render asks the step.
+            produced = self._check_effects(
+                step, step.action(handoff, event, replace(ctx, step=step)), handoff.reference
+            )
         if not handoff.is_open:
             check_closed_effects(step, produced)
         target = step.target or handoff.state

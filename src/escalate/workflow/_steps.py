@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from escalate._exceptions import InvalidWorkflowDefinition
+from escalate._exceptions import InvalidWorkflowDefinition, UndeclaredTemplate
 from escalate._identity import Identity
 from escalate._models import Channel, Handoff, HandoffState
 from escalate.consent._records import Purpose
@@ -57,7 +57,9 @@ class Context:
     ``uses_addresses=True``: the contact's phone numbers and emails with the
     consent decision (for the transactional purpose) of each. ``messages``,
     only for steps declared with ``uses_messages=True``: the handoff's private
-    messages, oldest first, with whether and when each left.
+    messages, oldest first, with whether and when each left. ``step``: the step
+    whose action is running (``decide`` sets it), which may render only the
+    templates it declares.
     """
 
     now: datetime
@@ -66,9 +68,22 @@ class Context:
     locale: str = "en"
     addresses: tuple[ContactAddress, ...] = ()
     messages: tuple[PrivateMessage, ...] = ()
+    step: Step | None = None
 
     def render(self, template: str, **values: object) -> str:
-        """Fill the named template, in this context's locale, with ``settings`` and ``values``."""
+        """Fill the named template, in this context's locale, with ``settings`` and ``values``.
+
+        Raises:
+            UndeclaredTemplate: the running step does not declare ``template`` in
+                ``templates=``: the definition never checked it, in any locale.
+            InvalidWorkflowDefinition: no such template, a variable it uses has no
+                value, or a value it neither declares nor uses (``refrence=``).
+        """
+        step = self.step
+        if step is not None and template not in step.templates:
+            raise UndeclaredTemplate(template, f"{step.describe()} {step.reason!r}")
+        if values:
+            self.templates.check_values(template, values)
         return self.templates.render(template, self.locale, {**self.settings, **values})
 
 

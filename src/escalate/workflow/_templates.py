@@ -167,6 +167,12 @@ class Templates:
                     raise InvalidWorkflowDefinition(
                         f"template {name!r} ({locale}): {exc}"
                     ) from None
+        # What a step may pass when it renders a name: its declared variables, and
+        # any a locale's text uses (a single-locale library declares none).
+        self._accepts: dict[str, frozenset[str]] = {}
+        for (_, name), fields in self._fields.items():
+            accepted = self._accepts.get(name, self.variables.get(name, frozenset()))
+            self._accepts[name] = accepted | fields
         self._check_budget()
 
     @classmethod
@@ -260,6 +266,30 @@ class Templates:
                         f"template {cost.name!r} ({cost.locale}) costs {cost.cost.segments}"
                         f" SMS segments (max {self.max_sms_segments})"
                     )
+
+    def accepts(self, name: str) -> frozenset[str]:
+        """The values a step may pass to ``name``: its declared variables, and those it uses."""
+        return self._accepts.get(name, frozenset())
+
+    def check_values(self, name: str, values: Iterable[str]) -> None:
+        """Refuse a value ``name`` neither declares nor uses in any locale.
+
+        ``format_map`` ignores an unused value, so a misspelt ``refrence=`` would
+        leave ``{reference}`` unfilled in no locale's test and only fail (or not)
+        elsewhere. Settings are not values: every template may ignore them.
+
+        Raises:
+            InvalidWorkflowDefinition: naming the template and the unknown values.
+        """
+        accepted = self._accepts.get(name)
+        if accepted is None:
+            return  # render() names the missing template
+        unknown = [value for value in values if value not in accepted]
+        if unknown:
+            raise InvalidWorkflowDefinition(
+                f"template {name!r} is rendered with {sorted(unknown)}, variables it neither"
+                f" declares nor uses (it takes {sorted(accepted)})"
+            )
 
     def render(self, name: str, locale: str, values: Mapping[str, object]) -> str:
         """Fill template ``name`` in ``locale`` (or the default locale).
