@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,3 +112,11 @@ WEB_FORM_CONSENT = ConsentEvidence(
 EMAIL_CONSENT = ConsentEvidence(source=ConsentSource.WEB_FORM, text="Email me about my case.")
 #: Signed reply-to addressing, so replies to our emails route back to their case.
 REPLIES = ReplyAddressing("support@acme.example", b"0123456789abcdef-secret")
+
+
+def sql_rows(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Rows of ``sql`` on the SQLite file at ``path``, read (or edited) behind the store."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(sql, params).fetchall()
+    conn.close()
+    return rows

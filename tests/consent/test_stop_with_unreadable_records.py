@@ -13,7 +13,6 @@ the rest (declining the case) did not happen.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from escalate.store import OutboxStatus, SQLiteStore
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.webhooks import Applied, ProviderEvent, apply_webhook
 from escalate.workflow import SendMessage
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import WEB_FORM_CONSENT, make_thread, sql_rows
 from tests.pii import capture_pii
 
 PHONE = Identity.phone("+14155550142")
@@ -44,28 +43,25 @@ def _desk(path: Path, clock: FakeClock, sms: MemoryTransport) -> Escalator:
     )
 
 
-def _sql(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(sql, params).fetchall()
-    conn.close()
-    return rows
-
-
 def _contact(path: Path) -> tuple[str, str, str]:
-    ((row_id, text),) = _sql(path, "SELECT id, data FROM contacts WHERE data LIKE '%+1415%'")
-    _sql(path, "UPDATE contacts SET data = json_set(data, '$.links', 'oops') WHERE id = ?", row_id)
+    ((row_id, text),) = sql_rows(path, "SELECT id, data FROM contacts WHERE data LIKE '%+1415%'")
+    sql_rows(
+        path, "UPDATE contacts SET data = json_set(data, '$.links', 'oops') WHERE id = ?", row_id
+    )
     return "contacts", str(row_id), str(text)
 
 
 def _consent(path: Path) -> tuple[str, str, str]:
-    ((row_id, text),) = _sql(path, "SELECT id, data FROM consent_records")
-    _sql(path, "UPDATE consent_records SET data = 'not json {' WHERE id = ?", row_id)
+    ((row_id, text),) = sql_rows(path, "SELECT id, data FROM consent_records")
+    sql_rows(path, "UPDATE consent_records SET data = 'not json {' WHERE id = ?", row_id)
     return "consent_records", str(row_id), str(text)
 
 
 def _handoff(path: Path) -> tuple[str, str, str]:
-    ((row_id, text),) = _sql(path, "SELECT id, data FROM handoffs")
-    _sql(path, "UPDATE handoffs SET data = json_set(data, '$.state', 'oops') WHERE id = ?", row_id)
+    ((row_id, text),) = sql_rows(path, "SELECT id, data FROM handoffs")
+    sql_rows(
+        path, "UPDATE handoffs SET data = json_set(data, '$.state', 'oops') WHERE id = ?", row_id
+    )
     return "handoffs", str(row_id), str(text)
 
 
@@ -110,7 +106,7 @@ def test_a_stop_is_recorded_though_a_record_it_reads_does_not(
     esc.run_due()  # the intro needs the record too: held (or waiting for its case)
     assert set(_texts(esc)) <= {"consent.opt_out_confirmation"}
 
-    _sql(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, row_id)
+    sql_rows(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, row_id)
     esc.close()
     esc = _desk(path, clock, sms)
     actions = [record.action for record in esc.consent.records(PHONE)]
@@ -146,7 +142,7 @@ def test_a_reply_that_is_no_stop_records_nothing_when_a_record_does_not_read(
     esc = _desk(path, clock, sms)
     with pytest.raises(CorruptRecord):
         esc.inbound(_stop(clock, body="is anyone there?"))
-    _sql(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, row_id)
+    sql_rows(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, row_id)
     assert [r.action for r in esc.consent.records(PHONE)] == [ConsentAction.GRANT]
     esc.close()
 
@@ -178,7 +174,7 @@ def test_a_carrier_opt_out_event_is_recorded_though_the_ledger_does_not_read(
         provider="twilio", event="21610", address=PHONE, at=clock.now(), key="twilio:SM1:21610"
     )
     assert apply_webhook(esc, event) is Applied.APPLIED
-    _sql(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, row_id)
+    sql_rows(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, row_id)
     assert [r.action for r in esc.consent.records(PHONE)] == [
         ConsentAction.GRANT,
         ConsentAction.REVOKE,

@@ -10,7 +10,6 @@ row or of its handoff), logged by id, and the rest goes on.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from escalate import Escalator, Identity, Workflow
 from escalate.store import OutboxStatus, SQLiteStore
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import SendMessage
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import WEB_FORM_CONSENT, make_thread, sql_rows
 
 CASES = 3
 
@@ -44,13 +43,6 @@ def _cases(esc: Escalator, clock: FakeClock) -> list[str]:
     return ids
 
 
-def _sql(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(sql, params).fetchall()
-    conn.close()
-    return rows
-
-
 def _intro_status(esc: Escalator, handoff_id: str) -> list[OutboxStatus]:
     return [
         row.status
@@ -68,19 +60,19 @@ def test_an_unreadable_handoff_leaves_its_rows_waiting_and_the_rest_are_sent(
     sms = MemoryTransport(name="memory")
     esc = _desk(path, clock, sms, concurrency)
     bad, *good = _cases(esc, clock)
-    ((text,),) = _sql(path, "SELECT data FROM handoffs WHERE id = ?", bad)
-    _sql(path, "UPDATE handoffs SET data = '{}' WHERE id = ?", bad)
+    ((text,),) = sql_rows(path, "SELECT data FROM handoffs WHERE id = ?", bad)
+    sql_rows(path, "UPDATE handoffs SET data = '{}' WHERE id = ?", bad)
     esc.close()
 
     esc = _desk(path, clock, sms, concurrency)  # a fresh process: nothing decoded remembered
     esc.run_due()
     assert len(sms.sent) == len(good)
     assert _intro_status(esc, good[0]) == [OutboxStatus.DONE]
-    assert _sql(path, "SELECT DISTINCT status FROM outbox WHERE handoff_id = ?", bad) == [
+    assert sql_rows(path, "SELECT DISTINCT status FROM outbox WHERE handoff_id = ?", bad) == [
         ("pending",)
     ]
     esc.run_due()  # met again: still waiting, still not stopping the run
-    _sql(path, "UPDATE handoffs SET data = ? WHERE id = ?", text, bad)
+    sql_rows(path, "UPDATE handoffs SET data = ? WHERE id = ?", text, bad)
     clock.advance(minutes=5)
     esc.run_due()
     assert len(sms.sent) == CASES
@@ -98,19 +90,19 @@ def test_an_unreadable_handoff_has_its_timer_held_and_the_others_fire(
     esc = _desk(path, clock, sms, 1)
     bad, *good = _cases(esc, clock)
     esc.run_due()
-    _sql(path, "UPDATE handoffs SET data = 'not json' WHERE id = ?", bad)
+    sql_rows(path, "UPDATE handoffs SET data = 'not json' WHERE id = ?", bad)
     esc.close()
 
     clock.advance(hours=30)
     esc = _desk(path, clock, sms, 1)
     report = esc.run_due()
     assert report.timers_fired >= len(good)
-    fired = _sql(path, "SELECT DISTINCT handoff_id FROM timers WHERE status = 'fired'")
+    fired = sql_rows(path, "SELECT DISTINCT handoff_id FROM timers WHERE status = 'fired'")
     assert {row[0] for row in fired} == set(good)
-    assert _sql(
+    assert sql_rows(
         path, "SELECT COUNT(*) FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
     ) == [(1,)]
-    assert _sql(
+    assert sql_rows(
         path, "SELECT held FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
     ) == [(1,)]
     esc.run_due()  # held: not met again, not stopping the run
@@ -125,16 +117,16 @@ def test_an_unreadable_outbox_row_is_held_and_every_other_row_is_sent(
     sms = MemoryTransport(name="memory")
     esc = _desk(path, clock, sms, 1)
     first, *_ = _cases(esc, clock)
-    ((row_id,),) = _sql(
+    ((row_id,),) = sql_rows(
         path,
         "SELECT id FROM outbox WHERE handoff_id = ?"
         " AND json_extract(command, '$.kind') = 'send_message'",
         first,
     )
-    _sql(path, 'UPDATE outbox SET command = \'{"kind": "nope"}\' WHERE id = ?', row_id)
+    sql_rows(path, 'UPDATE outbox SET command = \'{"kind": "nope"}\' WHERE id = ?', row_id)
     esc.run_due()
     assert len(sms.sent) == CASES - 1
-    assert _sql(path, "SELECT status FROM outbox WHERE id = ?", row_id) == [("held",)]
+    assert sql_rows(path, "SELECT status FROM outbox WHERE id = ?", row_id) == [("held",)]
     esc.run_due()
     assert len(sms.sent) == CASES - 1
     esc.close()
@@ -150,10 +142,10 @@ def test_an_unreadable_timer_row_is_held_and_the_others_fire(
     esc = _desk(path, clock, sms, 1)
     bad, *good = _cases(esc, clock)
     esc.run_due()
-    ((timer_id, text),) = _sql(
+    ((timer_id, text),) = sql_rows(
         path, "SELECT id, due_at FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
     )
-    _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", due_at, timer_id)
+    sql_rows(path, "UPDATE timers SET due_at = ? WHERE id = ?", due_at, timer_id)
 
     clock.advance(hours=30)
     with caplog.at_level(logging.WARNING, logger="escalate"):
@@ -161,10 +153,12 @@ def test_an_unreadable_timer_row_is_held_and_the_others_fire(
     assert report.timers_fired == len(good)
     assert f"timer {timer_id} of handoff {bad} held, not fired" in caplog.text
     assert repr(due_at) not in caplog.text  # what fromisoformat's own message quotes
-    assert _sql(path, "SELECT status, held FROM timers WHERE id = ?", timer_id) == [("pending", 1)]
-    _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", text, timer_id)  # restored
+    assert sql_rows(path, "SELECT status, held FROM timers WHERE id = ?", timer_id) == [
+        ("pending", 1)
+    ]
+    sql_rows(path, "UPDATE timers SET due_at = ? WHERE id = ?", text, timer_id)  # restored
     assert esc.run_due().timers_fired == 0  # held until released
     esc.timers.release(bad, timer_id)
     assert esc.run_due().timers_fired == 1
-    assert _sql(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("fired",)]
+    assert sql_rows(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("fired",)]
     esc.close()

@@ -32,7 +32,7 @@ from escalate.workflow import (
     TimerFired,
 )
 from escalate.workflow import effects as make_effects
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import WEB_FORM_CONSENT, make_thread, sql_rows
 
 CASES = 3
 #: Written by hand, without a zone: text that sorts before every time escalate writes.
@@ -60,13 +60,6 @@ def _cases(esc: Escalator, clock: FakeClock) -> list[str]:
     return ids
 
 
-def _sql(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(sql, params).fetchall()
-    conn.close()
-    return rows
-
-
 def _add_timers(path: Path, handoff_id: str, due_at: str, count: int) -> None:
     with sqlite3.connect(path) as conn:
         conn.executemany(
@@ -78,7 +71,9 @@ def _add_timers(path: Path, handoff_id: str, due_at: str, count: int) -> None:
 
 
 def _fired(path: Path) -> set[object]:
-    return {row[0] for row in _sql(path, "SELECT handoff_id FROM timers WHERE status = 'fired'")}
+    return {
+        row[0] for row in sql_rows(path, "SELECT handoff_id FROM timers WHERE status = 'fired'")
+    }
 
 
 def _held_events(esc: Escalator, handoff_id: str) -> list[dict[str, object]]:
@@ -100,7 +95,7 @@ def test_more_edited_timer_rows_than_a_batch_do_not_starve_the_others(
     report = esc.run_due()
     assert _fired(path) == set(cases)
     assert report.timers_fired == CASES
-    assert _sql(path, "SELECT COUNT(*) FROM timers WHERE held = 1") == [(150,)]
+    assert sql_rows(path, "SELECT COUNT(*) FROM timers WHERE held = 1") == [(150,)]
     assert len(_held_events(esc, cases[0])) == 150
     assert len([n for n in notices if n.topic == "unreadable_record"]) == 150
     esc.close()
@@ -115,8 +110,8 @@ def test_more_timers_of_an_edited_handoff_than_a_batch_do_not_starve_the_others(
     esc = _desk(path, clock, notices)
     bad, *good = _cases(esc, clock)
     _add_timers(path, bad, "2026-01-05T18:00:00.000000Z", 120)  # before every follow-up
-    ((text,),) = _sql(path, "SELECT data FROM handoffs WHERE id = ?", bad)
-    _sql(path, "UPDATE handoffs SET data = 'not json' WHERE id = ?", bad)
+    ((text,),) = sql_rows(path, "SELECT data FROM handoffs WHERE id = ?", bad)
+    sql_rows(path, "UPDATE handoffs SET data = 'not json' WHERE id = ?", bad)
     esc.close()
 
     clock.advance(hours=30)
@@ -124,7 +119,7 @@ def test_more_timers_of_an_edited_handoff_than_a_batch_do_not_starve_the_others(
     with caplog.at_level(logging.WARNING, logger="escalate"):
         esc.run_due()
     assert _fired(path) == set(good)
-    assert _sql(path, "SELECT COUNT(*) FROM timers WHERE handoff_id = ? AND held = 1", bad) == [
+    assert sql_rows(path, "SELECT COUNT(*) FROM timers WHERE handoff_id = ? AND held = 1", bad) == [
         (121,)  # its own follow-up too
     ]
     held = _held_events(esc, bad)
@@ -139,15 +134,15 @@ def test_more_timers_of_an_edited_handoff_than_a_batch_do_not_starve_the_others(
     assert " held, not fired" not in caplog.text
     assert len(_held_events(esc, bad)) == 121
 
-    _sql(path, "UPDATE handoffs SET data = ? WHERE id = ?", text, bad)
-    ((follow_up,),) = _sql(
+    sql_rows(path, "UPDATE handoffs SET data = ? WHERE id = ?", text, bad)
+    ((follow_up,),) = sql_rows(
         path,
         "SELECT id FROM timers WHERE handoff_id = ? AND held = 1 AND name NOT LIKE 'edited-%'",
         bad,
     )
     esc.timers.release(bad, follow_up)
     assert esc.run_due().timers_fired == 1
-    assert _sql(path, "SELECT status FROM timers WHERE id = ?", follow_up) == [("fired",)]
+    assert sql_rows(path, "SELECT status FROM timers WHERE id = ?", follow_up) == [("fired",)]
     assert esc.verify_log().ok
     esc.close()
 
@@ -160,10 +155,10 @@ def test_an_edited_timer_row_is_held_told_once_and_released(
     notices: list[Notify] = []
     esc = _desk(path, clock, notices)
     bad, *good = _cases(esc, clock)
-    ((timer_id, text),) = _sql(
+    ((timer_id, text),) = sql_rows(
         path, "SELECT id, due_at FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
     )
-    _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", EDITED, timer_id)
+    sql_rows(path, "UPDATE timers SET due_at = ? WHERE id = ?", EDITED, timer_id)
 
     clock.advance(hours=30)
     assert esc.run_due().timers_fired == len(good)
@@ -189,13 +184,13 @@ def test_an_edited_timer_row_is_held_told_once_and_released(
     assert timer_id not in caplog.text
     assert len(notices) == 1
 
-    _sql(path, "UPDATE timers SET due_at = ? WHERE id = ?", text, timer_id)  # restored
+    sql_rows(path, "UPDATE timers SET due_at = ? WHERE id = ?", text, timer_id)  # restored
     esc.timers.release(bad, timer_id)
     assert [e.data for e in esc.history(bad) if e.kind == "timer.released"] == [
         {"timer_id": timer_id}
     ]
     assert esc.run_due().timers_fired == 1
-    assert _sql(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("fired",)]
+    assert sql_rows(path, "SELECT status FROM timers WHERE id = ?", timer_id) == [("fired",)]
     with pytest.raises(NotFound):
         esc.timers.release(bad, timer_id)  # fired: nothing held
     assert esc.verify_log().ok
@@ -210,16 +205,16 @@ def test_a_timer_released_before_its_row_is_restored_is_held_and_told_again(
     notices: list[Notify] = []
     esc = _desk(path, clock, notices)
     bad, *_ = _cases(esc, clock)
-    ((timer_id,),) = _sql(
+    ((timer_id,),) = sql_rows(
         path, "SELECT id FROM timers WHERE handoff_id = ? AND status = 'pending'", bad
     )
-    _sql(path, "UPDATE timers SET due_at = '0' WHERE id = ?", timer_id)
+    sql_rows(path, "UPDATE timers SET due_at = '0' WHERE id = ?", timer_id)
     clock.advance(hours=30)
     esc.run_due()
     esc.timers.release(bad, timer_id)
     esc.run_due()
     assert len(notices) == 2
-    assert _sql(path, "SELECT held FROM timers WHERE id = ?", timer_id) == [(1,)]
+    assert sql_rows(path, "SELECT held FROM timers WHERE id = ?", timer_id) == [(1,)]
     esc.close()
 
 

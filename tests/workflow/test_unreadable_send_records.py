@@ -12,7 +12,6 @@ the run goes on. Restored, an operator releases the row and it goes once.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from escalate.consent import ConsentProof, ConsentRecord
 from escalate.store import MemoryStore, OutboxStatus, SQLiteStore
 from escalate.testing import FakeClock, MemoryTransport
 from escalate.workflow import Notify, SendMessage
-from tests.conftest import WEB_FORM_CONSENT, make_thread
+from tests.conftest import WEB_FORM_CONSENT, make_thread, sql_rows
 
 CASES = 3
 PHONE = "+1415555014{n}"
@@ -51,13 +50,6 @@ def _cases(esc: Escalator, clock: FakeClock) -> list[str]:
     return ids
 
 
-def _sql(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(sql, params).fetchall()
-    conn.close()
-    return rows
-
-
 def _intro(esc: Escalator, handoff_id: str) -> str:
     (row,) = [
         row
@@ -70,9 +62,9 @@ def _intro(esc: Escalator, handoff_id: str) -> str:
 def _break_contact(path: Path, esc: Escalator, handoff_id: str) -> tuple[str, str, str]:
     contact_id = esc.handoffs.get(handoff_id).contact_id
     assert contact_id is not None
-    ((text,),) = _sql(path, "SELECT data FROM contacts WHERE id = ?", contact_id)
+    ((text,),) = sql_rows(path, "SELECT data FROM contacts WHERE id = ?", contact_id)
     # A wrong type in a field, as a hand edit leaves it: still JSON, no longer a contact.
-    _sql(
+    sql_rows(
         path,
         "UPDATE contacts SET data = json_set(data, '$.links', 'oops') WHERE id = ?",
         contact_id,
@@ -82,10 +74,10 @@ def _break_contact(path: Path, esc: Escalator, handoff_id: str) -> tuple[str, st
 
 def _break_consent(path: Path, esc: Escalator, handoff_id: str) -> tuple[str, str, str]:
     del esc, handoff_id
-    ((record_id, text),) = _sql(
+    ((record_id, text),) = sql_rows(
         path, "SELECT id, data FROM consent_records WHERE address = ?", PHONE.format(n=0)
     )
-    _sql(path, "UPDATE consent_records SET data = ? WHERE id = ?", "not json {", record_id)
+    sql_rows(path, "UPDATE consent_records SET data = ? WHERE id = ?", "not json {", record_id)
     return "consent_records", str(record_id), str(text)
 
 
@@ -139,7 +131,7 @@ def test_an_unreadable_record_holds_its_send_and_every_other_send_goes(
     assert len([n for n in notices if n.topic == "unreadable_record"]) == 1
 
     # The operator restores the row from a backup, then releases the send.
-    _sql(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, record_id)
+    sql_rows(path, f"UPDATE {table} SET data = ? WHERE id = ?", text, record_id)
     esc.close()
     esc = _desk(path, clock, sms, notices, concurrency)
     esc.outbox.release(row_id)
