@@ -187,7 +187,7 @@ class Workflow(WorkflowValidation):
             # The action may render only what its step declares (and the
             # definition checked in every locale): ctx.render asks the step.
             produced = self._check_effects(
-                step, step.action(handoff, event, replace(ctx, step=step)), handoff.reference
+                step, step.action(handoff, event, ctx._for_step(step)), handoff.reference
             )
         if not handoff.is_open:
             check_closed_effects(step, produced)

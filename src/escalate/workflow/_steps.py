@@ -70,6 +70,18 @@ class Context:
     messages: tuple[PrivateMessage, ...] = ()
     step: Step | None = None
 
+    def _for_step(self, step: Step) -> Context:
+        """This context for ``step``'s action (``decide`` calls it once per decided step).
+
+        ``replace(self, step=step)`` would do, at ~3 us a call against ~0.5 us:
+        the copy is made on every transition, and a frozen dataclass without
+        slots is its ``__dict__``, so copying that is the same object.
+        """
+        for_step = object.__new__(Context)
+        for_step.__dict__.update(self.__dict__)
+        for_step.__dict__["step"] = step
+        return for_step
+
     def render(self, template: str, **values: object) -> str:
         """Fill the named template, in this context's locale, with ``settings`` and ``values``.
 

@@ -282,8 +282,8 @@ class Templates:
             InvalidWorkflowDefinition: naming the template and the unknown values.
         """
         accepted = self._accepts.get(name)
-        if accepted is None:
-            return  # render() names the missing template
+        if accepted is None or accepted.issuperset(values):
+            return  # (a missing template: render() names it)
         unknown = [value for value in values if value not in accepted]
         if unknown:
             raise InvalidWorkflowDefinition(
