@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from escalate._exceptions import CorruptRecord, StaleTimer
 from escalate._ids import new_id
 from escalate._models import Event, Handoff
 from escalate.store._protocol import Changes, OutboxItem, Timer
 from escalate.workflow._events import handoff_event
-from escalate.workflow._unreadable import UNREADABLE_RECORD, unreadable_notice
+from escalate.workflow._unreadable import UNREADABLE_RECORD, unreadable_data, unreadable_notice
 
 if TYPE_CHECKING:
     from escalate._clock import Clock
@@ -62,14 +62,7 @@ class HoldsTimers:
             except CorruptRecord:
                 handoff = None  # its case does not read either: the event names it by id
         now = self.clock.now()
-        data: dict[str, Any] = {
-            "reason": UNREADABLE_RECORD,
-            "timer_id": timer.id,
-            "name": timer.name,
-            "record": unreadable.record,
-            "record_id": unreadable.record_id,
-            "detail": unreadable.detail,
-        }
+        data = unreadable_data(unreadable, timer_id=timer.id, name=timer.name)
         if handoff is not None:
             event = handoff_event(handoff, "timer.held", now, **data)
         else:

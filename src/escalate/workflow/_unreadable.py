@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from escalate.store._protocol import Store
     from escalate.workflow._report import DispatchReport
 
-__all__ = ["UNREADABLE_RECORD", "HoldsUnreadable", "unreadable_notice"]
+__all__ = ["UNREADABLE_RECORD", "HoldsUnreadable", "unreadable_data", "unreadable_notice"]
 
 log = logging.getLogger("escalate")
 
@@ -72,12 +72,7 @@ class HoldsUnreadable:
             return
         log.warning("outbox row %s held, not run: %s", item.id, unreadable)
         command = item.command
-        data: dict[str, Any] = {
-            "reason": UNREADABLE_RECORD,
-            "record": unreadable.record,
-            "record_id": unreadable.record_id,
-            "detail": unreadable.detail,
-        }
+        data = unreadable_data(unreadable)
         if isinstance(command, SendMessage):
             address = redact_address(command.to.kind.value, command.to.value)
             data.update(to=f"{command.to.kind.value}:{address}", template=command.template)
@@ -115,6 +110,17 @@ class HoldsUnreadable:
                 )
             )
         )
+
+
+def unreadable_data(unreadable: CorruptRecord, **more: Any) -> dict[str, Any]:
+    """A held row's or timer's event data: why, and which record, by kind and id only."""
+    return {
+        "reason": UNREADABLE_RECORD,
+        **more,
+        "record": unreadable.record,
+        "record_id": unreadable.record_id,
+        "detail": unreadable.detail,
+    }
 
 
 def _notice(
