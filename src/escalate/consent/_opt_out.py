@@ -17,13 +17,10 @@ from escalate._identity import Identity
 from escalate._models import Channel
 from escalate.consent._ledger import consent_basis
 from escalate.consent._ledger_service import consent_facts
-from escalate.consent._making import make_consent_record
-from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS
+from escalate.consent._provider_events import PROVIDER_CONSENT_EVENTS, provider_record
 from escalate.consent._records import (
     ConsentAction,
-    ConsentEvidence,
     ConsentRecord,
-    ConsentSource,
     Purpose,
 )
 
@@ -75,20 +72,16 @@ def opt_out_records(
     if all(consent_basis(facts, each, at).reason in _HOLDING for each in covered):
         return ()
     return (
-        make_consent_record(
+        provider_record(
             tenant=tenant,
             address=address,
             channel=channel,
-            purpose=purpose or Purpose.TRANSACTIONAL,
             action=ConsentAction.REVOKE,
-            evidence=ConsentEvidence(
-                source=ConsentSource.PROVIDER_EVENT,
-                provider_message_id=provider_message_id,
-                rule=f"{provider}:{code}" if code else provider,
-            ),
+            purpose=purpose,
+            provider=provider,
+            rule=f"{provider}:{code}" if code else provider,
             at=at,
-            actor=provider,
             handoff_id=handoff_id,
-            all_purposes=purpose is None,
+            provider_message_id=provider_message_id,
         ),
     )

@@ -32,7 +32,7 @@ from escalate.consent._records import (
     Purpose,
 )
 
-__all__ = ["PROVIDER_CONSENT_EVENTS", "records_from_provider_event"]
+__all__ = ["PROVIDER_CONSENT_EVENTS", "provider_record", "records_from_provider_event"]
 
 #: ``(provider, event) -> (action, purpose or None for every purpose, channel)``.
 PROVIDER_CONSENT_EVENTS: dict[tuple[str, str], tuple[ConsentAction, Purpose | None, Channel]] = {
@@ -88,20 +88,49 @@ def records_from_provider_event(
     if address.kind is not expected:
         raise InvalidInput(f"{provider} {event!r} concerns a {expected.value} address")
     return (
-        make_consent_record(
+        provider_record(
             tenant=tenant,
             address=address,
             channel=channel,
-            purpose=purpose or Purpose.TRANSACTIONAL,
             action=action,
-            evidence=ConsentEvidence(
-                source=ConsentSource.PROVIDER_EVENT,
-                provider_message_id=provider_message_id,
-                rule=f"{provider}:{event.strip().lower()}",
-            ),
+            purpose=purpose,
+            provider=provider,
+            rule=f"{provider}:{event.strip().lower()}",
             at=at,
-            actor=provider,
             handoff_id=handoff_id,
-            all_purposes=purpose is None,
+            provider_message_id=provider_message_id,
         ),
+    )
+
+
+def provider_record(
+    *,
+    tenant: str,
+    address: Identity,
+    channel: Channel,
+    action: ConsentAction,
+    purpose: Purpose | None,
+    provider: str,
+    rule: str,
+    at: datetime,
+    handoff_id: str | None,
+    provider_message_id: str | None,
+) -> ConsentRecord:
+    """A consent record a provider stands for: its actor, evidence naming ``rule``;
+    ``purpose`` ``None`` is every purpose."""
+    return make_consent_record(
+        tenant=tenant,
+        address=address,
+        channel=channel,
+        purpose=purpose or Purpose.TRANSACTIONAL,
+        action=action,
+        evidence=ConsentEvidence(
+            source=ConsentSource.PROVIDER_EVENT,
+            provider_message_id=provider_message_id,
+            rule=rule,
+        ),
+        at=at,
+        actor=provider,
+        handoff_id=handoff_id,
+        all_purposes=purpose is None,
     )
