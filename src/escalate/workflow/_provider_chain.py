@@ -32,26 +32,17 @@ from escalate.consent._records import Decision
 from escalate.transports._base import Transport
 from escalate.transports.fallback import FallbackTransport
 
-__all__ = ["Check", "NoSlot", "NotAllowedNow", "ProviderChain", "provider_chain", "take_slot"]
+__all__ = ["Check", "NoSlot", "NotAllowedNow", "ProviderChain", "take_slot"]
 
 #: The send's consent decision (quiet hours included) at the instant given.
 Check = Callable[[datetime], Decision]
 
 
-def provider_chain(
-    providers: Sequence[Transport],
-    pacer: Pacer | None,
-    clock: Clock,
-    lease_until: datetime,
-    check: Check,
-) -> ProviderChain:
-    """One transport trying ``providers`` in order (the first already paced and
-    checked by the caller; each later one checked again with ``check``)."""
-    return ProviderChain(providers, pacer, clock, lease_until, check)
-
-
 class ProviderChain:
     """One send's chain of a channel's providers, remembering the last one it reached.
+
+    The first provider is paced and checked by the caller; each later one takes
+    its own slot and checks consent again with ``check``.
 
     That is the provider whose answer ended the send: when the retry policy gives
     up on a retryable error, the send path hands the row to the providers after

@@ -33,7 +33,7 @@ from escalate.store._protocol import OutboxItem, OutboxStatus
 from escalate.workflow._commands import PostPublicReply, SendMessage
 from escalate.workflow._inputs import PublicReplyPosted
 from escalate.workflow._invite import within_private_reply_window
-from escalate.workflow._provider_chain import Check, provider_chain
+from escalate.workflow._provider_chain import Check, ProviderChain
 from escalate.workflow._recipient import (
     ADDRESS_UNLINKED,
     UNREAD,
@@ -86,7 +86,7 @@ class SendPath(SendOutcomes):
         """The channel's one provider, or all in order (later ones ``check`` consent again)."""
         if len(providers) == 1:
             return providers[0]
-        return provider_chain(providers, self.pacer, self.clock, self._lease_end(item), check)
+        return ProviderChain(providers, self.pacer, self.clock, self._lease_end(item), check)
 
     def _lease_end(self, item: OutboxItem) -> datetime:
         """When ``item``'s claim lapses (a row claimed without a lease: one lease from now)."""
